@@ -1,0 +1,717 @@
+//! The typed scenario model: format v1 exactly as `shared/scenario-v1.md`
+//! fixes it. Field names are the contract; defaults live in accessor methods
+//! so that a loaded scenario still shows what the author actually wrote.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::duration::Duration;
+use super::expectation::Expectation;
+
+pub type StringMap = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(title = "gameday scenario v1")]
+pub struct Scenario {
+    pub api_version: ApiVersion,
+    pub kind: ScenarioKind,
+    pub metadata: Metadata,
+    pub spec: Spec,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ApiVersion {
+    #[serde(rename = "gameday/v1")]
+    V1,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ScenarioKind {
+    Scenario,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Metadata {
+    /// DNS-1123 label: lowercase letters, digits and '-', at most 63 characters.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: StringMap,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Spec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub hypothesis: String,
+    pub target: Target,
+    pub blast_radius: BlastRadius,
+    pub steady_state: SteadyState,
+    pub faults: Vec<Fault>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detection: Option<Detection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<Response>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Target {
+    /// Globs matched against the kube context name (S5).
+    pub contexts: Vec<String>,
+    /// The only namespaces faults may touch.
+    pub namespaces: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BlastRadius {
+    /// Most objects one fault may touch.
+    pub max_targets: u32,
+    /// Most of one workload's pods one fault may touch, in percent (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_percent: Option<u32>,
+    /// The whole run, recovery included, must fit.
+    pub max_duration: Duration,
+    /// Needed to touch 100% of a workload.
+    #[serde(default)]
+    pub allow_full_outage: bool,
+}
+
+impl BlastRadius {
+    pub const DEFAULT_MAX_PERCENT: u32 = 50;
+
+    pub fn max_percent(&self) -> u32 {
+        self.max_percent.unwrap_or(Self::DEFAULT_MAX_PERCENT)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SteadyState {
+    /// How often probes run while faults are active (default 5s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<Duration>,
+    /// After the last revert, every `expect` must hold again within this (default 2m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recover_within: Option<Duration>,
+    pub probes: Vec<Probe>,
+}
+
+impl SteadyState {
+    pub fn interval(&self) -> Duration {
+        self.interval.unwrap_or(Duration::from_secs(5))
+    }
+
+    pub fn recover_within(&self) -> Duration {
+        self.recover_within.unwrap_or(Duration::from_secs(120))
+    }
+}
+
+/// The source a probe reads, once the validator has checked there is exactly one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ProbeSource<'a> {
+    Prometheus(&'a PrometheusProbe),
+    Kubernetes(&'a KubernetesProbe),
+    Http(&'a HttpProbe),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Probe {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<PrometheusProbe>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<KubernetesProbe>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpProbe>,
+    /// Must hold before the faults and again after them.
+    pub expect: Expectation,
+    /// Guardrail while faults are active; a breach aborts the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub during: Option<Expectation>,
+    /// What a probe that cannot be read means while faults are active (S4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_unknown: Option<OnUnknown>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+}
+
+impl Probe {
+    pub fn source(&self) -> Option<ProbeSource<'_>> {
+        source_of(&self.prometheus, &self.kubernetes, &self.http)
+    }
+
+    pub fn on_unknown(&self) -> OnUnknown {
+        self.on_unknown.unwrap_or_default()
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout.unwrap_or(Duration::from_secs(5))
+    }
+}
+
+fn source_of<'a>(
+    p: &'a Option<PrometheusProbe>,
+    k: &'a Option<KubernetesProbe>,
+    h: &'a Option<HttpProbe>,
+) -> Option<ProbeSource<'a>> {
+    match (p, k, h) {
+        (Some(p), None, None) => Some(ProbeSource::Prometheus(p)),
+        (None, Some(k), None) => Some(ProbeSource::Kubernetes(k)),
+        (None, None, Some(h)) => Some(ProbeSource::Http(h)),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum OnUnknown {
+    /// Fail safe: an unreadable probe counts as a breach.
+    #[default]
+    Abort,
+    Ignore,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PrometheusProbe {
+    /// A PromQL instant query.
+    pub query: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reduce: Option<Reduce>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Reduce {
+    /// Exactly one series, anything else is an error.
+    #[default]
+    Single,
+    Min,
+    Max,
+    Avg,
+    Sum,
+    Count,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KubernetesProbe {
+    pub kind: ProbeKind,
+    pub namespace: String,
+    /// For Deployment and StatefulSet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// For Pods: a label map.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<StringMap>,
+    pub field: ProbeField,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ProbeKind {
+    Deployment,
+    StatefulSet,
+    Pods,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ProbeField {
+    // Deployment / StatefulSet
+    Replicas,
+    ReadyReplicas,
+    AvailableReplicas,
+    UpdatedReplicas,
+    // Pods
+    Ready,
+    Running,
+    Total,
+    Restarts,
+}
+
+impl ProbeField {
+    /// Whether the field exists on the probed kind; the validator reports the rest.
+    pub fn fits(self, kind: ProbeKind) -> bool {
+        use ProbeField::*;
+        match kind {
+            ProbeKind::Deployment | ProbeKind::StatefulSet => {
+                matches!(
+                    self,
+                    Replicas | ReadyReplicas | AvailableReplicas | UpdatedReplicas
+                )
+            }
+            ProbeKind::Pods => matches!(self, Ready | Running | Total | Restarts),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HttpProbe {
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<HttpMethod>,
+    /// Any other status is a failure (default 200).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+}
+
+impl HttpProbe {
+    pub fn method(&self) -> HttpMethod {
+        self.method.unwrap_or(HttpMethod::Get)
+    }
+
+    pub fn status(&self) -> u16 {
+        self.status.unwrap_or(200)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    Get,
+    Head,
+    Post,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Fault {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: FaultType,
+    /// Offset from the start of the fault phase (default 0s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Duration>,
+    /// How long the fault holds before it is reverted; required for every type
+    /// except podKill and podEvict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<Duration>,
+    pub selector: Selector,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+    /// Makes the random choice of targets reproducible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<Params>,
+}
+
+impl Fault {
+    pub fn at(&self) -> Duration {
+        self.at.unwrap_or(Duration::ZERO)
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode.unwrap_or(Mode::Count(1))
+    }
+
+    /// When the fault is over, relative to the start of the fault phase.
+    /// Instant faults (podKill, podEvict) end when they start.
+    pub fn end(&self) -> Duration {
+        Duration(self.at().0 + self.duration.unwrap_or(Duration::ZERO).0)
+    }
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum FaultType {
+    PodKill,
+    PodEvict,
+    PodFailure,
+    Scale,
+    NetworkPartition,
+    DnsBlock,
+    NodeCordon,
+    NodeDrain,
+    NodeTaint,
+    BadRollout,
+    CpuStress,
+    MemoryStress,
+    NetworkDelay,
+    PacketLoss,
+}
+
+/// What a fault selects: pods, a workload, or nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    Pods,
+    Workload,
+    Nodes,
+}
+
+impl FaultType {
+    pub const ALL: [FaultType; 14] = [
+        FaultType::PodKill,
+        FaultType::PodEvict,
+        FaultType::PodFailure,
+        FaultType::Scale,
+        FaultType::NetworkPartition,
+        FaultType::DnsBlock,
+        FaultType::NodeCordon,
+        FaultType::NodeDrain,
+        FaultType::NodeTaint,
+        FaultType::BadRollout,
+        FaultType::CpuStress,
+        FaultType::MemoryStress,
+        FaultType::NetworkDelay,
+        FaultType::PacketLoss,
+    ];
+
+    /// The camelCase name used in scenario files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultType::PodKill => "podKill",
+            FaultType::PodEvict => "podEvict",
+            FaultType::PodFailure => "podFailure",
+            FaultType::Scale => "scale",
+            FaultType::NetworkPartition => "networkPartition",
+            FaultType::DnsBlock => "dnsBlock",
+            FaultType::NodeCordon => "nodeCordon",
+            FaultType::NodeDrain => "nodeDrain",
+            FaultType::NodeTaint => "nodeTaint",
+            FaultType::BadRollout => "badRollout",
+            FaultType::CpuStress => "cpuStress",
+            FaultType::MemoryStress => "memoryStress",
+            FaultType::NetworkDelay => "networkDelay",
+            FaultType::PacketLoss => "packetLoss",
+        }
+    }
+
+    /// podKill and podEvict are instantaneous; everything else holds for a duration.
+    pub fn holds(self) -> bool {
+        !matches!(self, FaultType::PodKill | FaultType::PodEvict)
+    }
+
+    pub fn target_kind(self) -> TargetKind {
+        match self {
+            FaultType::Scale | FaultType::BadRollout => TargetKind::Workload,
+            FaultType::NodeCordon | FaultType::NodeDrain | FaultType::NodeTaint => {
+                TargetKind::Nodes
+            }
+            _ => TargetKind::Pods,
+        }
+    }
+
+    /// The `params` keys (camelCase, as written) that this fault type accepts.
+    pub fn params(self) -> &'static [&'static str] {
+        match self {
+            FaultType::PodKill => &["gracePeriod"],
+            FaultType::PodEvict => &[],
+            FaultType::PodFailure => &["image"],
+            FaultType::Scale => &["replicas", "by"],
+            FaultType::NetworkPartition => &["direction"],
+            FaultType::DnsBlock => &[],
+            FaultType::NodeCordon => &[],
+            FaultType::NodeDrain => &["gracePeriod"],
+            FaultType::NodeTaint => &["taint"],
+            FaultType::BadRollout => &["image"],
+            FaultType::CpuStress => &["workers", "stressImage"],
+            FaultType::MemoryStress => &["memory", "stressImage"],
+            FaultType::NetworkDelay => &["latency", "jitter", "stressImage"],
+            FaultType::PacketLoss => &["loss", "stressImage"],
+        }
+    }
+}
+
+impl std::fmt::Display for FaultType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Selector {
+    /// Must be listed in `target.namespaces`; not used by node faults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Pod faults: pod labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<StringMap>,
+    /// Workload faults (scale, badRollout): the workload kind...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<WorkloadKind>,
+    /// ...and its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Node faults: node labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_labels: Option<StringMap>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum WorkloadKind {
+    Deployment,
+    StatefulSet,
+}
+
+/// How many of the selected objects a fault touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Mode {
+    All,
+    Count(u32),
+    Percent(u32),
+    RandomMaxPercent(u32),
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Params {
+    /// podKill, nodeDrain: grace period for the deletion (default 0s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_period: Option<Duration>,
+    /// scale: absolute replica count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
+    /// scale: relative change, e.g. -2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<i32>,
+    /// networkPartition: ingress | egress | both (default both).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+    /// nodeTaint: the taint to add.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taint: Option<Taint>,
+    /// badRollout, podFailure: the image to set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// cpuStress: number of busy workers (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<u32>,
+    /// memoryStress: a Kubernetes quantity such as 256Mi.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    /// networkDelay: added latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<Duration>,
+    /// networkDelay: jitter around the latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<Duration>,
+    /// packetLoss: percent of packets dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<f64>,
+    /// Image for the ephemeral container of the stress and network faults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stress_image: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Direction {
+    Ingress,
+    Egress,
+    #[default]
+    Both,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Taint {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    pub effect: TaintEffect,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum TaintEffect {
+    NoSchedule,
+    PreferNoSchedule,
+    NoExecute,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Detection {
+    #[serde(default)]
+    pub alerts: Vec<ExpectedAlert>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<Noise>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExpectedAlert {
+    /// The alertname.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: StringMap,
+    /// Target time to detect.
+    pub within: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Noise {
+    #[default]
+    Warn,
+    Fail,
+    Ignore,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Response {
+    /// A level from the config's severity table (SEV1..SEV4 by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Roles>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runbook: Option<Runbook>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub autopilot: Vec<AutopilotEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Roles {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_commander: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub communications: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operations: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sme: Vec<String>,
+}
+
+impl Roles {
+    /// Every person named under roles, for checking autopilot `as`.
+    pub fn people(&self) -> impl Iterator<Item = &str> {
+        self.incident_commander
+            .iter()
+            .chain(&self.communications)
+            .chain(&self.operations)
+            .chain(&self.sme)
+            .map(String::as_str)
+    }
+}
+
+/// The incident roles a responder can be assigned to.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum RoleName {
+    IncidentCommander,
+    Communications,
+    Operations,
+    Sme,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Runbook {
+    /// A path relative to the scenario, or a URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub steps: Vec<RunbookStep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RunbookStep {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub critical: bool,
+    /// Target time from injection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<Duration>,
+    /// A probe that proves the step was done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<VerifyProbe>,
+}
+
+/// A probe as under steadyState, without `name` and `during`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VerifyProbe {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<PrometheusProbe>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<KubernetesProbe>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpProbe>,
+    pub expect: Expectation,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+}
+
+impl VerifyProbe {
+    pub fn source(&self) -> Option<ProbeSource<'_>> {
+        source_of(&self.prometheus, &self.kubernetes, &self.http)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AutopilotEntry {
+    /// Offset from the first injection.
+    pub at: Duration,
+    /// A person named under `roles`.
+    #[serde(rename = "as")]
+    pub person: String,
+    #[serde(rename = "do")]
+    pub act: ResponderAction,
+    /// declare: the severity level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+    /// step: the runbook step id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// update, note: the text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// assign: the role...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<RoleName>,
+    /// ...and who takes it (default: the person in `as`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// step: what the autopilot does to the cluster for this step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<StepAction>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ResponderAction {
+    Ack,
+    Declare,
+    Assign,
+    Update,
+    Step,
+    Resolve,
+    Note,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StepAction {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<ScaleAction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ScaleAction {
+    pub kind: WorkloadKind,
+    pub namespace: String,
+    pub name: String,
+    pub replicas: u32,
+}
