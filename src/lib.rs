@@ -4,4 +4,5 @@
 //! demo, the tests and the benchmarks drive exactly the code users run.
 
 pub mod cli;
+pub mod config;
 pub mod scenario;

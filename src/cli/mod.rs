@@ -1,4 +1,118 @@
-//! Command-line interface. Placeholder entry point until the subcommands land.
+//! Command-line interface. Conventions follow kubectl: global flags work
+//! before or after the subcommand, `--context`/`--kubeconfig`/`KUBECONFIG`
+//! select the cluster, and `-o text|json` picks the output format.
+//!
+//! Each subcommand lives in its own file with an `Args` struct and a `run`
+//! function; this file only parses and dispatches.
+
+mod completions;
+mod logging;
+mod schema;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Exit codes, as documented in DESIGN.md and the README.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const FAILED: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const ABORTED: i32 = 3;
+    pub const UNREACHABLE: i32 = 4;
+    pub const REVERT_FAILED: i32 = 5;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gameday",
+    version,
+    about = "Chaos game days and incident-response drills for Kubernetes",
+    long_about = "Run hypothesis-driven chaos game days: check the steady state, inject bounded \
+                  faults, always revert them, and score how the incident was detected and answered."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand accepts, before or after its name.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalArgs {
+    /// The kube context to use (default: the kubeconfig's current context).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Path to the kubeconfig file.
+    #[arg(long, global = true, env = "KUBECONFIG", value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The gameday config file (severity table, protected namespaces, endpoints).
+    #[arg(long, global = true, env = "GAMEDAY_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// More log output (-v, -vv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Log line format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// `-o` for commands that print data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the JSON Schema of the scenario format (for yaml-language-server).
+    Schema(schema::Args),
+    /// Print shell completions.
+    Completions(completions::Args),
+}
+
+/// Whether to colour output: never when NO_COLOR is set (https://no-color.org)
+/// or stderr is not a terminal.
+pub fn use_color() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
 pub fn main() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    logging::init(&cli.global);
+    let result = match cli.command {
+        Command::Schema(args) => schema::run(args),
+        Command::Completions(args) => completions::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            exit::FAILED
+        }
+    }
 }
