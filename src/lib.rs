@@ -5,4 +5,6 @@
 
 pub mod cli;
 pub mod config;
+pub mod diag;
 pub mod scenario;
+pub mod yaml;
