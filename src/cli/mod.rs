@@ -6,6 +6,7 @@
 //! function; this file only parses and dispatches.
 
 mod completions;
+pub mod init;
 mod logging;
 mod schema;
 pub mod validate;
@@ -84,6 +85,8 @@ pub enum Command {
     Completions(completions::Args),
     /// Check scenario files and directories; report every mistake.
     Validate(validate::Args),
+    /// Write a commented starter scenario for a fault type.
+    Init(init::Args),
 }
 
 /// Whether to colour output: never when NO_COLOR is set (https://no-color.org)
@@ -111,6 +114,7 @@ pub fn main() -> i32 {
         Command::Schema(args) => schema::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Validate(args) => validate::run(args, &cli.global),
+        Command::Init(args) => init::run(args),
     };
     match result {
         Ok(code) => code,

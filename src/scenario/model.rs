@@ -37,6 +37,7 @@ pub enum ScenarioKind {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Metadata {
     /// DNS-1123 label: lowercase letters, digits and '-', at most 63 characters.
+    #[schemars(length(min = 1, max = 63), pattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
     pub name: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: StringMap,
@@ -47,10 +48,14 @@ pub struct Metadata {
 pub struct Spec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// What should hold while the faults are active, in one sentence.
+    #[schemars(length(min = 1))]
     pub hypothesis: String,
     pub target: Target,
     pub blast_radius: BlastRadius,
     pub steady_state: SteadyState,
+    /// The faults to inject, at least one.
+    #[schemars(length(min = 1))]
     pub faults: Vec<Fault>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detection: Option<Detection>,
@@ -62,8 +67,10 @@ pub struct Spec {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Target {
     /// Globs matched against the kube context name (S5).
+    #[schemars(length(min = 1))]
     pub contexts: Vec<String>,
     /// The only namespaces faults may touch.
+    #[schemars(length(min = 1))]
     pub namespaces: Vec<String>,
 }
 
@@ -71,9 +78,11 @@ pub struct Target {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct BlastRadius {
     /// Most objects one fault may touch.
+    #[schemars(range(min = 1))]
     pub max_targets: u32,
     /// Most of one workload's pods one fault may touch, in percent (default 50).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
     pub max_percent: Option<u32>,
     /// The whole run, recovery included, must fit.
     pub max_duration: Duration,
@@ -99,6 +108,8 @@ pub struct SteadyState {
     /// After the last revert, every `expect` must hold again within this (default 2m).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recover_within: Option<Duration>,
+    /// The SLO probes, at least one.
+    #[schemars(length(min = 1))]
     pub probes: Vec<Probe>,
 }
 
