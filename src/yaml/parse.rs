@@ -203,7 +203,10 @@ impl<'s, 'a> Builder<'s, 'a> {
                     span,
                     anchor,
                     items,
-                }) => self.complete(Node::new(span, Value::Seq(items)), anchor),
+                }) => {
+                    let span = self.flow_span(span);
+                    self.complete(Node::new(span, Value::Seq(items)), anchor)
+                }
                 _ => Err(Box::new(
                     self.src
                         .error(self.span_at(&mark, 1), "unbalanced sequence end"),
@@ -218,6 +221,10 @@ impl<'s, 'a> Builder<'s, 'a> {
                     ..
                 }) => {
                     self.apply_merges(&mut entries, merges);
+                    let span = match entries.first() {
+                        Some(first) if !self.is_flow(span) => first.key.span,
+                        _ => self.flow_span(span),
+                    };
                     self.complete(Node::new(span, Value::Map(entries)), anchor)
                 }
                 _ => Err(Box::new(
@@ -226,6 +233,41 @@ impl<'s, 'a> Builder<'s, 'a> {
                 )),
             },
         }
+    }
+
+    /// Whether a collection starts with `{` or `[` (flow style).
+    fn is_flow(&self, span: Span) -> bool {
+        self.src
+            .line(span.line as usize)
+            .and_then(|l| l.chars().nth(span.col as usize - 1))
+            .is_some_and(|c| c == '{' || c == '[')
+    }
+
+    /// A flow collection's span covers it up to the matching bracket when that
+    /// is on the same line, so the caret underlines all of `{percnt: 33}`.
+    fn flow_span(&self, span: Span) -> Span {
+        let Some(line) = self.src.line(span.line as usize) else {
+            return span;
+        };
+        let mut depth = 0usize;
+        let mut quote: Option<char> = None;
+        for (i, c) in line.chars().skip(span.col as usize - 1).enumerate() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '{' | '[') => depth += 1,
+                (None, '}' | ']') => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return Span { len: i as u32 + 1, ..span };
+                    }
+                }
+                _ if i == 0 => return span,
+                _ => {}
+            }
+        }
+        span
     }
 
     fn push(&mut self, frame: Frame) -> Step {
