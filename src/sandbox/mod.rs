@@ -238,14 +238,30 @@ impl SandboxHandle {
         kubeconfig::write(path, &self.api_url(), context_name)
     }
 
-    /// A kube-rs client for this sandbox.
-    pub fn kube_client(&self) -> Result<kube::Client, SandboxError> {
+    /// A kube-rs client configuration for this sandbox, as a kubeconfig
+    /// would give. Note kube-rs's default retry: 429, 503 and 504 answers are
+    /// retried up to 15 times with backoff, which hides injected 503/429
+    /// errors and PDB refusals from callers; set `default_retry = false` to
+    /// see every answer.
+    pub fn kube_config(&self) -> Result<kube::Config, SandboxError> {
         let url = self
             .api_url()
             .parse()
             .map_err(|e: axum::http::uri::InvalidUri| SandboxError::Client(e.to_string()))?;
         let mut config = kube::Config::new(url);
         config.default_namespace = "default".into();
+        Ok(config)
+    }
+
+    /// A kube-rs client for this sandbox (default settings, retries on).
+    pub fn kube_client(&self) -> Result<kube::Client, SandboxError> {
+        kube::Client::try_from(self.kube_config()?).map_err(|e| SandboxError::Client(e.to_string()))
+    }
+
+    /// A kube-rs client that returns every error answer as it comes.
+    pub fn kube_client_without_retries(&self) -> Result<kube::Client, SandboxError> {
+        let mut config = self.kube_config()?;
+        config.default_retry = false;
         kube::Client::try_from(config).map_err(|e| SandboxError::Client(e.to_string()))
     }
 
