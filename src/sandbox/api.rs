@@ -74,6 +74,7 @@ pub fn router(state: Shared) -> Router {
             get(|| async { json_ok(discovery::openapi_root()) }),
         )
         .route("/openapi/v3/{*path}", get(openapi_group))
+        .route("/openapi/v2", get(openapi_v2))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(|| async { "ok" }))
         .route("/livez", get(|| async { "ok" }))
@@ -103,6 +104,33 @@ async fn openapi_group(axum::extract::Path(path): axum::extract::Path<String>) -
     match discovery::openapi_group(path.trim_end_matches('/')) {
         Some(doc) => json_ok(doc),
         None => ApiError::NoRoute.into_response(),
+    }
+}
+
+/// kubectl up to about 1.29 builds its client-side validator from OpenAPI
+/// v2 (protobuf) and fails `apply`/`create` when it cannot be fetched. An
+/// empty protobuf `openapi_v2.Document` is valid and holds no schemas, so
+/// kubectl skips client-side validation and computes apply patches from its
+/// compiled-in types, exactly as with an unknown kind.
+async fn openapi_v2(headers: HeaderMap) -> Response {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if accept.contains("protobuf") {
+        (
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+            )],
+            Vec::<u8>::new(),
+        )
+            .into_response()
+    } else {
+        json_ok(
+            json!({"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1.33.0"}, "paths": {}, "definitions": {}}),
+        )
     }
 }
 
