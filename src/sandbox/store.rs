@@ -436,8 +436,8 @@ impl Store {
         let obj = Self::stamp(&mut inner, res, gone)?;
         self.record(&mut inner, res, EventType::Deleted, obj.clone());
         if res == resources::NAMESPACES {
-            for r in 0..RESOURCES.len() {
-                if !RESOURCES[r].namespaced {
+            for (r, def) in RESOURCES.iter().enumerate() {
+                if !def.namespaced {
                     continue;
                 }
                 let keys: Vec<Key> = inner.tables[r]
