@@ -170,7 +170,7 @@ async fn eviction_blocked_by_pdb_is_429() {
         wait_until(Duration::from_secs(2), || {
             sb.store()
                 .try_get(gameday::sandbox::resources::PDBS, "shop", "checkout")
-                .is_some_and(|p| p.value["status"]["disruptionsAllowed"] == 1)
+                .is_some_and(|p| p.value()["status"]["disruptionsAllowed"] == 1)
         })
         .await
     );
@@ -392,11 +392,11 @@ async fn bad_and_pause_images_never_become_ready() {
             sb.store()
                 .try_get(PODS, "payments", &victim)
                 .is_some_and(|p| {
-                    let cs = &p.value["status"]["containerStatuses"][0];
+                    let cs = &p.value()["status"]["containerStatuses"][0];
                     cs["image"] == "registry.k8s.io/pause:3.9"
                         && cs["restartCount"] == 1
                         && cs["state"]["running"].is_object()
-                        && !ready(&p.value)
+                        && !ready(p.value())
                 })
         })
         .await
@@ -423,7 +423,7 @@ async fn ephemeral_containers_run_until_timeout_or_revert() {
         .unwrap();
     let state = |sb: &gameday::sandbox::SandboxHandle, c: &str| {
         sb.store().try_get(PODS, "shop", &victim).and_then(|p| {
-            p.value["status"]["ephemeralContainerStatuses"]
+            p.value()["status"]["ephemeralContainerStatuses"]
                 .as_array()
                 .and_then(|a| {
                     a.iter().find(|s| s["name"] == c).map(|s| {
@@ -477,7 +477,7 @@ async fn ephemeral_containers_run_until_timeout_or_revert() {
         .unwrap();
     let other_state = || {
         sb.store().try_get(PODS, "shop", &other).and_then(|p| {
-            p.value["status"]["ephemeralContainerStatuses"][0]["state"]
+            p.value()["status"]["ephemeralContainerStatuses"][0]["state"]
                 .as_object()
                 .map(|m| m.keys().next().unwrap().clone())
         })
@@ -518,7 +518,7 @@ async fn statefulset_pods_have_ordinal_names_and_come_back() {
             sb.store()
                 .try_get(PODS, "payments", "ledger-db-1")
                 .is_some_and(|p| {
-                    p.value["metadata"]["uid"].as_str() != uid.as_deref() && ready(&p.value)
+                    p.value()["metadata"]["uid"].as_str() != uid.as_deref() && ready(p.value())
                 })
         })
         .await

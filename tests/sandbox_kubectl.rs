@@ -138,7 +138,7 @@ async fn kubectl_scale_deploy() {
                     e.sb.store()
                         .try_get(DEPLOYMENTS, "shop", "checkout")
                         .unwrap();
-                d.value["spec"]["replicas"] == 6 && d.value["status"]["readyReplicas"] == 6
+                d.value()["spec"]["replicas"] == 6 && d.value()["status"]["readyReplicas"] == 6
             })
             .await
         );
@@ -157,7 +157,7 @@ async fn kubectl_cordon_and_uncordon() {
         let out = e.kubectl(&["cordon", "node-1"]).await;
         assert!(out.contains("node/node-1 cordoned"), "{out}");
         let node = e.sb.store().try_get(NODES, "", "node-1").unwrap();
-        assert_eq!(node.value["spec"]["unschedulable"], true);
+        assert_eq!(node.value()["spec"]["unschedulable"], true);
         let table = e.kubectl(&["get", "nodes"]).await;
         assert!(
             table
@@ -187,7 +187,7 @@ async fn kubectl_cordon_and_uncordon() {
         assert!(out.contains("node/node-1 uncordoned"), "{out}");
         let node = e.sb.store().try_get(NODES, "", "node-1").unwrap();
         assert!(
-            node.value["spec"]
+            node.value()["spec"]
                 .get("unschedulable")
                 .is_none_or(|u| u == false)
         );
@@ -210,7 +210,7 @@ async fn kubectl_drain_ignore_daemonsets() {
             .await;
         assert!(out.contains("node/node-2 drained"), "{out}");
         let node = e.sb.store().try_get(NODES, "", "node-2").unwrap();
-        assert_eq!(node.value["spec"]["unschedulable"], true);
+        assert_eq!(node.value()["spec"]["unschedulable"], true);
         assert!(
             objects(&e.sb, PODS, None)
                 .iter()
@@ -256,11 +256,11 @@ async fn kubectl_apply_network_policy() {
                 .try_get(NETWORKPOLICIES, "shop", "deny-checkout")
                 .unwrap();
         assert_eq!(
-            np.value["spec"]["policyTypes"],
+            np.value()["spec"]["policyTypes"],
             serde_json::json!(["Ingress", "Egress"])
         );
         assert_eq!(
-            np.value["spec"]["podSelector"]["matchLabels"]["app"],
+            np.value()["spec"]["podSelector"]["matchLabels"]["app"],
             "checkout"
         );
         // Re-applying a change patches the object.
@@ -278,7 +278,7 @@ async fn kubectl_apply_network_policy() {
                 .try_get(NETWORKPOLICIES, "shop", "deny-checkout")
                 .unwrap();
         assert_eq!(
-            np.value["spec"]["policyTypes"],
+            np.value()["spec"]["policyTypes"],
             serde_json::json!(["Ingress"])
         );
         e.sb.shutdown().await;

@@ -405,7 +405,7 @@ async fn route(
                 }
                 let o = st.store.delete(t.res, &ns, name, uid)?;
                 if t.res == resources::PODS {
-                    killing(&st.store, &o.value);
+                    killing(&st.store, &o.parse());
                 }
                 Ok(raw_response(StatusCode::OK, &o))
             }
@@ -429,7 +429,7 @@ async fn route(
                     patch_object(st, t.res, &ns, name, UpdateMode::Status, q, headers, body)
                 }
                 ("scale", Method::GET) => {
-                    Ok(json_ok(scale_of(&st.store.get(t.res, &ns, name)?.value)))
+                    Ok(json_ok(scale_of(st.store.get(t.res, &ns, name)?.value())))
                 }
                 ("scale", Method::PUT) | ("scale", Method::PATCH) => {
                     scale(st, t.res, &ns, name, method, headers, body)
@@ -527,7 +527,7 @@ fn list(
     let (ls, fs) = selectors(q)?;
     let (items, rv) = st
         .store
-        .list_filtered(res, ns, |v| ls.matches(v) && fs.matches(v));
+        .list_filtered(res, ns, |o| ls.matches_obj(o) && fs.matches_obj(o));
     if wants_table(headers) {
         return Ok(json_ok(table::table(res, &items, rv)));
     }
@@ -562,18 +562,18 @@ fn delete_collection(
     let (ls, fs) = selectors(q)?;
     let (items, _) = st
         .store
-        .list_filtered(res, ns, |v| ls.matches(v) && fs.matches(v));
+        .list_filtered(res, ns, |o| ls.matches_obj(o) && fs.matches_obj(o));
     let mut deleted = Vec::new();
     for o in items {
         if is_dry_run(q) {
-            deleted.push(o.value.clone());
+            deleted.push(o.parse());
             continue;
         }
         match st
             .store
-            .delete(res, meta::namespace(&o.value), meta::name(&o.value), None)
+            .delete(res, &o.summary.namespace, &o.summary.name, None)
         {
-            Ok(d) => deleted.push(d.value.clone()),
+            Ok(d) => deleted.push(d.parse()),
             Err(ApiError::NotFound { .. }) => {}
             Err(e) => return Err(e),
         }
@@ -625,7 +625,7 @@ fn patch_object(
         _ => None,
     };
     if is_dry_run(q) {
-        let mut v = st.store.get(res, key_ns, name)?.value.clone();
+        let mut v = st.store.get(res, key_ns, name)?.parse();
         patch::apply(kind, &mut v, &p)?;
         return Ok(json_ok(v));
     }
@@ -638,7 +638,7 @@ fn patch_object(
         patch::apply(kind, new, &p)?;
         if res == resources::PODS && mode == UpdateMode::Spec {
             // Ephemeral containers change only through their subresource.
-            let old_eph = meta::at(&old.value, &["spec", "ephemeralContainers"]).cloned();
+            let old_eph = meta::at(old.value, &["spec", "ephemeralContainers"]).cloned();
             let spec = meta::ensure_object(new, &["spec"]);
             match old_eph {
                 Some(e) => spec.insert("ephemeralContainers".into(), e),
@@ -704,7 +704,7 @@ fn scale(
     let o = st
         .store
         .modify(res, ns, name, UpdateMode::Spec, |old, new| {
-            let mut sc = scale_of(&old.value);
+            let mut sc = scale_of(old.value);
             if let Some(v) = &input {
                 if let Some(want) = meta::str_at(v, &["metadata", "resourceVersion"])
                     && !want.is_empty()
@@ -731,15 +731,15 @@ fn scale(
                 }),
             }
         })?;
-    Ok(json_ok(scale_of(&o.value)))
+    Ok(json_ok(scale_of(o.value())))
 }
 
 async fn evict(st: &Shared, ns: &str, name: &str) -> Result<Response, ApiError> {
     let _guard = st.eviction_lock.lock().await;
     let pod = st.store.get(resources::PODS, ns, name)?;
-    disruption::check_eviction(&st.store, &pod.value)?;
+    disruption::check_eviction(&st.store, pod.value())?;
     st.store.delete(resources::PODS, ns, name, None)?;
-    killing(&st.store, &pod.value);
+    killing(&st.store, pod.value());
     Ok((
         StatusCode::CREATED,
         axum::Json(json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})),
@@ -792,7 +792,7 @@ fn ephemeral(
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        let existing = meta::at(&old.value, &["spec", "ephemeralContainers"])
+        let existing = meta::at(old.value, &["spec", "ephemeralContainers"])
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
@@ -864,9 +864,9 @@ fn watch(st: &Shared, res: ResId, ns: Option<&str>, q: &Params) -> Result<Respon
     let sub = st.store.subscribe(res, from)?;
     let ns = ns.map(String::from);
     let matches = move |o: &Obj| {
-        ns.as_deref().is_none_or(|n| meta::namespace(&o.value) == n)
-            && ls.matches(&o.value)
-            && fs.matches(&o.value)
+        ns.as_deref().is_none_or(|n| o.summary.namespace == n)
+            && ls.matches_obj(o)
+            && fs.matches_obj(o)
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(256);
     let mut shutdown = st.shutdown.clone();

@@ -68,7 +68,7 @@ impl Default for SandboxOptions {
             misbehaviour: Misbehaviour::default(),
             tick: Duration::from_millis(100),
             warm_start: true,
-            history: 5000,
+            history: 1000,
             metrics: None,
         }
     }

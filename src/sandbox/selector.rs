@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::sandbox::meta;
+use crate::sandbox::store::Obj;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Requirement {
@@ -154,6 +155,19 @@ impl LabelSelector {
         self.is_empty() || self.matches_labels(meta::labels(obj))
     }
 
+    /// Matches a stored object by its summary, without parsing it.
+    pub fn matches_obj(&self, obj: &Obj) -> bool {
+        let get = |k: &str| obj.summary.label(k);
+        self.0.iter().all(|r| match r {
+            Requirement::Eq(k, v) => get(k) == Some(v.as_str()),
+            Requirement::NotEq(k, v) => get(k) != Some(v.as_str()),
+            Requirement::In(k, vs) => get(k).is_some_and(|x| vs.iter().any(|v| v == x)),
+            Requirement::NotIn(k, vs) => get(k).is_none_or(|x| !vs.iter().any(|v| v == x)),
+            Requirement::Exists(k) => get(k).is_some(),
+            Requirement::NotExists(k) => get(k).is_none(),
+        })
+    }
+
     /// The `a=b,c=d` form, for Scale status and kubectl columns.
     pub fn to_string_form(&self) -> String {
         self.0
@@ -217,6 +231,28 @@ impl FieldSelector {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Matches a stored object; the pod fields come from its summary.
+    pub fn matches_obj(&self, obj: &Obj) -> bool {
+        if self.is_empty() {
+            return true;
+        }
+        let s = &obj.summary;
+        let from_summary = |k: &str| match k {
+            "metadata.name" => Some(s.name.as_str()),
+            "metadata.namespace" => Some(s.namespace.as_str()),
+            "spec.nodeName" => Some(s.node_name.as_str()),
+            "status.phase" => Some(s.phase.as_str()),
+            _ => None,
+        };
+        if self.0.iter().all(|(k, _, _)| from_summary(k).is_some()) {
+            return self
+                .0
+                .iter()
+                .all(|(k, eq, v)| (from_summary(k) == Some(v.as_str())) == *eq);
+        }
+        self.matches(obj.value())
     }
 
     pub fn matches(&self, obj: &Value) -> bool {

@@ -368,12 +368,15 @@ pub fn table(res: ResId, objs: &[Arc<Obj>], rv: u64) -> Value {
     let rows: Vec<Value> = objs
         .iter()
         .map(|o| {
+            // Parsed per row and dropped: a table of 10,000 pods must not
+            // keep 10,000 parsed pods around.
+            let mut v = o.parse();
             json!({
-                "cells": cells(res, &o.value),
+                "cells": cells(res, &v),
                 "object": {
                     "kind": "PartialObjectMetadata",
                     "apiVersion": "meta.k8s.io/v1",
-                    "metadata": o.value.get("metadata").cloned().unwrap_or(Value::Null),
+                    "metadata": v.get_mut("metadata").map(Value::take).unwrap_or(Value::Null),
                 },
             })
         })
@@ -394,11 +397,14 @@ mod tests {
     #[test]
     fn every_row_has_one_cell_per_column() {
         for res in 0..resources::RESOURCES.len() {
-            let obj = Arc::new(Obj {
-                value: json!({"metadata": {"name": "x"}, "spec": {}, "status": {}}),
-                raw: Default::default(),
-                rv: 1,
-            });
+            let obj = Arc::new(
+                Obj::new(
+                    json!({"metadata": {"name": "x"}, "spec": {}, "status": {}}),
+                    1,
+                    false,
+                )
+                .unwrap(),
+            );
             let t = table(res, &[obj], 1);
             assert_eq!(
                 t["rows"][0]["cells"].as_array().unwrap().len(),

@@ -47,7 +47,7 @@ pub fn objects(sb: &SandboxHandle, res: usize, ns: Option<&str>) -> Vec<Value> {
         .list(res, ns)
         .0
         .iter()
-        .map(|o| o.value.clone())
+        .map(|o| o.parse())
         .collect()
 }
 

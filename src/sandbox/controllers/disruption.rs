@@ -59,22 +59,16 @@ fn expected_pods(store: &Store, pods: &[Arc<Obj>]) -> i64 {
     let mut owners: HashSet<(String, String)> = HashSet::new();
     let mut bare = 0;
     for p in pods {
-        let owner = meta::at(&p.value, &["metadata", "ownerReferences"])
-            .and_then(Value::as_array)
-            .and_then(|os| os.iter().find(|o| o["controller"] == true));
-        match owner {
-            Some(o) => {
-                owners.insert((
-                    o["kind"].as_str().unwrap_or("").to_string(),
-                    o["name"].as_str().unwrap_or("").to_string(),
-                ));
+        match &p.summary.owner {
+            Some((kind, name, _)) => {
+                owners.insert((kind.clone(), name.clone()));
             }
             None => bare += 1,
         }
     }
     let ns = pods
         .first()
-        .map(|p| meta::namespace(&p.value).to_string())
+        .map(|p| p.summary.namespace.clone())
         .unwrap_or_default();
     let mut total = bare;
     for (kind, name) in owners {
@@ -88,7 +82,7 @@ fn expected_pods(store: &Store, pods: &[Arc<Obj>]) -> i64 {
         };
         total += store
             .try_get(res, &ns, &name)
-            .and_then(|o| meta::at(&o.value, &["spec", "replicas"]).and_then(Value::as_i64))
+            .and_then(|o| meta::at(o.value(), &["spec", "replicas"]).and_then(Value::as_i64))
             .unwrap_or(0);
     }
     total
@@ -99,9 +93,9 @@ pub fn budget(store: &Store, pdb: &Value) -> Budget {
     let sel = meta::at(pdb, &["spec", "selector"])
         .and_then(LabelSelector::from_object)
         .unwrap_or_default();
-    let (pods, _) = store.list_filtered(PODS, Some(ns), |p| sel.matches(p));
+    let (pods, _) = store.list_filtered(PODS, Some(ns), |p| sel.matches_obj(p));
     let expected = expected_pods(store, &pods);
-    let healthy = pods.iter().filter(|p| pod_ready(&p.value)).count() as i64;
+    let healthy = pods.iter().filter(|p| p.summary.ready).count() as i64;
     let desired = if let Some(min) =
         scaled(meta::at(pdb, &["spec", "minAvailable"]), expected, true)
     {
@@ -126,13 +120,13 @@ pub fn check_eviction(store: &Store, pod: &Value) -> Result<(), ApiError> {
     let ns = meta::namespace(pod);
     let (pdbs, _) = store.list(PDBS, Some(ns));
     for pdb in pdbs {
-        let sel = meta::at(&pdb.value, &["spec", "selector"])
+        let sel = meta::at(pdb.value(), &["spec", "selector"])
             .and_then(LabelSelector::from_object)
             .unwrap_or_default();
         if sel.is_empty() || !sel.matches(pod) {
             continue;
         }
-        let b = budget(store, &pdb.value);
+        let b = budget(store, pdb.value());
         let ok = if pod_ready(pod) {
             b.disruptions_allowed >= 1
         } else {
@@ -141,7 +135,7 @@ pub fn check_eviction(store: &Store, pod: &Value) -> Result<(), ApiError> {
         if !ok {
             return Err(ApiError::TooManyRequests(format!(
                 "Cannot evict pod as it would violate the pod's disruption budget. The disruption budget {} needs {} healthy pods and has {} currently",
-                meta::name(&pdb.value),
+                meta::name(pdb.value()),
                 b.desired_healthy,
                 b.current_healthy
             )));
@@ -155,12 +149,12 @@ pub fn reconcile(store: &Store) -> bool {
     let (pdbs, _) = store.list(PDBS, None);
     let mut changed = false;
     for pdb in pdbs {
-        let b = budget(store, &pdb.value);
-        let generation = meta::at(&pdb.value, &["metadata", "generation"])
+        let b = budget(store, pdb.value());
+        let generation = meta::at(pdb.value(), &["metadata", "generation"])
             .cloned()
             .unwrap_or(json!(1));
         let allowed = b.disruptions_allowed > 0;
-        let old_cond = meta::at(&pdb.value, &["status", "conditions"])
+        let old_cond = meta::at(pdb.value(), &["status", "conditions"])
             .and_then(Value::as_array)
             .and_then(|cs| cs.first())
             .cloned();
@@ -184,11 +178,11 @@ pub fn reconcile(store: &Store) -> bool {
             "disruptionsAllowed": b.disruptions_allowed,
             "conditions": [cond],
         });
-        if pdb.value.get("status") != Some(&status) {
+        if pdb.value().get("status") != Some(&status) {
             let r = store.modify(
                 PDBS,
-                meta::namespace(&pdb.value),
-                meta::name(&pdb.value),
+                meta::namespace(pdb.value()),
+                meta::name(pdb.value()),
                 crate::sandbox::store::UpdateMode::Full,
                 |_, new| {
                     new["status"] = status.clone();

@@ -149,7 +149,7 @@ impl Kubelet {
         let (nodes, _) = ctx.store.list(NODES, None);
         let mut no_exec: HashMap<String, Vec<Value>> = HashMap::new();
         for n in &nodes {
-            let taints: Vec<Value> = meta::at(&n.value, &["spec", "taints"])
+            let taints: Vec<Value> = meta::at(n.value(), &["spec", "taints"])
                 .and_then(Value::as_array)
                 .map(|ts| {
                     ts.iter()
@@ -159,7 +159,7 @@ impl Kubelet {
                 })
                 .unwrap_or_default();
             if !taints.is_empty() {
-                no_exec.insert(meta::name(&n.value).to_string(), taints);
+                no_exec.insert(meta::name(n.value()).to_string(), taints);
             }
         }
         if no_exec.is_empty() {
@@ -167,26 +167,28 @@ impl Kubelet {
         }
         let mut changed = false;
         for p in pods {
-            let Some(node) = meta::str_at(&p.value, &["spec", "nodeName"]) else {
+            let Some(taints) = no_exec.get(&p.summary.node_name) else {
                 continue;
             };
-            let Some(taints) = no_exec.get(node) else {
-                continue;
-            };
-            if taints.iter().any(|t| !tolerates(&p.value, t))
+            if taints.iter().any(|t| !tolerates(p.value(), t))
                 && ctx
                     .store
-                    .delete(PODS, meta::namespace(&p.value), meta::name(&p.value), None)
+                    .delete(
+                        PODS,
+                        meta::namespace(p.value()),
+                        meta::name(p.value()),
+                        None,
+                    )
                     .is_ok()
             {
                 ctx.event(
-                    &p.value,
+                    p.value(),
                     NORMAL,
                     "TaintManagerEviction",
                     &format!(
                         "Marking for deletion Pod {}/{}",
-                        meta::namespace(&p.value),
-                        meta::name(&p.value)
+                        meta::namespace(p.value()),
+                        meta::name(p.value())
                     ),
                     "taint-eviction-controller",
                 );
@@ -402,7 +404,7 @@ impl Kubelet {
         );
         if let Ok(o) = &r {
             for (kind, reason, msg) in events {
-                ctx.event(&o.value, kind, reason, &msg, "kubelet");
+                ctx.event_obj(o, kind, reason, &msg, "kubelet");
             }
         }
         (r.is_ok(), next)

@@ -48,6 +48,28 @@ impl Ctx {
         }
     }
 
+    /// Like [`Ctx::event`] for a stored object, parsed only if an event is
+    /// written (a cached parse would stay with the stored version).
+    pub fn event_obj(
+        &self,
+        involved: &Obj,
+        kind: &str,
+        reason: &str,
+        message: &str,
+        component: &str,
+    ) {
+        if !self.warm {
+            events::record(
+                &self.store,
+                &involved.parse(),
+                kind,
+                reason,
+                message,
+                component,
+            );
+        }
+    }
+
     /// The kubelet's event when a pod's containers are stopped.
     pub fn killing(&self, pod: &Value) {
         for c in meta::at(pod, &["spec", "containers"])
@@ -140,11 +162,12 @@ impl Controllers {
         changed |= workloads::statefulsets(&self.ctx, &pods_by);
         let (pods, _) = store.list(PODS, None);
         changed |= scheduler::schedule(&self.ctx, &pods);
+        drop(pods);
         // Nodes: status for new or changed nodes; taint evictions.
         let (nodes, _) = store.list(NODES, None);
         let nodes_changed = nodes.iter().any(|n| n.rv > since);
         for n in nodes.iter().filter(|n| n.rv > since) {
-            changed |= self.kubelet.sync_node(&self.ctx, &n.value);
+            changed |= self.kubelet.sync_node(&self.ctx, n.value());
         }
         let (pods, _) = store.list(PODS, None);
         if nodes_changed {
@@ -158,9 +181,9 @@ impl Controllers {
             .map(|(u, _)| u.clone())
             .collect();
         for p in &pods {
-            let uid = meta::uid(&p.value);
+            let uid = p.summary.uid.as_str();
             if p.rv > since || due.contains(uid) || self.ctx.warm {
-                let (c, next) = self.kubelet.sync_pod(&self.ctx, &p.value);
+                let (c, next) = self.kubelet.sync_pod(&self.ctx, &p.parse());
                 changed |= c;
                 match next {
                     Some(t) => {
@@ -172,7 +195,7 @@ impl Controllers {
                 }
             }
         }
-        let live: HashSet<&str> = pods.iter().map(|p| meta::uid(&p.value)).collect();
+        let live: HashSet<&str> = pods.iter().map(|p| p.summary.uid.as_str()).collect();
         self.timers.retain(|u, _| live.contains(u.as_str()));
         self.kubelet.forget_gone(&live);
         changed |= disruption::reconcile(&store);
@@ -194,12 +217,7 @@ impl Controllers {
         let mut uids: HashMap<&str, HashSet<String>> = HashMap::new();
         for (kind, res) in KNOWN_OWNERS {
             let (objs, _) = store.list(*res, None);
-            uids.insert(
-                kind,
-                objs.iter()
-                    .map(|o| meta::uid(&o.value).to_string())
-                    .collect(),
-            );
+            uids.insert(kind, objs.iter().map(|o| o.summary.uid.clone()).collect());
         }
         let mut changed = false;
         for res in [REPLICASETS, PODS] {
@@ -207,10 +225,10 @@ impl Controllers {
             for o in objs {
                 if orphaned(&o, &uids) {
                     let ok = store
-                        .delete(res, meta::namespace(&o.value), meta::name(&o.value), None)
+                        .delete(res, meta::namespace(o.value()), meta::name(o.value()), None)
                         .is_ok();
                     if ok && res == PODS {
-                        self.ctx.killing(&o.value);
+                        self.ctx.killing(o.value());
                     }
                     changed |= ok;
                 }
@@ -230,8 +248,8 @@ impl Controllers {
         for e in evs.into_iter().take(drop) {
             let _ = store.delete(
                 EVENTS,
-                meta::namespace(&e.value),
-                meta::name(&e.value),
+                meta::namespace(e.value()),
+                meta::name(e.value()),
                 None,
             );
         }
@@ -239,18 +257,9 @@ impl Controllers {
 }
 
 fn orphaned(o: &Obj, uids: &HashMap<&str, HashSet<String>>) -> bool {
-    let Some(refs) = meta::at(&o.value, &["metadata", "ownerReferences"]).and_then(Value::as_array)
-    else {
-        return false;
-    };
-    refs.iter().any(|r| {
-        r.get("controller").and_then(Value::as_bool) == Some(true)
-            && r.get("kind")
-                .and_then(Value::as_str)
-                .and_then(|k| uids.get(k))
-                .is_some_and(|set| {
-                    !set.contains(r.get("uid").and_then(Value::as_str).unwrap_or(""))
-                })
+    o.summary.owner.as_ref().is_some_and(|(kind, _, uid)| {
+        uids.get(kind.as_str())
+            .is_some_and(|set| !set.contains(uid))
     })
 }
 

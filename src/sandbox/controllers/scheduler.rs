@@ -23,19 +23,6 @@ pub fn cpu_millis(q: &str) -> Option<i64> {
     }
 }
 
-fn pod_cpu(p: &Value) -> i64 {
-    meta::at(p, &["spec", "containers"])
-        .and_then(Value::as_array)
-        .map(|cs| {
-            cs.iter()
-                .filter_map(|c| {
-                    meta::str_at(c, &["resources", "requests", "cpu"]).and_then(cpu_millis)
-                })
-                .sum()
-        })
-        .unwrap_or(0)
-}
-
 fn quantity<'a>(node: &'a Value, field: &str) -> Option<&'a str> {
     meta::str_at(node, &["status", "allocatable", field])
         .or_else(|| meta::str_at(node, &["status", "capacity", field]))
@@ -88,10 +75,7 @@ fn fits(pod: &Value, node: &Value) -> Result<(), &'static str> {
 pub fn schedule(ctx: &Ctx, pods: &[Arc<Obj>]) -> bool {
     let pending: Vec<&Arc<Obj>> = pods
         .iter()
-        .filter(|p| {
-            meta::str_at(&p.value, &["spec", "nodeName"]).is_none_or(str::is_empty)
-                && meta::at(&p.value, &["metadata", "deletionTimestamp"]).is_none()
-        })
+        .filter(|p| p.summary.node_name.is_empty() && !p.summary.deleting)
         .collect();
     if pending.is_empty() {
         return false;
@@ -99,27 +83,30 @@ pub fn schedule(ctx: &Ctx, pods: &[Arc<Obj>]) -> bool {
     let (nodes, _) = ctx.store.list(NODES, None);
     let mut load: HashMap<String, (i64, i64)> = HashMap::new();
     for p in pods {
-        if let Some(n) = meta::str_at(&p.value, &["spec", "nodeName"]) {
-            let e = load.entry(n.to_string()).or_default();
+        if !p.summary.node_name.is_empty() {
+            let e = load.entry(p.summary.node_name.clone()).or_default();
             e.0 += 1;
-            e.1 += pod_cpu(&p.value);
+            e.1 += p.summary.cpu_millis;
         }
     }
     let mut changed = false;
     for p in pending {
-        let cpu = pod_cpu(&p.value);
+        // Parsed for this decision only: caching the tree on every pending
+        // pod would hold 18 KB per pod until the pass ends.
+        let pod = p.parse();
+        let cpu = p.summary.cpu_millis;
         let mut best: Option<(&Arc<Obj>, i64)> = None;
         let mut reasons: HashMap<&'static str, usize> = HashMap::new();
         for n in &nodes {
-            let name = meta::name(&n.value);
+            let name = meta::name(n.value());
             let (count, used_cpu) = load.get(name).copied().unwrap_or((0, 0));
-            let max_pods = quantity(&n.value, "pods")
+            let max_pods = quantity(n.value(), "pods")
                 .and_then(|q| q.parse::<i64>().ok())
                 .unwrap_or(110);
-            let max_cpu = quantity(&n.value, "cpu")
+            let max_cpu = quantity(n.value(), "cpu")
                 .and_then(cpu_millis)
                 .unwrap_or(i64::MAX);
-            let verdict = fits(&p.value, &n.value).and_then(|_| {
+            let verdict = fits(&pod, n.value()).and_then(|_| {
                 if count >= max_pods {
                     Err("Too many pods")
                 } else if used_cpu + cpu > max_cpu {
@@ -137,11 +124,11 @@ pub fn schedule(ctx: &Ctx, pods: &[Arc<Obj>]) -> bool {
                 Err(r) => *reasons.entry(r).or_default() += 1,
             }
         }
-        let ns = meta::namespace(&p.value);
-        let pod_name = meta::name(&p.value);
+        let ns = p.summary.namespace.as_str();
+        let pod_name = p.summary.name.as_str();
         match best {
             Some((node, _)) => {
-                let node_name = meta::name(&node.value).to_string();
+                let node_name = meta::name(node.value()).to_string();
                 let r = ctx
                     .store
                     .modify(PODS, ns, pod_name, UpdateMode::Full, |_, new| {
@@ -153,8 +140,8 @@ pub fn schedule(ctx: &Ctx, pods: &[Arc<Obj>]) -> bool {
                     let e = load.entry(node_name.clone()).or_default();
                     e.0 += 1;
                     e.1 += cpu;
-                    ctx.event(
-                        &o.value,
+                    ctx.event_obj(
+                        &o,
                         NORMAL,
                         "Scheduled",
                         &format!("Successfully assigned {ns}/{pod_name} to {node_name}"),
@@ -172,7 +159,7 @@ pub fn schedule(ctx: &Ctx, pods: &[Arc<Obj>]) -> bool {
                     nodes.len(),
                     parts.join(", ")
                 );
-                let already = meta::at(&p.value, &["status", "conditions"])
+                let already = meta::at(&pod, &["status", "conditions"])
                     .and_then(Value::as_array)
                     .is_some_and(|cs| {
                         cs.iter()
@@ -192,13 +179,7 @@ pub fn schedule(ctx: &Ctx, pods: &[Arc<Obj>]) -> bool {
                             Ok(())
                         });
                     if let Ok(o) = r {
-                        ctx.event(
-                            &o.value,
-                            WARNING,
-                            "FailedScheduling",
-                            &msg,
-                            "default-scheduler",
-                        );
+                        ctx.event_obj(&o, WARNING, "FailedScheduling", &msg, "default-scheduler");
                         changed = true;
                     }
                 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::Ctx;
-use super::disruption::{pod_ready, scaled};
+use super::disruption::scaled;
 use super::events::NORMAL;
 use crate::sandbox::meta;
 use crate::sandbox::resources::{DEPLOYMENTS, PODS, REPLICASETS, STATEFULSETS};
@@ -26,14 +26,14 @@ fn replicas(v: &Value) -> i64 {
 }
 
 fn live(p: &Obj) -> bool {
-    meta::at(&p.value, &["metadata", "deletionTimestamp"]).is_none()
+    !p.summary.deleting
 }
 
 /// Pods (or ReplicaSets) grouped by the uid of their controlling owner.
 pub fn by_owner(objs: &[Arc<Obj>]) -> HashMap<String, Vec<Arc<Obj>>> {
     let mut m: HashMap<String, Vec<Arc<Obj>>> = HashMap::new();
     for o in objs {
-        if let Some(uid) = meta::controller_uid(&o.value) {
+        if let Some(uid) = o.summary.owner_uid() {
             m.entry(uid.to_string()).or_default().push(o.clone());
         }
     }
@@ -122,7 +122,7 @@ fn set_replicas(ctx: &Ctx, rs: &Value, n: i64, deploy: &Value) -> bool {
 }
 
 fn ready_count(pods: Option<&Vec<Arc<Obj>>>) -> i64 {
-    pods.map(|ps| ps.iter().filter(|p| live(p) && pod_ready(&p.value)).count() as i64)
+    pods.map(|ps| ps.iter().filter(|p| live(p) && p.summary.ready).count() as i64)
         .unwrap_or(0)
 }
 
@@ -146,7 +146,7 @@ pub fn deployments(
     let (deploys, _) = ctx.store.list(DEPLOYMENTS, None);
     let mut changed = false;
     for d in deploys {
-        changed |= deployment(ctx, &d.value, rs_by.get(meta::uid(&d.value)), pods_by);
+        changed |= deployment(ctx, d.value(), rs_by.get(meta::uid(d.value())), pods_by);
     }
     changed
 }
@@ -165,7 +165,7 @@ fn deployment(
     };
     let hash = meta::value_hash(template);
     let mut rss: Vec<Value> = owned
-        .map(|v| v.iter().map(|o| o.value.clone()).collect())
+        .map(|v| v.iter().map(|o| o.parse()).collect())
         .unwrap_or_default();
     rss.sort_by_key(|r| {
         meta::str_at(r, &["metadata", "creationTimestamp"])
@@ -261,9 +261,9 @@ fn deployment(
                             "deployment-controller",
                         );
                     }
-                    rss.push(o.value.clone());
+                    rss.push(o.parse());
                     changed = true;
-                    o.value.clone()
+                    o.parse()
                 }
                 Err(_) => return changed,
             }
@@ -410,11 +410,9 @@ fn strip_zero(mut status: Value) -> Value {
 /// Pods to delete when scaling down: unscheduled, then not ready, then newest.
 fn deletion_order(pods: &mut [Arc<Obj>]) {
     pods.sort_by_key(|p| {
-        let scheduled = meta::str_at(&p.value, &["spec", "nodeName"]).is_some();
-        let ready = pod_ready(&p.value);
-        let created = meta::str_at(&p.value, &["metadata", "creationTimestamp"])
-            .unwrap_or("")
-            .to_string();
+        let scheduled = !p.summary.node_name.is_empty();
+        let ready = p.summary.ready;
+        let created = p.summary.created.clone();
         (scheduled, ready, std::cmp::Reverse(created))
     });
 }
@@ -423,7 +421,7 @@ pub fn replicasets(ctx: &Ctx, pods_by: &HashMap<String, Vec<Arc<Obj>>>) -> bool 
     let (rss, _) = ctx.store.list(REPLICASETS, None);
     let mut changed = false;
     for rs in rss {
-        let rs = &rs.value;
+        let rs = &rs.value();
         let ns = meta::namespace(rs);
         let want = replicas(rs);
         let mut pods: Vec<Arc<Obj>> = pods_by
@@ -456,26 +454,26 @@ pub fn replicasets(ctx: &Ctx, pods_by: &HashMap<String, Vec<Arc<Obj>>>) -> bool 
             for p in pods.drain(..extra) {
                 if ctx
                     .store
-                    .delete(PODS, ns, meta::name(&p.value), None)
+                    .delete(PODS, ns, p.summary.name.as_str(), None)
                     .is_ok()
                 {
-                    ctx.killing(&p.value);
+                    ctx.killing(p.value());
                     ctx.event(
                         rs,
                         NORMAL,
                         "SuccessfulDelete",
-                        &format!("Deleted pod: {}", meta::name(&p.value)),
+                        &format!("Deleted pod: {}", p.summary.name.as_str()),
                         "replicaset-controller",
                     );
                     changed = true;
                 }
             }
         }
-        let ready = pods.iter().filter(|p| pod_ready(&p.value)).count() as i64;
+        let ready = pods.iter().filter(|p| p.summary.ready).count() as i64;
         let sel = meta::at(rs, &["spec", "selector"])
             .and_then(LabelSelector::from_object)
             .unwrap_or_default();
-        let labeled = pods.iter().filter(|p| sel.matches(&p.value)).count() as i64;
+        let labeled = pods.iter().filter(|p| sel.matches_obj(p)).count() as i64;
         let status = strip_zero(json!({
             "replicas": pods.len(),
             "fullyLabeledReplicas": labeled,
@@ -500,7 +498,7 @@ pub fn statefulsets(ctx: &Ctx, pods_by: &HashMap<String, Vec<Arc<Obj>>>) -> bool
     let (all, _) = ctx.store.list(STATEFULSETS, None);
     let mut changed = false;
     for sts in all {
-        let sts = &sts.value;
+        let sts = &sts.value();
         let ns = meta::namespace(sts);
         let name = meta::name(sts);
         let want = replicas(sts);
@@ -517,7 +515,7 @@ pub fn statefulsets(ctx: &Ctx, pods_by: &HashMap<String, Vec<Arc<Obj>>>) -> bool
             .flatten()
             .filter(|p| live(p))
         {
-            if let Some(o) = ordinal(name, meta::name(&p.value)) {
+            if let Some(o) = ordinal(name, &p.summary.name) {
                 by_ord.insert(o, p.clone());
             }
         }
@@ -527,7 +525,7 @@ pub fn statefulsets(ctx: &Ctx, pods_by: &HashMap<String, Vec<Arc<Obj>>>) -> bool
                 continue;
             }
             let predecessors_ready =
-                (0..i).all(|j| by_ord.get(&j).is_some_and(|p| pod_ready(&p.value)));
+                (0..i).all(|j| by_ord.get(&j).is_some_and(|p| p.summary.ready));
             if !parallel && !predecessors_ready {
                 break;
             }
@@ -567,17 +565,17 @@ pub fn statefulsets(ctx: &Ctx, pods_by: &HashMap<String, Vec<Arc<Obj>>>) -> bool
             let p = p.clone();
             if ctx
                 .store
-                .delete(PODS, ns, meta::name(&p.value), None)
+                .delete(PODS, ns, p.summary.name.as_str(), None)
                 .is_ok()
             {
-                ctx.killing(&p.value);
+                ctx.killing(p.value());
                 ctx.event(
                     sts,
                     NORMAL,
                     "SuccessfulDelete",
                     &format!(
                         "delete Pod {} in StatefulSet {name} successful",
-                        meta::name(&p.value)
+                        p.summary.name.as_str()
                     ),
                     "statefulset-controller",
                 );
@@ -586,35 +584,27 @@ pub fn statefulsets(ctx: &Ctx, pods_by: &HashMap<String, Vec<Arc<Obj>>>) -> bool
             }
         }
         // Rolling update: replace the highest outdated pod once all are ready.
-        let all_ready = (0..want).all(|i| by_ord.get(&i).is_some_and(|p| pod_ready(&p.value)));
+        let all_ready = (0..want).all(|i| by_ord.get(&i).is_some_and(|p| p.summary.ready));
         if all_ready
             && let Some((_, p)) = by_ord.iter().rev().find(|(_, p)| {
-                meta::str_at(
-                    &p.value,
-                    &["metadata", "labels", "controller-revision-hash"],
-                ) != Some(revision.as_str())
+                p.summary.label("controller-revision-hash") != Some(revision.as_str())
             })
         {
             let p = p.clone();
             if ctx
                 .store
-                .delete(PODS, ns, meta::name(&p.value), None)
+                .delete(PODS, ns, p.summary.name.as_str(), None)
                 .is_ok()
             {
-                ctx.killing(&p.value);
+                ctx.killing(p.value());
                 by_ord.retain(|_, x| !Arc::ptr_eq(x, &p));
                 changed = true;
             }
         }
-        let ready = by_ord.values().filter(|p| pod_ready(&p.value)).count() as i64;
+        let ready = by_ord.values().filter(|p| p.summary.ready).count() as i64;
         let updated = by_ord
             .values()
-            .filter(|p| {
-                meta::str_at(
-                    &p.value,
-                    &["metadata", "labels", "controller-revision-hash"],
-                ) == Some(revision.as_str())
-            })
+            .filter(|p| p.summary.label("controller-revision-hash") == Some(revision.as_str()))
             .count() as i64;
         let status = strip_zero(json!({
             "observedGeneration": meta::at(sts, &["metadata", "generation"]).cloned().unwrap_or(json!(1)),
