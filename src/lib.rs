@@ -5,4 +5,5 @@
 
 pub mod cli;
 pub mod config;
+pub mod sandbox;
 pub mod scenario;
