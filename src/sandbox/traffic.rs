@@ -5,19 +5,22 @@
 //! Services that call it, spreads the requests evenly over its ready and
 //! reachable pods (as kube-proxy does), and answers each one:
 //! - `503` when no pod is ready and reachable, or when a pod is past its
-//!   capacity (the excess is shed);
+//!   capacity (the excess is shed), or for a few seconds after a pod vanished
+//!   without terminating first (a kill with no grace period): until the
+//!   endpoint removal propagates, its share of requests hits a dead address;
 //! - `504` when packet loss defeats a retransmission;
 //! - `502` when a downstream call fails (including egress that a
 //!   NetworkPolicy forbids), so failures propagate to callers;
 //! - `200` otherwise, with a latency that grows with utilisation
 //!   (queueing-style, `1 + ρ²/(1-ρ)`), with CPU and memory stress, with
-//!   network delay and jitter, with retransmissions, and with the latency of
-//!   every downstream call.
+//!   network delay and jitter (netem delays every packet the pod sends, so
+//!   the response and each downstream call pay it once), with
+//!   retransmissions, and with the latency of every downstream call.
 //!
 //! Randomness comes from one seeded ChaCha stream, so a seed and the same
 //! sequence of snapshots and tick lengths give the same counters.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -26,6 +29,10 @@ use super::snapshot::{FaultEffect, PodView, ServiceView, Snapshot};
 
 /// `(namespace, name)` of a Service.
 pub type ServiceKey = (String, String);
+
+/// `(name, uid)` of a pod within a Service's namespace: a pod recreated with
+/// the same name (StatefulSet) is a different pod.
+type PodId = (String, String);
 
 /// Histogram bucket upper bounds (seconds) of `http_request_duration_seconds`:
 /// from a fast cache hit to a request stuck behind a timeout.
@@ -48,6 +55,9 @@ const RETRANSMIT_SECONDS: f64 = 0.2;
 const CONNECT_TIMEOUT_SECONDS: f64 = 1.0;
 /// Utilisation at which queueing latency stops growing (the pod sheds instead).
 const MAX_QUEUE_RHO: f64 = 0.95;
+/// How long a pod that vanished abruptly still receives requests: the time
+/// an endpoint removal takes to reach every node's proxy.
+const STALE_ENDPOINT_SECONDS: f64 = 4.0;
 
 /// Cumulative counters for one Service, plus what the last tick looked like.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +129,12 @@ pub struct Outcome {
 pub struct TrafficModel {
     rng: ChaCha8Rng,
     stats: BTreeMap<ServiceKey, ServiceStats>,
+    /// Model time: the sum of every tick's `dt`, in seconds.
+    now: f64,
+    /// Each Service's endpoints at the last tick.
+    prev_endpoints: HashMap<ServiceKey, Vec<PodId>>,
+    /// Endpoints that vanished without terminating, with their expiry time.
+    stale: HashMap<ServiceKey, Vec<(PodId, f64)>>,
 }
 
 /// Per-pod figures shared by the expected outcome and the sampling.
@@ -127,8 +143,11 @@ struct PodPlan {
     loss: f64,
     /// Own latency without network delay, retransmits or downstream calls.
     service_seconds: f64,
+    /// Added to each round trip that leaves the pod (see `round_trips`).
     delay_seconds: f64,
     jitter_seconds: f64,
+    /// The response plus one per downstream call.
+    round_trips: u32,
     /// Per downstream call: whether this pod may reach it.
     egress_ok: Vec<bool>,
 }
@@ -138,6 +157,9 @@ impl TrafficModel {
         TrafficModel {
             rng: ChaCha8Rng::seed_from_u64(seed),
             stats: BTreeMap::new(),
+            now: 0.0,
+            prev_endpoints: HashMap::new(),
+            stale: HashMap::new(),
         }
     }
 
@@ -153,6 +175,8 @@ impl TrafficModel {
     /// Advances the model by `dt` against the cluster as it is now.
     pub fn tick(&mut self, snapshot: &Snapshot, dt: std::time::Duration) {
         let dt = dt.as_secs_f64();
+        self.now += dt;
+        let tick_start = self.now - dt;
         let mut services: Vec<&ServiceView> = snapshot.services.iter().collect();
         services.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         let index: HashMap<(&str, &str), usize> = services
@@ -197,6 +221,37 @@ impl TrafficModel {
             })
             .collect();
 
+        // Endpoints that were there last tick and whose pod is gone without
+        // having terminated keep receiving requests for a while.
+        let present: HashSet<(&str, &str, &str)> = snapshot
+            .pods
+            .iter()
+            .map(|p| (p.namespace.as_str(), p.name.as_str(), p.uid.as_str()))
+            .collect();
+        let mut prev = std::mem::take(&mut self.prev_endpoints);
+        let mut stale_counts = vec![0usize; services.len()];
+        for (i, svc) in services.iter().enumerate() {
+            let key = (svc.namespace.clone(), svc.name.clone());
+            let stale = self.stale.entry(key.clone()).or_default();
+            stale.retain(|(_, expires)| *expires > tick_start);
+            for (name, uid) in prev.remove(&key).unwrap_or_default() {
+                let gone =
+                    !present.contains(&(svc.namespace.as_str(), name.as_str(), uid.as_str()));
+                if gone && !stale.iter().any(|(id, _)| id.0 == name && id.1 == uid) {
+                    stale.push(((name, uid), tick_start + STALE_ENDPOINT_SECONDS));
+                }
+            }
+            stale_counts[i] = stale.len();
+            self.prev_endpoints.insert(
+                key,
+                endpoints[i]
+                    .iter()
+                    .map(|p| (p.name.clone(), p.uid.clone()))
+                    .collect(),
+            );
+        }
+        self.stale.retain(|_, v| !v.is_empty());
+
         // Pass 1, callers before callees: how much load reaches each Service.
         let mut load = vec![0.0f64; services.len()];
         for (i, svc) in services.iter().enumerate() {
@@ -206,19 +261,12 @@ impl TrafficModel {
         let mut plans: Vec<Vec<PodPlan>> = (0..services.len()).map(|_| Vec::new()).collect();
         for &i in &order {
             let svc = services[i];
+            let slots = (endpoints[i].len() + stale_counts[i]) as f64;
             plans[i] = endpoints[i]
                 .iter()
-                .map(|pod| {
-                    plan_pod(
-                        snapshot,
-                        svc,
-                        pod,
-                        load[i] / endpoints[i].len() as f64,
-                        &calls[i],
-                        &services,
-                    )
-                })
+                .map(|pod| plan_pod(snapshot, svc, pod, load[i] / slots, &calls[i], &services))
                 .collect();
+            plans[i].extend((0..stale_counts[i]).map(|_| PodPlan::dead(calls[i].len())));
             for (j, target) in calls[i].iter().enumerate() {
                 let Some(t) = *target else { continue };
                 let share = 1.0 / plans[i].len().max(1) as f64;
@@ -290,6 +338,21 @@ impl TrafficModel {
     }
 }
 
+impl PodPlan {
+    /// A vanished pod still in the endpoint list: every request fails fast.
+    fn dead(calls: usize) -> PodPlan {
+        PodPlan {
+            shed: 1.0,
+            loss: 0.0,
+            service_seconds: 0.0,
+            delay_seconds: 0.0,
+            jitter_seconds: 0.0,
+            round_trips: 1,
+            egress_ok: vec![true; calls],
+        }
+    }
+}
+
 /// Figures for one endpoint pod receiving `pod_load` requests/s.
 fn plan_pod(
     snapshot: &Snapshot,
@@ -351,6 +414,7 @@ fn plan_pod(
         service_seconds: svc.base_latency.as_secs_f64() * queueing * slowdown,
         delay_seconds: delay,
         jitter_seconds: jitter,
+        round_trips: 1 + calls.len() as u32,
         egress_ok,
     }
 }
@@ -360,7 +424,9 @@ fn expected(p: &PodPlan, downstream: &[(f64, f64)]) -> (f64, f64) {
     let served = 1.0 - p.shed;
     let through = 1.0 - p.loss * p.loss;
     let mut success = served * through;
-    let mut latency = p.service_seconds + p.delay_seconds + p.loss * RETRANSMIT_SECONDS;
+    let mut latency = p.service_seconds
+        + p.delay_seconds * f64::from(p.round_trips)
+        + p.loss * RETRANSMIT_SECONDS;
     for (ok, (s, l)) in p.egress_ok.iter().zip(downstream) {
         if *ok {
             success *= s;
@@ -393,9 +459,12 @@ fn sample_pod(
             stats.observe(503, FAST_FAIL_SECONDS * (1.0 + rng.random::<f64>()), weight);
             continue;
         }
-        let mut latency = p.service_seconds * lognormal(rng, 0.25) + p.delay_seconds;
+        let mut latency =
+            p.service_seconds * lognormal(rng, 0.25) + p.delay_seconds * f64::from(p.round_trips);
         if p.jitter_seconds > 0.0 {
-            latency += rng.random_range(-p.jitter_seconds..=p.jitter_seconds);
+            for _ in 0..p.round_trips {
+                latency += rng.random_range(-p.jitter_seconds..=p.jitter_seconds);
+            }
         }
         let mut code = 200;
         if p.loss > 0.0 && rng.random::<f64>() < p.loss {
@@ -693,8 +762,9 @@ mod tests {
         let d_pay = mean_latency(&b, "payments", "payments-api")
             - mean_latency(&a, "payments", "payments-api");
         let d_co = mean_latency(&b, "shop", "checkout") - mean_latency(&a, "shop", "checkout");
-        assert!((0.17..0.23).contains(&d_pay), "{d_pay}");
-        assert!((0.15..0.25).contains(&d_co), "{d_co}");
+        // payments-api answers and makes two calls: three delayed round trips.
+        assert!((0.55..0.65).contains(&d_pay), "{d_pay}");
+        assert!((0.5..0.7).contains(&d_co), "{d_co}");
         assert_eq!(error_ratio(&b, "shop", "checkout"), 0.0);
     }
 
@@ -784,6 +854,49 @@ mod tests {
                 prev.insert(k.clone(), (s.requests.clone(), s.count, s.sum_seconds));
             }
         }
+    }
+
+    #[test]
+    fn a_pod_killed_abruptly_fails_its_share_until_endpoints_catch_up() {
+        let healthy = shop_objects();
+        let killed = healthy
+            .iter()
+            .filter(|o| !(o["kind"] == "Pod" && o["metadata"]["name"] == "checkout-0"))
+            .cloned()
+            .collect::<Vec<_>>();
+        let mut m = TrafficModel::new(4);
+        let (before, after) = (
+            Snapshot::from_objects(&healthy),
+            Snapshot::from_objects(&killed),
+        );
+        for _ in 0..10 {
+            m.tick(&before, Duration::from_secs(1));
+        }
+        assert_eq!(m.stats("shop", "checkout").unwrap().errors(), 0);
+        let mut per_tick = Vec::new();
+        for _ in 0..8 {
+            let e0 = m.stats("shop", "checkout").unwrap().errors();
+            m.tick(&after, Duration::from_secs(1));
+            per_tick.push(m.stats("shop", "checkout").unwrap().errors() - e0);
+        }
+        // A quarter of ~40 rps fails for 4 s, then the 3 remaining pods serve all.
+        assert!(
+            per_tick[..4].iter().all(|e| (4..=18).contains(e)),
+            "{per_tick:?}"
+        );
+        assert!(per_tick[4..].iter().all(|e| *e == 0), "{per_tick:?}");
+        // A pod that terminates first (grace period) never fails requests.
+        let mut graceful = healthy.clone();
+        for o in graceful.iter_mut() {
+            if o["metadata"]["name"] == "checkout-0" {
+                o["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+            }
+        }
+        let mut m = TrafficModel::new(4);
+        for snap in [&before, &Snapshot::from_objects(&graceful), &after, &after] {
+            m.tick(snap, Duration::from_secs(1));
+        }
+        assert_eq!(m.stats("shop", "checkout").unwrap().errors(), 0);
     }
 
     #[test]
