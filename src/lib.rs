@@ -5,5 +5,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod diag;
 pub mod sandbox;
 pub mod scenario;
+pub mod yaml;

@@ -6,8 +6,10 @@
 //! function; this file only parses and dispatches.
 
 mod completions;
+pub mod init;
 mod logging;
 mod schema;
+pub mod validate;
 
 use std::path::PathBuf;
 
@@ -81,6 +83,10 @@ pub enum Command {
     Schema(schema::Args),
     /// Print shell completions.
     Completions(completions::Args),
+    /// Check scenario files and directories; report every mistake.
+    Validate(validate::Args),
+    /// Write a commented starter scenario for a fault type.
+    Init(init::Args),
 }
 
 /// Whether to colour output: never when NO_COLOR is set (https://no-color.org)
@@ -107,6 +113,8 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Schema(args) => schema::run(args),
         Command::Completions(args) => completions::run(args),
+        Command::Validate(args) => validate::run(args, &cli.global),
+        Command::Init(args) => init::run(args),
     };
     match result {
         Ok(code) => code,
