@@ -16,7 +16,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::diag::{self, Diagnostic, Source};
 use crate::scenario::Duration;
+use crate::yaml::{self, Step, Target};
 
 /// Pod (template) annotation: how long a started pod takes to become Ready.
 /// Shared with the sandbox controllers (brief, "Sandbox pod behaviour hints").
@@ -213,18 +215,6 @@ pub struct PolicyRule {
     pub ports: Vec<u16>,
 }
 
-/// A world file mistake, with the position of the offending node.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{file}:{line}:{column}: {message}")]
-pub struct WorldError {
-    pub file: String,
-    /// 1-based.
-    pub line: usize,
-    /// 1-based.
-    pub column: usize,
-    pub message: String,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot read world file {path}: {source}")]
@@ -233,16 +223,9 @@ pub enum LoadError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{}", render_errors(.0))]
-    Invalid(Vec<WorldError>),
-}
-
-fn render_errors(errors: &[WorldError]) -> String {
-    errors
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("\n")
+    /// Every mistake found, each at file:line:col.
+    #[error("{}", diag::render_all(.0, false))]
+    Invalid(Vec<Diagnostic>),
 }
 
 /// The world `examples/worlds/shop.yaml`, compiled in so that `gameday
@@ -263,57 +246,59 @@ impl World {
         World::from_str(&path.display().to_string(), &text)
     }
 
-    /// Parses and checks a world; every error names file:line:col.
+    /// Parses and checks a world; every mistake is reported (structure
+    /// against the JSON Schema, then the semantic rules), each at the
+    /// file:line:col of the offending node.
     pub fn from_str(file: &str, text: &str) -> Result<World, LoadError> {
-        let world: World = serde_yaml::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line(), l.column()))
-                .unwrap_or((1, 1));
-            LoadError::Invalid(vec![WorldError {
-                file: file.to_string(),
-                line,
-                column,
-                message: e.to_string(),
-            }])
-        })?;
-        let problems = world.check();
-        if problems.is_empty() {
-            return Ok(world);
+        let src = Source::new(file, text);
+        let (docs, mut diags) = yaml::parse(&src);
+        let docs: Vec<_> = docs
+            .iter()
+            .filter(|d| !yaml::is_empty_document(d))
+            .collect();
+        if let Some(extra) = docs.get(1) {
+            diags.push(
+                src.error(extra.root.span, "a world file holds exactly one document")
+                    .with_hint("put every node, workload and service under one `spec`"),
+            );
         }
-        let tree = locate::parse(text);
-        Err(LoadError::Invalid(
-            problems
-                .into_iter()
-                .map(|(path, message)| {
-                    let (line, column) = tree
-                        .as_ref()
-                        .and_then(|t| locate::find(t, &path))
-                        .unwrap_or((1, 1));
-                    WorldError {
-                        file: file.to_string(),
-                        line,
-                        column,
-                        message,
+        let mut world = None;
+        match docs.first() {
+            None if diags.is_empty() => {
+                diags.push(Diagnostic::error(file, 1, 1, "the world file is empty"))
+            }
+            None => {}
+            Some(doc) => {
+                if let Some(w) = yaml::check_node::<World>(&src, &doc.root, &mut diags) {
+                    for (path, message) in w.check() {
+                        diags.push(src.error(doc.root.locate(&path, Target::Value), message));
                     }
-                })
-                .collect(),
-        ))
+                    world = Some(w);
+                }
+            }
+        }
+        match world {
+            Some(w) if !diags.iter().any(Diagnostic::is_error) => Ok(w),
+            _ => {
+                diag::sort(&mut diags);
+                Err(LoadError::Invalid(diags))
+            }
+        }
     }
 
     /// Semantic rules that the structure alone cannot express, each with the
     /// path of the node to blame.
-    fn check(&self) -> Vec<(Vec<Seg>, String)> {
+    fn check(&self) -> Vec<(Vec<Step<'static>>, String)> {
         let s = &self.spec;
         let mut out = Vec::new();
-        let spec = |rest: &[Seg]| {
-            let mut p = vec![Seg::Key("spec")];
+        let spec = |rest: &[Step<'static>]| {
+            let mut p = vec![Step::Key("spec")];
             p.extend_from_slice(rest);
             p
         };
         if s.nodes.is_empty() {
             out.push((
-                spec(&[Seg::Key("nodes")]),
+                spec(&[Step::Key("nodes")]),
                 "a world needs at least one node".into(),
             ));
         }
@@ -321,13 +306,13 @@ impl World {
         for (i, n) in s.nodes.iter().enumerate() {
             if !seen.insert(n.name.as_str()) {
                 out.push((
-                    spec(&[Seg::Key("nodes"), Seg::Index(i), Seg::Key("name")]),
+                    spec(&[Step::Key("nodes"), Step::Index(i), Step::Key("name")]),
                     format!("duplicate node `{}`", n.name),
                 ));
             }
             if n.capacity == 0 {
                 out.push((
-                    spec(&[Seg::Key("nodes"), Seg::Index(i), Seg::Key("capacity")]),
+                    spec(&[Step::Key("nodes"), Step::Index(i), Step::Key("capacity")]),
                     "node capacity must be at least 1 pod".into(),
                 ));
             }
@@ -336,7 +321,7 @@ impl World {
         for (i, ns) in s.namespaces.iter().enumerate() {
             if !is_dns_label(ns) {
                 out.push((
-                    spec(&[Seg::Key("namespaces"), Seg::Index(i)]),
+                    spec(&[Step::Key("namespaces"), Step::Index(i)]),
                     format!("namespace `{ns}` is not a DNS-1123 label"),
                 ));
             }
@@ -344,7 +329,7 @@ impl World {
         let check_ns = |list: &'static str, i: usize, ns: &str, out: &mut Vec<_>| {
             if !namespaces.contains(ns) {
                 out.push((
-                    spec(&[Seg::Key(list), Seg::Index(i), Seg::Key("namespace")]),
+                    spec(&[Step::Key(list), Step::Index(i), Step::Key("namespace")]),
                     format!("namespace `{ns}` is not declared under spec.namespaces"),
                 ));
             }
@@ -358,25 +343,25 @@ impl World {
                 check_ns(list, i, &w.namespace, &mut out);
                 if !seen.insert((w.namespace.as_str(), w.name.as_str())) {
                     out.push((
-                        spec(&[Seg::Key(list), Seg::Index(i), Seg::Key("name")]),
+                        spec(&[Step::Key(list), Step::Index(i), Step::Key("name")]),
                         format!("duplicate {list} entry `{}/{}`", w.namespace, w.name),
                     ));
                 }
                 if !is_dns_label(&w.name) {
                     out.push((
-                        spec(&[Seg::Key(list), Seg::Index(i), Seg::Key("name")]),
+                        spec(&[Step::Key(list), Step::Index(i), Step::Key("name")]),
                         format!("name `{}` is not a DNS-1123 label", w.name),
                     ));
                 }
                 if w.labels.is_empty() {
                     out.push((
-                        spec(&[Seg::Key(list), Seg::Index(i), Seg::Key("labels")]),
+                        spec(&[Step::Key(list), Step::Index(i), Step::Key("labels")]),
                         "a workload needs at least one pod label (it is also its selector)".into(),
                     ));
                 }
                 if !(w.capacity_per_pod.is_finite() && w.capacity_per_pod > 0.0) {
                     out.push((
-                        spec(&[Seg::Key(list), Seg::Index(i), Seg::Key("capacityPerPod")]),
+                        spec(&[Step::Key(list), Step::Index(i), Step::Key("capacityPerPod")]),
                         "capacityPerPod must be a positive number of requests/s".into(),
                     ));
                 }
@@ -387,19 +372,19 @@ impl World {
             check_ns("services", i, &svc.namespace, &mut out);
             if !services.insert((svc.namespace.as_str(), svc.name.as_str())) {
                 out.push((
-                    spec(&[Seg::Key("services"), Seg::Index(i), Seg::Key("name")]),
+                    spec(&[Step::Key("services"), Step::Index(i), Step::Key("name")]),
                     format!("duplicate service `{}/{}`", svc.namespace, svc.name),
                 ));
             }
             if svc.selector.is_empty() {
                 out.push((
-                    spec(&[Seg::Key("services"), Seg::Index(i), Seg::Key("selector")]),
+                    spec(&[Step::Key("services"), Step::Index(i), Step::Key("selector")]),
                     "a service needs a selector".into(),
                 ));
             }
             if svc.port == 0 {
                 out.push((
-                    spec(&[Seg::Key("services"), Seg::Index(i), Seg::Key("port")]),
+                    spec(&[Step::Key("services"), Step::Index(i), Step::Key("port")]),
                     "port must be between 1 and 65535".into(),
                 ));
             }
@@ -407,10 +392,10 @@ impl World {
             if !(rps.is_finite() && rps >= 0.0) {
                 out.push((
                     spec(&[
-                        Seg::Key("services"),
-                        Seg::Index(i),
-                        Seg::Key("traffic"),
-                        Seg::Key("requestsPerSecond"),
+                        Step::Key("services"),
+                        Step::Index(i),
+                        Step::Key("traffic"),
+                        Step::Key("requestsPerSecond"),
                     ]),
                     "requestsPerSecond must be a number >= 0".into(),
                 ));
@@ -426,11 +411,11 @@ impl World {
                 if !services.contains(&(target.0.as_str(), target.1.as_str())) {
                     out.push((
                         spec(&[
-                            Seg::Key("services"),
-                            Seg::Index(i),
-                            Seg::Key("traffic"),
-                            Seg::Key("calls"),
-                            Seg::Index(j),
+                            Step::Key("services"),
+                            Step::Index(i),
+                            Step::Key("traffic"),
+                            Step::Key("calls"),
+                            Step::Index(j),
                         ]),
                         format!("calls unknown service `{}/{}`", target.0, target.1),
                     ));
@@ -445,10 +430,10 @@ impl World {
             if reaches(&graph, &start, &start) {
                 out.push((
                     spec(&[
-                        Seg::Key("services"),
-                        Seg::Index(i),
-                        Seg::Key("traffic"),
-                        Seg::Key("calls"),
+                        Step::Key("services"),
+                        Step::Index(i),
+                        Step::Key("traffic"),
+                        Step::Key("calls"),
                     ]),
                     format!(
                         "service `{}/{}` calls itself through a cycle",
@@ -461,7 +446,7 @@ impl World {
             check_ns("podDisruptionBudgets", i, &pdb.namespace, &mut out);
             if pdb.max_unavailable.is_some() == pdb.min_available.is_some() {
                 out.push((
-                    spec(&[Seg::Key("podDisruptionBudgets"), Seg::Index(i)]),
+                    spec(&[Step::Key("podDisruptionBudgets"), Step::Index(i)]),
                     "set exactly one of maxUnavailable and minAvailable".into(),
                 ));
             }
@@ -471,9 +456,9 @@ impl World {
             if np.policy_types.is_empty() {
                 out.push((
                     spec(&[
-                        Seg::Key("networkPolicies"),
-                        Seg::Index(i),
-                        Seg::Key("policyTypes"),
+                        Step::Key("networkPolicies"),
+                        Step::Index(i),
+                        Step::Key("policyTypes"),
                     ]),
                     "policyTypes needs Ingress, Egress or both".into(),
                 ));
@@ -694,113 +679,6 @@ fn format_number(x: f64) -> String {
     }
 }
 
-/// One step of a path into the YAML document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Seg {
-    Key(&'static str),
-    Index(usize),
-}
-
-/// Finds where a node sits in the source, for semantic errors: serde_yaml
-/// gives positions only for its own errors.
-mod locate {
-    use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-    use yaml_rust2::scanner::Marker;
-
-    use super::Seg;
-
-    pub enum Node {
-        Scalar((usize, usize)),
-        Seq((usize, usize), Vec<Node>),
-        Map((usize, usize), Vec<(String, Node)>),
-    }
-
-    impl Node {
-        fn pos(&self) -> (usize, usize) {
-            match self {
-                Node::Scalar(p) | Node::Seq(p, _) | Node::Map(p, _) => *p,
-            }
-        }
-    }
-
-    enum Frame {
-        Seq((usize, usize), Vec<Node>),
-        Map((usize, usize), Vec<(String, Node)>, Option<String>),
-    }
-
-    #[derive(Default)]
-    struct Builder {
-        stack: Vec<Frame>,
-        root: Option<Node>,
-    }
-
-    impl Builder {
-        fn push_node(&mut self, node: Node, key_text: Option<String>) {
-            match self.stack.last_mut() {
-                None => {
-                    if self.root.is_none() {
-                        self.root = Some(node);
-                    }
-                }
-                Some(Frame::Seq(_, items)) => items.push(node),
-                Some(Frame::Map(_, entries, pending)) => match pending.take() {
-                    Some(key) => entries.push((key, node)),
-                    None => *pending = Some(key_text.unwrap_or_default()),
-                },
-            }
-        }
-    }
-
-    impl MarkedEventReceiver for Builder {
-        fn on_event(&mut self, ev: Event, mark: Marker) {
-            // Marker lines are 1-based, columns 0-based.
-            let pos = (mark.line(), mark.col() + 1);
-            match ev {
-                Event::Scalar(text, ..) => self.push_node(Node::Scalar(pos), Some(text)),
-                Event::Alias(_) => self.push_node(Node::Scalar(pos), None),
-                Event::SequenceStart(..) => self.stack.push(Frame::Seq(pos, Vec::new())),
-                Event::MappingStart(..) => self.stack.push(Frame::Map(pos, Vec::new(), None)),
-                Event::SequenceEnd => {
-                    if let Some(Frame::Seq(p, items)) = self.stack.pop() {
-                        self.push_node(Node::Seq(p, items), None);
-                    }
-                }
-                Event::MappingEnd => {
-                    if let Some(Frame::Map(p, entries, _)) = self.stack.pop() {
-                        self.push_node(Node::Map(p, entries), None);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Node> {
-        let mut b = Builder::default();
-        Parser::new_from_str(text).load(&mut b, false).ok()?;
-        b.root
-    }
-
-    /// The position of the deepest node on `path` that exists.
-    pub fn find(root: &Node, path: &[Seg]) -> Option<(usize, usize)> {
-        let mut node = root;
-        for seg in path {
-            let next = match (seg, node) {
-                (Seg::Key(k), Node::Map(_, entries)) => {
-                    entries.iter().find(|(key, _)| key == k).map(|(_, v)| v)
-                }
-                (Seg::Index(i), Node::Seq(_, items)) => items.get(*i),
-                _ => None,
-            };
-            match next {
-                Some(n) => node = n,
-                None => break,
-            }
-        }
-        Some(node.pos())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -926,7 +804,11 @@ spec:
         assert_eq!(errs.len(), 1, "{errs:?}");
         assert_eq!((errs[0].line, errs[0].column), (15, 17), "{errs:?}");
         assert!(errs[0].message.contains("a/missing"), "{}", errs[0].message);
-        assert!(errs[0].to_string().starts_with("w.yaml:15:17: "));
+        assert!(
+            errs[0].headline().starts_with("w.yaml:15:17: error: "),
+            "{}",
+            errs[0].headline()
+        );
     }
 
     #[test]
@@ -936,8 +818,38 @@ spec:
         let LoadError::Invalid(errs) = err else {
             panic!("{err}")
         };
-        assert_eq!(errs[0].line, 13, "{errs:?}");
-        assert!(errs[0].message.contains("prot"), "{}", errs[0].message);
+        let typo = errs
+            .iter()
+            .find(|e| e.message.contains("`prot`"))
+            .expect("unknown field reported");
+        assert_eq!((typo.line, typo.column), (13, 7), "{errs:?}");
+        assert_eq!(typo.hint.as_deref(), Some("did you mean `port`?"));
+        // Every mistake is reported, not only the first.
+        assert!(
+            errs.iter()
+                .any(|e| e.message.contains("missing field `port`")),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn empty_and_multi_document_files_are_errors() {
+        let LoadError::Invalid(errs) = World::from_str("e.yaml", "# nothing\n").unwrap_err() else {
+            panic!()
+        };
+        assert_eq!(
+            errs[0].headline(),
+            "e.yaml:1:1: error: the world file is empty"
+        );
+        let two = format!("{MINIMAL}---\n{MINIMAL}");
+        let LoadError::Invalid(errs) = World::from_str("t.yaml", &two).unwrap_err() else {
+            panic!()
+        };
+        assert!(
+            errs.iter()
+                .any(|e| e.message.contains("exactly one document") && e.line == 17),
+            "{errs:?}"
+        );
     }
 
     #[test]
