@@ -8,6 +8,7 @@
 mod completions;
 pub mod init;
 mod logging;
+mod sandbox;
 mod schema;
 pub mod validate;
 
@@ -87,6 +88,8 @@ pub enum Command {
     Validate(validate::Args),
     /// Write a commented starter scenario for a fault type.
     Init(init::Args),
+    /// Serve a simulated Kubernetes cluster on loopback (for demos, drills and tests).
+    Sandbox(sandbox::Args),
 }
 
 /// Whether to colour output: never when NO_COLOR is set (https://no-color.org)
@@ -115,6 +118,7 @@ pub fn main() -> i32 {
         Command::Completions(args) => completions::run(args),
         Command::Validate(args) => validate::run(args, &cli.global),
         Command::Init(args) => init::run(args),
+        Command::Sandbox(args) => sandbox::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,600 @@
+//! kube-rs against the sandbox: watches, optimistic concurrency, readiness,
+//! PDB-aware eviction, subresources and the misbehaviour knobs.
+
+mod sandbox_support;
+
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, TryStreamExt};
+use gameday::sandbox::Misbehaviour;
+use gameday::sandbox::resources::{DEPLOYMENTS, PODS, REPLICASETS};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{ConfigMap, Pod};
+use kube::api::{DeleteParams, EvictParams, ListParams, Patch, PatchParams, PostParams};
+use kube::runtime::watcher;
+use kube::{Api, Client};
+use sandbox_support::*;
+use serde_json::json;
+
+fn checkout_pods(sb: &gameday::sandbox::SandboxHandle) -> Vec<serde_json::Value> {
+    objects(sb, PODS, Some("shop"))
+        .into_iter()
+        .filter(|p| p["metadata"]["labels"]["app"] == "checkout")
+        .collect()
+}
+
+#[tokio::test]
+async fn watcher_sees_delete_and_replacement() {
+    let sb = start(33).await;
+    let client = sb.kube_client().unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "shop");
+    let cfg = watcher::Config::default().labels("app=checkout");
+    let mut stream = watcher(pods.clone(), cfg).boxed();
+    // Wait for the initial list to finish.
+    loop {
+        match stream.try_next().await.unwrap().unwrap() {
+            watcher::Event::InitDone => break,
+            _ => continue,
+        }
+    }
+    let victim = name(&checkout_pods(&sb)[0]);
+    pods.delete(&victim, &DeleteParams::default())
+        .await
+        .unwrap();
+    let mut saw_delete = false;
+    let mut replacement = None;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !(saw_delete && replacement.is_some()) {
+        let ev = tokio::time::timeout_at(deadline, stream.try_next())
+            .await
+            .expect("watch events in time")
+            .unwrap()
+            .unwrap();
+        match ev {
+            watcher::Event::Delete(p) if p.metadata.name.as_deref() == Some(&victim) => {
+                saw_delete = true
+            }
+            watcher::Event::Apply(p) if p.metadata.name.as_deref() != Some(&victim) => {
+                replacement = p.metadata.name.clone()
+            }
+            _ => {}
+        }
+    }
+    let replacement = replacement.unwrap();
+    assert!(replacement.starts_with("checkout-"), "{replacement}");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn stale_resource_version_update_conflicts() {
+    let sb = start(33).await;
+    let cms: Api<ConfigMap> = Api::namespaced(sb.kube_client().unwrap(), "shop");
+    let mut cm: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "flags"}, "data": {"a": "1"}})).unwrap();
+    let created = cms.create(&PostParams::default(), &cm).await.unwrap();
+    cm = created.clone();
+    cm.data.as_mut().unwrap().insert("a".into(), "2".into());
+    let updated = cms
+        .replace("flags", &PostParams::default(), &cm)
+        .await
+        .unwrap();
+    assert_ne!(
+        updated.metadata.resource_version,
+        created.metadata.resource_version
+    );
+    // `cm` still carries the first resourceVersion: stale.
+    cm.data.as_mut().unwrap().insert("a".into(), "3".into());
+    let err = cms
+        .replace("flags", &PostParams::default(), &cm)
+        .await
+        .unwrap_err();
+    match err {
+        kube::Error::Api(s) => {
+            assert_eq!(s.code, 409);
+            assert_eq!(s.reason, "Conflict");
+        }
+        other => panic!("expected a 409 Status, got {other:?}"),
+    }
+    assert_eq!(cms.get("flags").await.unwrap().data.unwrap()["a"], "2");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn replacement_becomes_ready_after_the_readiness_delay() {
+    let sb = start(33).await;
+    let pods: Api<Pod> = Api::namespaced(sb.kube_client().unwrap(), "shop");
+    let before: Vec<String> = checkout_pods(&sb).iter().map(name).collect();
+    let t0 = Instant::now();
+    pods.delete(&before[0], &DeleteParams::default())
+        .await
+        .unwrap();
+    let mut first_seen_unready = false;
+    let ok = wait_until(Duration::from_secs(5), || {
+        let fresh: Vec<_> = checkout_pods(&sb)
+            .into_iter()
+            .filter(|p| !before.contains(&name(p)))
+            .collect();
+        if fresh.len() == 1 && !ready(&fresh[0]) {
+            first_seen_unready = true;
+        }
+        fresh.len() == 1 && ready(&fresh[0])
+    })
+    .await;
+    let elapsed = t0.elapsed();
+    assert!(ok, "no ready replacement");
+    assert!(first_seen_unready, "the replacement was never seen unready");
+    // The world's checkout pods declare a 1 s readiness delay.
+    assert!(
+        elapsed >= Duration::from_secs(1),
+        "ready too early: {elapsed:?}"
+    );
+    assert!(
+        elapsed < Duration::from_millis(2500),
+        "ready too late: {elapsed:?}"
+    );
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn eviction_blocked_by_pdb_is_429() {
+    let sb = start(33).await;
+    // kube-rs retries 429 by default until the budget allows; look at the
+    // first answer.
+    let pods: Api<Pod> = Api::namespaced(sb.kube_client_without_retries().unwrap(), "shop");
+    let names: Vec<String> = checkout_pods(&sb).iter().map(name).collect();
+    pods.evict(&names[0], &EvictParams::default())
+        .await
+        .unwrap();
+    let err = pods
+        .evict(&names[1], &EvictParams::default())
+        .await
+        .unwrap_err();
+    match err {
+        kube::Error::Api(s) => {
+            assert_eq!(s.code, 429);
+            assert!(s.message.contains("disruption budget"), "{}", s.message);
+        }
+        other => panic!("expected 429, got {other:?}"),
+    }
+    assert!(sb.store().try_get(PODS, "shop", &names[1]).is_some());
+    // Once the replacement is ready the budget allows another eviction.
+    assert!(
+        wait_until(Duration::from_secs(5), || checkout_pods(&sb)
+            .iter()
+            .filter(|p| ready(p))
+            .count()
+            == 4)
+        .await
+    );
+    assert!(
+        wait_until(Duration::from_secs(2), || {
+            sb.store()
+                .try_get(gameday::sandbox::resources::PDBS, "shop", "checkout")
+                .is_some_and(|p| p.value["status"]["disruptionsAllowed"] == 1)
+        })
+        .await
+    );
+    pods.evict(&names[1], &EvictParams::default())
+        .await
+        .unwrap();
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn configured_error_rate_shows_up_in_kube_rs_calls() {
+    let sb = start(33).await;
+    let count_failures = |pods: Api<Pod>, code: u16| async move {
+        let mut failures = 0;
+        for _ in 0..10 {
+            match pods.list(&ListParams::default()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) => {
+                    assert_eq!(s.code, code);
+                    failures += 1;
+                }
+                Err(e) => panic!("unexpected error kind: {e:?}"),
+            }
+        }
+        failures
+    };
+    let pods: Api<Pod> = Api::namespaced(sb.kube_client().unwrap(), "shop");
+    // 500 is not retried by kube-rs: exactly the configured share fails.
+    sb.set_misbehaviour(Misbehaviour {
+        error_rate: 0.5,
+        error_status: Some(500),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(count_failures(pods.clone(), 500).await, 5);
+    // 503 is retried by default: every call succeeds, each refusal costs a request.
+    sb.set_misbehaviour(Misbehaviour {
+        error_rate: 0.5,
+        error_status: Some(503),
+        ..Default::default()
+    })
+    .unwrap();
+    sb.admin().reset_log();
+    assert_eq!(count_failures(pods.clone(), 503).await, 0);
+    let log = sb.requests();
+    let refused = log.iter().filter(|r| r.status == 503).count();
+    assert!(refused >= 9, "{refused} refusals");
+    assert_eq!(log.len(), 10 + refused);
+    // Without retries the 503s reach the caller.
+    let bare: Api<Pod> = Api::namespaced(sb.kube_client_without_retries().unwrap(), "shop");
+    sb.set_misbehaviour(Misbehaviour {
+        error_rate: 0.5,
+        error_status: Some(503),
+        ..Default::default()
+    })
+    .unwrap();
+    let failures = count_failures(bare, 503).await;
+    assert_eq!(failures, 5);
+    sb.set_misbehaviour(Misbehaviour {
+        latency_ms: 300,
+        ..Default::default()
+    })
+    .unwrap();
+    let t0 = Instant::now();
+    pods.list(&ListParams::default()).await.unwrap();
+    assert!(t0.elapsed() >= Duration::from_millis(300));
+    sb.set_misbehaviour(Misbehaviour {
+        outages: vec!["0s+1h".parse().unwrap()],
+        ..Default::default()
+    })
+    .unwrap();
+    let bare: Api<Pod> = Api::namespaced(sb.kube_client_without_retries().unwrap(), "shop");
+    assert!(
+        matches!(bare.list(&ListParams::default()).await, Err(kube::Error::Api(s)) if s.code == 503)
+    );
+    sb.admin().clear();
+    pods.list(&ListParams::default()).await.unwrap();
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn request_log_counts_client_writes_only() {
+    let sb = start(33).await;
+    let client = sb.kube_client().unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "shop");
+    pods.list(&ListParams::default()).await.unwrap();
+    // Let the controllers run: their writes are not client requests.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sb.write_count(), 0);
+    let victim = name(&checkout_pods(&sb)[0]);
+    pods.delete(&victim, &DeleteParams::default())
+        .await
+        .unwrap();
+    assert_eq!(sb.write_count(), 1);
+    let log = sb.requests();
+    assert!(
+        log.iter()
+            .any(|r| r.method == "DELETE" && r.path.contains(&victim) && r.status == 200)
+    );
+    // The same through HTTP, as other processes would read it.
+    let body: serde_json::Value = reqwest::get(format!("{}/sandbox/writes", sb.api_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["writes"], 1);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn scale_subresource_and_rollout() {
+    let sb = start(33).await;
+    let client = sb.kube_client().unwrap();
+    let deploys: Api<Deployment> = Api::namespaced(client.clone(), "shop");
+    let sc = deploys.get_scale("checkout").await.unwrap();
+    assert_eq!(sc.spec.unwrap().replicas, Some(4));
+    deploys
+        .patch_scale(
+            "checkout",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 2}})),
+        )
+        .await
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(5), || checkout_pods(&sb).len() == 2).await);
+    deploys
+        .patch_scale(
+            "checkout",
+            &PatchParams::apply("test").force(),
+            &Patch::Apply(
+                json!({"apiVersion": "autoscaling/v1", "kind": "Scale", "spec": {"replicas": 3}}),
+            ),
+        )
+        .await
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(5), || checkout_pods(&sb).len() == 3).await);
+    // An image change rolls out through a new ReplicaSet.
+    deploys
+        .patch("checkout", &PatchParams::default(), &Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "shop/checkout:1.5"}]}}}})))
+        .await
+        .unwrap();
+    let done = wait_until(Duration::from_secs(15), || {
+        let pods = checkout_pods(&sb);
+        pods.len() == 3
+            && pods
+                .iter()
+                .all(|p| p["spec"]["containers"][0]["image"] == "shop/checkout:1.5" && ready(p))
+    })
+    .await;
+    assert!(done, "rollout did not complete");
+    let rss = objects(&sb, REPLICASETS, Some("shop"));
+    let checkout_rs: Vec<_> = rss
+        .iter()
+        .filter(|r| name(r).starts_with("checkout-"))
+        .collect();
+    assert_eq!(checkout_rs.len(), 2);
+    assert!(
+        wait_until(Duration::from_secs(3), || {
+            let d = &objects(&sb, DEPLOYMENTS, Some("shop"))
+                .into_iter()
+                .find(|d| name(d) == "checkout")
+                .unwrap();
+            d["status"]["updatedReplicas"] == 3
+                && d["status"]["readyReplicas"] == 3
+                && d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2"
+        })
+        .await
+    );
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_and_pause_images_never_become_ready() {
+    let sb = start(33).await;
+    let deploys: Api<Deployment> = Api::namespaced(sb.kube_client().unwrap(), "shop");
+    deploys
+        .patch("frontend", &PatchParams::default(), &Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "registry.invalid/shop/frontend:9"}]}}}})))
+        .await
+        .unwrap();
+    let frontend = |sb: &gameday::sandbox::SandboxHandle| -> Vec<serde_json::Value> {
+        objects(sb, PODS, Some("shop"))
+            .into_iter()
+            .filter(|p| p["metadata"]["labels"]["app"] == "frontend")
+            .collect()
+    };
+    assert!(
+        wait_until(Duration::from_secs(5), || frontend(&sb).iter().any(|p| {
+            p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "ImagePullBackOff"
+        }))
+        .await
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The rollout is stuck: old pods keep serving, the broken ones never get ready.
+    let pods = frontend(&sb);
+    assert!(
+        pods.iter()
+            .filter(|p| p["spec"]["containers"][0]["image"] == "shop/frontend:2.0")
+            .all(ready)
+    );
+    assert!(
+        pods.iter()
+            .filter(|p| p["spec"]["containers"][0]["image"] != "shop/frontend:2.0")
+            .all(|p| !ready(p))
+    );
+    // A pod whose image becomes pause restarts, runs and stays unready.
+    let pods_api: Api<Pod> = Api::namespaced(sb.kube_client().unwrap(), "payments");
+    let victim = name(&objects(&sb, PODS, Some("payments"))[0]);
+    let container = objects(&sb, PODS, Some("payments"))[0]["spec"]["containers"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    pods_api
+        .patch(&victim, &PatchParams::default(), &Patch::Strategic(json!({"spec": {"containers": [{"name": container, "image": "registry.k8s.io/pause:3.9"}]}})))
+        .await
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(3), || {
+            sb.store()
+                .try_get(PODS, "payments", &victim)
+                .is_some_and(|p| {
+                    let cs = &p.value["status"]["containerStatuses"][0];
+                    cs["image"] == "registry.k8s.io/pause:3.9"
+                        && cs["restartCount"] == 1
+                        && cs["state"]["running"].is_object()
+                        && !ready(&p.value)
+                })
+        })
+        .await
+    );
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn ephemeral_containers_run_until_timeout_or_revert() {
+    let sb = start(33).await;
+    let pods: Api<Pod> = Api::namespaced(sb.kube_client().unwrap(), "shop");
+    let victim = name(&checkout_pods(&sb)[0]);
+    let env = |action: &str, timeout: &str| {
+        json!([
+        {"name": "GAMEDAY_RUN_ID", "value": "r1"}, {"name": "GAMEDAY_FAULT", "value": "slow"},
+        {"name": "GAMEDAY_FAULT_TYPE", "value": "networkDelay"}, {"name": "GAMEDAY_ACTION", "value": action},
+        {"name": "GAMEDAY_TIMEOUT_SECONDS", "value": timeout}, {"name": "GAMEDAY_LATENCY_MS", "value": "200"}])
+    };
+    let inject = json!({"spec": {"ephemeralContainers": [{"name": "gameday-slow-abc12", "image": "busybox",
+        "command": ["timeout", "60", "tc", "qdisc", "add", "dev", "eth0", "handle", "7a11:", "root", "netem", "delay", "200ms"],
+        "env": env("inject", "60")}]}});
+    pods.patch_ephemeral_containers(&victim, &PatchParams::default(), &Patch::Strategic(inject))
+        .await
+        .unwrap();
+    let state = |sb: &gameday::sandbox::SandboxHandle, c: &str| {
+        sb.store().try_get(PODS, "shop", &victim).and_then(|p| {
+            p.value["status"]["ephemeralContainerStatuses"]
+                .as_array()
+                .and_then(|a| {
+                    a.iter().find(|s| s["name"] == c).map(|s| {
+                        s["state"]
+                            .as_object()
+                            .unwrap()
+                            .keys()
+                            .next()
+                            .unwrap()
+                            .clone()
+                    })
+                })
+        })
+    };
+    assert!(
+        wait_until(Duration::from_secs(3), || state(&sb, "gameday-slow-abc12")
+            .as_deref()
+            == Some("running"))
+        .await
+    );
+    // Removing an ephemeral container is refused.
+    let err = pods
+        .replace_ephemeral_containers(&victim, &PostParams::default(), &{
+            let mut p = pods.get(&victim).await.unwrap();
+            p.spec.as_mut().unwrap().ephemeral_containers = Some(vec![]);
+            p
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, kube::Error::Api(s) if s.code == 422));
+    let revert = json!({"spec": {"ephemeralContainers": [{"name": "gameday-slow-rev01", "image": "busybox",
+        "command": ["tc", "qdisc", "del", "dev", "eth0", "handle", "7a11:"], "env": env("revert", "10")}]}});
+    pods.patch_ephemeral_containers(&victim, &PatchParams::default(), &Patch::Strategic(revert))
+        .await
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(3), || state(&sb, "gameday-slow-abc12")
+            .as_deref()
+            == Some("terminated")
+            && state(&sb, "gameday-slow-rev01").as_deref()
+                == Some("terminated"))
+        .await
+    );
+    // A short timeout ends the container on its own.
+    let other = name(&checkout_pods(&sb)[1]);
+    let short = json!({"spec": {"ephemeralContainers": [{"name": "gameday-cpu-x1", "image": "stress", "env": [
+        {"name": "GAMEDAY_ACTION", "value": "inject"}, {"name": "GAMEDAY_FAULT", "value": "cpu"},
+        {"name": "GAMEDAY_RUN_ID", "value": "r1"}, {"name": "GAMEDAY_TIMEOUT_SECONDS", "value": "1"}]}]}});
+    pods.patch_ephemeral_containers(&other, &PatchParams::default(), &Patch::Strategic(short))
+        .await
+        .unwrap();
+    let other_state = || {
+        sb.store().try_get(PODS, "shop", &other).and_then(|p| {
+            p.value["status"]["ephemeralContainerStatuses"][0]["state"]
+                .as_object()
+                .map(|m| m.keys().next().unwrap().clone())
+        })
+    };
+    assert!(
+        wait_until(Duration::from_secs(1), || other_state().as_deref()
+            == Some("running"))
+        .await
+    );
+    assert!(
+        wait_until(Duration::from_secs(3), || other_state().as_deref()
+            == Some("terminated"))
+        .await
+    );
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn statefulset_pods_have_ordinal_names_and_come_back() {
+    let sb = start(33).await;
+    let client: Client = sb.kube_client().unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "payments");
+    let names: Vec<String> = pods
+        .list(&ListParams::default().labels("app=ledger-db"))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|p| p.metadata.name.unwrap())
+        .collect();
+    assert_eq!(names, vec!["ledger-db-0", "ledger-db-1", "ledger-db-2"]);
+    let uid = pods.get("ledger-db-1").await.unwrap().metadata.uid;
+    pods.delete("ledger-db-1", &DeleteParams::default())
+        .await
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(3), || {
+            sb.store()
+                .try_get(PODS, "payments", "ledger-db-1")
+                .is_some_and(|p| {
+                    p.value["metadata"]["uid"].as_str() != uid.as_deref() && ready(&p.value)
+                })
+        })
+        .await
+    );
+    let sts: Api<StatefulSet> = Api::namespaced(client, "payments");
+    sts.patch_scale(
+        "ledger-db",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"replicas": 1}})),
+    )
+    .await
+    .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(5), || sb
+            .store()
+            .try_get(PODS, "payments", "ledger-db-1")
+            .is_none()
+            && sb
+                .store()
+                .try_get(PODS, "payments", "ledger-db-2")
+                .is_none())
+        .await
+    );
+    assert_eq!(
+        sts.get("ledger-db").await.unwrap().status.unwrap().replicas,
+        1
+    );
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn selectors_and_server_side_apply() {
+    let sb = start(33).await;
+    let client = sb.kube_client().unwrap();
+    let all: Api<Pod> = Api::all(client.clone());
+    let on_node = all
+        .list(&ListParams::default().fields("spec.nodeName=node-1"))
+        .await
+        .unwrap();
+    assert!(!on_node.items.is_empty());
+    assert!(
+        on_node
+            .items
+            .iter()
+            .all(|p| p.spec.as_ref().unwrap().node_name.as_deref() == Some("node-1"))
+    );
+    let set_based = all
+        .list(&ListParams::default().labels("app in (checkout, ledger-db),app!=frontend"))
+        .await
+        .unwrap();
+    assert_eq!(set_based.items.len(), 7);
+    assert!(set_based.metadata.resource_version.is_some());
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "shop");
+    let pp = PatchParams::apply("gameday").force();
+    cms.patch("ssa", &pp, &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}, "data": {"x": "1"}}))).await.unwrap();
+    let cm = cms.patch("ssa", &pp, &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}, "data": {"y": "2"}}))).await.unwrap();
+    assert_eq!(cm.data.unwrap()["y"], "2");
+    let err = cms.get("missing").await.unwrap_err();
+    assert!(matches!(err, kube::Error::Api(s) if s.code == 404 && s.reason == "NotFound"));
+    let err = cms
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "ssa"}})).unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, kube::Error::Api(s) if s.code == 409 && s.reason == "AlreadyExists"));
+    let err = cms
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "Not_Valid"}})).unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, kube::Error::Api(s) if s.code == 422));
+    let v = client.apiserver_version().await.unwrap();
+    assert_eq!(v.minor, "33");
+    sb.shutdown().await;
+}

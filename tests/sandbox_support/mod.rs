@@ -1,0 +1,100 @@
+//! Shared helpers for the sandbox integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use gameday::sandbox::{Sandbox, SandboxHandle, SandboxOptions};
+use serde_json::Value;
+
+/// The test world (plain manifests): shop and payments namespaces, three
+/// nodes, checkout (4 replicas, 1 s readiness delay, PDB maxUnavailable 1),
+/// frontend, payments-api and the ledger-db StatefulSet.
+pub fn world() -> Vec<Value> {
+    use serde::Deserialize;
+    serde_yaml::Deserializer::from_str(include_str!("world.yaml"))
+        .map(|d| Value::deserialize(d).unwrap())
+        .collect()
+}
+
+pub async fn start(minor: u32) -> SandboxHandle {
+    Sandbox::start(SandboxOptions {
+        kube_minor: minor,
+        objects: world(),
+        ..SandboxOptions::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// Polls `f` every 50 ms until it holds or `timeout` passes.
+pub async fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Objects of a resource from the store, as JSON.
+pub fn objects(sb: &SandboxHandle, res: usize, ns: Option<&str>) -> Vec<Value> {
+    sb.store()
+        .list(res, ns)
+        .0
+        .iter()
+        .map(|o| o.value.clone())
+        .collect()
+}
+
+pub fn ready(pod: &Value) -> bool {
+    pod["status"]["conditions"].as_array().is_some_and(|cs| {
+        cs.iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    })
+}
+
+pub fn name(v: &Value) -> String {
+    v["metadata"]["name"].as_str().unwrap_or("").to_string()
+}
+
+/// A kubeconfig for `sb` in `dir`.
+pub fn kubeconfig(sb: &SandboxHandle, dir: &Path) -> PathBuf {
+    let p = dir.join("kubeconfig");
+    sb.write_kubeconfig(&p, "gameday-sandbox").unwrap();
+    p
+}
+
+pub struct KubectlOutput {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the preinstalled kubectl against the kubeconfig, with its own
+/// discovery cache so runs do not share state.
+pub async fn kubectl(kubeconfig: &Path, args: &[&str]) -> KubectlOutput {
+    let cache = kubeconfig.with_file_name("kube-cache");
+    let out = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::process::Command::new("/usr/bin/kubectl")
+            .args(args)
+            .arg("--cache-dir")
+            .arg(&cache)
+            .env("KUBECONFIG", kubeconfig)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("kubectl timed out")
+    .expect("kubectl runs");
+    KubectlOutput {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
