@@ -6,12 +6,47 @@
 //! unchanged on the sandbox and on a real cluster.
 
 use std::fmt::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
+use super::api::MetricsFn;
+use super::resources;
 use super::snapshot::Snapshot;
+use super::store::Store;
 use super::traffic::{BUCKETS, TrafficModel};
 
 /// The `Content-Type` of the exposition.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The sandbox's `/metrics` source: each scrape reads the store as it is,
+/// advances the traffic model (seeded with `seed`) by the time since the
+/// previous scrape, and renders. Traffic advances on scrapes rather than on
+/// a timer so that an idle sandbox costs nothing; with one scraper every
+/// second or so, the counters follow every change the scraper could see.
+pub fn store_source(store: Arc<Store>, seed: u64) -> MetricsFn {
+    let model = Mutex::new((TrafficModel::new(seed), Instant::now()));
+    Arc::new(move || {
+        let kinds = [
+            resources::PODS,
+            resources::DEPLOYMENTS,
+            resources::STATEFULSETS,
+            resources::SERVICES,
+            resources::NETWORKPOLICIES,
+            resources::NODES,
+        ];
+        let objects: Vec<_> = kinds.iter().flat_map(|r| store.list(*r, None).0).collect();
+        let snapshot = Snapshot::from_objects(objects.iter().map(|o| &o.value));
+        // A panic in another scrape must not take /metrics down for good.
+        let mut guard = model
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (traffic, last) = &mut *guard;
+        let now = Instant::now();
+        traffic.tick(&snapshot, now - *last);
+        *last = now;
+        render(&snapshot, traffic)
+    })
+}
 
 /// Renders every metric family for `snapshot` and the traffic counters.
 pub fn render(snapshot: &Snapshot, traffic: &TrafficModel) -> String {

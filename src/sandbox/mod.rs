@@ -59,8 +59,11 @@ pub struct SandboxOptions {
     pub warm_start: bool,
     /// Watch history kept per resource type.
     pub history: usize,
-    /// Renders `/metrics`; None serves 404.
+    /// Renders `/metrics`; None serves the traffic model over the store
+    /// ([`metrics::store_source`]).
     pub metrics: Option<MetricsFn>,
+    /// Seed of the traffic model's randomness (same seed, same counters).
+    pub traffic_seed: u64,
 }
 
 impl Default for SandboxOptions {
@@ -74,6 +77,7 @@ impl Default for SandboxOptions {
             warm_start: true,
             history: 5000,
             metrics: None,
+            traffic_seed: 1,
         }
     }
 }
@@ -192,7 +196,11 @@ impl Sandbox {
             admin: admin.clone(),
             kube_minor: opts.kube_minor,
             shutdown: shutdown_rx.clone(),
-            metrics: opts.metrics.clone(),
+            metrics: Some(
+                opts.metrics
+                    .clone()
+                    .unwrap_or_else(|| metrics::store_source(store.clone(), opts.traffic_seed)),
+            ),
             eviction_lock: tokio::sync::Mutex::new(()),
         });
         let app = api::router(state);
