@@ -482,3 +482,28 @@ impl Drop for WebhookSink {
         self.server.abort();
     }
 }
+
+/// The shop world (`examples/worlds/shop.yaml`) in an in-process sandbox,
+/// already running (pods ready).
+pub async fn shop_sandbox() -> gameday::sandbox::SandboxHandle {
+    use gameday::sandbox::world::World;
+    use gameday::sandbox::{Sandbox, SandboxOptions};
+    Sandbox::start(SandboxOptions {
+        objects: World::shop().unwrap().to_objects(),
+        ..SandboxOptions::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// A shop sandbox, plus Prometheus scraping its `/metrics` and Alertmanager
+/// posting to `webhook` (if any); returns once `up == 1`.
+pub async fn sandbox_stack(webhook: Option<&str>) -> (gameday::sandbox::SandboxHandle, Stack) {
+    let sandbox = shop_sandbox().await;
+    let mut opts = StackOptions::new(sandbox.metrics_url());
+    if let Some(url) = webhook {
+        opts = opts.webhook(url);
+    }
+    let stack = Stack::start(opts).await;
+    (sandbox, stack)
+}
