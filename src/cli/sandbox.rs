@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
+use crate::sandbox::world::{LoadError as WorldLoadError, World};
 use crate::sandbox::{DEFAULT_CONTEXT, Misbehaviour, Outage, Sandbox, SandboxOptions};
 
 #[derive(Debug, clap::Args)]
@@ -13,9 +14,14 @@ pub struct Args {
     /// Address to serve the API and /metrics on (loopback, free port by default).
     #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
     pub listen: SocketAddr,
-    /// World file: Kubernetes manifests (multi-document YAML) to start with.
+    /// World file (`kind: World`, see docs/sandbox.md) or Kubernetes
+    /// manifests (multi-document YAML) to start with [default: the shop world,
+    /// examples/worlds/shop.yaml].
     #[arg(long, value_name = "FILE")]
     pub world: Option<PathBuf>,
+    /// Seed of the traffic model (the same seed gives the same counters).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub traffic_seed: u64,
     /// Where to write the kubeconfig (default: a file in the temp directory).
     #[arg(long, value_name = "FILE")]
     pub kubeconfig_out: Option<PathBuf>,
@@ -62,15 +68,49 @@ fn load_objects(path: &std::path::Path) -> anyhow::Result<Vec<serde_json::Value>
     Ok(out)
 }
 
+/// A `kind: World` file, or else manifests. An invalid world yields its
+/// diagnostics (file:line:col) rather than objects.
+fn load_world(path: &std::path::Path) -> anyhow::Result<Result<Vec<serde_json::Value>, String>> {
+    use serde::Deserialize;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let first = serde_yaml::Deserializer::from_str(&text)
+        .next()
+        .map(serde_yaml::Value::deserialize);
+    let is_world = match first {
+        Some(Ok(v)) => v.get("kind").and_then(serde_yaml::Value::as_str) == Some("World"),
+        // Broken YAML: the world loader explains where.
+        Some(Err(_)) => true,
+        None => false,
+    };
+    if !is_world {
+        return Ok(Ok(load_objects(path)?));
+    }
+    match World::from_str(&path.display().to_string(), &text) {
+        Ok(world) => Ok(Ok(world.to_objects())),
+        Err(WorldLoadError::Invalid(diags)) => {
+            Ok(Err(crate::diag::render_all(&diags, super::use_color())))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let objects = match &args.world {
-        Some(p) => load_objects(p)?,
-        None => Vec::new(),
+        Some(p) => match load_world(p)? {
+            Ok(objects) => objects,
+            Err(diagnostics) => {
+                eprintln!("{diagnostics}");
+                return Ok(crate::cli::exit::USAGE);
+            }
+        },
+        None => World::shop()?.to_objects(),
     };
     let opts = SandboxOptions {
         listen: args.listen,
         kube_minor: args.kube_minor,
         objects,
+        traffic_seed: args.traffic_seed,
         misbehaviour: Misbehaviour {
             error_rate: args.error_rate,
             error_status: args.error_status,

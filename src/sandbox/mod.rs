@@ -12,12 +12,16 @@ pub mod discovery;
 pub mod error;
 pub mod kubeconfig;
 pub mod meta;
+pub mod metrics;
 pub mod misbehave;
 pub mod patch;
 pub mod resources;
 pub mod selector;
+pub mod snapshot;
 pub mod store;
 pub mod table;
+pub mod traffic;
+pub mod world;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -55,8 +59,11 @@ pub struct SandboxOptions {
     pub warm_start: bool,
     /// Watch history kept per resource type.
     pub history: usize,
-    /// Renders `/metrics`; None serves 404.
+    /// Renders `/metrics`; None serves the traffic model over the store
+    /// ([`metrics::store_source`]).
     pub metrics: Option<MetricsFn>,
+    /// Seed of the traffic model's randomness (same seed, same counters).
+    pub traffic_seed: u64,
 }
 
 impl Default for SandboxOptions {
@@ -70,6 +77,7 @@ impl Default for SandboxOptions {
             warm_start: true,
             history: 1000,
             metrics: None,
+            traffic_seed: 1,
         }
     }
 }
@@ -188,7 +196,11 @@ impl Sandbox {
             admin: admin.clone(),
             kube_minor: opts.kube_minor,
             shutdown: shutdown_rx.clone(),
-            metrics: opts.metrics.clone(),
+            metrics: Some(
+                opts.metrics
+                    .clone()
+                    .unwrap_or_else(|| metrics::store_source(store.clone(), opts.traffic_seed)),
+            ),
             eviction_lock: tokio::sync::Mutex::new(()),
         });
         let app = api::router(state);

@@ -1,0 +1,152 @@
+//! One sandbox `/metrics` scrape on a world of 10,000 pods in 200 namespaces:
+//! building the snapshot from the stored objects, advancing the traffic
+//! model, and rendering the exposition; then the same through the store
+//! (`metrics::store_source`, what `GET /metrics` runs). Issue 3's target: a scrape under
+//! 150 ms. Prints medians and p95 over repeated runs; `scripts/bench/metrics.sh`
+//! runs it, and docs/performance.md ("Sandbox metrics") records the figures.
+
+use std::time::{Duration, Instant};
+
+use std::sync::Arc;
+
+use gameday::sandbox::metrics;
+use gameday::sandbox::resources;
+use gameday::sandbox::snapshot::Snapshot;
+use gameday::sandbox::store::Store;
+use gameday::sandbox::traffic::TrafficModel;
+use gameday::sandbox::world::{
+    ANN_BASE_LATENCY, ANN_CALLS, ANN_CAPACITY_RPS, ANN_REQUESTS_PER_SECOND,
+};
+use serde_json::{Value, json};
+
+const NAMESPACES: usize = 200;
+const SERVICES_PER_NS: usize = 5;
+const PODS_PER_SERVICE: usize = 10;
+const RUNS: usize = 31;
+
+/// 200 namespaces, each a chain of 5 services (web → api → ... → db) with
+/// 10 pods each, ready and spread over 100 nodes.
+fn objects() -> Vec<Value> {
+    let mut out = Vec::new();
+    for n in 0..100 {
+        out.push(json!({"kind": "Node", "metadata": {"name": format!("node-{n}"), "labels": {"pool": "blue"}}, "spec": {}}));
+    }
+    for ns_i in 0..NAMESPACES {
+        let ns = format!("team-{ns_i:03}");
+        for s in 0..SERVICES_PER_NS {
+            let name = format!("svc-{s}");
+            let calls = if s + 1 < SERVICES_PER_NS {
+                format!("{ns}/svc-{}", s + 1)
+            } else {
+                String::new()
+            };
+            out.push(json!({
+                "kind": "Service",
+                "metadata": {"name": name, "namespace": ns, "annotations": {
+                    ANN_REQUESTS_PER_SECOND: if s == 0 { "100" } else { "0" },
+                    ANN_BASE_LATENCY: "20ms", ANN_CALLS: calls}},
+                "spec": {"selector": {"app": name}, "ports": [{"port": 8080, "targetPort": 8080}]},
+            }));
+            out.push(json!({
+                "kind": "Deployment",
+                "metadata": {"name": name, "namespace": ns},
+                "spec": {"replicas": PODS_PER_SERVICE},
+                "status": {"replicas": PODS_PER_SERVICE, "availableReplicas": PODS_PER_SERVICE, "readyReplicas": PODS_PER_SERVICE},
+            }));
+            for p in 0..PODS_PER_SERVICE {
+                let pod = format!("{name}-7d9f8c6b5-{p:05}");
+                out.push(json!({
+                    "kind": "Pod",
+                    "metadata": {"name": pod, "namespace": ns, "uid": format!("{ns_i}-{s}-{p}"),
+                                 "labels": {"app": name, "pod-template-hash": "7d9f8c6b5"},
+                                 "annotations": {ANN_CAPACITY_RPS: "50"}},
+                    "spec": {"nodeName": format!("node-{}", (ns_i + p) % 100),
+                             "containers": [{"name": "app", "image": format!("registry.example.com/{name}:1.0")}]},
+                    "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
+                               "containerStatuses": [{"name": "app", "restartCount": 0}]},
+                }));
+            }
+        }
+    }
+    out
+}
+
+fn stats(mut samples: Vec<Duration>) -> (f64, f64) {
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    (
+        ms(samples[samples.len() / 2]),
+        ms(samples[(samples.len() * 95).div_ceil(100) - 1]),
+    )
+}
+
+fn main() {
+    let objs = objects();
+    // The same world in the sandbox's store, scraped the way GET /metrics is.
+    let store = Arc::new(Store::new(100));
+    for ns_i in 0..NAMESPACES {
+        let ns = format!("team-{ns_i:03}");
+        store
+            .create(
+                resources::NAMESPACES,
+                "",
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+            )
+            .unwrap();
+    }
+    for o in &objs {
+        let res = resources::find_kind(
+            if o["kind"] == "Deployment" {
+                "apps/v1"
+            } else {
+                "v1"
+            },
+            o["kind"].as_str().unwrap(),
+        )
+        .unwrap();
+        let ns = o["metadata"]["namespace"].as_str().unwrap_or("");
+        store.create(res, ns, o.clone()).unwrap();
+    }
+    let scrape = metrics::store_source(store, 1);
+    let mut t_store = Vec::new();
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        std::hint::black_box(scrape());
+        t_store.push(start.elapsed());
+    }
+
+    let pods = objs.iter().filter(|o| o["kind"] == "Pod").count();
+    let mut traffic = TrafficModel::new(1);
+    let (mut t_snap, mut t_tick, mut t_render, mut t_total) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut bytes = 0;
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let snap = Snapshot::from_objects(&objs);
+        let a = Instant::now();
+        traffic.tick(&snap, Duration::from_secs(1));
+        let b = Instant::now();
+        let text = metrics::render(&snap, &traffic);
+        let end = Instant::now();
+        bytes = text.len();
+        t_snap.push(a - start);
+        t_tick.push(b - a);
+        t_render.push(end - b);
+        t_total.push(end - start);
+        std::hint::black_box(text);
+    }
+    println!(
+        "sandbox /metrics scrape: {pods} pods, {NAMESPACES} namespaces, {} services, {RUNS} runs, exposition {bytes} bytes",
+        NAMESPACES * SERVICES_PER_NS
+    );
+    for (name, samples) in [
+        ("snapshot", t_snap),
+        ("traffic tick", t_tick),
+        ("render", t_render),
+        ("total scrape", t_total),
+        ("store scrape", t_store),
+    ] {
+        let (median, p95) = stats(samples);
+        println!("  {name:<13} median {median:8.2} ms   p95 {p95:8.2} ms");
+    }
+}

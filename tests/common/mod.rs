@@ -1,0 +1,5 @@
+//! Shared integration-test support. Each test binary uses a different part
+//! of it, so unused items are expected.
+#![allow(dead_code)]
+
+pub mod harness;
