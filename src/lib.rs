@@ -5,4 +5,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod engine;
+pub mod faults;
+pub mod k8s;
 pub mod scenario;
