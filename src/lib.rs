@@ -5,7 +5,9 @@
 
 pub mod cli;
 pub mod config;
+pub mod diag;
 pub mod engine;
 pub mod faults;
 pub mod k8s;
 pub mod scenario;
+pub mod yaml;

@@ -8,6 +8,7 @@
 mod completions;
 mod logging;
 mod schema;
+pub mod validate;
 
 use std::path::PathBuf;
 
@@ -81,6 +82,8 @@ pub enum Command {
     Schema(schema::Args),
     /// Print shell completions.
     Completions(completions::Args),
+    /// Check scenario files and directories; report every mistake.
+    Validate(validate::Args),
 }
 
 /// Whether to colour output: never when NO_COLOR is set (https://no-color.org)
@@ -107,6 +110,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Schema(args) => schema::run(args),
         Command::Completions(args) => completions::run(args),
+        Command::Validate(args) => validate::run(args, &cli.global),
     };
     match result {
         Ok(code) => code,

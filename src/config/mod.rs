@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::scenario::{Duration, RoleName};
 
+mod load;
+pub use load::DEFAULT_FILE;
+
 /// Namespaces that no fault may ever touch, whatever the config says (S3).
 pub const BUILTIN_PROTECTED_NAMESPACES: [&str; 3] =
     ["kube-system", "kube-public", "kube-node-lease"];

@@ -3,8 +3,11 @@
 
 pub mod duration;
 pub mod expectation;
+mod load;
 pub mod model;
+pub mod validate;
 
 pub use duration::Duration;
 pub use expectation::Expectation;
+pub use load::{load_file, load_parsed, load_str};
 pub use model::*;

@@ -455,14 +455,74 @@ pub enum WorkloadKind {
     StatefulSet,
 }
 
-/// How many of the selected objects a fault touches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// How many of the selected objects a fault touches: `all`, `{count: N}`,
+/// `{percent: P}` or `{randomMaxPercent: P}`.
+///
+/// Serde is written by hand because serde_yaml maps externally tagged enums to
+/// YAML tags (`!count 3`), not to the one-key maps the contract specifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Mode {
     All,
     Count(u32),
     Percent(u32),
     RandomMaxPercent(u32),
+}
+
+impl Serialize for Mode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (key, n) = match *self {
+            Mode::All => return s.serialize_str("all"),
+            Mode::Count(n) => ("count", n),
+            Mode::Percent(n) => ("percent", n),
+            Mode::RandomMaxPercent(n) => ("randomMaxPercent", n),
+        };
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry(key, &n)?;
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Mode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ModeVisitor;
+        impl<'de> serde::de::Visitor<'de> for ModeVisitor {
+            type Value = Mode;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("`all`, {count: N}, {percent: P} or {randomMaxPercent: P}")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Mode, E> {
+                match v {
+                    "all" => Ok(Mode::All),
+                    other => Err(E::unknown_variant(other, &["all"])),
+                }
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Mode, A::Error> {
+                use serde::de::Error;
+                let Some(key) = map.next_key::<String>()? else {
+                    return Err(A::Error::invalid_length(0, &self));
+                };
+                let n: u32 = map.next_value()?;
+                let mode = match key.as_str() {
+                    "count" => Mode::Count(n),
+                    "percent" => Mode::Percent(n),
+                    "randomMaxPercent" => Mode::RandomMaxPercent(n),
+                    other => {
+                        return Err(A::Error::unknown_field(
+                            other,
+                            &["count", "percent", "randomMaxPercent"],
+                        ));
+                    }
+                };
+                if map.next_key::<String>()?.is_some() {
+                    return Err(A::Error::custom("a mode has exactly one key"));
+                }
+                Ok(mode)
+            }
+        }
+        d.deserialize_any(ModeVisitor)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The project's test command (the README's second command).
+#
+# 1. installs what the tests need when it is missing (real Prometheus and
+#    Alertmanager from Debian's packages; kubectl must already be on PATH);
+# 2. cargo fmt --check;
+# 3. cargo clippy --all-targets --locked -- -D warnings;
+# 4. cargo test --locked.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '==> %s\n' "$*"; }
+
+# --- 1. tools the integration tests drive for real -------------------------
+need_pkgs=()
+command -v prometheus >/dev/null 2>&1 || need_pkgs+=(prometheus)
+command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 || need_pkgs+=(prometheus-alertmanager)
+command -v amtool >/dev/null 2>&1 || need_pkgs+=(prometheus-alertmanager)
+
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  # Deduplicate while keeping order.
+  mapfile -t need_pkgs < <(printf '%s\n' "${need_pkgs[@]}" | awk '!seen[$0]++')
+  if command -v apt-get >/dev/null 2>&1; then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    say "installing ${need_pkgs[*]} with apt-get (needed by the integration tests)"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+    # The Debian packages start system services; the tests start their own
+    # instances on free loopback ports, so stop the system ones if they run.
+    for svc in prometheus prometheus-alertmanager prometheus-node-exporter; do
+      if command -v systemctl >/dev/null 2>&1; then $sudo systemctl stop "$svc" >/dev/null 2>&1 || true; fi
+    done
+  else
+    echo "error: the integration tests need: ${need_pkgs[*]}" >&2
+    echo "       apt-get is not available here; install Prometheus (>= 2.42, with promtool)" >&2
+    echo "       and Alertmanager (>= 0.25, with amtool) by hand and put them on PATH as" >&2
+    echo "       prometheus, promtool, prometheus-alertmanager and amtool." >&2
+    exit 1
+  fi
+fi
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "error: kubectl is not on PATH; the sandbox compatibility tests run the real kubectl." >&2
+  echo "       Install it from your distribution or https://kubernetes.io/docs/tasks/tools/." >&2
+  exit 1
+fi
+say "prometheus $(prometheus --version 2>&1 | head -1 | awk '{print $3}'), alertmanager $(prometheus-alertmanager --version 2>&1 | head -1 | awk '{print $3}'), $(kubectl version --client 2>/dev/null | head -1)"
+
+# --- 2-4. the Rust checks ---------------------------------------------------
+say "cargo fmt --check"
+cargo fmt --all -- --check
+
+say "cargo clippy --all-targets --locked -- -D warnings"
+cargo clippy --all-targets --locked -- -D warnings
+
+say "cargo test --locked"
+cargo test --locked "$@"

@@ -1,0 +1,87 @@
+//! Loading scenario files: YAML with positions -> schema check -> typed
+//! `Scenario` -> semantic rules. Every mistake of every document is reported,
+//! each as a `Diagnostic` with file, line and column.
+
+use std::path::Path;
+
+use super::model::Scenario;
+use super::validate::validate;
+use crate::config::Config;
+use crate::diag::{self, Diagnostic, Source, Span};
+use crate::yaml::{self, Document, Step, Target};
+
+/// Reads and validates a scenario file (one or more `---` documents).
+pub fn load_file(path: &Path, config: &Config) -> Result<Vec<Scenario>, Vec<Diagnostic>> {
+    let name = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => load_str(&name, &text, config),
+        Err(e) => Err(vec![Diagnostic::error(
+            name,
+            1,
+            1,
+            format!("cannot read the file: {e}"),
+        )]),
+    }
+}
+
+/// Validates scenario text; `file_name` is only used in diagnostics.
+pub fn load_str(
+    file_name: &str,
+    text: &str,
+    config: &Config,
+) -> Result<Vec<Scenario>, Vec<Diagnostic>> {
+    let src = Source::new(file_name, text);
+    let (docs, diags) = yaml::parse(&src);
+    load_parsed(&src, &docs, diags, config)
+}
+
+/// Validates documents that were already parsed (`gameday validate` parses
+/// once to tell scenarios from other YAML files). `diags` holds the parse's
+/// diagnostics.
+pub fn load_parsed(
+    src: &Source<'_>,
+    docs: &[Document],
+    mut diags: Vec<Diagnostic>,
+    config: &Config,
+) -> Result<Vec<Scenario>, Vec<Diagnostic>> {
+    let docs: Vec<_> = docs
+        .iter()
+        .filter(|d| !yaml::is_empty_document(d))
+        .collect();
+    if docs.is_empty() && diags.is_empty() {
+        diags.push(
+            src.error(Span::new(1, 1, 1), "no scenario in this file")
+                .with_hint("a scenario starts with `apiVersion: gameday/v1` and `kind: Scenario`; `gameday init` writes one"),
+        );
+    }
+    let mut out: Vec<Scenario> = Vec::with_capacity(docs.len());
+    let mut names: Vec<(String, u32)> = Vec::new();
+    for doc in docs {
+        let Some(s) = yaml::check_node::<Scenario>(&src, &doc.root, &mut diags) else {
+            continue;
+        };
+        validate(&s, &doc.root, &src, config, &mut diags);
+        let name_path = [Step::Key("metadata"), Step::Key("name")];
+        let span = doc.root.locate(&name_path, Target::Value);
+        if let Some((_, line)) = names.iter().find(|(n, _)| *n == s.metadata.name) {
+            diags.push(
+                src.error(
+                    span,
+                    format!("duplicate scenario name `{}`", s.metadata.name),
+                )
+                .with_hint(format!(
+                    "the document on line {line} already uses it; scenario names must be unique"
+                )),
+            );
+        } else {
+            names.push((s.metadata.name.clone(), span.line));
+        }
+        out.push(s);
+    }
+    if diags.iter().any(Diagnostic::is_error) {
+        diag::sort(&mut diags);
+        Err(diags)
+    } else {
+        Ok(out)
+    }
+}
