@@ -6,7 +6,12 @@
 //! function; this file only parses and dispatches.
 
 mod completions;
+mod halt;
 mod logging;
+mod plan;
+mod rbac;
+mod recover;
+mod run;
 mod schema;
 pub mod validate;
 
@@ -84,6 +89,16 @@ pub enum Command {
     Completions(completions::Args),
     /// Check scenario files and directories; report every mistake.
     Validate(validate::Args),
+    /// Show what a run would touch (targets, limits, window, RBAC); change nothing.
+    Plan(plan::Args),
+    /// Run a game day: inject the faults, hold, and always revert them.
+    Run(run::Args),
+    /// Revert every gameday fault found in the cluster, from the objects' own undo data.
+    Recover(recover::Args),
+    /// The kill switch: revert every gameday fault and block new runs (--lift to undo).
+    Halt(halt::Args),
+    /// Print least-privilege RBAC (Role/ClusterRole + binding) for a scenario.
+    Rbac(rbac::Args),
 }
 
 /// Whether to colour output: never when NO_COLOR is set (https://no-color.org)
@@ -111,6 +126,11 @@ pub fn main() -> i32 {
         Command::Schema(args) => schema::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Validate(args) => validate::run(args, &cli.global),
+        Command::Plan(args) => plan::run(args, &cli.global),
+        Command::Run(args) => run::run(args, &cli.global),
+        Command::Recover(args) => recover::run(args, &cli.global),
+        Command::Halt(args) => halt::run(args, &cli.global),
+        Command::Rbac(args) => rbac::run(args, &cli.global),
     };
     match result {
         Ok(code) => code,

@@ -64,7 +64,9 @@ impl RevertGuard {
                 Ok(left.len())
             })
         });
-        handle.join().map_err(|_| "revert thread panicked".to_string())?
+        handle
+            .join()
+            .map_err(|_| "revert thread panicked".to_string())?
     }
 }
 
@@ -74,7 +76,9 @@ impl Drop for RevertGuard {
             match self.revert_now() {
                 Ok(0) => eprintln!("gameday: reverted leftover faults by label"),
                 Ok(n) => eprintln!("gameday: {n} faults remain; run `gameday recover`"),
-                Err(e) => eprintln!("gameday: emergency revert failed ({e}); run `gameday recover`"),
+                Err(e) => {
+                    eprintln!("gameday: emergency revert failed ({e}); run `gameday recover`")
+                }
             }
         }
     }
@@ -86,11 +90,7 @@ pub fn install_panic_hook(journal: PathBuf) {
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         if let Ok(j) = Journal::open(&journal) {
-            let _ = j.append(
-                "engine",
-                "run.panic",
-                json!({"message": info.to_string()}),
-            );
+            let _ = j.append("engine", "run.panic", json!({"message": info.to_string()}));
         }
         prev(info);
     }));

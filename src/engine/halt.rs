@@ -21,13 +21,18 @@ pub async fn is_halted(kube: &Kube, namespace: &str) -> Result<bool, K8sError> {
 /// Creates the halt ConfigMap (and its namespace when missing). Idempotent.
 pub async fn set(kube: &Kube, namespace: &str, reason: &str) -> Result<(), K8sError> {
     let ns_api = kube.all::<Namespace>();
-    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": namespace}}))
-        .map_err(|e| K8sError::Unexpected {
-            op: "build namespace".into(),
-            detail: e.to_string(),
+    let ns: Namespace =
+        serde_json::from_value(json!({"metadata": {"name": namespace}})).map_err(|e| {
+            K8sError::Unexpected {
+                op: "build namespace".into(),
+                detail: e.to_string(),
+            }
         })?;
     let pp = PostParams::default();
-    match kube.call("create halt namespace", || ns_api.create(&pp, &ns)).await {
+    match kube
+        .call("create halt namespace", || ns_api.create(&pp, &ns))
+        .await
+    {
         Ok(_) => {}
         Err(e) if e.is_conflict() => {}
         Err(e) => return Err(e),
@@ -48,7 +53,10 @@ pub async fn set(kube: &Kube, namespace: &str, reason: &str) -> Result<(), K8sEr
         detail: e.to_string(),
     })?;
     let api = kube.namespaced::<ConfigMap>(namespace);
-    match kube.call("create the kill switch", || api.create(&pp, &cm)).await {
+    match kube
+        .call("create the kill switch", || api.create(&pp, &cm))
+        .await
+    {
         Ok(_) => Ok(()),
         Err(e) if e.is_conflict() => Ok(()),
         Err(e) => Err(e),
@@ -59,7 +67,10 @@ pub async fn set(kube: &Kube, namespace: &str, reason: &str) -> Result<(), K8sEr
 pub async fn lift(kube: &Kube, namespace: &str) -> Result<(), K8sError> {
     let api = kube.namespaced::<ConfigMap>(namespace);
     let dp = DeleteParams::default();
-    match kube.call("lift the kill switch", || api.delete(HALT_CONFIGMAP, &dp)).await {
+    match kube
+        .call("lift the kill switch", || api.delete(HALT_CONFIGMAP, &dp))
+        .await
+    {
         Ok(_) => Ok(()),
         Err(e) if e.is_not_found() => Ok(()),
         Err(e) => Err(e),

@@ -74,7 +74,10 @@ impl Journal {
             data,
         };
         let mut line = serde_json::to_string(&entry).unwrap_or_else(|e| {
-            format!(r#"{{"ts":"{}","source":"engine","event":"journal.encode-error","error":"{e}"}}"#, entry.ts)
+            format!(
+                r#"{{"ts":"{}","source":"engine","event":"journal.encode-error","error":"{e}"}}"#,
+                entry.ts
+            )
         });
         line.push('\n');
         let io = |source| JournalError::Io {
@@ -118,13 +121,19 @@ mod tests {
         let p = dir.path().join("journal.jsonl");
         {
             let j = Journal::open(&p).unwrap();
-            j.append("engine", "run.start", json!({"runId": "r"})).unwrap();
-            j.append("fault", "fault.intent", json!({"fault": "k", "targets": ["a"]}))
+            j.append("engine", "run.start", json!({"runId": "r"}))
                 .unwrap();
+            j.append(
+                "fault",
+                "fault.intent",
+                json!({"fault": "k", "targets": ["a"]}),
+            )
+            .unwrap();
         }
         // Reopening appends, never truncates.
         let j = Journal::open(&p).unwrap();
-        j.append("engine", "run.end", json!({"status": "passed"})).unwrap();
+        j.append("engine", "run.end", json!({"status": "passed"}))
+            .unwrap();
         // Simulate a crash mid-write.
         std::fs::OpenOptions::new()
             .append(true)

@@ -48,7 +48,10 @@ impl Default for RunOptions {
 enum FaultState {
     Pending,
     /// Injected and holding until `until` (since the phase start).
-    Active { marked: Vec<ObjRef>, until: Duration },
+    Active {
+        marked: Vec<ObjRef>,
+        until: Duration,
+    },
     Done,
 }
 
@@ -76,14 +79,20 @@ impl Runner {
                 true
             }
             Err(e) => {
-                self.stop.trigger(StopCause::Error(format!("cannot write the journal: {e}")));
+                self.stop
+                    .trigger(StopCause::Error(format!("cannot write the journal: {e}")));
                 false
             }
         }
     }
 
     fn fault(&self, name: &str) -> Option<Fault> {
-        self.scenario.spec.faults.iter().find(|f| f.name == name).cloned()
+        self.scenario
+            .spec
+            .faults
+            .iter()
+            .find(|f| f.name == name)
+            .cloned()
     }
 
     /// Namespaces and node scope the confirm step searches.
@@ -207,14 +216,20 @@ impl Runner {
             return self.finish(o);
         }
         let o = match cause {
-            Some(StopCause::Halted) => self.outcome(Status::Halted, Some(StopCause::Halted.to_string())),
-            Some(StopCause::Error(e)) if !injected_any => self.outcome(Status::Unreachable, Some(e)),
+            Some(StopCause::Halted) => {
+                self.outcome(Status::Halted, Some(StopCause::Halted.to_string()))
+            }
+            Some(StopCause::Error(e)) if !injected_any => {
+                self.outcome(Status::Unreachable, Some(e))
+            }
             Some(c) => self.outcome(Status::Aborted, Some(c.to_string())),
             None => {
                 self.record("engine", "phase", json!({"phase": "recover"}));
                 match self.gate("after", None).await {
                     Gate::Proceed => self.outcome(Status::Passed, None),
-                    Gate::NotRun(r) | Gate::Abort(r) | Gate::Fail(r) => self.outcome(Status::Failed, Some(r)),
+                    Gate::NotRun(r) | Gate::Abort(r) | Gate::Fail(r) => {
+                        self.outcome(Status::Failed, Some(r))
+                    }
                 }
             }
         };
@@ -242,15 +257,16 @@ impl Runner {
             }
             // Revert what is due, then inject what is due.
             for (i, plan) in plans.iter().enumerate() {
-                if let FaultState::Active { until, .. } = &states[i] {
-                    if *until <= now {
-                        let st = std::mem::replace(&mut states[i], FaultState::Done);
-                        if let FaultState::Active { marked, .. } = st {
-                            if !self.revert_fault(plan, marked).await {
-                                self.stop.trigger(StopCause::Error(format!("revert of `{}` failed", plan.fault)));
-                            }
-                        }
-                    }
+                let due = matches!(&states[i], FaultState::Active { until, .. } if *until <= now);
+                if due
+                    && let FaultState::Active { marked, .. } =
+                        std::mem::replace(&mut states[i], FaultState::Done)
+                    && !self.revert_fault(plan, marked).await
+                {
+                    self.stop.trigger(StopCause::Error(format!(
+                        "revert of `{}` failed",
+                        plan.fault
+                    )));
                 }
             }
             for (i, plan) in plans.iter().enumerate() {
@@ -262,7 +278,9 @@ impl Runner {
                     states[i] = self.inject_fault(plan, start).await;
                 }
             }
-            let active = states.iter().any(|s| matches!(s, FaultState::Active { .. }));
+            let active = states
+                .iter()
+                .any(|s| matches!(s, FaultState::Active { .. }));
             let pending = states.iter().any(|s| matches!(s, FaultState::Pending));
             if !active && !pending {
                 break;
@@ -283,7 +301,9 @@ impl Runner {
                     tracing::warn!("cannot read the kill switch: {e}");
                     if halt_failures >= 3 {
                         // Fail safe: a kill switch we cannot read is treated as set.
-                        self.stop.trigger(StopCause::Error(format!("cannot read the kill switch: {e}")));
+                        self.stop.trigger(StopCause::Error(format!(
+                            "cannot read the kill switch: {e}"
+                        )));
                         break;
                     }
                 }
@@ -291,7 +311,9 @@ impl Runner {
             let now = start.elapsed();
             if active && now >= next_observe {
                 next_observe = now + interval;
-                if let Gate::Abort(r) | Gate::Fail(r) | Gate::NotRun(r) = self.gate("during", Some(start)).await {
+                if let Gate::Abort(r) | Gate::Fail(r) | Gate::NotRun(r) =
+                    self.gate("during", Some(start)).await
+                {
                     self.record("engine", "guardrail.breach", json!({"reason": r}));
                     self.stop.trigger(StopCause::Guardrail(r));
                     break;
@@ -311,7 +333,11 @@ impl Runner {
             let wait = next_event
                 .saturating_sub(start.elapsed())
                 .min(self.options.tick)
-                .min(next_observe.saturating_sub(start.elapsed()).max(Duration::from_millis(10)));
+                .min(
+                    next_observe
+                        .saturating_sub(start.elapsed())
+                        .max(Duration::from_millis(10)),
+                );
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = self.stop.wait() => {}
@@ -339,7 +365,11 @@ impl Runner {
         let live = match kind.plan(&cx).await {
             Ok(c) => c,
             Err(e) => {
-                self.record("fault", "fault.refused", json!({"fault": plan.fault, "error": e.to_string()}));
+                self.record(
+                    "fault",
+                    "fault.refused",
+                    json!({"fault": plan.fault, "error": e.to_string()}),
+                );
                 self.stop.trigger(StopCause::Error(e.to_string()));
                 return FaultState::Done;
             }
@@ -347,14 +377,21 @@ impl Runner {
         let (targets, blast) = match recheck(plan, &fault, &live, &scenario) {
             Ok(t) => t,
             Err(e) => {
-                self.record("fault", "fault.refused", json!({"fault": plan.fault, "error": e.to_string()}));
+                self.record(
+                    "fault",
+                    "fault.refused",
+                    json!({"fault": plan.fault, "error": e.to_string()}),
+                );
                 self.stop.trigger(StopCause::Error(e.to_string()));
                 return FaultState::Done;
             }
         };
         let hold = fault.duration.map(|d| d.as_std()).unwrap_or_default();
         let expires = jiff::Timestamp::now()
-            .checked_add(jiff::SignedDuration::try_from(hold + self.options.expiry_grace).unwrap_or_default())
+            .checked_add(
+                jiff::SignedDuration::try_from(hold + self.options.expiry_grace)
+                    .unwrap_or_default(),
+            )
             .unwrap_or_else(|_| jiff::Timestamp::now());
         let stamp = Stamp {
             run_id: self.run_id.clone(),
@@ -383,7 +420,10 @@ impl Runner {
             .into_iter()
             .collect();
         let errors: Vec<&TargetResult> = results.iter().filter(|r| r.error.is_some()).collect();
-        let done = results.iter().filter(|r| r.error.is_none() && r.skipped.is_none()).count();
+        let done = results
+            .iter()
+            .filter(|r| r.error.is_none() && r.skipped.is_none())
+            .count();
         self.record(
             "fault",
             "fault.injected",
@@ -446,12 +486,20 @@ impl Runner {
             .await;
         let failed: Vec<Value> = results
             .iter()
-            .filter_map(|(o, r)| r.as_ref().err().map(|e| json!({"target": o.to_string(), "error": e})))
+            .filter_map(|(o, r)| {
+                r.as_ref()
+                    .err()
+                    .map(|e| json!({"target": o.to_string(), "error": e}))
+            })
             .collect();
         let ok = failed.is_empty();
         self.record(
             "fault",
-            if ok { "fault.reverted" } else { "fault.revert-failed" },
+            if ok {
+                "fault.reverted"
+            } else {
+                "fault.revert-failed"
+            },
             json!({
                 "fault": plan.fault,
                 "type": plan.fault_type,
@@ -489,7 +537,11 @@ impl Runner {
                 left.is_empty()
             }
             Err(e) => {
-                self.record("engine", "revert.unconfirmed", json!({"error": e.to_string()}));
+                self.record(
+                    "engine",
+                    "revert.unconfirmed",
+                    json!({"error": e.to_string()}),
+                );
                 false
             }
         }

@@ -39,10 +39,20 @@ pub fn fresh_seed() -> u64 {
 }
 
 /// Chooses and checks one fault's targets from its candidates.
-pub fn decide(fault: &Fault, candidates: Candidates, seed: u64, scenario: &Scenario) -> Result<(Selection, BlastReport), FaultError> {
+pub fn decide(
+    fault: &Fault,
+    candidates: Candidates,
+    seed: u64,
+    scenario: &Scenario,
+) -> Result<(Selection, BlastReport), FaultError> {
     let radius = &scenario.spec.blast_radius;
     let kind = kind_of(fault.kind);
-    let selection = select::choose(candidates.items.clone(), fault.mode(), seed, radius.max_targets);
+    let selection = select::choose(
+        candidates.items.clone(),
+        fault.mode(),
+        seed,
+        radius.max_targets,
+    );
     let mut blast = select::check_blast(&fault.name, &selection.chosen, &candidates, radius)?;
     if let Some(groups) = kind.impact(fault, &selection.chosen, &candidates) {
         select::check_groups(&fault.name, &groups, radius)?;
@@ -51,7 +61,13 @@ pub fn decide(fault: &Fault, candidates: Candidates, seed: u64, scenario: &Scena
     Ok((selection, blast))
 }
 
-pub async fn plan_fault(kube: &Kube, scenario: &Scenario, config: &Config, fault: &Fault, concurrency: usize) -> Result<FaultPlan, FaultError> {
+pub async fn plan_fault(
+    kube: &Kube,
+    scenario: &Scenario,
+    config: &Config,
+    fault: &Fault,
+    concurrency: usize,
+) -> Result<FaultPlan, FaultError> {
     let cx = FaultCx {
         kube,
         scenario,
@@ -73,7 +89,12 @@ pub async fn plan_fault(kube: &Kube, scenario: &Scenario, config: &Config, fault
     })
 }
 
-pub async fn plan_all(kube: &Kube, scenario: &Scenario, config: &Config, concurrency: usize) -> Result<Vec<FaultPlan>, FaultError> {
+pub async fn plan_all(
+    kube: &Kube,
+    scenario: &Scenario,
+    config: &Config,
+    concurrency: usize,
+) -> Result<Vec<FaultPlan>, FaultError> {
     let mut out = Vec::new();
     for fault in &scenario.spec.faults {
         out.push(plan_fault(kube, scenario, config, fault, concurrency).await?);
@@ -83,7 +104,12 @@ pub async fn plan_all(kube: &Kube, scenario: &Scenario, config: &Config, concurr
 
 /// The live re-check right before injection: the planned targets that still
 /// exist and are unmarked, checked against the live workload sizes.
-pub fn recheck(plan: &FaultPlan, fault: &Fault, live: &Candidates, scenario: &Scenario) -> Result<(Vec<Candidate>, BlastReport), FaultError> {
+pub fn recheck(
+    plan: &FaultPlan,
+    fault: &Fault,
+    live: &Candidates,
+    scenario: &Scenario,
+) -> Result<(Vec<Candidate>, BlastReport), FaultError> {
     let targets: Vec<Candidate> = plan
         .targets()
         .iter()

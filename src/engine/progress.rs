@@ -29,7 +29,10 @@ impl Progress {
         }
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
         let phase = multi.add(ProgressBar::new_spinner());
-        phase.set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        phase.set_style(
+            ProgressStyle::with_template("{spinner} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
         phase.enable_steady_tick(Duration::from_millis(120));
         Progress::Tty {
             multi,
@@ -45,27 +48,62 @@ impl Progress {
         Some(match e.event.as_str() {
             "phase" => format!("phase {}", s("phase")),
             "fault.intent" => {
-                let targets = d.get("targets").and_then(|t| t.as_array()).map(|a| a.len()).unwrap_or(0);
-                format!("inject {} ({}) on {} targets, seed {}", s("fault"), s("type"), targets, d.get("seed").cloned().unwrap_or_default())
+                let targets = d
+                    .get("targets")
+                    .and_then(|t| t.as_array())
+                    .map(|a| a.len())
+                    .unwrap_or(0);
+                format!(
+                    "inject {} ({}) on {} targets, seed {}",
+                    s("fault"),
+                    s("type"),
+                    targets,
+                    d.get("seed").cloned().unwrap_or_default()
+                )
             }
             "fault.injected" => format!(
                 "injected {}: {} ok, {} errors, holding {}s",
                 s("fault"),
                 d.get("injected").cloned().unwrap_or_default(),
-                d.get("errors").and_then(|v| v.as_array()).map(|a| a.len()).unwrap_or(0),
+                d.get("errors")
+                    .and_then(|v| v.as_array())
+                    .map(|a| a.len())
+                    .unwrap_or(0),
                 d.get("holdSeconds").cloned().unwrap_or_default()
             ),
-            "fault.reverted" => format!("reverted {} ({} objects)", s("fault"), d.get("reverted").cloned().unwrap_or_default()),
-            "fault.revert-failed" => format!("REVERT FAILED for {}: {}", s("fault"), d.get("failed").cloned().unwrap_or_default()),
+            "fault.reverted" => format!(
+                "reverted {} ({} objects)",
+                s("fault"),
+                d.get("reverted").cloned().unwrap_or_default()
+            ),
+            "fault.revert-failed" => format!(
+                "REVERT FAILED for {}: {}",
+                s("fault"),
+                d.get("failed").cloned().unwrap_or_default()
+            ),
             "fault.refused" => format!("refused {}: {}", s("fault"), s("error")),
             "revert.confirmed" => format!(
                 "confirmed: {}",
-                if d.get("clean").and_then(|v| v.as_bool()) == Some(true) { "nothing left in the cluster".to_string() } else { format!("remaining {}", d.get("remaining").cloned().unwrap_or_default()) }
+                if d.get("clean").and_then(|v| v.as_bool()) == Some(true) {
+                    "nothing left in the cluster".to_string()
+                } else {
+                    format!(
+                        "remaining {}",
+                        d.get("remaining").cloned().unwrap_or_default()
+                    )
+                }
             ),
             "run.stopping" => format!("stopping: {}", s("cause")),
             "guardrail.breach" => format!("guardrail breached: {}", s("reason")),
             "halt.seen" => "kill switch set: reverting".to_string(),
-            "run.end" => format!("run ended: {}{}", s("status"), d.get("reason").and_then(|r| r.as_str()).map(|r| format!(" ({r})")).unwrap_or_default()),
+            "run.end" => format!(
+                "run ended: {}{}",
+                s("status"),
+                d.get("reason")
+                    .and_then(|r| r.as_str())
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            ),
             "probe.reading" | "probe" => return None,
             _ => return None,
         })
@@ -74,20 +112,39 @@ impl Progress {
 
 impl Observer for Progress {
     fn on_entry(&mut self, e: &Entry) {
-        let Some(line) = Self::describe(e) else { return };
+        let Some(line) = Self::describe(e) else {
+            return;
+        };
         match self {
             Progress::Plain => {
                 let ts = e.ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
                 let mut err = std::io::stderr().lock();
                 let _ = writeln!(err, "{ts} {line}");
             }
-            Progress::Tty { multi, phase, faults } => {
+            Progress::Tty {
+                multi,
+                phase,
+                faults,
+            } => {
                 match e.event.as_str() {
                     "phase" => phase.set_message(line.clone()),
                     "fault.injected" => {
-                        let name = e.data.get("fault").and_then(|v| v.as_str()).unwrap_or("").to_string();
-                        let hold = e.data.get("holdSeconds").and_then(|v| v.as_f64()).unwrap_or(0.0);
-                        let until = e.data.get("untilSeconds").and_then(|v| v.as_f64()).unwrap_or(0.0);
+                        let name = e
+                            .data
+                            .get("fault")
+                            .and_then(|v| v.as_str())
+                            .unwrap_or("")
+                            .to_string();
+                        let hold = e
+                            .data
+                            .get("holdSeconds")
+                            .and_then(|v| v.as_f64())
+                            .unwrap_or(0.0);
+                        let until = e
+                            .data
+                            .get("untilSeconds")
+                            .and_then(|v| v.as_f64())
+                            .unwrap_or(0.0);
                         if hold > 0.0 {
                             let bar = multi.add(ProgressBar::new((hold * 10.0) as u64));
                             bar.set_style(

@@ -30,7 +30,12 @@ fn selector(run_id: Option<&str>) -> String {
     }
 }
 
-async fn list_kind(kube: &Kube, kind: ObjKind, ns: Option<&str>, sel: &str) -> Result<Vec<DynamicObject>, K8sError> {
+async fn list_kind(
+    kube: &Kube,
+    kind: ObjKind,
+    ns: Option<&str>,
+    sel: &str,
+) -> Result<Vec<DynamicObject>, K8sError> {
     let probe = ObjRef {
         kind,
         namespace: ns.map(str::to_string),
@@ -72,7 +77,12 @@ pub async fn find(kube: &Kube, filter: &Filter) -> Result<Vec<Marked>, K8sError>
             out.push(m);
         }
     };
-    for kind in [ObjKind::Pod, ObjKind::Deployment, ObjKind::StatefulSet, ObjKind::NetworkPolicy] {
+    for kind in [
+        ObjKind::Pod,
+        ObjKind::Deployment,
+        ObjKind::StatefulSet,
+        ObjKind::NetworkPolicy,
+    ] {
         match &filter.namespaces {
             None => push(kind, list_kind(kube, kind, None, &sel).await?),
             Some(nss) => {
@@ -83,7 +93,10 @@ pub async fn find(kube: &Kube, filter: &Filter) -> Result<Vec<Marked>, K8sError>
         }
     }
     if filter.nodes || filter.namespaces.is_none() {
-        push(ObjKind::Node, list_kind(kube, ObjKind::Node, None, &sel).await?);
+        push(
+            ObjKind::Node,
+            list_kind(kube, ObjKind::Node, None, &sel).await?,
+        );
     }
     Ok(out)
 }
@@ -127,7 +140,11 @@ pub async fn revert_all(kube: &Kube, marked: Vec<Marked>, concurrency: usize) ->
 
 /// Reverts what is found, then looks again; returns what is still marked.
 /// Idempotent: running it on a clean cluster changes nothing.
-pub async fn sweep(kube: &Kube, filter: &Filter, concurrency: usize) -> Result<(Vec<RevertReport>, Vec<Marked>), K8sError> {
+pub async fn sweep(
+    kube: &Kube,
+    filter: &Filter,
+    concurrency: usize,
+) -> Result<(Vec<RevertReport>, Vec<Marked>), K8sError> {
     let mut reports = Vec::new();
     for _ in 0..3 {
         let found = find(kube, filter).await?;

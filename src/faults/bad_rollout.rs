@@ -37,7 +37,12 @@ impl FaultKind for BadRollout {
         targets::workload(cx).boxed()
     }
 
-    fn impact(&self, _fault: &Fault, chosen: &[Candidate], all: &Candidates) -> Option<Vec<GroupImpact>> {
+    fn impact(
+        &self,
+        _fault: &Fault,
+        chosen: &[Candidate],
+        all: &Candidates,
+    ) -> Option<Vec<GroupImpact>> {
         Some(
             chosen
                 .iter()
@@ -99,7 +104,11 @@ impl FaultKind for BadRollout {
         .boxed()
     }
 
-    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(
+        &'a self,
+        kube: &'a Kube,
+        marked: &'a Marked,
+    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
         async move {
             let Some(w) = common::get(kube, &marked.obj).await? else {
                 return Ok(Reverted::Gone);

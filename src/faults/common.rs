@@ -5,8 +5,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
-use futures::stream::FuturesUnordered;
 use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -66,7 +66,11 @@ pub async fn merge_patch(
 }
 
 /// Deletes with a grace period; a missing object counts as deleted.
-pub async fn delete(kube: &Kube, obj: &ObjRef, grace_seconds: Option<u32>) -> Result<Reverted, K8sError> {
+pub async fn delete(
+    kube: &Kube,
+    obj: &ObjRef,
+    grace_seconds: Option<u32>,
+) -> Result<Reverted, K8sError> {
     let api = dyn_api(kube, obj);
     let dp = DeleteParams {
         grace_period_seconds: grace_seconds,
@@ -81,7 +85,10 @@ pub async fn delete(kube: &Kube, obj: &ObjRef, grace_seconds: Option<u32>) -> Re
 }
 
 /// Reads the marks of the live object; `None` when it is gone or unmarked.
-pub async fn get_marked(kube: &Kube, obj: &ObjRef) -> Result<Option<(Marked, DynamicObject)>, FaultError> {
+pub async fn get_marked(
+    kube: &Kube,
+    obj: &ObjRef,
+) -> Result<Option<(Marked, DynamicObject)>, FaultError> {
     let Some(o) = get(kube, obj).await? else {
         return Ok(None);
     };

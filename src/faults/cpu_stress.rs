@@ -23,10 +23,18 @@ pub fn effect(cx: &FaultCx<'_>, secs: u64) -> Effect {
     let p = cx.fault.params.clone().unwrap_or_default();
     let workers = p.workers.unwrap_or(1).max(1);
     Effect {
-        image: p.stress_image.unwrap_or_else(|| ephemeral::STRESS_IMAGE.into()),
+        image: p
+            .stress_image
+            .unwrap_or_else(|| ephemeral::STRESS_IMAGE.into()),
         command: ephemeral::bounded(
             secs,
-            &["stress-ng", "--cpu", &workers.to_string(), "--timeout", &format!("{secs}s")],
+            &[
+                "stress-ng",
+                "--cpu",
+                &workers.to_string(),
+                "--timeout",
+                &format!("{secs}s"),
+            ],
         ),
         env: vec![("GAMEDAY_CPU_WORKERS", workers.to_string())],
         net_admin: false,
@@ -60,10 +68,22 @@ impl FaultKind for CpuStress {
         .boxed()
     }
 
-    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(
+        &'a self,
+        kube: &'a Kube,
+        marked: &'a Marked,
+    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
         async move {
             let cmd = ephemeral::stress_revert_command();
-            ephemeral::revert(kube, marked, FaultType::CpuStress, ephemeral::STRESS_IMAGE, &cmd, false).await
+            ephemeral::revert(
+                kube,
+                marked,
+                FaultType::CpuStress,
+                ephemeral::STRESS_IMAGE,
+                &cmd,
+                false,
+            )
+            .await
         }
         .boxed()
     }

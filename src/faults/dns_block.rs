@@ -55,7 +55,11 @@ impl FaultKind for DnsBlock {
         netpol::inject(cx, stamp, targets, stop, spec()).boxed()
     }
 
-    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(
+        &'a self,
+        kube: &'a Kube,
+        marked: &'a Marked,
+    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
         netpol::revert(kube, marked).boxed()
     }
 }

@@ -68,7 +68,11 @@ pub fn container(
         json!({"name": "GAMEDAY_ACTION", "value": action}),
         json!({"name": "GAMEDAY_TIMEOUT_SECONDS", "value": timeout_secs.to_string()}),
     ];
-    env.extend(extra_env.iter().map(|(k, v)| json!({"name": k, "value": v})));
+    env.extend(
+        extra_env
+            .iter()
+            .map(|(k, v)| json!({"name": k, "value": v})),
+    );
     let mut c = json!({
         "name": name,
         "image": image,
@@ -85,18 +89,30 @@ pub fn container(
     c
 }
 
-async fn add_container(kube: &Kube, obj: &ObjRef, existing: &Value, new: Value) -> Result<bool, FaultError> {
+async fn add_container(
+    kube: &Kube,
+    obj: &ObjRef,
+    existing: &Value,
+    new: Value,
+) -> Result<bool, FaultError> {
     let mut list = existing.as_array().cloned().unwrap_or_default();
     if list.iter().any(|c| c["name"] == new["name"]) {
         return Ok(true);
     }
     list.push(new);
-    let api = kube.namespaced::<k8s_openapi::api::core::v1::Pod>(obj.namespace.as_deref().unwrap_or("default"));
+    let api = kube.namespaced::<k8s_openapi::api::core::v1::Pod>(
+        obj.namespace.as_deref().unwrap_or("default"),
+    );
     let body = json!({"spec": {"ephemeralContainers": list}});
     let patch = kube::api::Patch::Merge(&body);
     let pp = kube::api::PatchParams::default();
     let op = format!("add ephemeral container to {obj}");
-    match kube.call(&op, || api.patch_ephemeral_containers(&obj.name, &pp, &patch)).await {
+    match kube
+        .call(&op, || {
+            api.patch_ephemeral_containers(&obj.name, &pp, &patch)
+        })
+        .await
+    {
         Ok(_) => Ok(true),
         Err(e) if e.is_not_found() => Ok(false),
         Err(e) => Err(e.into()),
@@ -104,7 +120,9 @@ async fn add_container(kube: &Kube, obj: &ObjRef, existing: &Value, new: Value) 
 }
 
 fn first_container(pod: &Value) -> Option<String> {
-    pod["spec"]["containers"][0]["name"].as_str().map(str::to_string)
+    pod["spec"]["containers"][0]["name"]
+        .as_str()
+        .map(str::to_string)
 }
 
 /// Marks each target (undo names the container), then adds the container.
@@ -128,7 +146,10 @@ pub async fn inject(
             };
             let target = first_container(&pod.data);
             let undo = json!({"container": name, "targetContainer": target});
-            if common::merge_patch(cx.kube, &t.obj, &stamp.patch(&undo, &[])).await?.is_none() {
+            if common::merge_patch(cx.kube, &t.obj, &stamp.patch(&undo, &[]))
+                .await?
+                .is_none()
+            {
                 return Ok(TargetOutcome::Skipped {
                     marked: vec![],
                     reason: "gone before injection".into(),
@@ -263,7 +284,12 @@ mod tests {
             .as_array()
             .unwrap()
             .iter()
-            .map(|e| (e["name"].as_str().unwrap().into(), e["value"].as_str().unwrap().into()))
+            .map(|e| {
+                (
+                    e["name"].as_str().unwrap().into(),
+                    e["value"].as_str().unwrap().into(),
+                )
+            })
             .collect();
         for (k, v) in [
             ("GAMEDAY_RUN_ID", "r1"),

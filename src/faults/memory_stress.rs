@@ -38,12 +38,24 @@ pub fn stress_bytes(quantity: &str) -> Option<String> {
 pub fn effect(cx: &FaultCx<'_>, secs: u64) -> Result<Effect, FaultError> {
     let p = cx.fault.params.clone().unwrap_or_default();
     let memory = p.memory.unwrap_or_else(|| "256Mi".into());
-    let bytes = stress_bytes(&memory).ok_or_else(|| cx.invalid(format!("memory `{memory}` is not a quantity like 256Mi")))?;
+    let bytes = stress_bytes(&memory)
+        .ok_or_else(|| cx.invalid(format!("memory `{memory}` is not a quantity like 256Mi")))?;
     Ok(Effect {
-        image: p.stress_image.unwrap_or_else(|| ephemeral::STRESS_IMAGE.into()),
+        image: p
+            .stress_image
+            .unwrap_or_else(|| ephemeral::STRESS_IMAGE.into()),
         command: ephemeral::bounded(
             secs,
-            &["stress-ng", "--vm", "1", "--vm-bytes", &bytes, "--vm-keep", "--timeout", &format!("{secs}s")],
+            &[
+                "stress-ng",
+                "--vm",
+                "1",
+                "--vm-bytes",
+                &bytes,
+                "--vm-keep",
+                "--timeout",
+                &format!("{secs}s"),
+            ],
         ),
         env: vec![("GAMEDAY_MEMORY", memory)],
         net_admin: false,
@@ -93,10 +105,22 @@ impl FaultKind for MemoryStress {
         .boxed()
     }
 
-    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(
+        &'a self,
+        kube: &'a Kube,
+        marked: &'a Marked,
+    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
         async move {
             let cmd = ephemeral::stress_revert_command();
-            ephemeral::revert(kube, marked, FaultType::MemoryStress, ephemeral::STRESS_IMAGE, &cmd, false).await
+            ephemeral::revert(
+                kube,
+                marked,
+                FaultType::MemoryStress,
+                ephemeral::STRESS_IMAGE,
+                &cmd,
+                false,
+            )
+            .await
         }
         .boxed()
     }

@@ -106,7 +106,12 @@ pub trait FaultKind: Send + Sync {
 
     /// The impact per workload when it is not "one target = one pod of the
     /// group" (scale, badRollout). `None` uses the generic count.
-    fn impact(&self, _fault: &Fault, _chosen: &[Candidate], _all: &Candidates) -> Option<Vec<GroupImpact>> {
+    fn impact(
+        &self,
+        _fault: &Fault,
+        _chosen: &[Candidate],
+        _all: &Candidates,
+    ) -> Option<Vec<GroupImpact>> {
         None
     }
 
@@ -123,7 +128,11 @@ pub trait FaultKind: Send + Sync {
 
     /// Undoes one marked object from its own annotations. Idempotent: a
     /// second call on a reverted or deleted object succeeds.
-    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> BoxFuture<'a, Result<Reverted, FaultError>>;
+    fn revert<'a>(
+        &'a self,
+        kube: &'a Kube,
+        marked: &'a Marked,
+    ) -> BoxFuture<'a, Result<Reverted, FaultError>>;
 }
 
 /// The implementation of a fault type.

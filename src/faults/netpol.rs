@@ -83,13 +83,16 @@ pub async fn inject(
 
 async fn create_policy(kube: &Kube, ns: &str, body: &Value) -> Result<(), FaultError> {
     let api = kube.namespaced::<k8s_openapi::api::networking::v1::NetworkPolicy>(ns);
-    let np: k8s_openapi::api::networking::v1::NetworkPolicy =
-        serde_json::from_value(body.clone()).map_err(|e| FaultError::Invalid {
+    let np: k8s_openapi::api::networking::v1::NetworkPolicy = serde_json::from_value(body.clone())
+        .map_err(|e| FaultError::Invalid {
             fault: "networkPolicy".into(),
             message: e.to_string(),
         })?;
     let pp = kube::api::PostParams::default();
-    match kube.call("create networkpolicy", || api.create(&pp, &np)).await {
+    match kube
+        .call("create networkpolicy", || api.create(&pp, &np))
+        .await
+    {
         Ok(_) => Ok(()),
         // A retried create that landed the first time.
         Err(e) if e.is_conflict() => Ok(()),

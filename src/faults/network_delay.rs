@@ -24,7 +24,9 @@ pub fn effect(cx: &FaultCx<'_>, secs: u64) -> Effect {
     let latency = p.latency.map(|d| d.as_std().as_millis()).unwrap_or(200);
     let jitter = p.jitter.map(|d| d.as_std().as_millis()).unwrap_or(0);
     Effect {
-        image: p.stress_image.unwrap_or_else(|| ephemeral::NET_IMAGE.into()),
+        image: p
+            .stress_image
+            .unwrap_or_else(|| ephemeral::NET_IMAGE.into()),
         command: ephemeral::netem_command(secs, &format!("delay {latency}ms {jitter}ms")),
         env: vec![
             ("GAMEDAY_LATENCY_MS", latency.to_string()),
@@ -61,10 +63,22 @@ impl FaultKind for NetworkDelay {
         .boxed()
     }
 
-    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(
+        &'a self,
+        kube: &'a Kube,
+        marked: &'a Marked,
+    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
         async move {
             let cmd = ephemeral::netem_revert_command();
-            ephemeral::revert(kube, marked, FaultType::NetworkDelay, ephemeral::NET_IMAGE, &cmd, true).await
+            ephemeral::revert(
+                kube,
+                marked,
+                FaultType::NetworkDelay,
+                ephemeral::NET_IMAGE,
+                &cmd,
+                true,
+            )
+            .await
         }
         .boxed()
     }

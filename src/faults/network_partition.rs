@@ -57,7 +57,11 @@ impl FaultKind for NetworkPartition {
         netpol::inject(cx, stamp, targets, stop, spec(direction)).boxed()
     }
 
-    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(
+        &'a self,
+        kube: &'a Kube,
+        marked: &'a Marked,
+    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
         netpol::revert(kube, marked).boxed()
     }
 }

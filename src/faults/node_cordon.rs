@@ -25,7 +25,9 @@ pub async fn cordon(kube: &Kube, obj: &ObjRef, stamp: &Stamp) -> Result<Option<(
     let Some(node) = common::get(kube, obj).await? else {
         return Ok(None);
     };
-    let was = node.data["spec"]["unschedulable"].as_bool().unwrap_or(false);
+    let was = node.data["spec"]["unschedulable"]
+        .as_bool()
+        .unwrap_or(false);
     let patch = marks::merged(
         stamp.patch(&json!({ "unschedulable": was }), &[]),
         &json!({"spec": {"unschedulable": true}}),
@@ -37,8 +39,17 @@ pub async fn cordon(kube: &Kube, obj: &ObjRef, stamp: &Stamp) -> Result<Option<(
 pub async fn uncordon(kube: &Kube, marked: &Marked) -> Result<Reverted, FaultError> {
     let was = marked.undo["unschedulable"].as_bool().unwrap_or(false);
     // `null` removes the field, which is what an uncordoned node looks like.
-    let value = if was { json!(true) } else { serde_json::Value::Null };
-    common::restore(kube, &marked.obj, &json!({"spec": {"unschedulable": value}})).await
+    let value = if was {
+        json!(true)
+    } else {
+        serde_json::Value::Null
+    };
+    common::restore(
+        kube,
+        &marked.obj,
+        &json!({"spec": {"unschedulable": value}}),
+    )
+    .await
 }
 
 impl FaultKind for NodeCordon {
@@ -76,7 +87,11 @@ impl FaultKind for NodeCordon {
         .boxed()
     }
 
-    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(
+        &'a self,
+        kube: &'a Kube,
+        marked: &'a Marked,
+    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
         uncordon(kube, marked).boxed()
     }
 }

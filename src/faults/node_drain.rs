@@ -12,7 +12,9 @@ use kube::api::ListParams;
 
 use super::common::{self, TargetOutcome};
 use super::rbac::{NODES, Rule, pods_rw, pods_sub};
-use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, node_cordon, pod_evict, targets};
+use super::{
+    FaultCx, FaultError, FaultKind, Reverted, TargetResult, node_cordon, pod_evict, targets,
+};
 use crate::k8s::Kube;
 use crate::k8s::marks::{Marked, ObjKind, ObjRef, Stamp};
 use crate::k8s::select::{Candidate, Candidates};
@@ -37,7 +39,11 @@ fn evictable(pod: &Pod) -> bool {
     !daemon && !mirror && pod.metadata.deletion_timestamp.is_none()
 }
 
-async fn drain_one(cx: &FaultCx<'_>, stamp: &Stamp, node: &ObjRef) -> Result<TargetOutcome, FaultError> {
+async fn drain_one(
+    cx: &FaultCx<'_>,
+    stamp: &Stamp,
+    node: &ObjRef,
+) -> Result<TargetOutcome, FaultError> {
     if node_cordon::cordon(cx.kube, node, stamp).await?.is_none() {
         return Ok(TargetOutcome::Skipped {
             marked: vec![],
@@ -51,7 +57,10 @@ async fn drain_one(cx: &FaultCx<'_>, stamp: &Stamp, node: &ObjRef) -> Result<Tar
         }
         let api = cx.kube.namespaced::<Pod>(ns);
         let lp = ListParams::default().fields(&format!("spec.nodeName={}", node.name));
-        let pods = cx.kube.call(&format!("list pods on {}", node.name), || api.list(&lp)).await?;
+        let pods = cx
+            .kube
+            .call(&format!("list pods on {}", node.name), || api.list(&lp))
+            .await?;
         for pod in pods.items.iter().filter(|p| evictable(p)) {
             // Some API servers ignore the field selector: check the node too.
             if pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) != Some(node.name.as_str()) {
@@ -72,12 +81,12 @@ async fn drain_one(cx: &FaultCx<'_>, stamp: &Stamp, node: &ObjRef) -> Result<Tar
                 })
             })
             .await?;
-            if let TargetOutcome::Skipped { marked, .. } = evicted {
-                if !marked.is_empty() {
-                    // Refused by a PDB: leave the pod, drop its marks now.
-                    common::strip(cx.kube, &obj).await?;
-                    refused += 1;
-                }
+            if let TargetOutcome::Skipped { marked, .. } = evicted
+                && !marked.is_empty()
+            {
+                // Refused by a PDB: leave the pod, drop its marks now.
+                common::strip(cx.kube, &obj).await?;
+                refused += 1;
             }
         }
     }
@@ -113,7 +122,11 @@ impl FaultKind for NodeDrain {
         .boxed()
     }
 
-    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(
+        &'a self,
+        kube: &'a Kube,
+        marked: &'a Marked,
+    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
         async move {
             match marked.obj.kind {
                 ObjKind::Node => node_cordon::uncordon(kube, marked).await,

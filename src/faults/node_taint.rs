@@ -113,7 +113,11 @@ impl FaultKind for NodeTaint {
         .boxed()
     }
 
-    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(
+        &'a self,
+        kube: &'a Kube,
+        marked: &'a Marked,
+    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
         async move {
             let Some(node) = common::get(kube, &marked.obj).await? else {
                 return Ok(Reverted::Gone);

@@ -22,7 +22,9 @@ pub fn effect(cx: &FaultCx<'_>, secs: u64) -> Effect {
     let p = cx.fault.params.clone().unwrap_or_default();
     let loss = p.loss.unwrap_or(10.0).clamp(0.0, 100.0);
     Effect {
-        image: p.stress_image.unwrap_or_else(|| ephemeral::NET_IMAGE.into()),
+        image: p
+            .stress_image
+            .unwrap_or_else(|| ephemeral::NET_IMAGE.into()),
         command: ephemeral::netem_command(secs, &format!("loss {loss}%")),
         env: vec![("GAMEDAY_LOSS_PERCENT", loss.to_string())],
         net_admin: true,
@@ -56,10 +58,22 @@ impl FaultKind for PacketLoss {
         .boxed()
     }
 
-    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(
+        &'a self,
+        kube: &'a Kube,
+        marked: &'a Marked,
+    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
         async move {
             let cmd = ephemeral::netem_revert_command();
-            ephemeral::revert(kube, marked, FaultType::PacketLoss, ephemeral::NET_IMAGE, &cmd, true).await
+            ephemeral::revert(
+                kube,
+                marked,
+                FaultType::PacketLoss,
+                ephemeral::NET_IMAGE,
+                &cmd,
+                true,
+            )
+            .await
         }
         .boxed()
     }

@@ -79,7 +79,11 @@ impl FaultKind for PodEvict {
         .boxed()
     }
 
-    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(
+        &'a self,
+        kube: &'a Kube,
+        marked: &'a Marked,
+    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
         common::strip(kube, &marked.obj).boxed()
     }
 }

@@ -25,7 +25,10 @@ const RBAC: &[Rule] = &[pods_rw(&["get", "list", "patch"])];
 
 /// `containers` with images replaced per `images` (by container name).
 /// Containers are sent whole because a merge patch replaces lists.
-pub fn with_images(containers: &Value, images: &dyn Fn(&str, &str) -> String) -> (Value, BTreeMap<String, String>) {
+pub fn with_images(
+    containers: &Value,
+    images: &dyn Fn(&str, &str) -> String,
+) -> (Value, BTreeMap<String, String>) {
     let mut before = BTreeMap::new();
     let list = containers
         .as_array()
@@ -114,13 +117,22 @@ impl FaultKind for PodFailure {
         .boxed()
     }
 
-    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(
+        &'a self,
+        kube: &'a Kube,
+        marked: &'a Marked,
+    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
         async move {
             let Some(pod) = common::get(kube, &marked.obj).await? else {
                 return Ok(Reverted::Gone);
             };
             let containers = restored_containers(&pod.data["spec"]["containers"], &marked.undo);
-            common::restore(kube, &marked.obj, &json!({"spec": {"containers": containers}})).await
+            common::restore(
+                kube,
+                &marked.obj,
+                &json!({"spec": {"containers": containers}}),
+            )
+            .await
         }
         .boxed()
     }
@@ -136,9 +148,15 @@ mod tests {
                         {"name": "side", "image": "envoy:1"}]);
         let (broken, before) = with_images(&cs, &|_, _| DEFAULT_IMAGE.into());
         assert_eq!(broken[0]["image"], DEFAULT_IMAGE);
-        assert_eq!(broken[0]["ports"][0]["containerPort"], 80, "rest of the container kept");
+        assert_eq!(
+            broken[0]["ports"][0]["containerPort"], 80,
+            "rest of the container kept"
+        );
         let undo = json!({"images": before});
-        assert_eq!(undo, json!({"images": {"app": "shop/checkout:1.4", "side": "envoy:1"}}));
+        assert_eq!(
+            undo,
+            json!({"images": {"app": "shop/checkout:1.4", "side": "envoy:1"}})
+        );
         assert_eq!(restored_containers(&broken, &undo), cs);
         // Undo without an entry for a container leaves it alone.
         assert_eq!(restored_containers(&cs, &json!({})), cs);

@@ -10,9 +10,9 @@ use futures::future::BoxFuture;
 use super::common::{self, TargetOutcome};
 use super::rbac::{Rule, pods_rw};
 use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, targets};
+use crate::k8s::Kube;
 use crate::k8s::marks::{Marked, Stamp};
 use crate::k8s::select::{Candidate, Candidates};
-use crate::k8s::Kube;
 use crate::scenario::FaultType;
 
 pub struct PodKill;
@@ -60,7 +60,11 @@ impl FaultKind for PodKill {
         .boxed()
     }
 
-    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(
+        &'a self,
+        kube: &'a Kube,
+        marked: &'a Marked,
+    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
         common::strip(kube, &marked.obj).boxed()
     }
 }

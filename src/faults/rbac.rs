@@ -241,20 +241,30 @@ spec:
 
     #[test]
     fn pod_kill_needs_only_namespaced_pod_rights() {
-        let s = scenario("    - {name: k, type: podKill, selector: {namespace: shop, labels: {app: c}}}");
+        let s = scenario(
+            "    - {name: k, type: podKill, selector: {namespace: shop, labels: {app: c}}}",
+        );
         let set = rules_for(&s, &Config::default());
         assert!(!set.contains_key(&None), "no ClusterRole for pod faults");
         let shop = &set[&Some("shop".to_string())];
         let pods: Vec<_> = shop[&("".into(), "pods".into())].iter().cloned().collect();
         assert_eq!(pods, ["delete", "get", "list", "patch"]);
         assert!(!shop.contains_key(&("".into(), "pods/eviction".into())));
-        assert!(shop[&("apps".into(), "deployments".into())].contains("get"), "probe");
-        assert!(set[&Some("gameday-system".to_string())].contains_key(&("".into(), "configmaps".into())));
+        assert!(
+            shop[&("apps".into(), "deployments".into())].contains("get"),
+            "probe"
+        );
+        assert!(
+            set[&Some("gameday-system".to_string())]
+                .contains_key(&("".into(), "configmaps".into()))
+        );
     }
 
     #[test]
     fn node_faults_add_a_cluster_role() {
-        let s = scenario("    - {name: d, type: nodeDrain, duration: 30s, selector: {nodeLabels: {pool: blue}}}");
+        let s = scenario(
+            "    - {name: d, type: nodeDrain, duration: 30s, selector: {nodeLabels: {pool: blue}}}",
+        );
         let set = rules_for(&s, &Config::default());
         let cluster = &set[&None];
         assert!(cluster.contains_key(&("".into(), "nodes".into())));

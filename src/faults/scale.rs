@@ -43,7 +43,12 @@ impl FaultKind for Scale {
         targets::workload(cx).boxed()
     }
 
-    fn impact(&self, fault: &Fault, chosen: &[Candidate], all: &Candidates) -> Option<Vec<GroupImpact>> {
+    fn impact(
+        &self,
+        fault: &Fault,
+        chosen: &[Candidate],
+        all: &Candidates,
+    ) -> Option<Vec<GroupImpact>> {
         Some(
             chosen
                 .iter()
@@ -98,10 +103,16 @@ impl FaultKind for Scale {
         .boxed()
     }
 
-    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(
+        &'a self,
+        kube: &'a Kube,
+        marked: &'a Marked,
+    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
         async move {
             match marked.undo.get("replicas").and_then(|r| r.as_i64()) {
-                Some(r) => common::restore(kube, &marked.obj, &json!({"spec": {"replicas": r}})).await,
+                Some(r) => {
+                    common::restore(kube, &marked.obj, &json!({"spec": {"replicas": r}})).await
+                }
                 None => Err(FaultError::Undo {
                     obj: marked.obj.to_string(),
                     message: "gameday/undo has no `replicas`".into(),

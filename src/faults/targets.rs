@@ -193,7 +193,8 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(pod_group(&pod), "ReplicaSet/c-7d");
-        let bare: Pod = serde_json::from_value(serde_json::json!({"metadata": {"name": "solo"}})).unwrap();
+        let bare: Pod =
+            serde_json::from_value(serde_json::json!({"metadata": {"name": "solo"}})).unwrap();
         assert_eq!(pod_group(&bare), "Pod/solo");
     }
 }

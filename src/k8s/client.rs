@@ -88,9 +88,8 @@ fn read_kubeconfig(path: Option<&Path>) -> Result<Kubeconfig, K8sError> {
             let text = p.to_string_lossy();
             let mut merged: Option<Kubeconfig> = None;
             for part in text.split(':').filter(|s| !s.is_empty()) {
-                let next = Kubeconfig::read_from(part).map_err(|e| {
-                    K8sError::Kubeconfig(format!("{part}: {e}"))
-                })?;
+                let next = Kubeconfig::read_from(part)
+                    .map_err(|e| K8sError::Kubeconfig(format!("{part}: {e}")))?;
                 merged = Some(match merged {
                     None => next,
                     Some(m) => m.merge(next).map_err(err)?,

@@ -308,6 +308,9 @@ mod tests {
         let n = generated_name(&"x".repeat(80), "0000abcd", "-r");
         assert!(n.len() <= 63, "{n}");
         assert!(n.starts_with("gameday-x") && n.ends_with("-0000abcd-r"));
-        assert_eq!(generated_name("lag", "1234abcd", ""), "gameday-lag-1234abcd");
+        assert_eq!(
+            generated_name("lag", "1234abcd", ""),
+            "gameday-lag-1234abcd"
+        );
     }
 }

@@ -123,10 +123,11 @@ mod tests {
         assert!(!is_transient(&status(403)));
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn gives_up_after_the_bound() {
         let p = RetryPolicy {
             attempts: 4,
+            base: Duration::from_millis(1),
             ..Default::default()
         };
         let mut calls = 0;
@@ -144,9 +145,12 @@ mod tests {
         assert_eq!(r.unwrap_err().status_code(), Some(503));
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn succeeds_after_transient_failures() {
-        let p = RetryPolicy::default();
+        let p = RetryPolicy {
+            base: Duration::from_millis(1),
+            ..Default::default()
+        };
         let mut calls = 0;
         let r = with_retry(&p, "op", || {
             calls += 1;

@@ -45,7 +45,11 @@ pub enum BlastError {
     #[error("fault `{fault}`: the selector matches no targets")]
     NoTargets { fault: String },
     #[error("fault `{fault}`: {chosen} targets exceed blastRadius.maxTargets ({max})")]
-    TooManyTargets { fault: String, chosen: usize, max: u32 },
+    TooManyTargets {
+        fault: String,
+        chosen: usize,
+        max: u32,
+    },
     #[error(
         "fault `{fault}`: would touch {pct}% of {group} ({chosen} of {total}), over blastRadius.maxPercent ({max}%)"
     )]
@@ -101,7 +105,12 @@ pub struct Selection {
 
 /// Seeded choice: candidates are sorted first, so the same cluster and seed
 /// always give the same targets.
-pub fn choose(mut candidates: Vec<Candidate>, mode: Mode, seed: u64, max_targets: u32) -> Selection {
+pub fn choose(
+    mut candidates: Vec<Candidate>,
+    mode: Mode,
+    seed: u64,
+    max_targets: u32,
+) -> Selection {
     candidates.sort_by(|a, b| a.obj.cmp(&b.obj));
     let matched = candidates.len();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -279,7 +288,11 @@ mod tests {
         assert_eq!(count_for(Mode::Count(2), 7, &mut never), 2);
         assert_eq!(count_for(Mode::Count(9), 7, &mut never), 7);
         assert_eq!(count_for(Mode::Percent(33), 6, &mut never), 2);
-        assert_eq!(count_for(Mode::Percent(1), 6, &mut never), 1, "at least one");
+        assert_eq!(
+            count_for(Mode::Percent(1), 6, &mut never),
+            1,
+            "at least one"
+        );
         assert_eq!(count_for(Mode::Percent(50), 0, &mut never), 0);
         let mut hi_seen = 0;
         let k = count_for(Mode::RandomMaxPercent(50), 10, &mut |hi| {
@@ -297,7 +310,8 @@ mod tests {
         shuffled.reverse();
         let b = choose(shuffled, Mode::Count(5), 42, 10);
         assert_eq!(a.chosen, b.chosen, "order of the listing must not matter");
-        let differs = (0..20u64).any(|s| choose(pods(50, "rs"), Mode::Count(5), s, 10).chosen != a.chosen);
+        let differs =
+            (0..20u64).any(|s| choose(pods(50, "rs"), Mode::Count(5), s, 10).chosen != a.chosen);
         assert!(differs);
         assert_eq!(a.seed, 42);
         assert_eq!(a.matched, 50);
