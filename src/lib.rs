@@ -9,5 +9,6 @@ pub mod diag;
 pub mod engine;
 pub mod faults;
 pub mod k8s;
+pub mod sandbox;
 pub mod scenario;
 pub mod yaml;

@@ -12,6 +12,7 @@ mod plan;
 mod rbac;
 mod recover;
 mod run;
+mod sandbox;
 mod schema;
 pub mod validate;
 
@@ -99,6 +100,8 @@ pub enum Command {
     Halt(halt::Args),
     /// Print least-privilege RBAC (Role/ClusterRole + binding) for a scenario.
     Rbac(rbac::Args),
+    /// Serve a simulated Kubernetes cluster on loopback (for demos, drills and tests).
+    Sandbox(sandbox::Args),
 }
 
 /// Whether to colour output: never when NO_COLOR is set (https://no-color.org)
@@ -131,6 +134,7 @@ pub fn main() -> i32 {
         Command::Recover(args) => recover::run(args, &cli.global),
         Command::Halt(args) => halt::run(args, &cli.global),
         Command::Rbac(args) => rbac::run(args, &cli.global),
+        Command::Sandbox(args) => sandbox::run(args),
     };
     match result {
         Ok(code) => code,
