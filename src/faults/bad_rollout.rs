@@ -87,7 +87,7 @@ impl FaultKind for BadRollout {
                     &w.data["spec"]["template"]["spec"]["containers"],
                     &|_, _| image.to_string(),
                 );
-                let patch = marks::merged(
+                let patch = marks::combine(
                     stamp.patch(&json!({ "images": before }), &[]),
                     &json!({"spec": {"template": {"spec": {"containers": containers}}}}),
                 );

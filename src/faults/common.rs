@@ -113,7 +113,7 @@ pub async fn strip(kube: &Kube, obj: &ObjRef) -> Result<Reverted, FaultError> {
 /// Applies a restoring patch together with the mark removal, in one write,
 /// so an object is never left restored-but-marked or marked-but-restored.
 pub async fn restore(kube: &Kube, obj: &ObjRef, restore: &Value) -> Result<Reverted, FaultError> {
-    let patch = marks::merged(restore.clone(), &marks::strip_patch());
+    let patch = marks::combine(restore.clone(), &marks::strip_patch());
     Ok(match merge_patch(kube, obj, &patch).await? {
         Some(_) => Reverted::Restored,
         None => Reverted::Gone,

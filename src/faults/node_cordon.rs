@@ -28,7 +28,7 @@ pub async fn cordon(kube: &Kube, obj: &ObjRef, stamp: &Stamp) -> Result<Option<(
     let was = node.data["spec"]["unschedulable"]
         .as_bool()
         .unwrap_or(false);
-    let patch = marks::merged(
+    let patch = marks::combine(
         stamp.patch(&json!({ "unschedulable": was }), &[]),
         &json!({"spec": {"unschedulable": true}}),
     );

@@ -93,7 +93,7 @@ impl FaultKind for NodeTaint {
                     });
                 };
                 let taints = with_taint(&node.data["spec"]["taints"], &taint);
-                let patch = marks::merged(
+                let patch = marks::combine(
                     stamp.patch(&json!({ "taint": *taint }), &[]),
                     &json!({
                         "metadata": {"resourceVersion": node.metadata.resource_version},

@@ -100,7 +100,7 @@ impl FaultKind for PodFailure {
                 let (containers, before) =
                     with_images(&pod.data["spec"]["containers"], &|_, _| image.to_string());
                 let undo = json!({ "images": before });
-                let patch = marks::merged(
+                let patch = marks::combine(
                     stamp.patch(&undo, &[]),
                     &json!({"spec": {"containers": containers}}),
                 );

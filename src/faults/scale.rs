@@ -86,7 +86,7 @@ impl FaultKind for Scale {
                     });
                 };
                 let current = w.data["spec"]["replicas"].as_i64().unwrap_or(1);
-                let patch = marks::merged(
+                let patch = marks::combine(
                     stamp.patch(&json!({ "replicas": current }), &[]),
                     &json!({"spec": {"replicas": desired(cx.fault, current)}}),
                 );

@@ -153,10 +153,30 @@ pub fn strip_patch() -> Value {
     })
 }
 
-/// Merges `b` into `a` as RFC 7386 describes.
+/// Applies `b` to `a` as an RFC 7386 merge patch (nulls delete).
 pub fn merged(mut a: Value, b: &Value) -> Value {
     json_patch::merge(&mut a, b);
     a
+}
+
+/// Combines two merge patches into one: objects merge recursively and `b`
+/// wins, keeping `b`'s nulls (which must still delete on the server).
+pub fn combine(a: Value, b: &Value) -> Value {
+    match (a, b) {
+        (Value::Object(mut a), Value::Object(b)) => {
+            for (k, bv) in b {
+                let av = a.remove(k).unwrap_or(Value::Null);
+                let v = if bv.is_object() && av.is_object() {
+                    combine(av, bv)
+                } else {
+                    bv.clone()
+                };
+                a.insert(k.clone(), v);
+            }
+            Value::Object(a)
+        }
+        (_, b) => b.clone(),
+    }
 }
 
 /// A marked object as found in the cluster: everything a revert needs.
@@ -289,6 +309,21 @@ mod tests {
             stripped,
             json!({"metadata": {"labels": {"app": "x"}, "annotations": {"keep": "1"}}})
         );
+    }
+
+    #[test]
+    fn combined_patches_keep_deletions() {
+        let p = combine(json!({"spec": {"replicas": 4}}), &strip_patch());
+        assert_eq!(p["spec"]["replicas"], 4);
+        assert!(p["metadata"]["labels"][LABEL_RUN_ID].is_null());
+        assert!(
+            p["metadata"]["labels"]
+                .as_object()
+                .unwrap()
+                .contains_key(LABEL_RUN_ID)
+        );
+        let q = combine(json!({"spec": {"unschedulable": null}}), &strip_patch());
+        assert!(q["spec"].as_object().unwrap().contains_key("unschedulable"));
     }
 
     #[test]
