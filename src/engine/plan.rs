@@ -3,11 +3,14 @@
 //! plan` prints this; `gameday run` prints it and then re-checks it against
 //! live state right before each injection.
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 
 use crate::config::Config;
 use crate::faults::{FaultCx, FaultError, kind_of};
 use crate::k8s::Kube;
+use crate::k8s::marks::ObjRef;
 use crate::k8s::select::{self, BlastReport, Candidate, Candidates, Selection};
 use crate::scenario::{Duration, Fault, FaultType, Scenario};
 
@@ -68,6 +71,19 @@ pub async fn plan_fault(
     fault: &Fault,
     concurrency: usize,
 ) -> Result<FaultPlan, FaultError> {
+    plan_fault_excluding(kube, scenario, config, fault, concurrency, &BTreeSet::new()).await
+}
+
+/// Plans one fault without choosing any object in `taken`: two faults of
+/// one run never share a target, so neither overwrites the other's undo.
+pub async fn plan_fault_excluding(
+    kube: &Kube,
+    scenario: &Scenario,
+    config: &Config,
+    fault: &Fault,
+    concurrency: usize,
+    taken: &BTreeSet<ObjRef>,
+) -> Result<FaultPlan, FaultError> {
     let cx = FaultCx {
         kube,
         scenario,
@@ -75,7 +91,8 @@ pub async fn plan_fault(
         fault,
         concurrency,
     };
-    let candidates = kind_of(fault.kind).plan(&cx).await?;
+    let mut candidates = kind_of(fault.kind).plan(&cx).await?;
+    candidates.items.retain(|c| !taken.contains(&c.obj));
     let seed = fault.seed.unwrap_or_else(fresh_seed);
     let (selection, blast) = decide(fault, candidates.clone(), seed, scenario)?;
     Ok(FaultPlan {
@@ -95,9 +112,12 @@ pub async fn plan_all(
     config: &Config,
     concurrency: usize,
 ) -> Result<Vec<FaultPlan>, FaultError> {
-    let mut out = Vec::new();
+    let mut out: Vec<FaultPlan> = Vec::new();
+    let mut taken = BTreeSet::new();
     for fault in &scenario.spec.faults {
-        out.push(plan_fault(kube, scenario, config, fault, concurrency).await?);
+        let plan = plan_fault_excluding(kube, scenario, config, fault, concurrency, &taken).await?;
+        taken.extend(plan.targets().iter().map(|t| t.obj.clone()));
+        out.push(plan);
     }
     Ok(out)
 }
