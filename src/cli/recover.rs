@@ -62,6 +62,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
         expired_only: args.expired,
         namespaces: None,
         nodes: true,
+        kinds: None,
     };
     let rt = super::plan::runtime()?;
     rt.block_on(async {

@@ -131,6 +131,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
                     .faults
                     .iter()
                     .any(|f| f.kind.target_kind() == TargetKind::Nodes),
+                kinds: None,
             },
             journal_path.clone(),
         );

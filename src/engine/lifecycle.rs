@@ -107,6 +107,14 @@ impl Runner {
                 .faults
                 .iter()
                 .any(|f| f.kind.target_kind() == TargetKind::Nodes),
+            kinds: Some(
+                self.scenario
+                    .spec
+                    .faults
+                    .iter()
+                    .flat_map(|f| recover::kinds_marked_by(f.kind).iter().copied())
+                    .collect(),
+            ),
         }
     }
 

@@ -21,6 +21,22 @@ pub struct Filter {
     pub namespaces: Option<Vec<String>>,
     /// Also search nodes.
     pub nodes: bool,
+    /// Only these namespaced kinds (`None`: all). A run's confirm step looks
+    /// only where its faults can leave marks, which keeps it to one list
+    /// per namespace for pod faults.
+    pub kinds: Option<Vec<ObjKind>>,
+}
+
+/// The kinds a fault type can leave marks on.
+pub fn kinds_marked_by(ft: crate::scenario::FaultType) -> &'static [ObjKind] {
+    use crate::scenario::FaultType::*;
+    match ft {
+        Scale | BadRollout => &[ObjKind::Deployment, ObjKind::StatefulSet],
+        NetworkPartition | DnsBlock => &[ObjKind::Pod, ObjKind::NetworkPolicy],
+        NodeCordon | NodeTaint => &[ObjKind::Node],
+        NodeDrain => &[ObjKind::Node, ObjKind::Pod],
+        _ => &[ObjKind::Pod],
+    }
 }
 
 fn selector(run_id: Option<&str>) -> String {
