@@ -104,6 +104,20 @@ async fn bench_podkill(concurrency: u16) {
             .sum();
         assert_eq!(killed, NS * PER as usize);
         let reqs = c.sandbox.admin().request_count() as f64;
+        if i == 0 {
+            let mut kinds = std::collections::BTreeMap::<String, usize>::new();
+            for r in c.sandbox.requests() {
+                let path = r.path.split('?').next().unwrap_or("").to_string();
+                let shape: Vec<&str> = path
+                    .split('/')
+                    .map(|seg| if seg.starts_with("ns-") || seg.starts_with("web-") { "*" } else { seg })
+                    .collect();
+                *kinds.entry(format!("{} {}", r.method, shape.join("/"))).or_default() += 1;
+            }
+            for (k, n) in kinds {
+                println!("  {n:5} {k}");
+            }
+        }
         secs.push(took);
         per_target.push(reqs / killed as f64);
         rss.push(kb / 1024.0);

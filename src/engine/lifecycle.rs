@@ -23,6 +23,7 @@ use crate::config::Config;
 use crate::faults::{self, FaultCx, TargetResult, kind_of};
 use crate::k8s::Kube;
 use crate::k8s::marks::{ObjRef, RunId, Stamp};
+use crate::k8s::select::{BlastReport, Candidate};
 use crate::scenario::{Fault, Scenario, TargetKind};
 
 #[derive(Debug, Clone)]
@@ -277,13 +278,16 @@ impl Runner {
                     )));
                 }
             }
-            for (i, plan) in plans.iter().enumerate() {
-                if self.stop.is_set() {
-                    break;
-                }
-                if matches!(states[i], FaultState::Pending) && plan.at.as_std() <= now {
-                    injected_any = true;
-                    states[i] = self.inject_fault(plan, start).await;
+            let due: Vec<usize> = plans
+                .iter()
+                .enumerate()
+                .filter(|(i, p)| matches!(states[*i], FaultState::Pending) && p.at.as_std() <= now)
+                .map(|(i, _)| i)
+                .collect();
+            if !due.is_empty() && !self.stop.is_set() {
+                injected_any = true;
+                for (i, st) in self.inject_batch(plans, &due, start).await {
+                    states[i] = st;
                 }
             }
             let active = states
@@ -354,181 +358,209 @@ impl Runner {
         (states, injected_any)
     }
 
-    async fn inject_fault(&mut self, plan: &FaultPlan, start: Instant) -> FaultState {
-        let Some(fault) = self.fault(&plan.fault) else {
-            return FaultState::Done;
-        };
-        let kind = kind_of(fault.kind);
+    /// Injects every fault that is due now. Faults run side by side with the
+    /// `--concurrency` bound shared between them (each gets an equal slice),
+    /// so a hundred small faults take about as long as one big one.
+    async fn inject_batch(
+        &mut self,
+        plans: &[FaultPlan],
+        due: &[usize],
+        start: Instant,
+    ) -> Vec<(usize, FaultState)> {
+        let conc = self.options.concurrency.max(1);
+        let parallel = due.len().clamp(1, conc);
+        let per_fault = (conc / parallel).max(1);
         let kube = self.kube.clone();
         let scenario = self.scenario.clone();
         let config = self.config.clone();
-        let cx = FaultCx {
-            kube: &kube,
-            scenario: &scenario,
-            config: &config,
-            fault: &fault,
-            concurrency: self.options.concurrency,
-        };
-        // S3 again, against live state.
-        let live = match kind.plan(&cx).await {
-            Ok(c) => c,
-            Err(e) => {
-                self.record(
-                    "fault",
-                    "fault.refused",
-                    json!({"fault": plan.fault, "error": e.to_string()}),
-                );
-                self.stop.trigger(StopCause::Error(e.to_string()));
-                return FaultState::Done;
+        // S3 again, against live state, for every due fault.
+        let mut checks = Vec::new();
+        for &i in due {
+            if let Some(fault) = self.fault(&plans[i].fault) {
+                checks.push(live_check(&kube, &scenario, &config, &plans[i], fault, i, per_fault));
             }
-        };
-        let (targets, blast) = match recheck(plan, &fault, &live, &scenario) {
-            Ok(t) => t,
-            Err(e) => {
-                self.record(
-                    "fault",
-                    "fault.refused",
-                    json!({"fault": plan.fault, "error": e.to_string()}),
-                );
-                self.stop.trigger(StopCause::Error(e.to_string()));
-                return FaultState::Done;
-            }
-        };
-        let hold = fault.duration.map(|d| d.as_std()).unwrap_or_default();
-        let expires = jiff::Timestamp::now()
-            .checked_add(
-                jiff::SignedDuration::try_from(hold + self.options.expiry_grace)
-                    .unwrap_or_default(),
-            )
-            .unwrap_or_else(|_| jiff::Timestamp::now());
-        let stamp = Stamp {
-            run_id: self.run_id.clone(),
-            fault: fault.name.clone(),
-            fault_type: fault.kind,
-            expires_at: expires,
-        };
-        // S1: the intent is on disk before the first write to the cluster.
-        let intent = json!({
-            "fault": fault.name,
-            "type": fault.kind,
-            "seed": plan.selection.seed,
-            "targets": targets.iter().map(|t| t.obj.to_string()).collect::<Vec<_>>(),
-            "blast": blast,
-            "expiresAt": expires.to_string(),
-            "holdSeconds": hold.as_secs_f64(),
-        });
-        if !self.record("fault", "fault.intent", intent) {
-            return FaultState::Done;
         }
-        let results: Vec<TargetResult> = kind.inject(&cx, &stamp, &targets, self.stop.flag()).await;
-        let marked: Vec<ObjRef> = results
+        let checked = bounded(checks, parallel).await;
+        let mut states = Vec::new();
+        let mut ready = Vec::new();
+        for (i, fault, res) in checked {
+            let plan = &plans[i];
+            match res {
+                Err(e) => {
+                    self.record(
+                        "fault",
+                        "fault.refused",
+                        json!({"fault": plan.fault, "error": e.to_string()}),
+                    );
+                    self.stop.trigger(StopCause::Error(e.to_string()));
+                    states.push((i, FaultState::Done));
+                }
+                Ok((targets, blast)) => {
+                    let hold = fault.duration.map(|d| d.as_std()).unwrap_or_default();
+                    let expires = jiff::Timestamp::now()
+                        .checked_add(
+                            jiff::SignedDuration::try_from(hold + self.options.expiry_grace)
+                                .unwrap_or_default(),
+                        )
+                        .unwrap_or_else(|_| jiff::Timestamp::now());
+                    let stamp = Stamp {
+                        run_id: self.run_id.clone(),
+                        fault: fault.name.clone(),
+                        fault_type: fault.kind,
+                        expires_at: expires,
+                    };
+                    // S1: the intent is on disk before the first write to the cluster.
+                    let intent = json!({
+                        "fault": fault.name,
+                        "type": fault.kind,
+                        "seed": plan.selection.seed,
+                        "targets": targets.iter().map(|t| t.obj.to_string()).collect::<Vec<_>>(),
+                        "blast": blast,
+                        "expiresAt": expires.to_string(),
+                        "holdSeconds": hold.as_secs_f64(),
+                    });
+                    if !self.record("fault", "fault.intent", intent) {
+                        states.push((i, FaultState::Done));
+                        continue;
+                    }
+                    ready.push((i, fault, stamp, targets, hold));
+                }
+            }
+        }
+        if self.stop.is_set() {
+            // Intent recorded but nothing written yet: nothing to revert.
+            for (i, ..) in ready {
+                states.push((i, FaultState::Done));
+            }
+            return states;
+        }
+        let stop = self.stop.clone();
+        let runs = ready
             .iter()
-            .flat_map(|r| r.marked.iter().cloned())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let errors: Vec<&TargetResult> = results.iter().filter(|r| r.error.is_some()).collect();
-        let done = results
-            .iter()
-            .filter(|r| r.error.is_none() && r.skipped.is_none())
-            .count();
-        self.record(
-            "fault",
-            "fault.injected",
-            json!({
-                "fault": fault.name,
-                "type": fault.kind,
-                "injected": done,
-                "errors": errors,
-                "skipped": results.iter().filter(|r| r.skipped.is_some()).collect::<Vec<_>>(),
-                "untilSeconds": (start.elapsed() + hold).as_secs_f64(),
-                "holdSeconds": hold.as_secs_f64(),
-                "targets": targets.len(),
-            }),
-        );
-        if !errors.is_empty() {
-            self.stop.trigger(StopCause::Error(format!(
-                "fault `{}`: {} of {} targets failed to inject",
-                fault.name,
-                errors.len(),
-                targets.len()
-            )));
-        }
-        if fault.kind.holds() || !marked.is_empty() {
-            FaultState::Active {
-                marked,
-                until: start.elapsed() + hold,
+            .map(|(i, fault, stamp, targets, _)| {
+                execute(&kube, &scenario, &config, fault, stamp, targets, per_fault, stop.flag(), *i)
+            })
+            .collect::<Vec<_>>();
+        let results = bounded(runs, parallel).await;
+        for (i, results) in results {
+            let Some((_, fault, _, targets, hold)) = ready.iter().find(|r| r.0 == i) else {
+                continue;
+            };
+            let marked: Vec<ObjRef> = results
+                .iter()
+                .flat_map(|r| r.marked.iter().cloned())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let errors: Vec<&TargetResult> =
+                results.iter().filter(|r| r.error.is_some()).collect();
+            let done = results
+                .iter()
+                .filter(|r| r.error.is_none() && r.skipped.is_none())
+                .count();
+            self.record(
+                "fault",
+                "fault.injected",
+                json!({
+                    "fault": fault.name,
+                    "type": fault.kind,
+                    "injected": done,
+                    "errors": errors,
+                    "skipped": results.iter().filter(|r| r.skipped.is_some()).collect::<Vec<_>>(),
+                    "untilSeconds": (start.elapsed() + *hold).as_secs_f64(),
+                    "holdSeconds": hold.as_secs_f64(),
+                    "targets": targets.len(),
+                }),
+            );
+            if !errors.is_empty() {
+                self.stop.trigger(StopCause::Error(format!(
+                    "fault `{}`: {} of {} targets failed to inject",
+                    fault.name,
+                    errors.len(),
+                    targets.len()
+                )));
             }
-        } else {
-            FaultState::Done
+            let st = if fault.kind.holds() || !marked.is_empty() {
+                FaultState::Active {
+                    marked,
+                    until: start.elapsed() + *hold,
+                }
+            } else {
+                FaultState::Done
+            };
+            states.push((i, st));
         }
+        states
     }
 
     /// Reverts one fault's marked objects (those still carrying this run's
     /// marks). Returns false when any revert failed after its retries.
     async fn revert_fault(&mut self, plan: &FaultPlan, marked: Vec<ObjRef>) -> bool {
+        self.revert_faults(&[plan], vec![marked]).await
+    }
+
+    /// Reverts the marked objects of several faults at once (bounded by
+    /// `--concurrency` overall), then journals one entry per fault.
+    async fn revert_faults(&mut self, plans: &[&FaultPlan], marked: Vec<Vec<ObjRef>>) -> bool {
         let kube = Kube {
             retry: self.kube.retry.for_revert(),
             ..self.kube.clone()
         };
         let run_id = self.run_id.0.clone();
-        let kube_ref = &kube;
-        let run_ref = &run_id;
-        let results: Vec<(ObjRef, Result<&'static str, String>)> = futures::stream::iter(marked)
-            .map(|obj| async move {
-                let r = match faults::common::get_marked(kube_ref, &obj).await {
-                    Ok(Some((m, _))) if &m.run_id == run_ref => faults::revert_marked(kube_ref, &m)
-                        .await
-                        .map(|r| match r {
-                            faults::Reverted::Restored => "restored",
-                            faults::Reverted::Gone => "gone",
-                        })
-                        .map_err(|e| e.to_string()),
-                    Ok(_) => Ok("clean"),
-                    Err(e) => Err(e.to_string()),
-                };
-                (obj, r)
-            })
-            .buffer_unordered(self.options.concurrency.max(1))
-            .collect()
-            .await;
-        let failed: Vec<Value> = results
-            .iter()
-            .filter_map(|(o, r)| {
-                r.as_ref()
-                    .err()
-                    .map(|e| json!({"target": o.to_string(), "error": e}))
-            })
+        let jobs: Vec<_> = marked
+            .into_iter()
+            .enumerate()
+            .flat_map(|(f, objs)| objs.into_iter().map(move |o| (f, o)))
+            .map(|(f, o)| revert_one(&kube, &run_id, o, f))
             .collect();
-        let ok = failed.is_empty();
-        self.record(
-            "fault",
-            if ok {
-                "fault.reverted"
-            } else {
-                "fault.revert-failed"
-            },
-            json!({
-                "fault": plan.fault,
-                "type": plan.fault_type,
-                "reverted": results.iter().filter(|(_, r)| r.is_ok()).count(),
-                "failed": failed,
-            }),
-        );
-        ok
+        let results = bounded(jobs, self.options.concurrency).await;
+        let mut all_ok = true;
+        for (f, plan) in plans.iter().enumerate() {
+            let mine: Vec<&(usize, ObjRef, Result<&'static str, String>)> =
+                results.iter().filter(|r| r.0 == f).collect();
+            let failed: Vec<Value> = mine
+                .iter()
+                .filter_map(|(_, o, r)| {
+                    r.as_ref()
+                        .err()
+                        .map(|e| json!({"target": o.to_string(), "error": e}))
+                })
+                .collect();
+            let ok = failed.is_empty();
+            all_ok &= ok;
+            self.record(
+                "fault",
+                if ok {
+                    "fault.reverted"
+                } else {
+                    "fault.revert-failed"
+                },
+                json!({
+                    "fault": plan.fault,
+                    "type": plan.fault_type,
+                    "reverted": mine.iter().filter(|(_, _, r)| r.is_ok()).count(),
+                    "failed": failed,
+                }),
+            );
+        }
+        all_ok
     }
 
     /// Reverts every fault still active, then confirms by label that nothing
     /// of this run remains, sweeping leftovers (half-finished injections).
     async fn revert_and_confirm(&mut self, plans: &[FaultPlan], states: Vec<FaultState>) -> bool {
         self.record("engine", "phase", json!({"phase": "revert"}));
+        let mut active = Vec::new();
+        let mut marked = Vec::new();
         for (plan, st) in plans.iter().zip(states) {
-            if let FaultState::Active { marked, .. } = st {
-                // A failure here is retried by the sweep below; the sweep's
-                // label search is what decides whether anything remains.
-                self.revert_fault(plan, marked).await;
+            if let FaultState::Active { marked: m, .. } = st {
+                active.push(plan);
+                marked.push(m);
             }
         }
+        // A failure here is retried by the sweep below; the sweep's label
+        // search is what decides whether anything remains.
+        self.revert_faults(&active, marked).await;
         let filter = self.confirm_filter();
         let kube = self.kube.clone();
         match recover::sweep(&kube, &filter, self.options.concurrency).await {
@@ -554,4 +586,93 @@ impl Runner {
             }
         }
     }
+}
+
+/// Runs futures with at most `limit` in flight, returning their outputs.
+async fn bounded<F: std::future::Future>(futs: Vec<F>, limit: usize) -> Vec<F::Output> {
+    let mut pending = futs.into_iter();
+    let mut in_flight = futures::stream::FuturesUnordered::new();
+    let mut out = Vec::new();
+    loop {
+        while in_flight.len() < limit.max(1) {
+            let Some(f) = pending.next() else { break };
+            in_flight.push(f);
+        }
+        match in_flight.next().await {
+            Some(o) => out.push(o),
+            None => break,
+        }
+    }
+    out
+}
+
+/// The live re-check of one fault (S3 at injection time).
+async fn live_check(
+    kube: &Kube,
+    scenario: &Scenario,
+    config: &Config,
+    plan: &FaultPlan,
+    fault: Fault,
+    idx: usize,
+    concurrency: usize,
+) -> (
+    usize,
+    Fault,
+    Result<(Vec<Candidate>, BlastReport), faults::FaultError>,
+) {
+    let cx = FaultCx {
+        kube,
+        scenario,
+        config,
+        fault: &fault,
+        concurrency,
+    };
+    let res = match kind_of(fault.kind).plan(&cx).await {
+        Ok(live) => recheck(plan, &fault, &live, scenario),
+        Err(e) => Err(e),
+    };
+    (idx, fault, res)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn execute(
+    kube: &Kube,
+    scenario: &Scenario,
+    config: &Config,
+    fault: &Fault,
+    stamp: &Stamp,
+    targets: &[Candidate],
+    concurrency: usize,
+    stop: &std::sync::atomic::AtomicBool,
+    idx: usize,
+) -> (usize, Vec<TargetResult>) {
+    let cx = FaultCx {
+        kube,
+        scenario,
+        config,
+        fault,
+        concurrency,
+    };
+    (idx, kind_of(fault.kind).inject(&cx, stamp, targets, stop).await)
+}
+
+/// Reverts one object if it still carries this run's marks.
+async fn revert_one(
+    kube: &Kube,
+    run_id: &str,
+    obj: ObjRef,
+    fault_idx: usize,
+) -> (usize, ObjRef, Result<&'static str, String>) {
+    let r = match faults::common::get_marked(kube, &obj).await {
+        Ok(Some((m, _))) if m.run_id == run_id => faults::revert_marked(kube, &m)
+            .await
+            .map(|r| match r {
+                faults::Reverted::Restored => "restored",
+                faults::Reverted::Gone => "gone",
+            })
+            .map_err(|e| e.to_string()),
+        Ok(_) => Ok("clean"),
+        Err(e) => Err(e.to_string()),
+    };
+    (fault_idx, obj, r)
 }

@@ -46,6 +46,17 @@ fn selector(run_id: Option<&str>) -> String {
     }
 }
 
+const LIST_CONCURRENCY: usize = 16;
+
+async fn list_job(
+    kube: &Kube,
+    kind: ObjKind,
+    ns: Option<&str>,
+    sel: &str,
+) -> (ObjKind, Result<Vec<DynamicObject>, K8sError>) {
+    (kind, list_kind(kube, kind, ns, sel).await)
+}
+
 async fn list_kind(
     kube: &Kube,
     kind: ObjKind,
@@ -93,19 +104,33 @@ pub async fn find(kube: &Kube, filter: &Filter) -> Result<Vec<Marked>, K8sError>
             out.push(m);
         }
     };
+    // One list per (kind, namespace), a few in flight at once: a run over
+    // many namespaces confirms in the time of a handful of round trips.
+    let mut jobs: Vec<(ObjKind, Option<String>)> = Vec::new();
     for kind in [
         ObjKind::Pod,
         ObjKind::Deployment,
         ObjKind::StatefulSet,
         ObjKind::NetworkPolicy,
     ] {
+        if filter.kinds.as_ref().is_some_and(|k| !k.contains(&kind)) {
+            continue;
+        }
         match &filter.namespaces {
-            None => push(kind, list_kind(kube, kind, None, &sel).await?),
-            Some(nss) => {
-                for ns in nss {
-                    push(kind, list_kind(kube, kind, Some(ns), &sel).await?);
-                }
-            }
+            None => jobs.push((kind, None)),
+            Some(nss) => jobs.extend(nss.iter().map(|ns| (kind, Some(ns.clone())))),
+        }
+    }
+    let mut in_flight = futures::stream::FuturesUnordered::new();
+    let mut next = jobs.iter();
+    loop {
+        while in_flight.len() < LIST_CONCURRENCY {
+            let Some((kind, ns)) = next.next() else { break };
+            in_flight.push(list_job(kube, *kind, ns.as_deref(), &sel));
+        }
+        match in_flight.next().await {
+            Some((kind, items)) => push(kind, items?),
+            None => break,
         }
     }
     if filter.nodes || filter.namespaces.is_none() {
