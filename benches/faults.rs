@@ -105,14 +105,41 @@ async fn bench_podkill(concurrency: u16) {
         assert_eq!(killed, NS * PER as usize);
         let reqs = c.sandbox.admin().request_count() as f64;
         if i == 0 {
+            let entries = journal_events(&out);
+            let t0 = entries[0].ts;
+            for ev in [
+                "run.start",
+                "phase",
+                "fault.intent",
+                "fault.injected",
+                "revert.confirmed",
+                "run.end",
+            ] {
+                let ts: Vec<f64> = entries
+                    .iter()
+                    .filter(|e| e.event == ev)
+                    .map(|e| e.ts.duration_since(t0).as_secs_f64())
+                    .collect();
+                if let (Some(a), Some(b)) = (ts.first(), ts.last()) {
+                    println!("  {ev}: first +{a:.2}s last +{b:.2}s");
+                }
+            }
             let mut kinds = std::collections::BTreeMap::<String, usize>::new();
             for r in c.sandbox.requests() {
                 let path = r.path.split('?').next().unwrap_or("").to_string();
                 let shape: Vec<&str> = path
                     .split('/')
-                    .map(|seg| if seg.starts_with("ns-") || seg.starts_with("web-") { "*" } else { seg })
+                    .map(|seg| {
+                        if seg.starts_with("ns-") || seg.starts_with("web-") {
+                            "*"
+                        } else {
+                            seg
+                        }
+                    })
                     .collect();
-                *kinds.entry(format!("{} {}", r.method, shape.join("/"))).or_default() += 1;
+                *kinds
+                    .entry(format!("{} {}", r.method, shape.join("/")))
+                    .or_default() += 1;
             }
             for (k, n) in kinds {
                 println!("  {n:5} {k}");
@@ -144,7 +171,7 @@ const TEN_FAULTS: &str = "    - {name: f0, type: podFailure, duration: 120s, sel
     - {name: f6, type: packetLoss, duration: 120s, selector: {namespace: ns-006, labels: {app: web}}, mode: {count: 1}}
     - {name: f7, type: scale, duration: 120s, selector: {namespace: ns-007, kind: Deployment, name: web}, params: {replicas: 3}}
     - {name: f8, type: badRollout, duration: 120s, selector: {namespace: ns-008, kind: Deployment, name: web}}
-    - {name: f9, type: nodeTaint, duration: 120s, selector: {nodeLabels: {}}, mode: {count: 1}}";
+    - {name: f9, type: nodeTaint, duration: 120s, selector: {nodeLabels: {pool: p0}}}";
 
 async fn bench_sigint() {
     let c = Cluster::start(big_world(10, 4)).await;
@@ -185,7 +212,7 @@ spec:
                 "--out",
                 out.to_str().unwrap(),
             ])
-            .stderr(std::process::Stdio::null())
+            .stderr(std::fs::File::create(c.path(&format!("sig-{i}.err"))).unwrap())
             .spawn()
             .unwrap();
         assert!(
@@ -196,7 +223,9 @@ spec:
                     .count()
                     == 10
             })
-            .await
+            .await,
+            "{}",
+            std::fs::read_to_string(c.path(&format!("sig-{i}.err"))).unwrap_or_default()
         );
         let sent = jiff::Timestamp::now();
         let t0 = Instant::now();
@@ -240,7 +269,9 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(32);
     rt.block_on(async {
-        bench_podkill(conc).await;
+        if std::env::var_os("GAMEDAY_BENCH_SKIP_PODKILL").is_none() {
+            bench_podkill(conc).await;
+        }
         bench_sigint().await;
     });
 }

@@ -377,7 +377,9 @@ impl Runner {
         let mut checks = Vec::new();
         for &i in due {
             if let Some(fault) = self.fault(&plans[i].fault) {
-                checks.push(live_check(&kube, &scenario, &config, &plans[i], fault, i, per_fault));
+                checks.push(live_check(
+                    &kube, &scenario, &config, &plans[i], fault, i, per_fault,
+                ));
             }
         }
         let checked = bounded(checks, parallel).await;
@@ -438,7 +440,17 @@ impl Runner {
         let runs = ready
             .iter()
             .map(|(i, fault, stamp, targets, _)| {
-                execute(&kube, &scenario, &config, fault, stamp, targets, per_fault, stop.flag(), *i)
+                execute(
+                    &kube,
+                    &scenario,
+                    &config,
+                    fault,
+                    stamp,
+                    targets,
+                    per_fault,
+                    stop.flag(),
+                    *i,
+                )
             })
             .collect::<Vec<_>>();
         let results = bounded(runs, parallel).await;
@@ -452,8 +464,7 @@ impl Runner {
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            let errors: Vec<&TargetResult> =
-                results.iter().filter(|r| r.error.is_some()).collect();
+            let errors: Vec<&TargetResult> = results.iter().filter(|r| r.error.is_some()).collect();
             let done = results
                 .iter()
                 .filter(|r| r.error.is_none() && r.skipped.is_none())
@@ -653,7 +664,10 @@ async fn execute(
         fault,
         concurrency,
     };
-    (idx, kind_of(fault.kind).inject(&cx, stamp, targets, stop).await)
+    (
+        idx,
+        kind_of(fault.kind).inject(&cx, stamp, targets, stop).await,
+    )
 }
 
 /// Reverts one object if it still carries this run's marks.

@@ -66,7 +66,7 @@ pub fn big_world(namespaces: usize, per_ns: i32) -> Vec<Value> {
     for i in 0..3 {
         v.push(json!({
             "apiVersion": "v1", "kind": "Node",
-            "metadata": {"name": format!("node-{i}")},
+            "metadata": {"name": format!("node-{i}"), "labels": {"pool": format!("p{i}")}},
             "status": {"capacity": {"cpu": "64", "memory": "256Gi", "pods": "2000"}}
         }));
     }
