@@ -6,6 +6,9 @@
 pub mod cli;
 pub mod config;
 pub mod diag;
+pub mod engine;
+pub mod faults;
+pub mod k8s;
 pub mod sandbox;
 pub mod scenario;
 pub mod yaml;

@@ -7,7 +7,12 @@
 
 mod completions;
 pub mod init;
+mod halt;
 mod logging;
+mod plan;
+mod rbac;
+mod recover;
+mod run;
 mod sandbox;
 mod schema;
 pub mod validate;
@@ -88,6 +93,16 @@ pub enum Command {
     Validate(validate::Args),
     /// Write a commented starter scenario for a fault type.
     Init(init::Args),
+    /// Show what a run would touch (targets, limits, window, RBAC); change nothing.
+    Plan(plan::Args),
+    /// Run a game day: inject the faults, hold, and always revert them.
+    Run(run::Args),
+    /// Revert every gameday fault found in the cluster, from the objects' own undo data.
+    Recover(recover::Args),
+    /// The kill switch: revert every gameday fault and block new runs (--lift to undo).
+    Halt(halt::Args),
+    /// Print least-privilege RBAC (Role/ClusterRole + binding) for a scenario.
+    Rbac(rbac::Args),
     /// Serve a simulated Kubernetes cluster on loopback (for demos, drills and tests).
     Sandbox(sandbox::Args),
 }
@@ -118,6 +133,11 @@ pub fn main() -> i32 {
         Command::Completions(args) => completions::run(args),
         Command::Validate(args) => validate::run(args, &cli.global),
         Command::Init(args) => init::run(args),
+        Command::Plan(args) => plan::run(args, &cli.global),
+        Command::Run(args) => run::run(args, &cli.global),
+        Command::Recover(args) => recover::run(args, &cli.global),
+        Command::Halt(args) => halt::run(args, &cli.global),
+        Command::Rbac(args) => rbac::run(args, &cli.global),
         Command::Sandbox(args) => sandbox::run(args),
     };
     match result {

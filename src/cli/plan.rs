@@ -1,0 +1,207 @@
+//! `gameday plan SCENARIO`: what a run would touch, changing nothing. For
+//! each fault: the resolved targets, the counts against each limit, the
+//! time window and the RBAC it needs. Also the shared preflight (load,
+//! context guard, connect) that `run` and `rbac` use.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::{GlobalArgs, OutputFormat, exit};
+use crate::config::Config;
+use crate::diag;
+use crate::engine::plan::{FaultPlan, plan_all};
+use crate::faults::{FaultError, kind_of};
+use crate::k8s::guard::check_context;
+use crate::k8s::retry::RetryPolicy;
+use crate::k8s::{Kube, KubeTarget};
+use crate::scenario::Scenario;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The scenario file.
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: PathBuf,
+    /// Which scenario, when the file holds several.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+/// Loads the config and the one scenario to act on; on failure prints the
+/// diagnostics and returns the exit code (2: nothing touched).
+pub(crate) fn load(
+    global: &GlobalArgs,
+    path: &Path,
+    name: Option<&str>,
+) -> Result<(Config, Scenario), i32> {
+    let color = super::use_color();
+    let config = Config::load(global.config.as_deref()).map_err(|d| {
+        eprintln!("{}", diag::render_all(&d, color));
+        exit::USAGE
+    })?;
+    let scenarios = crate::scenario::load_file(path, &config).map_err(|d| {
+        eprintln!("{}", diag::render_all(&d, color));
+        exit::USAGE
+    })?;
+    let picked = match name {
+        Some(n) => scenarios.into_iter().find(|s| s.metadata.name == n),
+        None if scenarios.len() == 1 => scenarios.into_iter().next(),
+        None => {
+            eprintln!(
+                "error: {} holds {} scenarios; pick one with --name",
+                path.display(),
+                scenarios.len()
+            );
+            return Err(exit::USAGE);
+        }
+    };
+    let scenario = picked.ok_or_else(|| {
+        eprintln!(
+            "error: no scenario named {:?} in {}",
+            name.unwrap_or_default(),
+            path.display()
+        );
+        exit::USAGE
+    })?;
+    Ok((config, scenario))
+}
+
+/// Resolves the kube context and applies the context guard (S5) before any
+/// connection exists: a refused context never sees a request.
+pub(crate) fn guarded_target(
+    global: &GlobalArgs,
+    scenario: &Scenario,
+    config: &Config,
+) -> Result<KubeTarget, i32> {
+    let target = KubeTarget::resolve(global.kubeconfig.as_deref(), global.context.as_deref())
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            exit::USAGE
+        })?;
+    check_context(
+        &target.context,
+        &scenario.spec.target.contexts,
+        &config.allowed_contexts,
+    )
+    .map_err(|e| {
+        eprintln!("error: {e}");
+        exit::USAGE
+    })?;
+    Ok(target)
+}
+
+pub(crate) async fn connect(target: &KubeTarget) -> Result<Kube, i32> {
+    target.connect(RetryPolicy::default()).await.map_err(|e| {
+        eprintln!(
+            "error: cannot reach the cluster of context `{}`: {e}",
+            target.context
+        );
+        exit::UNREACHABLE
+    })
+}
+
+/// Exit code for a planning error: limits and input → 2, the API → 4.
+pub(crate) fn plan_error_code(e: &FaultError) -> i32 {
+    match e {
+        FaultError::K8s(_) => exit::UNREACHABLE,
+        _ => exit::USAGE,
+    }
+}
+
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// The human-readable plan.
+pub(crate) fn render(scenario: &Scenario, context: &str, plans: &[FaultPlan]) -> String {
+    let mut out = format!(
+        "scenario {} on context {} (maxTargets {}, maxPercent {}%, allowFullOutage {}, maxDuration {})\n",
+        scenario.metadata.name,
+        context,
+        scenario.spec.blast_radius.max_targets,
+        scenario.spec.blast_radius.max_percent(),
+        scenario.spec.blast_radius.allow_full_outage,
+        scenario.spec.blast_radius.max_duration,
+    );
+    for p in plans {
+        out.push_str(&format!(
+            "\nfault {} ({}) from +{} until +{}\n  targets: {} of {} matched (limit {}), seed {}\n",
+            p.fault,
+            p.fault_type,
+            p.at,
+            p.until,
+            p.blast.targets,
+            p.selection.matched,
+            p.blast.max_targets,
+            p.selection.seed,
+        ));
+        for g in &p.blast.groups {
+            out.push_str(&format!(
+                "  impact: {} of {} in {} = {}% (limit {}%)\n",
+                g.chosen, g.total, g.group, g.percent, p.blast.max_percent
+            ));
+        }
+        for t in p.targets() {
+            out.push_str(&format!("    - {}\n", t.obj));
+        }
+        out.push_str("  rbac:\n");
+        for r in kind_of(p.fault_type).rbac() {
+            let group = if r.api_group.is_empty() {
+                "core"
+            } else {
+                r.api_group
+            };
+            out.push_str(&format!(
+                "    - {} {} [{}]{}\n",
+                group,
+                r.resource,
+                r.verbs.join(", "),
+                if r.cluster { " (cluster-wide)" } else { "" }
+            ));
+        }
+    }
+    out
+}
+
+pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
+    let (config, scenario) = match load(global, &args.scenario, args.name.as_deref()) {
+        Ok(v) => v,
+        Err(code) => return Ok(code),
+    };
+    let target = match guarded_target(global, &scenario, &config) {
+        Ok(t) => t,
+        Err(code) => return Ok(code),
+    };
+    let rt = runtime()?;
+    rt.block_on(async {
+        let kube = match connect(&target).await {
+            Ok(k) => k,
+            Err(code) => return Ok(code),
+        };
+        let plans = match plan_all(&kube, &scenario, &config, 32).await {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(plan_error_code(&e));
+            }
+        };
+        match args.output {
+            OutputFormat::Text => print!("{}", render(&scenario, &target.context, &plans)),
+            OutputFormat::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(&json!({
+                    "scenario": scenario.metadata.name,
+                    "context": target.context,
+                    "faults": plans,
+                }))?
+            ),
+        }
+        Ok(exit::OK)
+    })
+}

@@ -1,0 +1,137 @@
+//! `gameday recover`: find everything gameday marked in the cluster (by the
+//! `gameday/run-id` label) and revert it from the undo data on each object.
+//! Needs nothing but the cluster, so it works after a SIGKILL, a lost
+//! laptop or a deleted run directory. Idempotent; exit 0 when nothing is left.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use super::{GlobalArgs, OutputFormat, exit};
+use crate::engine::journal::Journal;
+use crate::engine::recover::{Filter, find, sweep};
+use crate::k8s::KubeTarget;
+use crate::k8s::retry::RetryPolicy;
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).multiple(true).args(["run", "expired", "all"])))]
+pub struct Args {
+    /// Only this run: its id, or its run directory.
+    #[arg(long, value_name = "ID|DIR")]
+    pub run: Option<String>,
+    /// Only marks whose gameday/expires-at has passed.
+    #[arg(long)]
+    pub expired: bool,
+    /// Every gameday mark in the cluster.
+    #[arg(long)]
+    pub all: bool,
+    /// Show what would be reverted; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Most API calls in flight at once.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+/// A run id, or the id recorded in a run directory's journal.
+fn run_id_of(arg: &str) -> String {
+    let journal = Path::new(arg).join("journal.jsonl");
+    if let Ok(entries) = Journal::read(&journal) {
+        for e in entries {
+            if let Some(id) = e.data.get("runId").and_then(|v| v.as_str()) {
+                return id.to_string();
+            }
+        }
+    }
+    arg.to_string()
+}
+
+pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
+    let target = match KubeTarget::resolve(global.kubeconfig.as_deref(), global.context.as_deref())
+    {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(exit::USAGE);
+        }
+    };
+    let filter = Filter {
+        run_id: args.run.as_deref().map(run_id_of),
+        expired_only: args.expired,
+        namespaces: None,
+        nodes: true,
+        kinds: None,
+    };
+    let rt = super::plan::runtime()?;
+    rt.block_on(async {
+        let kube = match target.connect(RetryPolicy::default()).await {
+            Ok(k) => k,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(exit::UNREACHABLE);
+            }
+        };
+        if args.dry_run {
+            let found = match find(&kube, &filter).await {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(exit::UNREACHABLE);
+                }
+            };
+            match args.output {
+                OutputFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({"wouldRevert": found}))?
+                ),
+                OutputFormat::Text => {
+                    println!("{} marked objects would be reverted", found.len());
+                    for m in &found {
+                        println!(
+                            "  {} run {} fault {} ({}) undo {}",
+                            m.obj,
+                            m.run_id,
+                            m.fault.as_deref().unwrap_or("?"),
+                            m.fault_type.map(|t| t.as_str()).unwrap_or("?"),
+                            m.undo
+                        );
+                    }
+                }
+            }
+            return Ok(exit::OK);
+        }
+        match sweep(&kube, &filter, args.concurrency).await {
+            Ok((reports, left)) => {
+                match args.output {
+                    OutputFormat::Json => println!(
+                        "{}",
+                        serde_json::to_string_pretty(
+                            &json!({"reverted": reports, "remaining": left})
+                        )?
+                    ),
+                    OutputFormat::Text => {
+                        for r in &reports {
+                            match (&r.result, &r.error) {
+                                (Some(res), _) => println!("  {} ({:?})", r.obj, res),
+                                (None, Some(e)) => println!("  {} FAILED: {e}", r.obj),
+                                _ => {}
+                            }
+                        }
+                        println!("reverted {} objects; {} remain", reports.len(), left.len());
+                    }
+                }
+                Ok(if left.is_empty() {
+                    exit::OK
+                } else {
+                    exit::REVERT_FAILED
+                })
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                Ok(exit::UNREACHABLE)
+            }
+        }
+    })
+}

@@ -1,0 +1,205 @@
+//! `gameday run SCENARIO`: preflight (load, context guard, plan with blast
+//! radius, confirmation), then the engine. Every exit path reverts (S2): the
+//! engine's own revert tail for normal ends, guardrails, errors, SIGINT and
+//! SIGTERM; a drop guard plus a panic hook for panics; and `gameday
+//! recover` by label for SIGKILL.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rand::RngExt;
+use serde_json::json;
+
+use super::{GlobalArgs, exit};
+use crate::engine::guard::{RevertGuard, install_panic_hook};
+use crate::engine::plan::plan_all;
+use crate::engine::progress::Progress;
+use crate::engine::recover::Filter;
+use crate::engine::{Journal, Observer, Outcome, RunOptions, Runner, Status, StopHandle, rundir};
+use crate::k8s::marks::RunId;
+use crate::scenario::TargetKind;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The scenario file.
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: PathBuf,
+    /// Which scenario, when the file holds several.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// The run directory (default: ./gameday-runs/<UTC time>-<scenario>-<id>/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Do not ask for confirmation on a non-sandbox context.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// CI mode: implies --yes and plain log lines (also when CI is set).
+    #[arg(long)]
+    pub ci: bool,
+    /// Most API calls in flight at once.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: u16,
+}
+
+/// `CI` set to anything but empty, `0` or `false`.
+pub fn ci_env() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+}
+
+fn confirm(context: &str) -> bool {
+    eprint!(
+        "This will inject faults into context `{context}`. Type the context name to continue: "
+    );
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).is_ok() && line.trim() == context
+}
+
+pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
+    let ci = args.ci || ci_env();
+    let yes = args.yes || ci;
+    let (config, scenario) = match super::plan::load(global, &args.scenario, args.name.as_deref()) {
+        Ok(v) => v,
+        Err(code) => return Ok(code),
+    };
+    let target = match super::plan::guarded_target(global, &scenario, &config) {
+        Ok(t) => t,
+        Err(code) => return Ok(code),
+    };
+    let rt = super::plan::runtime()?;
+    rt.block_on(async move {
+        let kube = match super::plan::connect(&target).await {
+            Ok(k) => k,
+            Err(code) => return Ok(code),
+        };
+        let concurrency = args.concurrency as usize;
+        let plans = match plan_all(&kube, &scenario, &config, concurrency).await {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {e}; nothing was changed");
+                return Ok(super::plan::plan_error_code(&e));
+            }
+        };
+        eprint!(
+            "{}",
+            super::plan::render(&scenario, &target.context, &plans)
+        );
+        if !target.is_sandbox() && !yes {
+            if !std::io::stdin().is_terminal() {
+                eprintln!(
+                    "error: context `{}` is not the sandbox; pass --yes to run without a prompt",
+                    target.context
+                );
+                return Ok(exit::USAGE);
+            }
+            if !confirm(&target.context) {
+                eprintln!("not confirmed; nothing was changed");
+                return Ok(exit::USAGE);
+            }
+        }
+
+        let now = jiff::Timestamp::now();
+        let run_id = RunId::generate(now, rand::rng().random());
+        let run_dir = rundir::create(args.out.as_deref(), now, &scenario.metadata.name, &run_id)?;
+        let journal_path = run_dir.join("journal.jsonl");
+        let journal = Arc::new(Journal::open(&journal_path)?);
+        journal.append(
+            "engine",
+            "run.start",
+            json!({
+                "runId": run_id.0,
+                "scenario": scenario.metadata.name,
+                "context": target.context,
+                "runDir": run_dir.display().to_string(),
+                "faults": plans,
+            }),
+        )?;
+        eprintln!("run {} → {}", run_id, run_dir.display());
+
+        // From here on something may be injected: arm every safety net
+        // before the engine starts.
+        install_panic_hook(journal_path.clone());
+        let guard = RevertGuard::arm(
+            target.clone(),
+            Filter {
+                run_id: Some(run_id.0.clone()),
+                expired_only: false,
+                namespaces: Some(scenario.spec.target.namespaces.clone()),
+                nodes: scenario
+                    .spec
+                    .faults
+                    .iter()
+                    .any(|f| f.kind.target_kind() == TargetKind::Nodes),
+                kinds: None,
+            },
+            journal_path.clone(),
+        );
+        let stop = StopHandle::new();
+        stop.listen_for_signals()?;
+
+        let tty = !ci && std::io::stderr().is_terminal();
+        let observers: Vec<Box<dyn Observer>> = vec![Box::new(Progress::new(tty))];
+        let runner = Runner {
+            kube,
+            scenario: Arc::new(scenario),
+            config: Arc::new(config),
+            run_id: run_id.clone(),
+            run_dir: run_dir.clone(),
+            journal: journal.clone(),
+            observers,
+            options: RunOptions {
+                concurrency,
+                ..RunOptions::default()
+            },
+            stop,
+        };
+        let outcome = match tokio::spawn(runner.run(plans)).await {
+            Ok(o) => o,
+            Err(e) => {
+                // The engine panicked: revert by label now, off the runtime.
+                let _ = journal.append("engine", "run.crashed", json!({"error": e.to_string()}));
+                let left = tokio::task::block_in_place(|| guard.revert_now());
+                let status = if left == Ok(0) {
+                    Status::Aborted
+                } else {
+                    Status::RevertFailed
+                };
+                let o = Outcome {
+                    status,
+                    reason: Some(format!("the engine crashed: {e}")),
+                    run_id: run_id.0.clone(),
+                };
+                let _ = journal.append(
+                    "engine",
+                    "run.end",
+                    json!({"status": o.status, "reason": o.reason, "exitCode": o.exit_code()}),
+                );
+                o
+            }
+        };
+        guard.disarm();
+        if outcome.status == Status::RevertFailed {
+            eprintln!(
+                "error: {}\n       run `gameday recover --run {}`",
+                outcome.reason.as_deref().unwrap_or("a revert failed"),
+                run_id
+            );
+        } else {
+            eprintln!(
+                "run {} {}{}; journal {}",
+                run_id,
+                serde_json::to_value(outcome.status)?
+                    .as_str()
+                    .unwrap_or("ended"),
+                outcome
+                    .reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default(),
+                journal_path.display()
+            );
+        }
+        Ok(outcome.exit_code())
+    })
+}

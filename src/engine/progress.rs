@@ -1,0 +1,192 @@
+//! Live output of a run, as an observer of the journal: an indicatif view on
+//! a TTY (the phase, a countdown per active fault with its targets), plain
+//! timestamped lines otherwise (CI, pipes, `--ci`).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::journal::Entry;
+use super::observer::{ObserveCx, Observer};
+use super::outcome::Outcome;
+
+pub enum Progress {
+    Plain,
+    Tty {
+        multi: MultiProgress,
+        phase: ProgressBar,
+        /// fault -> (bar, until seconds since phase start)
+        faults: BTreeMap<String, (ProgressBar, f64)>,
+    },
+}
+
+impl Progress {
+    pub fn new(tty: bool) -> Self {
+        if !tty {
+            return Progress::Plain;
+        }
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let phase = multi.add(ProgressBar::new_spinner());
+        phase.set_style(
+            ProgressStyle::with_template("{spinner} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        phase.enable_steady_tick(Duration::from_millis(120));
+        Progress::Tty {
+            multi,
+            phase,
+            faults: BTreeMap::new(),
+        }
+    }
+
+    /// One line for the entries a person watching wants to see.
+    pub fn describe(e: &Entry) -> Option<String> {
+        let d = &e.data;
+        let s = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        Some(match e.event.as_str() {
+            "phase" => format!("phase {}", s("phase")),
+            "fault.intent" => {
+                let targets = d
+                    .get("targets")
+                    .and_then(|t| t.as_array())
+                    .map(|a| a.len())
+                    .unwrap_or(0);
+                format!(
+                    "inject {} ({}) on {} targets, seed {}",
+                    s("fault"),
+                    s("type"),
+                    targets,
+                    d.get("seed").cloned().unwrap_or_default()
+                )
+            }
+            "fault.injected" => format!(
+                "injected {}: {} ok, {} errors, holding {}s",
+                s("fault"),
+                d.get("injected").cloned().unwrap_or_default(),
+                d.get("errors")
+                    .and_then(|v| v.as_array())
+                    .map(|a| a.len())
+                    .unwrap_or(0),
+                d.get("holdSeconds").cloned().unwrap_or_default()
+            ),
+            "fault.reverted" => format!(
+                "reverted {} ({} objects)",
+                s("fault"),
+                d.get("reverted").cloned().unwrap_or_default()
+            ),
+            "fault.revert-failed" => format!(
+                "REVERT FAILED for {}: {}",
+                s("fault"),
+                d.get("failed").cloned().unwrap_or_default()
+            ),
+            "fault.refused" => format!("refused {}: {}", s("fault"), s("error")),
+            "revert.confirmed" => format!(
+                "confirmed: {}",
+                if d.get("clean").and_then(|v| v.as_bool()) == Some(true) {
+                    "nothing left in the cluster".to_string()
+                } else {
+                    format!(
+                        "remaining {}",
+                        d.get("remaining").cloned().unwrap_or_default()
+                    )
+                }
+            ),
+            "run.stopping" => format!("stopping: {}", s("cause")),
+            "guardrail.breach" => format!("guardrail breached: {}", s("reason")),
+            "halt.seen" => "kill switch set: reverting".to_string(),
+            "run.end" => format!(
+                "run ended: {}{}",
+                s("status"),
+                d.get("reason")
+                    .and_then(|r| r.as_str())
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            ),
+            "probe.reading" | "probe" => return None,
+            _ => return None,
+        })
+    }
+}
+
+impl Observer for Progress {
+    fn on_entry(&mut self, e: &Entry) {
+        let Some(line) = Self::describe(e) else {
+            return;
+        };
+        match self {
+            Progress::Plain => {
+                let ts = e.ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(err, "{ts} {line}");
+            }
+            Progress::Tty {
+                multi,
+                phase,
+                faults,
+            } => {
+                match e.event.as_str() {
+                    "phase" => phase.set_message(line.clone()),
+                    "fault.injected" => {
+                        let name = e
+                            .data
+                            .get("fault")
+                            .and_then(|v| v.as_str())
+                            .unwrap_or("")
+                            .to_string();
+                        let hold = e
+                            .data
+                            .get("holdSeconds")
+                            .and_then(|v| v.as_f64())
+                            .unwrap_or(0.0);
+                        let until = e
+                            .data
+                            .get("untilSeconds")
+                            .and_then(|v| v.as_f64())
+                            .unwrap_or(0.0);
+                        if hold > 0.0 {
+                            let bar = multi.add(ProgressBar::new((hold * 10.0) as u64));
+                            bar.set_style(
+                                ProgressStyle::with_template("  {msg:30} [{bar:30}] {prefix}")
+                                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                            );
+                            let targets = e.data.get("targets").cloned().unwrap_or_default();
+                            bar.set_message(format!("{name} ({targets} targets)"));
+                            faults.insert(name, (bar, until));
+                        }
+                    }
+                    "fault.reverted" | "fault.revert-failed" => {
+                        let name = e.data.get("fault").and_then(|v| v.as_str()).unwrap_or("");
+                        if let Some((bar, _)) = faults.remove(name) {
+                            bar.finish_and_clear();
+                        }
+                    }
+                    _ => {}
+                }
+                let _ = multi.println(line);
+            }
+        }
+    }
+
+    fn on_tick(&mut self, elapsed: Duration) {
+        if let Progress::Tty { faults, .. } = self {
+            let now = elapsed.as_secs_f64();
+            for (bar, until) in faults.values() {
+                let left = (until - now).max(0.0);
+                let len = bar.length().unwrap_or(0);
+                bar.set_position(len.saturating_sub((left * 10.0) as u64));
+                bar.set_prefix(format!("{left:.0}s left"));
+            }
+        }
+    }
+
+    fn finish(&mut self, _outcome: &Outcome, _cx: &ObserveCx<'_>) {
+        if let Progress::Tty { phase, faults, .. } = self {
+            for (bar, _) in faults.values() {
+                bar.finish_and_clear();
+            }
+            phase.finish_and_clear();
+        }
+    }
+}

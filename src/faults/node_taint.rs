@@ -1,0 +1,151 @@
+//! nodeTaint: add a taint (default `gameday=drill:NoSchedule`). Undo names
+//! the taint added, `{"taint":{"key":..,"value":..,"effect":..}}`; the revert
+//! removes exactly that taint and keeps any others added meanwhile.
+
+use std::sync::atomic::AtomicBool;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+
+use super::common::{self, TargetOutcome};
+use super::rbac::{NODES, Rule};
+use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, targets};
+use crate::k8s::Kube;
+use crate::k8s::marks::{self, Marked, Stamp};
+use crate::k8s::select::{Candidate, Candidates};
+use crate::scenario::{FaultType, Taint, TaintEffect};
+
+pub struct NodeTaint;
+
+const RBAC: &[Rule] = &[NODES];
+
+pub fn taint_json(t: &Taint) -> Value {
+    let effect = match t.effect {
+        TaintEffect::NoSchedule => "NoSchedule",
+        TaintEffect::PreferNoSchedule => "PreferNoSchedule",
+        TaintEffect::NoExecute => "NoExecute",
+    };
+    let mut v = json!({"key": t.key, "effect": effect});
+    if let Some(val) = &t.value {
+        v["value"] = json!(val);
+    }
+    v
+}
+
+fn same_taint(a: &Value, b: &Value) -> bool {
+    a["key"] == b["key"] && a["effect"] == b["effect"] && a.get("value") == b.get("value")
+}
+
+/// The node's taints with `taint` added (once).
+pub fn with_taint(existing: &Value, taint: &Value) -> Value {
+    let mut list = existing.as_array().cloned().unwrap_or_default();
+    if !list.iter().any(|t| same_taint(t, taint)) {
+        list.push(taint.clone());
+    }
+    Value::Array(list)
+}
+
+/// The node's taints with `taint` removed.
+pub fn without_taint(existing: &Value, taint: &Value) -> Value {
+    let list = existing.as_array().cloned().unwrap_or_default();
+    Value::Array(list.into_iter().filter(|t| !same_taint(t, taint)).collect())
+}
+
+impl FaultKind for NodeTaint {
+    fn fault_type(&self) -> FaultType {
+        FaultType::NodeTaint
+    }
+
+    fn rbac(&self) -> &'static [Rule] {
+        RBAC
+    }
+
+    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
+        async move { Ok(targets::nodes(cx).await?.0) }.boxed()
+    }
+
+    fn inject<'a>(
+        &'a self,
+        cx: &'a FaultCx<'a>,
+        stamp: &'a Stamp,
+        targets: &'a [Candidate],
+        stop: &'a AtomicBool,
+    ) -> BoxFuture<'a, Vec<TargetResult>> {
+        let taint = cx
+            .fault
+            .params
+            .as_ref()
+            .and_then(|p| p.taint.clone())
+            .unwrap_or(Taint {
+                key: "gameday".into(),
+                value: Some("drill".into()),
+                effect: TaintEffect::NoSchedule,
+            });
+        let taint = std::sync::Arc::new(taint_json(&taint));
+        common::each_target(targets, cx.concurrency, stop, move |t| {
+            let taint = taint.clone();
+            async move {
+                let Some(node) = common::get(cx.kube, &t.obj).await? else {
+                    return Ok(TargetOutcome::Skipped {
+                        marked: vec![],
+                        reason: "gone before injection".into(),
+                    });
+                };
+                let taints = with_taint(&node.data["spec"]["taints"], &taint);
+                let patch = marks::combine(
+                    stamp.patch(&json!({ "taint": *taint }), &[]),
+                    &json!({
+                        "metadata": {"resourceVersion": node.metadata.resource_version},
+                        "spec": {"taints": taints}
+                    }),
+                );
+                Ok(match common::merge_patch(cx.kube, &t.obj, &patch).await? {
+                    Some(_) => TargetOutcome::Done(vec![t.obj.clone()]),
+                    None => TargetOutcome::Skipped {
+                        marked: vec![],
+                        reason: "gone before injection".into(),
+                    },
+                })
+            }
+            .boxed()
+        })
+        .boxed()
+    }
+
+    fn revert<'a>(
+        &'a self,
+        kube: &'a Kube,
+        marked: &'a Marked,
+    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+        async move {
+            let Some(node) = common::get(kube, &marked.obj).await? else {
+                return Ok(Reverted::Gone);
+            };
+            let taints = without_taint(&node.data["spec"]["taints"], &marked.undo["taint"]);
+            common::restore(kube, &marked.obj, &json!({"spec": {"taints": taints}})).await
+        }
+        .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn taint_added_once_and_removed_exactly() {
+        let mine = taint_json(&Taint {
+            key: "gameday".into(),
+            value: Some("drill".into()),
+            effect: TaintEffect::NoSchedule,
+        });
+        let other = json!({"key": "dedicated", "value": "db", "effect": "NoSchedule"});
+        let existing = json!([other]);
+        let added = with_taint(&existing, &mine);
+        assert_eq!(added.as_array().unwrap().len(), 2);
+        assert_eq!(with_taint(&added, &mine), added, "idempotent");
+        assert_eq!(without_taint(&added, &mine), existing);
+        assert_eq!(without_taint(&Value::Null, &mine), json!([]));
+    }
+}

@@ -1,0 +1,80 @@
+//! packetLoss: like networkDelay, with `tc netem loss P%` on the reserved
+//! handle; removed by a second container that checks the handle first.
+
+use std::sync::atomic::AtomicBool;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
+use super::ephemeral::{self, Effect};
+use super::rbac::{EPHEMERAL, Rule, pods_rw};
+use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, common, targets};
+use crate::k8s::Kube;
+use crate::k8s::marks::{Marked, Stamp};
+use crate::k8s::select::{Candidate, Candidates};
+use crate::scenario::FaultType;
+
+pub struct PacketLoss;
+
+const RBAC: &[Rule] = &[pods_rw(&["get", "list", "patch"]), EPHEMERAL];
+
+pub fn effect(cx: &FaultCx<'_>, secs: u64) -> Effect {
+    let p = cx.fault.params.clone().unwrap_or_default();
+    let loss = p.loss.unwrap_or(10.0).clamp(0.0, 100.0);
+    Effect {
+        image: p
+            .stress_image
+            .unwrap_or_else(|| ephemeral::NET_IMAGE.into()),
+        command: ephemeral::netem_command(secs, &format!("loss {loss}%")),
+        env: vec![("GAMEDAY_LOSS_PERCENT", loss.to_string())],
+        net_admin: true,
+    }
+}
+
+impl FaultKind for PacketLoss {
+    fn fault_type(&self) -> FaultType {
+        FaultType::PacketLoss
+    }
+
+    fn rbac(&self) -> &'static [Rule] {
+        RBAC
+    }
+
+    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
+        async move { Ok(targets::pods(cx).await?.0) }.boxed()
+    }
+
+    fn inject<'a>(
+        &'a self,
+        cx: &'a FaultCx<'a>,
+        stamp: &'a Stamp,
+        targets: &'a [Candidate],
+        stop: &'a AtomicBool,
+    ) -> BoxFuture<'a, Vec<TargetResult>> {
+        async move {
+            let secs = common::whole_seconds(cx.fault.duration.unwrap_or_default().as_std());
+            ephemeral::inject(cx, stamp, targets, stop, &effect(cx, secs), secs).await
+        }
+        .boxed()
+    }
+
+    fn revert<'a>(
+        &'a self,
+        kube: &'a Kube,
+        marked: &'a Marked,
+    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+        async move {
+            let cmd = ephemeral::netem_revert_command();
+            ephemeral::revert(
+                kube,
+                marked,
+                FaultType::PacketLoss,
+                ephemeral::NET_IMAGE,
+                &cmd,
+                true,
+            )
+            .await
+        }
+        .boxed()
+    }
+}

@@ -1,0 +1,89 @@
+//! podEvict: the eviction subresource, so PodDisruptionBudgets are honoured.
+//! A budget that refuses (429) skips the target instead of failing the run:
+//! that refusal is the cluster's safety net working.
+
+use std::sync::atomic::AtomicBool;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
+use super::common::{self, TargetOutcome};
+use super::rbac::{Rule, pods_rw, pods_sub};
+use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, targets};
+use crate::k8s::marks::{Marked, ObjRef, Stamp};
+use crate::k8s::select::{Candidate, Candidates};
+use crate::k8s::{K8sError, Kube};
+use crate::scenario::FaultType;
+
+pub struct PodEvict;
+
+const RBAC: &[Rule] = &[
+    pods_rw(&["get", "list", "patch"]),
+    pods_sub("pods/eviction", &["create"]),
+];
+
+/// Evicts one pod. `Ok(None)` when a disruption budget refused it.
+pub async fn evict(kube: &Kube, obj: &ObjRef) -> Result<Option<()>, FaultError> {
+    let ns = obj.namespace.as_deref().unwrap_or("default");
+    let api = kube.namespaced::<k8s_openapi::api::core::v1::Pod>(ns);
+    let ep = kube::api::EvictParams::default();
+    // Fewer attempts than usual: a PDB refusal is not transient in seconds.
+    let short = crate::k8s::retry::RetryPolicy {
+        attempts: 3,
+        ..kube.retry
+    };
+    let op = format!("evict {obj}");
+    match crate::k8s::retry::with_retry(&short, &op, || api.evict(&obj.name, &ep)).await {
+        Ok(_) => Ok(Some(())),
+        Err(e) if e.is_not_found() => Ok(Some(())),
+        Err(e @ K8sError::Api { .. }) if e.is_too_many_requests() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl FaultKind for PodEvict {
+    fn fault_type(&self) -> FaultType {
+        FaultType::PodEvict
+    }
+
+    fn rbac(&self) -> &'static [Rule] {
+        RBAC
+    }
+
+    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
+        async move { Ok(targets::pods(cx).await?.0) }.boxed()
+    }
+
+    fn inject<'a>(
+        &'a self,
+        cx: &'a FaultCx<'a>,
+        stamp: &'a Stamp,
+        targets: &'a [Candidate],
+        stop: &'a AtomicBool,
+    ) -> BoxFuture<'a, Vec<TargetResult>> {
+        common::each_target(targets, cx.concurrency, stop, move |t| {
+            async move {
+                common::mark_then(cx.kube, &t.obj, stamp, async {
+                    match evict(cx.kube, &t.obj).await? {
+                        Some(()) => Ok(TargetOutcome::Done(vec![])),
+                        None => Ok(TargetOutcome::Skipped {
+                            marked: vec![t.obj.clone()],
+                            reason: "refused by a PodDisruptionBudget".into(),
+                        }),
+                    }
+                })
+                .await
+            }
+            .boxed()
+        })
+        .boxed()
+    }
+
+    fn revert<'a>(
+        &'a self,
+        kube: &'a Kube,
+        marked: &'a Marked,
+    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+        common::strip(kube, &marked.obj).boxed()
+    }
+}

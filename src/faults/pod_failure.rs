@@ -1,0 +1,164 @@
+//! podFailure: swap every container image of the chosen pods for a pause
+//! image (running, never ready). The original images are the undo data:
+//! `{"images":{"app":"shop/checkout:1.4"}}`. Mark and change are one write.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+
+use super::common::{self, TargetOutcome};
+use super::rbac::{Rule, pods_rw};
+use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, targets};
+use crate::k8s::Kube;
+use crate::k8s::marks::{self, Marked, Stamp};
+use crate::k8s::select::{Candidate, Candidates};
+use crate::scenario::FaultType;
+
+pub struct PodFailure;
+
+pub const DEFAULT_IMAGE: &str = "registry.k8s.io/pause:3.9";
+
+const RBAC: &[Rule] = &[pods_rw(&["get", "list", "patch"])];
+
+/// `containers` with images replaced per `images` (by container name).
+/// Containers are sent whole because a merge patch replaces lists.
+pub fn with_images(
+    containers: &Value,
+    images: &dyn Fn(&str, &str) -> String,
+) -> (Value, BTreeMap<String, String>) {
+    let mut before = BTreeMap::new();
+    let list = containers
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .map(|c| {
+                    let mut c = c.clone();
+                    let name = c["name"].as_str().unwrap_or_default().to_string();
+                    let old = c["image"].as_str().unwrap_or_default().to_string();
+                    c["image"] = json!(images(&name, &old));
+                    before.insert(name, old);
+                    c
+                })
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    (Value::Array(list), before)
+}
+
+/// The restore patch body for `containers` at `pointer`, from undo images.
+pub fn restored_containers(containers: &Value, undo: &Value) -> Value {
+    let images = undo.get("images").cloned().unwrap_or_default();
+    with_images(containers, &|name, cur| {
+        images
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or(cur)
+            .to_string()
+    })
+    .0
+}
+
+impl FaultKind for PodFailure {
+    fn fault_type(&self) -> FaultType {
+        FaultType::PodFailure
+    }
+
+    fn rbac(&self) -> &'static [Rule] {
+        RBAC
+    }
+
+    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
+        async move { Ok(targets::pods(cx).await?.0) }.boxed()
+    }
+
+    fn inject<'a>(
+        &'a self,
+        cx: &'a FaultCx<'a>,
+        stamp: &'a Stamp,
+        targets: &'a [Candidate],
+        stop: &'a AtomicBool,
+    ) -> BoxFuture<'a, Vec<TargetResult>> {
+        let image = cx
+            .fault
+            .params
+            .as_ref()
+            .and_then(|p| p.image.clone())
+            .unwrap_or_else(|| DEFAULT_IMAGE.to_string());
+        let image = std::sync::Arc::new(image);
+        common::each_target(targets, cx.concurrency, stop, move |t| {
+            let image = image.clone();
+            async move {
+                let Some(pod) = common::get(cx.kube, &t.obj).await? else {
+                    return Ok(TargetOutcome::Skipped {
+                        marked: vec![],
+                        reason: "gone before injection".into(),
+                    });
+                };
+                let (containers, before) =
+                    with_images(&pod.data["spec"]["containers"], &|_, _| image.to_string());
+                let undo = json!({ "images": before });
+                let patch = marks::combine(
+                    stamp.patch(&undo, &[]),
+                    &json!({"spec": {"containers": containers}}),
+                );
+                match common::merge_patch(cx.kube, &t.obj, &patch).await? {
+                    Some(_) => Ok(TargetOutcome::Done(vec![t.obj.clone()])),
+                    None => Ok(TargetOutcome::Skipped {
+                        marked: vec![],
+                        reason: "gone before injection".into(),
+                    }),
+                }
+            }
+            .boxed()
+        })
+        .boxed()
+    }
+
+    fn revert<'a>(
+        &'a self,
+        kube: &'a Kube,
+        marked: &'a Marked,
+    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+        async move {
+            let Some(pod) = common::get(kube, &marked.obj).await? else {
+                return Ok(Reverted::Gone);
+            };
+            let containers = restored_containers(&pod.data["spec"]["containers"], &marked.undo);
+            common::restore(
+                kube,
+                &marked.obj,
+                &json!({"spec": {"containers": containers}}),
+            )
+            .await
+        }
+        .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_swap_and_restore() {
+        let cs = json!([{"name": "app", "image": "shop/checkout:1.4", "ports": [{"containerPort": 80}]},
+                        {"name": "side", "image": "envoy:1"}]);
+        let (broken, before) = with_images(&cs, &|_, _| DEFAULT_IMAGE.into());
+        assert_eq!(broken[0]["image"], DEFAULT_IMAGE);
+        assert_eq!(
+            broken[0]["ports"][0]["containerPort"], 80,
+            "rest of the container kept"
+        );
+        let undo = json!({"images": before});
+        assert_eq!(
+            undo,
+            json!({"images": {"app": "shop/checkout:1.4", "side": "envoy:1"}})
+        );
+        assert_eq!(restored_containers(&broken, &undo), cs);
+        // Undo without an entry for a container leaves it alone.
+        assert_eq!(restored_containers(&cs, &json!({})), cs);
+    }
+}

@@ -1,0 +1,279 @@
+//! Least-privilege RBAC: each fault declares the rules it needs; `gameday
+//! rbac` and `gameday plan` print exactly the union for a scenario, as a
+//! Role per target namespace (plus a ClusterRole only when node faults are
+//! used) and their bindings.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+
+use crate::config::Config;
+use crate::scenario::{ProbeKind, ProbeSource, Scenario};
+
+/// One RBAC rule: an API group, a resource and verbs. `cluster` rules go in
+/// the ClusterRole (nodes are not namespaced).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub api_group: &'static str,
+    pub resource: &'static str,
+    pub verbs: &'static [&'static str],
+    pub cluster: bool,
+}
+
+pub const fn pods_rw(verbs: &'static [&'static str]) -> Rule {
+    Rule {
+        api_group: "",
+        resource: "pods",
+        verbs,
+        cluster: false,
+    }
+}
+
+pub const fn pods_sub(resource: &'static str, verbs: &'static [&'static str]) -> Rule {
+    Rule {
+        api_group: "",
+        resource,
+        verbs,
+        cluster: false,
+    }
+}
+
+pub const fn workloads(resource: &'static str) -> Rule {
+    Rule {
+        api_group: "apps",
+        resource,
+        verbs: &["get", "list", "patch"],
+        cluster: false,
+    }
+}
+
+pub const NODES: Rule = Rule {
+    api_group: "",
+    resource: "nodes",
+    verbs: &["get", "list", "patch"],
+    cluster: true,
+};
+
+pub const NETPOL: Rule = Rule {
+    api_group: "networking.k8s.io",
+    resource: "networkpolicies",
+    verbs: &["get", "list", "create", "delete"],
+    cluster: false,
+};
+
+pub const EPHEMERAL: Rule = Rule {
+    api_group: "",
+    resource: "pods/ephemeralcontainers",
+    verbs: &["get", "patch"],
+    cluster: false,
+};
+
+/// The confirm step lists every marked kind in the target namespaces.
+const CONFIRM: &[Rule] = &[
+    pods_rw(&["list"]),
+    Rule {
+        api_group: "apps",
+        resource: "deployments",
+        verbs: &["list"],
+        cluster: false,
+    },
+    Rule {
+        api_group: "apps",
+        resource: "statefulsets",
+        verbs: &["list"],
+        cluster: false,
+    },
+    Rule {
+        api_group: "networking.k8s.io",
+        resource: "networkpolicies",
+        verbs: &["list"],
+        cluster: false,
+    },
+];
+
+/// (namespace or None for cluster scope) -> (group, resource) -> verbs
+pub type RuleSet = BTreeMap<Option<String>, BTreeMap<(String, String), BTreeSet<String>>>;
+
+fn add(set: &mut RuleSet, scope: Option<&str>, rule: &Rule) {
+    let verbs = set
+        .entry(scope.map(str::to_string))
+        .or_default()
+        .entry((rule.api_group.to_string(), rule.resource.to_string()))
+        .or_default();
+    verbs.extend(rule.verbs.iter().map(|v| v.to_string()));
+}
+
+/// The permissions a run of `scenario` needs, by scope.
+pub fn rules_for(scenario: &Scenario, config: &Config) -> RuleSet {
+    let mut set = RuleSet::new();
+    let namespaces = &scenario.spec.target.namespaces;
+    for fault in &scenario.spec.faults {
+        for rule in super::kind_of(fault.kind).rbac() {
+            if rule.cluster {
+                add(&mut set, None, rule);
+            } else if fault.kind.target_kind() == crate::scenario::TargetKind::Nodes {
+                // Node faults act on pods in every target namespace.
+                for ns in namespaces {
+                    add(&mut set, Some(ns), rule);
+                }
+            } else if let Some(ns) = &fault.selector.namespace {
+                add(&mut set, Some(ns), rule);
+            }
+        }
+    }
+    for ns in namespaces {
+        for rule in CONFIRM {
+            add(&mut set, Some(ns), rule);
+        }
+    }
+    for probe in &scenario.spec.steady_state.probes {
+        if let Some(ProbeSource::Kubernetes(k)) = probe.source() {
+            let rule = match k.kind {
+                ProbeKind::Deployment => workload_read("deployments"),
+                ProbeKind::StatefulSet => workload_read("statefulsets"),
+                ProbeKind::Pods => pods_rw(&["get", "list"]),
+            };
+            add(&mut set, Some(&k.namespace), &rule);
+        }
+    }
+    // The kill switch is read every tick.
+    add(
+        &mut set,
+        Some(&config.halt_namespace),
+        &Rule {
+            api_group: "",
+            resource: "configmaps",
+            verbs: &["get"],
+            cluster: false,
+        },
+    );
+    set
+}
+
+const fn workload_read(resource: &'static str) -> Rule {
+    Rule {
+        api_group: "apps",
+        resource,
+        verbs: &["get", "list"],
+        cluster: false,
+    }
+}
+
+/// Role/ClusterRole and binding manifests for a ServiceAccount.
+pub fn manifests(name: &str, set: &RuleSet, sa: &str, sa_namespace: &str) -> Vec<Value> {
+    let subject = json!([{"kind": "ServiceAccount", "name": sa, "namespace": sa_namespace}]);
+    let mut out = Vec::new();
+    for (scope, rules) in set {
+        let rules: Vec<Value> = rules
+            .iter()
+            .map(|((group, resource), verbs)| {
+                json!({"apiGroups": [group], "resources": [resource], "verbs": verbs})
+            })
+            .collect();
+        let labels = json!({"app.kubernetes.io/managed-by": "gameday"});
+        match scope {
+            Some(ns) => {
+                out.push(json!({
+                    "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                    "metadata": {"name": name, "namespace": ns, "labels": labels},
+                    "rules": rules,
+                }));
+                out.push(json!({
+                    "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                    "metadata": {"name": name, "namespace": ns, "labels": labels},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+                    "subjects": subject,
+                }));
+            }
+            None => {
+                out.push(json!({
+                    "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                    "metadata": {"name": name, "labels": labels},
+                    "rules": rules,
+                }));
+                out.push(json!({
+                    "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                    "metadata": {"name": name, "labels": labels},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+                    "subjects": subject,
+                }));
+            }
+        }
+    }
+    out
+}
+
+/// Multi-document YAML, ready for `kubectl apply -f -`.
+pub fn to_yaml(docs: &[Value]) -> Result<String, serde_yaml::Error> {
+    let mut out = String::new();
+    for d in docs {
+        out.push_str("---\n");
+        out.push_str(&serde_yaml::to_string(d)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(faults: &str) -> Scenario {
+        let text = format!(
+            r#"
+apiVersion: gameday/v1
+kind: Scenario
+metadata: {{name: t}}
+spec:
+  hypothesis: h
+  target: {{contexts: ["*"], namespaces: [shop]}}
+  blastRadius: {{maxTargets: 3, maxDuration: 10m}}
+  steadyState:
+    probes:
+      - name: avail
+        kubernetes: {{kind: Deployment, namespace: shop, name: checkout, field: availableReplicas}}
+        expect: ">= 1"
+  faults:
+{faults}
+"#
+        );
+        serde_yaml::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn pod_kill_needs_only_namespaced_pod_rights() {
+        let s = scenario(
+            "    - {name: k, type: podKill, selector: {namespace: shop, labels: {app: c}}}",
+        );
+        let set = rules_for(&s, &Config::default());
+        assert!(!set.contains_key(&None), "no ClusterRole for pod faults");
+        let shop = &set[&Some("shop".to_string())];
+        let pods: Vec<_> = shop[&("".into(), "pods".into())].iter().cloned().collect();
+        assert_eq!(pods, ["delete", "get", "list", "patch"]);
+        assert!(!shop.contains_key(&("".into(), "pods/eviction".into())));
+        assert!(
+            shop[&("apps".into(), "deployments".into())].contains("get"),
+            "probe"
+        );
+        assert!(
+            set[&Some("gameday-system".to_string())]
+                .contains_key(&("".into(), "configmaps".into()))
+        );
+    }
+
+    #[test]
+    fn node_faults_add_a_cluster_role() {
+        let s = scenario(
+            "    - {name: d, type: nodeDrain, duration: 30s, selector: {nodeLabels: {pool: blue}}}",
+        );
+        let set = rules_for(&s, &Config::default());
+        let cluster = &set[&None];
+        assert!(cluster.contains_key(&("".into(), "nodes".into())));
+        assert!(set[&Some("shop".to_string())].contains_key(&("".into(), "pods/eviction".into())));
+        let docs = manifests("gameday-t", &set, "gameday", "gameday-system");
+        let kinds: Vec<_> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+        assert!(kinds.contains(&"ClusterRole") && kinds.contains(&"ClusterRoleBinding"));
+        assert!(kinds.contains(&"Role") && kinds.contains(&"RoleBinding"));
+        let yaml = to_yaml(&docs).unwrap();
+        assert!(yaml.starts_with("---\n"));
+    }
+}

@@ -1,0 +1,525 @@
+//! Each fault type against the sandbox: inject gives the expected cluster
+//! state (read back through the API), and the revert — from the marks on the
+//! objects alone, as `gameday recover` does it — restores the state from
+//! before, leaving no gameday mark anywhere.
+
+mod faults_support;
+
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use faults_support::{Cluster, scenario_text, shop_world};
+use gameday::config::Config;
+use gameday::engine::plan::plan_fault;
+use gameday::engine::recover::{Filter, sweep};
+use gameday::faults::{FaultCx, TargetResult, kind_of};
+use gameday::k8s::marks::{LABEL_FAULT_ID, LABEL_RUN_ID, ObjRef, RunId, Stamp};
+use gameday::scenario::{Scenario, load_str};
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+
+struct Injected {
+    run_id: RunId,
+    results: Vec<TargetResult>,
+}
+
+impl Injected {
+    fn targets(&self) -> Vec<ObjRef> {
+        self.results.iter().map(|r| r.target.clone()).collect()
+    }
+}
+
+fn scenario(faults: &str) -> Scenario {
+    load_str(
+        "t.yaml",
+        &scenario_text("t", faults, ""),
+        &Config::default(),
+    )
+    .unwrap_or_else(|d| panic!("{d:?}"))
+    .remove(0)
+}
+
+async fn inject(c: &Cluster, faults: &str) -> Injected {
+    let config = Config::default();
+    let sc = scenario(faults);
+    let fault = &sc.spec.faults[0];
+    let plan = plan_fault(&c.kube, &sc, &config, fault, 8).await.unwrap();
+    let run_id = RunId::generate(jiff::Timestamp::now(), 0xfeed);
+    let stamp = Stamp {
+        run_id: run_id.clone(),
+        fault: fault.name.clone(),
+        fault_type: fault.kind,
+        expires_at: jiff::Timestamp::now(),
+    };
+    let cx = FaultCx {
+        kube: &c.kube,
+        scenario: &sc,
+        config: &config,
+        fault,
+        concurrency: 8,
+    };
+    let stop = AtomicBool::new(false);
+    let results = kind_of(fault.kind)
+        .inject(&cx, &stamp, plan.targets(), &stop)
+        .await;
+    assert!(!results.is_empty());
+    for r in &results {
+        assert!(r.error.is_none(), "{r:?}");
+    }
+    Injected { run_id, results }
+}
+
+/// Reverts by label, then checks nothing is marked anywhere.
+async fn revert(c: &Cluster, run: &Injected) {
+    let filter = Filter {
+        run_id: Some(run.run_id.0.clone()),
+        nodes: true,
+        ..Filter::default()
+    };
+    let (reports, left) = sweep(&c.kube, &filter, 8).await.unwrap();
+    for r in &reports {
+        assert!(r.error.is_none(), "{r:?}");
+    }
+    assert!(left.is_empty(), "{left:?}");
+    assert!(c.marked().await.is_empty());
+    // Idempotent: a second recover finds and changes nothing.
+    let before = c.sandbox.write_count();
+    let (reports, _) = sweep(&c.kube, &filter, 8).await.unwrap();
+    assert!(reports.is_empty());
+    assert_eq!(c.sandbox.write_count(), before);
+}
+
+fn image_of(p: &Pod) -> String {
+    p.spec.as_ref().unwrap().containers[0]
+        .image
+        .clone()
+        .unwrap()
+}
+
+async fn pod(c: &Cluster, obj: &ObjRef) -> Option<Pod> {
+    c.kube
+        .namespaced::<Pod>("shop")
+        .get_opt(&obj.name)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pod_kill_deletes_and_the_deployment_recovers() {
+    let c = Cluster::start(shop_world()).await;
+    let run = inject(
+        &c,
+        "    - {name: kill, type: podKill, selector: {namespace: shop, labels: {app: checkout}}, mode: {count: 1}, seed: 7}",
+    )
+    .await;
+    let victim = &run.targets()[0];
+    assert!(
+        c.eventually(Duration::from_secs(5), || async {
+            pod(&c, victim)
+                .await
+                .is_none_or(|p| p.metadata.deletion_timestamp.is_some())
+        })
+        .await
+    );
+    revert(&c, &run).await;
+    assert!(
+        c.eventually(Duration::from_secs(10), || c.workload_restored(
+            "shop",
+            "checkout",
+            4,
+            "shop/checkout:1.4"
+        ))
+        .await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pod_evict_goes_through_the_eviction_api() {
+    let c = Cluster::start(shop_world()).await;
+    let run = inject(
+        &c,
+        "    - {name: evict, type: podEvict, selector: {namespace: shop, labels: {app: checkout}}, mode: {count: 1}}",
+    )
+    .await;
+    let victim = &run.targets()[0];
+    assert!(
+        c.eventually(Duration::from_secs(5), || async {
+            pod(&c, victim)
+                .await
+                .is_none_or(|p| p.metadata.deletion_timestamp.is_some())
+        })
+        .await
+    );
+    let reqs = c.sandbox.requests();
+    assert!(
+        reqs.iter()
+            .any(|r| r.method == "POST"
+                && r.path.contains(&format!("/pods/{}/eviction", victim.name))),
+        "{:?}",
+        reqs.iter()
+            .filter(|r| r.method != "GET")
+            .collect::<Vec<_>>()
+    );
+    revert(&c, &run).await;
+    assert!(
+        c.eventually(Duration::from_secs(10), || c.workload_restored(
+            "shop",
+            "checkout",
+            4,
+            "shop/checkout:1.4"
+        ))
+        .await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pod_failure_swaps_images_and_restores_them() {
+    let c = Cluster::start(shop_world()).await;
+    let run = inject(
+        &c,
+        "    - {name: freeze, type: podFailure, duration: 30s, selector: {namespace: shop, labels: {app: checkout}}, mode: {count: 2}}",
+    )
+    .await;
+    assert_eq!(run.targets().len(), 2);
+    for t in run.targets() {
+        let p = pod(&c, &t).await.unwrap();
+        assert_eq!(image_of(&p), "registry.k8s.io/pause:3.9");
+        let ann = p.metadata.annotations.unwrap();
+        assert_eq!(
+            ann["gameday/undo"],
+            r#"{"images":{"app":"shop/checkout:1.4"}}"#
+        );
+        assert_eq!(ann["gameday/fault-type"], "podFailure");
+        assert_eq!(p.metadata.labels.unwrap()[LABEL_RUN_ID], run.run_id.0);
+    }
+    revert(&c, &run).await;
+    for t in run.targets() {
+        let p = pod(&c, &t).await.unwrap();
+        assert_eq!(image_of(&p), "shop/checkout:1.4");
+        assert!(
+            !p.metadata
+                .annotations
+                .unwrap_or_default()
+                .contains_key("gameday/undo")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_sets_replicas_and_scales_back() {
+    let c = Cluster::start(shop_world()).await;
+    let run = inject(
+        &c,
+        "    - {name: shrink, type: scale, duration: 30s, selector: {namespace: shop, kind: Deployment, name: checkout}, params: {replicas: 2}}",
+    )
+    .await;
+    let d = c.deployment("shop", "checkout").await;
+    assert_eq!(d.spec.unwrap().replicas, Some(2));
+    assert_eq!(
+        d.metadata.annotations.unwrap()["gameday/undo"],
+        r#"{"replicas":4}"#
+    );
+    assert!(
+        c.eventually(Duration::from_secs(10), || async {
+            c.pods("shop", "checkout")
+                .await
+                .iter()
+                .filter(|p| p.metadata.deletion_timestamp.is_none())
+                .count()
+                == 2
+        })
+        .await
+    );
+    revert(&c, &run).await;
+    assert!(
+        c.eventually(Duration::from_secs(10), || c.workload_restored(
+            "shop",
+            "checkout",
+            4,
+            "shop/checkout:1.4"
+        ))
+        .await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_rollout_breaks_the_image_and_restores_it() {
+    let c = Cluster::start(shop_world()).await;
+    let run = inject(
+        &c,
+        "    - {name: bad, type: badRollout, duration: 30s, selector: {namespace: shop, kind: Deployment, name: checkout}}",
+    )
+    .await;
+    let d = c.deployment("shop", "checkout").await;
+    let img = d.spec.unwrap().template.spec.unwrap().containers[0]
+        .image
+        .clone()
+        .unwrap();
+    assert!(img.starts_with("registry.invalid/"), "{img}");
+    revert(&c, &run).await;
+    assert!(
+        c.eventually(Duration::from_secs(15), || c.workload_restored(
+            "shop",
+            "checkout",
+            4,
+            "shop/checkout:1.4"
+        ))
+        .await
+    );
+}
+
+async fn policies(c: &Cluster) -> Vec<NetworkPolicy> {
+    c.kube
+        .namespaced::<NetworkPolicy>("shop")
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_partition_isolates_exactly_the_chosen_pods() {
+    let c = Cluster::start(shop_world()).await;
+    let run = inject(
+        &c,
+        "    - {name: split, type: networkPartition, duration: 30s, selector: {namespace: shop, labels: {app: checkout}}, mode: {count: 1}, params: {direction: both}}",
+    )
+    .await;
+    let pols = policies(&c).await;
+    assert_eq!(pols.len(), 1);
+    let spec = pols[0].spec.clone().unwrap();
+    assert_eq!(spec.policy_types.unwrap(), ["Ingress", "Egress"]);
+    let id = spec.pod_selector.unwrap().match_labels.unwrap()[LABEL_FAULT_ID].clone();
+    let labelled: Vec<String> = c
+        .pods("shop", "checkout")
+        .await
+        .into_iter()
+        .filter(|p| p.metadata.labels.as_ref().unwrap().get(LABEL_FAULT_ID) == Some(&id))
+        .map(|p| p.metadata.name.unwrap())
+        .collect();
+    assert_eq!(labelled, [run.targets()[0].name.clone()]);
+    revert(&c, &run).await;
+    assert!(policies(&c).await.is_empty());
+    for p in c.pods("shop", "checkout").await {
+        assert!(!p.metadata.labels.unwrap().contains_key(LABEL_FAULT_ID));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_block_denies_port_53_egress() {
+    let c = Cluster::start(shop_world()).await;
+    let run = inject(
+        &c,
+        "    - {name: nodns, type: dnsBlock, duration: 30s, selector: {namespace: shop, labels: {app: frontend}}, mode: {count: 1}}",
+    )
+    .await;
+    let pols = policies(&c).await;
+    assert_eq!(pols.len(), 1);
+    let spec = pols[0].spec.clone().unwrap();
+    assert_eq!(spec.policy_types.unwrap(), ["Egress"]);
+    let ports = spec.egress.unwrap()[0].ports.clone().unwrap();
+    assert!(ports.iter().all(|p| {
+        let lo = match p.port.as_ref().unwrap() {
+            k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(i) => *i,
+            _ => panic!(),
+        };
+        let hi = p.end_port.unwrap();
+        !(lo..=hi).contains(&53)
+    }));
+    revert(&c, &run).await;
+    assert!(policies(&c).await.is_empty());
+}
+
+fn unschedulable(n: &k8s_openapi::api::core::v1::Node) -> bool {
+    n.spec
+        .as_ref()
+        .and_then(|s| s.unschedulable)
+        .unwrap_or(false)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_cordon_and_uncordon() {
+    let c = Cluster::start(shop_world()).await;
+    let run = inject(
+        &c,
+        "    - {name: cordon, type: nodeCordon, duration: 30s, selector: {nodeLabels: {pool: green}}}",
+    )
+    .await;
+    assert!(unschedulable(&c.node("node-3").await));
+    assert!(!unschedulable(&c.node("node-1").await));
+    revert(&c, &run).await;
+    assert!(!unschedulable(&c.node("node-3").await));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_taint_adds_and_removes_exactly_its_taint() {
+    let c = Cluster::start(shop_world()).await;
+    let run = inject(
+        &c,
+        "    - {name: taint, type: nodeTaint, duration: 30s, selector: {nodeLabels: {pool: green}}, params: {taint: {key: gameday, value: drill, effect: NoSchedule}}}",
+    )
+    .await;
+    let taints = c
+        .node("node-3")
+        .await
+        .spec
+        .unwrap()
+        .taints
+        .unwrap_or_default();
+    assert!(
+        taints
+            .iter()
+            .any(|t| t.key == "gameday" && t.effect == "NoSchedule")
+    );
+    revert(&c, &run).await;
+    let taints = c
+        .node("node-3")
+        .await
+        .spec
+        .unwrap()
+        .taints
+        .unwrap_or_default();
+    assert!(taints.iter().all(|t| t.key != "gameday"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_drain_cordons_and_evicts_then_uncordons() {
+    let c = Cluster::start(shop_world()).await;
+    let on_node3 = || async {
+        c.pods("shop", "checkout")
+            .await
+            .into_iter()
+            .chain(c.pods("shop", "frontend").await)
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some("node-3"))
+            .count()
+    };
+    let run = inject(
+        &c,
+        "    - {name: drain, type: nodeDrain, duration: 30s, selector: {nodeLabels: {pool: green}}}",
+    )
+    .await;
+    assert!(unschedulable(&c.node("node-3").await));
+    assert!(
+        c.eventually(Duration::from_secs(10), || async { on_node3().await == 0 })
+            .await
+    );
+    revert(&c, &run).await;
+    assert!(!unschedulable(&c.node("node-3").await));
+    assert!(
+        c.eventually(Duration::from_secs(15), || c.workload_restored(
+            "shop",
+            "checkout",
+            4,
+            "shop/checkout:1.4"
+        ))
+        .await
+    );
+}
+
+fn env_of(c: &k8s_openapi::api::core::v1::EphemeralContainer, key: &str) -> Option<String> {
+    c.env
+        .as_ref()?
+        .iter()
+        .find(|e| e.name == key)
+        .and_then(|e| e.value.clone())
+}
+
+async fn ephemeral_case(fault: &str, ty: &str, command_word: &str, env_key: &str, env_value: &str) {
+    let c = Cluster::start(shop_world()).await;
+    let run = inject(&c, fault).await;
+    let target = &run.targets()[0];
+    let p = pod(&c, target).await.unwrap();
+    let eph = p.spec.unwrap().ephemeral_containers.unwrap_or_default();
+    assert_eq!(eph.len(), 1);
+    let e = &eph[0];
+    assert!(e.name.starts_with("gameday-"), "{}", e.name);
+    let cmd = e.command.clone().unwrap().join(" ");
+    assert!(cmd.starts_with("timeout "), "{cmd}");
+    assert!(cmd.contains(command_word), "{cmd}");
+    assert_eq!(
+        env_of(e, "GAMEDAY_RUN_ID").as_deref(),
+        Some(run.run_id.as_str())
+    );
+    assert_eq!(env_of(e, "GAMEDAY_FAULT_TYPE").as_deref(), Some(ty));
+    assert_eq!(env_of(e, "GAMEDAY_ACTION").as_deref(), Some("inject"));
+    assert_eq!(env_of(e, "GAMEDAY_TIMEOUT_SECONDS").as_deref(), Some("30"));
+    assert_eq!(env_of(e, env_key).as_deref(), Some(env_value));
+    revert(&c, &run).await;
+    let p = pod(&c, target).await.unwrap();
+    let eph = p.spec.unwrap().ephemeral_containers.unwrap_or_default();
+    assert_eq!(eph.len(), 2, "a revert container is added");
+    let r = &eph[1];
+    assert_eq!(env_of(r, "GAMEDAY_ACTION").as_deref(), Some("revert"));
+    assert_eq!(env_of(r, "GAMEDAY_FAULT"), env_of(&eph[0], "GAMEDAY_FAULT"));
+    assert_eq!(
+        env_of(r, "GAMEDAY_RUN_ID").as_deref(),
+        Some(run.run_id.as_str())
+    );
+    // The sandbox ends the inject container once the revert arrives.
+    assert!(
+        c.eventually(Duration::from_secs(5), || async {
+            let p = pod(&c, target).await.unwrap();
+            p.status
+                .and_then(|s| s.ephemeral_container_statuses)
+                .unwrap_or_default()
+                .iter()
+                .filter(|s| s.name == eph[0].name)
+                .any(|s| {
+                    s.state
+                        .as_ref()
+                        .and_then(|st| st.terminated.as_ref())
+                        .is_some()
+                })
+        })
+        .await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cpu_stress_runs_bounded_stress_ng() {
+    ephemeral_case(
+        "    - {name: hot, type: cpuStress, duration: 30s, selector: {namespace: shop, labels: {app: checkout}}, params: {workers: 2}}",
+        "cpuStress",
+        "stress-ng --cpu 2",
+        "GAMEDAY_CPU_WORKERS",
+        "2",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_stress_runs_bounded_stress_ng() {
+    ephemeral_case(
+        "    - {name: hog, type: memoryStress, duration: 30s, selector: {namespace: shop, labels: {app: checkout}}, params: {memory: 128Mi}}",
+        "memoryStress",
+        "--vm-bytes 128m",
+        "GAMEDAY_MEMORY",
+        "128Mi",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_delay_uses_netem_on_the_reserved_handle() {
+    ephemeral_case(
+        "    - {name: lag, type: networkDelay, duration: 30s, selector: {namespace: shop, labels: {app: checkout}}, params: {latency: 200ms, jitter: 20ms}}",
+        "networkDelay",
+        "tc qdisc add dev eth0 handle 7a11: root netem delay 200ms 20ms",
+        "GAMEDAY_LATENCY_MS",
+        "200",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packet_loss_uses_netem_loss() {
+    ephemeral_case(
+        "    - {name: drop, type: packetLoss, duration: 30s, selector: {namespace: shop, labels: {app: checkout}}, params: {loss: 10}}",
+        "packetLoss",
+        "netem loss 10%",
+        "GAMEDAY_LOSS_PERCENT",
+        "10",
+    )
+    .await;
+}
