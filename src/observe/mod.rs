@@ -1,0 +1,42 @@
+//! Observation: everything gameday reads to know how the system is doing.
+//!
+//! The engine never talks to Prometheus, Alertmanager or the probed services
+//! itself; it asks this module for [`Reading`]s and verdicts. Keeping the
+//! reading side in one place is what lets S4 (an unreadable probe is a breach)
+//! be enforced once, rather than at every call site.
+//!
+//! - [`connection`]: HTTP clients for Prometheus and Alertmanager (auth, TLS, headers);
+//! - [`probe`]: one probe → one [`Reading`], with a timeout and a bounded retry;
+//! - [`prometheus`], [`kubernetes`], [`http`]: the three probe sources;
+//! - [`steady`]: the before / during / after phases, T_impact and T_mitigate;
+//! - [`preflight`]: reachability checks before anything is injected;
+//! - [`alerts`]: detection inputs from Prometheus and Alertmanager.
+
+pub mod connection;
+pub mod http;
+pub mod kubernetes;
+pub mod preflight;
+pub mod probe;
+pub mod prometheus;
+pub mod steady;
+
+pub use connection::{AlertmanagerConn, ConnectionError, EndpointArgs, PrometheusConn};
+pub use probe::{Observer, Outcome, Phase, ProbeError, Reading, RetryPolicy};
+pub use steady::{GuardVerdict, Recovery, SteadyState};
+
+/// Renders an error with its whole source chain ("error sending request: connection
+/// refused"), because reqwest and hyper put the useful part (the OS error, the TLS
+/// reason) several levels down and a preflight message must say exactly what failed.
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let msg = s.to_string();
+        if !out.contains(&msg) {
+            out.push_str(": ");
+            out.push_str(&msg);
+        }
+        cur = s.source();
+    }
+    out
+}
