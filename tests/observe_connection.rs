@@ -102,6 +102,7 @@ async fn tls_with_private_ca_and_basic_auth_against_real_prometheus() {
         ],
         endpoint: good.clone(),
         https: true,
+        ..PromOptions::default()
     })
     .await;
     let p = probe("name: ok\nprometheus: {query: gd_ok}\nexpect: \"== 1\"");

@@ -12,6 +12,7 @@
 //! - [`preflight`]: reachability checks before anything is injected;
 //! - [`alerts`]: detection inputs from Prometheus and Alertmanager.
 
+pub mod alerts;
 pub mod connection;
 pub mod http;
 pub mod kubernetes;

@@ -169,6 +169,10 @@ pub struct PromOptions {
     /// How the harness reaches it (scheme, CA, auth); the URL is filled in.
     pub endpoint: Endpoint,
     pub https: bool,
+    /// Contents of a rule file (evaluated every second).
+    pub rules: Option<String>,
+    /// Alertmanager base URL to send alerts to.
+    pub alertmanager: Option<String>,
 }
 
 /// Kills a process that never made it into its owner (startup failed).
@@ -231,6 +235,17 @@ impl Prometheus {
              scrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: [{}]\n",
             targets.join(", ")
         );
+        let mut config = config;
+        if let Some(rules) = &opts.rules {
+            std::fs::write(dir.path().join("rules.yml"), rules).unwrap();
+            config.push_str("rule_files: [rules.yml]\n");
+        }
+        if let Some(am) = &opts.alertmanager {
+            let host = am.trim_start_matches("http://").trim_end_matches('/');
+            config.push_str(&format!(
+                "alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{host}']\n"
+            ));
+        }
         std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
         if let Some(web) = &opts.web_config {
             std::fs::write(dir.path().join("web.yml"), web).unwrap();
