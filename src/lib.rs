@@ -6,4 +6,5 @@
 pub mod cli;
 pub mod config;
 pub mod observe;
+pub mod sandbox;
 pub mod scenario;

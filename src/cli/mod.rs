@@ -7,6 +7,7 @@
 
 mod completions;
 mod logging;
+mod sandbox;
 mod schema;
 
 use std::path::PathBuf;
@@ -81,6 +82,8 @@ pub enum Command {
     Schema(schema::Args),
     /// Print shell completions.
     Completions(completions::Args),
+    /// Serve a simulated Kubernetes cluster on loopback (for demos, drills and tests).
+    Sandbox(sandbox::Args),
 }
 
 /// Whether to colour output: never when NO_COLOR is set (https://no-color.org)
@@ -107,6 +110,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Schema(args) => schema::run(args),
         Command::Completions(args) => completions::run(args),
+        Command::Sandbox(args) => sandbox::run(args),
     };
     match result {
         Ok(code) => code,

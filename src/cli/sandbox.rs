@@ -1,0 +1,116 @@
+//! `gameday sandbox`: serve the simulated cluster until SIGINT or SIGTERM.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::sandbox::{DEFAULT_CONTEXT, Misbehaviour, Outage, Sandbox, SandboxOptions};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address to serve the API and /metrics on (loopback, free port by default).
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// World file: Kubernetes manifests (multi-document YAML) to start with.
+    #[arg(long, value_name = "FILE")]
+    pub world: Option<PathBuf>,
+    /// Where to write the kubeconfig (default: a file in the temp directory).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig_out: Option<PathBuf>,
+    /// Name of the kubeconfig context, cluster and user.
+    #[arg(long, default_value = DEFAULT_CONTEXT, value_name = "NAME")]
+    pub context_name: String,
+    /// Minor version reported by /version (kubectl picks its version from it).
+    #[arg(long, default_value_t = 33, value_parser = clap::value_parser!(u32).range(27..=33))]
+    pub kube_minor: u32,
+    /// Fraction of API requests (0-1) that fail on purpose.
+    #[arg(long, default_value_t = 0.0, value_name = "RATE")]
+    pub error_rate: f64,
+    /// HTTP status of the injected failures (429, 500, 502, 503, 504).
+    #[arg(long, value_name = "CODE")]
+    pub error_status: Option<u16>,
+    /// Latency added to every API request, in milliseconds.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency_ms: u64,
+    /// An outage window START+DURATION from start-up, e.g. 30s+10s (repeatable).
+    #[arg(long, value_name = "START+DURATION")]
+    pub outage: Vec<Outage>,
+}
+
+/// Reads Kubernetes manifests: several YAML documents, `kind: List` expanded.
+fn load_objects(path: &std::path::Path) -> anyhow::Result<Vec<serde_json::Value>> {
+    use serde::Deserialize;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut out = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(&text) {
+        let v = serde_json::Value::deserialize(doc)
+            .with_context(|| format!("parsing {}", path.display()))?;
+        match v.get("kind").and_then(|k| k.as_str()) {
+            Some("List") => out.extend(
+                v.get("items")
+                    .and_then(|i| i.as_array())
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+            _ if v.is_null() => {}
+            _ => out.push(v),
+        }
+    }
+    Ok(out)
+}
+
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    let objects = match &args.world {
+        Some(p) => load_objects(p)?,
+        None => Vec::new(),
+    };
+    let opts = SandboxOptions {
+        listen: args.listen,
+        kube_minor: args.kube_minor,
+        objects,
+        misbehaviour: Misbehaviour {
+            error_rate: args.error_rate,
+            error_status: args.error_status,
+            latency_ms: args.latency_ms,
+            outages: args.outage.clone(),
+            methods: Vec::new(),
+        },
+        ..SandboxOptions::default()
+    };
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    rt.block_on(async move {
+        let sb = Sandbox::start(opts).await?;
+        let kubeconfig = args.kubeconfig_out.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("gameday-sandbox-{}.kubeconfig", sb.addr().port()))
+        });
+        sb.write_kubeconfig(&kubeconfig, &args.context_name)
+            .with_context(|| format!("writing {}", kubeconfig.display()))?;
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "sandbox ready: api={} metrics={} kubeconfig={}",
+            sb.api_url(),
+            sb.metrics_url(),
+            kubeconfig.display()
+        )?;
+        out.flush()?;
+        drop(out);
+        wait_for_signal().await?;
+        tracing::info!("stopping the sandbox");
+        sb.shutdown().await;
+        Ok::<i32, anyhow::Error>(crate::cli::exit::OK)
+    })
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("waiting for SIGINT")?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,173 @@
+//! API errors, rendered as the `Status` objects real clients parse: kube-rs
+//! turns them into `Error::Api` with the code and reason, kubectl prints the
+//! message. Codes and reasons follow kube-apiserver.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{plural}{group_suffix} \"{name}\" not found")]
+    NotFound {
+        plural: String,
+        group_suffix: String,
+        name: String,
+    },
+    #[error("{plural}{group_suffix} \"{name}\" already exists")]
+    AlreadyExists {
+        plural: String,
+        group_suffix: String,
+        name: String,
+    },
+    #[error("Operation cannot be fulfilled on {plural}{group_suffix} \"{name}\": {detail}")]
+    Conflict {
+        plural: String,
+        group_suffix: String,
+        name: String,
+        detail: String,
+    },
+    #[error("{kind} \"{name}\" is invalid: {detail}")]
+    Invalid {
+        kind: String,
+        name: String,
+        detail: String,
+    },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the server does not allow this method on the requested resource")]
+    MethodNotAllowed,
+    #[error("the server could not find the requested resource")]
+    NoRoute,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("too old resource version: {requested} ({oldest})")]
+    Gone { requested: u64, oldest: u64 },
+    /// A failure the misbehaviour knobs asked for.
+    #[error("{message}")]
+    Injected { code: u16, message: String },
+}
+
+impl ApiError {
+    pub fn code(&self) -> u16 {
+        match self {
+            ApiError::NotFound { .. } | ApiError::NoRoute => 404,
+            ApiError::AlreadyExists { .. } | ApiError::Conflict { .. } => 409,
+            ApiError::Invalid { .. } => 422,
+            ApiError::BadRequest(_) => 400,
+            ApiError::MethodNotAllowed => 405,
+            ApiError::UnsupportedMediaType(_) => 415,
+            ApiError::TooManyRequests(_) => 429,
+            ApiError::Gone { .. } => 410,
+            ApiError::Injected { code, .. } => *code,
+        }
+    }
+
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ApiError::NotFound { .. } | ApiError::NoRoute => "NotFound",
+            ApiError::AlreadyExists { .. } => "AlreadyExists",
+            ApiError::Conflict { .. } => "Conflict",
+            ApiError::Invalid { .. } => "Invalid",
+            ApiError::BadRequest(_) => "BadRequest",
+            ApiError::MethodNotAllowed => "MethodNotAllowed",
+            ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
+            ApiError::TooManyRequests(_) => "TooManyRequests",
+            ApiError::Gone { .. } => "Expired",
+            ApiError::Injected { code, .. } => match code {
+                429 => "TooManyRequests",
+                503 => "ServiceUnavailable",
+                504 => "Timeout",
+                _ => "InternalError",
+            },
+        }
+    }
+
+    pub fn not_found(res: &crate::sandbox::resources::ResourceDef, name: &str) -> Self {
+        ApiError::NotFound {
+            plural: res.plural.to_string(),
+            group_suffix: group_suffix(res.group),
+            name: name.to_string(),
+        }
+    }
+
+    pub fn already_exists(res: &crate::sandbox::resources::ResourceDef, name: &str) -> Self {
+        ApiError::AlreadyExists {
+            plural: res.plural.to_string(),
+            group_suffix: group_suffix(res.group),
+            name: name.to_string(),
+        }
+    }
+
+    pub fn conflict(res: &crate::sandbox::resources::ResourceDef, name: &str) -> Self {
+        ApiError::Conflict {
+            plural: res.plural.to_string(),
+            group_suffix: group_suffix(res.group),
+            name: name.to_string(),
+            detail: "the object has been modified; please apply your changes to the latest version and try again".to_string(),
+        }
+    }
+
+    pub fn invalid(
+        res: &crate::sandbox::resources::ResourceDef,
+        name: &str,
+        detail: impl Into<String>,
+    ) -> Self {
+        ApiError::Invalid {
+            kind: res.kind.to_string(),
+            name: name.to_string(),
+            detail: detail.into(),
+        }
+    }
+
+    /// The `Status` object body.
+    pub fn status(&self) -> serde_json::Value {
+        let mut status = json!({
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.to_string(),
+            "reason": self.reason(),
+            "code": self.code(),
+        });
+        let details = match self {
+            ApiError::NotFound { plural, name, .. }
+            | ApiError::AlreadyExists { plural, name, .. }
+            | ApiError::Conflict { plural, name, .. } => {
+                Some(json!({"name": name, "kind": plural}))
+            }
+            ApiError::Invalid { kind, name, detail } => Some(json!({
+                "name": name, "kind": kind,
+                "causes": [{"reason": "FieldValueInvalid", "message": detail}],
+            })),
+            ApiError::TooManyRequests(_) => Some(json!({
+                "causes": [{"reason": "DisruptionBudget", "message": self.to_string()}],
+            })),
+            _ => None,
+        };
+        if let Some(d) = details {
+            status["details"] = d;
+        }
+        status
+    }
+}
+
+fn group_suffix(group: &str) -> String {
+    if group.is_empty() {
+        String::new()
+    } else {
+        format!(".{group}")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let code = StatusCode::from_u16(self.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        // No Retry-After: client-go would then retry on its own and hide
+        // the PDB refusal or the injected failure from the caller.
+        (code, axum::Json(self.status())).into_response()
+    }
+}

@@ -1,0 +1,299 @@
+//! The sandbox: a Kubernetes-API-compatible simulated cluster served on
+//! loopback. Real kubectl and kube-rs talk to it unchanged; controllers make
+//! it behave like a cluster (rollouts, scheduling, readiness, eviction with
+//! PDBs, ephemeral containers); knobs make it misbehave on purpose.
+//!
+//! Start it in-process with [`Sandbox::start`]; `gameday sandbox` is a thin
+//! command around the same call.
+
+pub mod api;
+pub mod controllers;
+pub mod discovery;
+pub mod error;
+pub mod kubeconfig;
+pub mod meta;
+pub mod misbehave;
+pub mod patch;
+pub mod resources;
+pub mod selector;
+pub mod store;
+pub mod table;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use misbehave::{Misbehaviour, Outage, RequestRecord};
+
+use crate::sandbox::api::{AppState, MetricsFn};
+use crate::sandbox::controllers::Controllers;
+use crate::sandbox::misbehave::Admin;
+use crate::sandbox::store::Store;
+
+pub const DEFAULT_CONTEXT: &str = "gameday-sandbox";
+
+#[derive(Clone)]
+pub struct SandboxOptions {
+    /// Where to listen; loopback with a free port by default.
+    pub listen: SocketAddr,
+    /// The minor version `/version` reports (kubectl's dispatcher picks its
+    /// bundled kubectl from it): 27 to 33.
+    pub kube_minor: u32,
+    /// Objects to create at start (namespaces and nodes first), as a world
+    /// file expands to.
+    pub objects: Vec<Value>,
+    pub misbehaviour: Misbehaviour,
+    /// Controller tick.
+    pub tick: Duration,
+    /// Bring the world up already running (pods ready, no events) before
+    /// serving, instead of starting everything at once when serving begins.
+    pub warm_start: bool,
+    /// Watch history kept per resource type.
+    pub history: usize,
+    /// Renders `/metrics`; None serves 404.
+    pub metrics: Option<MetricsFn>,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        SandboxOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            kube_minor: 33,
+            objects: Vec::new(),
+            misbehaviour: Misbehaviour::default(),
+            tick: Duration::from_millis(100),
+            warm_start: true,
+            history: 5000,
+            metrics: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for SandboxOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxOptions")
+            .field("listen", &self.listen)
+            .field("kube_minor", &self.kube_minor)
+            .field("objects", &self.objects.len())
+            .field("misbehaviour", &self.misbehaviour)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("world object #{index} ({what}): {message}")]
+    Seed {
+        index: usize,
+        what: String,
+        message: String,
+    },
+    #[error("invalid misbehaviour: {0}")]
+    Knobs(#[from] misbehave::KnobError),
+    #[error("kube minor version {0} is outside 27..=33 (the kubectl versions installed)")]
+    KubeMinor(u32),
+    #[error("cannot build a kube client for the sandbox: {0}")]
+    Client(String),
+}
+
+/// Namespaces first, then nodes, then everything else, so that each object
+/// finds what it lives in.
+fn seed_order(v: &Value) -> u8 {
+    match v.get("kind").and_then(Value::as_str) {
+        Some("Namespace") => 0,
+        Some("Node") => 1,
+        _ => 2,
+    }
+}
+
+fn seed(store: &Store, objects: &[Value]) -> Result<(), SandboxError> {
+    let mut order: Vec<(usize, &Value)> = objects.iter().enumerate().collect();
+    order.sort_by_key(|(_, v)| seed_order(v));
+    for (index, v) in order {
+        let api_version = v.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
+        let what = format!("{kind} {}", meta::name(v));
+        let res = resources::find_kind(api_version, kind).ok_or_else(|| SandboxError::Seed {
+            index,
+            what: what.clone(),
+            message: format!("the sandbox does not serve {api_version} {kind}"),
+        })?;
+        let ns = match meta::namespace(v) {
+            "" => "default",
+            ns => ns,
+        };
+        if res == resources::NAMESPACES && store.try_get(res, "", meta::name(v)).is_some() {
+            continue;
+        }
+        store
+            .create(res, ns, v.clone())
+            .map_err(|e| SandboxError::Seed {
+                index,
+                what,
+                message: e.to_string(),
+            })?;
+    }
+    Ok(())
+}
+
+pub struct Sandbox;
+
+impl Sandbox {
+    /// Seeds the store, settles the controllers, binds and starts serving.
+    /// Returns once the API answers.
+    pub async fn start(opts: SandboxOptions) -> Result<SandboxHandle, SandboxError> {
+        if !(27..=33).contains(&opts.kube_minor) {
+            return Err(SandboxError::KubeMinor(opts.kube_minor));
+        }
+        opts.misbehaviour.validate()?;
+        let store = Arc::new(Store::new(opts.history));
+        controllers::ensure_system_namespaces(&store);
+        seed(&store, &opts.objects)?;
+        let mut ctrl = Controllers::new(store.clone(), opts.kube_minor);
+        let warm = opts.warm_start;
+        let ctrl = tokio::task::spawn_blocking(move || {
+            ctrl.settle(warm);
+            ctrl
+        })
+        .await
+        .map_err(|e| SandboxError::Seed {
+            index: 0,
+            what: "world".into(),
+            message: format!("controllers failed while settling: {e}"),
+        })?;
+        let listener = tokio::net::TcpListener::bind(opts.listen)
+            .await
+            .map_err(|source| SandboxError::Bind {
+                addr: opts.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| SandboxError::Bind {
+            addr: opts.listen,
+            source,
+        })?;
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let admin = Arc::new(Admin::new(opts.misbehaviour.clone()));
+        let state = Arc::new(AppState {
+            store: store.clone(),
+            admin: admin.clone(),
+            kube_minor: opts.kube_minor,
+            shutdown: shutdown_rx.clone(),
+            metrics: opts.metrics.clone(),
+            eviction_lock: tokio::sync::Mutex::new(()),
+        });
+        let app = api::router(state);
+        let mut srv_shutdown = shutdown_rx.clone();
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = srv_shutdown.wait_for(|v| *v).await;
+                })
+                .await;
+        });
+        let controller = tokio::spawn(controllers::run(ctrl, opts.tick, shutdown_rx));
+        Ok(SandboxHandle {
+            addr,
+            store,
+            admin,
+            shutdown_tx,
+            tasks: vec![server, controller],
+        })
+    }
+}
+
+/// A running sandbox. Dropping it stops serving; [`SandboxHandle::shutdown`]
+/// also waits for the tasks to end.
+pub struct SandboxHandle {
+    addr: SocketAddr,
+    store: Arc<Store>,
+    admin: Arc<Admin>,
+    shutdown_tx: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl SandboxHandle {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn api_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn metrics_url(&self) -> String {
+        format!("http://{}/metrics", self.addr)
+    }
+
+    pub fn write_kubeconfig(&self, path: &Path, context_name: &str) -> std::io::Result<()> {
+        kubeconfig::write(path, &self.api_url(), context_name)
+    }
+
+    /// A kube-rs client for this sandbox.
+    pub fn kube_client(&self) -> Result<kube::Client, SandboxError> {
+        let url = self
+            .api_url()
+            .parse()
+            .map_err(|e: axum::http::uri::InvalidUri| SandboxError::Client(e.to_string()))?;
+        let mut config = kube::Config::new(url);
+        config.default_namespace = "default".into();
+        kube::Client::try_from(config).map_err(|e| SandboxError::Client(e.to_string()))
+    }
+
+    /// The object store, for tests and the traffic model.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Misbehaviour knobs and the request log.
+    pub fn admin(&self) -> &Admin {
+        &self.admin
+    }
+
+    pub fn set_misbehaviour(&self, m: Misbehaviour) -> Result<(), SandboxError> {
+        Ok(self.admin.set(m)?)
+    }
+
+    /// Client writes seen since start (or the last log reset).
+    pub fn write_count(&self) -> u64 {
+        self.admin.write_count()
+    }
+
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.admin.requests()
+    }
+
+    /// Stops serving (open watches end) and waits for the tasks.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown_tx.send(true);
+        for t in self.tasks.drain(..) {
+            // A graceful shutdown that hangs on a stuck connection must not
+            // hang the caller.
+            let abort = t.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(5), t)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for SandboxHandle {
+    fn drop(&mut self) {
+        let _ = self.shutdown_tx.send(true);
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! The fixed table of resource types the sandbox serves. One table drives
+//! routing, discovery documents, OpenAPI stubs and the store's layout, so a
+//! resource added here is reachable by kubectl and kube-rs alike.
+
+/// A subresource as discovery advertises it. Clients look these up: kubectl
+/// drain checks `pods/eviction` for its group/version, kubectl scale checks
+/// `deployments/scale`.
+#[derive(Debug)]
+pub struct SubresourceDef {
+    pub name: &'static str,
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub verbs: &'static [&'static str],
+}
+
+#[derive(Debug)]
+pub struct ResourceDef {
+    pub group: &'static str,
+    pub version: &'static str,
+    pub plural: &'static str,
+    pub singular: &'static str,
+    pub kind: &'static str,
+    pub namespaced: bool,
+    pub short_names: &'static [&'static str],
+    pub subresources: &'static [SubresourceDef],
+}
+
+/// Index into [`RESOURCES`]; cheap to copy and to key maps with.
+pub type ResId = usize;
+
+const ALL_VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+const GET_PATCH_UPDATE: &[&str] = &["get", "patch", "update"];
+
+const fn status_sub(
+    group: &'static str,
+    version: &'static str,
+    kind: &'static str,
+) -> SubresourceDef {
+    SubresourceDef {
+        name: "status",
+        group,
+        version,
+        kind,
+        verbs: GET_PATCH_UPDATE,
+    }
+}
+
+const fn scale_sub() -> SubresourceDef {
+    SubresourceDef {
+        name: "scale",
+        group: "autoscaling",
+        version: "v1",
+        kind: "Scale",
+        verbs: GET_PATCH_UPDATE,
+    }
+}
+
+pub static RESOURCES: &[ResourceDef] = &[
+    ResourceDef {
+        group: "",
+        version: "v1",
+        plural: "namespaces",
+        singular: "namespace",
+        kind: "Namespace",
+        namespaced: false,
+        short_names: &["ns"],
+        subresources: &[status_sub("", "v1", "Namespace")],
+    },
+    ResourceDef {
+        group: "",
+        version: "v1",
+        plural: "nodes",
+        singular: "node",
+        kind: "Node",
+        namespaced: false,
+        short_names: &["no"],
+        subresources: &[status_sub("", "v1", "Node")],
+    },
+    ResourceDef {
+        group: "",
+        version: "v1",
+        plural: "pods",
+        singular: "pod",
+        kind: "Pod",
+        namespaced: true,
+        short_names: &["po"],
+        subresources: &[
+            status_sub("", "v1", "Pod"),
+            SubresourceDef {
+                name: "eviction",
+                group: "policy",
+                version: "v1",
+                kind: "Eviction",
+                verbs: &["create"],
+            },
+            SubresourceDef {
+                name: "ephemeralcontainers",
+                group: "",
+                version: "v1",
+                kind: "Pod",
+                verbs: GET_PATCH_UPDATE,
+            },
+        ],
+    },
+    ResourceDef {
+        group: "",
+        version: "v1",
+        plural: "services",
+        singular: "service",
+        kind: "Service",
+        namespaced: true,
+        short_names: &["svc"],
+        subresources: &[status_sub("", "v1", "Service")],
+    },
+    ResourceDef {
+        group: "",
+        version: "v1",
+        plural: "configmaps",
+        singular: "configmap",
+        kind: "ConfigMap",
+        namespaced: true,
+        short_names: &["cm"],
+        subresources: &[],
+    },
+    ResourceDef {
+        group: "",
+        version: "v1",
+        plural: "events",
+        singular: "event",
+        kind: "Event",
+        namespaced: true,
+        short_names: &["ev"],
+        subresources: &[],
+    },
+    ResourceDef {
+        group: "apps",
+        version: "v1",
+        plural: "deployments",
+        singular: "deployment",
+        kind: "Deployment",
+        namespaced: true,
+        short_names: &["deploy"],
+        subresources: &[status_sub("apps", "v1", "Deployment"), scale_sub()],
+    },
+    ResourceDef {
+        group: "apps",
+        version: "v1",
+        plural: "statefulsets",
+        singular: "statefulset",
+        kind: "StatefulSet",
+        namespaced: true,
+        short_names: &["sts"],
+        subresources: &[status_sub("apps", "v1", "StatefulSet"), scale_sub()],
+    },
+    ResourceDef {
+        group: "apps",
+        version: "v1",
+        plural: "replicasets",
+        singular: "replicaset",
+        kind: "ReplicaSet",
+        namespaced: true,
+        short_names: &["rs"],
+        subresources: &[status_sub("apps", "v1", "ReplicaSet"), scale_sub()],
+    },
+    ResourceDef {
+        group: "policy",
+        version: "v1",
+        plural: "poddisruptionbudgets",
+        singular: "poddisruptionbudget",
+        kind: "PodDisruptionBudget",
+        namespaced: true,
+        short_names: &["pdb"],
+        subresources: &[status_sub("policy", "v1", "PodDisruptionBudget")],
+    },
+    ResourceDef {
+        group: "networking.k8s.io",
+        version: "v1",
+        plural: "networkpolicies",
+        singular: "networkpolicy",
+        kind: "NetworkPolicy",
+        namespaced: true,
+        short_names: &["netpol"],
+        subresources: &[],
+    },
+];
+
+pub const NAMESPACES: ResId = 0;
+pub const NODES: ResId = 1;
+pub const PODS: ResId = 2;
+pub const SERVICES: ResId = 3;
+pub const CONFIGMAPS: ResId = 4;
+pub const EVENTS: ResId = 5;
+pub const DEPLOYMENTS: ResId = 6;
+pub const STATEFULSETS: ResId = 7;
+pub const REPLICASETS: ResId = 8;
+pub const PDBS: ResId = 9;
+pub const NETWORKPOLICIES: ResId = 10;
+
+/// The verbs every resource supports; the sandbox implements them all.
+pub fn verbs() -> &'static [&'static str] {
+    ALL_VERBS
+}
+
+impl ResourceDef {
+    /// `v1` for the core group, `group/version` otherwise.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.to_string()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    pub fn list_kind(&self) -> String {
+        format!("{}List", self.kind)
+    }
+
+    pub fn subresource(&'static self, name: &str) -> Option<&'static SubresourceDef> {
+        self.subresources.iter().find(|s| s.name == name)
+    }
+}
+
+/// Finds a resource by group, version and plural name.
+pub fn find(group: &str, version: &str, plural: &str) -> Option<ResId> {
+    RESOURCES
+        .iter()
+        .position(|r| r.group == group && r.version == version && r.plural == plural)
+}
+
+/// Finds a resource by apiVersion and kind, as written in a manifest.
+pub fn find_kind(api_version: &str, kind: &str) -> Option<ResId> {
+    let (group, version) = match api_version.split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version),
+    };
+    RESOURCES
+        .iter()
+        .position(|r| r.group == group && r.version == version && r.kind == kind)
+}
+
+/// The API groups, in the order discovery lists them (core excluded).
+pub fn groups() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for r in RESOURCES {
+        if !r.group.is_empty() && !out.contains(&r.group) {
+            out.push(r.group);
+        }
+    }
+    out
+}
+
+pub fn def(id: ResId) -> &'static ResourceDef {
+    &RESOURCES[id]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constants_match_the_table() {
+        assert_eq!(def(NAMESPACES).plural, "namespaces");
+        assert_eq!(def(NODES).plural, "nodes");
+        assert_eq!(def(PODS).plural, "pods");
+        assert_eq!(def(SERVICES).plural, "services");
+        assert_eq!(def(CONFIGMAPS).plural, "configmaps");
+        assert_eq!(def(EVENTS).plural, "events");
+        assert_eq!(def(DEPLOYMENTS).plural, "deployments");
+        assert_eq!(def(STATEFULSETS).plural, "statefulsets");
+        assert_eq!(def(REPLICASETS).plural, "replicasets");
+        assert_eq!(def(PDBS).plural, "poddisruptionbudgets");
+        assert_eq!(def(NETWORKPOLICIES).plural, "networkpolicies");
+    }
+
+    #[test]
+    fn finds_by_kind_and_plural() {
+        assert_eq!(find_kind("apps/v1", "Deployment"), Some(DEPLOYMENTS));
+        assert_eq!(find_kind("v1", "Pod"), Some(PODS));
+        assert_eq!(find("policy", "v1", "poddisruptionbudgets"), Some(PDBS));
+        assert_eq!(find("apps", "v1", "pods"), None);
+    }
+}

@@ -1,0 +1,665 @@
+//! The object store: every object as JSON under (resource, namespace, name),
+//! one global resourceVersion counter, and a bounded per-resource history of
+//! changes so watches can resume from a resourceVersion.
+//!
+//! Each object keeps its serialised bytes next to its value: a list of 10,000
+//! pods is then a concatenation, not 10,000 serialisations, which is what
+//! keeps `kubectl get pods -A -o json` fast.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::body::Bytes;
+use serde_json::{Map, Value};
+use tokio::sync::{Notify, broadcast};
+
+use crate::sandbox::error::ApiError;
+use crate::sandbox::meta;
+use crate::sandbox::resources::{self, RESOURCES, ResId};
+
+/// One stored version of an object. Immutable once stored; a change stores a
+/// new `Obj`, so readers and watch events can hold it without locks.
+#[derive(Debug)]
+pub struct Obj {
+    pub value: Value,
+    pub raw: Bytes,
+    pub rv: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Added => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct WatchEvent {
+    pub res: ResId,
+    pub kind: EventType,
+    pub obj: Arc<Obj>,
+}
+
+/// How an update treats `status`. kube-apiserver ignores status on the main
+/// resource and everything but status on `/status`; controllers write both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateMode {
+    Spec,
+    Status,
+    Full,
+}
+
+type Key = (String, String);
+
+#[derive(Default)]
+struct History {
+    events: VecDeque<Arc<WatchEvent>>,
+    /// The newest resourceVersion dropped from `events`; a watch starting
+    /// before it has missed changes and gets 410 Gone.
+    evicted_up_to: u64,
+}
+
+struct Inner {
+    rv: u64,
+    tables: Vec<BTreeMap<Key, Arc<Obj>>>,
+    history: Vec<History>,
+}
+
+pub struct Store {
+    inner: Mutex<Inner>,
+    tx: broadcast::Sender<Arc<WatchEvent>>,
+    history_cap: usize,
+    /// Wakes the controllers after a write.
+    pub changed: Notify,
+}
+
+/// What a watch starts with: the backlog to replay, then the live stream.
+pub struct Subscription {
+    pub backlog: Vec<Arc<WatchEvent>>,
+    pub rx: broadcast::Receiver<Arc<WatchEvent>>,
+    pub rv: u64,
+}
+
+fn key(ns: &str, name: &str) -> Key {
+    (ns.to_string(), name.to_string())
+}
+
+impl Store {
+    pub fn new(history_cap: usize) -> Self {
+        let (tx, _) = broadcast::channel(16_384);
+        Store {
+            inner: Mutex::new(Inner {
+                rv: 1,
+                tables: RESOURCES.iter().map(|_| BTreeMap::new()).collect(),
+                history: RESOURCES.iter().map(|_| History::default()).collect(),
+            }),
+            tx,
+            history_cap: history_cap.max(16),
+            changed: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves consistent maps (every
+        // mutation is a single insert/remove), so a poisoned lock is usable.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn current_rv(&self) -> u64 {
+        self.lock().rv
+    }
+
+    pub fn get(&self, res: ResId, ns: &str, name: &str) -> Result<Arc<Obj>, ApiError> {
+        self.try_get(res, ns, name)
+            .ok_or_else(|| ApiError::not_found(resources::def(res), name))
+    }
+
+    pub fn try_get(&self, res: ResId, ns: &str, name: &str) -> Option<Arc<Obj>> {
+        self.lock().tables[res].get(&key(ns, name)).cloned()
+    }
+
+    /// All objects of `res` (in `ns` when given) and the list's resourceVersion.
+    pub fn list(&self, res: ResId, ns: Option<&str>) -> (Vec<Arc<Obj>>, u64) {
+        self.list_filtered(res, ns, |_| true)
+    }
+
+    pub fn list_filtered(
+        &self,
+        res: ResId,
+        ns: Option<&str>,
+        keep: impl Fn(&Value) -> bool,
+    ) -> (Vec<Arc<Obj>>, u64) {
+        let inner = self.lock();
+        let table = &inner.tables[res];
+        let items = match ns {
+            Some(ns) => table
+                .range(key(ns, "")..)
+                .take_while(|((n, _), _)| n == ns)
+                .filter(|(_, o)| keep(&o.value))
+                .map(|(_, o)| o.clone())
+                .collect(),
+            None => table.values().filter(|o| keep(&o.value)).cloned().collect(),
+        };
+        (items, inner.rv)
+    }
+
+    pub fn count(&self, res: ResId) -> usize {
+        self.lock().tables[res].len()
+    }
+
+    fn record(&self, inner: &mut Inner, res: ResId, kind: EventType, obj: Arc<Obj>) {
+        let ev = Arc::new(WatchEvent { res, kind, obj });
+        let hist = &mut inner.history[res];
+        hist.events.push_back(ev.clone());
+        while hist.events.len() > self.history_cap {
+            if let Some(old) = hist.events.pop_front() {
+                hist.evicted_up_to = old.obj.rv;
+            }
+        }
+        // No receivers is fine: nobody is watching.
+        let _ = self.tx.send(ev);
+    }
+
+    fn stamp(inner: &mut Inner, res: ResId, mut v: Value) -> Result<Arc<Obj>, ApiError> {
+        inner.rv += 1;
+        let def = resources::def(res);
+        if let Value::Object(m) = &mut v {
+            m.insert("apiVersion".into(), Value::String(def.api_version()));
+            m.insert("kind".into(), Value::String(def.kind.to_string()));
+        }
+        meta::ensure_object(&mut v, &["metadata"]).insert(
+            "resourceVersion".into(),
+            Value::String(inner.rv.to_string()),
+        );
+        let raw = serde_json::to_vec(&v)
+            .map_err(|e| ApiError::BadRequest(format!("cannot encode object: {e}")))?;
+        Ok(Arc::new(Obj {
+            value: v,
+            raw: Bytes::from(raw),
+            rv: inner.rv,
+        }))
+    }
+
+    /// Creates an object, filling in the metadata the server owns. Honours
+    /// `generateName` the way the apiserver does.
+    pub fn create(&self, res: ResId, ns: &str, mut v: Value) -> Result<Arc<Obj>, ApiError> {
+        let def = resources::def(res);
+        if !v.is_object() {
+            return Err(ApiError::BadRequest(
+                "the body must be a JSON object".into(),
+            ));
+        }
+        let ns = if def.namespaced { ns } else { "" };
+        let mut inner = self.lock();
+        if def.namespaced && !inner.tables[resources::NAMESPACES].contains_key(&key("", ns)) {
+            return Err(ApiError::not_found(
+                resources::def(resources::NAMESPACES),
+                ns,
+            ));
+        }
+        let md = meta::ensure_object(&mut v, &["metadata"]);
+        let mut name = md
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        if name.is_empty() {
+            match md.get("generateName").and_then(Value::as_str) {
+                Some(prefix) if !prefix.is_empty() => {
+                    name = format!("{prefix}{}", meta::random_suffix(5));
+                }
+                _ => {
+                    return Err(ApiError::invalid(
+                        def,
+                        "",
+                        "metadata.name: Required value: name or generateName is required",
+                    ));
+                }
+            }
+        }
+        validate_name(def, &name)?;
+        if let Some(given) = md.get("namespace").and_then(Value::as_str)
+            && def.namespaced
+            && !given.is_empty()
+            && given != ns
+        {
+            return Err(ApiError::BadRequest(format!(
+                "the namespace of the provided object ({given}) does not match the namespace sent on the request ({ns})"
+            )));
+        }
+        md.insert("name".into(), Value::String(name.clone()));
+        if def.namespaced {
+            md.insert("namespace".into(), Value::String(ns.to_string()));
+        } else {
+            md.remove("namespace");
+        }
+        md.insert("uid".into(), Value::String(meta::new_uid()));
+        md.insert(
+            "creationTimestamp".into(),
+            Value::String(meta::now_rfc3339()),
+        );
+        md.insert("generation".into(), Value::from(1));
+        md.remove("deletionTimestamp");
+        md.remove("resourceVersion");
+        md.remove("managedFields");
+        let k = key(ns, &name);
+        if inner.tables[res].contains_key(&k) {
+            return Err(ApiError::already_exists(def, &name));
+        }
+        if res == resources::NAMESPACES {
+            let status = meta::ensure_object(&mut v, &["status"]);
+            status.insert("phase".into(), Value::String("Active".into()));
+            let spec = meta::ensure_object(&mut v, &["spec"]);
+            spec.entry("finalizers")
+                .or_insert(serde_json::json!(["kubernetes"]));
+            meta::ensure_object(&mut v, &["metadata", "labels"]).insert(
+                "kubernetes.io/metadata.name".into(),
+                Value::String(name.clone()),
+            );
+        }
+        let obj = Self::stamp(&mut inner, res, v)?;
+        inner.tables[res].insert(k, obj.clone());
+        self.record(&mut inner, res, EventType::Added, obj.clone());
+        drop(inner);
+        self.changed.notify_one();
+        Ok(obj)
+    }
+
+    /// Replaces an object. A resourceVersion in the new object must match the
+    /// stored one (optimistic concurrency), else 409 Conflict.
+    pub fn update(
+        &self,
+        res: ResId,
+        ns: &str,
+        name: &str,
+        v: Value,
+        mode: UpdateMode,
+    ) -> Result<Arc<Obj>, ApiError> {
+        let def = resources::def(res);
+        if let Some(given) = meta::str_at(&v, &["metadata", "name"])
+            && given != name
+        {
+            return Err(ApiError::BadRequest(format!(
+                "the name of the object ({given}) does not match the name on the URL ({name})"
+            )));
+        }
+        let want_rv = meta::str_at(&v, &["metadata", "resourceVersion"])
+            .filter(|s| !s.is_empty())
+            .map(String::from);
+        self.modify(res, ns, name, mode, |old, new| {
+            if let Some(want) = &want_rv
+                && *want != old.rv.to_string()
+            {
+                return Err(ApiError::conflict(def, name));
+            }
+            *new = v;
+            Ok(())
+        })
+    }
+
+    /// Read-modify-write under the store lock: `f` sees the stored object and
+    /// edits a copy. Server-owned metadata is restored afterwards, and the
+    /// update mode decides which of spec and status the edit may change.
+    pub fn modify(
+        &self,
+        res: ResId,
+        ns: &str,
+        name: &str,
+        mode: UpdateMode,
+        f: impl FnOnce(&Obj, &mut Value) -> Result<(), ApiError>,
+    ) -> Result<Arc<Obj>, ApiError> {
+        let def = resources::def(res);
+        let ns = if def.namespaced { ns } else { "" };
+        let mut inner = self.lock();
+        let k = key(ns, name);
+        let old = inner.tables[res]
+            .get(&k)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(def, name))?;
+        let mut new = old.value.clone();
+        f(&old, &mut new)?;
+        if !new.is_object() {
+            return Err(ApiError::BadRequest(
+                "the body must be a JSON object".into(),
+            ));
+        }
+        let has_status = def.subresource("status").is_some();
+        match mode {
+            UpdateMode::Spec if has_status => {
+                restore(&mut new, &old.value, "status");
+            }
+            UpdateMode::Status => {
+                let status = new.get("status").cloned();
+                let mut merged = old.value.clone();
+                if let Some(s) = status {
+                    merged["status"] = s;
+                }
+                // Labels and annotations may change through /status too.
+                for field in ["labels", "annotations"] {
+                    if let Some(x) = meta::at(&new, &["metadata", field]).cloned() {
+                        meta::ensure_object(&mut merged, &["metadata"]).insert(field.into(), x);
+                    }
+                }
+                new = merged;
+            }
+            _ => {}
+        }
+        // Server-owned metadata survives any edit.
+        let md = meta::ensure_object(&mut new, &["metadata"]);
+        for field in [
+            "name",
+            "namespace",
+            "uid",
+            "creationTimestamp",
+            "generation",
+        ] {
+            match meta::at(&old.value, &["metadata", field]) {
+                Some(x) => {
+                    md.insert(field.into(), x.clone());
+                }
+                None => {
+                    md.remove(field);
+                }
+            }
+        }
+        md.remove("managedFields");
+        if old.value.get("spec") != new.get("spec") {
+            let g = meta::at(&old.value, &["metadata", "generation"])
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
+            meta::ensure_object(&mut new, &["metadata"])
+                .insert("generation".into(), Value::from(g + 1));
+        }
+        if strip_rv(&old.value) == strip_rv(&new) {
+            // No-op writes keep the resourceVersion, as the apiserver does.
+            return Ok(old);
+        }
+        let obj = Self::stamp(&mut inner, res, new)?;
+        inner.tables[res].insert(k, obj.clone());
+        self.record(&mut inner, res, EventType::Modified, obj.clone());
+        drop(inner);
+        self.changed.notify_one();
+        Ok(obj)
+    }
+
+    /// Deletes at once (no graceful termination: clients see the pod gone,
+    /// which is what kubectl delete and drain wait for). Deleting a namespace
+    /// deletes everything in it.
+    pub fn delete(
+        &self,
+        res: ResId,
+        ns: &str,
+        name: &str,
+        precondition_uid: Option<&str>,
+    ) -> Result<Arc<Obj>, ApiError> {
+        let def = resources::def(res);
+        let ns = if def.namespaced { ns } else { "" };
+        let mut inner = self.lock();
+        let k = key(ns, name);
+        let old = inner.tables[res]
+            .get(&k)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(def, name))?;
+        if let Some(uid) = precondition_uid
+            && uid != meta::uid(&old.value)
+        {
+            return Err(ApiError::Conflict {
+                plural: def.plural.to_string(),
+                group_suffix: if def.group.is_empty() {
+                    String::new()
+                } else {
+                    format!(".{}", def.group)
+                },
+                name: name.to_string(),
+                detail: format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                    meta::uid(&old.value)
+                ),
+            });
+        }
+        inner.tables[res].remove(&k);
+        let mut gone = old.value.clone();
+        meta::ensure_object(&mut gone, &["metadata"]).insert(
+            "deletionTimestamp".into(),
+            Value::String(meta::now_rfc3339()),
+        );
+        let obj = Self::stamp(&mut inner, res, gone)?;
+        self.record(&mut inner, res, EventType::Deleted, obj.clone());
+        if res == resources::NAMESPACES {
+            for r in 0..RESOURCES.len() {
+                if !RESOURCES[r].namespaced {
+                    continue;
+                }
+                let keys: Vec<Key> = inner.tables[r]
+                    .range(key(name, "")..)
+                    .take_while(|((n, _), _)| n == name)
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for k in keys {
+                    if let Some(o) = inner.tables[r].remove(&k) {
+                        let o = Self::stamp(&mut inner, r, o.value.clone())?;
+                        self.record(&mut inner, r, EventType::Deleted, o);
+                    }
+                }
+            }
+        }
+        drop(inner);
+        self.changed.notify_one();
+        Ok(obj)
+    }
+
+    /// Starts a watch on `res`. `from` None or 0 replays the current objects
+    /// as ADDED (the apiserver's "any" semantics); a resourceVersion replays
+    /// the history after it, or fails with 410 Gone when it is too old.
+    pub fn subscribe(&self, res: ResId, from: Option<u64>) -> Result<Subscription, ApiError> {
+        let inner = self.lock();
+        let rx = self.tx.subscribe();
+        let rv = inner.rv;
+        let backlog = match from {
+            None | Some(0) => inner.tables[res]
+                .values()
+                .map(|o| {
+                    Arc::new(WatchEvent {
+                        res,
+                        kind: EventType::Added,
+                        obj: o.clone(),
+                    })
+                })
+                .collect(),
+            Some(from) => {
+                let hist = &inner.history[res];
+                if from < hist.evicted_up_to {
+                    return Err(ApiError::Gone {
+                        requested: from,
+                        oldest: hist.evicted_up_to,
+                    });
+                }
+                hist.events
+                    .iter()
+                    .filter(|e| e.obj.rv > from)
+                    .cloned()
+                    .collect()
+            }
+        };
+        Ok(Subscription { backlog, rx, rv })
+    }
+}
+
+fn restore(new: &mut Value, old: &Value, field: &str) {
+    if let Value::Object(m) = new {
+        match old.get(field) {
+            Some(x) => {
+                m.insert(field.into(), x.clone());
+            }
+            None => {
+                m.remove(field);
+            }
+        }
+    }
+}
+
+fn strip_rv(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(Value::Object(md)) = v.get_mut("metadata") {
+        md.remove("resourceVersion");
+    }
+    v
+}
+
+/// DNS-1123 subdomain check: kubectl users get the apiserver's 422 instead
+/// of an object no client can address.
+fn validate_name(def: &resources::ResourceDef, name: &str) -> Result<(), ApiError> {
+    let ok = name.len() <= 253
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            def,
+            name,
+            format!(
+                "metadata.name: Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
+            ),
+        ))
+    }
+}
+
+/// An empty JSON object, for building objects in controllers.
+pub fn object() -> Value {
+    Value::Object(Map::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::resources::{CONFIGMAPS, NAMESPACES, PODS};
+    use serde_json::json;
+
+    fn store_with_ns() -> Store {
+        let s = Store::new(100);
+        s.create(NAMESPACES, "", json!({"metadata": {"name": "shop"}}))
+            .unwrap();
+        s
+    }
+
+    #[test]
+    fn create_stamps_metadata_and_rejects_duplicates() {
+        let s = store_with_ns();
+        let o = s
+            .create(CONFIGMAPS, "shop", json!({"metadata": {"name": "a"}}))
+            .unwrap();
+        assert_eq!(o.value["kind"], "ConfigMap");
+        assert_eq!(o.value["metadata"]["namespace"], "shop");
+        assert!(!meta::uid(&o.value).is_empty());
+        assert_eq!(o.value["metadata"]["resourceVersion"], o.rv.to_string());
+        let err = s
+            .create(CONFIGMAPS, "shop", json!({"metadata": {"name": "a"}}))
+            .unwrap_err();
+        assert_eq!(err.code(), 409);
+        let err = s
+            .create(CONFIGMAPS, "nope", json!({"metadata": {"name": "a"}}))
+            .unwrap_err();
+        assert_eq!(err.code(), 404);
+        let err = s
+            .create(
+                CONFIGMAPS,
+                "shop",
+                json!({"metadata": {"name": "Bad_Name"}}),
+            )
+            .unwrap_err();
+        assert_eq!(err.code(), 422);
+    }
+
+    #[test]
+    fn stale_update_conflicts() {
+        let s = store_with_ns();
+        let o = s
+            .create(
+                CONFIGMAPS,
+                "shop",
+                json!({"metadata": {"name": "a"}, "data": {"k": "1"}}),
+            )
+            .unwrap();
+        let mut v = o.value.clone();
+        v["data"]["k"] = json!("2");
+        let o2 = s
+            .update(CONFIGMAPS, "shop", "a", v.clone(), UpdateMode::Spec)
+            .unwrap();
+        assert!(o2.rv > o.rv);
+        v["data"]["k"] = json!("3");
+        let err = s
+            .update(CONFIGMAPS, "shop", "a", v, UpdateMode::Spec)
+            .unwrap_err();
+        assert_eq!(err.code(), 409);
+    }
+
+    #[test]
+    fn spec_updates_keep_status_and_bump_generation() {
+        let s = store_with_ns();
+        s.create(PODS, "shop", json!({"metadata": {"name": "p"}, "spec": {"containers": []}, "status": {"phase": "Running"}})).unwrap();
+        let o = s
+            .update(
+                PODS,
+                "shop",
+                "p",
+                json!({"metadata": {"name": "p"}, "spec": {"x": 1}, "status": {"phase": "Failed"}}),
+                UpdateMode::Spec,
+            )
+            .unwrap();
+        assert_eq!(o.value["status"]["phase"], "Running");
+        assert_eq!(o.value["metadata"]["generation"], 2);
+    }
+
+    #[test]
+    fn watch_replays_history_and_expires() {
+        let s = Store::new(16);
+        s.create(NAMESPACES, "", json!({"metadata": {"name": "shop"}}))
+            .unwrap();
+        let start = s.current_rv();
+        for i in 0..5 {
+            s.create(
+                CONFIGMAPS,
+                "shop",
+                json!({"metadata": {"name": format!("c{i}")}}),
+            )
+            .unwrap();
+        }
+        let sub = s.subscribe(CONFIGMAPS, Some(start)).unwrap();
+        assert_eq!(sub.backlog.len(), 5);
+        for i in 5..40 {
+            s.create(
+                CONFIGMAPS,
+                "shop",
+                json!({"metadata": {"name": format!("c{i}")}}),
+            )
+            .unwrap();
+        }
+        assert_eq!(
+            s.subscribe(CONFIGMAPS, Some(start)).err().map(|e| e.code()),
+            Some(410)
+        );
+    }
+
+    #[test]
+    fn deleting_a_namespace_deletes_its_objects() {
+        let s = store_with_ns();
+        s.create(CONFIGMAPS, "shop", json!({"metadata": {"name": "a"}}))
+            .unwrap();
+        s.delete(NAMESPACES, "", "shop", None).unwrap();
+        assert_eq!(s.count(CONFIGMAPS), 0);
+    }
+}
