@@ -4,6 +4,10 @@
 //! with no ready replica has no `readyReplicas`) read as 0, which is what they
 //! mean; a missing object is an error, because "checkout does not exist" is
 //! not the same as "checkout has no replicas".
+//!
+//! kube-rs clients retry 429/503/504 themselves (with backoff); that happens
+//! inside the probe's timeout like the probe's own retries, so an API that
+//! keeps answering 503 still yields an unknown reading in time.
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
