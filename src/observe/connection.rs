@@ -117,6 +117,32 @@ impl EndpointArgs {
     }
 }
 
+/// Both monitoring connections of a run, built from flags/env over the config.
+#[derive(Debug, Clone, Default)]
+pub struct Endpoints {
+    pub prometheus: Option<PrometheusConn>,
+    pub alertmanager: Option<AlertmanagerConn>,
+}
+
+impl Endpoints {
+    /// Builds whatever is configured; an endpoint that is not configured stays
+    /// `None` (preflight reports it if the scenario needs it), one that is
+    /// configured wrongly (bad URL, missing `env:` secret, unreadable CA) is an
+    /// error here, before anything else happens.
+    pub fn resolve(args: &EndpointArgs, config: &Config) -> Result<Self, ConnectionError> {
+        Ok(Endpoints {
+            prometheus: args
+                .prometheus(config)
+                .map(|ep| PrometheusConn::new(&ep))
+                .transpose()?,
+            alertmanager: args
+                .alertmanager(config)
+                .map(|ep| AlertmanagerConn::new(&ep))
+                .transpose()?,
+        })
+    }
+}
+
 /// An override URL replaces only the configured URL; see the module docs for why
 /// auth settings are kept.
 pub fn resolve_endpoint(
@@ -450,6 +476,45 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("GAMEDAY_TEST_SURELY_UNSET_TOKEN"), "{msg}");
         assert!(msg.starts_with("Prometheus:"), "{msg}");
+    }
+
+    #[test]
+    fn env_secret_is_read_from_the_environment() {
+        // cargo sets CARGO_MANIFEST_DIR for every test process it runs.
+        let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
+        let ep = Endpoint {
+            url: "http://x".into(),
+            bearer_token: Some("env:CARGO_MANIFEST_DIR".into()),
+            ..Endpoint::default()
+        };
+        let h = default_headers(Service::Prometheus, &ep).unwrap();
+        assert_eq!(h[AUTHORIZATION].to_str().unwrap(), format!("Bearer {dir}"));
+    }
+
+    #[test]
+    fn endpoints_resolve_flags_over_config() {
+        let config = Config {
+            prometheus: Some(Endpoint {
+                url: "http://config:9090".into(),
+                ..Endpoint::default()
+            }),
+            ..Config::default()
+        };
+        let args = EndpointArgs {
+            prometheus_url: None,
+            alertmanager_url: Some("http://flag:9093".into()),
+        };
+        let e = Endpoints::resolve(&args, &config).unwrap();
+        assert_eq!(
+            e.prometheus.unwrap().base_url().as_str(),
+            "http://config:9090/"
+        );
+        assert_eq!(
+            e.alertmanager.unwrap().base_url().as_str(),
+            "http://flag:9093/"
+        );
+        let none = Endpoints::resolve(&EndpointArgs::default(), &Config::default()).unwrap();
+        assert!(none.prometheus.is_none() && none.alertmanager.is_none());
     }
 
     #[test]

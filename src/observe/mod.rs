@@ -21,7 +21,7 @@ pub mod probe;
 pub mod prometheus;
 pub mod steady;
 
-pub use connection::{AlertmanagerConn, ConnectionError, EndpointArgs, PrometheusConn};
+pub use connection::{AlertmanagerConn, ConnectionError, EndpointArgs, Endpoints, PrometheusConn};
 pub use probe::{Observer, Outcome, Phase, ProbeError, Reading, RetryPolicy};
 pub use steady::{GuardVerdict, Recovery, SteadyState};
 
