@@ -11,6 +11,23 @@
 //! - [`steady`]: the before / during / after phases, T_impact and T_mitigate;
 //! - [`preflight`]: reachability checks before anything is injected;
 //! - [`alerts`]: detection inputs from Prometheus and Alertmanager.
+//!
+//! How the engine drives a run (all calls async):
+//!
+//! ```text
+//! let conns = Endpoints::resolve(&args.endpoints, &config)?;          // bad URL/secret/CA: usage error
+//! let observer = Observer::new()?.with_kube(kube).with_prometheus(conns.prometheus?);
+//! let pre = preflight::run(Needs::of(&scenario), targets, 5s).await; // !pre.ok() → exit 4
+//! let mut steady = SteadyState::from_spec(observer, &scenario.spec.steady_state);
+//! let before = steady.check_before().await;                           // !all_hold → not-run, exit 1
+//! loop while faults are active {
+//!     let verdict = steady.guard_tick().await;                        // paced: one query per probe per interval
+//!     journal(verdict.readings);
+//!     if verdict.should_abort() { revert everything; exit 3 }
+//! }
+//! let recovery = steady.await_recovery_with(recover_within, journal).await;
+//! // recovery.t_mitigate, steady.t_impact() → TTM; !recovery.recovered() → exit 1 with `recovery` as the message
+//! ```
 
 pub mod alerts;
 pub mod connection;

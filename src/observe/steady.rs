@@ -91,6 +91,12 @@ impl fmt::Display for Recovery {
                     "not recovered within {}: T_mitigate missing",
                     crate::scenario::Duration(within)
                 )?;
+                if self.readings.is_empty() {
+                    // recoverWithin shorter than what was left of the interval.
+                    return f.write_str(
+                        "; no probe slot fell within the deadline (recoverWithin is shorter than the interval)",
+                    );
+                }
                 let failing: Vec<String> =
                     self.still_failing.iter().map(ToString::to_string).collect();
                 if !failing.is_empty() {
