@@ -187,4 +187,20 @@ mod tests {
                 .is_nan()
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn reductions_agree_with_each_other(values in proptest::collection::vec(-1e6f64..1e6, 1..20)) {
+            let min = reduce_values(&values, Reduce::Min).unwrap();
+            let max = reduce_values(&values, Reduce::Max).unwrap();
+            let avg = reduce_values(&values, Reduce::Avg).unwrap();
+            let sum = reduce_values(&values, Reduce::Sum).unwrap();
+            let count = reduce_values(&values, Reduce::Count).unwrap();
+            proptest::prop_assert!(min <= avg + 1e-6 && avg <= max + 1e-6);
+            proptest::prop_assert_eq!(count, values.len() as f64);
+            proptest::prop_assert!((sum - avg * count).abs() <= 1e-6 * sum.abs().max(1.0));
+            let single = reduce_values(&values, Reduce::Single);
+            proptest::prop_assert_eq!(single.is_ok(), values.len() == 1);
+        }
+    }
 }
