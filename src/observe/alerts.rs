@@ -435,7 +435,8 @@ fn keep<T>(r: Option<Result<T, AlertsError>>, errors: &mut Vec<String>) -> Optio
 #[derive(Debug, Clone)]
 pub struct DetectionTracker {
     expected: Vec<ExpectedAlert>,
-    /// Alerts active before this (the run's start) are not noise of this run.
+    /// Alert instances that started before this (the run's start) belong to
+    /// an earlier problem: neither detection nor noise of this run.
     since: Timestamp,
     times: Vec<AlertTimes>,
     noise: BTreeMap<String, NoiseAlert>,
@@ -542,10 +543,15 @@ impl DetectionTracker {
         now: Timestamp,
         events: &mut Vec<DetectionEvent>,
     ) {
+        let since = self.since;
         for (exp, t) in self.expected.iter().zip(self.times.iter_mut()) {
             let current: Vec<&PromAlert> = alerts
                 .iter()
-                .filter(|a| a.state != PromAlertState::Inactive && is_expected(exp, &a.labels))
+                .filter(|a| {
+                    a.state != PromAlertState::Inactive
+                        && is_expected(exp, &a.labels)
+                        && a.active_at.is_none_or(|t| t >= since)
+                })
                 .collect();
             if t.t_active.is_none()
                 && let Some(a) = current
@@ -578,10 +584,11 @@ impl DetectionTracker {
         now: Timestamp,
         events: &mut Vec<DetectionEvent>,
     ) {
+        let since = self.since;
         for (exp, t) in self.expected.iter().zip(self.times.iter_mut()) {
             let mine: Vec<&AmAlert> = alerts
                 .iter()
-                .filter(|a| is_expected(exp, &a.labels))
+                .filter(|a| is_expected(exp, &a.labels) && a.starts_at >= since)
                 .collect();
             if t.t_fire.is_none()
                 && let Some(a) = mine.iter().min_by_key(|a| a.starts_at)
@@ -752,5 +759,61 @@ mod tests {
         .unwrap();
         assert_eq!(p.data.alerts[0].state, PromAlertState::Pending);
         assert_eq!(p.data.alerts[0].name(), "A");
+    }
+
+    fn am_alert(name: &str, starts: &str, ends: Option<&str>) -> AmAlert {
+        AmAlert {
+            labels: labels(&[("alertname", name)]),
+            annotations: Labels::new(),
+            fingerprint: name.into(),
+            starts_at: starts.parse().unwrap(),
+            ends_at: ends.map(|e| e.parse().unwrap()),
+            updated_at: None,
+            status: AmAlertStatus {
+                state: "active".into(),
+                silenced_by: vec![],
+                inhibited_by: vec![],
+            },
+            receivers: vec![],
+        }
+    }
+
+    #[test]
+    fn pre_run_alerts_are_neither_detection_nor_noise() {
+        let since: Timestamp = "2026-11-26T16:00:00Z".parse().unwrap();
+        let now: Timestamp = "2026-11-26T16:01:00Z".parse().unwrap();
+        let mut t = DetectionTracker::new(vec![expected("A", &[])], since);
+        let mut events = Vec::new();
+        let old = [
+            am_alert("A", "2026-11-26T15:59:00Z", None),
+            am_alert("B", "2026-11-26T15:59:30Z", None),
+        ];
+        t.apply_alertmanager(&old, now, &mut events);
+        assert!(events.is_empty(), "{events:?}");
+        assert_eq!(t.times().next().unwrap().1.t_fire, None);
+
+        let new = [
+            am_alert("A", "2026-11-26T16:00:20Z", Some("2026-11-26T16:05:00Z")),
+            am_alert("B", "2026-11-26T16:00:30Z", None),
+        ];
+        t.apply_alertmanager(&new, now, &mut events);
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert_eq!(
+            t.times().next().unwrap().1.t_fire,
+            Some("2026-11-26T16:00:20Z".parse().unwrap())
+        );
+        assert_eq!(t.noise().count(), 1);
+
+        // Resolved once Alertmanager's endsAt has passed.
+        let later: Timestamp = "2026-11-26T16:06:00Z".parse().unwrap();
+        events.clear();
+        t.apply_alertmanager(&new, later, &mut events);
+        assert_eq!(
+            events,
+            vec![DetectionEvent::Resolved {
+                alert: "A".into(),
+                at: "2026-11-26T16:05:00Z".parse().unwrap()
+            }]
+        );
     }
 }
