@@ -9,6 +9,7 @@ pub mod diag;
 pub mod engine;
 pub mod faults;
 pub mod k8s;
+pub mod observe;
 pub mod sandbox;
 pub mod scenario;
 pub mod yaml;
