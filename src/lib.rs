@@ -5,4 +5,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod drill;
+pub mod report;
 pub mod scenario;
+pub mod score;
