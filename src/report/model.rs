@@ -264,4 +264,26 @@ mod tests {
         assert_eq!(series.phase_held(Phase::Recover), None);
         assert_eq!(series.last_value(Phase::During), Some(3.0));
     }
+
+    #[test]
+    fn result_json_round_trips_with_every_timestamp() {
+        let r = crate::report::fixture::report(true);
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["status"], "passed");
+        assert_eq!(v["exitCode"], 0);
+        assert_eq!(v["scenario"]["name"], "checkout-pod-loss");
+        let d = &v["detection"][0];
+        for k in ["tActive", "tFire", "tNotify", "tResolve"] {
+            assert!(d[k].is_string(), "{k} missing in {d}");
+        }
+        assert_eq!(d["ttdSeconds"], 6.0);
+        assert_eq!(d["parts"]["forHoldSeconds"], 2.0);
+        assert_eq!(v["faults"][0]["type"], "podKill");
+        assert_eq!(v["scorecard"]["components"].as_array().unwrap().len(), 6);
+        assert_eq!(v["scorecard"]["metrics"]["ttaSeconds"], 1.0);
+        assert_eq!(v["responders"][0]["source"], "silence");
+        assert_eq!(v["probes"][0]["points"].as_array().unwrap().len(), 30);
+        let back: RunReport = serde_json::from_value(v).unwrap();
+        assert_eq!(back, r);
+    }
 }

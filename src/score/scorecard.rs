@@ -410,8 +410,9 @@ pub fn score(targets: &Targets, obs: &Observed, drill: &Drill) -> Scored {
         Component::Comms,
         cs,
         format!(
-            "{} updates, first after {}",
+            "{} update{}, first after {}",
             comms.updates,
+            if comms.updates == 1 { "" } else { "s" },
             opt_secs(comms.first_update_seconds)
         ),
         format!(
