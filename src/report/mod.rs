@@ -17,3 +17,4 @@ pub mod timeline;
 
 #[cfg(test)]
 pub(crate) mod fixture;
+pub mod junit;

@@ -177,3 +177,22 @@ spec:
         assert_eq!(t3.ack, None);
     }
 }
+
+#[cfg(test)]
+mod doc_tests {
+    use crate::config::Config;
+    use crate::scenario::Duration;
+
+    /// The configuration example in docs/scoring.md must stay valid.
+    #[test]
+    fn docs_config_example_parses() {
+        let doc = include_str!("../../docs/scoring.md");
+        let start = doc.find("```yaml\n").unwrap() + 8;
+        let end = start + doc[start..].find("```").unwrap();
+        let cfg: Config = serde_yaml::from_str(&doc[start..end]).unwrap();
+        assert_eq!(cfg.pass_mark, 0.8);
+        let sev1 = &cfg.severities["SEV1"];
+        assert_eq!(sev1.mitigate_target, Some(Duration::from_secs(600)));
+        assert_eq!(sev1.detect_target, Some(Duration::from_secs(120)));
+    }
+}
