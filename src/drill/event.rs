@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{ResponderAction, RoleName};
+use crate::scenario::{AutopilotEntry, ResponderAction, RoleName};
 
 /// Where an event came from. Scores treat them alike; the report says which,
 /// so a team can tell a scripted autopilot ack from a human one.
@@ -155,6 +155,60 @@ impl Action {
     }
 }
 
+impl Action {
+    /// What an autopilot entry does, with the validator's guarantees
+    /// re-checked so a hand-built scenario cannot panic the run.
+    pub fn from_autopilot(e: &AutopilotEntry) -> Result<Action, ParseActionError> {
+        let need = |v: &Option<String>, action: &'static str, what: &'static str| {
+            v.clone()
+                .filter(|s| !s.trim().is_empty())
+                .ok_or(ParseActionError::Missing { action, what })
+        };
+        Ok(match e.act {
+            ResponderAction::Ack => Action::Ack,
+            ResponderAction::Resolve => Action::Resolve,
+            ResponderAction::Declare => Action::Declare {
+                severity: need(&e.severity, "declare", "`severity`")?,
+            },
+            ResponderAction::Step => Action::Step {
+                step: need(&e.step, "step", "`step`")?,
+            },
+            ResponderAction::Update => Action::Update {
+                message: need(&e.message, "update", "`message`")?,
+            },
+            ResponderAction::Note => Action::Note {
+                text: need(&e.message, "note", "`message`")?,
+            },
+            ResponderAction::Assign => Action::Assign {
+                role: e.role.ok_or(ParseActionError::Missing {
+                    action: "assign",
+                    what: "`role`",
+                })?,
+                // `to` defaults to the person acting.
+                person: e.to.clone().unwrap_or_else(|| e.person.clone()),
+            },
+        })
+    }
+}
+
+/// Journal event name for responder events (`journal.jsonl`, S7).
+pub const JOURNAL_EVENT: &str = "responder.event";
+
+impl ResponderEvent {
+    /// The journal entry's data: the event nested under `responder`, so its
+    /// own `source` field cannot collide with the journal entry's `source`.
+    pub fn journal_data(&self) -> serde_json::Value {
+        serde_json::json!({ "responder": self })
+    }
+
+    /// Reads back what `journal_data` wrote; None for anything else.
+    pub fn from_journal_data(
+        data: &serde_json::Map<String, serde_json::Value>,
+    ) -> Option<ResponderEvent> {
+        serde_json::from_value(data.get("responder")?.clone()).ok()
+    }
+}
+
 /// Accepts the short names people type (`ic`, `comms`, `ops`, `sme`) and the
 /// scenario's own field names.
 pub fn parse_role(s: &str) -> Result<RoleName, ParseActionError> {
@@ -246,6 +300,61 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(msg.contains("role and a person"), "{msg}");
+    }
+
+    #[test]
+    fn autopilot_entries_become_actions() {
+        let entries: Vec<AutopilotEntry> = serde_yaml::from_str(
+            r#"
+- {at: 5s, as: ops, do: ack}
+- {at: 6s, as: ic, do: declare, severity: SEV2}
+- {at: 7s, as: ic, do: assign, role: communications, to: comms}
+- {at: 8s, as: ops, do: assign, role: operations}
+- {at: 9s, as: comms, do: update, message: hi}
+- {at: 9s, as: comms, do: note, message: n}
+- {at: 9s, as: ops, do: step, step: scale-up}
+- {at: 9s, as: ic, do: resolve}
+- {at: 9s, as: ic, do: declare}
+"#,
+        )
+        .unwrap();
+        let got: Vec<_> = entries.iter().map(Action::from_autopilot).collect();
+        assert_eq!(got[0], Ok(Action::Ack));
+        assert_eq!(
+            got[2],
+            Ok(Action::Assign {
+                role: RoleName::Communications,
+                person: "comms".into()
+            })
+        );
+        assert_eq!(
+            got[3],
+            Ok(Action::Assign {
+                role: RoleName::Operations,
+                person: "ops".into()
+            })
+        );
+        assert_eq!(got[5], Ok(Action::Note { text: "n".into() }));
+        assert_eq!(got[7], Ok(Action::Resolve));
+        assert!(matches!(got[8], Err(ParseActionError::Missing { .. })));
+    }
+
+    #[test]
+    fn journal_data_round_trips_without_clobbering_source() {
+        let e = ResponderEvent {
+            at: "2026-01-01T00:00:00Z".parse().unwrap(),
+            person: "erin".into(),
+            source: EventSource::Silence,
+            action: Action::Ack,
+        };
+        let v = e.journal_data();
+        assert!(v.get("source").is_none());
+        let map = v.as_object().unwrap();
+        assert_eq!(ResponderEvent::from_journal_data(map), Some(e));
+        assert_eq!(
+            ResponderEvent::from_journal_data(&serde_json::Map::new()),
+            None
+        );
     }
 
     #[test]

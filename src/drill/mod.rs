@@ -8,7 +8,9 @@ pub mod log;
 pub mod roles;
 pub mod runbook;
 
-pub use event::{Action, EventSource, ParseActionError, ResponderEvent, role_label};
+pub use event::{
+    Action, EventSource, JOURNAL_EVENT, ParseActionError, ResponderEvent, parse_role, role_label,
+};
 pub use log::Drill;
 pub use roles::{AssignedBy, RoleAssignment, RoleBook};
 pub use runbook::{RunbookProgress, StepProgress};

@@ -54,6 +54,15 @@ impl RoleBook {
         book
     }
 
+    /// Rebuilds a book from saved assignments (result.json, the journal).
+    pub fn from_assignments(assignments: impl IntoIterator<Item = RoleAssignment>) -> RoleBook {
+        let mut book = RoleBook::default();
+        for a in assignments {
+            book.push(a.role, &a.person, a.at, a.assigned_by);
+        }
+        book
+    }
+
     pub fn assign(&mut self, role: RoleName, person: &str, at: Timestamp) {
         self.push(role, person, at, AssignedBy::Event);
     }

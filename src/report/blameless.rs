@@ -5,34 +5,11 @@
 use jiff::Timestamp;
 
 use super::model::RunReport;
-use crate::drill::{EventSource, role_label};
+use crate::drill::{EventSource, RoleBook, role_label};
 use crate::scenario::RoleName;
 
-/// The roles `person` held at `at`, from the report's role assignments.
 fn roles_at(report: &RunReport, person: &str, at: Timestamp) -> Vec<RoleName> {
-    let mut out = Vec::new();
-    for role in [
-        RoleName::IncidentCommander,
-        RoleName::Communications,
-        RoleName::Operations,
-        RoleName::Sme,
-    ] {
-        let holders: Vec<&str> = report
-            .roles
-            .iter()
-            .filter(|a| a.role == role && a.at <= at)
-            .map(|a| a.person.as_str())
-            .collect();
-        let holds = if role == RoleName::Sme {
-            holders.contains(&person)
-        } else {
-            holders.last() == Some(&person)
-        };
-        if holds {
-            out.push(role);
-        }
-    }
-    out
+    RoleBook::from_assignments(report.roles.iter().cloned()).roles_of(person, at)
 }
 
 /// How an actor reads in the draft: `the incident commander`, or

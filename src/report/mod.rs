@@ -15,6 +15,7 @@ pub mod markdown;
 pub mod templates;
 pub mod timeline;
 
+pub mod files;
 #[cfg(test)]
 pub(crate) mod fixture;
 pub mod junit;
