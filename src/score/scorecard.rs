@@ -819,4 +819,31 @@ mod tests {
         tg.noise = Noise::Fail;
         assert!(!score(&tg, &o, &good_drill()).scorecard.passed);
     }
+
+    /// Ack and mitigate at the curve's edges, through the whole scorer.
+    #[test]
+    fn ack_and_mitigate_edges() {
+        // SEV2: ack target 15m from the page (webhook at T+32s); TTM target 180s.
+        let cases = [
+            (Some(32 + 900), Some(180), 1.0, 1.0),  // exactly on target
+            (Some(32 + 2700), Some(540), 0.0, 0.0), // 3x target
+            (Some(32 + 1800), Some(360), 0.5, 0.5), // 2x target: halfway
+            (None, None, 0.0, 0.0),                 // never happened
+        ];
+        for (ack, mitigated, want_ack, want_mit) in cases {
+            let mut d = Drill::new(None, t(0));
+            if let Some(a) = ack {
+                d.record(ev(a, "x", Action::Ack));
+            }
+            let mut o = observed(Some(30));
+            o.t_mitigate = mitigated.map(t);
+            let c = score(&sev2(), &o, &d).scorecard;
+            assert_eq!(c.score_of(Component::Ack), Some(want_ack), "{ack:?}");
+            assert_eq!(
+                c.score_of(Component::Mitigate),
+                Some(want_mit),
+                "{mitigated:?}"
+            );
+        }
+    }
 }
