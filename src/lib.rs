@@ -6,10 +6,13 @@
 pub mod cli;
 pub mod config;
 pub mod diag;
+pub mod drill;
 pub mod engine;
 pub mod faults;
 pub mod k8s;
 pub mod observe;
+pub mod report;
 pub mod sandbox;
 pub mod scenario;
+pub mod score;
 pub mod yaml;

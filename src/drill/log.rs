@@ -1,0 +1,159 @@
+//! The drill as a whole: every responder event in arrival order, with the
+//! role book and runbook progress they imply.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::event::{Action, ResponderEvent};
+use super::roles::RoleBook;
+use super::runbook::RunbookProgress;
+use crate::scenario::Response;
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Drill {
+    pub events: Vec<ResponderEvent>,
+    pub roles: RoleBook,
+    pub runbook: RunbookProgress,
+}
+
+impl Drill {
+    /// Starts a drill at `t0` (the first injection) from the scenario's
+    /// `response` section.
+    pub fn new(response: Option<&Response>, t0: Timestamp) -> Drill {
+        Drill {
+            events: Vec::new(),
+            roles: RoleBook::from_scenario(response.and_then(|r| r.roles.as_ref()), t0),
+            runbook: RunbookProgress::new(response.and_then(|r| r.runbook.as_ref())),
+        }
+    }
+
+    pub fn record(&mut self, event: ResponderEvent) {
+        match &event.action {
+            Action::Assign { role, person } => self.roles.assign(*role, person, event.at),
+            Action::Step { step } => self.runbook.claim(step, &event.person, event.at),
+            _ => {}
+        }
+        self.events.push(event);
+    }
+
+    fn first(&self, pred: impl Fn(&Action) -> bool) -> Option<&ResponderEvent> {
+        self.events
+            .iter()
+            .filter(|e| pred(&e.action))
+            .min_by_key(|e| e.at)
+    }
+
+    /// T_ack: the first acknowledgement from any source.
+    pub fn t_ack(&self) -> Option<Timestamp> {
+        self.first(|a| matches!(a, Action::Ack)).map(|e| e.at)
+    }
+
+    /// T_declare and the severity first declared.
+    pub fn declared(&self) -> Option<(Timestamp, &str)> {
+        self.first(|a| matches!(a, Action::Declare { .. }))
+            .and_then(|e| match &e.action {
+                Action::Declare { severity } => Some((e.at, severity.as_str())),
+                _ => None,
+            })
+    }
+
+    /// T_comm[i]: every status update, in time order.
+    pub fn updates(&self) -> Vec<Timestamp> {
+        let mut v: Vec<Timestamp> = self
+            .events
+            .iter()
+            .filter(|e| matches!(e.action, Action::Update { .. }))
+            .map(|e| e.at)
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The responders' own `resolve`.
+    pub fn t_resolve(&self) -> Option<Timestamp> {
+        self.first(|a| matches!(a, Action::Resolve)).map(|e| e.at)
+    }
+
+    /// Every name the drill knows: role holders and everyone who acted.
+    /// The blameless report scrubs these from free text.
+    pub fn people(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.roles.people().into_iter().map(String::from).collect();
+        for e in &self.events {
+            v.push(e.person.clone());
+            if let Action::Assign { person, .. } = &e.action {
+                v.push(person.clone());
+            }
+        }
+        v.retain(|p| !p.trim().is_empty());
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drill::EventSource;
+    use crate::scenario::RoleName;
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + s).unwrap()
+    }
+
+    fn ev(s: i64, who: &str, action: Action) -> ResponderEvent {
+        ResponderEvent {
+            at: t(s),
+            person: who.into(),
+            source: EventSource::Cli,
+            action,
+        }
+    }
+
+    #[test]
+    fn events_feed_roles_runbook_and_first_times() {
+        let mut d = Drill::new(None, t(0));
+        d.record(ev(30, "b", Action::Ack));
+        d.record(ev(20, "silence-bot", Action::Ack));
+        d.record(ev(
+            40,
+            "a",
+            Action::Assign {
+                role: RoleName::IncidentCommander,
+                person: "a".into(),
+            },
+        ));
+        d.record(ev(
+            50,
+            "a",
+            Action::Declare {
+                severity: "SEV2".into(),
+            },
+        ));
+        d.record(ev(
+            70,
+            "c",
+            Action::Update {
+                message: "x".into(),
+            },
+        ));
+        d.record(ev(
+            60,
+            "c",
+            Action::Update {
+                message: "y".into(),
+            },
+        ));
+        d.record(ev(80, "a", Action::Resolve));
+        assert_eq!(d.t_ack(), Some(t(20)));
+        assert_eq!(d.declared(), Some((t(50), "SEV2")));
+        assert_eq!(d.updates(), vec![t(60), t(70)]);
+        assert_eq!(d.t_resolve(), Some(t(80)));
+        assert_eq!(
+            d.roles.first_filled(RoleName::IncidentCommander),
+            Some(t(40))
+        );
+        assert_eq!(d.people(), vec!["a", "b", "c", "silence-bot"]);
+    }
+}

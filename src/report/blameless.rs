@@ -1,0 +1,105 @@
+//! Keeping the postmortem draft blameless: people appear as the roles they
+//! held, and any name typed into free text (an update, a note) is replaced
+//! by that person's role. Only the roles table names people.
+
+use jiff::Timestamp;
+
+use super::model::RunReport;
+use crate::drill::{EventSource, RoleBook, role_label};
+use crate::scenario::RoleName;
+
+fn roles_at(report: &RunReport, person: &str, at: Timestamp) -> Vec<RoleName> {
+    RoleBook::from_assignments(report.roles.iter().cloned()).roles_of(person, at)
+}
+
+/// How an actor reads in the draft: `the incident commander`, or
+/// `a responder` for someone without a role at that moment.
+pub fn actor(report: &RunReport, person: &str, at: Timestamp, source: EventSource) -> String {
+    let roles = roles_at(report, person, at);
+    let who = if roles.is_empty() {
+        "a responder".to_string()
+    } else {
+        let labels: Vec<&str> = roles.iter().map(|r| role_label(*r)).collect();
+        format!("the {}", labels.join(" and "))
+    };
+    match source {
+        EventSource::Autopilot => format!("{who} (autopilot)"),
+        EventSource::Silence => format!("{who} (via an Alertmanager silence)"),
+        EventSource::Cli | EventSource::Webhook => who,
+    }
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '-' || c == '_' || c == '.' || c == '@'
+}
+
+/// Replaces every whole-word occurrence of a known name in `text` with
+/// `[role]` (the role they ended the run with) or `[responder]`.
+pub fn scrub(report: &RunReport, text: &str) -> String {
+    let mut names = report.people();
+    // Longest first, so `ops-oncall-2` is not half-replaced by `ops-oncall`.
+    names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    let end = report.ended.unwrap_or(report.scenario_end());
+    let mut out = text.to_string();
+    for name in &names {
+        let roles = roles_at(report, name, end);
+        let label = match roles.first() {
+            Some(r) => format!("[{}]", role_label(*r)),
+            None => "[responder]".to_string(),
+        };
+        out = replace_word(&out, name, &label);
+    }
+    out
+}
+
+fn replace_word(text: &str, word: &str, with: &str) -> String {
+    if word.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(word) {
+        let before = rest[..i].chars().next_back();
+        let mut tail = rest[i + word.len()..].chars();
+        // A trailing '.' ends a sentence unless more of a name follows it.
+        let after = match tail.next() {
+            Some('.') => tail.next().filter(|c| c.is_alphanumeric()),
+            c => c,
+        };
+        out.push_str(&rest[..i]);
+        if before.is_some_and(is_word_char) || after.is_some_and(is_word_char) {
+            out.push_str(word);
+        } else {
+            out.push_str(with);
+        }
+        rest = &rest[i + word.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+impl RunReport {
+    /// The last moment the report covers.
+    pub fn scenario_end(&self) -> Timestamp {
+        self.ended
+            .or(self.scorecard.metrics.t_resolve)
+            .unwrap_or(self.started)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_word;
+
+    #[test]
+    fn whole_words_only() {
+        assert_eq!(
+            replace_word("al and alice, alice-2", "alice", "[x]"),
+            "al and [x], alice-2"
+        );
+        assert_eq!(replace_word("alice", "alice", "[x]"), "[x]");
+        assert_eq!(replace_word("malice", "alice", "[x]"), "malice");
+        assert_eq!(replace_word("ping ic.", "ic", "[x]"), "ping [x].");
+        assert_eq!(replace_word("ic.smith ic", "ic", "[x]"), "ic.smith [x]");
+    }
+}

@@ -1,0 +1,22 @@
+//! The reports a team reads after a game day: result.json (`model`, built by
+//! `assemble`), report.md with the blameless postmortem draft (`markdown`,
+//! `timeline`, `templates`), junit.xml for CI (`junit`), the rules that
+//! derive action items (`actions`), the name scrubbing that keeps the draft
+//! blameless (`blameless`), and writing them all into the run directory
+//! (`files`).
+
+pub mod actions;
+pub mod assemble;
+pub mod blameless;
+pub mod files;
+pub mod junit;
+pub mod markdown;
+pub mod model;
+pub mod templates;
+pub mod timeline;
+
+#[cfg(test)]
+pub(crate) mod fixture;
+
+pub use assemble::{RunFacts, assemble};
+pub use model::RunReport;

@@ -1,0 +1,849 @@
+//! The scorecard: six component scores, the weighted composite over those
+//! that apply, the pass mark, and the flags that explain a failure. Scores
+//! are for the team and the system, never for individuals: nothing here
+//! carries a person's name.
+
+use serde::{Deserialize, Serialize};
+
+use super::comms::{CommsCadence, cadence};
+use super::detect::{AlertDetection, detect_alert, detect_score};
+use super::observed::{NoiseAlert, Observed};
+use super::roles::{RoleCoverage, coverage};
+use super::runbook::{RunbookAdherence, adherence};
+use super::targets::Targets;
+use super::{curve::time_score, human_secs, secs, times};
+use crate::drill::{Drill, role_label};
+use crate::scenario::{Noise, RoleName};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Component {
+    Detect,
+    Ack,
+    Mitigate,
+    Roles,
+    Comms,
+    Runbook,
+}
+
+impl Component {
+    pub const ALL: [Component; 6] = [
+        Component::Detect,
+        Component::Ack,
+        Component::Mitigate,
+        Component::Roles,
+        Component::Comms,
+        Component::Runbook,
+    ];
+
+    /// DESIGN.md: 0.25·detect + 0.15·ack + 0.20·mitigate + 0.15·roles +
+    /// 0.15·comms + 0.10·runbook.
+    pub fn weight(self) -> f64 {
+        match self {
+            Component::Detect => 0.25,
+            Component::Ack => 0.15,
+            Component::Mitigate => 0.20,
+            Component::Roles => 0.15,
+            Component::Comms => 0.15,
+            Component::Runbook => 0.10,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Component::Detect => "detect",
+            Component::Ack => "ack",
+            Component::Mitigate => "mitigate",
+            Component::Roles => "roles",
+            Component::Comms => "comms",
+            Component::Runbook => "runbook",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentScore {
+    pub component: Component,
+    /// The nominal weight from DESIGN.md.
+    pub weight: f64,
+    /// The weight after renormalising over the components that apply; 0 for
+    /// one that does not.
+    pub effective_weight: f64,
+    /// None: the component does not apply to this run (see `note`).
+    pub score: Option<f64>,
+    /// What was measured, in words (`TTA 2m05s`).
+    pub measured: String,
+    /// What it was measured against (`target 5m00s`).
+    pub target: String,
+    /// Why it does not apply, or what to know about the number.
+    pub note: String,
+}
+
+/// Findings that explain a score. The first three fail the run whatever the
+/// composite says: they are the failures a game day exists to find.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Flag {
+    /// An expected alert never fired.
+    DetectionFailure { alert: String },
+    /// A critical runbook step was not done (or its verify never held).
+    CriticalStepMissed { step: String },
+    /// Other alerts fired and `detection.noise` is `fail`.
+    NoiseFailure { alerts: Vec<String> },
+    /// Other alerts fired (noise: warn).
+    Noise { alerts: Vec<String> },
+    /// A SEV1/SEV2 (or any level requiring the role) without it filled in time.
+    MissingRole { role: RoleName, severity: String },
+    /// One person held every role.
+    HeroDependent { roles: Vec<RoleName> },
+    /// A status-update gap longer than the cadence.
+    CadenceGap {
+        gap_seconds: f64,
+        cadence_seconds: f64,
+    },
+    /// A step with `verify` was claimed but the probe never held.
+    StepUnverified { step: String },
+}
+
+impl Flag {
+    pub fn fails_run(&self) -> bool {
+        matches!(
+            self,
+            Flag::DetectionFailure { .. }
+                | Flag::CriticalStepMissed { .. }
+                | Flag::NoiseFailure { .. }
+        )
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Flag::DetectionFailure { alert } => {
+                format!("detection failure: expected alert {alert} never fired")
+            }
+            Flag::CriticalStepMissed { step } => {
+                format!("critical runbook step `{step}` was not done")
+            }
+            Flag::NoiseFailure { alerts } => {
+                format!(
+                    "unexpected alerts fired (noise: fail): {}",
+                    alerts.join(", ")
+                )
+            }
+            Flag::Noise { alerts } => format!("unexpected alerts fired: {}", alerts.join(", ")),
+            Flag::MissingRole { role, severity } => format!(
+                "{severity} without an explicit {} in time",
+                role_label(*role)
+            ),
+            Flag::HeroDependent { roles } => format!(
+                "hero-dependent response: one person held every role ({})",
+                roles
+                    .iter()
+                    .map(|r| role_label(*r))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Flag::CadenceGap {
+                gap_seconds,
+                cadence_seconds,
+            } => format!(
+                "{} without a status update (cadence {})",
+                human_secs(*gap_seconds),
+                human_secs(*cadence_seconds)
+            ),
+            Flag::StepUnverified { step } => {
+                format!("runbook step `{step}` was claimed but its verify probe never held")
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metrics {
+    /// First expected alert firing − T_inject.
+    pub ttd_seconds: Option<f64>,
+    pub tta_seconds: Option<f64>,
+    pub ttm_seconds: Option<f64>,
+    pub ttr_seconds: Option<f64>,
+    pub t_ack: Option<jiff::Timestamp>,
+    pub t_declare: Option<jiff::Timestamp>,
+    pub t_resolve: Option<jiff::Timestamp>,
+    /// The instant TTA and the role/comms deadlines count from.
+    pub t_page: Option<jiff::Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Scorecard {
+    pub severity: Option<String>,
+    pub components: Vec<ComponentScore>,
+    /// None when no component applies (nothing was injected).
+    pub composite: Option<f64>,
+    pub pass_mark: f64,
+    pub passed: bool,
+    pub reason: String,
+    pub metrics: Metrics,
+    pub flags: Vec<Flag>,
+    pub roles: RoleCoverage,
+    pub comms: CommsCadence,
+    pub runbook: RunbookAdherence,
+}
+
+impl Scorecard {
+    pub fn component(&self, c: Component) -> Option<&ComponentScore> {
+        self.components.iter().find(|s| s.component == c)
+    }
+
+    pub fn score_of(&self, c: Component) -> Option<f64> {
+        self.component(c).and_then(|s| s.score)
+    }
+}
+
+/// Scoring's two outputs: the detection breakdown (its own section of
+/// result.json) and the scorecard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Scored {
+    pub detection: Vec<AlertDetection>,
+    pub noise: Vec<NoiseAlert>,
+    pub scorecard: Scorecard,
+}
+
+fn opt_secs(s: Option<f64>) -> String {
+    s.map(human_secs).unwrap_or_else(|| "never".into())
+}
+
+fn target_text(t: Option<f64>) -> String {
+    t.map(|t| format!("≤ {}", human_secs(t)))
+        .unwrap_or_else(|| "-".into())
+}
+
+pub fn score(targets: &Targets, obs: &Observed, drill: &Drill) -> Scored {
+    let detection: Vec<AlertDetection> = obs
+        .alerts
+        .iter()
+        .map(|a| detect_alert(a, obs, targets))
+        .collect();
+    let page = times::page_time(&detection, obs);
+    let t_ack = drill.t_ack();
+    let t_declare = drill.declared().map(|(t, _)| t);
+    let t_resolve = times::t_resolve(&detection, drill.t_resolve());
+    let metrics = Metrics {
+        ttd_seconds: times::first_ttd(&detection),
+        tta_seconds: times::tta(page, t_ack),
+        ttm_seconds: times::ttm(obs),
+        ttr_seconds: match (obs.t_inject, t_resolve) {
+            (Some(i), Some(r)) => Some(secs(i, r).max(0.0)),
+            _ => None,
+        },
+        t_ack,
+        t_declare,
+        t_resolve,
+        t_page: page,
+    };
+    let sev_name = targets
+        .severity
+        .clone()
+        .unwrap_or_else(|| "no severity".into());
+    let sev_note = |what: &str| match (&targets.severity, targets.severity_known) {
+        (None, _) => format!(
+            "not scored: the scenario sets no response.severity and none was declared, so there is no {what}"
+        ),
+        (Some(s), false) => {
+            format!("not scored: severity {s} is not in the config's severity table")
+        }
+        (Some(s), true) => format!("not scored: {s} sets no {what}"),
+    };
+    let injected = obs.t_inject.is_some();
+    let not_run = "not scored: nothing was injected".to_string();
+    let mut components = Vec::new();
+    let mut push =
+        |component, score: Option<f64>, measured: String, target: String, note: String| {
+            components.push(ComponentScore {
+                component,
+                weight: Component::weight(component),
+                effective_weight: 0.0,
+                score,
+                measured,
+                target,
+                note,
+            })
+        };
+
+    // detect
+    let fired = detection.iter().filter(|a| a.fired).count();
+    let (ds, dnote) = if !injected {
+        (None, not_run.clone())
+    } else if detection.is_empty() {
+        (
+            None,
+            "not scored: the scenario expects no alerts (detection.alerts is empty)".into(),
+        )
+    } else {
+        match detect_score(&detection) {
+            Some(s) => (
+                Some(s),
+                format!("{fired} of {} expected alerts fired", detection.len()),
+            ),
+            None => (None, "not scored: no expected alert has a target".into()),
+        }
+    };
+    push(
+        Component::Detect,
+        ds,
+        format!("TTD {}", opt_secs(metrics.ttd_seconds)),
+        target_text(
+            detection
+                .iter()
+                .filter_map(|a| a.target_seconds)
+                .min_by(|a, b| a.total_cmp(b)),
+        ),
+        dnote,
+    );
+
+    // ack
+    let ack_target = targets.ack.map(|d| d.as_secs_f64());
+    let (as_, anote) = match (injected, ack_target) {
+        (false, _) => (None, not_run.clone()),
+        (true, None) => (None, sev_note("ack target")),
+        (true, Some(t)) => (
+            Some(time_score(metrics.tta_seconds, t)),
+            if page.is_none() {
+                "no expected alert fired, so nobody was paged: TTA is undefined".into()
+            } else if t_ack.is_none() {
+                "nobody acknowledged".into()
+            } else {
+                String::new()
+            },
+        ),
+    };
+    push(
+        Component::Ack,
+        as_,
+        format!("TTA {}", opt_secs(metrics.tta_seconds)),
+        target_text(ack_target),
+        anote,
+    );
+
+    // mitigate
+    let mit_target = targets.mitigate.map(|d| d.as_secs_f64());
+    let (ms, mnote) = match (injected, mit_target) {
+        (false, _) => (None, not_run.clone()),
+        (true, None) => (None, "not scored: no mitigation target".into()),
+        (true, Some(_)) if obs.t_impact.is_none() && obs.t_mitigate.is_none() => (
+            Some(1.0),
+            "no SLO breach was observed, so there was nothing to mitigate".into(),
+        ),
+        (true, Some(t)) => (
+            Some(time_score(metrics.ttm_seconds, t)),
+            if obs.t_mitigate.is_none() {
+                "the SLIs never came back within their SLOs".into()
+            } else {
+                String::new()
+            },
+        ),
+    };
+    push(
+        Component::Mitigate,
+        ms,
+        format!("TTM {}", opt_secs(metrics.ttm_seconds)),
+        target_text(mit_target),
+        mnote,
+    );
+
+    // roles
+    let deadline = match (page, targets.ack) {
+        (Some(p), Some(a)) => p.checked_add(a.as_std()).ok(),
+        _ => None,
+    };
+    let roles = coverage(&drill.roles, &targets.required_roles, deadline);
+    let filled = roles
+        .checks
+        .iter()
+        .filter(|c| c.required && c.filled_in_time)
+        .count();
+    let required = roles.checks.iter().filter(|c| c.required).count();
+    let (rs, rnote) = match (injected, roles.score) {
+        (false, _) => (None, not_run.clone()),
+        (true, None) => (None, sev_note("required role")),
+        (true, Some(s)) => (
+            Some(s),
+            if roles.hero_dependent {
+                "hero-dependent response: one person held every role".into()
+            } else {
+                String::new()
+            },
+        ),
+    };
+    push(
+        Component::Roles,
+        rs,
+        format!("{filled}/{required} required roles filled in time"),
+        match deadline {
+            Some(_) => format!(
+                "by page + {}",
+                human_secs(targets.ack.map(|a| a.as_secs_f64()).unwrap_or_default())
+            ),
+            None => "during the run".into(),
+        },
+        rnote,
+    );
+
+    // comms
+    let comms = cadence(
+        t_declare.or(page).or(obs.t_inject),
+        &drill.updates(),
+        t_resolve.unwrap_or(obs.t_end),
+        targets.initial_notification.map(|d| d.as_secs_f64()),
+        targets.update_cadence.map(|d| d.as_secs_f64()),
+    );
+    let (cs, cnote) = match (injected, comms.score) {
+        (false, _) => (None, not_run.clone()),
+        (true, None) => (
+            None,
+            sev_note("update cadence or initial-notification target"),
+        ),
+        (true, Some(s)) => (Some(s), String::new()),
+    };
+    push(
+        Component::Comms,
+        cs,
+        format!(
+            "{} update{}, first after {}",
+            comms.updates,
+            if comms.updates == 1 { "" } else { "s" },
+            opt_secs(comms.first_update_seconds)
+        ),
+        format!(
+            "first {} · every {}",
+            target_text(comms.initial_target_seconds),
+            target_text(comms.cadence_seconds)
+        ),
+        cnote,
+    );
+
+    // runbook
+    let runbook = adherence(&drill.runbook, obs.t_inject);
+    let (bs, bnote) = match (injected, runbook.score) {
+        (false, _) => (None, not_run.clone()),
+        (true, None) => (None, "not scored: the scenario has no runbook steps".into()),
+        (true, Some(s)) => (
+            Some(s),
+            format!(
+                "recall {:.2}, order {:.2}, critical {}/{}",
+                runbook.recall, runbook.order, runbook.critical_done, runbook.critical_total
+            ),
+        ),
+    };
+    push(
+        Component::Runbook,
+        bs,
+        format!(
+            "{}/{} steps done",
+            runbook.done.len(),
+            runbook.expected.len()
+        ),
+        "all, in order, every critical step".into(),
+        bnote,
+    );
+
+    // Renormalise over what applies.
+    let total: f64 = components
+        .iter()
+        .filter(|c| c.score.is_some())
+        .map(|c| c.weight)
+        .sum();
+    for c in &mut components {
+        if c.score.is_some() && total > 0.0 {
+            c.effective_weight = c.weight / total;
+        }
+    }
+    let composite = (total > 0.0).then(|| {
+        components
+            .iter()
+            .filter_map(|c| c.score.map(|s| s * c.effective_weight))
+            .sum::<f64>()
+    });
+
+    // Flags.
+    let mut flags = Vec::new();
+    if injected {
+        for a in detection.iter().filter(|a| !a.fired) {
+            flags.push(Flag::DetectionFailure {
+                alert: a.name.clone(),
+            });
+        }
+        for s in &runbook.missed_critical {
+            flags.push(Flag::CriticalStepMissed { step: s.clone() });
+        }
+        let noise: Vec<String> = obs.noise.iter().map(|n| n.name.clone()).collect();
+        if !noise.is_empty() {
+            match targets.noise {
+                Noise::Fail => flags.push(Flag::NoiseFailure { alerts: noise }),
+                Noise::Warn => flags.push(Flag::Noise { alerts: noise }),
+                Noise::Ignore => {}
+            }
+        }
+        for c in roles
+            .checks
+            .iter()
+            .filter(|c| c.required && !c.filled_in_time)
+        {
+            flags.push(Flag::MissingRole {
+                role: c.role,
+                severity: sev_name.clone(),
+            });
+        }
+        if roles.hero_dependent {
+            flags.push(Flag::HeroDependent {
+                roles: drill.roles.filled_roles().into_iter().collect(),
+            });
+        }
+        for g in &comms.gaps {
+            flags.push(Flag::CadenceGap {
+                gap_seconds: g.gap_seconds,
+                cadence_seconds: g.cadence_seconds,
+            });
+        }
+        for s in &runbook.unverified {
+            flags.push(Flag::StepUnverified { step: s.clone() });
+        }
+    }
+
+    let pass_mark = targets.pass_mark;
+    let failing: Vec<String> = flags
+        .iter()
+        .filter(|f| f.fails_run())
+        .map(Flag::message)
+        .collect();
+    let (passed, reason) = match composite {
+        None => (
+            false,
+            "nothing was injected, so nothing was scored".to_string(),
+        ),
+        Some(c) => {
+            let cmp = if c >= pass_mark {
+                format!("composite {c:.2} ≥ pass mark {pass_mark:.2}")
+            } else {
+                format!("composite {c:.2} < pass mark {pass_mark:.2}")
+            };
+            if failing.is_empty() && c >= pass_mark {
+                (true, cmp)
+            } else if failing.is_empty() {
+                (false, cmp)
+            } else {
+                (false, format!("{}; {cmp}", failing.join("; ")))
+            }
+        }
+    };
+    Scored {
+        detection,
+        noise: obs.noise.clone(),
+        scorecard: Scorecard {
+            severity: targets.severity.clone(),
+            components,
+            composite,
+            pass_mark,
+            passed,
+            reason,
+            metrics,
+            flags,
+            roles,
+            comms,
+            runbook,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::drill::{Action, EventSource, ResponderEvent};
+    use crate::scenario::{Duration, Roles, Runbook, RunbookStep};
+    use crate::score::AlertObservation;
+    use jiff::Timestamp;
+    use std::collections::BTreeMap;
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + s).unwrap()
+    }
+
+    fn ev(s: i64, who: &str, action: Action) -> ResponderEvent {
+        ResponderEvent {
+            at: t(s),
+            person: who.into(),
+            source: EventSource::Autopilot,
+            action,
+        }
+    }
+
+    fn alert(fire: Option<i64>) -> AlertObservation {
+        let mut a =
+            AlertObservation::expected("HighErrors", BTreeMap::new(), Duration::from_secs(90));
+        a.t_active = fire.map(|f| t(f - 10));
+        a.t_fire = fire.map(t);
+        a.t_notify = fire.map(|f| t(f + 2));
+        a.t_resolve = fire.map(|_| t(200));
+        a
+    }
+
+    fn observed(fire: Option<i64>) -> Observed {
+        Observed {
+            t_inject: Some(t(0)),
+            t_impact: Some(t(5)),
+            t_mitigate: Some(t(100)),
+            t_end: t(300),
+            alerts: vec![alert(fire)],
+            noise: vec![],
+        }
+    }
+
+    fn good_drill() -> Drill {
+        let resp = crate::scenario::Response {
+            severity: Some("SEV2".into()),
+            roles: Some(Roles {
+                incident_commander: Some("ic-oncall".into()),
+                communications: Some("comms-oncall".into()),
+                operations: Some("ops-oncall".into()),
+                sme: vec![],
+            }),
+            runbook: Some(Runbook {
+                url: None,
+                steps: vec![
+                    RunbookStep {
+                        id: "ack".into(),
+                        title: None,
+                        critical: false,
+                        within: None,
+                        verify: None,
+                    },
+                    RunbookStep {
+                        id: "scale-up".into(),
+                        title: None,
+                        critical: true,
+                        within: None,
+                        verify: None,
+                    },
+                ],
+            }),
+            autopilot: vec![],
+        };
+        let mut d = Drill::new(Some(&resp), t(0));
+        d.record(ev(40, "ops-oncall", Action::Ack));
+        d.record(ev(41, "ops-oncall", Action::Step { step: "ack".into() }));
+        d.record(ev(
+            45,
+            "ic-oncall",
+            Action::Declare {
+                severity: "SEV2".into(),
+            },
+        ));
+        d.record(ev(
+            50,
+            "ops-oncall",
+            Action::Step {
+                step: "scale-up".into(),
+            },
+        ));
+        d.record(ev(
+            60,
+            "comms-oncall",
+            Action::Update {
+                message: "degraded".into(),
+            },
+        ));
+        d
+    }
+
+    fn sev2() -> Targets {
+        let mut t = Targets::for_severity(&Config::default(), "SEV2");
+        t.mitigate = Some(Duration::from_secs(180));
+        t
+    }
+
+    #[test]
+    fn a_good_run_passes_with_the_full_vector() {
+        let s = score(&sev2(), &observed(Some(30)), &good_drill());
+        let c = &s.scorecard;
+        assert_eq!(c.components.len(), 6);
+        for comp in &c.components {
+            assert_eq!(comp.score, Some(1.0), "{comp:?}");
+            assert!((comp.effective_weight - comp.weight).abs() < 1e-12);
+        }
+        assert!((c.composite.unwrap() - 1.0).abs() < 1e-12);
+        assert!(c.passed, "{}", c.reason);
+        assert!(c.reason.contains("≥ pass mark 0.70"), "{}", c.reason);
+        assert_eq!(c.metrics.ttd_seconds, Some(30.0));
+        assert_eq!(c.metrics.tta_seconds, Some(8.0));
+        assert_eq!(c.metrics.ttm_seconds, Some(100.0));
+        assert_eq!(c.metrics.ttr_seconds, Some(200.0));
+        assert!(c.flags.is_empty(), "{:?}", c.flags);
+    }
+
+    #[test]
+    fn an_alert_that_never_fires_fails_the_run() {
+        let s = score(&sev2(), &observed(None), &good_drill());
+        let c = &s.scorecard;
+        assert_eq!(c.score_of(Component::Detect), Some(0.0));
+        assert!(!c.passed);
+        assert!(c.flags.contains(&Flag::DetectionFailure {
+            alert: "HighErrors".into()
+        }));
+        assert!(c.reason.starts_with("detection failure"), "{}", c.reason);
+        // Nobody was paged, so the scripted ack cannot count.
+        assert_eq!(c.metrics.t_page, None);
+        assert_eq!(c.score_of(Component::Ack), Some(0.0));
+        assert!(c.composite.unwrap() < c.pass_mark, "{:?}", c.composite);
+    }
+
+    #[test]
+    fn no_expected_alerts_renormalises_and_says_so() {
+        let mut o = observed(None);
+        o.alerts.clear();
+        let s = score(&sev2(), &o, &good_drill());
+        let d = s.scorecard.component(Component::Detect).unwrap();
+        assert_eq!(d.score, None);
+        assert_eq!(d.effective_weight, 0.0);
+        assert!(d.note.contains("expects no alerts"), "{}", d.note);
+        let total: f64 = s
+            .scorecard
+            .components
+            .iter()
+            .map(|c| c.effective_weight)
+            .sum();
+        assert!((total - 1.0).abs() < 1e-12);
+        assert!((s.scorecard.composite.unwrap() - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn sev1_without_ic_is_flagged() {
+        let mut d = Drill::new(None, t(0));
+        d.record(ev(
+            10,
+            "comms",
+            Action::Assign {
+                role: RoleName::Communications,
+                person: "comms".into(),
+            },
+        ));
+        let targets = Targets::for_severity(&Config::default(), "SEV1");
+        let s = score(&targets, &observed(Some(30)), &d);
+        assert_eq!(s.scorecard.score_of(Component::Roles), Some(0.5));
+        assert!(s.scorecard.flags.contains(&Flag::MissingRole {
+            role: RoleName::IncidentCommander,
+            severity: "SEV1".into()
+        }));
+        let msg = Flag::MissingRole {
+            role: RoleName::IncidentCommander,
+            severity: "SEV1".into(),
+        }
+        .message();
+        assert_eq!(msg, "SEV1 without an explicit incident commander in time");
+    }
+
+    #[test]
+    fn one_person_in_every_role_is_flagged_without_a_name() {
+        let mut d = Drill::new(None, t(0));
+        for role in [RoleName::IncidentCommander, RoleName::Communications] {
+            d.record(ev(
+                10,
+                "alice",
+                Action::Assign {
+                    role,
+                    person: "alice".into(),
+                },
+            ));
+        }
+        let s = score(&sev2(), &observed(Some(30)), &d);
+        let hero = s
+            .scorecard
+            .flags
+            .iter()
+            .find(|f| matches!(f, Flag::HeroDependent { .. }))
+            .unwrap();
+        assert!(!serde_json::to_string(hero).unwrap().contains("alice"));
+        assert!(hero.message().contains("hero-dependent"));
+    }
+
+    #[test]
+    fn a_missed_critical_step_fails_even_with_a_high_composite() {
+        let mut d = good_drill();
+        d.runbook.steps[1].claimed_at = None;
+        let s = score(&sev2(), &observed(Some(30)), &d);
+        let c = &s.scorecard;
+        assert!(c.composite.unwrap() >= c.pass_mark);
+        assert!(!c.passed);
+        assert!(
+            c.reason.contains("critical runbook step `scale-up`"),
+            "{}",
+            c.reason
+        );
+    }
+
+    #[test]
+    fn nothing_injected_scores_nothing() {
+        let mut o = observed(None);
+        o.t_inject = None;
+        let s = score(&sev2(), &o, &Drill::default());
+        assert_eq!(s.scorecard.composite, None);
+        assert!(!s.scorecard.passed);
+        assert!(s.scorecard.components.iter().all(|c| c.score.is_none()));
+        assert!(s.scorecard.flags.is_empty());
+    }
+
+    #[test]
+    fn no_severity_leaves_people_components_unscored() {
+        let s = score(&Targets::none(0.7), &observed(Some(30)), &Drill::default());
+        for c in [Component::Ack, Component::Roles, Component::Comms] {
+            let comp = s.scorecard.component(c).unwrap();
+            assert_eq!(comp.score, None, "{c:?}");
+            assert!(comp.note.contains("no response.severity"), "{}", comp.note);
+        }
+        assert_eq!(s.scorecard.score_of(Component::Runbook), None);
+    }
+
+    #[test]
+    fn noise_policy_fail_fails_the_run() {
+        let mut o = observed(Some(30));
+        o.noise.push(NoiseAlert {
+            name: "DiskFull".into(),
+            labels: BTreeMap::new(),
+            t_fire: Some(t(20)),
+        });
+        let mut tg = sev2();
+        let warn = score(&tg, &o, &good_drill());
+        assert!(warn.scorecard.passed);
+        assert!(matches!(warn.scorecard.flags[0], Flag::Noise { .. }));
+        tg.noise = Noise::Fail;
+        assert!(!score(&tg, &o, &good_drill()).scorecard.passed);
+    }
+
+    /// Ack and mitigate at the curve's edges, through the whole scorer.
+    #[test]
+    fn ack_and_mitigate_edges() {
+        // SEV2: ack target 15m from the page (webhook at T+32s); TTM target 180s.
+        let cases = [
+            (Some(32 + 900), Some(180), 1.0, 1.0),  // exactly on target
+            (Some(32 + 2700), Some(540), 0.0, 0.0), // 3x target
+            (Some(32 + 1800), Some(360), 0.5, 0.5), // 2x target: halfway
+            (None, None, 0.0, 0.0),                 // never happened
+        ];
+        for (ack, mitigated, want_ack, want_mit) in cases {
+            let mut d = Drill::new(None, t(0));
+            if let Some(a) = ack {
+                d.record(ev(a, "x", Action::Ack));
+            }
+            let mut o = observed(Some(30));
+            o.t_mitigate = mitigated.map(t);
+            let c = score(&sev2(), &o, &d).scorecard;
+            assert_eq!(c.score_of(Component::Ack), Some(want_ack), "{ack:?}");
+            assert_eq!(
+                c.score_of(Component::Mitigate),
+                Some(want_mit),
+                "{mitigated:?}"
+            );
+        }
+    }
+}
