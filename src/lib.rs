@@ -6,5 +6,6 @@
 pub mod cli;
 pub mod config;
 pub mod diag;
+pub mod history;
 pub mod scenario;
 pub mod yaml;

@@ -5,8 +5,11 @@
 //! Each subcommand lives in its own file with an `Args` struct and a `run`
 //! function; this file only parses and dispatches.
 
+mod actions;
 mod completions;
+mod history;
 mod logging;
+mod metrics;
 mod schema;
 pub mod validate;
 
@@ -84,6 +87,12 @@ pub enum Command {
     Completions(completions::Args),
     /// Check scenario files and directories; report every mistake.
     Validate(validate::Args),
+    /// List the runs recorded in the history database.
+    History(history::Args),
+    /// Drill trends from the history: MTTD/MTTA/MTTR, pass rate, action completion.
+    Metrics(metrics::Args),
+    /// Track postmortem action items (list, done).
+    Actions(actions::Args),
 }
 
 /// Whether to colour output: never when NO_COLOR is set (https://no-color.org)
@@ -111,6 +120,9 @@ pub fn main() -> i32 {
         Command::Schema(args) => schema::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Validate(args) => validate::run(args, &cli.global),
+        Command::History(args) => history::run(args, &cli.global),
+        Command::Metrics(args) => metrics::run(args, &cli.global),
+        Command::Actions(args) => actions::run(args, &cli.global),
     };
     match result {
         Ok(code) => code,
