@@ -88,6 +88,11 @@ impl Store {
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(sql)?;
         tracing::debug!(path = %path.display(), %mode, "history database opened");
+        // In WAL mode NORMAL never corrupts the database; a power cut may
+        // only lose the last commits. The run directory (fsynced journal) is
+        // the record of truth, so a sync per commit buys nothing here.
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sql)?;
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(sql)?;
         match schema::migrate_to(&mut conn, schema::LATEST).map_err(sql)? {
@@ -211,14 +216,12 @@ impl Store {
             .unwrap_or(-1);
         let mut stmt = self
             .conn
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT run_id, scenario, severity, status, exit_code, started_at_ms, ended_at_ms,
                         ttd_seconds, tta_seconds, ttm_seconds, ttr_seconds, score, passed, run_dir
-                 FROM runs
-                 WHERE (?1 IS NULL OR scenario = ?1) AND (?2 IS NULL OR started_at_ms >= ?2)
-                 ORDER BY started_at_ms DESC, run_id DESC
-                 LIMIT ?3",
-            )
+                 FROM runs WHERE run_id IN ({RUNS_IN_FILTER})
+                 ORDER BY started_at_ms DESC, run_id DESC"
+            ))
             .map_err(|e| self.err(e))?;
         let mut runs = stmt
             .query_map(
@@ -231,26 +234,38 @@ impl Store {
             )
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(|e| self.err(e))?;
-        for run in &mut runs {
-            run.action_items = self
-                .items_of(&run.run_id)?
-                .into_iter()
-                .map(|a| a.item)
-                .collect();
-        }
-        Ok(runs)
-    }
-
-    fn items_of(&self, run_id: &str) -> Result<Vec<StoredAction>, HistoryError> {
+        // One query for the items of every run in the window rather than
+        // one per run: metrics read thousands of runs.
+        let index: std::collections::HashMap<String, usize> = runs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.run_id.clone(), i))
+            .collect();
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
-                "{ACTION_SELECT} WHERE a.run_id = ?1 ORDER BY a.id"
+                "{ACTION_SELECT}
+                 WHERE a.run_id IN ({RUNS_IN_FILTER})
+                 ORDER BY a.id"
             ))
             .map_err(|e| self.err(e))?;
-        stmt.query_map([run_id], action_from_row)
-            .and_then(|rows| rows.collect())
-            .map_err(|e| self.err(e))
+        let items = stmt
+            .query_map(
+                params![
+                    filter.scenario,
+                    filter.since.map(|t| t.as_millisecond()),
+                    limit
+                ],
+                action_from_row,
+            )
+            .map_err(|e| self.err(e))?;
+        for item in items {
+            let item = item.map_err(|e| self.err(e))?;
+            if let Some(&i) = index.get(&item.run_id) {
+                runs[i].action_items.push(item.item);
+            }
+        }
+        Ok(runs)
     }
 
     /// Action items, the ones due soonest first (undated last).
@@ -329,6 +344,13 @@ impl Store {
 fn finite(v: Option<f64>) -> Option<f64> {
     v.filter(|x| x.is_finite())
 }
+
+/// The ids of the runs a [`RunFilter`] selects (?1 scenario, ?2 since in
+/// ms, ?3 limit or -1), newest first; shared by the run and item queries so
+/// they always agree.
+const RUNS_IN_FILTER: &str = "SELECT run_id FROM runs
+     WHERE (?1 IS NULL OR scenario = ?1) AND (?2 IS NULL OR started_at_ms >= ?2)
+     ORDER BY started_at_ms DESC, run_id DESC LIMIT ?3";
 
 const ACTION_SELECT: &str =
     "SELECT a.id, a.run_id, r.scenario, r.started_at_ms, a.item_id, a.title,
