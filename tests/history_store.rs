@@ -96,8 +96,10 @@ fn action_items_are_found_by_number_or_reference_and_done_once() {
     let d1a1 = store.action("d1:A1").unwrap();
     let first = ts("2026-11-02T00:00:00Z");
     store.mark_done(&d1a1.number.to_string(), first).unwrap();
+    // `list` shows numbers as `#N`; that form works too.
+    let hashed = format!("#{}", d1a1.number);
     match store
-        .mark_done("d1:A1", ts("2026-11-03T00:00:00Z"))
+        .mark_done(&hashed, ts("2026-11-03T00:00:00Z"))
         .unwrap()
     {
         Completion::AlreadyDone(a) => assert_eq!(a.item.done_at, Some(first)),

@@ -287,10 +287,11 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Looks an action item up by its number (`12`) or by `RUN_ID:ITEM_ID`.
+    /// Looks an action item up by its number (`12`, or `#12` as `list` shows
+    /// it) or by `RUN_ID:ITEM_ID`.
     pub fn action(&self, reference: &str) -> Result<StoredAction, HistoryError> {
         let reference = reference.trim();
-        let found = if let Ok(number) = reference.parse::<i64>() {
+        let found = if let Ok(number) = reference.trim_start_matches('#').parse::<i64>() {
             self.conn
                 .query_row(
                     &format!("{ACTION_SELECT} WHERE a.id = ?1"),
