@@ -256,3 +256,31 @@ fn recording_before_the_run_dir_exists_is_refused() {
         vec![]
     );
 }
+
+#[test]
+fn concurrent_writers_on_a_new_database_all_get_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("shared.db");
+    let template = seeded_runs(tmp.path()).remove(1);
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let db = db.clone();
+            let template = template.clone();
+            std::thread::spawn(move || {
+                // Each thread opens (and races to create and migrate) the file.
+                let mut store = Store::open(&db).unwrap();
+                for i in 0..20 {
+                    let mut run = template.clone();
+                    run.run_id = format!("t{t}-{i}");
+                    store.record(&run).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let store = Store::open(&db).unwrap();
+    assert_eq!(store.schema_version().unwrap(), schema::LATEST);
+    assert_eq!(store.runs(&RunFilter::default()).unwrap().len(), 160);
+}
