@@ -284,3 +284,32 @@ fn concurrent_writers_on_a_new_database_all_get_recorded() {
     assert_eq!(store.schema_version().unwrap(), schema::LATEST);
     assert_eq!(store.runs(&RunFilter::default()).unwrap().len(), 160);
 }
+
+#[test]
+fn another_programs_sqlite_file_is_refused_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("notes.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep me');")
+        .unwrap();
+    drop(conn);
+    let err = Store::open(&db).err().unwrap();
+    assert!(matches!(err, HistoryError::Foreign { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("another program's SQLite file"),
+        "{err}"
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(tables, ["notes"]);
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "delete", "journal mode changed");
+}

@@ -20,6 +20,12 @@ pub enum HistoryError {
     Corrupt { path: PathBuf, detail: String },
 
     #[error(
+        "{} is not a gameday history database: it is another program's SQLite file\n  hint: point --db, GAMEDAY_HISTORY_DB or history.path at a file of its own",
+        path.display()
+    )]
+    Foreign { path: PathBuf },
+
+    #[error(
         "history database {} has schema version {found}, newer than this gameday knows ({known})\n  hint: upgrade gameday, or use another database with --db",
         path.display()
     )]

@@ -58,6 +58,9 @@ pub enum Migrated {
     Upgraded { from: i64 },
     /// Written by a newer gameday; left untouched.
     TooNew { found: i64 },
+    /// Version 0 but already holding tables: some other program's SQLite
+    /// file, left untouched rather than adding our tables to it.
+    Foreign,
 }
 
 /// Brings the database up to `target` (normally [`LATEST`]). Each step runs
@@ -68,6 +71,16 @@ pub fn migrate_to(conn: &mut Connection, target: i64) -> rusqlite::Result<Migrat
     let from = version(conn)?;
     if from > LATEST {
         return Ok(Migrated::TooNew { found: from });
+    }
+    if from == 0 {
+        let tables: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+            [],
+            |r| r.get(0),
+        )?;
+        if tables > 0 {
+            return Ok(Migrated::Foreign);
+        }
     }
     for (index, sql) in MIGRATIONS.iter().enumerate() {
         let to = index as i64 + 1;
@@ -116,6 +129,15 @@ mod tests {
             migrate_to(&mut conn, v).unwrap();
             assert_eq!(version(&conn).unwrap(), v);
         }
+    }
+
+    #[test]
+    fn another_programs_database_is_left_alone() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE notes (body TEXT)")
+            .unwrap();
+        assert_eq!(migrate_to(&mut conn, LATEST).unwrap(), Migrated::Foreign);
+        assert_eq!(version(&conn).unwrap(), 0);
     }
 
     #[test]

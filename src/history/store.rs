@@ -83,7 +83,30 @@ impl Store {
         let sql = |e| HistoryError::from_sqlite(path, e);
         let mut conn = Connection::open(path).map_err(sql)?;
         conn.busy_timeout(options.busy_timeout).map_err(sql)?;
-        // The first statement that reads the file: garbage fails here.
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(sql)?;
+        // Checks before any setting that writes to the file: garbage,
+        // another program's database and a newer schema are reported with
+        // the file left exactly as it was.
+        match schema::migrate_to(&mut conn, schema::LATEST).map_err(sql)? {
+            Migrated::TooNew { found } => {
+                return Err(HistoryError::TooNew {
+                    path: path.to_path_buf(),
+                    found,
+                    known: schema::LATEST,
+                });
+            }
+            Migrated::Foreign => {
+                return Err(HistoryError::Foreign {
+                    path: path.to_path_buf(),
+                });
+            }
+            Migrated::Upgraded { from } if from != schema::LATEST => {
+                tracing::info!(path = %path.display(), from, to = schema::LATEST, "history schema migrated");
+            }
+            Migrated::Upgraded { .. } => {}
+        }
+        // WAL: `gameday history` and `metrics` read while a run records.
         let mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(sql)?;
@@ -93,21 +116,6 @@ impl Store {
         // the record of truth, so a sync per commit buys nothing here.
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sql)?;
-        conn.pragma_update(None, "foreign_keys", true)
-            .map_err(sql)?;
-        match schema::migrate_to(&mut conn, schema::LATEST).map_err(sql)? {
-            Migrated::TooNew { found } => {
-                return Err(HistoryError::TooNew {
-                    path: path.to_path_buf(),
-                    found,
-                    known: schema::LATEST,
-                });
-            }
-            Migrated::Upgraded { from } if from != schema::LATEST => {
-                tracing::info!(path = %path.display(), from, to = schema::LATEST, "history schema migrated");
-            }
-            Migrated::Upgraded { .. } => {}
-        }
         Ok(Store {
             conn,
             path: path.to_path_buf(),
