@@ -102,7 +102,8 @@ impl Store {
                 });
             }
             Migrated::Upgraded { from } if from != schema::LATEST => {
-                tracing::info!(path = %path.display(), from, to = schema::LATEST, "history schema migrated");
+                let to = schema::LATEST;
+                tracing::info!(path = %path.display(), from, to, "history schema migrated");
             }
             Migrated::Upgraded { .. } => {}
         }
