@@ -9,6 +9,7 @@ pub mod diag;
 pub mod drill;
 pub mod engine;
 pub mod faults;
+pub mod history;
 pub mod k8s;
 pub mod observe;
 pub mod report;

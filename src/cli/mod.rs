@@ -5,10 +5,13 @@
 //! Each subcommand lives in its own file with an `Args` struct and a `run`
 //! function; this file only parses and dispatches.
 
+mod actions;
 mod completions;
-pub mod init;
 mod halt;
+mod history;
+pub mod init;
 mod logging;
+mod metrics;
 mod plan;
 mod rbac;
 mod recover;
@@ -105,6 +108,12 @@ pub enum Command {
     Rbac(rbac::Args),
     /// Serve a simulated Kubernetes cluster on loopback (for demos, drills and tests).
     Sandbox(sandbox::Args),
+    /// List the runs recorded in the history database.
+    History(history::Args),
+    /// Drill trends from the history: MTTD/MTTA/MTTR, pass rate, action completion.
+    Metrics(metrics::Args),
+    /// Track postmortem action items (list, done).
+    Actions(actions::Args),
 }
 
 /// Whether to colour output: never when NO_COLOR is set (https://no-color.org)
@@ -139,6 +148,9 @@ pub fn main() -> i32 {
         Command::Halt(args) => halt::run(args, &cli.global),
         Command::Rbac(args) => rbac::run(args, &cli.global),
         Command::Sandbox(args) => sandbox::run(args),
+        Command::History(args) => history::run(args, &cli.global),
+        Command::Metrics(args) => metrics::run(args, &cli.global),
+        Command::Actions(args) => actions::run(args, &cli.global),
     };
     match result {
         Ok(code) => code,

@@ -35,7 +35,10 @@ pub fn store_source(store: Arc<Store>, seed: u64) -> MetricsFn {
             resources::NODES,
         ];
         let objects: Vec<_> = kinds.iter().flat_map(|r| store.list(*r, None).0).collect();
-        let snapshot = Snapshot::from_objects(objects.iter().map(|o| &o.value));
+        // Parse without caching: keeping 10k parsed pods alive would undo the
+        // store's bytes-plus-summary memory layout.
+        let values: Vec<_> = objects.iter().map(|o| o.parse()).collect();
+        let snapshot = Snapshot::from_objects(values.iter());
         // A panic in another scrape must not take /metrics down for good.
         let mut guard = model
             .lock()

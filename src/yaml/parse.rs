@@ -260,7 +260,10 @@ impl<'s, 'a> Builder<'s, 'a> {
                 (None, '}' | ']') => {
                     depth = depth.saturating_sub(1);
                     if depth == 0 {
-                        return Span { len: i as u32 + 1, ..span };
+                        return Span {
+                            len: i as u32 + 1,
+                            ..span
+                        };
                     }
                 }
                 _ if i == 0 => return span,

@@ -1,0 +1,157 @@
+//! The database schema as an ordered list of migrations. The schema version
+//! is SQLite's `user_version`: migration `i` (1-based) takes the database
+//! from version `i - 1` to `i`. Migrations are append-only: a released one
+//! is never edited, because databases in the field were built by it.
+
+use rusqlite::Connection;
+
+/// Migration SQL in order; index 0 is version 1.
+pub const MIGRATIONS: &[&str] = &[
+    // v1: the first release recorded runs and their detection/response times.
+    "CREATE TABLE runs (
+        run_id        TEXT PRIMARY KEY,
+        scenario      TEXT NOT NULL,
+        severity      TEXT,
+        status        TEXT NOT NULL,
+        exit_code     INTEGER NOT NULL,
+        started_at_ms INTEGER NOT NULL,
+        ended_at_ms   INTEGER,
+        ttd_seconds   REAL,
+        tta_seconds   REAL,
+        ttr_seconds   REAL,
+        score         REAL,
+        passed        INTEGER NOT NULL,
+        run_dir       TEXT NOT NULL,
+        recorded_at_ms INTEGER NOT NULL
+    ) STRICT;",
+    // v2: postmortem action items, so their completion rate can be measured.
+    // `id` is the short number users type (`gameday actions done 12`).
+    "CREATE TABLE action_items (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id      TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+        item_id     TEXT NOT NULL,
+        title       TEXT NOT NULL,
+        owner_role  TEXT,
+        due         TEXT,
+        priority    TEXT,
+        done_at_ms  INTEGER,
+        UNIQUE (run_id, item_id)
+    ) STRICT;",
+    // v3: time to mitigate joined the scorecard; trend queries filter by
+    // scenario and time, so index both.
+    "ALTER TABLE runs ADD COLUMN ttm_seconds REAL;
+     CREATE INDEX runs_started_at ON runs(started_at_ms);
+     CREATE INDEX runs_scenario ON runs(scenario, started_at_ms);",
+];
+
+/// The version a database has after all migrations.
+pub const LATEST: i64 = MIGRATIONS.len() as i64;
+
+pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.pragma_query_value(None, "user_version", |row| row.get(0))
+}
+
+/// Outcome of [`migrate`]: the version found, or that it is too new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Migrated {
+    /// From this version to [`LATEST`] (equal when nothing was to do).
+    Upgraded { from: i64 },
+    /// Written by a newer gameday; left untouched.
+    TooNew { found: i64 },
+    /// Version 0 but already holding tables: some other program's SQLite
+    /// file, left untouched rather than adding our tables to it.
+    Foreign,
+}
+
+/// Brings the database up to `target` (normally [`LATEST`]). Each step runs
+/// in its own immediate transaction together with its version bump, so a
+/// crash leaves the database at a consistent version, and two processes
+/// opening a new database at once do not both apply a step.
+pub fn migrate_to(conn: &mut Connection, target: i64) -> rusqlite::Result<Migrated> {
+    let from = version(conn)?;
+    if from > LATEST {
+        return Ok(Migrated::TooNew { found: from });
+    }
+    if from == 0 {
+        let tables: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+            [],
+            |r| r.get(0),
+        )?;
+        if tables > 0 {
+            return Ok(Migrated::Foreign);
+        }
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate() {
+        let to = index as i64 + 1;
+        if to > target {
+            break;
+        }
+        // Up-to-date databases take no write lock, so opening one to read
+        // works while another process is recording a run.
+        if from >= to {
+            continue;
+        }
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Re-read under the write lock: another process may have migrated.
+        if version(&tx)? >= to {
+            continue;
+        }
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", to)?;
+        tx.commit()?;
+    }
+    Ok(Migrated::Upgraded { from })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_database_reaches_latest_and_rerun_is_a_no_op() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        assert_eq!(
+            migrate_to(&mut conn, LATEST).unwrap(),
+            Migrated::Upgraded { from: 0 }
+        );
+        assert_eq!(version(&conn).unwrap(), LATEST);
+        assert_eq!(
+            migrate_to(&mut conn, LATEST).unwrap(),
+            Migrated::Upgraded { from: LATEST }
+        );
+    }
+
+    #[test]
+    fn each_step_upgrades_to_the_next() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for v in 1..=LATEST {
+            migrate_to(&mut conn, v).unwrap();
+            assert_eq!(version(&conn).unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn another_programs_database_is_left_alone() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE notes (body TEXT)")
+            .unwrap();
+        assert_eq!(migrate_to(&mut conn, LATEST).unwrap(), Migrated::Foreign);
+        assert_eq!(version(&conn).unwrap(), 0);
+    }
+
+    #[test]
+    fn newer_database_is_reported_not_touched() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", LATEST + 1)
+            .unwrap();
+        assert_eq!(
+            migrate_to(&mut conn, LATEST).unwrap(),
+            Migrated::TooNew { found: LATEST + 1 }
+        );
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(tables, 0);
+    }
+}
