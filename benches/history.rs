@@ -118,6 +118,15 @@ fn main() {
         metrics_times,
     );
 
+    let read: Vec<Duration> = (0..21)
+        .map(|_| {
+            let t = Instant::now();
+            store.runs(&RunFilter::default()).unwrap();
+            t.elapsed()
+        })
+        .collect();
+    summary("  of which reading the runs and items", read);
+
     let list: Vec<Duration> = (0..51)
         .map(|_| {
             let t = Instant::now();

@@ -68,19 +68,19 @@ pub enum Migrated {
 /// crash leaves the database at a consistent version, and two processes
 /// opening a new database at once do not both apply a step.
 pub fn migrate_to(conn: &mut Connection, target: i64) -> rusqlite::Result<Migrated> {
-    let from = version(conn)?;
+    // Version and table count in one statement, so both come from the same
+    // snapshot even while another process is creating the database.
+    let (from, tables): (i64, i64) = conn.query_row(
+        "SELECT (SELECT user_version FROM pragma_user_version),
+                (SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%')",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     if from > LATEST {
         return Ok(Migrated::TooNew { found: from });
     }
-    if from == 0 {
-        let tables: i64 = conn.query_row(
-            "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
-            [],
-            |r| r.get(0),
-        )?;
-        if tables > 0 {
-            return Ok(Migrated::Foreign);
-        }
+    if from == 0 && tables > 0 {
+        return Ok(Migrated::Foreign);
     }
     for (index, sql) in MIGRATIONS.iter().enumerate() {
         let to = index as i64 + 1;

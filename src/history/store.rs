@@ -228,45 +228,39 @@ impl Store {
             .prepare_cached(&format!(
                 "SELECT run_id, scenario, severity, status, exit_code, started_at_ms, ended_at_ms,
                         ttd_seconds, tta_seconds, ttm_seconds, ttr_seconds, score, passed, run_dir
-                 FROM runs WHERE run_id IN ({RUNS_IN_FILTER})
-                 ORDER BY started_at_ms DESC, run_id DESC"
+                 FROM runs r WHERE {RUN_FILTER}
+                 ORDER BY started_at_ms DESC, run_id DESC LIMIT ?3"
             ))
             .map_err(|e| self.err(e))?;
+        let since = filter.since.map(|t| t.as_millisecond());
         let mut runs = stmt
-            .query_map(
-                params![
-                    filter.scenario,
-                    filter.since.map(|t| t.as_millisecond()),
-                    limit
-                ],
-                run_from_row,
-            )
+            .query_map(params![filter.scenario, since, limit], run_from_row)
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(|e| self.err(e))?;
         // One query for the items of every run in the window rather than
-        // one per run: metrics read thousands of runs.
+        // one per run: metrics read thousands of runs. Without a limit the
+        // filter applies directly (the common, large case); with one, only
+        // the items of the runs the limit kept are read.
         let index: std::collections::HashMap<String, usize> = runs
             .iter()
             .enumerate()
             .map(|(i, r)| (r.run_id.clone(), i))
             .collect();
+        let items_sql = if filter.limit.is_some() {
+            format!(
+                "{ACTION_SELECT} WHERE a.run_id IN (SELECT run_id FROM runs r WHERE {RUN_FILTER}
+                     ORDER BY started_at_ms DESC, run_id DESC LIMIT ?3)
+                 ORDER BY a.id"
+            )
+        } else {
+            format!("{ACTION_SELECT} WHERE {RUN_FILTER} AND ?3 = -1 ORDER BY a.id")
+        };
         let mut stmt = self
             .conn
-            .prepare_cached(&format!(
-                "{ACTION_SELECT}
-                 WHERE a.run_id IN ({RUNS_IN_FILTER})
-                 ORDER BY a.id"
-            ))
+            .prepare_cached(&items_sql)
             .map_err(|e| self.err(e))?;
         let items = stmt
-            .query_map(
-                params![
-                    filter.scenario,
-                    filter.since.map(|t| t.as_millisecond()),
-                    limit
-                ],
-                action_from_row,
-            )
+            .query_map(params![filter.scenario, since, limit], action_from_row)
             .map_err(|e| self.err(e))?;
         for item in items {
             let item = item.map_err(|e| self.err(e))?;
@@ -355,12 +349,10 @@ fn finite(v: Option<f64>) -> Option<f64> {
     v.filter(|x| x.is_finite())
 }
 
-/// The ids of the runs a [`RunFilter`] selects (?1 scenario, ?2 since in
-/// ms, ?3 limit or -1), newest first; shared by the run and item queries so
-/// they always agree.
-const RUNS_IN_FILTER: &str = "SELECT run_id FROM runs
-     WHERE (?1 IS NULL OR scenario = ?1) AND (?2 IS NULL OR started_at_ms >= ?2)
-     ORDER BY started_at_ms DESC, run_id DESC LIMIT ?3";
+/// The condition a [`RunFilter`] puts on `runs r` (?1 scenario, ?2 since in
+/// ms); shared by the run and item queries so they always agree.
+const RUN_FILTER: &str =
+    "(?1 IS NULL OR r.scenario = ?1) AND (?2 IS NULL OR r.started_at_ms >= ?2)";
 
 const ACTION_SELECT: &str =
     "SELECT a.id, a.run_id, r.scenario, r.started_at_ms, a.item_id, a.title,
