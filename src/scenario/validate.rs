@@ -224,7 +224,10 @@ impl Validator<'_, '_> {
             _ => self.error(
                 &at(present[1]),
                 Target::Key,
-                format!("{what} has more than one source: {}", one_of(&present).replace(" or ", " and ")),
+                format!(
+                    "{what} has more than one source: {}",
+                    one_of(&present).replace(" or ", " and ")
+                ),
                 Some("a probe reads exactly one source; split it into one probe per source".into()),
             ),
         }

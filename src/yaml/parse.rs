@@ -37,7 +37,12 @@ pub fn parse(src: &Source<'_>) -> (Vec<Document>, Vec<Diagnostic>) {
                 }
                 Err(e) => {
                     let m = e.marker();
-                    let span = Span::new(m.line(), m.col() + 1, 1);
+                    // At end of input the scanner may report the line after
+                    // the last one; keep the caret on real text.
+                    let mut span = Span::new(m.line(), m.col() + 1, 1);
+                    if src.line(m.line()).is_none() {
+                        span = src.end_span();
+                    }
                     break Err(Box::new(
                         src.error(span, format!("YAML syntax error: {}", e.info()))
                             .with_hint(syntax_hint(e.info())),
@@ -260,7 +265,10 @@ impl<'s, 'a> Builder<'s, 'a> {
                 (None, '}' | ']') => {
                     depth = depth.saturating_sub(1);
                     if depth == 0 {
-                        return Span { len: i as u32 + 1, ..span };
+                        return Span {
+                            len: i as u32 + 1,
+                            ..span
+                        };
                     }
                 }
                 _ if i == 0 => return span,
