@@ -244,7 +244,7 @@ impl Validator<'_, '_> {
                     format!("the query of {what} is empty"),
                     None,
                 );
-            } else if let Err(e) = promql_parser::parser::parse(&p.query) {
+            } else if let Err(e) = super::promql::check(&p.query) {
                 self.error(
                     &qp,
                     Target::Value,
