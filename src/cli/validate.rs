@@ -123,6 +123,7 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
 /// Validates every file named or found under the paths; the library entry
 /// point behind the command (benchmarks and tests call it directly).
 pub fn validate_paths(paths: &[PathBuf], config: &Config) -> Report {
+    let mut todo: Vec<(PathBuf, bool)> = Vec::new();
     let mut files = Vec::new();
     let mut diagnostics = Vec::new();
     for p in paths {
@@ -130,11 +131,9 @@ pub fn validate_paths(paths: &[PathBuf], config: &Config) -> Report {
             let mut found = Vec::new();
             walk(p, &mut found, &mut diagnostics);
             found.sort();
-            for f in found {
-                files.push(check_file(&f, false, config, &mut diagnostics));
-            }
+            todo.extend(found.into_iter().map(|f| (f, false)));
         } else if p.exists() {
-            files.push(check_file(p, true, config, &mut diagnostics));
+            todo.push((p.clone(), true));
         } else {
             let name = p.display().to_string();
             diagnostics.push(Diagnostic::error(&name, 1, 1, "no such file or directory"));
@@ -146,6 +145,54 @@ pub fn validate_paths(paths: &[PathBuf], config: &Config) -> Report {
                 reason: None,
             });
         }
+    }
+    // Files are independent: check them on every core, then report in order.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8)
+        .min(todo.len().div_ceil(64).max(1));
+    let chunk = todo.len().div_ceil(workers).max(1);
+    let results: Vec<Vec<(FileReport, Vec<Diagnostic>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = todo
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(path, explicit)| {
+                            let mut d = Vec::new();
+                            let r = check_file(path, *explicit, config, &mut d);
+                            (r, d)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                // A panic must never turn into "valid": report it as an error.
+                h.join().unwrap_or_else(|_| {
+                    let report = FileReport {
+                        file: "(internal)".into(),
+                        kind: FileKind::Scenario,
+                        valid: false,
+                        scenarios: Vec::new(),
+                        reason: None,
+                    };
+                    let d = Diagnostic::error(
+                        "gameday",
+                        1,
+                        1,
+                        "internal error: a validation worker panicked",
+                    );
+                    vec![(report, vec![d])]
+                })
+            })
+            .collect()
+    });
+    for (report, mut d) in results.into_iter().flatten() {
+        files.push(report);
+        diagnostics.append(&mut d);
     }
     let valid = !diagnostics.iter().any(Diagnostic::is_error);
     Report {

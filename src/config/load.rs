@@ -57,11 +57,11 @@ impl Config {
                 .with_hint("keep all settings in one document"),
             );
         }
-        if let Some(doc) = docs.first() {
-            if let Some(c) = yaml::check_node::<Config>(&src, &doc.root, &mut diags) {
-                check(&c, &doc.root, &src, &mut diags);
-                config = c;
-            }
+        if let Some(doc) = docs.first()
+            && let Some(c) = yaml::check_node::<Config>(&src, &doc.root, &mut diags)
+        {
+            check(&c, &doc.root, &src, &mut diags);
+            config = c;
         }
         if diags.iter().any(Diagnostic::is_error) {
             diag::sort(&mut diags);

@@ -72,6 +72,12 @@ impl<'a> Source<'a> {
 
     /// An error at a span, carrying the offending line for the caret rendering.
     pub fn error(&self, span: Span, message: impl Into<String>) -> Diagnostic {
+        // Parsers may place end-of-input nodes on the line after the last.
+        let span = if self.line(span.line as usize).is_none() {
+            self.end_span()
+        } else {
+            span
+        };
         let line = span.line as usize;
         let source_line = self.line(line).map(str::to_string);
         let mut length = span.len.max(1) as usize;

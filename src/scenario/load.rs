@@ -57,10 +57,10 @@ pub fn load_parsed(
     let mut out: Vec<Scenario> = Vec::with_capacity(docs.len());
     let mut names: Vec<(String, u32)> = Vec::new();
     for doc in docs {
-        let Some(s) = yaml::check_node::<Scenario>(&src, &doc.root, &mut diags) else {
+        let Some(s) = yaml::check_node::<Scenario>(src, &doc.root, &mut diags) else {
             continue;
         };
-        validate(&s, &doc.root, &src, config, &mut diags);
+        validate(&s, &doc.root, src, config, &mut diags);
         let name_path = [Step::Key("metadata"), Step::Key("name")];
         let span = doc.root.locate(&name_path, Target::Value);
         if let Some((_, line)) = names.iter().find(|(n, _)| *n == s.metadata.name) {

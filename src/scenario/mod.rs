@@ -5,6 +5,7 @@ pub mod duration;
 pub mod expectation;
 mod load;
 pub mod model;
+mod promql;
 pub mod validate;
 
 pub use duration::Duration;

@@ -16,9 +16,13 @@ pub type StringMap = BTreeMap<String, String>;
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[schemars(title = "gameday scenario v1")]
 pub struct Scenario {
+    /// Exactly `gameday/v1`.
     pub api_version: ApiVersion,
+    /// Exactly `Scenario`.
     pub kind: ScenarioKind,
+    /// The scenario's name and labels.
     pub metadata: Metadata,
+    /// The hypothesis, its limits, probes, faults, detection and response.
     pub spec: Spec,
 }
 
@@ -51,8 +55,11 @@ pub struct Spec {
     /// What should hold while the faults are active, in one sentence.
     #[schemars(length(min = 1))]
     pub hypothesis: String,
+    /// Where the scenario may run: kube contexts and namespaces.
     pub target: Target,
+    /// Limits on what the faults may touch, and for how long.
     pub blast_radius: BlastRadius,
+    /// The SLO probes checked before, during and after the faults.
     pub steady_state: SteadyState,
     /// The faults to inject, at least one.
     #[schemars(length(min = 1))]
@@ -134,6 +141,7 @@ pub enum ProbeSource<'a> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Probe {
+    /// Unique within the scenario.
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prometheus: Option<PrometheusProbe>,
@@ -295,7 +303,10 @@ pub enum HttpMethod {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Fault {
+    /// Unique within the scenario.
     pub name: String,
+    /// podKill, podEvict, podFailure, scale, networkPartition, dnsBlock, nodeCordon,
+    /// nodeDrain, nodeTaint, badRollout, cpuStress, memoryStress, networkDelay or packetLoss.
     #[serde(rename = "type")]
     pub kind: FaultType,
     /// Offset from the start of the fault phase (default 0s).
@@ -305,12 +316,16 @@ pub struct Fault {
     /// except podKill and podEvict.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<Duration>,
+    /// What the fault targets: namespace and labels (pod faults), kind and name
+    /// (workload faults) or nodeLabels (node faults).
     pub selector: Selector,
+    /// all | {count: N} | {percent: P} | {randomMaxPercent: P} (default {count: 1}).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<Mode>,
     /// Makes the random choice of targets reproducible.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// Parameters of the fault type; a parameter the type does not take is an error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub params: Option<Params>,
 }
@@ -695,6 +710,7 @@ pub struct Runbook {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RunbookStep {
+    /// Unique within the runbook; autopilot `step` entries name it.
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,

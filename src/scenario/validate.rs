@@ -244,7 +244,7 @@ impl Validator<'_, '_> {
                     format!("the query of {what} is empty"),
                     None,
                 );
-            } else if let Err(e) = promql_parser::parser::parse(&p.query) {
+            } else if let Err(e) = super::promql::check(&p.query) {
                 self.error(
                     &qp,
                     Target::Value,
@@ -673,10 +673,10 @@ impl Validator<'_, '_> {
         let mut unknown = Vec::new();
         if let Some(n) = params_node {
             for e in n.entries() {
-                if let Some(k) = e.key.as_str() {
-                    if !accepted.contains(&k) {
-                        unknown.push(k.to_string());
-                    }
+                if let Some(k) = e.key.as_str()
+                    && !accepted.contains(&k)
+                {
+                    unknown.push(k.to_string());
                 }
             }
         }
@@ -730,30 +730,30 @@ impl Validator<'_, '_> {
                 None,
             );
         }
-        if accepted.contains(&"loss") {
-            if let Some(l) = p.loss.filter(|l| !(*l > 0.0 && *l <= 100.0)) {
-                self.error(
-                    &pp("loss"),
-                    Target::Value,
-                    format!("`loss` is a percentage between 0 and 100, found {l}"),
-                    Some("e.g. `loss: 10` drops one packet in ten".into()),
-                );
-            }
+        if accepted.contains(&"loss")
+            && let Some(l) = p.loss.filter(|l| !(*l > 0.0 && *l <= 100.0))
+        {
+            self.error(
+                &pp("loss"),
+                Target::Value,
+                format!("`loss` is a percentage between 0 and 100, found {l}"),
+                Some("e.g. `loss: 10` drops one packet in ten".into()),
+            );
         }
-        if accepted.contains(&"latency") {
-            if let Some(l) = p.latency {
-                self.positive(l, &pp("latency"), "latency");
-            }
+        if accepted.contains(&"latency")
+            && let Some(l) = p.latency
+        {
+            self.positive(l, &pp("latency"), "latency");
         }
-        if accepted.contains(&"memory") {
-            if let Some(m) = p.memory.as_deref().filter(|m| !is_quantity(m)) {
-                self.error(
-                    &pp("memory"),
-                    Target::Value,
-                    format!("`{m}` is not a memory quantity"),
-                    Some("write a Kubernetes quantity such as `256Mi` or `1Gi`".into()),
-                );
-            }
+        if accepted.contains(&"memory")
+            && let Some(m) = p.memory.as_deref().filter(|m| !is_quantity(m))
+        {
+            self.error(
+                &pp("memory"),
+                Target::Value,
+                format!("`{m}` is not a memory quantity"),
+                Some("write a Kubernetes quantity such as `256Mi` or `1Gi`".into()),
+            );
         }
         for key in ["image", "stressImage"] {
             let val = if key == "image" {
@@ -770,17 +770,16 @@ impl Validator<'_, '_> {
                 );
             }
         }
-        if accepted.contains(&"taint") {
-            if p.taint.as_ref().is_some_and(|t| t.key.trim().is_empty()) {
-                let mut tp = pp("taint");
-                tp.push(Step::Key("key"));
-                self.error(
-                    &tp,
-                    Target::Key,
-                    "the taint's `key` must not be empty".into(),
-                    None,
-                );
-            }
+        if accepted.contains(&"taint") && p.taint.as_ref().is_some_and(|t| t.key.trim().is_empty())
+        {
+            let mut tp = pp("taint");
+            tp.push(Step::Key("key"));
+            self.error(
+                &tp,
+                Target::Key,
+                "the taint's `key` must not be empty".into(),
+                None,
+            );
         }
     }
 

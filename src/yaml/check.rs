@@ -260,17 +260,17 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
             ));
             return;
         }
-        if let Some((pattern, re)) = &s.pattern {
-            if !re.is_match(text) {
-                let mut d = self.src.error(
-                    node.span,
-                    format!("`{text}` is not a valid `{field}` (it must match `{pattern}`)"),
-                );
-                if let Some(desc) = &s.description {
-                    d = d.with_hint(desc.replace('\n', " "));
-                }
-                self.diags.push(d);
+        if let Some((pattern, re)) = &s.pattern
+            && !re.is_match(text)
+        {
+            let mut d = self.src.error(
+                node.span,
+                format!("`{text}` is not a valid `{field}` (it must match `{pattern}`)"),
+            );
+            if let Some(desc) = &s.description {
+                d = d.with_hint(desc.replace('\n', " "));
             }
+            self.diags.push(d);
         }
     }
 
@@ -301,12 +301,12 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
             ));
         } else if let Some(max) = s.exclusive_maximum.filter(|&m| v >= m) {
             fail(format!("`{field}` must be less than {max}, found {shown}"));
-        } else if let (Value::Int(i), Some((lo, hi))) = (&node.value, s.int_range) {
-            if *i < lo || *i > hi {
-                fail(format!(
-                    "`{field}` must be between {lo} and {hi}, found {shown}"
-                ));
-            }
+        } else if let (Value::Int(i), Some((lo, hi))) = (&node.value, s.int_range)
+            && (*i < lo || *i > hi)
+        {
+            fail(format!(
+                "`{field}` must be between {lo} and {hi}, found {shown}"
+            ));
         }
     }
 
@@ -390,10 +390,10 @@ impl<'c, 's, 'a> Checker<'c, 's, 'a> {
             Value::Map(entries) => entries.first().and_then(|e| e.key.as_scalar_string()),
             _ => node.as_scalar_string(),
         };
-        if let Some(w) = written {
-            if let Some(m) = did_you_mean(&w, words.iter().map(String::as_str)) {
-                d = d.with_hint(format!("did you mean `{m}`?"));
-            }
+        if let Some(w) = written
+            && let Some(m) = did_you_mean(&w, words.iter().map(String::as_str))
+        {
+            d = d.with_hint(format!("did you mean `{m}`?"));
         }
         self.diags.push(d);
     }
@@ -518,11 +518,16 @@ fn shape_accepts(c: &Compiled, id: usize, node: &Node) -> bool {
         return s.types & kind_bit(node) != 0;
     }
     match &s.enum_values {
-        Some(vals) => vals.iter().any(|v| match (v, &node.value) {
-            (serde_json::Value::String(_), Value::Str(_)) => true,
-            (serde_json::Value::Number(_), Value::Int(_) | Value::Float(_)) => true,
-            (serde_json::Value::Bool(_), Value::Bool(_)) => true,
-            _ => false,
+        Some(vals) => vals.iter().any(|v| {
+            matches!(
+                (v, &node.value),
+                (serde_json::Value::String(_), Value::Str(_))
+                    | (
+                        serde_json::Value::Number(_),
+                        Value::Int(_) | Value::Float(_)
+                    )
+                    | (serde_json::Value::Bool(_), Value::Bool(_))
+            )
         }),
         None => true,
     }

@@ -37,7 +37,12 @@ pub fn parse(src: &Source<'_>) -> (Vec<Document>, Vec<Diagnostic>) {
                 }
                 Err(e) => {
                     let m = e.marker();
-                    let span = Span::new(m.line(), m.col() + 1, 1);
+                    // At end of input the scanner may report the line after
+                    // the last one; keep the caret on real text.
+                    let mut span = Span::new(m.line(), m.col() + 1, 1);
+                    if src.line(m.line()).is_none() {
+                        span = src.end_span();
+                    }
                     break Err(Box::new(
                         src.error(span, format!("YAML syntax error: {}", e.info()))
                             .with_hint(syntax_hint(e.info())),

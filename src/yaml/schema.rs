@@ -223,10 +223,10 @@ impl Compiler<'_> {
         node.exclusive_maximum = get_f("exclusiveMaximum");
         node.min_length = get_u("minLength");
         node.max_length = get_u("maxLength");
-        if let Some(p) = obj.get("pattern").and_then(Json::as_str) {
-            if let Ok(re) = Regex::new(p) {
-                node.pattern = Some((p.to_string(), re));
-            }
+        if let Some(p) = obj.get("pattern").and_then(Json::as_str)
+            && let Ok(re) = Regex::new(p)
+        {
+            node.pattern = Some((p.to_string(), re));
         }
         node.int_range = match obj.get("format").and_then(Json::as_str) {
             Some("uint8") => Some((0, u8::MAX as i128)),
