@@ -279,14 +279,12 @@ fn pod_view(obj: &Value) -> PodView {
                 _ => None,
             })
     });
-    let restarts: BTreeMap<&str, u64> = status["containerStatuses"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|c| (c["name"].as_str().unwrap_or(""), u64_of(&c["restartCount"])))
-                .collect()
-        })
-        .unwrap_or_default();
+    let statuses = status["containerStatuses"].as_array();
+    let restarts_of = |name: &str| -> u64 {
+        statuses
+            .and_then(|a| a.iter().find(|c| c["name"] == name))
+            .map_or(0, |c| u64_of(&c["restartCount"]))
+    };
     let containers = obj["spec"]["containers"]
         .as_array()
         .map(|a| {
@@ -294,7 +292,7 @@ fn pod_view(obj: &Value) -> PodView {
                 .map(|c| {
                     let name = str_of(&c["name"]);
                     ContainerView {
-                        restarts: restarts.get(name.as_str()).copied().unwrap_or(0),
+                        restarts: restarts_of(&name),
                         image: str_of(&c["image"]),
                         name,
                     }

@@ -44,9 +44,11 @@ pub const BUCKETS: [f64; 12] = [
 /// (at 0) so that `rate()` sees a series before its first increase.
 pub const CODES: [u16; 4] = [200, 502, 503, 504];
 
-/// At most this many requests per pod and tick are simulated one by one;
+/// About this many requests per Service and tick are simulated one by one;
 /// more are represented by weighted samples, so cost does not grow with rate.
-const SAMPLES_PER_POD: u64 = 64;
+const SAMPLES_PER_SERVICE: u64 = 64;
+/// ...but never fewer than this per pod, so every pod's behaviour shows.
+const MIN_SAMPLES_PER_POD: u64 = 4;
 /// What a request that fails fast (connection refused, shed) takes.
 const FAST_FAIL_SECONDS: f64 = 0.002;
 /// The TCP retransmission timeout a lost packet costs.
@@ -331,8 +333,9 @@ impl TrafficModel {
                 continue;
             }
             let per_pod = split(&mut self.rng, n, plans[i].len());
+            let cap = (SAMPLES_PER_SERVICE / plans[i].len() as u64).max(MIN_SAMPLES_PER_POD);
             for (plan, n_pod) in plans[i].iter().zip(per_pod) {
-                sample_pod(&mut self.rng, stats, plan, &downstream, n_pod);
+                sample_pod(&mut self.rng, stats, plan, &downstream, n_pod, cap);
             }
         }
     }
@@ -447,11 +450,12 @@ fn sample_pod(
     p: &PodPlan,
     downstream: &[(f64, f64)],
     n: u64,
+    max_samples: u64,
 ) {
     if n == 0 {
         return;
     }
-    let k = n.min(SAMPLES_PER_POD);
+    let k = n.min(max_samples);
     let (base_w, extra) = (n / k, n % k);
     for s in 0..k {
         let weight = base_w + u64::from(s < extra);
