@@ -6,50 +6,71 @@ use jiff::Timestamp;
 
 use super::model::RunReport;
 use crate::drill::{EventSource, RoleBook, role_label};
-use crate::scenario::RoleName;
 
-fn roles_at(report: &RunReport, person: &str, at: Timestamp) -> Vec<RoleName> {
-    RoleBook::from_assignments(report.roles.iter().cloned()).roles_of(person, at)
+/// The name-to-role view of one report, built once per rendering: the
+/// role book and every known name with the label that replaces it.
+pub struct Blameless {
+    book: RoleBook,
+    /// Longest first, so `ops-oncall-2` is not half-replaced by `ops-oncall`.
+    names: Vec<(String, String)>,
 }
 
-/// How an actor reads in the draft: `the incident commander`, or
-/// `a responder` for someone without a role at that moment.
-pub fn actor(report: &RunReport, person: &str, at: Timestamp, source: EventSource) -> String {
-    let roles = roles_at(report, person, at);
-    let who = if roles.is_empty() {
-        "a responder".to_string()
-    } else {
-        let labels: Vec<&str> = roles.iter().map(|r| role_label(*r)).collect();
-        format!("the {}", labels.join(" and "))
-    };
-    match source {
-        EventSource::Autopilot => format!("{who} (autopilot)"),
-        EventSource::Silence => format!("{who} (via an Alertmanager silence)"),
-        EventSource::Cli | EventSource::Webhook => who,
+impl Blameless {
+    pub fn new(report: &RunReport) -> Blameless {
+        let book = RoleBook::from_assignments(report.roles.iter().cloned());
+        let end = report.scenario_end();
+        let mut names: Vec<(String, String)> = report
+            .people()
+            .into_iter()
+            .map(|name| {
+                let label = match book.roles_of(&name, end).first() {
+                    Some(r) => format!("[{}]", role_label(*r)),
+                    None => "[responder]".to_string(),
+                };
+                (name, label)
+            })
+            .collect();
+        names.sort_by_key(|(n, _)| std::cmp::Reverse(n.len()));
+        Blameless { book, names }
     }
+
+    /// How an actor reads in the draft: `the incident commander`, or
+    /// `a responder` for someone without a role at that moment.
+    pub fn actor(&self, person: &str, at: Timestamp, source: EventSource) -> String {
+        let roles = self.book.roles_of(person, at);
+        let who = if roles.is_empty() {
+            "a responder".to_string()
+        } else {
+            let labels: Vec<&str> = roles.iter().map(|r| role_label(*r)).collect();
+            format!("the {}", labels.join(" and "))
+        };
+        match source {
+            EventSource::Autopilot => format!("{who} (autopilot)"),
+            EventSource::Silence => format!("{who} (via an Alertmanager silence)"),
+            EventSource::Cli | EventSource::Webhook => who,
+        }
+    }
+
+    /// Replaces every whole-word occurrence of a known name in `text` with
+    /// `[role]` (the role they ended the run with) or `[responder]`.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (name, label) in &self.names {
+            if out.contains(name.as_str()) {
+                out = replace_word(&out, name, label);
+            }
+        }
+        out
+    }
+}
+
+/// One-off scrub; build a `Blameless` when scrubbing many texts.
+pub fn scrub(report: &RunReport, text: &str) -> String {
+    Blameless::new(report).scrub(text)
 }
 
 fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '-' || c == '_' || c == '.' || c == '@'
-}
-
-/// Replaces every whole-word occurrence of a known name in `text` with
-/// `[role]` (the role they ended the run with) or `[responder]`.
-pub fn scrub(report: &RunReport, text: &str) -> String {
-    let mut names = report.people();
-    // Longest first, so `ops-oncall-2` is not half-replaced by `ops-oncall`.
-    names.sort_by_key(|n| std::cmp::Reverse(n.len()));
-    let end = report.ended.unwrap_or(report.scenario_end());
-    let mut out = text.to_string();
-    for name in &names {
-        let roles = roles_at(report, name, end);
-        let label = match roles.first() {
-            Some(r) => format!("[{}]", role_label(*r)),
-            None => "[responder]".to_string(),
-        };
-        out = replace_word(&out, name, &label);
-    }
-    out
 }
 
 fn replace_word(text: &str, word: &str, with: &str) -> String {

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use jiff::Timestamp;
 
-use super::blameless::scrub;
+use super::blameless::{Blameless, scrub};
 use super::model::{Phase, RunReport};
 use super::{templates, timeline};
 use crate::drill::role_label;
@@ -269,6 +269,7 @@ fn postmortem(s: &mut String, r: &RunReport) {
     list(s, "What went well", &well, "Nothing scored full marks.");
     list(s, "What went poorly", &poorly, "Nothing, by the numbers.");
     let _ = writeln!(s, "## Action items\n");
+    let blameless = Blameless::new(r);
     if r.action_items.is_empty() {
         let _ = writeln!(s, "None derived from this run.\n");
     } else {
@@ -282,7 +283,7 @@ fn postmortem(s: &mut String, r: &RunReport) {
                 cell(&a.title),
                 a.owner_role.label(),
                 a.due,
-                cell(&scrub(r, &a.reason))
+                cell(&blameless.scrub(&a.reason))
             );
         }
         let _ = writeln!(s);

@@ -282,6 +282,8 @@ mod tests {
         assert_eq!(v["scorecard"]["components"].as_array().unwrap().len(), 6);
         assert_eq!(v["scorecard"]["metrics"]["ttaSeconds"], 1.0);
         assert_eq!(v["responders"][0]["source"], "silence");
+        assert_eq!(v["scorecard"]["flags"][0]["kind"], "noise");
+        assert_eq!(v["actionItems"][0]["ownerRole"], "alertOwner");
         assert_eq!(v["probes"][0]["points"].as_array().unwrap().len(), 30);
         let back: RunReport = serde_json::from_value(v).unwrap();
         assert_eq!(back, r);

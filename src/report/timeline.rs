@@ -4,7 +4,7 @@
 
 use jiff::Timestamp;
 
-use super::blameless::{actor, scrub};
+use super::blameless::Blameless;
 use super::model::RunReport;
 use crate::drill::{Action, AssignedBy, role_label};
 use crate::score::human_secs;
@@ -28,6 +28,7 @@ pub fn offset(r: &RunReport, at: Timestamp) -> String {
 }
 
 pub fn entries(r: &RunReport) -> Vec<Entry> {
+    let blameless = Blameless::new(r);
     let mut v = Vec::new();
     let mut push = |at: Option<Timestamp>, key: bool, text: String| {
         if let Some(at) = at {
@@ -94,7 +95,7 @@ pub fn entries(r: &RunReport) -> Vec<Entry> {
         );
     }
     for e in &r.responders {
-        let who = actor(r, &e.person, e.at, e.source);
+        let who = blameless.actor(&e.person, e.at, e.source);
         let text = match &e.action {
             Action::Ack => format!("{who} acknowledged the page"),
             Action::Declare { severity } => format!("{who} declared {severity}"),
@@ -102,11 +103,14 @@ pub fn entries(r: &RunReport) -> Vec<Entry> {
                 format!("The {} role was assigned", role_label(*role))
             }
             Action::Update { message } => {
-                format!("{who} posted a status update: \"{}\"", scrub(r, message))
+                format!(
+                    "{who} posted a status update: \"{}\"",
+                    blameless.scrub(message)
+                )
             }
             Action::Step { step } => format!("{who} reported runbook step `{step}` done"),
             Action::Resolve => format!("{who} resolved the incident"),
-            Action::Note { text } => format!("{who} noted: \"{}\"", scrub(r, text)),
+            Action::Note { text } => format!("{who} noted: \"{}\"", blameless.scrub(text)),
         };
         push(Some(e.at), true, capitalise(&text));
     }

@@ -16,7 +16,7 @@ pub mod times;
 
 pub use curve::time_score;
 pub use detect::{AlertDetection, TtdParts};
-pub use observed::{AlertObservation, NoiseAlert, Observed};
+pub use observed::{AlertObservation, NoiseAlert, Observed, expected_alerts};
 pub use scorecard::{Component, ComponentScore, Flag, Metrics, Scorecard, Scored, score};
 pub use targets::Targets;
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::Duration;
+use crate::scenario::{Duration, Scenario};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -66,6 +66,18 @@ impl AlertObservation {
     }
 }
 
+/// One unseen observation per `detection.alerts` item, in scenario order:
+/// the engine fills in the times as it sees them.
+pub fn expected_alerts(scenario: &Scenario) -> Vec<AlertObservation> {
+    scenario
+        .spec
+        .detection
+        .iter()
+        .flat_map(|d| &d.alerts)
+        .map(|a| AlertObservation::expected(&a.name, a.labels.clone(), a.within))
+        .collect()
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NoiseAlert {
@@ -73,4 +85,24 @@ pub struct NoiseAlert {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
     pub t_fire: Option<Timestamp>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expected_alerts_come_from_the_scenario() {
+        let s: Scenario =
+            serde_yaml::from_str(include_str!("../../scenarios/checkout-pod-loss.yaml")).unwrap();
+        let a = expected_alerts(&s);
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].name, "CheckoutHighErrorRate");
+        assert_eq!(
+            a[0].labels.get("service").map(String::as_str),
+            Some("checkout")
+        );
+        assert_eq!(a[0].within, Some(Duration::from_secs(90)));
+        assert!(a[0].t_fire.is_none() && !a[0].rule_found);
+    }
 }

@@ -83,7 +83,11 @@ pub struct ComponentScore {
 /// Findings that explain a score. The first three fail the run whatever the
 /// composite says: they are the failures a game day exists to find.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum Flag {
     /// An expected alert never fired.
     DetectionFailure { alert: String },
@@ -813,6 +817,13 @@ mod tests {
             t_fire: Some(t(20)),
         });
         let mut tg = sev2();
+        let gap = serde_json::to_value(Flag::CadenceGap {
+            gap_seconds: 1.0,
+            cadence_seconds: 2.0,
+        })
+        .unwrap();
+        assert_eq!(gap["kind"], "cadenceGap");
+        assert_eq!(gap["gapSeconds"], 1.0);
         let warn = score(&tg, &o, &good_drill());
         assert!(warn.scorecard.passed);
         assert!(matches!(warn.scorecard.flags[0], Flag::Noise { .. }));
