@@ -41,6 +41,15 @@ impl Progress {
         }
     }
 
+    /// The view other observers (steady-state probes) add their lines to;
+    /// `None` when output is plain lines.
+    pub fn multi(&self) -> Option<MultiProgress> {
+        match self {
+            Progress::Plain => None,
+            Progress::Tty { multi, .. } => Some(multi.clone()),
+        }
+    }
+
     /// One line for the entries a person watching wants to see.
     pub fn describe(e: &Entry) -> Option<String> {
         let d = &e.data;
