@@ -69,7 +69,10 @@ async fn pod_kill_of_one_of_four_holds_and_journals_before_during_after() {
     assert_eq!(data(recovery, "recovered"), true);
     assert!(data(recovery, "tMitigate").is_string());
     assert_confirmed_clean(&j);
-    assert!(stderr.contains("probes during: checkout-success"), "{stderr}");
+    assert!(
+        stderr.contains("probes during: checkout-success"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,7 +134,10 @@ async fn guardrail_breach_aborts_and_reverts_before_the_next_tick() {
     );
     let g = first(&j, "guardrail.breach").unwrap();
     assert!(
-        data(g, "reason").as_str().unwrap().contains("checkout-success"),
+        data(g, "reason")
+            .as_str()
+            .unwrap()
+            .contains("checkout-success"),
         "{g:?}"
     );
     assert_confirmed_clean(&j);
@@ -176,7 +182,10 @@ async fn prometheus_killed_mid_run_aborts_fail_safe_and_reverts() {
     assert!(data(unknown, "value").is_null());
     let g = first(&j, "guardrail.breach").unwrap();
     assert!(
-        data(g, "reason").as_str().unwrap().contains("cannot be read"),
+        data(g, "reason")
+            .as_str()
+            .unwrap()
+            .contains("cannot be read"),
         "{g:?}"
     );
     assert!(position(&j, "fault.reverted").unwrap() > position(&j, "guardrail.breach").unwrap());
@@ -257,7 +266,11 @@ async fn kubernetes_and_http_probes_against_the_sandbox_and_a_test_server() {
     assert_eq!(code, 0, "{stderr}\n{:#?}", events(&j));
     for phase in ["before", "during", "after"] {
         let rs = readings(&j, Some(phase));
-        for probe in ["checkout-ready-pods", "sandbox-metrics", "test-server-health"] {
+        for probe in [
+            "checkout-ready-pods",
+            "sandbox-metrics",
+            "test-server-health",
+        ] {
             assert!(
                 rs.iter().any(|r| r.data["probe"] == probe),
                 "{probe} not read {phase}"

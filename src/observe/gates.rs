@@ -149,7 +149,8 @@ fn append(journal: &Journal, event: &str, data: Value) {
 
 fn journal_readings(journal: &Journal, readings: &[Reading]) {
     for r in readings {
-        let data = serde_json::to_value(r).unwrap_or_else(|e| json!({"probe": r.probe, "encodeError": e.to_string()}));
+        let data = serde_json::to_value(r)
+            .unwrap_or_else(|e| json!({"probe": r.probe, "encodeError": e.to_string()}));
         append(journal, "probe.reading", data);
     }
 }
@@ -187,7 +188,8 @@ impl Observer for SteadyGates {
             self.record(cx.journal, &verdict.readings);
             if verdict.should_abort() {
                 let why: Vec<String> = verdict.breaches.iter().map(ToString::to_string).collect();
-                Gate::Abort(format!("guardrail breached: {}", why.join("; ")))
+                // The engine words it ("guardrail breached: ..."); this is the why.
+                Gate::Abort(why.join("; "))
             } else {
                 Gate::Proceed
             }
