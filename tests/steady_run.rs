@@ -300,3 +300,28 @@ async fn kubernetes_and_http_probes_against_the_sandbox_and_a_test_server() {
     assert_eq!(state(r), "breach");
     assert!(data(r, "detail").as_str().unwrap().contains("503"), "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_prometheus_is_exit_4_before_anything_is_written() {
+    let env = Env::start().await;
+    env.wait_settled().await;
+    let scenario = env.scenario("pod-kill-holds.yaml", &[]);
+    let dir = env.run_dir("unreachable");
+    // A port nothing listens on.
+    let url = format!("http://127.0.0.1:{}", common::harness::free_port());
+    let writes = env.sandbox.write_count();
+    let out = env
+        .command_with(&scenario, &dir, &url)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert_eq!(env.sandbox.write_count(), writes);
+    assert!(
+        stderr.contains("FAILED Prometheus at") && stderr.contains("onnection refused"),
+        "{stderr}"
+    );
+    // Refused before the run directory or journal exist.
+    assert!(!dir.join("journal.jsonl").exists());
+}

@@ -89,6 +89,16 @@ impl Env {
     /// `gameday run SCENARIO --out RUN_DIR --ci --kubeconfig K --context C
     /// --prometheus-url URL`.
     pub fn command(&self, scenario: &Path, run_dir: &Path) -> tokio::process::Command {
+        self.command_with(scenario, run_dir, &self.stack.prometheus_url)
+    }
+
+    /// As [`command`](Self::command), with another Prometheus URL.
+    pub fn command_with(
+        &self,
+        scenario: &Path,
+        run_dir: &Path,
+        prometheus_url: &str,
+    ) -> tokio::process::Command {
         let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_gameday"));
         c.arg("run")
             .arg(scenario)
@@ -96,7 +106,7 @@ impl Env {
             .arg(run_dir)
             .arg("--ci")
             .arg("--prometheus-url")
-            .arg(&self.stack.prometheus_url)
+            .arg(prometheus_url)
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
             .arg("--context")
