@@ -37,8 +37,6 @@ pub enum ProbeDisplay {
         multi: MultiProgress,
         bars: Vec<ProgressBar>,
     },
-    /// Nothing (library callers, benchmarks).
-    Silent,
 }
 
 impl ProbeDisplay {
@@ -56,7 +54,6 @@ impl ProbeDisplay {
 
     fn show(&mut self, readings: &[Reading]) {
         match self {
-            ProbeDisplay::Silent => {}
             ProbeDisplay::Plain => {
                 let Some(first) = readings.first() else {
                     return;
