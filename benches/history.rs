@@ -40,11 +40,11 @@ fn run(i: usize, run_dir: &Path) -> RunRecord {
         started_at,
         ended_at: Some(started_at + SignedDuration::from_mins(15)),
         ttd_seconds: f(20),
-        tta_seconds: if i % 5 == 0 { None } else { f(40) },
+        tta_seconds: if i.is_multiple_of(5) { None } else { f(40) },
         ttm_seconds: f(60),
         ttr_seconds: f(120),
         score: Some(0.8),
-        passed: i % 3 != 0,
+        passed: !i.is_multiple_of(3),
         run_dir: run_dir.to_path_buf(),
         action_items: (0..2)
             .map(|k| ActionItem {

@@ -17,7 +17,7 @@ fn records_round_trip_newest_first_with_action_items() {
     let store = Store::open(&db).unwrap();
     let got = store.runs(&RunFilter::default()).unwrap();
     let mut want = runs.clone();
-    want.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+    want.sort_by_key(|r| std::cmp::Reverse(r.started_at));
     assert_eq!(got, want);
 
     let pod = store
