@@ -598,3 +598,79 @@ async fn selectors_and_server_side_apply() {
     assert_eq!(v.minor, "33");
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn watch_from_an_expired_resource_version_gets_410_and_watcher_recovers() {
+    use gameday::sandbox::{Sandbox, SandboxOptions};
+    use kube::api::WatchParams;
+    let sb = Sandbox::start(SandboxOptions {
+        objects: world(),
+        history: 16,
+        ..SandboxOptions::default()
+    })
+    .await
+    .unwrap();
+    let cms: Api<ConfigMap> = Api::namespaced(sb.kube_client().unwrap(), "shop");
+    let old_rv = cms
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    for i in 0..40 {
+        cms.create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": format!("c{i}")}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+    let mut stream = cms
+        .watch(&WatchParams::default(), &old_rv)
+        .await
+        .unwrap()
+        .boxed();
+    match stream.try_next().await.unwrap() {
+        Some(kube::api::WatchEvent::Error(e)) => assert_eq!(e.code, 410),
+        other => panic!("expected an ERROR 410 event, got {other:?}"),
+    }
+    // A runtime watcher started now sees every config map (it lists first).
+    let mut w = watcher(cms.clone(), watcher::Config::default()).boxed();
+    let mut seen = 0;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), w.try_next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+        {
+            watcher::Event::InitApply(_) => seen += 1,
+            watcher::Event::InitDone => break,
+            _ => {}
+        }
+    }
+    assert_eq!(seen, 40);
+    // Bookmarks and initial-events-end for streaming lists.
+    let body = reqwest::get(format!(
+        "{}/api/v1/namespaces/shop/configmaps?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1",
+        sb.api_url()
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    let lines: Vec<serde_json::Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.iter().filter(|l| l["type"] == "ADDED").count(), 40);
+    let last = lines.last().unwrap();
+    assert_eq!(last["type"], "BOOKMARK");
+    assert_eq!(
+        last["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
+    sb.shutdown().await;
+}
