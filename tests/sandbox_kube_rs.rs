@@ -674,3 +674,61 @@ async fn watch_from_an_expired_resource_version_gets_410_and_watcher_recovers() 
     );
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn dry_run_deletecollection_and_start_errors() {
+    use gameday::sandbox::{Sandbox, SandboxError, SandboxOptions};
+    use kube::api::DeleteParams;
+    let sb = start(33).await;
+    let cms: Api<ConfigMap> = Api::namespaced(sb.kube_client().unwrap(), "shop");
+    let cm: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "dry", "labels": {"k": "v"}}})).unwrap();
+    cms.create(
+        &PostParams {
+            dry_run: true,
+            ..Default::default()
+        },
+        &cm,
+    )
+    .await
+    .unwrap();
+    assert!(
+        cms.get_opt("dry").await.unwrap().is_none(),
+        "dry-run create stored the object"
+    );
+    cms.create(&PostParams::default(), &cm).await.unwrap();
+    let mut other = cm.clone();
+    other.metadata.name = Some("other".into());
+    other.metadata.labels = None;
+    cms.create(&PostParams::default(), &other).await.unwrap();
+    cms.delete_collection(
+        &DeleteParams::default(),
+        &ListParams::default().labels("k=v"),
+    )
+    .await
+    .unwrap();
+    assert!(cms.get_opt("dry").await.unwrap().is_none());
+    assert!(cms.get_opt("other").await.unwrap().is_some());
+    sb.shutdown().await;
+
+    let bad = Sandbox::start(SandboxOptions {
+        kube_minor: 19,
+        ..Default::default()
+    })
+    .await;
+    assert!(matches!(bad, Err(SandboxError::KubeMinor(19))));
+    let unknown = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}});
+    let bad = Sandbox::start(SandboxOptions {
+        objects: vec![unknown],
+        ..Default::default()
+    })
+    .await;
+    match bad {
+        Err(SandboxError::Seed { what, message, .. }) => {
+            assert_eq!(what, "Job j");
+            assert!(message.contains("does not serve"), "{message}");
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("a Job was accepted"),
+    }
+}
