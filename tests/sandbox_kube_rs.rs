@@ -732,3 +732,64 @@ async fn dry_run_deletecollection_and_start_errors() {
         Ok(_) => panic!("a Job was accepted"),
     }
 }
+
+#[tokio::test]
+async fn filtered_watch_sees_objects_enter_and_leave_its_selector() {
+    use kube::api::{WatchEvent, WatchParams};
+    let sb = start(33).await;
+    let cms: Api<ConfigMap> = Api::namespaced(sb.kube_client().unwrap(), "shop");
+    cms.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "m"}})).unwrap(),
+    )
+    .await
+    .unwrap();
+    let rv = cms
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    let mut stream = cms
+        .watch(
+            &WatchParams::default()
+                .labels("gameday/run-id=r1")
+                .timeout(10),
+            &rv,
+        )
+        .await
+        .unwrap()
+        .boxed();
+    let label =
+        |v: Option<&str>| Patch::Merge(json!({"metadata": {"labels": {"gameday/run-id": v}}}));
+    cms.patch("m", &PatchParams::default(), &label(Some("r1")))
+        .await
+        .unwrap();
+    cms.patch(
+        "m",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"x": "1"}})),
+    )
+    .await
+    .unwrap();
+    cms.patch("m", &PatchParams::default(), &label(None))
+        .await
+        .unwrap();
+    let mut kinds = Vec::new();
+    while kinds.len() < 3 {
+        match tokio::time::timeout(Duration::from_secs(5), stream.try_next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+        {
+            WatchEvent::Added(_) => kinds.push("ADDED"),
+            WatchEvent::Modified(_) => kinds.push("MODIFIED"),
+            WatchEvent::Deleted(_) => kinds.push("DELETED"),
+            _ => {}
+        }
+    }
+    assert_eq!(kinds, ["ADDED", "MODIFIED", "DELETED"]);
+    sb.shutdown().await;
+}

@@ -887,11 +887,8 @@ fn watch(st: &Shared, res: ResId, ns: Option<&str>, q: &Params) -> Result<Respon
     tokio::spawn(async move {
         let mut last_rv = sub.rv;
         for ev in &sub.backlog {
-            if matches(&ev.obj)
-                && tx
-                    .send(event_line(ev.kind.as_str(), &ev.obj.raw))
-                    .await
-                    .is_err()
+            if let Some(kind) = ev.seen_as(&matches)
+                && tx.send(event_line(kind, &ev.obj.raw)).await.is_err()
             {
                 return;
             }
@@ -917,8 +914,8 @@ fn watch(st: &Shared, res: ResId, ns: Option<&str>, q: &Params) -> Result<Respon
                     Ok(ev) => {
                         last_rv = last_rv.max(ev.obj.rv);
                         if ev.res == res
-                            && matches(&ev.obj)
-                            && tx.send(event_line(ev.kind.as_str(), &ev.obj.raw)).await.is_err()
+                            && let Some(kind) = ev.seen_as(&matches)
+                            && tx.send(event_line(kind, &ev.obj.raw)).await.is_err()
                         {
                             return;
                         }
