@@ -598,3 +598,198 @@ async fn selectors_and_server_side_apply() {
     assert_eq!(v.minor, "33");
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn watch_from_an_expired_resource_version_gets_410_and_watcher_recovers() {
+    use gameday::sandbox::{Sandbox, SandboxOptions};
+    use kube::api::WatchParams;
+    let sb = Sandbox::start(SandboxOptions {
+        objects: world(),
+        history: 16,
+        ..SandboxOptions::default()
+    })
+    .await
+    .unwrap();
+    let cms: Api<ConfigMap> = Api::namespaced(sb.kube_client().unwrap(), "shop");
+    let old_rv = cms
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    for i in 0..40 {
+        cms.create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": format!("c{i}")}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+    let mut stream = cms
+        .watch(&WatchParams::default(), &old_rv)
+        .await
+        .unwrap()
+        .boxed();
+    match stream.try_next().await.unwrap() {
+        Some(kube::api::WatchEvent::Error(e)) => assert_eq!(e.code, 410),
+        other => panic!("expected an ERROR 410 event, got {other:?}"),
+    }
+    // A runtime watcher started now sees every config map (it lists first).
+    let mut w = watcher(cms.clone(), watcher::Config::default()).boxed();
+    let mut seen = 0;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), w.try_next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+        {
+            watcher::Event::InitApply(_) => seen += 1,
+            watcher::Event::InitDone => break,
+            _ => {}
+        }
+    }
+    assert_eq!(seen, 40);
+    // Bookmarks and initial-events-end for streaming lists.
+    let body = reqwest::get(format!(
+        "{}/api/v1/namespaces/shop/configmaps?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1",
+        sb.api_url()
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    let lines: Vec<serde_json::Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.iter().filter(|l| l["type"] == "ADDED").count(), 40);
+    let last = lines.last().unwrap();
+    assert_eq!(last["type"], "BOOKMARK");
+    assert_eq!(
+        last["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn dry_run_deletecollection_and_start_errors() {
+    use gameday::sandbox::{Sandbox, SandboxError, SandboxOptions};
+    use kube::api::DeleteParams;
+    let sb = start(33).await;
+    let cms: Api<ConfigMap> = Api::namespaced(sb.kube_client().unwrap(), "shop");
+    let cm: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "dry", "labels": {"k": "v"}}})).unwrap();
+    cms.create(
+        &PostParams {
+            dry_run: true,
+            ..Default::default()
+        },
+        &cm,
+    )
+    .await
+    .unwrap();
+    assert!(
+        cms.get_opt("dry").await.unwrap().is_none(),
+        "dry-run create stored the object"
+    );
+    cms.create(&PostParams::default(), &cm).await.unwrap();
+    let mut other = cm.clone();
+    other.metadata.name = Some("other".into());
+    other.metadata.labels = None;
+    cms.create(&PostParams::default(), &other).await.unwrap();
+    cms.delete_collection(
+        &DeleteParams::default(),
+        &ListParams::default().labels("k=v"),
+    )
+    .await
+    .unwrap();
+    assert!(cms.get_opt("dry").await.unwrap().is_none());
+    assert!(cms.get_opt("other").await.unwrap().is_some());
+    sb.shutdown().await;
+
+    let bad = Sandbox::start(SandboxOptions {
+        kube_minor: 19,
+        ..Default::default()
+    })
+    .await;
+    assert!(matches!(bad, Err(SandboxError::KubeMinor(19))));
+    let unknown = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}});
+    let bad = Sandbox::start(SandboxOptions {
+        objects: vec![unknown],
+        ..Default::default()
+    })
+    .await;
+    match bad {
+        Err(SandboxError::Seed { what, message, .. }) => {
+            assert_eq!(what, "Job j");
+            assert!(message.contains("does not serve"), "{message}");
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("a Job was accepted"),
+    }
+}
+
+#[tokio::test]
+async fn filtered_watch_sees_objects_enter_and_leave_its_selector() {
+    use kube::api::{WatchEvent, WatchParams};
+    let sb = start(33).await;
+    let cms: Api<ConfigMap> = Api::namespaced(sb.kube_client().unwrap(), "shop");
+    cms.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "m"}})).unwrap(),
+    )
+    .await
+    .unwrap();
+    let rv = cms
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    let mut stream = cms
+        .watch(
+            &WatchParams::default()
+                .labels("gameday/run-id=r1")
+                .timeout(10),
+            &rv,
+        )
+        .await
+        .unwrap()
+        .boxed();
+    let label =
+        |v: Option<&str>| Patch::Merge(json!({"metadata": {"labels": {"gameday/run-id": v}}}));
+    cms.patch("m", &PatchParams::default(), &label(Some("r1")))
+        .await
+        .unwrap();
+    cms.patch(
+        "m",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"x": "1"}})),
+    )
+    .await
+    .unwrap();
+    cms.patch("m", &PatchParams::default(), &label(None))
+        .await
+        .unwrap();
+    let mut kinds = Vec::new();
+    while kinds.len() < 3 {
+        match tokio::time::timeout(Duration::from_secs(5), stream.try_next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+        {
+            WatchEvent::Added(_) => kinds.push("ADDED"),
+            WatchEvent::Modified(_) => kinds.push("MODIFIED"),
+            WatchEvent::Deleted(_) => kinds.push("DELETED"),
+            _ => {}
+        }
+    }
+    assert_eq!(kinds, ["ADDED", "MODIFIED", "DELETED"]);
+    sb.shutdown().await;
+}

@@ -6,17 +6,23 @@
 # Targets: list < 1 s, RSS < 300 MB.
 #
 # usage: scripts/bench/sandbox_list.sh [RUNS]   (default 5)
+#        PROFILE=dev scripts/bench/sandbox_list.sh   (debug build, slower)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs="${1:-5}"
-cargo build --release --quiet
+profile="${PROFILE:-release}"
+if [ "$profile" = release ]; then
+  cargo build --release --quiet; bin=./target/release/gameday
+else
+  cargo build --quiet; bin=./target/debug/gameday
+fi
 work="$(mktemp -d)"
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 python3 scripts/bench/sandbox_world.py 200 5 10 100 > "$work/world.yaml"
 start=$(date +%s.%N)
-./target/release/gameday sandbox --world "$work/world.yaml" --kubeconfig-out "$work/kubeconfig" > "$work/out" 2>&1 &
+"$bin" sandbox --world "$work/world.yaml" --kubeconfig-out "$work/kubeconfig" > "$work/out" 2>&1 &
 pid=$!
 for _ in $(seq 600); do grep -q '^sandbox ready' "$work/out" && break; sleep 0.1; done
 grep -q '^sandbox ready' "$work/out" || { cat "$work/out"; exit 1; }
@@ -33,6 +39,10 @@ count=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['ite
 median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 echo "kubectl get pods -A -o json: items=$count runs=${times[*]} median=${median} s"
 api=$(sed -n 's/.*api=\([^ ]*\).*/\1/p' "$work/out")
-t0=$(date +%s.%N); curl -s -o /dev/null "$api/api/v1/pods?limit=500"; echo "raw list (curl): $(echo "$(date +%s.%N) - $t0" | bc) s"
+curl_times=()
+for _ in $(seq "$runs"); do
+  curl_times+=("$(curl -s -o /dev/null -w '%{time_total}' -H 'Accept: application/json' "$api/api/v1/pods?limit=500")")
+done
+echo "server side, GET /api/v1/pods (curl): runs=${curl_times[*]} median=$(printf '%s\n' "${curl_times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') s"
 rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
-echo "sandbox RSS: $((rss_kb / 1024)) MB"
+echo "sandbox RSS after the runs: $((rss_kb / 1024)) MB ($profile build)"

@@ -861,7 +861,21 @@ fn watch(st: &Shared, res: ResId, ns: Option<&str>, q: &Params) -> Result<Respon
         .get("timeoutSeconds")
         .and_then(|s| s.parse::<u64>().ok())
         .unwrap_or(1800);
-    let sub = st.store.subscribe(res, from)?;
+    let sub = match st.store.subscribe(res, from) {
+        Ok(sub) => sub,
+        // Like the apiserver's watch cache: a 200 stream carrying one ERROR
+        // event. kube-rs re-lists on that, but would retry the same stale
+        // resourceVersion forever after an HTTP 410.
+        Err(gone @ ApiError::Gone { .. }) => {
+            return Ok((
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                event_line("ERROR", gone.status().to_string().as_bytes()),
+            )
+                .into_response());
+        }
+        Err(e) => return Err(e),
+    };
     let ns = ns.map(String::from);
     let matches = move |o: &Obj| {
         ns.as_deref().is_none_or(|n| o.summary.namespace == n)
@@ -873,11 +887,8 @@ fn watch(st: &Shared, res: ResId, ns: Option<&str>, q: &Params) -> Result<Respon
     tokio::spawn(async move {
         let mut last_rv = sub.rv;
         for ev in &sub.backlog {
-            if matches(&ev.obj)
-                && tx
-                    .send(event_line(ev.kind.as_str(), &ev.obj.raw))
-                    .await
-                    .is_err()
+            if let Some(kind) = ev.seen_as(&matches)
+                && tx.send(event_line(kind, &ev.obj.raw)).await.is_err()
             {
                 return;
             }
@@ -903,8 +914,8 @@ fn watch(st: &Shared, res: ResId, ns: Option<&str>, q: &Params) -> Result<Respon
                     Ok(ev) => {
                         last_rv = last_rv.max(ev.obj.rv);
                         if ev.res == res
-                            && matches(&ev.obj)
-                            && tx.send(event_line(ev.kind.as_str(), &ev.obj.raw)).await.is_err()
+                            && let Some(kind) = ev.seen_as(&matches)
+                            && tx.send(event_line(kind, &ev.obj.raw)).await.is_err()
                         {
                             return;
                         }

@@ -85,6 +85,33 @@ pub fn value_hash(v: &Value) -> String {
     s
 }
 
+/// A pod template as its hash should see it: without nulls, empty maps and
+/// lists, and the `pod-template-hash` label. Clients that round-trip a
+/// template through Go structs (kubectl rollout undo) add
+/// `creationTimestamp: null` and `resources: {}`; they must not make a
+/// different template.
+pub fn canonical_template(v: &Value) -> Value {
+    fn strip(v: &Value) -> Option<Value> {
+        match v {
+            Value::Null => None,
+            Value::Object(m) => {
+                let out: Map<String, Value> = m
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != "pod-template-hash")
+                    .filter_map(|(k, x)| strip(x).map(|x| (k.clone(), x)))
+                    .collect();
+                (!out.is_empty()).then_some(Value::Object(out))
+            }
+            Value::Array(a) => {
+                let out: Vec<Value> = a.iter().filter_map(strip).collect();
+                (!out.is_empty()).then_some(Value::Array(out))
+            }
+            x => Some(x.clone()),
+        }
+    }
+    strip(v).unwrap_or(Value::Null)
+}
+
 pub fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     at(v, path).and_then(Value::as_str)
 }
@@ -217,6 +244,19 @@ mod tests {
         let b = serde_json::json!({"spec": {"containers": [{"name": "a", "image": "x:2"}]}});
         assert_eq!(value_hash(&a), value_hash(&a.clone()));
         assert_ne!(value_hash(&a), value_hash(&b));
+    }
+
+    #[test]
+    fn canonical_templates_ignore_go_round_trip_artifacts() {
+        let a = serde_json::json!({"metadata": {"labels": {"app": "x"}},
+            "spec": {"containers": [{"name": "a", "image": "x:1"}]}});
+        let b = serde_json::json!({"metadata": {"creationTimestamp": null,
+            "labels": {"app": "x", "pod-template-hash": "abc"}},
+            "spec": {"containers": [{"name": "a", "image": "x:1", "resources": {}}]}});
+        assert_eq!(
+            value_hash(&canonical_template(&a)),
+            value_hash(&canonical_template(&b))
+        );
     }
 
     #[test]

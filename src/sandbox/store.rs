@@ -168,6 +168,26 @@ pub struct WatchEvent {
     pub res: ResId,
     pub kind: EventType,
     pub obj: Arc<Obj>,
+    /// The version a MODIFIED event replaced: a filtered watch turns the
+    /// change into ADDED or DELETED when the object starts or stops matching
+    /// its selectors, as the apiserver does.
+    pub prev: Option<Arc<Obj>>,
+}
+
+impl WatchEvent {
+    /// The event type a watch with the filter `matches` should see, if any.
+    pub fn seen_as(&self, matches: impl Fn(&Obj) -> bool) -> Option<&'static str> {
+        let now = matches(&self.obj);
+        match (self.kind, &self.prev) {
+            (EventType::Modified, Some(prev)) => match (matches(prev), now) {
+                (true, true) => Some("MODIFIED"),
+                (false, true) => Some("ADDED"),
+                (true, false) => Some("DELETED"),
+                (false, false) => None,
+            },
+            (kind, _) => now.then_some(kind.as_str()),
+        }
+    }
 }
 
 /// How an update treats `status`. kube-apiserver ignores status on the main
@@ -277,8 +297,20 @@ impl Store {
         self.lock().tables[res].len()
     }
 
-    fn record(&self, inner: &mut Inner, res: ResId, kind: EventType, obj: Arc<Obj>) {
-        let ev = Arc::new(WatchEvent { res, kind, obj });
+    fn record(
+        &self,
+        inner: &mut Inner,
+        res: ResId,
+        kind: EventType,
+        obj: Arc<Obj>,
+        prev: Option<Arc<Obj>>,
+    ) {
+        let ev = Arc::new(WatchEvent {
+            res,
+            kind,
+            obj,
+            prev,
+        });
         let hist = &mut inner.history[res];
         hist.events.push_back(ev.clone());
         while hist.events.len() > self.history_cap {
@@ -385,7 +417,7 @@ impl Store {
         }
         let obj = Self::stamp(&mut inner, res, v)?;
         inner.tables[res].insert(k, obj.clone());
-        self.record(&mut inner, res, EventType::Added, obj.clone());
+        self.record(&mut inner, res, EventType::Added, obj.clone(), None);
         drop(inner);
         self.changed.notify_one();
         Ok(obj)
@@ -511,7 +543,7 @@ impl Store {
         }
         let obj = Self::stamp(&mut inner, res, new)?;
         inner.tables[res].insert(k, obj.clone());
-        self.record(&mut inner, res, EventType::Modified, obj.clone());
+        self.record(&mut inner, res, EventType::Modified, obj.clone(), Some(old));
         drop(inner);
         self.changed.notify_one();
         Ok(obj)
@@ -559,7 +591,7 @@ impl Store {
             Value::String(meta::now_rfc3339()),
         );
         let obj = Self::stamp(&mut inner, res, gone)?;
-        self.record(&mut inner, res, EventType::Deleted, obj.clone());
+        self.record(&mut inner, res, EventType::Deleted, obj.clone(), None);
         if res == resources::NAMESPACES {
             for (r, def) in RESOURCES.iter().enumerate() {
                 if !def.namespaced {
@@ -573,7 +605,7 @@ impl Store {
                 for k in keys {
                     if let Some(o) = inner.tables[r].remove(&k) {
                         let o = Self::stamp(&mut inner, r, o.parse())?;
-                        self.record(&mut inner, r, EventType::Deleted, o);
+                        self.record(&mut inner, r, EventType::Deleted, o, None);
                     }
                 }
             }
@@ -598,6 +630,7 @@ impl Store {
                         res,
                         kind: EventType::Added,
                         obj: o.clone(),
+                        prev: None,
                     })
                 })
                 .collect(),

@@ -71,7 +71,7 @@ fn ephemeral_timeout(c: &Value, env: &HashMap<String, String>) -> Option<Duratio
         .get("GAMEDAY_TIMEOUT_SECONDS")
         .and_then(|s| s.parse::<f64>().ok())
     {
-        return Some(Duration::from_secs_f64(s.max(0.0)));
+        return Some(seconds(s));
     }
     let words: Vec<String> = ["command", "args"]
         .iter()
@@ -82,9 +82,18 @@ fn ephemeral_timeout(c: &Value, env: &HashMap<String, String>) -> Option<Duratio
         .collect();
     let i = words.iter().position(|w| w == "timeout")?;
     let n = words.get(i + 1)?.trim_end_matches('s');
-    n.parse::<f64>()
-        .ok()
-        .map(|s| Duration::from_secs_f64(s.max(0.0)))
+    n.parse::<f64>().ok().map(seconds)
+}
+
+/// Seconds from user input as a Duration: negative and NaN are 0, anything
+/// past a year (or infinite) is a year, so no arithmetic can overflow.
+fn seconds(s: f64) -> Duration {
+    const YEAR: f64 = 365.0 * 86400.0;
+    if s.is_nan() || s <= 0.0 {
+        Duration::ZERO
+    } else {
+        Duration::from_secs_f64(s.min(YEAR))
+    }
 }
 
 fn pod_ip(uid: &str) -> String {
@@ -327,9 +336,14 @@ impl Kubelet {
             };
             any_running = true;
             let started = self.started.get(&key).copied().unwrap_or(now);
-            let ready = !never_ready(&image) && now >= started + delay;
-            if !ready && !never_ready(&image) {
-                wake(started + delay);
+            // A delay too large for the clock means never.
+            let ready_at = started.checked_add(delay);
+            let ready = !never_ready(&image) && ready_at.is_some_and(|t| now >= t);
+            if !ready
+                && !never_ready(&image)
+                && let Some(t) = ready_at
+            {
+                wake(t);
             }
             all_ready &= ready;
             statuses.push(json!({
@@ -483,11 +497,12 @@ impl Kubelet {
                 continue;
             }
             if let Some(t) = ephemeral_timeout(c, &env) {
-                if now >= started + t {
+                let end = started.checked_add(t).unwrap_or(started);
+                if now >= end {
                     out.push(terminated("Completed", "timeout reached".into()));
                     continue;
                 }
-                wake(started + t);
+                wake(end);
             }
             let mut running = Map::new();
             running.insert("startedAt".into(), started_at);
@@ -524,6 +539,15 @@ mod tests {
             ephemeral_timeout(&json!({"command": ["sh"]}), &HashMap::new()),
             None
         );
+    }
+
+    #[test]
+    fn absurd_timeouts_do_not_overflow() {
+        for v in ["inf", "NaN", "-5", "1e300"] {
+            let env = HashMap::from([("GAMEDAY_TIMEOUT_SECONDS".to_string(), v.to_string())]);
+            let t = ephemeral_timeout(&json!({}), &env).unwrap();
+            assert!(Instant::now().checked_add(t).is_some(), "{v}");
+        }
     }
 
     #[test]

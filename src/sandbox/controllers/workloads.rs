@@ -163,7 +163,7 @@ fn deployment(
     let Some(template) = meta::at(d, &["spec", "template"]) else {
         return false;
     };
-    let hash = meta::value_hash(template);
+    let hash = meta::value_hash(&meta::canonical_template(template));
     let mut rss: Vec<Value> = owned
         .map(|v| v.iter().map(|o| o.parse()).collect())
         .unwrap_or_default();
@@ -506,7 +506,10 @@ pub fn statefulsets(ctx: &Ctx, pods_by: &HashMap<String, Vec<Arc<Obj>>>) -> bool
         let Some(template) = meta::at(sts, &["spec", "template"]) else {
             continue;
         };
-        let revision = format!("{name}-{}", meta::value_hash(template));
+        let revision = format!(
+            "{name}-{}",
+            meta::value_hash(&meta::canonical_template(template))
+        );
         let mut by_ord: std::collections::BTreeMap<i64, Arc<Obj>> =
             std::collections::BTreeMap::new();
         for p in pods_by
