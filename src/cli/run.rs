@@ -40,6 +40,13 @@ pub struct Args {
     /// Most API calls in flight at once.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: u16,
+    /// Where the responder API (and the Alertmanager webhook) listens.
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub api_listen: std::net::SocketAddr,
+    /// Also write the run's API token to this file (0600), e.g. the
+    /// `credentials_file` of an Alertmanager webhook receiver.
+    #[arg(long, value_name = "FILE")]
+    pub api_token_file: Option<PathBuf>,
 }
 
 /// `CI` set to anything but empty, `0` or `false`.
@@ -139,11 +146,26 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
         stop.listen_for_signals()?;
 
         let tty = !ci && std::io::stderr().is_terminal();
-        let observers: Vec<Box<dyn Observer>> = vec![Box::new(Progress::new(tty))];
+        let scenario = Arc::new(scenario);
+        let config = Arc::new(config);
+        let response = match super::respond_start::start(
+            &kube, &scenario, &config, &run_id, &run_dir, &journal, &args,
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(code) => {
+                guard.disarm();
+                return Ok(code);
+            }
+        };
+        let report_slot = response.report_slot();
+        let observers: Vec<Box<dyn Observer>> =
+            vec![Box::new(Progress::new(tty)), Box::new(response)];
         let runner = Runner {
             kube,
-            scenario: Arc::new(scenario),
-            config: Arc::new(config),
+            scenario: scenario.clone(),
+            config,
             run_id: run_id.clone(),
             run_dir: run_dir.clone(),
             journal: journal.clone(),
@@ -200,6 +222,6 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
                 journal_path.display()
             );
         }
-        Ok(outcome.exit_code())
+        Ok(crate::respond::exit_code(&report_slot, &scenario, &outcome))
     })
 }
