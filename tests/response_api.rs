@@ -30,7 +30,8 @@ async fn rejects_bad_tokens_and_malformed_events_and_records_nothing_from_them()
         .unwrap();
     let run_dir = dir.path().join("run");
     let port = free_port();
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/response/api-hold.yaml");
+    let scenario =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/response/api-hold.yaml");
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gameday"))
         .arg("run")
         .arg(&scenario)
@@ -68,12 +69,23 @@ async fn rejects_bad_tokens_and_malformed_events_and_records_nothing_from_them()
     let ack = json!({"as": "alice", "do": "ack"});
     // No token, a wrong token, a wrong scheme: 401 on every route.
     for path in ["/v1/events", "/v1/alertmanager"] {
-        let r = http.post(format!("{url}{path}")).json(&ack).send().await.unwrap();
+        let r = http
+            .post(format!("{url}{path}"))
+            .json(&ack)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 401);
     }
     let r = http.get(format!("{url}/v1/state")).send().await.unwrap();
     assert_eq!(r.status(), 401);
-    let r = http.post(&events).bearer_auth("not-the-token").json(&ack).send().await.unwrap();
+    let r = http
+        .post(&events)
+        .bearer_auth("not-the-token")
+        .json(&ack)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     let body: Value = r.json().await.unwrap();
     assert!(body["error"].as_str().unwrap().contains("token"));
@@ -92,8 +104,14 @@ async fn rejects_bad_tokens_and_malformed_events_and_records_nothing_from_them()
         (r#"{"as": "alice"}"#, "malformed"),
         (r#"{"as": "alice", "do": "dance"}"#, "dance"),
         (r#"{"do": "ack"}"#, "as"),
-        (r#"{"as": "alice", "do": "declare", "severity": "SEV9"}"#, "SEV9"),
-        (r#"{"as": "alice", "do": "step", "step": "reboot"}"#, "reboot"),
+        (
+            r#"{"as": "alice", "do": "declare", "severity": "SEV9"}"#,
+            "SEV9",
+        ),
+        (
+            r#"{"as": "alice", "do": "step", "step": "reboot"}"#,
+            "reboot",
+        ),
     ];
     for (body, needle) in bad {
         let r = http
@@ -134,7 +152,13 @@ async fn rejects_bad_tokens_and_malformed_events_and_records_nothing_from_them()
     assert!(state["timeline"].as_array().is_some_and(|t| !t.is_empty()));
 
     // A good event goes through, once.
-    let r = http.post(&events).bearer_auth(token.trim()).json(&ack).send().await.unwrap();
+    let r = http
+        .post(&events)
+        .bearer_auth(token.trim())
+        .json(&ack)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     assert_eq!(responder_entries(&run_dir), 1);
 

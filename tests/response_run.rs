@@ -35,7 +35,10 @@ async fn pod_loss_pages_through_alertmanager_and_the_autopilot_runbook_mitigates
     assert_eq!(d["fired"], true, "{r:#}\n{stderr}");
     let t_inject = ts(&r["moments"]["tInject"]);
     let (t_active, t_fire, t_notify) = (ts(&d["tActive"]), ts(&d["tFire"]), ts(&d["tNotify"]));
-    assert!(t_inject <= t_active && t_active <= t_fire && t_fire <= t_notify, "{d:#}");
+    assert!(
+        t_inject <= t_active && t_active <= t_fire && t_fire <= t_notify,
+        "{d:#}"
+    );
     let ttd = d["ttdSeconds"].as_f64().unwrap();
     assert!((ttd - t_inject.duration_until(t_fire).as_secs_f64()).abs() < 0.01);
     assert!(ttd > 0.0 && ttd < 30.0, "TTD {ttd}");
@@ -43,7 +46,10 @@ async fn pod_loss_pages_through_alertmanager_and_the_autopilot_runbook_mitigates
         assert!(d["parts"][part].as_f64().is_some(), "{part} in {d:#}");
     }
     // The hold is at least the rule's `for: 2s`.
-    assert!(d["parts"]["forHoldSeconds"].as_f64().unwrap() >= 1.9, "{d:#}");
+    assert!(
+        d["parts"]["forHoldSeconds"].as_f64().unwrap() >= 1.9,
+        "{d:#}"
+    );
     assert_eq!(d["ruleForSeconds"], 2.0);
     // T_notify is when the webhook arrived (the relay saw it first).
     let arrived = drill
@@ -60,7 +66,10 @@ async fn pod_loss_pages_through_alertmanager_and_the_autopilot_runbook_mitigates
         .min()
         .expect("a firing webhook arrived");
     let lag = arrived.duration_until(t_notify).as_secs_f64();
-    assert!((0.0..0.1).contains(&lag), "T_notify {t_notify} vs arrival {arrived}");
+    assert!(
+        (0.0..0.1).contains(&lag),
+        "T_notify {t_notify} vs arrival {arrived}"
+    );
 
     // Autopilot acknowledged; TTA counts from the page.
     let auto = responders(&r, "autopilot");
@@ -91,7 +100,10 @@ async fn pod_loss_pages_through_alertmanager_and_the_autopilot_runbook_mitigates
     let (claimed, verified) = (ts(&step["claimedAt"]), ts(&step["verifiedAt"]));
     assert!(claimed <= verified, "{step:#}");
     assert_eq!(step["claimedBy"], "ops-oncall");
-    assert_eq!(r["scorecard"]["runbook"]["missedCritical"], serde_json::json!([]));
+    assert_eq!(
+        r["scorecard"]["runbook"]["missedCritical"],
+        serde_json::json!([])
+    );
     // Mitigation followed the scale-up: the SLI held again.
     if let Some(m) = r["moments"]["tMitigate"].as_str() {
         assert!(m.parse::<jiff::Timestamp>().unwrap() >= t_inject);
@@ -127,7 +139,10 @@ async fn gameday_respond_ack_is_the_acknowledgement() {
     let page = ts(&m["tPage"]);
     let tta = m["ttaSeconds"].as_f64().unwrap();
     assert!((tta - page.duration_until(ts(&cli[0]["at"])).as_secs_f64()).abs() < 0.01);
-    assert_eq!(m["tPage"], r["detection"][0]["tNotify"], "TTA counts from the webhook");
+    assert_eq!(
+        m["tPage"], r["detection"][0]["tNotify"],
+        "TTA counts from the webhook"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -146,11 +161,18 @@ async fn an_amtool_silence_is_the_acknowledgement() {
             "--comment=looking into checkout",
             "--duration=10m",
         ])
-        .arg(format!("--alertmanager.url={}", drill.stack.alertmanager_url))
+        .arg(format!(
+            "--alertmanager.url={}",
+            drill.stack.alertmanager_url
+        ))
         .output()
         .await
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let after_silence = jiff::Timestamp::now();
     // The poller sees the silence, then the test resolves to end the run.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -190,9 +212,9 @@ async fn an_expected_alert_that_never_fires_fails_the_run() {
     assert_eq!(r["detection"][0]["ruleFound"], false);
     let flags = r["scorecard"]["flags"].as_array().unwrap();
     assert!(
-        flags
-            .iter()
-            .any(|f| f["kind"] == "detectionFailure" && f["alert"] == "CheckoutPageThatDoesNotExist"),
+        flags.iter().any(
+            |f| f["kind"] == "detectionFailure" && f["alert"] == "CheckoutPageThatDoesNotExist"
+        ),
         "{flags:#?}"
     );
     let composite = r["scorecard"]["composite"].as_f64().unwrap();

@@ -11,7 +11,7 @@ use crate::respond::client::{self, ClientError, RUN_URL_ENV, TOKEN_ENV};
 pub struct Args {
     /// The action and its words: ack | declare SEV | assign ROLE PERSON |
     /// update MESSAGE | step ID | resolve | note TEXT.
-    #[arg(value_name = "ACTION", required = true, num_args = 1.., trailing_var_arg = true)]
+    #[arg(value_name = "ACTION", required = true, num_args = 1..)]
     pub words: Vec<String>,
     /// Who is acting (a person or team).
     #[arg(long = "as", value_name = "PERSON", env = "GAMEDAY_AS")]

@@ -216,7 +216,10 @@ pub async fn wait_until<T>(within: Duration, mut f: impl FnMut() -> Option<T>) -
         if let Some(v) = f() {
             return v;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out after {within:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {within:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
