@@ -314,6 +314,39 @@ impl Live {
         }
     }
 
+    /// Rebuilds the probe series and T_impact / T_mitigate from the journal.
+    /// The steady-state observer writes its readings straight to the journal
+    /// (not through the engine), so the journal is where they are complete;
+    /// its `steady.recovery` verdict, when present, has the last word.
+    pub fn rebuild_steady(&mut self, entries: &[Entry]) {
+        let probe: Vec<&Entry> = entries.iter().filter(|e| e.source == "probe").collect();
+        if probe.is_empty() {
+            return;
+        }
+        for s in self.probes.values_mut() {
+            s.points.clear();
+        }
+        self.t_impact = None;
+        self.t_mitigate = None;
+        let mut verdict = None;
+        for e in probe {
+            if e.event == "steady.recovery" {
+                verdict = Some(e.data.clone());
+            } else {
+                self.on_reading(e);
+            }
+        }
+        if let Some(d) = verdict {
+            let t = |k: &str| {
+                d.get(k)
+                    .and_then(Value::as_str)
+                    .and_then(|t| t.parse::<Timestamp>().ok())
+            };
+            self.t_impact = t("tImpact").or(self.t_impact);
+            self.t_mitigate = t("tMitigate");
+        }
+    }
+
     pub fn on_probe_reading(&mut self, r: &crate::observe::Reading) {
         use crate::observe::Phase;
         let phase = match r.phase {

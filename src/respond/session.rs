@@ -244,8 +244,10 @@ impl Observer for Response {
         }
         self.server.stop();
         let now = Timestamp::now();
+        let entries = Journal::read(self.journal.path()).unwrap_or_default();
         let report = {
             let mut live = lock(&self.shared);
+            live.rebuild_steady(&entries);
             live.ended = Some(now);
             assemble(RunFacts {
                 run_id: live.run_id.clone(),
