@@ -12,12 +12,13 @@ use crate::config::Config;
 use crate::engine::Journal;
 use crate::k8s::Kube;
 use crate::k8s::marks::RunId;
-use crate::observe::{EndpointArgs, Endpoints};
+use crate::observe::Endpoints;
 use crate::respond::{Response, ResponseOptions};
 use crate::scenario::Scenario;
 
 /// Binds the API and prints where it is and its token; an error is an exit
 /// code (nothing has been injected yet).
+#[allow(clippy::too_many_arguments)]
 pub async fn start(
     kube: &Kube,
     scenario: &Arc<Scenario>,
@@ -26,19 +27,8 @@ pub async fn start(
     run_dir: &Path,
     journal: &Arc<Journal>,
     args: &Args,
+    endpoints: Endpoints,
 ) -> Result<Response, i32> {
-    let endpoints = match Endpoints::resolve(&EndpointArgs::from_env(), config) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("error: {e}; nothing was changed");
-            let _ = journal.append(
-                "engine",
-                "run.end",
-                json!({"status": "not-run", "reason": e.to_string()}),
-            );
-            return Err(exit::USAGE);
-        }
-    };
     let opts = ResponseOptions {
         listen: args.api_listen,
         token_file: args.api_token_file.clone(),
