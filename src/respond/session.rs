@@ -207,6 +207,12 @@ fn run_status(s: Status) -> RunStatus {
 
 impl Observer for Response {
     fn on_entry(&mut self, entry: &Entry) {
+        if entry.event == "run.end" {
+            // Nothing may follow `run.end` in the journal.
+            for t in &self.tasks {
+                t.abort();
+            }
+        }
         lock(&self.shared).on_entry(entry);
     }
 
@@ -264,25 +270,9 @@ impl Observer for Response {
                 targets: live.targets(),
             })
         };
-        match crate::report::files::write_all(&self.run_dir, &report) {
-            Ok(paths) => {
-                let _ = self.journal.append(
-                    "report",
-                    "report.written",
-                    json!({
-                        "files": paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-                        "composite": report.scorecard.composite,
-                        "passed": report.scorecard.passed,
-                        "status": report.status,
-                    }),
-                );
-            }
-            Err(e) => {
-                eprintln!("error: writing the reports: {e}");
-                let _ =
-                    self.journal
-                        .append("report", "report.failed", json!({"error": e.to_string()}));
-            }
+        // Not journalled: `run.end` stays the journal's last entry.
+        if let Err(e) = crate::report::files::write_all(&self.run_dir, &report) {
+            eprintln!("error: writing the reports: {e}");
         }
         if is_scored(cx.scenario) {
             crate::score::terminal::print(&report.scorecard);
