@@ -99,11 +99,13 @@ async fn main() {
         let r = http
             .post(format!("{url}/v1/alertmanager"))
             .bearer_auth("t")
-            .json(&json!({"version": "4", "receiver": "gameday", "status": "firing", "alerts": [{
-                "status": "firing",
-                "labels": {"alertname": "OtherAlert"},
-                "startsAt": jiff::Timestamp::now().to_string(),
-            }]}))
+            .json(
+                &json!({"version": "4", "receiver": "gameday", "status": "firing", "alerts": [{
+                    "status": "firing",
+                    "labels": {"alertname": "OtherAlert"},
+                    "startsAt": jiff::Timestamp::now().to_string(),
+                }]}),
+            )
             .send()
             .await
             .unwrap();
@@ -125,6 +127,9 @@ async fn main() {
         let _ = r.bytes().await.unwrap();
         states.push(t.elapsed());
     }
-    summary(&format!("GET /v1/state ({N} events in the timeline)"), states);
+    summary(
+        &format!("GET /v1/state ({N} events in the timeline)"),
+        states,
+    );
     server.stop();
 }
