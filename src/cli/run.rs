@@ -43,6 +43,13 @@ pub struct Args {
     /// Most API calls in flight at once.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: u16,
+    /// Where the responder API (and the Alertmanager webhook) listens.
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub api_listen: std::net::SocketAddr,
+    /// Also write the run's API token to this file (0600), e.g. the
+    /// `credentials_file` of an Alertmanager webhook receiver.
+    #[arg(long, value_name = "FILE")]
+    pub api_token_file: Option<PathBuf>,
     #[command(flatten)]
     pub endpoints: EndpointArgs,
 }
@@ -180,11 +187,33 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
             &scenario.spec.steady_state,
             ProbeDisplay::new(progress.multi()),
         );
-        let observers: Vec<Box<dyn Observer>> = vec![Box::new(progress), Box::new(steady)];
+        let scenario = Arc::new(scenario);
+        let config = Arc::new(config);
+        let response = match super::respond_start::start(
+            &kube,
+            &scenario,
+            &config,
+            &run_id,
+            &run_dir,
+            &journal,
+            &args,
+            endpoints.clone(),
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(code) => {
+                guard.disarm();
+                return Ok(code);
+            }
+        };
+        let report_slot = response.report_slot();
+        let observers: Vec<Box<dyn Observer>> =
+            vec![Box::new(progress), Box::new(steady), Box::new(response)];
         let runner = Runner {
             kube,
-            scenario: Arc::new(scenario),
-            config: Arc::new(config),
+            scenario: scenario.clone(),
+            config,
             run_id: run_id.clone(),
             run_dir: run_dir.clone(),
             journal: journal.clone(),
@@ -241,6 +270,6 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
                 journal_path.display()
             );
         }
-        Ok(outcome.exit_code())
+        Ok(crate::respond::exit_code(&report_slot, &scenario, &outcome))
     })
 }
