@@ -1,6 +1,7 @@
 //! The same faults seen through the real kubectl (/usr/bin/kubectl): what
 //! an operator checking by hand would see during the hold and after the
-//! revert. Covers scale, podFailure, nodeTaint and networkPartition.
+//! revert. Covers scale, podFailure, nodeTaint and networkPartition, and
+//! `gameday rbac` output applied with kubectl.
 
 mod faults_support;
 
@@ -208,7 +209,7 @@ async fn rbac_output_is_valid_rbac_for_the_faults_used() {
                         .all(|x| x.resources.as_ref().unwrap() == &["nodes"])
                 );
             }
-            "RoleBinding" | "ClusterRoleBinding" => {}
+            "RoleBinding" | "ClusterRoleBinding" | "Namespace" | "ServiceAccount" => {}
             other => panic!("unexpected {other}"),
         }
         kinds.push(v["kind"].as_str().unwrap().to_string());
@@ -217,6 +218,31 @@ async fn rbac_output_is_valid_rbac_for_the_faults_used() {
         kinds.contains(&"ClusterRole".to_string()),
         "nodeTaint needs nodes"
     );
-    // Applying it with kubectl needs the sandbox to serve rbac.authorization.k8s.io,
-    // which it does not yet; the typed parse above is the check until then.
+
+    // What an operator does with it: apply it with the real kubectl, then read
+    // it back. The sandbox stores RBAC (it does not enforce it), so this checks
+    // the manifests are accepted by kubectl's client-side and server-side paths.
+    let file = c.path("rbac.yaml");
+    std::fs::write(&file, &yaml).unwrap();
+    let applied = c.kubectl(&["apply", "-f", file.to_str().unwrap()]).await;
+    assert!(applied.contains("created"), "{applied}");
+    let roles = c
+        .kubectl(&["get", "roles", "-n", "shop", "-o", "name"])
+        .await;
+    assert!(roles.contains("role.rbac.authorization.k8s.io/"), "{roles}");
+    let bindings = c
+        .kubectl(&["get", "rolebindings", "-n", "shop", "-o", "name"])
+        .await;
+    assert!(
+        bindings.contains("rolebinding.rbac.authorization.k8s.io/"),
+        "{bindings}"
+    );
+    let cluster = c.kubectl(&["get", "clusterroles", "-o", "name"]).await;
+    assert!(
+        cluster.contains("clusterrole.rbac.authorization.k8s.io/"),
+        "{cluster}"
+    );
+    // Applying the same output again is a no-op, as on a real cluster.
+    let again = c.kubectl(&["apply", "-f", file.to_str().unwrap()]).await;
+    assert!(!again.contains("created"), "{again}");
 }

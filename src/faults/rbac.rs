@@ -159,10 +159,22 @@ const fn workload_read(resource: &'static str) -> Rule {
     }
 }
 
-/// Role/ClusterRole and binding manifests for a ServiceAccount.
+/// Role/ClusterRole and binding manifests for a ServiceAccount, preceded by
+/// the ServiceAccount and its namespace so that `kubectl apply -f` works on a
+/// fresh cluster (applying them again is a no-op).
 pub fn manifests(name: &str, set: &RuleSet, sa: &str, sa_namespace: &str) -> Vec<Value> {
     let subject = json!([{"kind": "ServiceAccount", "name": sa, "namespace": sa_namespace}]);
-    let mut out = Vec::new();
+    let managed = json!({"app.kubernetes.io/managed-by": "gameday"});
+    let mut out = vec![
+        json!({
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": sa_namespace, "labels": managed},
+        }),
+        json!({
+            "apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": sa, "namespace": sa_namespace, "labels": managed},
+        }),
+    ];
     for (scope, rules) in set {
         let rules: Vec<Value> = rules
             .iter()

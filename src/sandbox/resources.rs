@@ -192,6 +192,59 @@ pub static RESOURCES: &[ResourceDef] = &[
         short_names: &["netpol"],
         subresources: &[],
     },
+    // RBAC and ServiceAccounts are stored, not enforced: they exist so that
+    // `gameday rbac SCENARIO | kubectl apply -f -` can be rehearsed on the
+    // sandbox exactly as on a real cluster.
+    ResourceDef {
+        group: "",
+        version: "v1",
+        plural: "serviceaccounts",
+        singular: "serviceaccount",
+        kind: "ServiceAccount",
+        namespaced: true,
+        short_names: &["sa"],
+        subresources: &[],
+    },
+    ResourceDef {
+        group: "rbac.authorization.k8s.io",
+        version: "v1",
+        plural: "roles",
+        singular: "role",
+        kind: "Role",
+        namespaced: true,
+        short_names: &[],
+        subresources: &[],
+    },
+    ResourceDef {
+        group: "rbac.authorization.k8s.io",
+        version: "v1",
+        plural: "rolebindings",
+        singular: "rolebinding",
+        kind: "RoleBinding",
+        namespaced: true,
+        short_names: &[],
+        subresources: &[],
+    },
+    ResourceDef {
+        group: "rbac.authorization.k8s.io",
+        version: "v1",
+        plural: "clusterroles",
+        singular: "clusterrole",
+        kind: "ClusterRole",
+        namespaced: false,
+        short_names: &[],
+        subresources: &[],
+    },
+    ResourceDef {
+        group: "rbac.authorization.k8s.io",
+        version: "v1",
+        plural: "clusterrolebindings",
+        singular: "clusterrolebinding",
+        kind: "ClusterRoleBinding",
+        namespaced: false,
+        short_names: &[],
+        subresources: &[],
+    },
 ];
 
 pub const NAMESPACES: ResId = 0;
@@ -205,6 +258,11 @@ pub const STATEFULSETS: ResId = 7;
 pub const REPLICASETS: ResId = 8;
 pub const PDBS: ResId = 9;
 pub const NETWORKPOLICIES: ResId = 10;
+pub const SERVICEACCOUNTS: ResId = 11;
+pub const ROLES: ResId = 12;
+pub const ROLEBINDINGS: ResId = 13;
+pub const CLUSTERROLES: ResId = 14;
+pub const CLUSTERROLEBINDINGS: ResId = 15;
 
 /// The verbs every resource supports; the sandbox implements them all.
 pub fn verbs() -> &'static [&'static str] {
@@ -280,6 +338,11 @@ mod tests {
         assert_eq!(def(REPLICASETS).plural, "replicasets");
         assert_eq!(def(PDBS).plural, "poddisruptionbudgets");
         assert_eq!(def(NETWORKPOLICIES).plural, "networkpolicies");
+        assert_eq!(def(SERVICEACCOUNTS).plural, "serviceaccounts");
+        assert_eq!(def(ROLES).plural, "roles");
+        assert_eq!(def(ROLEBINDINGS).plural, "rolebindings");
+        assert_eq!(def(CLUSTERROLES).plural, "clusterroles");
+        assert_eq!(def(CLUSTERROLEBINDINGS).plural, "clusterrolebindings");
     }
 
     #[test]
