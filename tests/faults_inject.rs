@@ -40,16 +40,25 @@ fn scenario(faults: &str) -> Scenario {
 }
 
 async fn inject(c: &Cluster, faults: &str) -> Injected {
+    inject_expiring(c, faults, jiff::Timestamp::now(), 0xfeed).await
+}
+
+async fn inject_expiring(
+    c: &Cluster,
+    faults: &str,
+    expires_at: jiff::Timestamp,
+    id: u32,
+) -> Injected {
     let config = Config::default();
     let sc = scenario(faults);
     let fault = &sc.spec.faults[0];
     let plan = plan_fault(&c.kube, &sc, &config, fault, 8).await.unwrap();
-    let run_id = RunId::generate(jiff::Timestamp::now(), 0xfeed);
+    let run_id = RunId::generate(jiff::Timestamp::now(), id);
     let stamp = Stamp {
         run_id: run_id.clone(),
         fault: fault.name.clone(),
         fault_type: fault.kind,
-        expires_at: jiff::Timestamp::now(),
+        expires_at,
     };
     let cx = FaultCx {
         kube: &c.kube,
@@ -522,4 +531,58 @@ async fn packet_loss_uses_netem_loss() {
         "10",
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recover_expired_reverts_only_expired_marks() {
+    let c = Cluster::start(shop_world()).await;
+    let past = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(60);
+    let future = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3600);
+    let old = inject_expiring(
+        &c,
+        "    - {name: shrink, type: scale, duration: 30s, selector: {namespace: shop, kind: Deployment, name: checkout}, params: {replicas: 3}}",
+        past,
+        1,
+    )
+    .await;
+    let live = inject_expiring(
+        &c,
+        "    - {name: cordon, type: nodeCordon, duration: 30s, selector: {nodeLabels: {pool: green}}}",
+        future,
+        2,
+    )
+    .await;
+    let (code, out, err) = c.run(&["recover", "--expired", "--dry-run"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1 marked objects would be reverted"), "{out}");
+    assert_eq!(
+        c.deployment("shop", "checkout")
+            .await
+            .spec
+            .unwrap()
+            .replicas,
+        Some(3),
+        "dry run changes nothing"
+    );
+    let (code, _, err) = c.run(&["recover", "--expired"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        c.deployment("shop", "checkout")
+            .await
+            .spec
+            .unwrap()
+            .replicas,
+        Some(4)
+    );
+    assert!(
+        unschedulable(&c.node("node-3").await),
+        "the unexpired fault is left alone"
+    );
+    let left = c.marked().await;
+    assert_eq!(left, ["Node/node-3"]);
+    let _ = old;
+    let (code, _, err) = c.run(&["recover", "--run", live.run_id.as_str()]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(!unschedulable(&c.node("node-3").await));
+    assert!(c.marked().await.is_empty());
 }

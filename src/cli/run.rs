@@ -18,6 +18,9 @@ use crate::engine::progress::Progress;
 use crate::engine::recover::Filter;
 use crate::engine::{Journal, Observer, Outcome, RunOptions, Runner, Status, StopHandle, rundir};
 use crate::k8s::marks::RunId;
+use crate::observe::gates::{ProbeDisplay, SteadyGates};
+use crate::observe::preflight::{self, Needs, Targets};
+use crate::observe::{EndpointArgs, Endpoints};
 use crate::scenario::TargetKind;
 
 #[derive(Debug, clap::Args)]
@@ -40,7 +43,12 @@ pub struct Args {
     /// Most API calls in flight at once.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: u16,
+    #[command(flatten)]
+    pub endpoints: EndpointArgs,
 }
+
+/// How long each preflight reachability check may take.
+const PREFLIGHT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// `CI` set to anything but empty, `0` or `false`.
 pub fn ci_env() -> bool {
@@ -67,12 +75,39 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
         Ok(t) => t,
         Err(code) => return Ok(code),
     };
+    let endpoints = match Endpoints::resolve(&args.endpoints, &config) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(exit::USAGE);
+        }
+    };
     let rt = super::plan::runtime()?;
     rt.block_on(async move {
         let kube = match super::plan::connect(&target).await {
             Ok(k) => k,
             Err(code) => return Ok(code),
         };
+        // Everything the run reads must answer before anything is changed (exit 4).
+        let pre = preflight::run(
+            Needs::of(&scenario),
+            Targets {
+                prometheus: endpoints.prometheus.as_ref(),
+                alertmanager: endpoints.alertmanager.as_ref(),
+                kube: Some(&kube.client),
+            },
+            PREFLIGHT_TIMEOUT,
+        )
+        .await;
+        if !pre.ok() {
+            eprint!("preflight:\n{pre}");
+            eprintln!("error: infrastructure unreachable; nothing was changed");
+            return Ok(exit::UNREACHABLE);
+        }
+        let mut reader = crate::observe::Observer::new()?.with_kube(kube.client.clone());
+        if let Some(p) = endpoints.prometheus.clone() {
+            reader = reader.with_prometheus(p);
+        }
         let concurrency = args.concurrency as usize;
         let plans = match plan_all(&kube, &scenario, &config, concurrency).await {
             Ok(p) => p,
@@ -139,7 +174,13 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
         stop.listen_for_signals()?;
 
         let tty = !ci && std::io::stderr().is_terminal();
-        let observers: Vec<Box<dyn Observer>> = vec![Box::new(Progress::new(tty))];
+        let progress = Progress::new(tty);
+        let steady = SteadyGates::from_spec(
+            reader,
+            &scenario.spec.steady_state,
+            ProbeDisplay::new(progress.multi()),
+        );
+        let observers: Vec<Box<dyn Observer>> = vec![Box::new(progress), Box::new(steady)];
         let runner = Runner {
             kube,
             scenario: Arc::new(scenario),

@@ -491,10 +491,18 @@ impl Runner {
                     targets.len()
                 )));
             }
-            let st = if fault.kind.holds() || !marked.is_empty() {
+            // An instantaneous fault (podKill, podEvict) has no hold of its
+            // own, but its impact comes after it lands: keep it active for two
+            // steady-state intervals so the guardrails read at least once.
+            let window = if fault.kind.holds() {
+                *hold
+            } else {
+                (*hold).max(2 * self.scenario.spec.steady_state.interval().as_std())
+            };
+            let st = if fault.kind.holds() || !marked.is_empty() || !window.is_zero() {
                 FaultState::Active {
                     marked,
-                    until: start.elapsed() + *hold,
+                    until: start.elapsed() + window,
                 }
             } else {
                 FaultState::Done

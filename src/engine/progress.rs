@@ -41,6 +41,15 @@ impl Progress {
         }
     }
 
+    /// The view other observers (steady-state probes) add their lines to;
+    /// `None` when output is plain lines.
+    pub fn multi(&self) -> Option<MultiProgress> {
+        match self {
+            Progress::Plain => None,
+            Progress::Tty { multi, .. } => Some(multi.clone()),
+        }
+    }
+
     /// One line for the entries a person watching wants to see.
     pub fn describe(e: &Entry) -> Option<String> {
         let d = &e.data;
@@ -187,6 +196,64 @@ impl Observer for Progress {
                 bar.finish_and_clear();
             }
             phase.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn entry(event: &str, data: serde_json::Value) -> Entry {
+        Entry {
+            ts: "2026-11-26T16:00:00Z".parse().unwrap(),
+            source: "engine".into(),
+            event: event.into(),
+            data: data.as_object().unwrap().clone(),
+        }
+    }
+
+    #[test]
+    fn lines_name_the_fault_and_its_targets() {
+        let l = Progress::describe(&entry(
+            "fault.intent",
+            json!({"fault": "kill", "type": "podKill", "targets": ["a", "b"], "seed": 42}),
+        ))
+        .unwrap();
+        assert_eq!(l, "inject kill (podKill) on 2 targets, seed 42");
+        let l = Progress::describe(&entry(
+            "revert.confirmed",
+            json!({"clean": false, "remaining": ["Pod/shop/x"]}),
+        ))
+        .unwrap();
+        assert!(l.contains("Pod/shop/x"), "{l}");
+        assert!(Progress::describe(&entry("probe.reading", json!({}))).is_none());
+    }
+
+    #[test]
+    fn the_tty_view_tracks_a_countdown_per_fault() {
+        let mut p = Progress::new(true);
+        p.on_entry(&entry(
+            "fault.injected",
+            json!({"fault": "lag", "holdSeconds": 10.0, "untilSeconds": 10.0, "targets": 2}),
+        ));
+        p.on_tick(Duration::from_secs(4));
+        match &p {
+            Progress::Tty { faults, .. } => {
+                let (bar, _) = &faults["lag"];
+                assert_eq!(bar.position(), 40);
+                assert_eq!(bar.prefix(), "6s left");
+            }
+            Progress::Plain => panic!("tty view expected"),
+        }
+        p.on_entry(&entry(
+            "fault.reverted",
+            json!({"fault": "lag", "reverted": 2}),
+        ));
+        match &p {
+            Progress::Tty { faults, .. } => assert!(faults.is_empty()),
+            Progress::Plain => panic!(),
         }
     }
 }

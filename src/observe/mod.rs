@@ -9,6 +9,7 @@
 //! - [`probe`]: one probe → one [`Reading`], with a timeout and a bounded retry;
 //! - [`prometheus`], [`kubernetes`], [`http`]: the three probe sources;
 //! - [`steady`]: the before / during / after phases, T_impact and T_mitigate;
+//! - [`gates`]: the steady state as the run engine's observer (its three gates);
 //! - [`preflight`]: reachability checks before anything is injected;
 //! - [`alerts`]: detection inputs from Prometheus and Alertmanager.
 //!
@@ -31,6 +32,7 @@
 
 pub mod alerts;
 pub mod connection;
+pub mod gates;
 pub mod http;
 pub mod kubernetes;
 pub mod preflight;

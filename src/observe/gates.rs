@@ -1,0 +1,233 @@
+//! Steady state as an engine observer: the one place where the probes of
+//! [`SteadyState`] meet the run's gates.
+//!
+//! The engine knows nothing about Prometheus; it only asks each observer at
+//! three gates. This adapter answers them:
+//! - before the faults, every `expect` must hold, else the run is not-run
+//!   (exit 1) and nothing is injected;
+//! - every interval while faults are active, a guardrail breach, or an
+//!   unreadable guardrail without `onUnknown: ignore` (S4), aborts (exit 3);
+//! - after the revert, every `expect` must hold again within
+//!   `recoverWithin`, else the hypothesis failed (exit 1, T_mitigate missing).
+//!
+//! Every reading is journalled (`probe.reading`), as are T_impact
+//! (`steady.impact`) and the recovery (`steady.recovery`), so a report can be
+//! rebuilt from the journal alone (S7).
+
+use std::io::Write;
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+
+use super::probe::Reading;
+use super::steady::{SteadyState, all_hold};
+use crate::engine::journal::Journal;
+use crate::engine::observer::{Gate, ObserveCx, Observer};
+use crate::engine::outcome::Outcome;
+
+/// Where each tick's readings are shown.
+pub enum ProbeDisplay {
+    /// One log line per tick on stderr (CI, pipes).
+    Plain,
+    /// One line per probe inside the run's progress view, updated in place.
+    Tty {
+        multi: MultiProgress,
+        bars: Vec<ProgressBar>,
+    },
+}
+
+impl ProbeDisplay {
+    /// `multi` is the run's progress view (see `Progress::multi`); without
+    /// one the readings are logged as lines.
+    pub fn new(multi: Option<MultiProgress>) -> Self {
+        match multi {
+            Some(multi) => ProbeDisplay::Tty {
+                multi,
+                bars: Vec::new(),
+            },
+            None => ProbeDisplay::Plain,
+        }
+    }
+
+    fn show(&mut self, readings: &[Reading]) {
+        match self {
+            ProbeDisplay::Plain => {
+                let Some(first) = readings.first() else {
+                    return;
+                };
+                let line: Vec<String> = readings.iter().map(ToString::to_string).collect();
+                let ts = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(err, "{ts} probes {}: {}", first.phase, line.join("; "));
+            }
+            ProbeDisplay::Tty { multi, bars } => {
+                while bars.len() < readings.len() {
+                    let bar = multi.add(ProgressBar::new_spinner());
+                    bar.set_style(
+                        ProgressStyle::with_template("  {msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                    );
+                    bars.push(bar);
+                }
+                for (bar, r) in bars.iter().zip(readings) {
+                    bar.set_message(format!("[{}] {r}", r.phase));
+                }
+            }
+        }
+    }
+
+    fn close(&mut self) {
+        if let ProbeDisplay::Tty { bars, .. } = self {
+            for b in bars.drain(..) {
+                b.finish_and_clear();
+            }
+        }
+    }
+}
+
+/// The steady-state observer of one run.
+pub struct SteadyGates {
+    steady: SteadyState,
+    recover_within: Duration,
+    display: ProbeDisplay,
+    impact_journalled: bool,
+}
+
+impl SteadyGates {
+    pub fn new(steady: SteadyState, recover_within: Duration, display: ProbeDisplay) -> Self {
+        SteadyGates {
+            steady,
+            recover_within,
+            display,
+            impact_journalled: false,
+        }
+    }
+
+    /// From a scenario's `steadyState` block.
+    pub fn from_spec(
+        reader: super::probe::Observer,
+        spec: &crate::scenario::SteadyState,
+        display: ProbeDisplay,
+    ) -> Self {
+        Self::new(
+            SteadyState::from_spec(reader, spec),
+            spec.recover_within().as_std(),
+            display,
+        )
+    }
+
+    /// Journals and shows one tick. A journal that cannot be written is only
+    /// logged here: the engine's own next append fails and stops the run (S1).
+    fn record(&mut self, journal: &Journal, readings: &[Reading]) {
+        journal_readings(journal, readings);
+        self.display.show(readings);
+        self.journal_impact(journal);
+    }
+
+    fn journal_impact(&mut self, journal: &Journal) {
+        if self.impact_journalled {
+            return;
+        }
+        if let Some(t) = self.steady.t_impact() {
+            self.impact_journalled = true;
+            append(journal, "steady.impact", json!({"tImpact": t.to_string()}));
+        }
+    }
+}
+
+fn append(journal: &Journal, event: &str, data: Value) {
+    if let Err(e) = journal.append("probe", event, data) {
+        tracing::warn!("{e}");
+    }
+}
+
+fn journal_readings(journal: &Journal, readings: &[Reading]) {
+    for r in readings {
+        let data = serde_json::to_value(r)
+            .unwrap_or_else(|e| json!({"probe": r.probe, "encodeError": e.to_string()}));
+        append(journal, "probe.reading", data);
+    }
+}
+
+/// The readings that did not hold, for a message.
+fn failing(readings: &[Reading]) -> String {
+    readings
+        .iter()
+        .filter(|r| !r.outcome.holds())
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl Observer for SteadyGates {
+    fn before_faults<'a>(&'a mut self, cx: &'a ObserveCx<'a>) -> BoxFuture<'a, Gate> {
+        async move {
+            let readings = self.steady.check_before().await;
+            self.record(cx.journal, &readings);
+            if all_hold(&readings) {
+                Gate::Proceed
+            } else {
+                Gate::NotRun(format!(
+                    "steady state does not hold before injection: {}",
+                    failing(&readings)
+                ))
+            }
+        }
+        .boxed()
+    }
+
+    fn during<'a>(&'a mut self, cx: &'a ObserveCx<'a>) -> BoxFuture<'a, Gate> {
+        async move {
+            let verdict = self.steady.guard_tick().await;
+            self.record(cx.journal, &verdict.readings);
+            if verdict.should_abort() {
+                let why: Vec<String> = verdict.breaches.iter().map(ToString::to_string).collect();
+                // The engine words it ("guardrail breached: ..."); this is the why.
+                Gate::Abort(why.join("; "))
+            } else {
+                Gate::Proceed
+            }
+        }
+        .boxed()
+    }
+
+    fn after_revert<'a>(&'a mut self, cx: &'a ObserveCx<'a>) -> BoxFuture<'a, Gate> {
+        async move {
+            let journal = cx.journal;
+            let display = &mut self.display;
+            let recovery = self
+                .steady
+                .await_recovery_with(self.recover_within, |readings| {
+                    journal_readings(journal, readings);
+                    display.show(readings);
+                })
+                .await;
+            self.journal_impact(journal);
+            let message = recovery.to_string();
+            append(
+                journal,
+                "steady.recovery",
+                json!({
+                    "recovered": recovery.recovered(),
+                    "tImpact": self.steady.t_impact().map(|t| t.to_string()),
+                    "tMitigate": recovery.t_mitigate.map(|t| t.to_string()),
+                    "recoverWithinMs": recovery.recover_within_ms,
+                    "message": message,
+                }),
+            );
+            if recovery.recovered() {
+                Gate::Proceed
+            } else {
+                Gate::Fail(format!("hypothesis failed: {message}"))
+            }
+        }
+        .boxed()
+    }
+
+    fn finish(&mut self, _outcome: &Outcome, _cx: &ObserveCx<'_>) {
+        self.display.close();
+    }
+}
