@@ -13,6 +13,7 @@ pub mod history;
 pub mod k8s;
 pub mod observe;
 pub mod report;
+pub mod respond;
 pub mod sandbox;
 pub mod scenario;
 pub mod score;

@@ -15,7 +15,9 @@ mod metrics;
 mod plan;
 mod rbac;
 mod recover;
-mod run;
+mod respond;
+mod respond_start;
+pub(crate) mod run;
 mod sandbox;
 mod schema;
 pub mod validate;
@@ -114,6 +116,8 @@ pub enum Command {
     Metrics(metrics::Args),
     /// Track postmortem action items (list, done).
     Actions(actions::Args),
+    /// Record a responder action in the running game day (ack, declare, assign, update, step, resolve, note).
+    Respond(respond::Args),
 }
 
 /// Whether to colour output: never when NO_COLOR is set (https://no-color.org)
@@ -151,6 +155,7 @@ pub fn main() -> i32 {
         Command::History(args) => history::run(args, &cli.global),
         Command::Metrics(args) => metrics::run(args, &cli.global),
         Command::Actions(args) => actions::run(args, &cli.global),
+        Command::Respond(args) => respond::run(args, &cli.global),
     };
     match result {
         Ok(code) => code,

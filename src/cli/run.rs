@@ -45,6 +45,13 @@ pub struct Args {
     pub concurrency: u16,
     #[command(flatten)]
     pub endpoints: EndpointArgs,
+    /// Where the responder API (and the Alertmanager webhook) listens.
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub api_listen: std::net::SocketAddr,
+    /// Also write the run's API token to this file (0600), e.g. the
+    /// `credentials_file` of an Alertmanager webhook receiver.
+    #[arg(long, value_name = "FILE")]
+    pub api_token_file: Option<PathBuf>,
 }
 
 /// How long each preflight reachability check may take.
@@ -174,17 +181,32 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
         stop.listen_for_signals()?;
 
         let tty = !ci && std::io::stderr().is_terminal();
+        let scenario = Arc::new(scenario);
+        let config = Arc::new(config);
+        let response = match super::respond_start::start(
+            &kube, &scenario, &config, &run_id, &run_dir, &journal, &args,
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(code) => {
+                guard.disarm();
+                return Ok(code);
+            }
+        };
+        let report_slot = response.report_slot();
         let progress = Progress::new(tty);
         let steady = SteadyGates::from_spec(
             reader,
             &scenario.spec.steady_state,
             ProbeDisplay::new(progress.multi()),
         );
-        let observers: Vec<Box<dyn Observer>> = vec![Box::new(progress), Box::new(steady)];
+        let observers: Vec<Box<dyn Observer>> =
+            vec![Box::new(progress), Box::new(steady), Box::new(response)];
         let runner = Runner {
             kube,
-            scenario: Arc::new(scenario),
-            config: Arc::new(config),
+            scenario: scenario.clone(),
+            config,
             run_id: run_id.clone(),
             run_dir: run_dir.clone(),
             journal: journal.clone(),
@@ -241,6 +263,6 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
                 journal_path.display()
             );
         }
-        Ok(outcome.exit_code())
+        Ok(crate::respond::exit_code(&report_slot, &scenario, &outcome))
     })
 }

@@ -112,6 +112,9 @@ pub struct StackOptions {
     pub webhook: Option<String>,
     /// Sent as `Authorization: Bearer <token>` with every webhook.
     pub webhook_bearer_token: Option<String>,
+    /// Bearer credential read from this file at each notification (what
+    /// `gameday run --api-token-file` writes).
+    pub webhook_credentials_file: Option<PathBuf>,
     /// More rule groups (a whole rules file, YAML) next to the examples.
     pub extra_rules: Option<String>,
 }
@@ -122,6 +125,7 @@ impl StackOptions {
             target: target.into(),
             webhook: None,
             webhook_bearer_token: None,
+            webhook_credentials_file: None,
             extra_rules: None,
         }
     }
@@ -133,6 +137,11 @@ impl StackOptions {
 
     pub fn webhook_bearer_token(mut self, token: impl Into<String>) -> StackOptions {
         self.webhook_bearer_token = Some(token.into());
+        self
+    }
+
+    pub fn webhook_credentials_file(mut self, path: impl Into<PathBuf>) -> StackOptions {
+        self.webhook_credentials_file = Some(path.into());
         self
     }
 
@@ -183,6 +192,11 @@ impl Stack {
             if let Some(token) = &opts.webhook_bearer_token {
                 am_config.push_str(&format!(
                     "        http_config:\n          authorization:\n            type: Bearer\n            credentials: {token:?}\n"
+                ));
+            } else if let Some(file) = &opts.webhook_credentials_file {
+                am_config.push_str(&format!(
+                    "        http_config:\n          authorization:\n            type: Bearer\n            credentials_file: {:?}\n",
+                    file.display().to_string()
                 ));
             }
         }

@@ -1,0 +1,127 @@
+//! `gameday respond`'s side of the API: find the run, post one event.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use super::files::{self, FilesError};
+use super::server::EVENTS_PATH;
+use crate::drill::Action;
+
+pub const RUN_URL_ENV: &str = "GAMEDAY_RUN_URL";
+pub const TOKEN_ENV: &str = "GAMEDAY_TOKEN";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    Find(#[from] FilesError),
+    #[error("--run-url given without --token (or {TOKEN_ENV})")]
+    NoToken,
+    #[error("cannot reach the run at {url}: {detail}")]
+    Unreachable { url: String, detail: String },
+    #[error("the run rejected the event ({status}): {message}")]
+    Rejected { status: u16, message: String },
+}
+
+/// Where the run is: flags/env first, else the newest run directory.
+pub fn locate(
+    url: Option<String>,
+    token: Option<String>,
+    runs_root: &Path,
+) -> Result<(String, String), ClientError> {
+    match (url, token) {
+        (Some(u), Some(t)) => Ok((u, t)),
+        (Some(_), None) => Err(ClientError::NoToken),
+        (None, token) => {
+            let (u, t) = files::newest_run(runs_root)?;
+            Ok((u, token.unwrap_or(t)))
+        }
+    }
+}
+
+/// The words after `gameday respond` as the API's JSON body. Role names may
+/// be the short forms people type (`ic`, `comms`).
+pub fn event_body(words: &[String], person: &str) -> Result<Value, crate::drill::ParseActionError> {
+    let action = Action::parse_words(words)?;
+    let mut body = serde_json::to_value(&action).unwrap_or_else(|_| json!({}));
+    if let Some(o) = body.as_object_mut() {
+        o.insert("as".into(), json!(person));
+    }
+    Ok(body)
+}
+
+pub async fn post_event(url: &str, token: &str, body: &Value) -> Result<Value, ClientError> {
+    let endpoint = format!("{}{EVENTS_PATH}", url.trim_end_matches('/'));
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| ClientError::Unreachable {
+            url: url.into(),
+            detail: e.to_string(),
+        })?;
+    let resp = client
+        .post(&endpoint)
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| ClientError::Unreachable {
+            url: url.into(),
+            detail: crate::observe::error_chain(&e),
+        })?;
+    let status = resp.status();
+    let value: Value = resp.json().await.unwrap_or(Value::Null);
+    if status.is_success() {
+        Ok(value)
+    } else {
+        Err(ClientError::Rejected {
+            status: status.as_u16(),
+            message: value
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("no message")
+                .to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(s: &[&str]) -> Vec<String> {
+        s.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn bodies_carry_the_person_and_canonical_roles() {
+        assert_eq!(
+            event_body(&w(&["ack"]), "alice").unwrap(),
+            json!({"do": "ack", "as": "alice"})
+        );
+        assert_eq!(
+            event_body(&w(&["assign", "ic", "bob"]), "alice").unwrap(),
+            json!({"do": "assign", "role": "incidentCommander", "person": "bob", "as": "alice"})
+        );
+        assert_eq!(
+            event_body(&w(&["update", "checkout", "degraded"]), "c").unwrap()["message"],
+            "checkout degraded"
+        );
+        assert!(event_body(&w(&["assign", "janitor", "bob"]), "a").is_err());
+        assert!(event_body(&w(&["dance"]), "a").is_err());
+    }
+
+    #[test]
+    fn a_url_without_a_token_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            locate(Some("http://x".into()), None, dir.path()),
+            Err(ClientError::NoToken)
+        ));
+        assert!(matches!(
+            locate(None, None, dir.path()),
+            Err(ClientError::Find(_))
+        ));
+    }
+}

@@ -1,0 +1,269 @@
+//! The run's HTTP API: responders post events, anyone with the token reads
+//! the live state, and Alertmanager posts its webhook here, which is what
+//! gives T_notify its exact value (the arrival time, not a poll).
+//!
+//! Every route needs `Authorization: Bearer <token>`; the token is made per
+//! run, so a leaked one dies with the run. A request that is rejected (401,
+//! 400) records nothing: validation happens before the journal is touched.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::live::{Shared, lock};
+use crate::drill::{Action, EventSource, ResponderEvent};
+use crate::engine::Journal;
+use crate::observe::alerts::is_expected;
+
+pub const EVENTS_PATH: &str = "/v1/events";
+pub const STATE_PATH: &str = "/v1/state";
+pub const WEBHOOK_PATH: &str = "/v1/alertmanager";
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub shared: Shared,
+    pub journal: Arc<Journal>,
+    pub token: Arc<str>,
+}
+
+/// A bound, serving API; dropping the handle does not stop it, `stop` does.
+pub struct ApiServer {
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ApiServer {
+    pub async fn bind(listen: SocketAddr, state: ApiState) -> std::io::Result<ApiServer> {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let app = router(state);
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::warn!("responder API stopped: {e}");
+            }
+        });
+        Ok(ApiServer { addr, task })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+}
+
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route(STATE_PATH, get(live_state))
+        .route(EVENTS_PATH, post(responder_event))
+        .route(WEBHOOK_PATH, post(alertmanager_webhook))
+        .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .with_state(state)
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({"error": message.into()}))).into_response()
+}
+
+/// Compares without an early exit, so timing does not leak the token.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+async fn require_token(State(s): State<ApiState>, req: Request, next: Next) -> Response {
+    match bearer(req.headers()) {
+        Some(t) if same(t.as_bytes(), s.token.as_bytes()) => next.run(req).await,
+        Some(_) => error(StatusCode::UNAUTHORIZED, "wrong bearer token"),
+        None => error(
+            StatusCode::UNAUTHORIZED,
+            "missing `Authorization: Bearer <token>` (the token is printed at the start of the run and kept in its run directory)",
+        ),
+    }
+}
+
+async fn live_state(State(s): State<ApiState>) -> Response {
+    Json(lock(&s.shared).state_json()).into_response()
+}
+
+/// The body of `POST /v1/events`: who, and the action tagged with `do`
+/// (the same words as an autopilot entry). The time is the server's.
+#[derive(Debug, Deserialize)]
+pub struct EventRequest {
+    #[serde(rename = "as")]
+    pub person: String,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+/// Checks an event against the run before anything is recorded.
+fn validate(req: &EventRequest, s: &ApiState) -> Result<(), String> {
+    if req.person.trim().is_empty() {
+        return Err("`as` must name a person".into());
+    }
+    let live = lock(&s.shared);
+    match &req.action {
+        Action::Declare { severity } if !live.config.severities.contains_key(severity) => {
+            let known: Vec<&str> = live.config.severities.keys().map(String::as_str).collect();
+            Err(format!(
+                "unknown severity `{severity}` (known: {})",
+                known.join(", ")
+            ))
+        }
+        Action::Step { step } => {
+            let steps = &live.drill.runbook.steps;
+            if steps.iter().any(|s| &s.id == step) {
+                Ok(())
+            } else {
+                let ids: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
+                Err(format!(
+                    "unknown runbook step `{step}` (steps: {})",
+                    if ids.is_empty() {
+                        "none".to_string()
+                    } else {
+                        ids.join(", ")
+                    }
+                ))
+            }
+        }
+        Action::Assign { person, .. } if person.trim().is_empty() => {
+            Err("`assign` needs a person".into())
+        }
+        Action::Update { message } if message.trim().is_empty() => {
+            Err("`update` needs a message".into())
+        }
+        Action::Note { text } if text.trim().is_empty() => Err("`note` needs a text".into()),
+        _ => Ok(()),
+    }
+}
+
+async fn responder_event(State(s): State<ApiState>, body: Bytes) -> Response {
+    let at = Timestamp::now();
+    let req: EventRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "malformed responder event: {e} (expected e.g. {{\"as\": \"alice\", \"do\": \"ack\"}})"
+                ),
+            );
+        }
+    };
+    if let Err(msg) = validate(&req, &s) {
+        return error(StatusCode::BAD_REQUEST, msg);
+    }
+    let event = ResponderEvent {
+        at,
+        person: req.person.trim().to_string(),
+        source: EventSource::Cli,
+        action: req.action,
+    };
+    let mut live = lock(&s.shared);
+    match live.record_event(&s.journal, event.clone()) {
+        Ok(()) => (StatusCode::CREATED, Json(json!({"recorded": event}))).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// Alertmanager webhook payload, version 4 (only the fields used here).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WebhookPayload {
+    version: String,
+    #[serde(default)]
+    receiver: String,
+    alerts: Vec<WebhookAlert>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WebhookAlert {
+    status: String,
+    #[serde(default)]
+    labels: crate::observe::alerts::Labels,
+    starts_at: Timestamp,
+}
+
+async fn alertmanager_webhook(State(s): State<ApiState>, body: Bytes) -> Response {
+    // Taken first: T_notify is the arrival of the notification.
+    let arrived = Timestamp::now();
+    let payload: WebhookPayload = match serde_json::from_slice(&body) {
+        Ok(p) => p,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("malformed Alertmanager webhook payload: {e}"),
+            );
+        }
+    };
+    if payload.version != "4" {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "unsupported webhook payload version `{}` (expected 4)",
+                payload.version
+            ),
+        );
+    }
+    let mut live = lock(&s.shared);
+    let since = live.started;
+    let expected: Vec<_> = live
+        .scenario
+        .spec
+        .detection
+        .as_ref()
+        .map(|d| d.alerts.clone())
+        .unwrap_or_default();
+    let mut notified = Vec::new();
+    for (i, exp) in expected.iter().enumerate() {
+        let hit = payload
+            .alerts
+            .iter()
+            .any(|a| a.status == "firing" && a.starts_at >= since && is_expected(exp, &a.labels));
+        if hit && live.alerts.get(i).is_some_and(|o| o.t_notify.is_none()) {
+            notified.push(i);
+        }
+    }
+    for i in notified {
+        let name = expected[i].name.clone();
+        if let Err(e) = s.journal.append(
+            "detection",
+            "alert.notified",
+            json!({"alert": name, "at": arrived, "receiver": payload.receiver}),
+        ) {
+            return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+        }
+        if let Some(o) = live.alerts.get_mut(i) {
+            o.t_notify = Some(arrived);
+        }
+        live.push(
+            arrived,
+            "detection",
+            "alert.notified",
+            format!("{name} notification received (webhook)"),
+        );
+    }
+    (
+        StatusCode::OK,
+        Json(json!({"received": payload.alerts.len()})),
+    )
+        .into_response()
+}

@@ -1,0 +1,307 @@
+//! Detection and response for one `gameday run`, as an engine observer: it
+//! starts the responder API and the pollers before the faults, waits after
+//! the revert until what the scenario expects has had its chance to happen,
+//! and at the end scores the run and writes its reports.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use jiff::Timestamp;
+use serde_json::json;
+
+use super::live::{Live, Shared, lock};
+use super::server::{ApiServer, ApiState};
+use super::{autopilot, detection, files};
+use crate::config::Config;
+use crate::engine::{Entry, Gate, Journal, ObserveCx, Observer, Outcome, Status};
+use crate::k8s::Kube;
+use crate::observe::Endpoints;
+use crate::report::model::{RunReport, RunStatus};
+use crate::report::{RunFacts, assemble};
+use crate::scenario::Scenario;
+
+/// How long a fired alert may take to reach our webhook before the run
+/// stops waiting for it (Alertmanager's `group_wait` is usually below this).
+const NOTIFY_GRACE: Duration = Duration::from_secs(10);
+const SETTLE_POLL: Duration = Duration::from_millis(200);
+const VERIFY_INTERVAL: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone)]
+pub struct ResponseOptions {
+    /// `--api-listen` (default 127.0.0.1:0).
+    pub listen: SocketAddr,
+    /// `--api-token-file`: also write the token here (e.g. the file an
+    /// Alertmanager receiver's `credentials_file` points at).
+    pub token_file: Option<PathBuf>,
+    pub endpoints: Endpoints,
+    pub poll: Duration,
+}
+
+impl Default for ResponseOptions {
+    fn default() -> Self {
+        ResponseOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            token_file: None,
+            endpoints: Endpoints::default(),
+            poll: detection::POLL_INTERVAL,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot bind the responder API on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Files(#[from] files::FilesError),
+    #[error("cannot set up runbook verification: {0}")]
+    Probe(#[from] crate::observe::ProbeError),
+}
+
+/// The report the run ended with, for the CLI's exit code.
+pub type ReportSlot = Arc<Mutex<Option<RunReport>>>;
+
+pub struct Response {
+    shared: Shared,
+    journal: Arc<Journal>,
+    run_dir: PathBuf,
+    server: ApiServer,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    slot: ReportSlot,
+    pub url: String,
+    pub token: String,
+}
+
+/// Whether the scenario asks to be scored (detection or response): only
+/// then does the score decide the exit code.
+pub fn is_scored(scenario: &Scenario) -> bool {
+    scenario.spec.detection.is_some() || scenario.spec.response.is_some()
+}
+
+impl Response {
+    /// Binds the API, writes `api-url` and `api-token` (0600) into the run
+    /// directory, and starts detection, autopilot and runbook verification.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn start(
+        kube: &Kube,
+        scenario: Arc<Scenario>,
+        config: Arc<Config>,
+        run_id: &str,
+        run_dir: &Path,
+        journal: Arc<Journal>,
+        opts: ResponseOptions,
+    ) -> Result<Response, StartError> {
+        let started = Timestamp::now();
+        let shared = Live::new(
+            scenario.clone(),
+            config,
+            run_id.to_string(),
+            kube.context.clone(),
+            started,
+        )
+        .shared();
+        let token = files::new_token();
+        let server = ApiServer::bind(
+            opts.listen,
+            ApiState {
+                shared: shared.clone(),
+                journal: journal.clone(),
+                token: Arc::from(token.as_str()),
+            },
+        )
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: opts.listen,
+            source,
+        })?;
+        let url = server.url();
+        files::write_run_files(run_dir, &url, &token)?;
+        if let Some(f) = &opts.token_file {
+            files::write_secret(f, &token)?;
+        }
+        let _ = journal.append("responder", "api.listening", json!({"url": url}));
+
+        let mut tasks = Vec::new();
+        if scenario.spec.detection.is_some() {
+            tasks.push(tokio::spawn(detection::poll_loop(
+                shared.clone(),
+                journal.clone(),
+                opts.endpoints.clone(),
+                opts.poll,
+            )));
+        }
+        tasks.push(tokio::spawn(autopilot::autopilot_loop(
+            shared.clone(),
+            journal.clone(),
+            kube.clone(),
+        )));
+        let mut observer = crate::observe::Observer::new()?.with_kube(kube.client.clone());
+        if let Some(p) = opts.endpoints.prometheus.clone() {
+            observer = observer.with_prometheus(p);
+        }
+        tasks.push(tokio::spawn(autopilot::verify_loop(
+            shared.clone(),
+            journal.clone(),
+            observer,
+            VERIFY_INTERVAL,
+        )));
+        Ok(Response {
+            shared,
+            journal,
+            run_dir: run_dir.to_path_buf(),
+            server,
+            tasks,
+            slot: Arc::new(Mutex::new(None)),
+            url,
+            token,
+        })
+    }
+
+    pub fn report_slot(&self) -> ReportSlot {
+        self.slot.clone()
+    }
+
+    pub fn shared(&self) -> Shared {
+        self.shared.clone()
+    }
+}
+
+/// Whether everything the scenario waits for has happened (or had its time).
+fn settled(live: &Live, now: Timestamp) -> bool {
+    let Some(t_inject) = live.t_inject else {
+        return true;
+    };
+    if live.autopilot_left > 0 || live.drill.runbook.awaiting_verify().next().is_some() {
+        return false;
+    }
+    let since = |t: Timestamp| now.duration_since(t).as_secs_f64();
+    live.alerts
+        .iter()
+        .all(|a| match (a.t_fire, a.t_notify, a.t_resolve) {
+            (None, ..) => a
+                .within
+                .is_some_and(|w| since(t_inject) >= w.as_std().as_secs_f64()),
+            (Some(f), None, _) if since(f) < NOTIFY_GRACE.as_secs_f64() => false,
+            (Some(_), _, None) => live.drill.t_resolve().is_some(),
+            _ => true,
+        })
+}
+
+fn run_status(s: Status) -> RunStatus {
+    match s {
+        Status::Passed => RunStatus::Passed,
+        Status::Failed => RunStatus::Failed,
+        Status::NotRun => RunStatus::NotRun,
+        Status::Aborted | Status::Halted => RunStatus::Aborted,
+        Status::Unreachable => RunStatus::Unreachable,
+        Status::RevertFailed => RunStatus::RevertFailed,
+    }
+}
+
+impl Observer for Response {
+    fn on_entry(&mut self, entry: &Entry) {
+        lock(&self.shared).on_entry(entry);
+    }
+
+    /// Holds the run open (bounded by `recoverWithin`) until expected alerts
+    /// fired, notified and resolved, autopilot acted and claimed steps were
+    /// verified: a run that ended sooner would score what it did not wait for.
+    fn after_revert<'a>(&'a mut self, cx: &'a ObserveCx<'a>) -> BoxFuture<'a, Gate> {
+        Box::pin(async move {
+            let limit = cx.scenario.spec.steady_state.recover_within().as_std();
+            let deadline = Instant::now() + limit;
+            let _ = self.journal.append(
+                "responder",
+                "settle.start",
+                json!({"limitSeconds": limit.as_secs_f64()}),
+            );
+            loop {
+                if settled(&lock(&self.shared), Timestamp::now()) {
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    let _ = self
+                        .journal
+                        .append("responder", "settle.timeout", json!({}));
+                    break;
+                }
+                tokio::time::sleep(SETTLE_POLL).await;
+            }
+            Gate::Proceed
+        })
+    }
+
+    fn finish(&mut self, outcome: &Outcome, cx: &ObserveCx<'_>) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.server.stop();
+        let now = Timestamp::now();
+        let entries = Journal::read(self.journal.path()).unwrap_or_default();
+        let report = {
+            let mut live = lock(&self.shared);
+            live.rebuild_steady(&entries);
+            live.ended = Some(now);
+            assemble(RunFacts {
+                run_id: live.run_id.clone(),
+                scenario: cx.scenario,
+                status: run_status(outcome.status),
+                status_reason: outcome.reason.clone(),
+                started: live.started,
+                ended: Some(now),
+                context: Some(live.context.clone()),
+                faults: live.faults.clone(),
+                probes: live.probes.values().cloned().collect(),
+                observed: live.observed(now),
+                drill: live.drill.clone(),
+                targets: live.targets(),
+            })
+        };
+        match crate::report::files::write_all(&self.run_dir, &report) {
+            Ok(paths) => {
+                let _ = self.journal.append(
+                    "report",
+                    "report.written",
+                    json!({
+                        "files": paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+                        "composite": report.scorecard.composite,
+                        "passed": report.scorecard.passed,
+                        "status": report.status,
+                    }),
+                );
+            }
+            Err(e) => {
+                eprintln!("error: writing the reports: {e}");
+                let _ =
+                    self.journal
+                        .append("report", "report.failed", json!({"error": e.to_string()}));
+            }
+        }
+        if is_scored(cx.scenario) {
+            crate::score::terminal::print(&report.scorecard);
+        }
+        if let Ok(mut slot) = self.slot.lock() {
+            *slot = Some(report);
+        }
+    }
+}
+
+/// The exit code: the scorecard's when the scenario is scored, else the
+/// engine's.
+pub fn exit_code(slot: &ReportSlot, scenario: &Scenario, outcome: &Outcome) -> i32 {
+    let engine = outcome.exit_code();
+    if !is_scored(scenario) || engine != crate::cli::exit::OK {
+        return engine;
+    }
+    slot.lock()
+        .ok()
+        .and_then(|r| r.as_ref().map(|r| r.exit_code))
+        .unwrap_or(engine)
+}
