@@ -8,9 +8,12 @@
 pub mod actions;
 pub mod assemble;
 pub mod blameless;
+pub mod chart;
 pub mod files;
+pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod replay;
 pub mod model;
 pub mod templates;
 pub mod timeline;

@@ -249,6 +249,13 @@ impl Observer for Response {
             let mut live = lock(&self.shared);
             live.rebuild_steady(&entries);
             live.ended = Some(now);
+            // The tracker's full view (rule found, `for:`, runbook URL), for
+            // `gameday report` to rebuild detection from the journal alone.
+            let _ = self.journal.append(
+                "detection",
+                crate::report::replay::DETECTION_SUMMARY,
+                json!({"alerts": live.alerts, "noise": live.noise}),
+            );
             assemble(RunFacts {
                 run_id: live.run_id.clone(),
                 scenario: cx.scenario,
