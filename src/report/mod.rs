@@ -15,6 +15,7 @@ pub mod junit;
 pub mod markdown;
 pub mod replay;
 pub mod model;
+pub mod record;
 pub mod templates;
 pub mod timeline;
 

@@ -291,6 +291,22 @@ impl Observer for Response {
                         .append("report", "report.failed", json!({"error": e.to_string()}));
             }
         }
+        // After the run directory: a history error is a warning, never a lost run.
+        match crate::report::record::record(&report, &self.run_dir, cx.config) {
+            Ok(db) => {
+                let _ = self.journal.append(
+                    "report",
+                    "history.recorded",
+                    json!({"db": db.display().to_string()}),
+                );
+            }
+            Err(warning) => {
+                eprintln!("warning: {warning}");
+                let _ = self
+                    .journal
+                    .append("report", "history.failed", json!({"error": warning}));
+            }
+        }
         if is_scored(cx.scenario) {
             crate::score::terminal::print(&report.scorecard);
         }
