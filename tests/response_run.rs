@@ -104,10 +104,11 @@ async fn pod_loss_pages_through_alertmanager_and_the_autopilot_runbook_mitigates
         r["scorecard"]["runbook"]["missedCritical"],
         serde_json::json!([])
     );
-    // Mitigation followed the scale-up: the SLI held again.
-    if let Some(m) = r["moments"]["tMitigate"].as_str() {
-        assert!(m.parse::<jiff::Timestamp>().unwrap() >= t_inject);
-    }
+    // Mitigation followed: the SLI (available checkout replicas) held again,
+    // and TTM is scored from it.
+    let t_mitigate = ts(&r["moments"]["tMitigate"]);
+    assert!(t_mitigate > t_inject, "{:#}", r["moments"]);
+    assert!(r["scorecard"]["metrics"]["ttmSeconds"].as_f64().is_some());
     let files = ["result.json", "report.md", "junit.xml", "journal.jsonl"];
     for f in files {
         assert!(run_dir.join(f).is_file(), "{f}");

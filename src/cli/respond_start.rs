@@ -18,6 +18,7 @@ use crate::scenario::Scenario;
 
 /// Binds the API and prints where it is and its token; an error is an exit
 /// code (nothing has been injected yet).
+#[allow(clippy::too_many_arguments)]
 pub async fn start(
     kube: &Kube,
     scenario: &Arc<Scenario>,
@@ -26,19 +27,8 @@ pub async fn start(
     run_dir: &Path,
     journal: &Arc<Journal>,
     args: &Args,
+    endpoints: Endpoints,
 ) -> Result<Response, i32> {
-    let endpoints = match Endpoints::resolve(&args.endpoints, config) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("error: {e}; nothing was changed");
-            let _ = journal.append(
-                "engine",
-                "run.end",
-                json!({"status": "not-run", "reason": e.to_string()}),
-            );
-            return Err(exit::USAGE);
-        }
-    };
     let opts = ResponseOptions {
         listen: args.api_listen,
         token_file: args.api_token_file.clone(),

@@ -43,8 +43,6 @@ pub struct Args {
     /// Most API calls in flight at once.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: u16,
-    #[command(flatten)]
-    pub endpoints: EndpointArgs,
     /// Where the responder API (and the Alertmanager webhook) listens.
     #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
     pub api_listen: std::net::SocketAddr,
@@ -52,6 +50,8 @@ pub struct Args {
     /// `credentials_file` of an Alertmanager webhook receiver.
     #[arg(long, value_name = "FILE")]
     pub api_token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub endpoints: EndpointArgs,
 }
 
 /// How long each preflight reachability check may take.
@@ -184,10 +184,23 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
         stop.listen_for_signals()?;
 
         let tty = !ci && std::io::stderr().is_terminal();
+        let progress = Progress::new(tty);
+        let steady = SteadyGates::from_spec(
+            reader,
+            &scenario.spec.steady_state,
+            ProbeDisplay::new(progress.multi()),
+        );
         let scenario = Arc::new(scenario);
         let config = Arc::new(config);
         let response = match super::respond_start::start(
-            &kube, &scenario, &config, &run_id, &run_dir, &journal, &args,
+            &kube,
+            &scenario,
+            &config,
+            &run_id,
+            &run_dir,
+            &journal,
+            &args,
+            endpoints.clone(),
         )
         .await
         {
@@ -198,12 +211,6 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
             }
         };
         let report_slot = response.report_slot();
-        let progress = Progress::new(tty);
-        let steady = SteadyGates::from_spec(
-            reader,
-            &scenario.spec.steady_state,
-            ProbeDisplay::new(progress.multi()),
-        );
         let observers: Vec<Box<dyn Observer>> =
             vec![Box::new(progress), Box::new(steady), Box::new(response)];
         let runner = Runner {

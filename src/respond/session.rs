@@ -207,6 +207,12 @@ fn run_status(s: Status) -> RunStatus {
 
 impl Observer for Response {
     fn on_entry(&mut self, entry: &Entry) {
+        if entry.event == "run.end" {
+            // Nothing may follow `run.end` in the journal.
+            for t in &self.tasks {
+                t.abort();
+            }
+        }
         lock(&self.shared).on_entry(entry);
     }
 
@@ -234,6 +240,16 @@ impl Observer for Response {
                 }
                 tokio::time::sleep(SETTLE_POLL).await;
             }
+            // The tracker's full view (rule found, `for:`, runbook URL), for
+            // `gameday report` to rebuild detection from the journal alone.
+            {
+                let live = lock(&self.shared);
+                let _ = self.journal.append(
+                    "detection",
+                    crate::report::replay::DETECTION_SUMMARY,
+                    json!({"alerts": live.alerts, "noise": live.noise}),
+                );
+            }
             Gate::Proceed
         })
     }
@@ -249,13 +265,6 @@ impl Observer for Response {
             let mut live = lock(&self.shared);
             live.rebuild_steady(&entries);
             live.ended = Some(now);
-            // The tracker's full view (rule found, `for:`, runbook URL), for
-            // `gameday report` to rebuild detection from the journal alone.
-            let _ = self.journal.append(
-                "detection",
-                crate::report::replay::DETECTION_SUMMARY,
-                json!({"alerts": live.alerts, "noise": live.noise}),
-            );
             assemble(RunFacts {
                 run_id: live.run_id.clone(),
                 scenario: cx.scenario,
@@ -271,41 +280,14 @@ impl Observer for Response {
                 targets: live.targets(),
             })
         };
-        match crate::report::files::write_all(&self.run_dir, &report) {
-            Ok(paths) => {
-                let _ = self.journal.append(
-                    "report",
-                    "report.written",
-                    json!({
-                        "files": paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-                        "composite": report.scorecard.composite,
-                        "passed": report.scorecard.passed,
-                        "status": report.status,
-                    }),
-                );
-            }
-            Err(e) => {
-                eprintln!("error: writing the reports: {e}");
-                let _ =
-                    self.journal
-                        .append("report", "report.failed", json!({"error": e.to_string()}));
-            }
+        // Not journalled: `run.end` stays the journal's last entry.
+        if let Err(e) = crate::report::files::write_all(&self.run_dir, &report) {
+            eprintln!("error: writing the reports: {e}");
         }
         // After the run directory: a history error is a warning, never a lost run.
-        match crate::report::record::record(&report, &self.run_dir, cx.config) {
-            Ok(db) => {
-                let _ = self.journal.append(
-                    "report",
-                    "history.recorded",
-                    json!({"db": db.display().to_string()}),
-                );
-            }
-            Err(warning) => {
-                eprintln!("warning: {warning}");
-                let _ = self
-                    .journal
-                    .append("report", "history.failed", json!({"error": warning}));
-            }
+        // Not journalled either (run.end stays last).
+        if let Err(warning) = crate::report::record::record(&report, &self.run_dir, cx.config) {
+            eprintln!("warning: {warning}");
         }
         if is_scored(cx.scenario) {
             crate::score::terminal::print(&report.scorecard);
@@ -327,4 +309,150 @@ pub fn exit_code(slot: &ReportSlot, scenario: &Scenario, outcome: &Outcome) -> i
         .ok()
         .and_then(|r| r.as_ref().map(|r| r.exit_code))
         .unwrap_or(engine)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(extra: &str) -> Arc<Scenario> {
+        let text = format!(
+            r#"apiVersion: gameday/v1
+kind: Scenario
+metadata: {{name: settle}}
+spec:
+  hypothesis: h
+  target: {{contexts: ["gameday-sandbox"], namespaces: [shop]}}
+  blastRadius: {{maxTargets: 1, maxDuration: 5m}}
+  steadyState:
+    probes:
+      - name: p
+        kubernetes: {{kind: Deployment, namespace: shop, name: checkout, field: replicas}}
+        expect: ">= 1"
+  faults:
+    - name: k
+      type: podKill
+      selector: {{namespace: shop, labels: {{app: checkout}}}}
+{extra}"#
+        );
+        let mut v = crate::scenario::load_str("s.yaml", &text, &Config::default())
+            .unwrap_or_else(|d| panic!("{d:?}"));
+        Arc::new(v.remove(0))
+    }
+
+    fn live(extra: &str) -> Live {
+        let t0 = Timestamp::from_second(1_700_000_000).unwrap();
+        Live::new(
+            scenario(extra),
+            Arc::new(Config::default()),
+            "r".into(),
+            "ctx".into(),
+            t0,
+        )
+    }
+
+    fn at(s: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + s).unwrap()
+    }
+
+    const ALERT: &str = "  detection:\n    alerts:\n      - {name: A, within: 30s}\n";
+
+    #[test]
+    fn nothing_injected_is_settled_at_once() {
+        assert!(settled(&live(ALERT), at(0)));
+    }
+
+    #[test]
+    fn an_alert_gets_its_within_window_then_its_notification_and_resolution() {
+        let mut l = live(ALERT);
+        l.t_inject = Some(at(0));
+        assert!(!settled(&l, at(29)), "still inside `within`");
+        assert!(settled(&l, at(30)), "never fired: the window is over");
+        l.alerts[0].t_fire = Some(at(5));
+        assert!(!settled(&l, at(6)), "waiting for the webhook");
+        l.alerts[0].t_notify = Some(at(6));
+        assert!(!settled(&l, at(7)), "waiting for resolution");
+        l.alerts[0].t_resolve = Some(at(20));
+        assert!(settled(&l, at(21)));
+    }
+
+    #[test]
+    fn a_fired_alert_without_a_webhook_stops_waiting_after_the_grace() {
+        let mut l = live(ALERT);
+        l.t_inject = Some(at(0));
+        l.alerts[0].t_fire = Some(at(5));
+        l.alerts[0].t_resolve = Some(at(8));
+        assert!(!settled(&l, at(14)));
+        assert!(settled(&l, at(15)));
+    }
+
+    #[test]
+    fn responders_resolving_ends_the_wait_for_the_alert_to_clear() {
+        let mut l = live(ALERT);
+        l.t_inject = Some(at(0));
+        l.alerts[0].t_fire = Some(at(5));
+        l.alerts[0].t_notify = Some(at(5));
+        assert!(!settled(&l, at(9)));
+        l.drill.record(crate::drill::ResponderEvent {
+            at: at(9),
+            person: "ic".into(),
+            source: crate::drill::EventSource::Cli,
+            action: crate::drill::Action::Resolve,
+        });
+        assert!(settled(&l, at(9)));
+    }
+
+    #[test]
+    fn pending_autopilot_and_unverified_steps_hold_the_run() {
+        let mut l = live(
+            "  response:\n    runbook:\n      steps:\n        - id: up\n          verify:\n            kubernetes: {kind: Deployment, namespace: shop, name: checkout, field: replicas}\n            expect: \">= 6\"\n",
+        );
+        l.t_inject = Some(at(0));
+        assert!(settled(&l, at(1)));
+        l.autopilot_left = 1;
+        assert!(!settled(&l, at(1)));
+        l.autopilot_left = 0;
+        l.drill.runbook.claim("up", "ops", at(2));
+        assert!(!settled(&l, at(3)), "claimed, not verified");
+        l.drill.runbook.verified("up", at(4));
+        assert!(settled(&l, at(5)));
+    }
+
+    #[test]
+    fn the_journal_gives_t_inject_fault_windows_and_steady_moments() {
+        let mut l = live(ALERT);
+        let entry = |event: &str, data: serde_json::Value, s: i64| crate::engine::Entry {
+            ts: at(s),
+            source: if event.starts_with("steady") || event == "probe.reading" {
+                "probe".into()
+            } else {
+                "fault".into()
+            },
+            event: event.into(),
+            data: data.as_object().cloned().unwrap_or_default(),
+        };
+        l.on_entry(&entry(
+            "fault.intent",
+            json!({"fault": "k", "type": "podKill", "targets": ["Pod/shop/a"]}),
+            0,
+        ));
+        l.on_entry(&entry(
+            "fault.injected",
+            json!({"fault": "k", "injected": 1}),
+            1,
+        ));
+        assert_eq!(l.t_inject, Some(at(1)));
+        assert!(l.inject_instant.is_some());
+        assert_eq!(l.faults[0].targets, vec!["Pod/shop/a".to_string()]);
+        let entries = vec![
+            entry("steady.impact", json!({"tImpact": at(2).to_string()}), 2),
+            entry(
+                "steady.recovery",
+                json!({"tImpact": at(2).to_string(), "tMitigate": at(7).to_string()}),
+                8,
+            ),
+        ];
+        l.rebuild_steady(&entries);
+        assert_eq!((l.t_impact, l.t_mitigate), (Some(at(2)), Some(at(7))));
+    }
 }
