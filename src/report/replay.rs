@@ -118,6 +118,26 @@ pub fn from_entries(path: &Path, entries: &[Entry]) -> Result<RunReport, ReplayE
                     live.drill.record(ev);
                 }
             }
+            "step.verified" => {
+                let step = text(&e.data, "step");
+                let at = e
+                    .data
+                    .get("reading")
+                    .and_then(|r| r.get("at"))
+                    .and_then(Value::as_str)
+                    .and_then(|t| t.parse::<Timestamp>().ok())
+                    .unwrap_or(e.ts);
+                if let Some(step) = step
+                    && live.drill.runbook.verified(&step, at)
+                {
+                    live.push(
+                        at,
+                        "runbook",
+                        "step.verified",
+                        format!("runbook step {step} verified"),
+                    );
+                }
+            }
             "alert.notified" => {
                 let name = text(&e.data, "alert");
                 let at = text(&e.data, "at").and_then(|t| t.parse::<Timestamp>().ok());
