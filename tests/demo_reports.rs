@@ -133,7 +133,10 @@ fn demo_with_prometheus_and_alertmanager_passes_and_its_html_renders() {
     assert!(err.contains("Prometheus http://127.0.0.1:"), "{err}");
     let result: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("result.json")).unwrap()).unwrap();
-    assert_eq!(result["detection"][0]["fired"], true, "the real alert fired");
+    assert_eq!(
+        result["detection"][0]["fired"], true,
+        "the real alert fired"
+    );
     let html = std::fs::read_to_string(run.join("report.html")).unwrap();
     assert_html(&html, 2);
     let ink = screenshot_ink(&run.join("report.html"), &dir.path().join("shot.png"));
@@ -206,7 +209,12 @@ fn report_rebuilds_every_output_of_a_sigkilled_run_marked_incomplete() {
         .env("GAMEDAY_HISTORY_DB", dir.path().join("history.db"))
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     for f in REPORTS {
         assert!(run.join(f).is_file(), "{f}");
     }

@@ -30,7 +30,9 @@ pub struct Args {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
@@ -55,7 +57,10 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
     sandbox
         .write_kubeconfig(&kubeconfig, demo::CONTEXT)
         .with_context(|| format!("writing {}", kubeconfig.display()))?;
-    eprintln!("demo: shop world running in the sandbox at {}", sandbox.api_url());
+    eprintln!(
+        "demo: shop world running in the sandbox at {}",
+        sandbox.api_url()
+    );
 
     let api_port = free_port()?;
     let token_file = work.path().join("api-token");
@@ -101,7 +106,8 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
                 "demo: Prometheus/Alertmanager not found; running with kubernetes and http probes. \
                  For real SLO queries and alerts: apt-get install prometheus prometheus-alertmanager"
             );
-            let text = demo::SCENARIO_KUBERNETES.replace("@SANDBOX_METRICS@", &sandbox.metrics_url());
+            let text =
+                demo::SCENARIO_KUBERNETES.replace("@SANDBOX_METRICS@", &sandbox.metrics_url());
             (None, text)
         }
     };

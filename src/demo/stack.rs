@@ -44,7 +44,12 @@ pub struct Process {
 }
 
 impl Process {
-    fn spawn(name: &'static str, bin: &Path, args: &[String], dir: &Path) -> Result<Process, StackError> {
+    fn spawn(
+        name: &'static str,
+        bin: &Path,
+        args: &[String],
+        dir: &Path,
+    ) -> Result<Process, StackError> {
         let log = dir.join(format!("{name}.log"));
         let out = std::fs::File::create(&log).map_err(io(format!("creating {}", log.display())))?;
         let err = out.try_clone().map_err(io("duplicating a log handle"))?;
@@ -151,7 +156,12 @@ impl Stack {
         let ready = format!("{alertmanager_url}/-/ready");
         wait_until(&mut am, || {
             let (h, u) = (http.clone(), ready.clone());
-            async move { h.get(&u).send().await.is_ok_and(|r| r.status().is_success()) }
+            async move {
+                h.get(&u)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            }
         })
         .await?;
 
@@ -175,7 +185,10 @@ impl Stack {
             prometheus,
             &[
                 format!("--config.file={}", prom_path.display()),
-                format!("--storage.tsdb.path={}", dir.path().join("prom-data").display()),
+                format!(
+                    "--storage.tsdb.path={}",
+                    dir.path().join("prom-data").display()
+                ),
                 format!("--web.listen-address=127.0.0.1:{prom_port}"),
             ],
             dir.path(),

@@ -60,9 +60,9 @@ fn header(s: &mut String, r: &RunReport) {
     if let Some(why) = &r.status_reason {
         let _ = write!(s, "<p>{}</p>", esc(why));
     }
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<p><b>Hypothesis:</b> {}</p></header>\n",
+        "<p><b>Hypothesis:</b> {}</p></header>",
         esc(&r.scenario.hypothesis)
     );
 }
@@ -95,9 +95,9 @@ fn scorecard(s: &mut String, r: &RunReport) {
     }
     s.push_str("</table>");
     let m = &c.metrics;
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<p class=\"muted\">TTD {} · TTA {} · TTM {} · TTR {}</p></section>\n",
+        "<p class=\"muted\">TTD {} · TTA {} · TTM {} · TTR {}</p></section>",
         secs(m.ttd_seconds),
         secs(m.tta_seconds),
         secs(m.ttm_seconds),
@@ -163,7 +163,11 @@ fn detection(s: &mut String, r: &RunReport) {
         s.push_str("</table>");
     }
     if !r.noise.is_empty() {
-        let _ = write!(s, "<p>{} unexpected alert(s) fired (noise):</p><ul>", r.noise.len());
+        let _ = write!(
+            s,
+            "<p>{} unexpected alert(s) fired (noise):</p><ul>",
+            r.noise.len()
+        );
         for n in &r.noise {
             let _ = write!(s, "<li>{} at {}</li>", esc(&n.name), ts(n.t_fire));
         }
@@ -231,7 +235,10 @@ fn markdown_to_html(md: &str) -> String {
             let _ = write!(out, "<li>{}</li>", inline(&t[2..]));
         } else if is_row {
             let cells: Vec<&str> = t.trim_matches('|').split('|').map(str::trim).collect();
-            if cells.iter().all(|c| c.chars().all(|ch| matches!(ch, '-' | ':'))) {
+            if cells
+                .iter()
+                .all(|c| c.chars().all(|ch| matches!(ch, '-' | ':')))
+            {
                 continue;
             }
             let tag = if in_table { "td" } else { "th" };
@@ -318,7 +325,9 @@ mod tests {
 
     #[test]
     fn markdown_subset() {
-        let h = markdown_to_html("# A\n\n- **x** `y`\n- z\n\n| a | b |\n|---|---|\n| 1 | <2> |\n\n_note_\n");
+        let h = markdown_to_html(
+            "# A\n\n- **x** `y`\n- z\n\n| a | b |\n|---|---|\n| 1 | <2> |\n\n_note_\n",
+        );
         assert_eq!(
             h,
             "<h2>A</h2><ul><li><b>x</b> <code>y</code></li><li>z</li></ul><table><tr><th>a</th><th>b</th></tr><tr><td>1</td><td>&lt;2&gt;</td></tr></table><p><em>note</em></p>"

@@ -13,9 +13,9 @@ pub mod files;
 pub mod html;
 pub mod junit;
 pub mod markdown;
-pub mod replay;
 pub mod model;
 pub mod record;
+pub mod replay;
 pub mod templates;
 pub mod timeline;
 

@@ -96,7 +96,10 @@ mod tests {
         let db = dir.path().join("h.db");
         history::record(&db, &rec).unwrap();
         history::record(&db, &rec).unwrap();
-        let runs = history::Store::open(&db).unwrap().runs(&Default::default()).unwrap();
+        let runs = history::Store::open(&db)
+            .unwrap()
+            .runs(&Default::default())
+            .unwrap();
         assert_eq!(runs.len(), 1);
     }
 

@@ -148,7 +148,8 @@ pub fn from_entries(path: &Path, entries: &[Entry]) -> Result<RunReport, ReplayE
                 }
             }
             ev if ev.starts_with("alert.") => {
-                if let Ok(d) = serde_json::from_value::<DetectionEvent>(Value::Object(e.data.clone()))
+                if let Ok(d) =
+                    serde_json::from_value::<DetectionEvent>(Value::Object(e.data.clone()))
                 {
                     apply_detection(&mut live, d);
                 }
@@ -238,7 +239,12 @@ fn apply_detection(live: &mut Live, d: DetectionEvent) {
             if let Some(o) = first_open(&mut live.alerts, &alert, |o| o.t_resolve) {
                 o.t_resolve = Some(at);
             }
-            live.push(at, "detection", "alert.resolved", format!("{alert} resolved"));
+            live.push(
+                at,
+                "detection",
+                "alert.resolved",
+                format!("{alert} resolved"),
+            );
         }
         DetectionEvent::Noise {
             alertname,
