@@ -31,8 +31,8 @@ fn demo(dir: &Path, path_env: Option<&str>) -> (Output, PathBuf) {
         .arg(&out)
         .current_dir(dir)
         .env("GAMEDAY_HISTORY_DB", dir.join("history.db"))
-        .env_remove("PROMETHEUS_URL")
-        .env_remove("ALERTMANAGER_URL");
+        .env_remove("GAMEDAY_PROMETHEUS_URL")
+        .env_remove("GAMEDAY_ALERTMANAGER_URL");
     if let Some(p) = path_env {
         cmd.env("PATH", p);
     }
