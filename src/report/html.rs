@@ -71,9 +71,9 @@ fn scorecard(s: &mut String, r: &RunReport) {
     let c = &r.scorecard;
     let _ = write!(
         s,
-        "<section id=\"scorecard\"><h2>Scorecard</h2><p><span class=\"composite\">{}</span> <span class=\"muted\">pass mark {:.0} · {}</span></p>",
+        "<section id=\"scorecard\"><h2>Scorecard</h2><p><span class=\"composite\">{}</span> <span class=\"muted\">pass mark {:.2} · {}</span></p>",
         c.composite
-            .map(|v| format!("{v:.0}"))
+            .map(|v| format!("{v:.2}"))
             .unwrap_or_else(|| "—".into()),
         c.pass_mark,
         esc(&c.reason)
@@ -86,7 +86,7 @@ fn scorecard(s: &mut String, r: &RunReport) {
             esc(comp.component.name()),
             comp.effective_weight * 100.0,
             comp.score
-                .map(|v| format!("{v:.0}"))
+                .map(|v| format!("{v:.2}"))
                 .unwrap_or_else(|| "n/a".into()),
             esc(&comp.measured),
             esc(&comp.target),
@@ -156,7 +156,7 @@ fn detection(s: &mut String, r: &RunReport) {
                 secs(d.ttd_seconds),
                 secs(d.target_seconds),
                 d.score
-                    .map(|v| format!("{v:.0}"))
+                    .map(|v| format!("{v:.2}"))
                     .unwrap_or_else(|| "n/a".into())
             );
         }
