@@ -94,6 +94,8 @@ mod tests {
         );
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("h.db");
+        // The history only points at run directories that exist.
+        let rec = RunRecord::from((&r, dir.path()));
         history::record(&db, &rec).unwrap();
         history::record(&db, &rec).unwrap();
         let runs = history::Store::open(&db)
