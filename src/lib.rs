@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod diag;
 pub mod drill;
 pub mod engine;

@@ -7,6 +7,7 @@
 
 mod actions;
 mod completions;
+mod demo;
 mod halt;
 mod history;
 pub mod init;
@@ -15,6 +16,7 @@ mod metrics;
 mod plan;
 mod rbac;
 mod recover;
+mod report;
 mod respond;
 mod respond_start;
 pub(crate) mod run;
@@ -118,6 +120,10 @@ pub enum Command {
     Actions(actions::Args),
     /// Record a responder action in the running game day (ack, declare, assign, update, step, resolve, note).
     Respond(respond::Args),
+    /// Re-render a run's reports from its journal (also a killed run's).
+    Report(report::Args),
+    /// A whole game day on the built-in sandbox: the place to start.
+    Demo(demo::Args),
 }
 
 /// Whether to colour output: never when NO_COLOR is set (https://no-color.org)
@@ -156,6 +162,8 @@ pub fn main() -> i32 {
         Command::Metrics(args) => metrics::run(args, &cli.global),
         Command::Actions(args) => actions::run(args, &cli.global),
         Command::Respond(args) => respond::run(args, &cli.global),
+        Command::Report(args) => report::run(args, &cli.global),
+        Command::Demo(args) => demo::run(args, &cli.global),
     };
     match result {
         Ok(code) => code,

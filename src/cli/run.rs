@@ -155,6 +155,9 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
                 "context": target.context,
                 "runDir": run_dir.display().to_string(),
                 "faults": plans,
+                // So `gameday report` can rebuild every output from the journal alone.
+                "scenarioSpec": scenario,
+                "config": config,
             }),
         )?;
         eprintln!("run {} → {}", run_id, run_dir.display());

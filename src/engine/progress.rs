@@ -119,17 +119,34 @@ impl Progress {
     }
 }
 
+/// Set once at start-up by `--log-format json`: plain progress lines become
+/// JSON objects, so a CI log collector can parse them.
+static JSON_LINES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+pub fn set_json_lines(on: bool) {
+    let _ = JSON_LINES.set(on);
+}
+
+/// One timestamped progress line on stderr (CI, pipes): `TS text`, or
+/// `{"ts":…,"event":…,"message":…}` under `--log-format json`.
+pub fn log_line(ts: jiff::Timestamp, event: &str, line: &str) {
+    let ts = ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let mut err = std::io::stderr().lock();
+    if JSON_LINES.get().copied().unwrap_or(false) {
+        let v = serde_json::json!({"ts": ts, "event": event, "message": line});
+        let _ = writeln!(err, "{v}");
+    } else {
+        let _ = writeln!(err, "{ts} {line}");
+    }
+}
+
 impl Observer for Progress {
     fn on_entry(&mut self, e: &Entry) {
         let Some(line) = Self::describe(e) else {
             return;
         };
         match self {
-            Progress::Plain => {
-                let ts = e.ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
-                let mut err = std::io::stderr().lock();
-                let _ = writeln!(err, "{ts} {line}");
-            }
+            Progress::Plain => log_line(e.ts, &e.event, &line),
             Progress::Tty {
                 multi,
                 phase,

@@ -14,7 +14,6 @@
 //! (`steady.impact`) and the recovery (`steady.recovery`), so a report can be
 //! rebuilt from the journal alone (S7).
 
-use std::io::Write;
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -59,9 +58,11 @@ impl ProbeDisplay {
                     return;
                 };
                 let line: Vec<String> = readings.iter().map(ToString::to_string).collect();
-                let ts = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
-                let mut err = std::io::stderr().lock();
-                let _ = writeln!(err, "{ts} probes {}: {}", first.phase, line.join("; "));
+                crate::engine::progress::log_line(
+                    jiff::Timestamp::now(),
+                    "probe.readings",
+                    &format!("probes {}: {}", first.phase, line.join("; ")),
+                );
             }
             ProbeDisplay::Tty { multi, bars } => {
                 while bars.len() < readings.len() {

@@ -6,11 +6,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::model::RunReport;
-use super::{junit, markdown};
+use super::{html, junit, markdown};
 
 pub const RESULT_JSON: &str = "result.json";
 pub const REPORT_MD: &str = "report.md";
 pub const JUNIT_XML: &str = "junit.xml";
+pub const REPORT_HTML: &str = "report.html";
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -42,13 +43,14 @@ pub fn write_atomic(dir: &Path, name: &str, contents: &[u8]) -> Result<PathBuf, 
     Ok(path)
 }
 
-/// Writes result.json, report.md and junit.xml; returns their paths.
+/// Writes result.json, report.md, report.html and junit.xml; returns their paths.
 pub fn write_all(dir: &Path, report: &RunReport) -> Result<Vec<PathBuf>, WriteError> {
     let mut json = serde_json::to_vec_pretty(report)?;
     json.push(b'\n');
     Ok(vec![
         write_atomic(dir, RESULT_JSON, &json)?,
         write_atomic(dir, REPORT_MD, markdown::render(report).as_bytes())?,
+        write_atomic(dir, REPORT_HTML, html::render(report).as_bytes())?,
         write_atomic(dir, JUNIT_XML, junit::render(report)?.as_bytes())?,
     ])
 }
@@ -73,7 +75,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let r = report(false);
         let paths = write_all(dir.path(), &r).unwrap();
-        assert_eq!(paths.len(), 3);
+        assert_eq!(paths.len(), 4);
         for p in &paths {
             assert!(std::fs::metadata(p).unwrap().len() > 100, "{p:?}");
         }

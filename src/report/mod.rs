@@ -8,10 +8,14 @@
 pub mod actions;
 pub mod assemble;
 pub mod blameless;
+pub mod chart;
 pub mod files;
+pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod model;
+pub mod record;
+pub mod replay;
 pub mod templates;
 pub mod timeline;
 

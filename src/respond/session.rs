@@ -240,6 +240,16 @@ impl Observer for Response {
                 }
                 tokio::time::sleep(SETTLE_POLL).await;
             }
+            // The tracker's full view (rule found, `for:`, runbook URL), for
+            // `gameday report` to rebuild detection from the journal alone.
+            {
+                let live = lock(&self.shared);
+                let _ = self.journal.append(
+                    "detection",
+                    crate::report::replay::DETECTION_SUMMARY,
+                    json!({"alerts": live.alerts, "noise": live.noise}),
+                );
+            }
             Gate::Proceed
         })
     }
@@ -273,6 +283,11 @@ impl Observer for Response {
         // Not journalled: `run.end` stays the journal's last entry.
         if let Err(e) = crate::report::files::write_all(&self.run_dir, &report) {
             eprintln!("error: writing the reports: {e}");
+        }
+        // After the run directory: a history error is a warning, never a lost run.
+        // Not journalled either (run.end stays last).
+        if let Err(warning) = crate::report::record::record(&report, &self.run_dir, cx.config) {
+            eprintln!("warning: {warning}");
         }
         if is_scored(cx.scenario) {
             crate::score::terminal::print(&report.scorecard);
