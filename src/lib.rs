@@ -18,4 +18,5 @@ pub mod respond;
 pub mod sandbox;
 pub mod scenario;
 pub mod score;
+pub mod term;
 pub mod yaml;

@@ -57,7 +57,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
     sandbox
         .write_kubeconfig(&kubeconfig, demo::CONTEXT)
         .with_context(|| format!("writing {}", kubeconfig.display()))?;
-    eprintln!(
+    crate::errln!(
         "demo: shop world running in the sandbox at {}",
         sandbox.api_url()
     );
@@ -89,9 +89,10 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
             ));
             match stack {
                 Ok(s) => {
-                    eprintln!(
+                    crate::errln!(
                         "demo: Prometheus {} and Alertmanager {} scraping the sandbox (up == 1)",
-                        s.prometheus_url, s.alertmanager_url
+                        s.prometheus_url,
+                        s.alertmanager_url
                     );
                     (Some(s), demo::SCENARIO_PROMETHEUS.to_string())
                 }
@@ -102,7 +103,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
             }
         }
         _ => {
-            eprintln!(
+            crate::errln!(
                 "demo: Prometheus/Alertmanager not found; running with kubernetes and http probes. \
                  For real SLO queries and alerts: apt-get install prometheus prometheus-alertmanager"
             );
@@ -154,11 +155,11 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
         }
     }
     if !written.is_empty() {
-        eprintln!("demo: reports in {}:", out.display());
+        crate::errln!("demo: reports in {}:", out.display());
         for p in &written {
-            eprintln!("  {}", p.display());
+            crate::errln!("  {}", p.display());
         }
-        eprintln!(
+        crate::errln!(
             "demo: open {} in a browser; re-render any time with `gameday report {}`",
             out.join(files::REPORT_HTML).display(),
             out.display()
@@ -166,7 +167,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
     }
     drop(stack);
     if args.keep && code.is_ok() {
-        eprintln!(
+        crate::errln!(
             "demo: the sandbox keeps running (Ctrl-C to stop). Try:\n  kubectl --kubeconfig {} get pods -n shop",
             kubeconfig.display()
         );

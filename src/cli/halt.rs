@@ -25,7 +25,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
     let config = match crate::config::Config::load(global.config.as_deref()) {
         Ok(c) => c,
         Err(d) => {
-            eprintln!("{}", crate::diag::render_all(&d, super::use_color()));
+            crate::errln!("{}", crate::diag::render_all(&d, super::use_color()));
             return Ok(exit::USAGE);
         }
     };
@@ -33,7 +33,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
     {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             return Ok(exit::USAGE);
         }
     };
@@ -42,27 +42,27 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
         let kube = match target.connect(RetryPolicy::default()).await {
             Ok(k) => k,
             Err(e) => {
-                eprintln!("error: {e}");
+                crate::errln!("error: {e}");
                 return Ok(exit::UNREACHABLE);
             }
         };
         let ns = &config.halt_namespace;
         if args.lift {
             if let Err(e) = halt::lift(&kube, ns).await {
-                eprintln!("error: {e}");
+                crate::errln!("error: {e}");
                 return Ok(exit::UNREACHABLE);
             }
-            eprintln!(
+            crate::errln!(
                 "kill switch lifted ({ns}/{}): runs may start",
                 halt::HALT_CONFIGMAP
             );
             return Ok(exit::OK);
         }
         if let Err(e) = halt::set(&kube, ns, &args.reason).await {
-            eprintln!("error: cannot set the kill switch: {e}");
+            crate::errln!("error: cannot set the kill switch: {e}");
             return Ok(exit::UNREACHABLE);
         }
-        eprintln!(
+        crate::errln!(
             "kill switch set ({ns}/{}): running games revert and stop, new ones refuse",
             halt::HALT_CONFIGMAP
         );
@@ -72,9 +72,9 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
         };
         match sweep(&kube, &filter, args.concurrency).await {
             Ok((reports, left)) => {
-                eprintln!("reverted {} objects; {} remain", reports.len(), left.len());
+                crate::errln!("reverted {} objects; {} remain", reports.len(), left.len());
                 for m in &left {
-                    eprintln!("  still marked: {}", m.obj);
+                    crate::errln!("  still marked: {}", m.obj);
                 }
                 Ok(if left.is_empty() {
                     exit::OK
@@ -83,7 +83,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
                 })
             }
             Err(e) => {
-                eprintln!("error: reverting: {e}; run `gameday recover --all`");
+                crate::errln!("error: reverting: {e}; run `gameday recover --all`");
                 Ok(exit::REVERT_FAILED)
             }
         }

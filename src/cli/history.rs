@@ -44,7 +44,7 @@ pub(super) fn open_store(db: &DbArgs, global: &GlobalArgs) -> anyhow::Result<Opt
         Err(diags) => {
             let color = super::use_color();
             for d in &diags {
-                eprintln!("{}", diag::render(d, color));
+                crate::errln!("{}", diag::render(d, color));
             }
             return Ok(None);
         }

@@ -39,7 +39,7 @@ fn parse_fault(s: &str) -> Result<FaultType, String> {
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
     if !scenario::validate::is_dns_label(&args.name) {
-        eprintln!(
+        crate::errln!(
             "error: `{}` is not a valid scenario name: use lowercase letters, digits and '-', at most 63 characters",
             args.name
         );
@@ -59,14 +59,14 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         }
         Some(path) => {
             if path.exists() && !args.force {
-                eprintln!(
+                crate::errln!(
                     "error: {} already exists; pass --force to overwrite it",
                     path.display()
                 );
                 return Ok(exit::USAGE);
             }
             std::fs::write(path, &text)?;
-            eprintln!(
+            crate::errln!(
                 "wrote {}; check it with `gameday validate {}`",
                 path.display(),
                 path.display()

@@ -20,7 +20,7 @@ pub fn init(global: &GlobalArgs) {
         .unwrap_or_else(|_| EnvFilter::new(format!("gameday={level},warn")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(|| crate::term::SafeStderr);
     crate::engine::progress::set_json_lines(global.log_format == LogFormat::Json);
     // A second init (tests calling main twice) is harmless; ignore it.
     let _ = match global.log_format {

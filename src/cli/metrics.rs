@@ -43,7 +43,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
         None => None,
         Some(Ok(t)) => Some(t),
         Some(Err(e)) => {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             return Ok(exit::USAGE);
         }
     };

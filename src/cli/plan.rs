@@ -39,18 +39,18 @@ pub(crate) fn load(
 ) -> Result<(Config, Scenario), i32> {
     let color = super::use_color();
     let config = Config::load(global.config.as_deref()).map_err(|d| {
-        eprintln!("{}", diag::render_all(&d, color));
+        crate::errln!("{}", diag::render_all(&d, color));
         exit::USAGE
     })?;
     let scenarios = crate::scenario::load_file(path, &config).map_err(|d| {
-        eprintln!("{}", diag::render_all(&d, color));
+        crate::errln!("{}", diag::render_all(&d, color));
         exit::USAGE
     })?;
     let picked = match name {
         Some(n) => scenarios.into_iter().find(|s| s.metadata.name == n),
         None if scenarios.len() == 1 => scenarios.into_iter().next(),
         None => {
-            eprintln!(
+            crate::errln!(
                 "error: {} holds {} scenarios; pick one with --name",
                 path.display(),
                 scenarios.len()
@@ -59,7 +59,7 @@ pub(crate) fn load(
         }
     };
     let scenario = picked.ok_or_else(|| {
-        eprintln!(
+        crate::errln!(
             "error: no scenario named {:?} in {}",
             name.unwrap_or_default(),
             path.display()
@@ -78,7 +78,7 @@ pub(crate) fn guarded_target(
 ) -> Result<KubeTarget, i32> {
     let target = KubeTarget::resolve(global.kubeconfig.as_deref(), global.context.as_deref())
         .map_err(|e| {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             exit::USAGE
         })?;
     check_context(
@@ -87,7 +87,7 @@ pub(crate) fn guarded_target(
         &config.allowed_contexts,
     )
     .map_err(|e| {
-        eprintln!("error: {e}");
+        crate::errln!("error: {e}");
         exit::USAGE
     })?;
     Ok(target)
@@ -95,7 +95,7 @@ pub(crate) fn guarded_target(
 
 pub(crate) async fn connect(target: &KubeTarget) -> Result<Kube, i32> {
     target.connect(RetryPolicy::default()).await.map_err(|e| {
-        eprintln!(
+        crate::errln!(
             "error: cannot reach the cluster of context `{}`: {e}",
             target.context
         );
@@ -187,13 +187,13 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
         let plans = match plan_all(&kube, &scenario, &config, 32).await {
             Ok(p) => p,
             Err(e) => {
-                eprintln!("error: {e}");
+                crate::errln!("error: {e}");
                 return Ok(plan_error_code(&e));
             }
         };
         match args.output {
-            OutputFormat::Text => print!("{}", render(&scenario, &target.context, &plans)),
-            OutputFormat::Json => println!(
+            OutputFormat::Text => crate::out!("{}", render(&scenario, &target.context, &plans)),
+            OutputFormat::Json => crate::outln!(
                 "{}",
                 serde_json::to_string_pretty(&json!({
                     "scenario": scenario.metadata.name,

@@ -34,7 +34,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
         .unwrap_or_else(|| config.halt_namespace.clone());
     let set = rules_for(&scenario, &config);
     let name = format!("gameday-{}", scenario.metadata.name);
-    print!(
+    crate::out!(
         "{}",
         to_yaml(&manifests(&name, &set, &args.service_account, &sa_ns))?
     );

@@ -53,7 +53,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
     {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             return Ok(exit::USAGE);
         }
     };
@@ -69,7 +69,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
         let kube = match target.connect(RetryPolicy::default()).await {
             Ok(k) => k,
             Err(e) => {
-                eprintln!("error: {e}");
+                crate::errln!("error: {e}");
                 return Ok(exit::UNREACHABLE);
             }
         };
@@ -77,19 +77,19 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
             let found = match find(&kube, &filter).await {
                 Ok(f) => f,
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    crate::errln!("error: {e}");
                     return Ok(exit::UNREACHABLE);
                 }
             };
             match args.output {
-                OutputFormat::Json => println!(
+                OutputFormat::Json => crate::outln!(
                     "{}",
                     serde_json::to_string_pretty(&json!({"wouldRevert": found}))?
                 ),
                 OutputFormat::Text => {
-                    println!("{} marked objects would be reverted", found.len());
+                    crate::outln!("{} marked objects would be reverted", found.len());
                     for m in &found {
-                        println!(
+                        crate::outln!(
                             "  {} run {} fault {} ({}) undo {}",
                             m.obj,
                             m.run_id,
@@ -105,7 +105,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
         match sweep(&kube, &filter, args.concurrency).await {
             Ok((reports, left)) => {
                 match args.output {
-                    OutputFormat::Json => println!(
+                    OutputFormat::Json => crate::outln!(
                         "{}",
                         serde_json::to_string_pretty(
                             &json!({"reverted": reports, "remaining": left})
@@ -114,12 +114,12 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
                     OutputFormat::Text => {
                         for r in &reports {
                             match (&r.result, &r.error) {
-                                (Some(res), _) => println!("  {} ({:?})", r.obj, res),
-                                (None, Some(e)) => println!("  {} FAILED: {e}", r.obj),
+                                (Some(res), _) => crate::outln!("  {} ({:?})", r.obj, res),
+                                (None, Some(e)) => crate::outln!("  {} FAILED: {e}", r.obj),
                                 _ => {}
                             }
                         }
-                        println!("reverted {} objects; {} remain", reports.len(), left.len());
+                        crate::outln!("reverted {} objects; {} remain", reports.len(), left.len());
                     }
                 }
                 Ok(if left.is_empty() {
@@ -129,7 +129,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
                 })
             }
             Err(e) => {
-                eprintln!("error: {e}");
+                crate::errln!("error: {e}");
                 Ok(exit::UNREACHABLE)
             }
         }

@@ -33,13 +33,13 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
     let report = match replay::from_run_dir(&args.run_dir) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             return Ok(exit::USAGE);
         }
     };
     let Some(format) = args.format else {
         let paths = files::write_all(&args.run_dir, &report)?;
-        eprintln!(
+        crate::errln!(
             "run {} {}: wrote {}",
             report.run_id,
             report.status.as_str(),
@@ -52,8 +52,8 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
         // Re-recording updates the run in place (a killed run gets its row).
         let config = crate::config::Config::load(global.config.as_deref()).unwrap_or_default();
         match crate::report::record::record(&report, &args.run_dir, &config) {
-            Ok(db) => eprintln!("recorded in the history ({})", db.display()),
-            Err(w) => eprintln!("warning: {w}"),
+            Ok(db) => crate::errln!("recorded in the history ({})", db.display()),
+            Err(w) => crate::errln!("warning: {w}"),
         }
         return Ok(exit::OK);
     };

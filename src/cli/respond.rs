@@ -31,14 +31,14 @@ pub fn run(args: Args, _global: &GlobalArgs) -> anyhow::Result<i32> {
     let body = match client::event_body(&args.words, &args.person) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             return Ok(exit::USAGE);
         }
     };
     let (url, token) = match client::locate(args.run_url, args.token, &args.runs) {
         Ok(v) => v,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             return Ok(exit::USAGE);
         }
     };
@@ -51,15 +51,15 @@ pub fn run(args: Args, _global: &GlobalArgs) -> anyhow::Result<i32> {
                 .pointer("/recorded/at")
                 .and_then(|a| a.as_str())
                 .unwrap_or("now");
-            eprintln!("recorded {} at {at}", args.words.join(" "));
+            crate::errln!("recorded {} at {at}", args.words.join(" "));
             Ok(exit::OK)
         }
         Err(e @ ClientError::Unreachable { .. }) => {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             Ok(exit::UNREACHABLE)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             Ok(exit::USAGE)
         }
     }

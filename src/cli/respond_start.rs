@@ -47,15 +47,16 @@ pub async fn start(
     .await
     {
         Ok(r) => {
-            eprintln!("responder API {} (token {})", r.url, r.token);
-            eprintln!(
+            crate::errln!("responder API {} (token {})", r.url, r.token);
+            crate::errln!(
                 "  gameday respond ack --as NAME --run-url {} --token {}",
-                r.url, r.token
+                r.url,
+                r.token
             );
             Ok(r)
         }
         Err(e) => {
-            eprintln!("error: {e}; nothing was changed");
+            crate::errln!("error: {e}; nothing was changed");
             let _ = journal.append(
                 "engine",
                 "run.end",

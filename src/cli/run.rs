@@ -63,7 +63,7 @@ pub fn ci_env() -> bool {
 }
 
 fn confirm(context: &str) -> bool {
-    eprint!(
+    crate::err!(
         "This will inject faults into context `{context}`. Type the context name to continue: "
     );
     let _ = std::io::stderr().flush();
@@ -85,7 +85,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
     let endpoints = match Endpoints::resolve(&args.endpoints, &config) {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             return Ok(exit::USAGE);
         }
     };
@@ -107,8 +107,8 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
         )
         .await;
         if !pre.ok() {
-            eprint!("preflight:\n{pre}");
-            eprintln!("error: infrastructure unreachable; nothing was changed");
+            crate::err!("preflight:\n{pre}");
+            crate::errln!("error: infrastructure unreachable; nothing was changed");
             return Ok(exit::UNREACHABLE);
         }
         let mut reader = crate::observe::Observer::new()?.with_kube(kube.client.clone());
@@ -119,24 +119,24 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
         let plans = match plan_all(&kube, &scenario, &config, concurrency).await {
             Ok(p) => p,
             Err(e) => {
-                eprintln!("error: {e}; nothing was changed");
+                crate::errln!("error: {e}; nothing was changed");
                 return Ok(super::plan::plan_error_code(&e));
             }
         };
-        eprint!(
+        crate::err!(
             "{}",
             super::plan::render(&scenario, &target.context, &plans)
         );
         if !target.is_sandbox() && !yes {
             if !std::io::stdin().is_terminal() {
-                eprintln!(
+                crate::errln!(
                     "error: context `{}` is not the sandbox; pass --yes to run without a prompt",
                     target.context
                 );
                 return Ok(exit::USAGE);
             }
             if !confirm(&target.context) {
-                eprintln!("not confirmed; nothing was changed");
+                crate::errln!("not confirmed; nothing was changed");
                 return Ok(exit::USAGE);
             }
         }
@@ -160,7 +160,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
                 "config": config,
             }),
         )?;
-        eprintln!("run {} → {}", run_id, run_dir.display());
+        crate::errln!("run {} → {}", run_id, run_dir.display());
 
         // From here on something may be injected: arm every safety net
         // before the engine starts.
@@ -243,23 +243,25 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
                     reason: Some(format!("the engine crashed: {e}")),
                     run_id: run_id.0.clone(),
                 };
-                let _ = journal.append(
-                    "engine",
-                    "run.end",
-                    json!({"status": o.status, "reason": o.reason, "exitCode": o.exit_code()}),
-                );
+                if !journal.ended() {
+                    let _ = journal.append(
+                        "engine",
+                        "run.end",
+                        json!({"status": o.status, "reason": o.reason, "exitCode": o.exit_code()}),
+                    );
+                }
                 o
             }
         };
         guard.disarm();
         if outcome.status == Status::RevertFailed {
-            eprintln!(
+            crate::errln!(
                 "error: {}\n       run `gameday recover --run {}`",
                 outcome.reason.as_deref().unwrap_or("a revert failed"),
                 run_id
             );
         } else {
-            eprintln!(
+            crate::errln!(
                 "run {} {}{}; journal {}",
                 run_id,
                 serde_json::to_value(outcome.status)?

@@ -100,7 +100,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         Some(p) => match load_world(p)? {
             Ok(objects) => objects,
             Err(diagnostics) => {
-                eprintln!("{diagnostics}");
+                crate::errln!("{diagnostics}");
                 return Ok(crate::cli::exit::USAGE);
             }
         },

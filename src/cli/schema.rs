@@ -29,6 +29,6 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         Format::Scenario => scenario_schema(),
         Format::Config => config_schema(),
     };
-    println!("{}", serde_json::to_string_pretty(&schema)?);
+    crate::outln!("{}", serde_json::to_string_pretty(&schema)?);
     Ok(super::exit::OK)
 }

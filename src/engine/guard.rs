@@ -74,10 +74,10 @@ impl Drop for RevertGuard {
     fn drop(&mut self) {
         if self.armed.swap(false, Ordering::SeqCst) {
             match self.revert_now() {
-                Ok(0) => eprintln!("gameday: reverted leftover faults by label"),
-                Ok(n) => eprintln!("gameday: {n} faults remain; run `gameday recover`"),
+                Ok(0) => crate::errln!("gameday: reverted leftover faults by label"),
+                Ok(n) => crate::errln!("gameday: {n} faults remain; run `gameday recover`"),
                 Err(e) => {
-                    eprintln!("gameday: emergency revert failed ({e}); run `gameday recover`")
+                    crate::errln!("gameday: emergency revert failed ({e}); run `gameday recover`")
                 }
             }
         }

@@ -36,6 +36,10 @@ pub enum JournalError {
 pub struct Journal {
     path: PathBuf,
     file: Mutex<File>,
+    /// Set once `run.end` is on disk, so a crash path that runs after a
+    /// normal end (an observer panicking in `finish`) does not write a
+    /// second one: one run, exactly one `run.end`.
+    ended: std::sync::atomic::AtomicBool,
 }
 
 impl Journal {
@@ -52,7 +56,13 @@ impl Journal {
         Ok(Journal {
             path: path.to_path_buf(),
             file: Mutex::new(file),
+            ended: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Whether this handle has written the run's `run.end`.
+    pub fn ended(&self) -> bool {
+        self.ended.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn path(&self) -> &Path {
@@ -89,6 +99,9 @@ impl Journal {
         let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
         f.write_all(line.as_bytes()).map_err(io)?;
         f.sync_data().map_err(io)?;
+        if entry.event == "run.end" {
+            self.ended.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         Ok(entry)
     }
 

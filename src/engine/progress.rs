@@ -3,7 +3,6 @@
 //! timestamped lines otherwise (CI, pipes, `--ci`).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -131,12 +130,11 @@ pub fn set_json_lines(on: bool) {
 /// `{"ts":…,"event":…,"message":…}` under `--log-format json`.
 pub fn log_line(ts: jiff::Timestamp, event: &str, line: &str) {
     let ts = ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
-    let mut err = std::io::stderr().lock();
     if JSON_LINES.get().copied().unwrap_or(false) {
         let v = serde_json::json!({"ts": ts, "event": event, "message": line});
-        let _ = writeln!(err, "{v}");
+        crate::errln!("{v}");
     } else {
-        let _ = writeln!(err, "{ts} {line}");
+        crate::errln!("{ts} {line}");
     }
 }
 

@@ -90,12 +90,15 @@ impl StopHandle {
                     _ = int.recv() => "SIGINT",
                     _ = term.recv() => "SIGTERM",
                 };
-                if h.is_set() {
-                    eprintln!("gameday: {name} again; still reverting, please wait");
-                } else {
-                    eprintln!("gameday: {name} received; reverting every fault before exit");
-                }
+                // Trigger before saying anything: the stop must never
+                // depend on the terminal (a closed pipe, a hung-up pty).
+                let again = h.is_set();
                 h.trigger(StopCause::Signal(name));
+                if again {
+                    crate::errln!("gameday: {name} again; still reverting, please wait");
+                } else {
+                    crate::errln!("gameday: {name} received; reverting every fault before exit");
+                }
             }
         });
         Ok(())

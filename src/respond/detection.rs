@@ -102,7 +102,7 @@ fn apply(live: &mut super::live::Live, journal: &Journal, ev: &DetectionEvent, n
         ),
         DetectionEvent::Noise { alertname, at, .. } => {
             if noise != Noise::Ignore {
-                eprintln!(
+                crate::errln!(
                     "warning: unexpected alert {alertname} fired during the run (noise: {noise:?})"
                 );
             }

@@ -282,12 +282,12 @@ impl Observer for Response {
         };
         // Not journalled: `run.end` stays the journal's last entry.
         if let Err(e) = crate::report::files::write_all(&self.run_dir, &report) {
-            eprintln!("error: writing the reports: {e}");
+            crate::errln!("error: writing the reports: {e}");
         }
         // After the run directory: a history error is a warning, never a lost run.
         // Not journalled either (run.end stays last).
         if let Err(warning) = crate::report::record::record(&report, &self.run_dir, cx.config) {
-            eprintln!("warning: {warning}");
+            crate::errln!("warning: {warning}");
         }
         if is_scored(cx.scenario) {
             crate::score::terminal::print(&report.scorecard);

@@ -95,7 +95,7 @@ pub fn render(card: &Scorecard, color: bool) -> String {
 
 /// Prints to stderr (where progress goes), coloured per `cli::use_color()`.
 pub fn print(card: &Scorecard) {
-    eprint!("{}", render(card, crate::cli::use_color()));
+    crate::err!("{}", render(card, crate::cli::use_color()));
 }
 
 #[cfg(test)]
