@@ -6,8 +6,8 @@ mod sandbox_support;
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
-use gameday::sandbox::Misbehaviour;
 use gameday::sandbox::resources::{DEPLOYMENTS, PODS, REPLICASETS};
+use gameday::sandbox::{Misbehaviour, Sandbox, SandboxOptions};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use kube::api::{DeleteParams, EvictParams, ListParams, Patch, PatchParams, PostParams};
@@ -152,7 +152,26 @@ async fn eviction_blocked_by_pdb_is_429() {
     match err {
         kube::Error::Api(s) => {
             assert_eq!(s.code, 429);
-            assert!(s.message.contains("disruption budget"), "{}", s.message);
+            // The real server's wording, with the budget's figures in a
+            // DisruptionBudget cause (pkg/registry/core/pod/storage/eviction.go).
+            assert_eq!(
+                s.message,
+                "Cannot evict pod as it would violate the pod's disruption budget."
+            );
+            let causes = s
+                .details
+                .as_ref()
+                .map(|d| d.causes.clone())
+                .unwrap_or_default();
+            assert_eq!(causes.len(), 1, "{causes:?}");
+            assert_eq!(causes[0].reason, "DisruptionBudget");
+            assert!(
+                causes[0]
+                    .message
+                    .starts_with("The disruption budget checkout needs "),
+                "{}",
+                causes[0].message
+            );
         }
         other => panic!("expected 429, got {other:?}"),
     }
@@ -791,5 +810,140 @@ async fn filtered_watch_sees_objects_enter_and_leave_its_selector() {
         }
     }
     assert_eq!(kinds, ["ADDED", "MODIFIED", "DELETED"]);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn eviction_with_two_budgets_is_500() {
+    let sb = start(33).await;
+    let client = sb.kube_client_without_retries().unwrap();
+    let pdbs: Api<k8s_openapi::api::policy::v1::PodDisruptionBudget> =
+        Api::namespaced(client.clone(), "shop");
+    let second = serde_json::from_value(json!({
+        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": {"name": "checkout-extra"},
+        "spec": {"maxUnavailable": 4, "selector": {"matchLabels": {"app": "checkout"}}},
+    }))
+    .unwrap();
+    pdbs.create(&PostParams::default(), &second).await.unwrap();
+    let pods: Api<Pod> = Api::namespaced(client, "shop");
+    let victim = name(&checkout_pods(&sb)[0]);
+    match pods.evict(&victim, &EvictParams::default()).await {
+        Err(kube::Error::Api(s)) => {
+            assert_eq!(s.code, 500);
+            assert_eq!(s.reason, "InternalError");
+            assert!(
+                s.message.contains("more than one PodDisruptionBudget"),
+                "{}",
+                s.message
+            );
+        }
+        other => panic!("expected 500, got {other:?}"),
+    }
+    assert!(sb.store().try_get(PODS, "shop", &victim).is_some());
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn lists_are_chunked_with_continue_tokens() {
+    let sb = Sandbox::start(SandboxOptions {
+        objects: world(),
+        history: 16,
+        ..SandboxOptions::default()
+    })
+    .await
+    .unwrap();
+    let pods: Api<Pod> = Api::all(sb.kube_client().unwrap());
+    let all: Vec<String> = pods
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|p| p.metadata.name.clone().unwrap_or_default())
+        .collect();
+    assert!(all.len() > 5, "the world has pods: {}", all.len());
+    // Page through with limit=2, as kubectl's --chunk-size does.
+    let mut paged = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut lp = ListParams::default().limit(2);
+        if let Some(t) = &token {
+            lp = lp.continue_token(t);
+        }
+        let page = pods.list(&lp).await.unwrap();
+        pages += 1;
+        assert!(page.items.len() <= 2);
+        paged.extend(
+            page.items
+                .iter()
+                .map(|p| p.metadata.name.clone().unwrap_or_default()),
+        );
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(c) => {
+                let left = page.metadata.remaining_item_count.unwrap_or(-1);
+                assert_eq!(left as usize, all.len() - paged.len());
+                token = Some(c);
+            }
+            None => break,
+        }
+        assert!(pages <= all.len(), "paging does not end");
+    }
+    let mut sorted = all.clone();
+    sorted.sort();
+    let mut paged_sorted = paged.clone();
+    paged_sorted.sort();
+    assert_eq!(paged_sorted, sorted, "every pod exactly once");
+
+    // A token whose resourceVersion was compacted away is 410 Expired.
+    let first = pods.list(&ListParams::default().limit(1)).await.unwrap();
+    let stale = first.metadata.continue_.unwrap();
+    let shop: Api<Pod> = Api::namespaced(sb.kube_client().unwrap(), "shop");
+    for p in checkout_pods(&sb) {
+        shop.delete(&name(&p), &DeleteParams::default())
+            .await
+            .unwrap();
+    }
+    let compacted = wait_until(Duration::from_secs(10), || {
+        sb.store().oldest_rv(PODS)
+            > first
+                .metadata
+                .resource_version
+                .as_deref()
+                .unwrap_or("0")
+                .parse()
+                .unwrap_or(0)
+    })
+    .await;
+    assert!(compacted, "pod history never moved past the first page");
+    match pods
+        .list(&ListParams::default().limit(1).continue_token(&stale))
+        .await
+    {
+        Err(kube::Error::Api(s)) => {
+            assert_eq!((s.code, s.reason.as_str()), (410, "Expired"));
+        }
+        other => panic!("expected 410, got {other:?}"),
+    }
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn discovery_roots_answer_with_a_trailing_slash() {
+    let sb = start(33).await;
+    let client = sb.kube_client().unwrap();
+    for (path, kind) in [
+        ("/version/", None),
+        ("/api/", Some("APIVersions")),
+        ("/apis/", Some("APIGroupList")),
+    ] {
+        let req = axum::http::Request::get(path).body(Vec::new()).unwrap();
+        let v: serde_json::Value = client.request(req).await.unwrap();
+        match kind {
+            Some(k) => assert_eq!(v["kind"], k, "{path}"),
+            None => assert_eq!(v["major"], "1", "{path}"),
+        }
+    }
     sb.shutdown().await;
 }

@@ -21,6 +21,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::sandbox::chunk;
 use crate::sandbox::controllers::{disruption, events};
 use crate::sandbox::discovery;
 use crate::sandbox::error::ApiError;
@@ -62,13 +63,15 @@ pub fn router(state: Shared) -> Router {
         .route("/requests", get(get_requests).delete(reset_requests))
         .route("/writes", get(get_writes))
         .route("/healthz", get(|| async { "ok" }));
+    // kube-apiserver answers the discovery roots with and without a trailing
+    // slash (the Python client asks for `/version/`, `/api/` and `/apis/`).
     Router::new()
         .route("/version", get(version))
-        .route(
-            "/api",
-            get(|| async { json_ok(discovery::core_versions()) }),
-        )
-        .route("/apis", get(|| async { json_ok(discovery::group_list()) }))
+        .route("/version/", get(version))
+        .route("/api", get(core_versions))
+        .route("/api/", get(core_versions))
+        .route("/apis", get(group_list))
+        .route("/apis/", get(group_list))
         .route(
             "/openapi/v3",
             get(|| async { json_ok(discovery::openapi_root()) }),
@@ -94,6 +97,14 @@ fn json_ok(v: Value) -> Response {
 
 fn json_bytes(code: StatusCode, bytes: Vec<u8>) -> Response {
     (code, [(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+}
+
+async fn core_versions() -> Response {
+    json_ok(discovery::core_versions())
+}
+
+async fn group_list() -> Response {
+    json_ok(discovery::group_list())
 }
 
 async fn version(State(st): State<Shared>) -> Response {
@@ -525,19 +536,36 @@ fn list(
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let (ls, fs) = selectors(q)?;
-    let (items, rv) = st
-        .store
-        .list_filtered(res, ns, |o| ls.matches_obj(o) && fs.matches_obj(o));
+    let page = chunk::Request::from_query(q)?;
+    if let Some(token) = &page.after
+        && token.rv < st.store.oldest_rv(res)
+    {
+        return Err(ApiError::ContinueExpired);
+    }
+    let (items, rv) = st.store.list_filtered(res, ns, |o| {
+        page.after.as_ref().is_none_or(|t| t.is_before(o)) && ls.matches_obj(o) && fs.matches_obj(o)
+    });
+    // A continued list reports the first page's resourceVersion, as the real
+    // server does (every page belongs to one list).
+    let rv = page.after.as_ref().map_or(rv, |t| t.rv);
+    let (items, next) = page.cut(items, rv);
     if wants_table(headers) {
         return Ok(json_ok(table::table(res, &items, rv)));
     }
     let def = resources::def(res);
+    let mut list_meta = json!({"resourceVersion": rv.to_string()});
+    if let Some(next) = &next {
+        list_meta["continue"] = json!(next.token);
+        if ls.is_empty() && fs.is_empty() {
+            list_meta["remainingItemCount"] = json!(next.remaining);
+        }
+    }
     // Items are concatenated from their stored bytes: no re-serialisation.
     let total: usize = items.iter().map(|o| o.raw.len() + 1).sum();
-    let mut out = Vec::with_capacity(total + 160);
+    let mut out = Vec::with_capacity(total + 200);
     out.extend_from_slice(
         format!(
-            "{{\"kind\":\"{}\",\"apiVersion\":\"{}\",\"metadata\":{{\"resourceVersion\":\"{rv}\"}},\"items\":[",
+            "{{\"kind\":\"{}\",\"apiVersion\":\"{}\",\"metadata\":{list_meta},\"items\":[",
             def.list_kind(),
             def.api_version()
         )

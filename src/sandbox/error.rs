@@ -41,8 +41,19 @@ pub enum ApiError {
     NoRoute,
     #[error("{0}")]
     UnsupportedMediaType(String),
-    #[error("{0}")]
-    TooManyRequests(String),
+    /// An eviction a PodDisruptionBudget forbids; `cause` carries the
+    /// budget's figures, as in the real server's `details.causes`.
+    #[error("Cannot evict pod as it would violate the pod's disruption budget.")]
+    DisruptionBudget { cause: String },
+    /// A `continue` token older than the compacted history
+    /// (storage.ErrCodeResourceVersion → apierrors.NewResourceExpired).
+    #[error(
+        "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue value from the response's metadata."
+    )]
+    ContinueExpired,
+    /// apierrors.NewInternalError: 500 with "Internal error occurred: …".
+    #[error("Internal error occurred: {0}")]
+    Internal(String),
     #[error("too old resource version: {requested} ({oldest})")]
     Gone { requested: u64, oldest: u64 },
     /// A failure the misbehaviour knobs asked for.
@@ -59,7 +70,9 @@ impl ApiError {
             ApiError::BadRequest(_) => 400,
             ApiError::MethodNotAllowed => 405,
             ApiError::UnsupportedMediaType(_) => 415,
-            ApiError::TooManyRequests(_) => 429,
+            ApiError::DisruptionBudget { .. } => 429,
+            ApiError::Internal(_) => 500,
+            ApiError::ContinueExpired => 410,
             ApiError::Gone { .. } => 410,
             ApiError::Injected { code, .. } => *code,
         }
@@ -74,7 +87,9 @@ impl ApiError {
             ApiError::BadRequest(_) => "BadRequest",
             ApiError::MethodNotAllowed => "MethodNotAllowed",
             ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
-            ApiError::TooManyRequests(_) => "TooManyRequests",
+            ApiError::DisruptionBudget { .. } => "TooManyRequests",
+            ApiError::Internal(_) => "InternalError",
+            ApiError::ContinueExpired => "Expired",
             ApiError::Gone { .. } => "Expired",
             ApiError::Injected { code, .. } => match code {
                 429 => "TooManyRequests",
@@ -143,9 +158,10 @@ impl ApiError {
                 "name": name, "kind": kind,
                 "causes": [{"reason": "FieldValueInvalid", "message": detail}],
             })),
-            ApiError::TooManyRequests(_) => Some(json!({
-                "causes": [{"reason": "DisruptionBudget", "message": self.to_string()}],
+            ApiError::DisruptionBudget { cause } => Some(json!({
+                "causes": [{"reason": "DisruptionBudget", "message": cause}],
             })),
+            ApiError::Internal(msg) => Some(json!({"causes": [{"message": msg}]})),
             _ => None,
         };
         if let Some(d) = details {

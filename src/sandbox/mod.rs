@@ -7,6 +7,7 @@
 //! command around the same call.
 
 pub mod api;
+pub mod chunk;
 pub mod controllers;
 pub mod discovery;
 pub mod error;

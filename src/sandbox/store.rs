@@ -293,6 +293,12 @@ impl Store {
         (items, inner.rv)
     }
 
+    /// The oldest resourceVersion a list continuation or watch may still
+    /// start from for `res`: older ones were compacted away (410).
+    pub fn oldest_rv(&self, res: ResId) -> u64 {
+        self.lock().history[res].evicted_up_to
+    }
+
     pub fn count(&self, res: ResId) -> usize {
         self.lock().tables[res].len()
     }

@@ -113,35 +113,55 @@ pub fn budget(store: &Store, pdb: &Value) -> Budget {
     }
 }
 
-/// Ok when evicting `pod` keeps every PDB that selects it; otherwise the
-/// 429 the apiserver returns. Pods that are not ready may go when the budget
-/// is met (the default `IfHealthyBudget` policy).
+/// Ok when evicting `pod` keeps the PDB that selects it; otherwise the error
+/// kube-apiserver's eviction REST handler returns
+/// (pkg/registry/core/pod/storage/eviction.go):
+/// - more than one PDB selecting the pod: 500, "This pod has more than one
+///   PodDisruptionBudget, which the eviction subresource does not support.";
+/// - a budget with no disruption left: 429 "Cannot evict pod as it would
+///   violate the pod's disruption budget.", the budget's own figures in a
+///   `DisruptionBudget` cause of `details.causes`.
+///
+/// Pods that are not ready may go when the budget is met (the default
+/// `IfHealthyBudget` policy).
 pub fn check_eviction(store: &Store, pod: &Value) -> Result<(), ApiError> {
     let ns = meta::namespace(pod);
     let (pdbs, _) = store.list(PDBS, Some(ns));
-    for pdb in pdbs {
-        let sel = meta::at(pdb.value(), &["spec", "selector"])
-            .and_then(LabelSelector::from_object)
-            .unwrap_or_default();
-        if sel.is_empty() || !sel.matches(pod) {
-            continue;
+    let selecting: Vec<_> = pdbs
+        .into_iter()
+        .filter(|pdb| {
+            let sel = meta::at(pdb.value(), &["spec", "selector"])
+                .and_then(LabelSelector::from_object)
+                .unwrap_or_default();
+            !sel.is_empty() && sel.matches(pod)
+        })
+        .collect();
+    let pdb = match selecting.as_slice() {
+        [] => return Ok(()),
+        [one] => one,
+        _ => {
+            return Err(ApiError::Internal(
+                "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.".to_string(),
+            ));
         }
-        let b = budget(store, pdb.value());
-        let ok = if pod_ready(pod) {
-            b.disruptions_allowed >= 1
-        } else {
-            b.current_healthy >= b.desired_healthy
-        };
-        if !ok {
-            return Err(ApiError::TooManyRequests(format!(
-                "Cannot evict pod as it would violate the pod's disruption budget. The disruption budget {} needs {} healthy pods and has {} currently",
-                meta::name(pdb.value()),
-                b.desired_healthy,
-                b.current_healthy
-            )));
-        }
+    };
+    let b = budget(store, pdb.value());
+    let ok = if pod_ready(pod) {
+        b.disruptions_allowed >= 1
+    } else {
+        b.current_healthy >= b.desired_healthy
+    };
+    if ok {
+        return Ok(());
     }
-    Ok(())
+    Err(ApiError::DisruptionBudget {
+        cause: format!(
+            "The disruption budget {} needs {} healthy pods and has {} currently",
+            meta::name(pdb.value()),
+            b.desired_healthy,
+            b.current_healthy
+        ),
+    })
 }
 
 /// Keeps `status` of every PDB current. Returns whether anything changed.
