@@ -325,3 +325,80 @@ async fn kubectl_get_events() {
         e.sb.shutdown().await;
     }
 }
+
+/// The refusals a real API server gives for invalid objects and updates
+/// (pkg/apis/core/validation): kubectl must see them here too.
+#[tokio::test]
+async fn kubectl_sees_the_real_servers_validation() {
+    for minor in MINORS {
+        let e = env(minor).await;
+        // A name with `_` is not a DNS-1123 subdomain.
+        // Raw JSON: kubectl sends built-in types as protobuf, which the
+        // sandbox does not speak yet.
+        let file = e.kubeconfig.with_file_name("bad.json");
+        std::fs::write(
+            &file,
+            r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"bad_name","namespace":"shop"}}"#,
+        )
+        .unwrap();
+        let path = file.to_string_lossy().to_string();
+        let out = kubectl(
+            &e.kubeconfig,
+            &[
+                "create",
+                "--raw",
+                "/api/v1/namespaces/shop/configmaps",
+                "-f",
+                &path,
+            ],
+        )
+        .await;
+        assert!(!out.ok, "bad_name was accepted");
+        assert!(
+            out.stderr.contains("is invalid") && out.stderr.contains("metadata.name"),
+            "{}",
+            out.stderr
+        );
+        // A second taint with the same key and effect.
+        e.kubectl(&["taint", "nodes", "node-2", "gameday=a:NoSchedule"])
+            .await;
+        let dup = r#"{"spec":{"taints":[{"key":"gameday","value":"a","effect":"NoSchedule"},{"key":"gameday","value":"b","effect":"NoSchedule"}]}}"#;
+        let out = kubectl(
+            &e.kubeconfig,
+            &["patch", "node", "node-2", "--type=merge", "-p", dup],
+        )
+        .await;
+        assert!(!out.ok, "duplicate taint accepted");
+        assert!(
+            out.stderr
+                .contains("taints must be unique by key and effect pair"),
+            "{}",
+            out.stderr
+        );
+        // A pod's command cannot change; its image can.
+        let pod = name(&e.checkout_pods()[0]);
+        let cmd = r#"[{"op":"add","path":"/spec/containers/0/command","value":["sleep","1"]}]"#;
+        let out = kubectl(
+            &e.kubeconfig,
+            &["patch", "pod", &pod, "-n", "shop", "--type=json", "-p", cmd],
+        )
+        .await;
+        assert!(!out.ok, "command change accepted");
+        assert!(
+            out.stderr
+                .contains("spec: Forbidden: pod updates may not change fields"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("spec.containers[0].command"),
+            "{}",
+            out.stderr
+        );
+        let img =
+            r#"[{"op":"replace","path":"/spec/containers/0/image","value":"shop/checkout:v2"}]"#;
+        e.kubectl(&["patch", "pod", &pod, "-n", "shop", "--type=json", "-p", img])
+            .await;
+        e.sb.shutdown().await;
+    }
+}

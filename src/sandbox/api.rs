@@ -32,6 +32,7 @@ use crate::sandbox::resources::{self, ResId};
 use crate::sandbox::selector::{FieldSelector, LabelSelector};
 use crate::sandbox::store::{Obj, Store, UpdateMode};
 use crate::sandbox::table;
+use crate::sandbox::validation;
 
 /// Renders the `/metrics` exposition; supplied by the traffic model.
 pub type MetricsFn = Arc<dyn Fn() -> String + Send + Sync>;
@@ -397,6 +398,10 @@ async fn route(
                 if is_dry_run(q) {
                     return Ok(json_ok(v));
                 }
+                validation::object(t.res, &v)?;
+                if t.res == resources::PODS {
+                    validation::pod_update(st.store.get(t.res, &ns, name)?.value(), &v)?;
+                }
                 let o = st.store.update(t.res, &ns, name, v, UpdateMode::Spec)?;
                 Ok(raw_response(StatusCode::OK, &o))
             }
@@ -672,8 +677,9 @@ fn patch_object(
                 Some(e) => spec.insert("ephemeralContainers".into(), e),
                 None => spec.remove("ephemeralContainers"),
             };
+            validation::pod_update(old.value, new)?;
         }
-        Ok(())
+        validation::object(res, new)
     })?;
     Ok(raw_response(StatusCode::OK, &o))
 }

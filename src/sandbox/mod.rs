@@ -22,6 +22,7 @@ pub mod snapshot;
 pub mod store;
 pub mod table;
 pub mod traffic;
+pub mod validation;
 pub mod world;
 
 use std::net::SocketAddr;

@@ -361,6 +361,7 @@ impl Store {
                 ns,
             ));
         }
+        crate::sandbox::validation::object(res, &v)?;
         let md = meta::ensure_object(&mut v, &["metadata"]);
         let mut name = md
             .get("name")
