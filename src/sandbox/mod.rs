@@ -9,6 +9,7 @@
 pub mod api;
 pub mod chunk;
 pub mod controllers;
+pub mod defaults;
 pub mod discovery;
 pub mod error;
 pub mod kubeconfig;

@@ -361,6 +361,9 @@ impl Store {
                 ns,
             ));
         }
+        if res == resources::PODS {
+            crate::sandbox::defaults::pod(&mut v);
+        }
         crate::sandbox::validation::object(res, &v)?;
         let md = meta::ensure_object(&mut v, &["metadata"]);
         let mut name = md
