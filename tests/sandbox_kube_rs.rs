@@ -947,3 +947,46 @@ async fn discovery_roots_answer_with_a_trailing_slash() {
     }
     sb.shutdown().await;
 }
+
+/// events.k8s.io/v1 serves the same events as core/v1, in the newer shape,
+/// as kube-apiserver does from its one Event storage.
+#[tokio::test]
+async fn events_are_served_by_events_k8s_io_too() {
+    use k8s_openapi::api::events::v1::Event;
+    let sb = start(33).await;
+    let client = sb.kube_client().unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "shop");
+    let victim = name(&checkout_pods(&sb)[0]);
+    pods.delete(&victim, &DeleteParams::default())
+        .await
+        .unwrap();
+    let events: Api<Event> = Api::namespaced(client.clone(), "shop");
+    let mut killing = None;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while killing.is_none() && Instant::now() < deadline {
+        let list = events.list(&ListParams::default()).await.unwrap();
+        killing = list.items.into_iter().find(|e| {
+            e.reason.as_deref() == Some("Killing")
+                && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(victim.as_str())
+        });
+        if killing.is_none() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let ev = killing.expect("the kubelet's Killing event, seen through events.k8s.io/v1");
+    assert!(
+        ev.note
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("Stopping container"),
+        "{ev:?}"
+    );
+    // One object, two views: the same name through core/v1.
+    let core: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client, "shop");
+    let same = core
+        .get(ev.metadata.name.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(same.message, ev.note);
+    sb.shutdown().await;
+}

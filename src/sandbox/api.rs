@@ -25,6 +25,7 @@ use crate::sandbox::chunk;
 use crate::sandbox::controllers::{disruption, events};
 use crate::sandbox::discovery;
 use crate::sandbox::error::ApiError;
+use crate::sandbox::events_v1;
 use crate::sandbox::meta;
 use crate::sandbox::misbehave::{Admin, Misbehaviour, RequestRecord, Verdict};
 use crate::sandbox::patch::{self, PatchKind};
@@ -363,11 +364,14 @@ async fn route(
     if def.namespaced && t.name.is_some() && t.ns.is_none() {
         return Err(ApiError::NoRoute);
     }
+    if t.res == resources::EVENTS_V1 {
+        return events_v1_route(st, method, &t, q, headers, body);
+    }
     match (&t.name, &t.sub) {
         (None, _) => match *method {
             Method::GET => {
                 if q.get("watch").is_some_and(|w| w == "true" || w == "1") {
-                    watch(st, t.res, t.ns.as_deref(), q)
+                    watch(st, t.res, t.ns.as_deref(), q, as_stored)
                 } else {
                     list(st, t.res, t.ns.as_deref(), q, headers)
                 }
@@ -457,6 +461,75 @@ async fn route(
                 _ => Err(ApiError::MethodNotAllowed),
             }
         }
+    }
+}
+
+fn event_v1_bytes(o: &Obj) -> Bytes {
+    Bytes::from(serde_json::to_vec(&events_v1::from_core(&o.parse())).unwrap_or_default())
+}
+
+/// events.k8s.io/v1 over the core/v1 Event table (see [`events_v1`]): list
+/// (with chunking), watch, get, create and delete. Updates and patches are
+/// refused with 405 here; nothing in gameday or the clients we test needs them.
+fn events_v1_route(
+    st: &Shared,
+    method: &Method,
+    t: &Target,
+    q: &Params,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, ApiError> {
+    let core = resources::EVENTS;
+    let ns = t.ns.clone().unwrap_or_default();
+    match (&t.name, method.clone()) {
+        (None, Method::GET) if q.get("watch").is_some_and(|w| w == "true" || w == "1") => {
+            watch(st, core, t.ns.as_deref(), q, event_v1_bytes)
+        }
+        (None, Method::GET) => {
+            let (ls, fs) = selectors(q)?;
+            let page = chunk::Request::from_query(q)?;
+            let (items, rv) = st.store.list_filtered(core, t.ns.as_deref(), |o| {
+                page.after.as_ref().is_none_or(|a| a.is_before(o))
+                    && ls.matches_obj(o)
+                    && fs.matches_obj(o)
+            });
+            let rv = page.after.as_ref().map_or(rv, |a| a.rv);
+            let (items, next) = page.cut(items, rv);
+            let mut md = json!({"resourceVersion": rv.to_string()});
+            if let Some(n) = next {
+                md["continue"] = json!(n.token);
+            }
+            let items: Vec<Value> = items
+                .iter()
+                .map(|o| events_v1::from_core(&o.parse()))
+                .collect();
+            Ok(json_ok(json!({
+                "kind": "EventList", "apiVersion": "events.k8s.io/v1",
+                "metadata": md, "items": items,
+            })))
+        }
+        (None, Method::POST) => {
+            let v = events_v1::to_core(&body_value(headers, body)?);
+            if is_dry_run(q) {
+                return Ok(
+                    (StatusCode::CREATED, axum::Json(events_v1::from_core(&v))).into_response()
+                );
+            }
+            let o = st.store.create(core, &ns, v)?;
+            Ok((
+                StatusCode::CREATED,
+                axum::Json(events_v1::from_core(&o.parse())),
+            )
+                .into_response())
+        }
+        (Some(name), Method::GET) => Ok(json_ok(events_v1::from_core(
+            &st.store.get(core, &ns, name)?.parse(),
+        ))),
+        (Some(name), Method::DELETE) => {
+            let o = st.store.delete(core, &ns, name, None)?;
+            Ok(json_ok(events_v1::from_core(&o.parse())))
+        }
+        _ => Err(ApiError::MethodNotAllowed),
     }
 }
 
@@ -879,7 +952,21 @@ fn bookmark(res: ResId, rv: u64, initial_end: bool) -> Bytes {
 
 /// A watch: JSON lines, one event per line, ending at `timeoutSeconds`, at
 /// shutdown, or when the client goes away.
-fn watch(st: &Shared, res: ResId, ns: Option<&str>, q: &Params) -> Result<Response, ApiError> {
+/// How a stored object goes on the wire: as stored, or converted to another
+/// group version's shape (events.k8s.io/v1 over core/v1 Events).
+type View = fn(&Obj) -> Bytes;
+
+fn as_stored(o: &Obj) -> Bytes {
+    o.raw.clone()
+}
+
+fn watch(
+    st: &Shared,
+    res: ResId,
+    ns: Option<&str>,
+    q: &Params,
+    view: View,
+) -> Result<Response, ApiError> {
     let (ls, fs) = selectors(q)?;
     let from = match q.get("resourceVersion").map(String::as_str) {
         None | Some("") => None,
@@ -922,7 +1009,7 @@ fn watch(st: &Shared, res: ResId, ns: Option<&str>, q: &Params) -> Result<Respon
         let mut last_rv = sub.rv;
         for ev in &sub.backlog {
             if let Some(kind) = ev.seen_as(&matches)
-                && tx.send(event_line(kind, &ev.obj.raw)).await.is_err()
+                && tx.send(event_line(kind, &view(&ev.obj))).await.is_err()
             {
                 return;
             }
@@ -949,7 +1036,7 @@ fn watch(st: &Shared, res: ResId, ns: Option<&str>, q: &Params) -> Result<Respon
                         last_rv = last_rv.max(ev.obj.rv);
                         if ev.res == res
                             && let Some(kind) = ev.seen_as(&matches)
-                            && tx.send(event_line(kind, &ev.obj.raw)).await.is_err()
+                            && tx.send(event_line(kind, &view(&ev.obj))).await.is_err()
                         {
                             return;
                         }

@@ -12,6 +12,7 @@ pub mod controllers;
 pub mod defaults;
 pub mod discovery;
 pub mod error;
+pub mod events_v1;
 pub mod kubeconfig;
 pub mod meta;
 pub mod metrics;

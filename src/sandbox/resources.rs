@@ -245,6 +245,18 @@ pub static RESOURCES: &[ResourceDef] = &[
         short_names: &[],
         subresources: &[],
     },
+    // events.k8s.io/v1 Events are views of the core/v1 table (see
+    // sandbox::events_v1); this table itself stays empty.
+    ResourceDef {
+        group: "events.k8s.io",
+        version: "v1",
+        plural: "events",
+        singular: "event",
+        kind: "Event",
+        namespaced: true,
+        short_names: &[],
+        subresources: &[],
+    },
 ];
 
 pub const NAMESPACES: ResId = 0;
@@ -263,6 +275,7 @@ pub const ROLES: ResId = 12;
 pub const ROLEBINDINGS: ResId = 13;
 pub const CLUSTERROLES: ResId = 14;
 pub const CLUSTERROLEBINDINGS: ResId = 15;
+pub const EVENTS_V1: ResId = 16;
 
 /// The verbs every resource supports; the sandbox implements them all.
 pub fn verbs() -> &'static [&'static str] {
