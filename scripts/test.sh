@@ -2,7 +2,8 @@
 # The project's test command (the README's second command).
 #
 # 1. installs what the tests need when it is missing (real Prometheus and
-#    Alertmanager from Debian's packages; kubectl must already be on PATH);
+#    Alertmanager from Debian's packages; kubectl must already be on PATH;
+#    the Python Kubernetes client in .venv-clients);
 # 2. cargo fmt --check;
 # 3. cargo clippy --all-targets --locked -- -D warnings;
 # 4. cargo test --locked.
@@ -47,6 +48,14 @@ if ! command -v kubectl >/dev/null 2>&1; then
   exit 1
 fi
 say "prometheus $(prometheus --version 2>&1 | head -1 | awk '{print $3}'), alertmanager $(prometheus-alertmanager --version 2>&1 | head -1 | awk '{print $3}'), $(kubectl version --client 2>/dev/null | head -1)"
+
+# The official Kubernetes Python client for tests/clients_python.rs: the
+# sandbox must work with a client nobody here wrote.
+if [ ! -x .venv-clients/bin/python ] || ! .venv-clients/bin/python -c 'import kubernetes' >/dev/null 2>&1; then
+  say "making .venv-clients (pip install -r tests/clients/requirements.txt)"
+  python3 -m venv .venv-clients
+  .venv-clients/bin/pip install -q --disable-pip-version-check -r tests/clients/requirements.txt
+fi
 
 # --- 2-4. the Rust checks ---------------------------------------------------
 say "cargo fmt --check"
