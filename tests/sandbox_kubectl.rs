@@ -402,3 +402,63 @@ async fn kubectl_sees_the_real_servers_validation() {
         e.sb.shutdown().await;
     }
 }
+
+/// Pod Security admission on the ephemeralcontainers subresource: a
+/// NET_ADMIN debug container is refused in a `baseline` namespace and
+/// allowed in a `privileged` one, as on a real cluster.
+#[tokio::test]
+async fn kubectl_debug_netadmin_meets_pod_security() {
+    for minor in MINORS {
+        let e = env(minor).await;
+        let pod = name(&e.checkout_pods()[0]);
+        let debug = [
+            "debug",
+            "-n",
+            "shop",
+            &pod,
+            "--image=busybox:1.36",
+            "--profile=netadmin",
+            "--container=dbg",
+            "--",
+            "sleep",
+            "60",
+        ];
+        e.kubectl(&[
+            "label",
+            "ns",
+            "shop",
+            "pod-security.kubernetes.io/enforce=baseline",
+        ])
+        .await;
+        let out = kubectl(&e.kubeconfig, &debug).await;
+        assert!(!out.ok, "minor {minor}: NET_ADMIN accepted under baseline");
+        assert!(
+            out.stderr
+                .contains("violates PodSecurity \"baseline:latest\"")
+                && out.stderr.contains("NET_ADMIN"),
+            "minor {minor}: {}",
+            out.stderr
+        );
+        let stored = e.sb.store().try_get(PODS, "shop", &pod).unwrap();
+        assert!(
+            stored.value()["spec"]
+                .get("ephemeralContainers")
+                .is_none_or(|c| c.as_array().is_some_and(Vec::is_empty))
+        );
+        e.kubectl(&[
+            "label",
+            "--overwrite",
+            "ns",
+            "shop",
+            "pod-security.kubernetes.io/enforce=privileged",
+        ])
+        .await;
+        e.kubectl(&debug).await;
+        let stored = e.sb.store().try_get(PODS, "shop", &pod).unwrap();
+        assert_eq!(
+            stored.value()["spec"]["ephemeralContainers"][0]["name"],
+            "dbg"
+        );
+        e.sb.shutdown().await;
+    }
+}

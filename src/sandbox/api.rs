@@ -21,6 +21,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::sandbox::admission;
 use crate::sandbox::chunk;
 use crate::sandbox::controllers::{disruption, events};
 use crate::sandbox::discovery;
@@ -881,6 +882,10 @@ fn ephemeral(
     } else {
         None
     };
+    let namespace = st
+        .store
+        .try_get(resources::NAMESPACES, "", ns)
+        .map(|o| o.parse());
     let o = st.store.modify(resources::PODS, ns, name, UpdateMode::Full, |old, new| {
         let mut candidate = old.value.clone();
         if let Some(v) = &update {
@@ -925,7 +930,7 @@ fn ephemeral(
             }
         }
         meta::ensure_object(new, &["spec"]).insert("ephemeralContainers".into(), Value::Array(wanted));
-        Ok(())
+        admission::pod_security(namespace.as_ref(), new)
     })?;
     Ok(raw_response(StatusCode::OK, &o))
 }

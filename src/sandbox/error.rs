@@ -41,6 +41,13 @@ pub enum ApiError {
     NoRoute,
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 403 from admission (Pod Security) or authorization.
+    #[error("{plural} \"{name}\" is forbidden: {reason}")]
+    Forbidden {
+        plural: String,
+        name: String,
+        reason: String,
+    },
     /// An eviction a PodDisruptionBudget forbids; `cause` carries the
     /// budget's figures, as in the real server's `details.causes`.
     #[error("Cannot evict pod as it would violate the pod's disruption budget.")]
@@ -72,6 +79,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => 415,
             ApiError::DisruptionBudget { .. } => 429,
             ApiError::Internal(_) => 500,
+            ApiError::Forbidden { .. } => 403,
             ApiError::ContinueExpired => 410,
             ApiError::Gone { .. } => 410,
             ApiError::Injected { code, .. } => *code,
@@ -89,6 +97,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
             ApiError::DisruptionBudget { .. } => "TooManyRequests",
             ApiError::Internal(_) => "InternalError",
+            ApiError::Forbidden { .. } => "Forbidden",
             ApiError::ContinueExpired => "Expired",
             ApiError::Gone { .. } => "Expired",
             ApiError::Injected { code, .. } => match code {
@@ -162,6 +171,7 @@ impl ApiError {
                 "causes": [{"reason": "DisruptionBudget", "message": cause}],
             })),
             ApiError::Internal(msg) => Some(json!({"causes": [{"message": msg}]})),
+            ApiError::Forbidden { plural, name, .. } => Some(json!({"name": name, "kind": plural})),
             _ => None,
         };
         if let Some(d) = details {

@@ -6,6 +6,7 @@
 //! Start it in-process with [`Sandbox::start`]; `gameday sandbox` is a thin
 //! command around the same call.
 
+pub mod admission;
 pub mod api;
 pub mod chunk;
 pub mod controllers;

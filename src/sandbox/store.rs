@@ -363,6 +363,10 @@ impl Store {
         }
         if res == resources::PODS {
             crate::sandbox::defaults::pod(&mut v);
+            let namespace = inner.tables[resources::NAMESPACES]
+                .get(&key("", ns))
+                .map(|o| o.parse());
+            crate::sandbox::admission::pod_security(namespace.as_ref(), &v)?;
         }
         crate::sandbox::validation::object(res, &v)?;
         let md = meta::ensure_object(&mut v, &["metadata"]);
