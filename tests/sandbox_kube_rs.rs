@@ -990,3 +990,60 @@ async fn events_are_served_by_events_k8s_io_too() {
     assert_eq!(same.message, ev.note);
     sb.shutdown().await;
 }
+
+/// `dryRun=All` on the ephemeralcontainers subresource runs every check
+/// (Pod Security included) and stores nothing: what gameday's preflight
+/// needs to learn of a refusal before it changes anything.
+#[tokio::test]
+async fn ephemeral_dry_run_checks_everything_and_stores_nothing() {
+    use gameday::sandbox::resources::NAMESPACES;
+    let sb = start(33).await;
+    let client = sb.kube_client_without_retries().unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "shop");
+    let victim = name(&checkout_pods(&sb)[0]);
+    let patch = json!({"spec": {"ephemeralContainers": [{"name": "tc", "image": "net:1",
+        "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}}}]}});
+    let dry = PatchParams {
+        dry_run: true,
+        ..PatchParams::default()
+    };
+    let seen = pods
+        .patch_ephemeral_containers(&victim, &dry, &Patch::Strategic(patch.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        seen.spec.unwrap().ephemeral_containers.unwrap()[0].name,
+        "tc"
+    );
+    let stored = sb.store().try_get(PODS, "shop", &victim).unwrap();
+    assert!(stored.value()["spec"].get("ephemeralContainers").is_none());
+    let writes_before = sb.store().current_rv();
+    let nss: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client);
+    nss.patch(
+        "shop",
+        &PatchParams::default(),
+        &Patch::Merge(
+            json!({"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "baseline"}}}),
+        ),
+    )
+    .await
+    .unwrap();
+    assert!(sb.store().try_get(NAMESPACES, "", "shop").is_some());
+    match pods
+        .patch_ephemeral_containers(&victim, &dry, &Patch::Strategic(patch))
+        .await
+    {
+        Err(kube::Error::Api(s)) => {
+            assert_eq!((s.code, s.reason.as_str()), (403, "Forbidden"));
+            assert!(
+                s.message
+                    .contains("violates PodSecurity \"baseline:latest\""),
+                "{}",
+                s.message
+            );
+        }
+        other => panic!("expected 403, got {other:?}"),
+    }
+    assert!(sb.store().current_rv() > writes_before);
+    sb.shutdown().await;
+}

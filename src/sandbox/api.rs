@@ -457,7 +457,7 @@ async fn route(
                 }
                 ("eviction", Method::POST) => evict(st, &ns, name).await,
                 ("ephemeralcontainers", Method::PUT) | ("ephemeralcontainers", Method::PATCH) => {
-                    ephemeral(st, &ns, name, method, headers, body)
+                    ephemeral(st, &ns, name, method, q, headers, body)
                 }
                 _ => Err(ApiError::MethodNotAllowed),
             }
@@ -855,22 +855,28 @@ async fn evict(st: &Shared, ns: &str, name: &str) -> Result<Response, ApiError> 
         .into_response())
 }
 
-/// Ephemeral containers may be added, never removed or changed.
+/// An ephemeral-containers write, parsed once and applied to whichever
+/// stored version the store hands the edit.
+enum EphemeralWrite {
+    Put(Value),
+    Patch(PatchKind, Value),
+}
+
+/// Ephemeral containers may be added, never removed or changed. With
+/// `dryRun=All` every check runs (validation, Pod Security) and nothing is
+/// stored, as on the real server: gameday's preflight relies on that.
 fn ephemeral(
     st: &Shared,
     ns: &str,
     name: &str,
     method: &Method,
+    q: &Params,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, ApiError> {
-    let def = resources::def(resources::PODS);
-    let update = if *method == Method::PUT {
-        Some(body_value(headers, body)?)
+    let write = if *method == Method::PUT {
+        EphemeralWrite::Put(body_value(headers, body)?)
     } else {
-        None
-    };
-    let patched = if *method == Method::PATCH {
         let ct = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -878,61 +884,87 @@ fn ephemeral(
         let kind = PatchKind::from_content_type(ct).ok_or_else(|| {
             ApiError::UnsupportedMediaType(format!("unsupported patch type {ct:?}"))
         })?;
-        Some((kind, patch::parse_body(kind, body)?))
-    } else {
-        None
+        EphemeralWrite::Patch(kind, patch::parse_body(kind, body)?)
     };
     let namespace = st
         .store
         .try_get(resources::NAMESPACES, "", ns)
         .map(|o| o.parse());
-    let o = st.store.modify(resources::PODS, ns, name, UpdateMode::Full, |old, new| {
-        let mut candidate = old.value.clone();
-        if let Some(v) = &update {
+    if is_dry_run(q) {
+        let cur = st.store.get(resources::PODS, ns, name)?;
+        let mut out = cur.parse();
+        apply_ephemeral(
+            name,
+            cur.rv,
+            cur.value(),
+            &mut out,
+            &write,
+            namespace.as_ref(),
+        )?;
+        return Ok(json_ok(out));
+    }
+    let o = st
+        .store
+        .modify(resources::PODS, ns, name, UpdateMode::Full, |old, new| {
+            apply_ephemeral(name, old.rv, old.value, new, &write, namespace.as_ref())
+        })?;
+    Ok(raw_response(StatusCode::OK, &o))
+}
+
+fn apply_ephemeral(
+    name: &str,
+    old_rv: u64,
+    old: &Value,
+    new: &mut Value,
+    write: &EphemeralWrite,
+    namespace: Option<&Value>,
+) -> Result<(), ApiError> {
+    let def = resources::def(resources::PODS);
+    let mut candidate = old.clone();
+    match write {
+        EphemeralWrite::Put(v) => {
             if let Some(want) = meta::str_at(v, &["metadata", "resourceVersion"])
                 && !want.is_empty()
-                && want != old.rv.to_string()
+                && want != old_rv.to_string()
             {
                 return Err(ApiError::conflict(def, name));
             }
             candidate = v.clone();
         }
-        if let Some((kind, p)) = &patched {
-            patch::apply(*kind, &mut candidate, p)?;
+        EphemeralWrite::Patch(kind, p) => patch::apply(*kind, &mut candidate, p)?,
+    }
+    let wanted = meta::at(&candidate, &["spec", "ephemeralContainers"])
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let existing = meta::at(old, &["spec", "ephemeralContainers"])
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for e in &existing {
+        let same = wanted.iter().find(|w| w.get("name") == e.get("name"));
+        if same != Some(e) {
+            return Err(ApiError::invalid(
+                def,
+                name,
+                "spec.ephemeralContainers: Forbidden: existing ephemeral containers may not be removed or changed",
+            ));
         }
-        let wanted = meta::at(&candidate, &["spec", "ephemeralContainers"])
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let existing = meta::at(old.value, &["spec", "ephemeralContainers"])
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for e in &existing {
-            let same = wanted.iter().find(|w| w.get("name") == e.get("name"));
-            if same != Some(e) {
-                return Err(ApiError::invalid(
-                    def,
-                    name,
-                    "spec.ephemeralContainers: Forbidden: existing ephemeral containers may not be removed or changed",
-                ));
-            }
+    }
+    for w in &wanted {
+        if meta::str_at(w, &["name"]).is_none_or(str::is_empty)
+            || meta::str_at(w, &["image"]).is_none_or(str::is_empty)
+        {
+            return Err(ApiError::invalid(
+                def,
+                name,
+                "spec.ephemeralContainers: Required value: name and image are required",
+            ));
         }
-        for w in &wanted {
-            if meta::str_at(w, &["name"]).is_none_or(str::is_empty)
-                || meta::str_at(w, &["image"]).is_none_or(str::is_empty)
-            {
-                return Err(ApiError::invalid(
-                    def,
-                    name,
-                    "spec.ephemeralContainers: Required value: name and image are required",
-                ));
-            }
-        }
-        meta::ensure_object(new, &["spec"]).insert("ephemeralContainers".into(), Value::Array(wanted));
-        admission::pod_security(namespace.as_ref(), new)
-    })?;
-    Ok(raw_response(StatusCode::OK, &o))
+    }
+    meta::ensure_object(new, &["spec"]).insert("ephemeralContainers".into(), Value::Array(wanted));
+    validation::object(resources::PODS, new)?;
+    admission::pod_security(namespace, new)
 }
 
 fn event_line(kind: &str, raw: &[u8]) -> Bytes {
