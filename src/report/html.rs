@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use jiff::Timestamp;
 
-use super::chart::{esc, probe_svg};
+use super::chart::{Marker, MarkerKind, TimeAxis, esc, probe_svg};
 use super::model::RunReport;
 use super::{markdown, timeline};
 
@@ -58,7 +58,7 @@ fn header(s: &mut String, r: &RunReport) {
         r.started
     );
     if let Some(why) = &r.status_reason {
-        let _ = write!(s, "<p>{}</p>", esc(why));
+        let _ = write!(s, "<p>{}</p>", text(why));
     }
     let _ = writeln!(
         s,
@@ -76,7 +76,7 @@ fn scorecard(s: &mut String, r: &RunReport) {
             .map(|v| format!("{v:.2}"))
             .unwrap_or_else(|| "—".into()),
         c.pass_mark,
-        esc(&c.reason)
+        text(&c.reason)
     );
     s.push_str("<table><tr><th>Component</th><th>Weight</th><th>Score</th><th>Measured</th><th>Target</th><th>Note</th></tr>");
     for comp in &c.components {
@@ -88,9 +88,9 @@ fn scorecard(s: &mut String, r: &RunReport) {
             comp.score
                 .map(|v| format!("{v:.2}"))
                 .unwrap_or_else(|| "n/a".into()),
-            esc(&comp.measured),
-            esc(&comp.target),
-            esc(&comp.note)
+            text(&comp.measured),
+            text(&comp.target),
+            text(&comp.note)
         );
     }
     s.push_str("</table>");
@@ -120,6 +120,12 @@ fn charts(s: &mut String, r: &RunReport) {
         .flatten()
         .max()
         .unwrap_or(r.started);
+    let axis = TimeAxis {
+        start: r.started,
+        end,
+        t0: r.t0(),
+    };
+    let markers = markers(r);
     for p in &r.probes {
         let _ = write!(
             s,
@@ -131,10 +137,29 @@ fn charts(s: &mut String, r: &RunReport) {
                 .map(|d| format!(" · during {}", esc(d)))
                 .unwrap_or_default(),
             p.points.len(),
-            probe_svg(p, &r.faults, r.started, end)
+            probe_svg(p, &r.faults, &markers, axis)
         );
     }
     s.push_str("</section>\n");
+}
+
+/// The response moments on the charts' time axis: each expected alert
+/// firing, the acknowledgement, and the resolution.
+fn markers(r: &RunReport) -> Vec<Marker> {
+    let m = &r.scorecard.metrics;
+    let fired = r.detection.iter().filter_map(|a| a.t_fire);
+    fired
+        .map(|at| (MarkerKind::Fired, at))
+        .chain(m.t_ack.map(|at| (MarkerKind::Acknowledged, at)))
+        .chain(m.t_resolve.map(|at| (MarkerKind::Resolved, at)))
+        .map(|(kind, at)| Marker { kind, at })
+        .collect()
+}
+
+/// Free text from the report (reasons, notes, timeline lines): escaped,
+/// with markdown's `inline code` shown as code rather than raw backticks.
+fn text(s: &str) -> String {
+    inline(s)
 }
 
 fn detection(s: &mut String, r: &RunReport) {
@@ -184,7 +209,7 @@ fn full_timeline(s: &mut String, r: &RunReport) {
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             ts(Some(e.at)),
             esc(&timeline::offset(r, e.at)),
-            esc(&e.text)
+            text(&e.text)
         );
     }
     s.push_str("</table></section>\n");
@@ -319,6 +344,32 @@ mod tests {
             // Self-contained: nothing to fetch.
             for bad in ["<script", "src=\"http", "href=\"http", "@import", "url("] {
                 assert!(!h.contains(bad), "{bad}");
+            }
+        }
+    }
+
+    /// Reasons, notes and timeline lines quote steps and faults in
+    /// backticks; the browser must show code, not the markdown.
+    #[test]
+    fn no_raw_backticks_anywhere() {
+        for good in [true, false] {
+            let h = render(&report(good));
+            assert!(!h.contains('`'), "raw backtick in:\n{h}");
+            assert!(h.contains("<code>kill-one-checkout-pod</code>"), "{h}");
+        }
+        assert!(
+            render(&report(false)).contains("critical runbook step <code>scale-up</code>"),
+            "the failing reason renders its code span"
+        );
+    }
+
+    #[test]
+    fn every_chart_marks_the_response_and_explains_its_marks() {
+        let r = report(true);
+        let h = render(&r);
+        for chart in h.split("<svg class=\"chart\"").skip(1) {
+            for class in ["marker-fired", "marker-ack", "marker-resolved", "legend"] {
+                assert!(chart.contains(class), "{class} missing");
             }
         }
     }
