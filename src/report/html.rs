@@ -259,7 +259,7 @@ fn markdown_to_html(md: &str) -> String {
             }
             let _ = write!(out, "<li>{}</li>", inline(&t[2..]));
         } else if is_row {
-            let cells: Vec<&str> = t.trim_matches('|').split('|').map(str::trim).collect();
+            let cells = table_cells(t);
             if cells
                 .iter()
                 .all(|c| c.chars().all(|ch| matches!(ch, '-' | ':')))
@@ -273,7 +273,7 @@ fn markdown_to_html(md: &str) -> String {
             }
             out.push_str("<tr>");
             for c in cells {
-                let _ = write!(out, "<{tag}>{}</{tag}>", inline(c));
+                let _ = write!(out, "<{tag}>{}</{tag}>", inline(&c));
             }
             out.push_str("</tr>");
         } else {
@@ -287,6 +287,28 @@ fn markdown_to_html(md: &str) -> String {
         out.push_str("</table>");
     }
     out
+}
+
+/// The cells of a pipe-table row. report.md escapes a pipe inside a cell
+/// as `\|` (free text can hold one); it splits nothing and shows as `|`.
+fn table_cells(row: &str) -> Vec<String> {
+    let inner = row.trim().strip_prefix('|').unwrap_or(row);
+    let inner = inner.strip_suffix('|').unwrap_or(inner);
+    let mut cells = Vec::new();
+    let mut cell = String::new();
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'|') => {
+                chars.next();
+                cell.push('|');
+            }
+            '|' => cells.push(std::mem::take(&mut cell)),
+            _ => cell.push(c),
+        }
+    }
+    cells.push(cell);
+    cells.into_iter().map(|c| c.trim().to_string()).collect()
 }
 
 /// `**bold**`, `` `code` `` and a whole-line `_emphasis_`, escaped.
@@ -372,6 +394,12 @@ mod tests {
                 assert!(chart.contains(class), "{class} missing");
             }
         }
+    }
+
+    #[test]
+    fn an_escaped_pipe_stays_in_its_cell() {
+        let h = markdown_to_html("| a | b |\n|---|---|\n| x \\| y | z |\n");
+        assert!(h.contains("<td>x | y</td><td>z</td>"), "{h}");
     }
 
     #[test]
