@@ -938,6 +938,43 @@ mod tests {
         assert!(!score(&tg, &o, &good_drill()).scorecard.passed);
     }
 
+    /// Prometheus down: no breach was seen, but no recovery either. That is
+    /// unknown, not "nothing to mitigate".
+    #[test]
+    fn unreadable_probes_leave_mitigation_not_measured() {
+        let mut o = observed(Some(30));
+        o.t_impact = None;
+        o.t_mitigate = None;
+        o.unreadable = vec!["checkout-success".into()];
+        let c = score(&sev2(), &o, &good_drill()).scorecard;
+        let m = c.component(Component::Mitigate).unwrap();
+        assert_eq!(m.score, None);
+        assert_eq!(m.effective_weight, 0.0);
+        assert_eq!(m.measured, "TTM not measured");
+        assert!(
+            m.note.starts_with("not measured: probe checkout-success"),
+            "{}",
+            m.note
+        );
+        assert!(c.flags.contains(&Flag::NotMeasured {
+            component: Component::Mitigate,
+            probes: vec!["checkout-success".into()],
+        }));
+        // Readable probes and no breach: still full marks.
+        o.unreadable.clear();
+        let c = score(&sev2(), &o, &good_drill()).scorecard;
+        assert_eq!(c.score_of(Component::Mitigate), Some(1.0));
+    }
+
+    #[test]
+    fn the_runbook_measurement_names_the_steps_not_done() {
+        let mut d = good_drill();
+        d.runbook.steps[0].claimed_at = None;
+        let c = score(&sev2(), &observed(Some(30)), &d).scorecard;
+        let r = c.component(Component::Runbook).unwrap();
+        assert_eq!(r.measured, "1/2 steps done (not done: ack)");
+    }
+
     /// Ack and mitigate at the curve's edges, through the whole scorer.
     #[test]
     fn ack_and_mitigate_edges() {
