@@ -54,6 +54,8 @@ fn run(i: usize, run_dir: &Path) -> RunRecord {
                 due: Some("2024-06-01".parse().unwrap()),
                 priority: Some("P2".into()),
                 done_at: (k == 0).then_some(started_at),
+                rule: None,
+                subject: None,
             })
             .collect(),
     }

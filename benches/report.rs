@@ -111,6 +111,7 @@ fn build(scenario: &Scenario) -> RunReport {
             t_end: t(EVENTS),
             alerts,
             noise: vec![],
+            unreadable: vec![],
         },
         drill,
         targets: Targets::resolve(&Config::default(), scenario, None),

@@ -119,6 +119,62 @@ fn actions_done_is_reflected_in_the_list_and_the_completion_rate() {
     );
 }
 
+/// `gameday actions list` shows one row per (scenario, rule, subject) with
+/// how many runs found it, and `done` closes it in all of them.
+#[test]
+fn actions_list_shows_one_row_per_key_with_its_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("h.db");
+    let mut store = gameday::history::Store::open(&db).unwrap();
+    for (i, day) in ["01", "02", "03"].iter().enumerate() {
+        let mut r = run(
+            &format!("k{i}"),
+            "pod-loss",
+            Some("SEV2"),
+            &format!("2026-11-{day}T10:00:00Z"),
+            [None; 4],
+            false,
+            tmp.path(),
+        );
+        let mut detect = item(
+            "A1",
+            "Fix detection: alert X must fire",
+            Some("2026-12-01"),
+            None,
+        );
+        detect.rule = Some("fix-detection".into());
+        detect.subject = Some("X".into());
+        detect.owner_role = Some("alert owner".into());
+        detect.priority = Some("P1".into());
+        r.action_items = vec![detect];
+        store.record(&r).unwrap();
+    }
+    drop(store);
+    let out = gameday(tmp.path(), Some(&db), &["actions", "list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].contains("RUNS"), "{text}");
+    assert!(
+        lines[1].contains(" 3 ") && lines[1].contains("alert owner"),
+        "{text}"
+    );
+    let number = lines[1].split_whitespace().next().unwrap().to_string();
+    let out = gameday(tmp.path(), Some(&db), &["actions", "done", &number]);
+    assert!(
+        stdout(&out).contains("(found in 3 runs, last k2)"),
+        "{}",
+        stdout(&out)
+    );
+    let out = gameday(tmp.path(), Some(&db), &["actions", "list", "--open"]);
+    assert!(
+        stdout(&out).starts_with("no open action items"),
+        "{}",
+        stdout(&out)
+    );
+}
+
 #[test]
 fn corrupt_database_fails_clearly_from_the_cli() {
     let tmp = tempfile::tempdir().unwrap();

@@ -53,7 +53,7 @@ fn re_recording_a_run_updates_it_and_keeps_completions() {
     let done_at = ts("2026-11-01T08:00:00Z");
     assert!(matches!(
         store.mark_done("p1:A2", done_at).unwrap(),
-        Completion::Done(a) if a.item.done_at == Some(done_at)
+        Completion::Done(a) if a.done_at == Some(done_at)
     ));
 
     let mut again = runs[0].clone();
@@ -102,7 +102,7 @@ fn action_items_are_found_by_number_or_reference_and_done_once() {
         .mark_done(&hashed, ts("2026-11-03T00:00:00Z"))
         .unwrap()
     {
-        Completion::AlreadyDone(a) => assert_eq!(a.item.done_at, Some(first)),
+        Completion::AlreadyDone(a) => assert_eq!(a.done_at, Some(first)),
         other => panic!("{other:?}"),
     }
     assert_eq!(store.actions(true, Some("db-failover")).unwrap(), vec![]);
@@ -147,6 +147,64 @@ fn a_v1_database_upgrades_to_latest_and_keeps_its_runs() {
     let new = seeded_runs(tmp.path()).remove(0);
     store.record(&new).unwrap();
     assert_eq!(store.actions(false, None).unwrap().len(), 2);
+}
+
+/// A v3 history (before items had a merge key) holds the junk the issue
+/// describes: the same item in several runs, owners as raw JSON. Upgraded,
+/// each item is one row with its count and a role name as owner.
+#[test]
+fn a_v3_history_merges_repeated_items_and_renders_owners_as_roles() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("v3.db");
+    {
+        let mut conn = rusqlite::Connection::open(&db).unwrap();
+        schema::migrate_to(&mut conn, 3).unwrap();
+        for (i, run) in ["r1", "r2", "r3"].iter().enumerate() {
+            conn.execute(
+                "INSERT INTO runs (run_id, scenario, status, exit_code, started_at_ms, passed,
+                     run_dir, recorded_at_ms)
+                 VALUES (?1, 'pod-loss', 'failed', 1, ?2, 0, '/runs', 0)",
+                rusqlite::params![run, 1_767_225_600_000_i64 + i as i64 * 86_400_000],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO action_items (run_id, item_id, title, owner_role, due, priority)
+                 VALUES (?1, 'A1', 'Shorten mitigation: automate or pre-approve the mitigating step',
+                         '{\"incident\":\"operations\"}', '2026-01-15', 'P2')",
+                [run],
+            )
+            .unwrap();
+        }
+    }
+    let mut store = Store::open(&db).unwrap();
+    assert_eq!(store.schema_version().unwrap(), schema::LATEST);
+    let merged = store.merged_actions(false, None).unwrap();
+    assert_eq!(merged.len(), 1, "{merged:#?}");
+    let m = &merged[0];
+    assert_eq!(m.occurrences, 3);
+    assert_eq!(m.owner_role.as_deref(), Some("operations lead"));
+    assert_eq!(m.last_run_id, "r3");
+    assert_eq!(
+        (m.first_seen, m.last_seen),
+        (ts("2026-01-01T00:00:00Z"), ts("2026-01-03T00:00:00Z"))
+    );
+    // New items with a key merge by it, not by their wording.
+    let mut run = seeded_runs(tmp.path()).remove(0);
+    for (i, it) in run.action_items.iter_mut().enumerate() {
+        it.rule = Some("fix-detection".into());
+        it.subject = Some("CheckoutHighErrorRate".into());
+        it.title = format!("wording {i}");
+    }
+    store.record(&run).unwrap();
+    let keyed: Vec<_> = store
+        .merged_actions(false, Some("pod-loss"))
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.rule.is_some())
+        .collect();
+    assert_eq!(keyed.len(), 1);
+    assert_eq!(keyed[0].occurrences, 2);
+    assert_eq!(keyed[0].open, 1, "one of the two was done");
 }
 
 #[test]

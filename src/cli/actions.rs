@@ -1,6 +1,7 @@
 //! `gameday actions list|done`: postmortem action items, tracked after the
 //! run so that the completion rate (`gameday metrics`) measures whether the
-//! team acts on what its game days find.
+//! team acts on what its game days find. The same item found by many runs is
+//! one row with its count (`history::MergedAction`).
 
 use std::io::Write;
 
@@ -8,7 +9,7 @@ use jiff::Timestamp;
 
 use super::history::{DbArgs, fmt_time, open_store, write_columns};
 use super::{GlobalArgs, OutputFormat, exit};
-use crate::history::{Completion, StoredAction};
+use crate::history::{Completion, MergedAction};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,7 +21,8 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ActionsCommand {
-    /// List action items, the ones due soonest first.
+    /// List action items, one per scenario, rule and subject with how many
+    /// runs found it, the ones due soonest first.
     List {
         /// Only items not done yet.
         #[arg(long)]
@@ -31,7 +33,8 @@ pub enum ActionsCommand {
         #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
     },
-    /// Mark an action item done (by the number `list` shows, or RUN_ID:ITEM_ID).
+    /// Mark an action item done in every run that found it (by the number
+    /// `list` shows, or RUN_ID:ITEM_ID).
     Done {
         #[arg(value_name = "ID")]
         id: String,
@@ -49,7 +52,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
             scenario,
             output,
         } => {
-            let items = store.actions(open, scenario.as_deref())?;
+            let items = store.merged_actions(open, scenario.as_deref())?;
             if output == OutputFormat::Json {
                 serde_json::to_writer_pretty(&mut out, &items)?;
                 writeln!(out)?;
@@ -65,44 +68,51 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
             }
         }
         ActionsCommand::Done { id } => match store.mark_done(&id, Timestamp::now())? {
-            Completion::Done(a) => writeln!(
-                out,
-                "done: #{} {} (run {})",
-                a.number, a.item.title, a.run_id
-            )?,
+            Completion::Done(a) => {
+                writeln!(out, "done: #{} {} ({})", a.number, a.title, found_in(&a))?
+            }
             Completion::AlreadyDone(a) => writeln!(
                 out,
                 "already done: #{} {} (done {} UTC)",
                 a.number,
-                a.item.title,
-                a.item.done_at.map_or("-".into(), fmt_time)
+                a.title,
+                a.done_at.map_or("-".into(), fmt_time)
             )?,
         },
     }
     Ok(exit::OK)
 }
 
-fn write_list(out: &mut impl Write, items: &[StoredAction]) -> std::io::Result<()> {
-    let rows: Vec<[String; 7]> = items
+/// `run ID` for an item one run found, `found in N runs, last ID` otherwise.
+fn found_in(a: &MergedAction) -> String {
+    if a.occurrences == 1 {
+        format!("run {}", a.last_run_id)
+    } else {
+        format!("found in {} runs, last {}", a.occurrences, a.last_run_id)
+    }
+}
+
+fn write_list(out: &mut impl Write, items: &[MergedAction]) -> std::io::Result<()> {
+    let rows: Vec<[String; 8]> = items
         .iter()
         .map(|a| {
             [
                 format!("#{}", a.number),
-                a.item
-                    .done_at
+                a.done_at
                     .map_or("open".into(), |t| format!("done {}", fmt_time(t))),
-                a.item.due.map_or("-".into(), |d| d.to_string()),
-                a.item.priority.clone().unwrap_or_else(|| "-".into()),
-                a.item.owner_role.clone().unwrap_or_else(|| "-".into()),
+                a.due.map_or("-".into(), |d| d.to_string()),
+                a.priority.clone().unwrap_or_else(|| "-".into()),
+                a.owner_role.clone().unwrap_or_else(|| "-".into()),
+                a.occurrences.to_string(),
                 a.scenario.clone(),
-                a.item.title.clone(),
+                a.title.clone(),
             ]
         })
         .collect();
     write_columns(
         out,
         &[
-            "ID", "STATE", "DUE", "PRIORITY", "OWNER", "SCENARIO", "TITLE",
+            "ID", "STATE", "DUE", "PRIORITY", "OWNER", "RUNS", "SCENARIO", "TITLE",
         ],
         &rows,
     )

@@ -9,6 +9,7 @@
 
 mod error;
 pub mod exposition;
+mod merged;
 pub mod metrics;
 mod path;
 pub mod quantile;
@@ -20,9 +21,10 @@ mod store;
 use std::path::Path;
 
 pub use error::HistoryError;
+pub use merged::{Completion, MergedAction};
 pub use path::{DEFAULT_FILE, default_path, resolve_path};
 pub use record::{ActionItem, RunRecord};
-pub use store::{Completion, DEFAULT_BUSY_TIMEOUT, OpenOptions, RunFilter, Store, StoredAction};
+pub use store::{DEFAULT_BUSY_TIMEOUT, OpenOptions, RunFilter, Store, StoredAction};
 
 /// Records `run` in the history database at `db` (opened, created or
 /// migrated as needed). Call it after the run directory is written.

@@ -49,4 +49,13 @@ pub struct ActionItem {
     pub due: Option<Date>,
     pub priority: Option<String>,
     pub done_at: Option<Timestamp>,
+    /// The rule that derived the item (`fix-detection`, ...). With `subject`
+    /// and the run's scenario it is the key that merges the same item across
+    /// runs; items without one (recorded before schema v4) merge by title.
+    #[serde(default)]
+    pub rule: Option<String>,
+    /// What the rule is about: an alert, a step, a role, a fault; empty for
+    /// run-wide items.
+    #[serde(default)]
+    pub subject: Option<String>,
 }

@@ -42,6 +42,23 @@ pub const MIGRATIONS: &[&str] = &[
     "ALTER TABLE runs ADD COLUMN ttm_seconds REAL;
      CREATE INDEX runs_started_at ON runs(started_at_ms);
      CREATE INDEX runs_scenario ON runs(scenario, started_at_ms);",
+    // v4: the same follow-up found by many runs is one item with a count.
+    // Items carry the rule that derived them and its subject; with the run's
+    // scenario that is the merge key (older items, without a rule, merge by
+    // title). Owners recorded as serde names (`alertOwner`,
+    // `{"incident":"operations"}`) become the role names the reports print.
+    r#"ALTER TABLE action_items ADD COLUMN rule TEXT;
+     ALTER TABLE action_items ADD COLUMN subject TEXT;
+     CREATE INDEX action_items_key ON action_items(rule, subject);
+     UPDATE action_items SET owner_role = CASE owner_role
+         WHEN 'alertOwner' THEN 'alert owner'
+         WHEN 'runbookOwner' THEN 'runbook owner'
+         WHEN 'rotationLead' THEN 'on-call rotation lead'
+         WHEN '{"incident":"incidentCommander"}' THEN 'incident commander'
+         WHEN '{"incident":"communications"}' THEN 'communications lead'
+         WHEN '{"incident":"operations"}' THEN 'operations lead'
+         WHEN '{"incident":"sme"}' THEN 'subject-matter expert'
+         ELSE owner_role END;"#,
 ];
 
 /// The version a database has after all migrations.

@@ -53,16 +53,8 @@ pub struct StoredAction {
     pub item: ActionItem,
 }
 
-/// What `mark_done` did.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Completion {
-    Done(StoredAction),
-    /// It was done before; the earlier completion time is kept.
-    AlreadyDone(StoredAction),
-}
-
 pub struct Store {
-    conn: Connection,
+    pub(super) conn: Connection,
     path: PathBuf,
 }
 
@@ -131,7 +123,7 @@ impl Store {
         schema::version(&self.conn).map_err(|e| self.err(e))
     }
 
-    fn err(&self, e: rusqlite::Error) -> HistoryError {
+    pub(super) fn err(&self, e: rusqlite::Error) -> HistoryError {
         HistoryError::from_sqlite(&self.path, e)
     }
 
@@ -196,12 +188,14 @@ impl Store {
         .map_err(sql)?;
         for item in &run.action_items {
             tx.execute(
-                "INSERT INTO action_items (run_id, item_id, title, owner_role, due, priority, done_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                "INSERT INTO action_items (run_id, item_id, title, owner_role, due, priority,
+                     done_at_ms, rule, subject)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT (run_id, item_id) DO UPDATE SET
                      title = excluded.title, owner_role = excluded.owner_role,
                      due = excluded.due, priority = excluded.priority,
-                     done_at_ms = coalesce(action_items.done_at_ms, excluded.done_at_ms)",
+                     done_at_ms = coalesce(action_items.done_at_ms, excluded.done_at_ms),
+                     rule = excluded.rule, subject = excluded.subject",
                 params![
                     run.run_id,
                     item.id,
@@ -210,6 +204,8 @@ impl Store {
                     item.due.map(|d| d.to_string()),
                     item.priority,
                     item.done_at.map(|t| t.as_millisecond()),
+                    item.rule,
+                    item.subject,
                 ],
             )
             .map_err(sql)?;
@@ -320,27 +316,6 @@ impl Store {
                 id: reference.to_string(),
             })
     }
-
-    /// Marks an action item done at `at`. Marking it again keeps the first
-    /// completion time, so the completion record cannot drift.
-    pub fn mark_done(
-        &mut self,
-        reference: &str,
-        at: Timestamp,
-    ) -> Result<Completion, HistoryError> {
-        let action = self.action(reference)?;
-        if action.item.done_at.is_some() {
-            return Ok(Completion::AlreadyDone(action));
-        }
-        self.conn
-            .execute(
-                "UPDATE action_items SET done_at_ms = ?1 WHERE id = ?2 AND done_at_ms IS NULL",
-                params![at.as_millisecond(), action.number],
-            )
-            .map_err(|e| self.err(e))?;
-        self.action(&action.number.to_string())
-            .map(Completion::Done)
-    }
 }
 
 /// NaN and infinities are not times; store them as unknown rather than
@@ -356,16 +331,16 @@ const RUN_FILTER: &str =
 
 const ACTION_SELECT: &str =
     "SELECT a.id, a.run_id, r.scenario, r.started_at_ms, a.item_id, a.title,
-        a.owner_role, a.due, a.priority, a.done_at_ms
+        a.owner_role, a.due, a.priority, a.done_at_ms, a.rule, a.subject
      FROM action_items a JOIN runs r ON r.run_id = a.run_id";
 
-fn timestamp(row: &Row<'_>, idx: usize) -> rusqlite::Result<Timestamp> {
+pub(super) fn timestamp(row: &Row<'_>, idx: usize) -> rusqlite::Result<Timestamp> {
     let ms: i64 = row.get(idx)?;
     Timestamp::from_millisecond(ms)
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Integer, Box::new(e)))
 }
 
-fn opt_timestamp(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Timestamp>> {
+pub(super) fn opt_timestamp(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Timestamp>> {
     match row.get::<_, Option<i64>>(idx)? {
         None => Ok(None),
         Some(_) => timestamp(row, idx).map(Some),
@@ -392,14 +367,19 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
     })
 }
 
+/// A `YYYY-MM-DD` column that may be NULL.
+pub(super) fn opt_date(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Date>> {
+    match row.get::<_, Option<String>>(idx)? {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<Date>()
+            .map(Some)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e))),
+    }
+}
+
 fn action_from_row(row: &Row<'_>) -> rusqlite::Result<StoredAction> {
-    let due =
-        match row.get::<_, Option<String>>(7)? {
-            None => None,
-            Some(s) => Some(s.parse::<Date>().map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(7, Type::Text, Box::new(e))
-            })?),
-        };
+    let due = opt_date(row, 7)?;
     Ok(StoredAction {
         number: row.get(0)?,
         run_id: row.get(1)?,
@@ -412,6 +392,8 @@ fn action_from_row(row: &Row<'_>) -> rusqlite::Result<StoredAction> {
             due,
             priority: row.get(8)?,
             done_at: opt_timestamp(row, 9)?,
+            rule: row.get(10)?,
+            subject: row.get(11)?,
         },
     })
 }

@@ -5,10 +5,12 @@
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan, tz::TimeZone};
 
+use serde::{Deserialize, Serialize};
+
 use super::model::{ActionItem, FaultRecord, OwnerRole, Priority};
 use crate::drill::role_label;
 use crate::scenario::RoleName;
-use crate::score::{AlertDetection, Component, Flag, Scorecard, human_secs};
+use crate::score::{AlertDetection, Component, Flag, Observed, Scorecard, human_secs, secs};
 
 /// Days to close an action item: SEV1 7, SEV2 14, anything else 30. A P1
 /// item is never given more than 7 days.
@@ -55,39 +57,128 @@ fn ttd_advice(a: &AlertDetection) -> &'static str {
         .unwrap_or("")
 }
 
+/// Where an action item came from. With the scenario and the item's
+/// subject it is the stable key that merges the same follow-up across runs
+/// in the history (`gameday actions`), whatever the title's wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionRule {
+    FixDetection,
+    TuneAlert,
+    AddRunbookUrl,
+    FixCriticalStep,
+    FixStepVerify,
+    NameRole,
+    SpreadRoles,
+    ReduceNoise,
+    FixComms,
+    ReviewPaging,
+    ShortenMitigation,
+    FixRevert,
+}
+
+impl ActionRule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionRule::FixDetection => "fix-detection",
+            ActionRule::TuneAlert => "tune-alert",
+            ActionRule::AddRunbookUrl => "add-runbook-url",
+            ActionRule::FixCriticalStep => "fix-critical-step",
+            ActionRule::FixStepVerify => "fix-step-verify",
+            ActionRule::NameRole => "name-role",
+            ActionRule::SpreadRoles => "spread-roles",
+            ActionRule::ReduceNoise => "reduce-noise",
+            ActionRule::FixComms => "fix-comms",
+            ActionRule::ReviewPaging => "review-paging",
+            ActionRule::ShortenMitigation => "shorten-mitigation",
+            ActionRule::FixRevert => "fix-revert",
+        }
+    }
+}
+
+/// Collects the items of one run with their due dates.
+struct Items {
+    severity: Option<String>,
+    from: Timestamp,
+    items: Vec<ActionItem>,
+}
+
+impl Items {
+    fn add(
+        &mut self,
+        (rule, subject): (ActionRule, &str),
+        title: String,
+        owner_role: OwnerRole,
+        priority: Priority,
+        reason: String,
+    ) {
+        self.items.push(ActionItem {
+            title,
+            owner_role,
+            due: due_date(self.from, self.severity.as_deref(), priority),
+            priority,
+            reason,
+            rule,
+            subject: subject.to_string(),
+        });
+    }
+}
+
+/// The action items of a run, from what it actually tested: nothing from a
+/// run that injected nothing (not-run, refused, halted, unreachable, aborted
+/// before injection), no "must fire" for an alert whose detection window a
+/// `cut_short` (aborted) run never reached, and nothing about a component
+/// that was not scored.
 pub fn derive(
     card: &Scorecard,
     detection: &[AlertDetection],
     faults: &[FaultRecord],
+    (observed, cut_short): (&Observed, bool),
     from: Timestamp,
 ) -> Vec<ActionItem> {
-    let sev = card.severity.as_deref();
-    let mut items = Vec::new();
-    let mut add = |title: String, owner: OwnerRole, priority: Priority, reason: String| {
-        items.push(ActionItem {
-            title,
-            owner_role: owner,
-            due: due_date(from, sev, priority),
-            priority,
-            reason,
-        })
+    let mut items = Items {
+        severity: card.severity.clone(),
+        from,
+        items: Vec::new(),
     };
+    if let Some(t_inject) = observed.t_inject {
+        let observed_for = if cut_short {
+            secs(t_inject, observed.t_end)
+        } else {
+            f64::INFINITY
+        };
+        detection_items(&mut items, detection, observed_for);
+        flag_items(&mut items, card);
+        response_items(&mut items, card);
+    }
+    revert_items(&mut items, faults);
+    let mut items = items.items;
+    items.sort_by_key(|i| i.priority);
+    items
+}
 
+/// `observed_for`: seconds an aborted run watched after the injection
+/// (infinite for a run that ran its course). An alert that was not due yet
+/// when the run was stopped was not tested.
+fn detection_items(items: &mut Items, detection: &[AlertDetection], observed_for: f64) {
     for a in detection {
-        if !a.fired {
+        let due = a.target_seconds.is_none_or(|t| observed_for >= t);
+        if !a.fired && due {
             let why = if a.rule_found {
                 "the rule exists but the alert never fired during the run".to_string()
             } else {
                 format!("no alert rule named {} was found in Prometheus", a.name)
             };
-            add(
+            items.add(
+                (ActionRule::FixDetection, &a.name),
                 format!("Fix detection: alert {} must fire for this failure", a.name),
                 OwnerRole::AlertOwner,
                 Priority::P1,
                 format!("detection failure: {why}"),
             );
         } else if a.over_target() {
-            add(
+            items.add(
+                (ActionRule::TuneAlert, &a.name),
                 format!("Tune alert {} to fire sooner", a.name),
                 OwnerRole::AlertOwner,
                 Priority::P2,
@@ -100,7 +191,8 @@ pub fn derive(
             );
         }
         if a.rule_found && a.runbook_url.as_deref().is_none_or(|u| u.trim().is_empty()) {
-            add(
+            items.add(
+                (ActionRule::AddRunbookUrl, &a.name),
                 format!("Add a runbook_url annotation to alert {}", a.name),
                 OwnerRole::RunbookOwner,
                 Priority::P3,
@@ -108,22 +200,28 @@ pub fn derive(
             );
         }
     }
+}
+
+fn flag_items(items: &mut Items, card: &Scorecard) {
     for f in &card.flags {
         match f {
-            Flag::CriticalStepMissed { step } => add(
+            Flag::CriticalStepMissed { step } => items.add(
+                (ActionRule::FixCriticalStep, step),
                 format!("Fix the runbook: critical step `{step}` was not done"),
                 OwnerRole::RunbookOwner,
                 Priority::P2,
                 "a critical step was skipped or never verified; make it clearer or automate it"
                     .into(),
             ),
-            Flag::StepUnverified { step } => add(
+            Flag::StepUnverified { step } => items.add(
+                (ActionRule::FixStepVerify, step),
                 format!("Fix runbook step `{step}`: it did not have the intended effect"),
                 OwnerRole::RunbookOwner,
                 Priority::P2,
                 "the step was claimed but its verify probe never held".into(),
             ),
-            Flag::MissingRole { role, severity } => add(
+            Flag::MissingRole { role, severity } => items.add(
+                (ActionRule::NameRole, role_label(*role)),
                 format!("Name the {} early: rotation or training", role_label(*role)),
                 OwnerRole::RotationLead,
                 Priority::P2,
@@ -132,21 +230,27 @@ pub fn derive(
                     role_label(*role)
                 ),
             ),
-            Flag::HeroDependent { .. } => add(
+            Flag::HeroDependent { .. } => items.add(
+                (ActionRule::SpreadRoles, ""),
                 "Spread incident roles across people: rotation or training".into(),
                 OwnerRole::RotationLead,
                 Priority::P2,
                 "hero-dependent response: one person held every role".into(),
             ),
-            Flag::Noise { alerts } | Flag::NoiseFailure { alerts } => add(
+            Flag::Noise { alerts } | Flag::NoiseFailure { alerts } => items.add(
+                (ActionRule::ReduceNoise, ""),
                 "Reduce alert noise during this failure".into(),
                 OwnerRole::AlertOwner,
                 Priority::P3,
                 format!("unexpected alerts fired: {}", alerts.join(", ")),
             ),
-            Flag::DetectionFailure { .. } | Flag::CadenceGap { .. } => {}
+            Flag::DetectionFailure { .. } | Flag::CadenceGap { .. } | Flag::NotMeasured { .. } => {}
         }
     }
+}
+
+/// Comms, paging and mitigation: only for components that were scored.
+fn response_items(items: &mut Items, card: &Scorecard) {
     let gaps: Vec<&Flag> = card
         .flags
         .iter()
@@ -161,30 +265,32 @@ pub fn derive(
         if first_late {
             why.insert(0, "the first status update was late or missing".into());
         }
-        add(
+        items.add(
+            (ActionRule::FixComms, ""),
             "Fix the comms template and cadence reminders".into(),
             OwnerRole::Incident(RoleName::Communications),
             Priority::P3,
             why.join("; "),
         );
     }
-    if card.score_of(Component::Ack).is_some_and(|s| s < 1.0) {
-        add(
+    // Nobody paged means the alert did not fire: the detection item covers
+    // it, and a paging item on top would blame the rotation for it.
+    let paged = card.metrics.t_page.is_some();
+    if paged && card.score_of(Component::Ack).is_some_and(|s| s < 1.0) {
+        items.add(
+            (ActionRule::ReviewPaging, ""),
             "Review paging and acknowledgement".into(),
             OwnerRole::RotationLead,
             Priority::P2,
-            match (card.metrics.tta_seconds, card.metrics.t_page) {
-                (Some(t), _) => format!("acknowledged after {}, over the target", human_secs(t)),
-                (None, None) => {
-                    "nobody was paged (no expected alert fired), so nothing could be acknowledged"
-                        .into()
-                }
-                (None, Some(_)) => "the page was never acknowledged".into(),
+            match card.metrics.tta_seconds {
+                Some(t) => format!("acknowledged after {}, over the target", human_secs(t)),
+                None => "the page was never acknowledged".into(),
             },
         );
     }
     if card.score_of(Component::Mitigate).is_some_and(|s| s < 1.0) {
-        add(
+        items.add(
+            (ActionRule::ShortenMitigation, ""),
             "Shorten mitigation: automate or pre-approve the mitigating step".into(),
             OwnerRole::Incident(RoleName::Operations),
             Priority::P2,
@@ -194,19 +300,21 @@ pub fn derive(
             },
         );
     }
-    for f in faults.iter().filter(|f| f.revert_error.is_some()) {
-        add(
+}
+
+fn revert_items(items: &mut Items, faults: &[FaultRecord]) {
+    for f in faults {
+        let Some(error) = &f.revert_error else {
+            continue;
+        };
+        items.add(
+            (ActionRule::FixRevert, &f.name),
             format!("Make fault {} revert reliably", f.name),
             OwnerRole::Incident(RoleName::Operations),
             Priority::P1,
-            format!(
-                "the revert failed: {}",
-                f.revert_error.as_deref().unwrap_or_default()
-            ),
+            format!("the revert failed: {error}"),
         );
     }
-    items.sort_by_key(|i| i.priority);
-    items
 }
 
 #[cfg(test)]
@@ -230,11 +338,12 @@ mod tests {
             t_end: t(600),
             alerts: vec![alert],
             noise: vec![],
+            unreadable: vec![],
         };
         let mut targets = Targets::for_severity(&Config::default(), severity);
         targets.mitigate = Some(Duration::from_secs(120));
         let s = score(&targets, &obs, &Drill::new(None, t(0)));
-        derive(&s.scorecard, &s.detection, &[], t(600))
+        derive(&s.scorecard, &s.detection, &[], (&obs, false), t(600))
     }
 
     #[test]

@@ -34,7 +34,14 @@ pub struct RunFacts<'a> {
 pub fn assemble(facts: RunFacts<'_>) -> RunReport {
     let scored = score(&facts.targets, &facts.observed, &facts.drill);
     let from = facts.ended.unwrap_or(facts.observed.t_end);
-    let action_items = actions::derive(&scored.scorecard, &scored.detection, &facts.faults, from);
+    let cut_short = matches!(facts.status, RunStatus::Aborted | RunStatus::Incomplete);
+    let action_items = actions::derive(
+        &scored.scorecard,
+        &scored.detection,
+        &facts.faults,
+        (&facts.observed, cut_short),
+        from,
+    );
     let (status, status_reason) = match facts.status {
         RunStatus::Passed if !scored.scorecard.passed => (
             RunStatus::Failed,

@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use jiff::Timestamp;
 
-use super::chart::{esc, probe_svg};
+use super::chart::{Marker, MarkerKind, TimeAxis, esc, probe_svg};
 use super::model::RunReport;
 use super::{markdown, timeline};
 
@@ -58,7 +58,7 @@ fn header(s: &mut String, r: &RunReport) {
         r.started
     );
     if let Some(why) = &r.status_reason {
-        let _ = write!(s, "<p>{}</p>", esc(why));
+        let _ = write!(s, "<p>{}</p>", text(why));
     }
     let _ = writeln!(
         s,
@@ -76,7 +76,7 @@ fn scorecard(s: &mut String, r: &RunReport) {
             .map(|v| format!("{v:.2}"))
             .unwrap_or_else(|| "—".into()),
         c.pass_mark,
-        esc(&c.reason)
+        text(&c.reason)
     );
     s.push_str("<table><tr><th>Component</th><th>Weight</th><th>Score</th><th>Measured</th><th>Target</th><th>Note</th></tr>");
     for comp in &c.components {
@@ -88,9 +88,9 @@ fn scorecard(s: &mut String, r: &RunReport) {
             comp.score
                 .map(|v| format!("{v:.2}"))
                 .unwrap_or_else(|| "n/a".into()),
-            esc(&comp.measured),
-            esc(&comp.target),
-            esc(&comp.note)
+            text(&comp.measured),
+            text(&comp.target),
+            text(&comp.note)
         );
     }
     s.push_str("</table>");
@@ -120,6 +120,12 @@ fn charts(s: &mut String, r: &RunReport) {
         .flatten()
         .max()
         .unwrap_or(r.started);
+    let axis = TimeAxis {
+        start: r.started,
+        end,
+        t0: r.t0(),
+    };
+    let markers = markers(r);
     for p in &r.probes {
         let _ = write!(
             s,
@@ -131,10 +137,29 @@ fn charts(s: &mut String, r: &RunReport) {
                 .map(|d| format!(" · during {}", esc(d)))
                 .unwrap_or_default(),
             p.points.len(),
-            probe_svg(p, &r.faults, r.started, end)
+            probe_svg(p, &r.faults, &markers, axis)
         );
     }
     s.push_str("</section>\n");
+}
+
+/// The response moments on the charts' time axis: each expected alert
+/// firing, the acknowledgement, and the resolution.
+fn markers(r: &RunReport) -> Vec<Marker> {
+    let m = &r.scorecard.metrics;
+    let fired = r.detection.iter().filter_map(|a| a.t_fire);
+    fired
+        .map(|at| (MarkerKind::Fired, at))
+        .chain(m.t_ack.map(|at| (MarkerKind::Acknowledged, at)))
+        .chain(m.t_resolve.map(|at| (MarkerKind::Resolved, at)))
+        .map(|(kind, at)| Marker { kind, at })
+        .collect()
+}
+
+/// Free text from the report (reasons, notes, timeline lines): escaped,
+/// with markdown's `inline code` shown as code rather than raw backticks.
+fn text(s: &str) -> String {
+    inline(s)
 }
 
 fn detection(s: &mut String, r: &RunReport) {
@@ -184,7 +209,7 @@ fn full_timeline(s: &mut String, r: &RunReport) {
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             ts(Some(e.at)),
             esc(&timeline::offset(r, e.at)),
-            esc(&e.text)
+            text(&e.text)
         );
     }
     s.push_str("</table></section>\n");
@@ -234,7 +259,7 @@ fn markdown_to_html(md: &str) -> String {
             }
             let _ = write!(out, "<li>{}</li>", inline(&t[2..]));
         } else if is_row {
-            let cells: Vec<&str> = t.trim_matches('|').split('|').map(str::trim).collect();
+            let cells = table_cells(t);
             if cells
                 .iter()
                 .all(|c| c.chars().all(|ch| matches!(ch, '-' | ':')))
@@ -248,7 +273,7 @@ fn markdown_to_html(md: &str) -> String {
             }
             out.push_str("<tr>");
             for c in cells {
-                let _ = write!(out, "<{tag}>{}</{tag}>", inline(c));
+                let _ = write!(out, "<{tag}>{}</{tag}>", inline(&c));
             }
             out.push_str("</tr>");
         } else {
@@ -262,6 +287,28 @@ fn markdown_to_html(md: &str) -> String {
         out.push_str("</table>");
     }
     out
+}
+
+/// The cells of a pipe-table row. report.md escapes a pipe inside a cell
+/// as `\|` (free text can hold one); it splits nothing and shows as `|`.
+fn table_cells(row: &str) -> Vec<String> {
+    let inner = row.trim().strip_prefix('|').unwrap_or(row);
+    let inner = inner.strip_suffix('|').unwrap_or(inner);
+    let mut cells = Vec::new();
+    let mut cell = String::new();
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'|') => {
+                chars.next();
+                cell.push('|');
+            }
+            '|' => cells.push(std::mem::take(&mut cell)),
+            _ => cell.push(c),
+        }
+    }
+    cells.push(cell);
+    cells.into_iter().map(|c| c.trim().to_string()).collect()
 }
 
 /// `**bold**`, `` `code` `` and a whole-line `_emphasis_`, escaped.
@@ -321,6 +368,38 @@ mod tests {
                 assert!(!h.contains(bad), "{bad}");
             }
         }
+    }
+
+    /// Reasons, notes and timeline lines quote steps and faults in
+    /// backticks; the browser must show code, not the markdown.
+    #[test]
+    fn no_raw_backticks_anywhere() {
+        for good in [true, false] {
+            let h = render(&report(good));
+            assert!(!h.contains('`'), "raw backtick in:\n{h}");
+            assert!(h.contains("<code>kill-one-checkout-pod</code>"), "{h}");
+        }
+        assert!(
+            render(&report(false)).contains("critical runbook step <code>scale-up</code>"),
+            "the failing reason renders its code span"
+        );
+    }
+
+    #[test]
+    fn every_chart_marks_the_response_and_explains_its_marks() {
+        let r = report(true);
+        let h = render(&r);
+        for chart in h.split("<svg class=\"chart\"").skip(1) {
+            for class in ["marker-fired", "marker-ack", "marker-resolved", "legend"] {
+                assert!(chart.contains(class), "{class} missing");
+            }
+        }
+    }
+
+    #[test]
+    fn an_escaped_pipe_stays_in_its_cell() {
+        let h = markdown_to_html("| a | b |\n|---|---|\n| x \\| y | z |\n");
+        assert!(h.contains("<td>x | y</td><td>z</td>"), "{h}");
     }
 
     #[test]

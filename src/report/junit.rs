@@ -5,7 +5,7 @@
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::model::{Phase, ProbeSeries, RunReport};
+use super::model::{Phase, ProbePoint, ProbeSeries, RunReport};
 use crate::score::human_secs;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +35,13 @@ fn phase_name(p: Phase) -> &'static str {
 fn probe_cases(class: &str, p: &ProbeSeries) -> Vec<TestCase> {
     let mut out = Vec::new();
     for phase in [Phase::Before, Phase::During, Phase::Recover] {
-        let Some(held) = p.phase_held(phase) else {
+        // Recovery readings fail until the SLI is back; the phase passes
+        // when its last reading held, as report.md says "recovered".
+        let held = match phase {
+            Phase::Recover => p.recovered(),
+            _ => p.phase_held(phase),
+        };
+        let Some(held) = held else {
             continue;
         };
         let target = match phase {
@@ -46,7 +52,11 @@ fn probe_cases(class: &str, p: &ProbeSeries) -> Vec<TestCase> {
         let status = if held {
             TestCaseStatus::success()
         } else {
-            let bad = p.points.iter().find(|x| x.phase == phase && !x.ok);
+            let failing = |x: &&ProbePoint| x.phase == phase && !x.ok;
+            let bad = match phase {
+                Phase::Recover => p.points.iter().rfind(failing),
+                _ => p.points.iter().find(failing),
+            };
             let measured = match bad.and_then(|b| b.value) {
                 Some(v) => format!("{v}"),
                 None => "unreadable".into(),
@@ -54,12 +64,17 @@ fn probe_cases(class: &str, p: &ProbeSeries) -> Vec<TestCase> {
             failure(
                 format!("measured {measured}, expected {target}"),
                 format!(
-                    "probe {} did not hold `{target}` {} the faults (first failing reading at {})",
+                    "probe {} did not hold `{target}` {} the faults ({} failing reading at {})",
                     p.name,
                     match phase {
                         Phase::Before => "before",
                         Phase::During => "during",
                         Phase::Recover => "after",
+                    },
+                    if phase == Phase::Recover {
+                        "last"
+                    } else {
+                        "first"
                     },
                     bad.map(|b| b.at.to_string()).unwrap_or_default()
                 ),
@@ -217,6 +232,21 @@ mod tests {
             s.properties.hashmap.get("run-id").map(String::as_str),
             Some("20260601T120000Z-checkout-pod-loss-ab12")
         );
+    }
+
+    /// A run whose SLI took a few readings to come back recovered: the
+    /// recover case passes, as report.md and result.json say.
+    #[test]
+    fn a_slow_recovery_is_a_passing_recover_case() {
+        for (name, r) in crate::report::fixture::matrix() {
+            let s = &parse(&render(&r).unwrap()).suites[0];
+            let recover = s
+                .cases
+                .iter()
+                .find(|c| c.original_name == "steady-state checkout-success recover");
+            let recovered = r.probes[0].recovered();
+            assert_eq!(recover.map(|c| c.status.is_success()), recovered, "{name}");
+        }
     }
 
     #[test]

@@ -215,6 +215,12 @@ fn faults_and_probes(s: &mut String, r: &RunReport) {
             Some(false) => "**breached**",
             None => "-",
         };
+        // Recovery readings fail until the SLI is back: judge by the last.
+        let recovered = |v: Option<bool>| match v {
+            Some(true) => "recovered",
+            Some(false) => "**not recovered**",
+            None => "-",
+        };
         for p in &r.probes {
             let _ = writeln!(
                 s,
@@ -223,7 +229,7 @@ fn faults_and_probes(s: &mut String, r: &RunReport) {
                 cell(&p.expect),
                 held(p.phase_held(Phase::Before)),
                 held(p.phase_held(Phase::During)),
-                held(p.phase_held(Phase::Recover))
+                recovered(p.recovered())
             );
         }
         let _ = writeln!(s);
@@ -322,11 +328,23 @@ fn summary(s: &mut String, r: &RunReport) {
             secs(c.metrics.ttd_seconds)
         );
     }
+    let mitigated = if c.flags.iter().any(|f| {
+        matches!(
+            f,
+            crate::score::Flag::NotMeasured {
+                component: Component::Mitigate,
+                ..
+            }
+        )
+    }) {
+        "mitigation not measured".to_string()
+    } else {
+        format!("mitigated after {}", secs(c.metrics.ttm_seconds))
+    };
     let _ = write!(
         text,
-        "Acknowledged after {}, mitigated after {}. The run {} with a composite score of {} ({}).",
+        "Acknowledged after {}, {mitigated}. The run {} with a composite score of {} ({}).",
         secs(c.metrics.tta_seconds),
-        secs(c.metrics.ttm_seconds),
         r.status.as_str(),
         c.composite
             .map(|v| format!("{v:.2}"))
@@ -397,7 +415,7 @@ fn contributing_factors(r: &RunReport) -> Vec<String> {
                 p.name
             ));
         }
-        if p.phase_held(Phase::Recover) == Some(false) {
+        if p.recovered() == Some(false) {
             v.push(format!(
                 "SLI {} did not recover within the recovery window.",
                 p.name
@@ -459,6 +477,7 @@ fn well_and_poorly(r: &RunReport) -> (Vec<String>, Vec<String>) {
                 | Flag::HeroDependent { .. }
                 | Flag::CadenceGap { .. }
                 | Flag::StepUnverified { .. }
+                | Flag::NotMeasured { .. }
         ) {
             poorly.push(capital(&f.message()));
         }

@@ -21,6 +21,8 @@ pub mod timeline;
 
 #[cfg(test)]
 pub(crate) mod fixture;
+#[cfg(test)]
+mod postmortem_matrix;
 
 pub use assemble::{RunFacts, assemble};
 pub use model::RunReport;

@@ -168,6 +168,24 @@ impl ProbeSeries {
         Some(it.all(|p| p.ok))
     }
 
+    /// Whether the probe came back: its last recovery reading held. The
+    /// recovery phase stops at the first tick where every probe holds, so
+    /// earlier failing readings of that phase are the recovery itself, not
+    /// a failure to recover. None when it has no recovery reading.
+    pub fn recovered(&self) -> Option<bool> {
+        self.points
+            .iter()
+            .rfind(|p| p.phase == Phase::Recover)
+            .map(|p| p.ok)
+    }
+
+    /// Whether some reading at or after `t` could not be read.
+    pub fn unreadable_since(&self, t: Timestamp) -> bool {
+        self.points
+            .iter()
+            .any(|p| p.at >= t && p.phase != Phase::Before && p.value.is_none())
+    }
+
     /// The last reading of `phase`, for a "measured" value in reports.
     pub fn last_value(&self, phase: Phase) -> Option<f64> {
         self.points
@@ -176,6 +194,23 @@ impl ProbeSeries {
             .filter_map(|p| p.value)
             .next_back()
     }
+}
+
+/// The names of the probes that could not be read at some point after the
+/// injection (empty when nothing was injected): what scoring needs to tell
+/// "recovered" from "unknown".
+pub fn unreadable_probes<'a>(
+    probes: impl IntoIterator<Item = &'a ProbeSeries>,
+    t_inject: Option<Timestamp>,
+) -> Vec<String> {
+    let Some(t) = t_inject else {
+        return Vec::new();
+    };
+    probes
+        .into_iter()
+        .filter(|p| p.unreadable_since(t))
+        .map(|p| p.name.clone())
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -195,6 +230,12 @@ pub struct ActionItem {
     pub priority: Priority,
     /// The finding that produced it.
     pub reason: String,
+    /// The rule that derived it; with `subject` and the scenario, the key
+    /// that merges the same item across runs in the history.
+    pub rule: super::actions::ActionRule,
+    /// What the rule is about (an alert, a step, a role, a fault); empty for
+    /// run-wide items.
+    pub subject: String,
 }
 
 /// Incident roles plus the standing owners of alerting and runbooks.

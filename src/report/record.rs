@@ -47,10 +47,12 @@ impl From<(&RunReport, &Path)> for RunRecord {
                 .map(|(i, a)| ActionItem {
                     id: format!("A{}", i + 1),
                     title: a.title.clone(),
-                    owner_role: name(&a.owner_role),
+                    owner_role: Some(a.owner_role.label().to_string()),
                     due: Some(a.due),
                     priority: name(&a.priority),
                     done_at: None,
+                    rule: Some(a.rule.as_str().to_string()),
+                    subject: Some(a.subject.clone()),
                 })
                 .collect(),
         }
@@ -118,5 +120,95 @@ mod tests {
             let err = record(&r, dir.path(), &config).unwrap_err();
             assert!(err.contains("not-a-dir"), "{err}");
         }
+    }
+
+    /// Three failing runs of one scenario and a passing one find the same
+    /// gaps: `gameday actions` must show each once, with how many runs found
+    /// it, owned by a role name, and `done` must close every occurrence.
+    #[test]
+    fn action_items_merge_across_runs_with_counts_and_role_owners() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("h.db");
+        let mut store = history::Store::open(&db).unwrap();
+        let mut recorded = Vec::new();
+        for (i, good) in [false, false, true, false].into_iter().enumerate() {
+            let mut r = crate::report::fixture::report(good);
+            r.run_id = format!("run-{i}");
+            r.started = crate::report::fixture::t(i as i64 * 86_400);
+            let run_dir = dir.path().join(&r.run_id);
+            std::fs::create_dir_all(&run_dir).unwrap();
+            store
+                .record(&RunRecord::from((&r, run_dir.as_path())))
+                .unwrap();
+            recorded.push(r);
+        }
+        let per_run: usize = recorded.iter().map(|r| r.action_items.len()).sum();
+        let merged = store.merged_actions(false, None).unwrap();
+        assert!(merged.len() < per_run, "{merged:#?}");
+        // One row per (scenario, rule, subject).
+        let mut keys: Vec<_> = merged.iter().map(|m| (&m.rule, &m.subject)).collect();
+        keys.dedup();
+        assert_eq!(keys.len(), merged.len());
+        let detection = merged
+            .iter()
+            .find(|m| m.rule.as_deref() == Some("fix-detection"))
+            .expect("fix-detection item");
+        assert_eq!(detection.subject.as_deref(), Some("CheckoutHighErrorRate"));
+        assert_eq!(detection.occurrences, 3, "{detection:#?}");
+        assert_eq!(detection.open, 3);
+        assert_eq!(detection.first_seen, recorded[0].started);
+        assert_eq!(detection.last_seen, recorded[3].started);
+        assert_eq!(detection.last_run_id, "run-3");
+        assert_eq!(detection.owner_role.as_deref(), Some("alert owner"));
+        // The noise item was found by all four runs.
+        let noise = merged
+            .iter()
+            .find(|m| m.rule.as_deref() == Some("reduce-noise"))
+            .unwrap();
+        assert_eq!(noise.occurrences, 4);
+        // Owners are role names, never serde shapes.
+        for m in &merged {
+            let owner = m.owner_role.as_deref().unwrap_or_default();
+            assert!(
+                !owner.contains('{') && !owner.contains('"') && owner.contains(' '),
+                "owner {owner:?} of {}",
+                m.title
+            );
+        }
+        let labels: Vec<&str> = merged
+            .iter()
+            .filter_map(|m| m.owner_role.as_deref())
+            .collect();
+        assert!(labels.contains(&"on-call rotation lead"), "{labels:?}");
+
+        // Done closes every occurrence; a later run finding it reopens it.
+        let number = detection.number.to_string();
+        let done = store
+            .mark_done(&number, crate::report::fixture::t(400_000))
+            .unwrap();
+        let history::Completion::Done(d) = done else {
+            panic!("{done:?}")
+        };
+        assert_eq!((d.open, d.occurrences), (0, 3));
+        assert!(d.done_at.is_some());
+        assert!(
+            store
+                .merged_actions(true, None)
+                .unwrap()
+                .iter()
+                .all(|m| m.rule.as_deref() != Some("fix-detection"))
+        );
+        let mut again = crate::report::fixture::report(false);
+        again.run_id = "run-4".into();
+        again.started = crate::report::fixture::t(500_000);
+        let run_dir = dir.path().join("run-4");
+        std::fs::create_dir_all(&run_dir).unwrap();
+        store
+            .record(&RunRecord::from((&again, run_dir.as_path())))
+            .unwrap();
+        let reopened = store.merged_action(&number).unwrap();
+        assert_eq!((reopened.open, reopened.occurrences), (1, 4));
+        assert_eq!(reopened.done_at, None);
+        assert_eq!(reopened.number, detection.number, "the number is stable");
     }
 }

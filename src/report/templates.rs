@@ -24,6 +24,9 @@ fn severity(r: &RunReport) -> String {
         .unwrap_or_else(|| "SEV?".into())
 }
 
+/// The whole "Next update" phrase: `by <time>` when the severity sets a
+/// cadence, else `on material change` (SEV3 and below in the default table),
+/// so the template never reads "by on material change".
 fn next_update(r: &RunReport, from: Option<Timestamp>) -> String {
     let cadence = r
         .scorecard
@@ -31,7 +34,10 @@ fn next_update(r: &RunReport, from: Option<Timestamp>) -> String {
         .cadence_seconds
         .or(r.scorecard.comms.initial_target_seconds);
     match (from, cadence) {
-        (Some(f), Some(c)) => ts(f.checked_add(jiff::SignedDuration::from_secs_f64(c)).ok()),
+        (Some(f), Some(c)) => format!(
+            "by {}",
+            ts(f.checked_add(jiff::SignedDuration::from_secs_f64(c)).ok())
+        ),
         _ => "on material change".into(),
     }
 }
@@ -75,7 +81,7 @@ pub fn initial_notification(r: &RunReport) -> String {
         role_label(RoleName::IncidentCommander),
         role_label(RoleName::Communications)
     );
-    let _ = writeln!(s, "- Next update: by {}", next_update(r, page));
+    let _ = writeln!(s, "- Next update: {}", next_update(r, page));
     s
 }
 
@@ -117,7 +123,7 @@ pub fn status_update(r: &RunReport) -> String {
     );
     let _ = writeln!(
         s,
-        "- Next update: by {}",
+        "- Next update: {}",
         next_update(r, last_update.map(|u| u.0).or(r.moments.t_inject))
     );
     s

@@ -150,6 +150,10 @@ impl Live {
             t_end,
             alerts: self.alerts.clone(),
             noise: self.noise.clone(),
+            unreadable: crate::report::model::unreadable_probes(
+                self.probes.values(),
+                self.t_inject,
+            ),
         }
     }
 

@@ -111,6 +111,7 @@ mod tests {
                 t_end: t(600),
                 alerts: vec![alert.clone()],
                 noise: vec![],
+                unreadable: vec![],
             },
             alert,
         )

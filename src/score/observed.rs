@@ -23,6 +23,11 @@ pub struct Observed {
     pub alerts: Vec<AlertObservation>,
     /// Other alerts that fired during the run.
     pub noise: Vec<NoiseAlert>,
+    /// SLO probes that could not be read at some point after the injection
+    /// (Prometheus down, a query error). Recovery that was never seen through
+    /// them is unknown, not a success.
+    #[serde(default)]
+    pub unreadable: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -3,6 +3,8 @@
 //! are for the team and the system, never for individuals: nothing here
 //! carries a person's name.
 
+use std::fmt::Write;
+
 use serde::{Deserialize, Serialize};
 
 use super::comms::{CommsCadence, cadence};
@@ -108,6 +110,12 @@ pub enum Flag {
     },
     /// A step with `verify` was claimed but the probe never held.
     StepUnverified { step: String },
+    /// A component could not be measured because its probes could not be
+    /// read (Prometheus down): said out loud so "n/a" is not read as "fine".
+    NotMeasured {
+        component: Component,
+        probes: Vec<String>,
+    },
 }
 
 impl Flag {
@@ -158,6 +166,11 @@ impl Flag {
             Flag::StepUnverified { step } => {
                 format!("runbook step `{step}` was claimed but its verify probe never held")
             }
+            Flag::NotMeasured { component, probes } => format!(
+                "{} not measured: {} could not be read after the injection",
+                component.name(),
+                probe_list(probes)
+            ),
         }
     }
 }
@@ -223,18 +236,58 @@ fn target_text(t: Option<f64>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-pub fn score(targets: &Targets, obs: &Observed, drill: &Drill) -> Scored {
-    let detection: Vec<AlertDetection> = obs
-        .alerts
-        .iter()
-        .map(|a| detect_alert(a, obs, targets))
-        .collect();
-    let page = times::page_time(&detection, obs);
+const NOT_RUN: &str = "not scored: nothing was injected";
+
+/// What every component's scorer reads: the targets, the observations and
+/// the instants derived from them once, so each component is scored by its
+/// own small function and they cannot disagree about the page or the ack.
+struct Run<'a> {
+    targets: &'a Targets,
+    obs: &'a Observed,
+    drill: &'a Drill,
+    detection: &'a [AlertDetection],
+    metrics: &'a Metrics,
+    injected: bool,
+}
+
+impl Run<'_> {
+    /// Why a people component (ack, roles, comms) has nothing to measure.
+    fn severity_note(&self, what: &str) -> String {
+        match (&self.targets.severity, self.targets.severity_known) {
+            (None, _) => format!(
+                "not scored: the scenario sets no response.severity and none was declared, so there is no {what}"
+            ),
+            (Some(s), false) => {
+                format!("not scored: severity {s} is not in the config's severity table")
+            }
+            (Some(s), true) => format!("not scored: {s} sets no {what}"),
+        }
+    }
+}
+
+fn component(
+    component: Component,
+    (score, note): (Option<f64>, String),
+    measured: String,
+    target: String,
+) -> ComponentScore {
+    ComponentScore {
+        component,
+        weight: component.weight(),
+        effective_weight: 0.0,
+        score,
+        measured,
+        target,
+        note,
+    }
+}
+
+fn metrics(obs: &Observed, drill: &Drill, detection: &[AlertDetection]) -> Metrics {
+    let page = times::page_time(detection, obs);
     let t_ack = drill.t_ack();
-    let t_declare = drill.declared().map(|(t, _)| t);
-    let t_resolve = times::t_resolve(&detection, drill.t_resolve());
-    let metrics = Metrics {
-        ttd_seconds: times::first_ttd(&detection),
+    let t_resolve = times::t_resolve(detection, drill.t_resolve());
+    Metrics {
+        ttd_seconds: times::first_ttd(detection),
         tta_seconds: times::tta(page, t_ack),
         ttm_seconds: times::ttm(obs),
         ttr_seconds: match (obs.t_inject, t_resolve) {
@@ -242,50 +295,24 @@ pub fn score(targets: &Targets, obs: &Observed, drill: &Drill) -> Scored {
             _ => None,
         },
         t_ack,
-        t_declare,
+        t_declare: drill.declared().map(|(t, _)| t),
         t_resolve,
         t_page: page,
-    };
-    let sev_name = targets
-        .severity
-        .clone()
-        .unwrap_or_else(|| "no severity".into());
-    let sev_note = |what: &str| match (&targets.severity, targets.severity_known) {
-        (None, _) => format!(
-            "not scored: the scenario sets no response.severity and none was declared, so there is no {what}"
-        ),
-        (Some(s), false) => {
-            format!("not scored: severity {s} is not in the config's severity table")
-        }
-        (Some(s), true) => format!("not scored: {s} sets no {what}"),
-    };
-    let injected = obs.t_inject.is_some();
-    let not_run = "not scored: nothing was injected".to_string();
-    let mut components = Vec::new();
-    let mut push =
-        |component, score: Option<f64>, measured: String, target: String, note: String| {
-            components.push(ComponentScore {
-                component,
-                weight: Component::weight(component),
-                effective_weight: 0.0,
-                score,
-                measured,
-                target,
-                note,
-            })
-        };
+    }
+}
 
-    // detect
+fn detect_component(run: &Run<'_>) -> ComponentScore {
+    let detection = run.detection;
     let fired = detection.iter().filter(|a| a.fired).count();
-    let (ds, dnote) = if !injected {
-        (None, not_run.clone())
+    let verdict = if !run.injected {
+        (None, NOT_RUN.to_string())
     } else if detection.is_empty() {
         (
             None,
             "not scored: the scenario expects no alerts (detection.alerts is empty)".into(),
         )
     } else {
-        match detect_score(&detection) {
+        match detect_score(detection) {
             Some(s) => (
                 Some(s),
                 format!("{fired} of {} expected alerts fired", detection.len()),
@@ -293,54 +320,67 @@ pub fn score(targets: &Targets, obs: &Observed, drill: &Drill) -> Scored {
             None => (None, "not scored: no expected alert has a target".into()),
         }
     };
-    push(
+    component(
         Component::Detect,
-        ds,
-        format!("TTD {}", opt_secs(metrics.ttd_seconds)),
+        verdict,
+        format!("TTD {}", opt_secs(run.metrics.ttd_seconds)),
         target_text(
             detection
                 .iter()
                 .filter_map(|a| a.target_seconds)
                 .min_by(|a, b| a.total_cmp(b)),
         ),
-        dnote,
-    );
+    )
+}
 
-    // ack
-    let ack_target = targets.ack.map(|d| d.as_secs_f64());
-    let (as_, anote) = match (injected, ack_target) {
-        (false, _) => (None, not_run.clone()),
-        (true, None) => (None, sev_note("ack target")),
+fn ack_component(run: &Run<'_>) -> ComponentScore {
+    let target = run.targets.ack.map(|d| d.as_secs_f64());
+    let verdict = match (run.injected, target) {
+        (false, _) => (None, NOT_RUN.to_string()),
+        (true, None) => (None, run.severity_note("ack target")),
         (true, Some(t)) => (
-            Some(time_score(metrics.tta_seconds, t)),
-            if page.is_none() {
+            Some(time_score(run.metrics.tta_seconds, t)),
+            if run.metrics.t_page.is_none() {
                 "no expected alert fired, so nobody was paged: TTA is undefined".into()
-            } else if t_ack.is_none() {
+            } else if run.metrics.t_ack.is_none() {
                 "nobody acknowledged".into()
             } else {
                 String::new()
             },
         ),
     };
-    push(
+    component(
         Component::Ack,
-        as_,
-        format!("TTA {}", opt_secs(metrics.tta_seconds)),
-        target_text(ack_target),
-        anote,
-    );
+        verdict,
+        format!("TTA {}", opt_secs(run.metrics.tta_seconds)),
+        target_text(target),
+    )
+}
 
-    // mitigate
-    let mit_target = targets.mitigate.map(|d| d.as_secs_f64());
-    let (ms, mnote) = match (injected, mit_target) {
-        (false, _) => (None, not_run.clone()),
+/// Mitigation is measured by the SLO probes. When they could not be read
+/// after the injection and never showed recovery, whether the SLIs came back
+/// is unknown: that is "not measured", never full marks (unknown is not
+/// success) and never zero (nothing was seen to fail either).
+fn mitigate_component(run: &Run<'_>) -> ComponentScore {
+    let obs = run.obs;
+    let target = run.targets.mitigate.map(|d| d.as_secs_f64());
+    let unmeasured = obs.t_mitigate.is_none() && !obs.unreadable.is_empty();
+    let verdict = match (run.injected, target) {
+        (false, _) => (None, NOT_RUN.to_string()),
         (true, None) => (None, "not scored: no mitigation target".into()),
+        (true, Some(_)) if unmeasured => (
+            None,
+            format!(
+                "not measured: {} could not be read after the injection, so recovery is unknown",
+                probe_list(&obs.unreadable)
+            ),
+        ),
         (true, Some(_)) if obs.t_impact.is_none() && obs.t_mitigate.is_none() => (
             Some(1.0),
             "no SLO breach was observed, so there was nothing to mitigate".into(),
         ),
         (true, Some(t)) => (
-            Some(time_score(metrics.ttm_seconds, t)),
+            Some(time_score(run.metrics.ttm_seconds, t)),
             if obs.t_mitigate.is_none() {
                 "the SLIs never came back within their SLOs".into()
             } else {
@@ -348,29 +388,30 @@ pub fn score(targets: &Targets, obs: &Observed, drill: &Drill) -> Scored {
             },
         ),
     };
-    push(
-        Component::Mitigate,
-        ms,
-        format!("TTM {}", opt_secs(metrics.ttm_seconds)),
-        target_text(mit_target),
-        mnote,
-    );
-
-    // roles
-    let deadline = match (page, targets.ack) {
-        (Some(p), Some(a)) => p.checked_add(a.as_std()).ok(),
-        _ => None,
+    let measured = if unmeasured && run.injected {
+        "TTM not measured".to_string()
+    } else {
+        format!("TTM {}", opt_secs(run.metrics.ttm_seconds))
     };
-    let roles = coverage(&drill.roles, &targets.required_roles, deadline);
+    component(Component::Mitigate, verdict, measured, target_text(target))
+}
+
+/// `probe a`, `probes a, b`.
+fn probe_list(names: &[String]) -> String {
+    let s = if names.len() == 1 { "" } else { "s" };
+    format!("probe{s} {}", names.join(", "))
+}
+
+fn roles_component(run: &Run<'_>, roles: &RoleCoverage, deadline: bool) -> ComponentScore {
     let filled = roles
         .checks
         .iter()
         .filter(|c| c.required && c.filled_in_time)
         .count();
     let required = roles.checks.iter().filter(|c| c.required).count();
-    let (rs, rnote) = match (injected, roles.score) {
-        (false, _) => (None, not_run.clone()),
-        (true, None) => (None, sev_note("required role")),
+    let verdict = match (run.injected, roles.score) {
+        (false, _) => (None, NOT_RUN.to_string()),
+        (true, None) => (None, run.severity_note("required role")),
         (true, Some(s)) => (
             Some(s),
             if roles.hero_dependent {
@@ -380,39 +421,31 @@ pub fn score(targets: &Targets, obs: &Observed, drill: &Drill) -> Scored {
             },
         ),
     };
-    push(
+    let ack = run.targets.ack.map(|a| a.as_secs_f64()).unwrap_or_default();
+    component(
         Component::Roles,
-        rs,
+        verdict,
         format!("{filled}/{required} required roles filled in time"),
-        match deadline {
-            Some(_) => format!(
-                "by page + {}",
-                human_secs(targets.ack.map(|a| a.as_secs_f64()).unwrap_or_default())
-            ),
-            None => "during the run".into(),
+        if deadline {
+            format!("by page + {}", human_secs(ack))
+        } else {
+            "during the run".into()
         },
-        rnote,
-    );
+    )
+}
 
-    // comms
-    let comms = cadence(
-        t_declare.or(page).or(obs.t_inject),
-        &drill.updates(),
-        t_resolve.unwrap_or(obs.t_end),
-        targets.initial_notification.map(|d| d.as_secs_f64()),
-        targets.update_cadence.map(|d| d.as_secs_f64()),
-    );
-    let (cs, cnote) = match (injected, comms.score) {
-        (false, _) => (None, not_run.clone()),
+fn comms_component(run: &Run<'_>, comms: &CommsCadence) -> ComponentScore {
+    let verdict = match (run.injected, comms.score) {
+        (false, _) => (None, NOT_RUN.to_string()),
         (true, None) => (
             None,
-            sev_note("update cadence or initial-notification target"),
+            run.severity_note("update cadence or initial-notification target"),
         ),
         (true, Some(s)) => (Some(s), String::new()),
     };
-    push(
+    component(
         Component::Comms,
-        cs,
+        verdict,
         format!(
             "{} update{}, first after {}",
             comms.updates,
@@ -424,13 +457,14 @@ pub fn score(targets: &Targets, obs: &Observed, drill: &Drill) -> Scored {
             target_text(comms.initial_target_seconds),
             target_text(comms.cadence_seconds)
         ),
-        cnote,
-    );
+    )
+}
 
-    // runbook
-    let runbook = adherence(&drill.runbook, obs.t_inject);
-    let (bs, bnote) = match (injected, runbook.score) {
-        (false, _) => (None, not_run.clone()),
+/// "1/2 steps done" alone sends the reader to the journal; the missing
+/// steps are named so the scorecard says what was not done.
+fn runbook_component(run: &Run<'_>, runbook: &RunbookAdherence) -> ComponentScore {
+    let verdict = match (run.injected, runbook.score) {
+        (false, _) => (None, NOT_RUN.to_string()),
         (true, None) => (None, "not scored: the scenario has no runbook steps".into()),
         (true, Some(s)) => (
             Some(s),
@@ -440,107 +474,179 @@ pub fn score(targets: &Targets, obs: &Observed, drill: &Drill) -> Scored {
             ),
         ),
     };
-    push(
-        Component::Runbook,
-        bs,
-        format!(
-            "{}/{} steps done",
-            runbook.done.len(),
-            runbook.expected.len()
-        ),
-        "all, in order, every critical step".into(),
-        bnote,
+    let missing: Vec<&str> = runbook
+        .expected
+        .iter()
+        .filter(|s| !runbook.done.contains(s))
+        .map(String::as_str)
+        .collect();
+    let mut measured = format!(
+        "{}/{} steps done",
+        runbook.done.len(),
+        runbook.expected.len()
     );
+    if !missing.is_empty() && run.injected {
+        let _ = write!(measured, " (not done: {})", missing.join(", "));
+    }
+    component(
+        Component::Runbook,
+        verdict,
+        measured,
+        "all, in order, every critical step".into(),
+    )
+}
 
-    // Renormalise over what applies.
+/// Shares the weights out over the components that apply; returns the
+/// composite, or None when none applies.
+fn renormalise(components: &mut [ComponentScore]) -> Option<f64> {
     let total: f64 = components
         .iter()
         .filter(|c| c.score.is_some())
         .map(|c| c.weight)
         .sum();
-    for c in &mut components {
+    for c in components.iter_mut() {
         if c.score.is_some() && total > 0.0 {
             c.effective_weight = c.weight / total;
         }
     }
-    let composite = (total > 0.0).then(|| {
+    (total > 0.0).then(|| {
         components
             .iter()
             .filter_map(|c| c.score.map(|s| s * c.effective_weight))
             .sum::<f64>()
-    });
+    })
+}
 
-    // Flags.
+/// The findings of a run that injected something (none otherwise: a run
+/// that tested nothing found nothing).
+fn flags(
+    run: &Run<'_>,
+    roles: &RoleCoverage,
+    comms: &CommsCadence,
+    runbook: &RunbookAdherence,
+) -> Vec<Flag> {
     let mut flags = Vec::new();
-    if injected {
-        for a in detection.iter().filter(|a| !a.fired) {
-            flags.push(Flag::DetectionFailure {
-                alert: a.name.clone(),
-            });
-        }
-        for s in &runbook.missed_critical {
-            flags.push(Flag::CriticalStepMissed { step: s.clone() });
-        }
-        let noise: Vec<String> = obs.noise.iter().map(|n| n.name.clone()).collect();
-        if !noise.is_empty() {
-            match targets.noise {
-                Noise::Fail => flags.push(Flag::NoiseFailure { alerts: noise }),
-                Noise::Warn => flags.push(Flag::Noise { alerts: noise }),
-                Noise::Ignore => {}
-            }
-        }
-        for c in roles
-            .checks
-            .iter()
-            .filter(|c| c.required && !c.filled_in_time)
-        {
-            flags.push(Flag::MissingRole {
-                role: c.role,
-                severity: sev_name.clone(),
-            });
-        }
-        if roles.hero_dependent {
-            flags.push(Flag::HeroDependent {
-                roles: drill.roles.filled_roles().into_iter().collect(),
-            });
-        }
-        for g in &comms.gaps {
-            flags.push(Flag::CadenceGap {
-                gap_seconds: g.gap_seconds,
-                cadence_seconds: g.cadence_seconds,
-            });
-        }
-        for s in &runbook.unverified {
-            flags.push(Flag::StepUnverified { step: s.clone() });
+    if !run.injected {
+        return flags;
+    }
+    for a in run.detection.iter().filter(|a| !a.fired) {
+        flags.push(Flag::DetectionFailure {
+            alert: a.name.clone(),
+        });
+    }
+    for s in &runbook.missed_critical {
+        flags.push(Flag::CriticalStepMissed { step: s.clone() });
+    }
+    let noise: Vec<String> = run.obs.noise.iter().map(|n| n.name.clone()).collect();
+    if !noise.is_empty() {
+        match run.targets.noise {
+            Noise::Fail => flags.push(Flag::NoiseFailure { alerts: noise }),
+            Noise::Warn => flags.push(Flag::Noise { alerts: noise }),
+            Noise::Ignore => {}
         }
     }
+    let severity = run
+        .targets
+        .severity
+        .clone()
+        .unwrap_or_else(|| "no severity".into());
+    for c in roles
+        .checks
+        .iter()
+        .filter(|c| c.required && !c.filled_in_time)
+    {
+        flags.push(Flag::MissingRole {
+            role: c.role,
+            severity: severity.clone(),
+        });
+    }
+    if roles.hero_dependent {
+        flags.push(Flag::HeroDependent {
+            roles: run.drill.roles.filled_roles().into_iter().collect(),
+        });
+    }
+    for g in &comms.gaps {
+        flags.push(Flag::CadenceGap {
+            gap_seconds: g.gap_seconds,
+            cadence_seconds: g.cadence_seconds,
+        });
+    }
+    for s in &runbook.unverified {
+        flags.push(Flag::StepUnverified { step: s.clone() });
+    }
+    if run.obs.t_mitigate.is_none() && !run.obs.unreadable.is_empty() {
+        flags.push(Flag::NotMeasured {
+            component: Component::Mitigate,
+            probes: run.obs.unreadable.clone(),
+        });
+    }
+    flags
+}
 
-    let pass_mark = targets.pass_mark;
+/// Pass or fail, and why in one line.
+fn verdict(composite: Option<f64>, pass_mark: f64, flags: &[Flag]) -> (bool, String) {
     let failing: Vec<String> = flags
         .iter()
         .filter(|f| f.fails_run())
         .map(Flag::message)
         .collect();
-    let (passed, reason) = match composite {
-        None => (
+    let Some(c) = composite else {
+        return (
             false,
             "nothing was injected, so nothing was scored".to_string(),
-        ),
-        Some(c) => {
-            let cmp = if c >= pass_mark {
-                format!("composite {c:.2} ≥ pass mark {pass_mark:.2}")
-            } else {
-                format!("composite {c:.2} < pass mark {pass_mark:.2}")
-            };
-            if failing.is_empty() && c >= pass_mark {
-                (true, cmp)
-            } else if failing.is_empty() {
-                (false, cmp)
-            } else {
-                (false, format!("{}; {cmp}", failing.join("; ")))
-            }
-        }
+        );
     };
+    let cmp = if c >= pass_mark {
+        format!("composite {c:.2} ≥ pass mark {pass_mark:.2}")
+    } else {
+        format!("composite {c:.2} < pass mark {pass_mark:.2}")
+    };
+    if failing.is_empty() {
+        (c >= pass_mark, cmp)
+    } else {
+        (false, format!("{}; {cmp}", failing.join("; ")))
+    }
+}
+
+pub fn score(targets: &Targets, obs: &Observed, drill: &Drill) -> Scored {
+    let detection: Vec<AlertDetection> = obs
+        .alerts
+        .iter()
+        .map(|a| detect_alert(a, obs, targets))
+        .collect();
+    let metrics = metrics(obs, drill, &detection);
+    let run = Run {
+        targets,
+        obs,
+        drill,
+        detection: &detection,
+        metrics: &metrics,
+        injected: obs.t_inject.is_some(),
+    };
+    let deadline = match (metrics.t_page, targets.ack) {
+        (Some(p), Some(a)) => p.checked_add(a.as_std()).ok(),
+        _ => None,
+    };
+    let roles = coverage(&drill.roles, &targets.required_roles, deadline);
+    let comms = cadence(
+        metrics.t_declare.or(metrics.t_page).or(obs.t_inject),
+        &drill.updates(),
+        metrics.t_resolve.unwrap_or(obs.t_end),
+        targets.initial_notification.map(|d| d.as_secs_f64()),
+        targets.update_cadence.map(|d| d.as_secs_f64()),
+    );
+    let runbook = adherence(&drill.runbook, obs.t_inject);
+    let mut components = vec![
+        detect_component(&run),
+        ack_component(&run),
+        mitigate_component(&run),
+        roles_component(&run, &roles, deadline.is_some()),
+        comms_component(&run, &comms),
+        runbook_component(&run, &runbook),
+    ];
+    let composite = renormalise(&mut components);
+    let flags = flags(&run, &roles, &comms, &runbook);
+    let (passed, reason) = verdict(composite, targets.pass_mark, &flags);
     Scored {
         detection,
         noise: obs.noise.clone(),
@@ -548,7 +654,7 @@ pub fn score(targets: &Targets, obs: &Observed, drill: &Drill) -> Scored {
             severity: targets.severity.clone(),
             components,
             composite,
-            pass_mark,
+            pass_mark: targets.pass_mark,
             passed,
             reason,
             metrics,
@@ -601,6 +707,7 @@ mod tests {
             t_end: t(300),
             alerts: vec![alert(fire)],
             noise: vec![],
+            unreadable: vec![],
         }
     }
 
@@ -829,6 +936,43 @@ mod tests {
         assert!(matches!(warn.scorecard.flags[0], Flag::Noise { .. }));
         tg.noise = Noise::Fail;
         assert!(!score(&tg, &o, &good_drill()).scorecard.passed);
+    }
+
+    /// Prometheus down: no breach was seen, but no recovery either. That is
+    /// unknown, not "nothing to mitigate".
+    #[test]
+    fn unreadable_probes_leave_mitigation_not_measured() {
+        let mut o = observed(Some(30));
+        o.t_impact = None;
+        o.t_mitigate = None;
+        o.unreadable = vec!["checkout-success".into()];
+        let c = score(&sev2(), &o, &good_drill()).scorecard;
+        let m = c.component(Component::Mitigate).unwrap();
+        assert_eq!(m.score, None);
+        assert_eq!(m.effective_weight, 0.0);
+        assert_eq!(m.measured, "TTM not measured");
+        assert!(
+            m.note.starts_with("not measured: probe checkout-success"),
+            "{}",
+            m.note
+        );
+        assert!(c.flags.contains(&Flag::NotMeasured {
+            component: Component::Mitigate,
+            probes: vec!["checkout-success".into()],
+        }));
+        // Readable probes and no breach: still full marks.
+        o.unreadable.clear();
+        let c = score(&sev2(), &o, &good_drill()).scorecard;
+        assert_eq!(c.score_of(Component::Mitigate), Some(1.0));
+    }
+
+    #[test]
+    fn the_runbook_measurement_names_the_steps_not_done() {
+        let mut d = good_drill();
+        d.runbook.steps[0].claimed_at = None;
+        let c = score(&sev2(), &observed(Some(30)), &d).scorecard;
+        let r = c.component(Component::Runbook).unwrap();
+        assert_eq!(r.measured, "1/2 steps done (not done: ack)");
     }
 
     /// Ack and mitigate at the curve's edges, through the whole scorer.

@@ -113,6 +113,7 @@ mod tests {
             t_end: t0,
             alerts: vec![],
             noise: vec![],
+            unreadable: vec![],
         };
         let mut targets = Targets::none(0.7);
         targets.mitigate = Some(crate::scenario::Duration::from_secs(60));

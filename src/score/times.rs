@@ -70,6 +70,7 @@ mod tests {
             t_end: t(300),
             alerts: vec![],
             noise: vec![],
+            unreadable: vec![],
         }
     }
 

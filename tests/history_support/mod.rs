@@ -60,6 +60,8 @@ pub fn item(id: &str, title: &str, due: Option<&str>, done: Option<&str>) -> Act
         due: due.map(|d| d.parse().unwrap()),
         priority: Some("P2".to_string()),
         done_at: done.map(ts),
+        rule: None,
+        subject: None,
     }
 }
 
