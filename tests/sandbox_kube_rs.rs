@@ -1047,3 +1047,53 @@ async fn ephemeral_dry_run_checks_everything_and_stores_nothing() {
     assert!(sb.store().current_rv() > writes_before);
     sb.shutdown().await;
 }
+
+/// A throttling 429 (API Priority and Fairness) carries Retry-After and the
+/// real message; a PDB refusal is a 429 without one. Clients tell them apart.
+#[tokio::test]
+async fn throttling_429_differs_from_a_pdb_refusal() {
+    let sb = start(33).await;
+    sb.set_misbehaviour(Misbehaviour {
+        error_rate: 1.0,
+        throttle_retry_after_seconds: Some(1),
+        methods: vec!["GET".into()],
+        ..Default::default()
+    })
+    .unwrap();
+    let url = format!("{}/api/v1/namespaces/shop/pods", sb.api_url());
+    let resp = reqwest::get(&url).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 429);
+    assert_eq!(
+        resp.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["message"],
+        "Too many requests, please try again later."
+    );
+    assert_eq!(body["details"]["retryAfterSeconds"], 1);
+    sb.set_misbehaviour(Misbehaviour::default()).unwrap();
+    // The PDB refusal: 429, no Retry-After, a DisruptionBudget cause.
+    let names: Vec<String> = checkout_pods(&sb).iter().map(name).collect();
+    let client = reqwest::Client::new();
+    let evict = |n: &str| {
+        client
+            .post(format!(
+                "{}/api/v1/namespaces/shop/pods/{n}/eviction",
+                sb.api_url()
+            ))
+            .json(&json!({"apiVersion": "policy/v1", "kind": "Eviction",
+                "metadata": {"name": n, "namespace": "shop"}}))
+            .send()
+    };
+    assert_eq!(evict(&names[0]).await.unwrap().status().as_u16(), 201);
+    let refused = evict(&names[1]).await.unwrap();
+    assert_eq!(refused.status().as_u16(), 429);
+    assert!(refused.headers().get("retry-after").is_none());
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["details"]["causes"][0]["reason"], "DisruptionBudget");
+    sb.shutdown().await;
+}

@@ -116,7 +116,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             error_status: args.error_status,
             latency_ms: args.latency_ms,
             outages: args.outage.clone(),
-            methods: Vec::new(),
+            ..Misbehaviour::default()
         },
         ..SandboxOptions::default()
     };

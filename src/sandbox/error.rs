@@ -41,6 +41,10 @@ pub enum ApiError {
     NoRoute,
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// API Priority and Fairness throttling: 429 with `Retry-After`
+    /// (apiserver/pkg/server/filters/priority-and-fairness.go).
+    #[error("Too many requests, please try again later.")]
+    Throttled { retry_after: u64 },
     /// 403 from admission (Pod Security) or authorization.
     #[error("{plural} \"{name}\" is forbidden: {reason}")]
     Forbidden {
@@ -80,6 +84,7 @@ impl ApiError {
             ApiError::DisruptionBudget { .. } => 429,
             ApiError::Internal(_) => 500,
             ApiError::Forbidden { .. } => 403,
+            ApiError::Throttled { .. } => 429,
             ApiError::ContinueExpired => 410,
             ApiError::Gone { .. } => 410,
             ApiError::Injected { code, .. } => *code,
@@ -98,6 +103,7 @@ impl ApiError {
             ApiError::DisruptionBudget { .. } => "TooManyRequests",
             ApiError::Internal(_) => "InternalError",
             ApiError::Forbidden { .. } => "Forbidden",
+            ApiError::Throttled { .. } => "TooManyRequests",
             ApiError::ContinueExpired => "Expired",
             ApiError::Gone { .. } => "Expired",
             ApiError::Injected { code, .. } => match code {
@@ -172,6 +178,7 @@ impl ApiError {
             })),
             ApiError::Internal(msg) => Some(json!({"causes": [{"message": msg}]})),
             ApiError::Forbidden { plural, name, .. } => Some(json!({"name": name, "kind": plural})),
+            ApiError::Throttled { retry_after } => Some(json!({"retryAfterSeconds": retry_after})),
             _ => None,
         };
         if let Some(d) = details {
@@ -192,8 +199,18 @@ fn group_suffix(group: &str) -> String {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = StatusCode::from_u16(self.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        // No Retry-After: client-go would then retry on its own and hide
-        // the PDB refusal or the injected failure from the caller.
+        // Retry-After only for throttling, as the real server: client-go
+        // retries on it, which would hide a PDB refusal or an injected
+        // failure from the caller.
+        if let ApiError::Throttled { retry_after } = &self {
+            let secs = retry_after.to_string();
+            return (
+                code,
+                [(axum::http::header::RETRY_AFTER, secs)],
+                axum::Json(self.status()),
+            )
+                .into_response();
+        }
         (code, axum::Json(self.status())).into_response()
     }
 }

@@ -36,6 +36,11 @@ pub struct Misbehaviour {
     pub outages: Vec<Outage>,
     /// Only requests with these methods misbehave (all when empty).
     pub methods: Vec<String>,
+    /// Failures from `error_rate` are API Priority and Fairness throttling
+    /// instead: 429 "Too many requests, please try again later." with a
+    /// `Retry-After` header of this many seconds (client-go waits and
+    /// retries on it), unlike a PDB refusal, which carries none.
+    pub throttle_retry_after_seconds: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -204,6 +209,12 @@ impl Admin {
         if spec.error_rate > 0.0 {
             let n = self.counter.fetch_add(1, Ordering::Relaxed) as f64;
             if ((n + 1.0) * spec.error_rate).floor() > (n * spec.error_rate).floor() {
+                if let Some(retry_after) = spec.throttle_retry_after_seconds {
+                    return Verdict::Fail {
+                        delay,
+                        error: ApiError::Throttled { retry_after },
+                    };
+                }
                 let code = spec.error_status.unwrap_or(500);
                 return Verdict::Fail {
                     delay,
