@@ -127,7 +127,8 @@ async fn broken_steady_state_before_injection_is_not_run_and_writes_nothing() {
         reason.split(": ").nth(1)
     );
     let waited = first(&j, "run.start").unwrap().ts.duration_until(end.ts);
-    assert!(waited.as_secs_f64() >= 2.5, "gave up after {waited}");
+    // The last reading is the last one that could start within the 3 s.
+    assert!(waited.as_secs_f64() >= 1.9, "gave up after {waited}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
