@@ -102,6 +102,33 @@ async fn broken_steady_state_before_injection_is_not_run_and_writes_nothing() {
             .contains("checkout-replicas"),
         "{end:?}"
     );
+    // It waited its `settle: 3s` (one reading per 1s interval) before giving
+    // up; those readings are journalled as settling, never as breaches.
+    let settling: Vec<&Entry> = j.iter().filter(|e| e.event == "steady.settling").collect();
+    assert!((2..=4).contains(&settling.len()), "{:#?}", events(&j));
+    for e in &settling {
+        assert_eq!(data(e, "settled"), false);
+        assert_eq!(e.data["probes"][0]["probe"], "checkout-replicas");
+        assert_eq!(e.data["probes"][0]["value"], 4.0);
+        assert!(
+            !serde_json::to_string(&e.data).unwrap().contains("breach"),
+            "{e:?}"
+        );
+    }
+    let unsettled = first(&j, "steady.unsettled").expect("steady.unsettled");
+    let reason = data(end, "reason").as_str().unwrap();
+    assert!(reason.contains("did not settle within 3s"), "{reason}");
+    assert!(
+        reason.contains("checkout-replicas read 4.0000, expected >= 10"),
+        "{reason}"
+    );
+    assert_eq!(
+        data(unsettled, "waitingFor").as_str(),
+        reason.split(": ").nth(1)
+    );
+    let waited = first(&j, "run.start").unwrap().ts.duration_until(end.ts);
+    // The last reading is the last one that could start within the 3 s.
+    assert!(waited.as_secs_f64() >= 1.9, "gave up after {waited}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,6 +11,7 @@ use anyhow::Context;
 
 use super::{GlobalArgs, exit, run};
 use crate::demo::{self, stack::Stack};
+use crate::engine::rundir;
 use crate::observe::EndpointArgs;
 use crate::report::files;
 use crate::sandbox::world::World;
@@ -21,7 +22,8 @@ pub struct Args {
     /// Leave the sandbox running after the drill (until Ctrl-C), to poke at it with kubectl.
     #[arg(long)]
     pub keep: bool,
-    /// The run directory (default: ./gameday-runs/<UTC time>-demo/).
+    /// The run directory (default: ./gameday-runs/<UTC time>-demo/). It must
+    /// not hold a run yet: one run, one directory.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// CI mode: plain timestamped log lines, no progress bars (also when CI is set).
@@ -36,6 +38,14 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
+    // Refused before the sandbox starts, and never listing an earlier run's
+    // reports as this one's.
+    if let Some(out) = &args.out
+        && let Err(e) = rundir::Placement::Exact(out.clone()).check()
+    {
+        crate::errln!("error: {e}");
+        return Ok(exit::USAGE);
+    }
     let work = tempfile::Builder::new()
         .prefix("gameday-demo-")
         .tempdir()
@@ -119,6 +129,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
         scenario: scenario_path,
         name: None,
         out: Some(out.clone()),
+        out_parent: None,
         yes: true,
         ci: args.ci,
         concurrency: 32,

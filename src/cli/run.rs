@@ -32,8 +32,13 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
     /// The run directory (default: ./gameday-runs/<UTC time>-<scenario>-<id>/).
-    #[arg(long, value_name = "DIR")]
+    /// It must not hold a run yet: one run, one directory.
+    #[arg(long, value_name = "DIR", conflicts_with = "out_parent")]
     pub out: Option<PathBuf>,
+    /// Put the run in a fresh <UTC time>-<scenario>-<id>/ directory inside DIR
+    /// (for CI: a fixed place to collect, a new directory per run).
+    #[arg(long, value_name = "DIR")]
+    pub out_parent: Option<PathBuf>,
     /// Do not ask for confirmation on a non-sandbox context.
     #[arg(short = 'y', long)]
     pub yes: bool,
@@ -74,6 +79,11 @@ fn confirm(context: &str) -> bool {
 pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
     let ci = args.ci || ci_env();
     let yes = args.yes || ci;
+    let placement = rundir::Placement::from_flags(args.out.as_deref(), args.out_parent.as_deref());
+    if let Err(e) = placement.check() {
+        crate::errln!("error: {e}");
+        return Ok(exit::USAGE);
+    }
     let (config, scenario) = match super::plan::load(global, &args.scenario, args.name.as_deref()) {
         Ok(v) => v,
         Err(code) => return Ok(code),
@@ -143,7 +153,14 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
 
         let now = jiff::Timestamp::now();
         let run_id = RunId::generate(now, rand::rng().random());
-        let run_dir = rundir::create(args.out.as_deref(), now, &scenario.metadata.name, &run_id)?;
+        let run_dir = match rundir::create(&placement, now, &scenario.metadata.name, &run_id) {
+            Ok(d) => d,
+            Err(e @ rundir::RunDirError::HoldsRun(_)) => {
+                crate::errln!("error: {e}; nothing was changed");
+                return Ok(exit::USAGE);
+            }
+            Err(e) => return Err(e.into()),
+        };
         let journal_path = run_dir.join("journal.jsonl");
         let journal = Arc::new(Journal::open(&journal_path)?);
         journal.append(

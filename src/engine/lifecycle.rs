@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
+use super::actions;
 use super::halt;
 use super::journal::Journal;
 use super::observer::{Gate, ObserveCx, Observer};
@@ -214,6 +215,11 @@ impl Runner {
             self.record("engine", "run.stopping", json!({"cause": c.to_string()}));
         }
         let revert_ok = self.revert_and_confirm(&plans, states).await;
+        // Responder actions too, on every way out (S2); on the normal path
+        // only after the recovery measurement below.
+        if !revert_ok || cause.is_some() {
+            self.revert_actions().await;
+        }
         if !revert_ok {
             let o = self.outcome(
                 Status::RevertFailed,
@@ -234,15 +240,79 @@ impl Runner {
             Some(c) => self.outcome(Status::Aborted, Some(c.to_string())),
             None => {
                 self.record("engine", "phase", json!({"phase": "recover"}));
-                match self.gate("after", None).await {
+                let o = match self.gate("after", None).await {
                     Gate::Proceed => self.outcome(Status::Passed, None),
                     Gate::NotRun(r) | Gate::Abort(r) | Gate::Fail(r) => {
                         self.outcome(Status::Failed, Some(r))
                     }
+                };
+                if self.revert_actions().await {
+                    o
+                } else {
+                    self.outcome(
+                        Status::RevertFailed,
+                        Some(format!(
+                            "an autopilot action could not be reverted; it may remain: run `gameday recover --run {}`",
+                            self.run_id
+                        )),
+                    )
                 }
             }
         };
         self.finish(o)
+    }
+
+    /// Whether any autopilot entry changes the cluster and is to be reverted.
+    fn has_revertible_actions(&self) -> bool {
+        self.scenario.spec.response.as_ref().is_some_and(|r| {
+            r.autopilot
+                .iter()
+                .filter_map(|e| e.action.as_ref())
+                .any(|a| a.scale.is_some() && !a.keep)
+        })
+    }
+
+    /// Reverts what responders changed in the cluster (autopilot actions
+    /// without `keep: true`), found by this run's marks, and journals the
+    /// evidence per object. Observers stop acting first, so nothing lands
+    /// after it. False when a revert could not be confirmed.
+    async fn revert_actions(&mut self) -> bool {
+        let mut observers = std::mem::take(&mut self.observers);
+        for o in &mut observers {
+            o.stop_actions().await;
+        }
+        self.observers = observers;
+        if !self.has_revertible_actions() {
+            return true;
+        }
+        let namespaces = self.scenario.spec.target.namespaces.clone();
+        let kube = self.kube.clone();
+        let reverted =
+            actions::revert(&kube, &self.run_id, &namespaces, self.options.concurrency).await;
+        match reverted {
+            Ok(list) => {
+                let mut ok = true;
+                for r in list {
+                    ok &= r.error.is_none();
+                    let event = if r.error.is_none() {
+                        "action.reverted"
+                    } else {
+                        "action.revert-failed"
+                    };
+                    let data = serde_json::to_value(&r).unwrap_or_else(|_| json!({}));
+                    self.record("autopilot", event, data);
+                }
+                ok
+            }
+            Err(e) => {
+                self.record(
+                    "engine",
+                    "action.revert-unconfirmed",
+                    json!({"error": e.to_string()}),
+                );
+                false
+            }
+        }
     }
 
     /// Injects at offsets and holds until every fault is over or a stop is
@@ -582,7 +652,9 @@ impl Runner {
         self.revert_faults(&active, marked).await;
         let filter = self.confirm_filter();
         let kube = self.kube.clone();
-        match recover::sweep(&kube, &filter, self.options.concurrency).await {
+        // Responder actions are left for `revert_actions`, after recovery.
+        let faults_only = |m: &crate::k8s::marks::Marked| !m.is_action();
+        match recover::sweep_where(&kube, &filter, self.options.concurrency, faults_only).await {
             Ok((reports, left)) => {
                 self.record(
                     "engine",

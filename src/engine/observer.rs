@@ -65,6 +65,13 @@ pub trait Observer: Send {
         proceed()
     }
 
+    /// The engine is about to revert what responders changed in the cluster
+    /// (autopilot actions): stop changing it, and resolve only once no
+    /// action is in flight, so nothing lands after the revert.
+    fn stop_actions<'a>(&'a mut self) -> BoxFuture<'a, ()> {
+        Box::pin(std::future::ready(()))
+    }
+
     /// The run is over; write reports, close displays.
     fn finish(&mut self, _outcome: &Outcome, _cx: &ObserveCx<'_>) {}
 }

@@ -186,14 +186,31 @@ pub async fn sweep(
     filter: &Filter,
     concurrency: usize,
 ) -> Result<(Vec<RevertReport>, Vec<Marked>), K8sError> {
+    sweep_where(kube, filter, concurrency, |_| true).await
+}
+
+/// As [`sweep`], for the marks `wanted` accepts only. The end of a fault
+/// phase leaves responder actions alone: they are reverted after the
+/// recovery measurement, which they may be part of.
+pub async fn sweep_where(
+    kube: &Kube,
+    filter: &Filter,
+    concurrency: usize,
+    wanted: impl Fn(&Marked) -> bool,
+) -> Result<(Vec<RevertReport>, Vec<Marked>), K8sError> {
+    let find_wanted = || async {
+        find(kube, filter)
+            .await
+            .map(|f| f.into_iter().filter(|m| wanted(m)).collect::<Vec<_>>())
+    };
     let mut reports = Vec::new();
     for _ in 0..3 {
-        let found = find(kube, filter).await?;
+        let found = find_wanted().await?;
         if found.is_empty() {
             return Ok((reports, vec![]));
         }
         reports.extend(revert_all(kube, found, concurrency).await);
     }
-    let left = find(kube, filter).await?;
+    let left = find_wanted().await?;
     Ok((reports, left))
 }

@@ -20,6 +20,12 @@ pub const ANN_FAULT_TYPE: &str = "gameday/fault-type";
 pub const ANN_EXPIRES_AT: &str = "gameday/expires-at";
 pub const ANN_UNDO: &str = "gameday/undo";
 
+/// `gameday/fault` of an object changed by a responder action (autopilot's
+/// runbook mitigation) rather than by a fault: `autopilot:<step id>`. The
+/// colon cannot occur in a fault name, so the two never collide; every
+/// other mark is the same as a fault's, so `recover` and `halt` revert it.
+pub const ACTION_PREFIX: &str = "autopilot:";
+
 /// The identity of one run, as stamped on objects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunId(pub String);
@@ -230,6 +236,13 @@ impl Marked {
         }))
     }
 
+    /// Whether a responder action (not a fault) made this mark.
+    pub fn is_action(&self) -> bool {
+        self.fault
+            .as_deref()
+            .is_some_and(|f| f.starts_with(ACTION_PREFIX))
+    }
+
     pub fn is_expired(&self, now: jiff::Timestamp) -> bool {
         self.expires_at.is_some_and(|t| t <= now)
     }
@@ -324,6 +337,24 @@ mod tests {
         );
         let q = combine(json!({"spec": {"unschedulable": null}}), &strip_patch());
         assert!(q["spec"].as_object().unwrap().contains_key("unschedulable"));
+    }
+
+    #[test]
+    fn action_marks_are_told_from_fault_marks() {
+        let read = |fault: &str| {
+            let mut s = stamp();
+            s.fault = fault.into();
+            let meta: ObjectMeta = serde_json::from_value(merged(
+                json!({"name": "checkout", "namespace": "shop"}),
+                &s.patch(&json!({"replicas": 4}), &[])["metadata"],
+            ))
+            .unwrap();
+            Marked::from_meta(ObjKind::Deployment, &meta)
+                .unwrap()
+                .unwrap()
+        };
+        assert!(read("autopilot:scale-up").is_action());
+        assert!(!read("halve-checkout").is_action());
     }
 
     #[test]

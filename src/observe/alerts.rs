@@ -126,6 +126,29 @@ pub async fn prometheus_alerts(conn: &PrometheusConn) -> Result<Vec<PromAlert>, 
     Ok(env.data.alerts)
 }
 
+/// The expected alerts that Prometheus reports pending or firing now, as
+/// `name state` strings: what a run must wait out before it injects, or a
+/// previous run's alert would be taken for this run's (or hide it).
+pub async fn active_expected(
+    conn: &PrometheusConn,
+    expected: &[ExpectedAlert],
+) -> Result<Vec<String>, AlertsError> {
+    let alerts = prometheus_alerts(conn).await?;
+    Ok(alerts
+        .iter()
+        .filter(|a| a.state != PromAlertState::Inactive)
+        .filter(|a| expected.iter().any(|e| is_expected(e, &a.labels)))
+        .map(|a| {
+            let state = if a.state == PromAlertState::Firing {
+                "firing"
+            } else {
+                "pending"
+            };
+            format!("{} {state}", a.name())
+        })
+        .collect())
+}
+
 /// An alerting rule, for its `for:` hold and its runbook link.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

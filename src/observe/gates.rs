@@ -22,7 +22,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
 use super::probe::Reading;
-use super::steady::{SteadyState, all_hold};
+use super::steady::SteadyState;
 use crate::engine::journal::Journal;
 use crate::engine::observer::{Gate, ObserveCx, Observer};
 use crate::engine::outcome::Outcome;
@@ -76,6 +76,18 @@ impl ProbeDisplay {
                 for (bar, r) in bars.iter().zip(readings) {
                     bar.set_message(format!("[{}] {r}", r.phase));
                 }
+            }
+        }
+    }
+
+    /// One line that is not a reading (settling before injection).
+    fn note(&mut self, line: &str) {
+        match self {
+            ProbeDisplay::Plain => {
+                crate::engine::progress::log_line(jiff::Timestamp::now(), "steady.settling", line)
+            }
+            ProbeDisplay::Tty { multi, .. } => {
+                let _ = multi.println(format!("  {line}"));
             }
         }
     }
@@ -153,27 +165,44 @@ fn journal_readings(journal: &Journal, readings: &[Reading]) {
     }
 }
 
-/// The readings that did not hold, for a message.
-fn failing(readings: &[Reading]) -> String {
-    readings
-        .iter()
-        .filter(|r| !r.outcome.holds())
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 impl Observer for SteadyGates {
+    /// Waits up to `steadyState.settle` for the steady state (see
+    /// [`SteadyState::settle`]); each unsettled tick is journalled as
+    /// `steady.settling`, the deciding one as the `before` readings.
     fn before_faults<'a>(&'a mut self, cx: &'a ObserveCx<'a>) -> BoxFuture<'a, Gate> {
         async move {
-            let readings = self.steady.check_before().await;
-            self.record(cx.journal, &readings);
-            if all_hold(&readings) {
-                Gate::Proceed
+            let limit = cx.scenario.spec.steady_state.settle();
+            let expected = cx.scenario.spec.expected_alerts();
+            let (journal, display) = (cx.journal, &mut self.display);
+            let mut shown = Vec::new();
+            let tick = self
+                .steady
+                .settle(limit.as_std(), expected, |t| {
+                    append(journal, "steady.settling", t.journal_data());
+                    if t.waiting_names() != shown {
+                        shown = t.waiting_names();
+                        display.note(&format!("settling (up to {limit}): {}", t.waiting_for()));
+                    }
+                })
+                .await;
+            self.record(cx.journal, &tick.readings);
+            let event = if tick.settled() {
+                "steady.settled"
             } else {
+                "steady.unsettled"
+            };
+            append(journal, event, tick.journal_data());
+            if tick.settled() {
+                Gate::Proceed
+            } else if tick.ticks == 1 {
                 Gate::NotRun(format!(
                     "steady state does not hold before injection: {}",
-                    failing(&readings)
+                    tick.waiting_for()
+                ))
+            } else {
+                Gate::NotRun(format!(
+                    "steady state did not settle within {limit}: {}",
+                    tick.waiting_for()
                 ))
             }
         }

@@ -26,6 +26,9 @@ use crate::scenario::{Expectation, Probe, ProbeSource, VerifyProbe};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Phase {
+    /// Waiting, before injection, for `expect` to hold (`steadyState.settle`):
+    /// a reading that misses it here is "not settled yet", not a breach.
+    Settle,
     /// Before injection: `expect` must hold.
     Before,
     /// While faults are active: `during` (the guardrail) when set.
@@ -39,6 +42,7 @@ pub enum Phase {
 impl fmt::Display for Phase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Phase::Settle => "settle",
             Phase::Before => "before",
             Phase::During => "during",
             Phase::After => "after",

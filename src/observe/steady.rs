@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::probe::{Observer, Outcome, Phase, Reading};
-use crate::scenario::{OnUnknown, Probe};
+use crate::scenario::{ExpectedAlert, OnUnknown, Probe};
 
 /// Whether every reading holds its expectation (unknown does not hold).
 pub fn all_hold(readings: &[Reading]) -> bool {
@@ -108,6 +108,107 @@ impl fmt::Display for Recovery {
     }
 }
 
+/// Where the wait for the steady state before injection stands
+/// (`steadyState.settle`): after a previous run the SLI may still be
+/// recovering and its alert still firing, and one reading would call that
+/// "not-run" or mistake the old alert for this run's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settling {
+    /// This tick's readings. Once the wait is over they are the `before`
+    /// readings the gate decides on (phase `before`); while waiting, phase
+    /// `settle`.
+    pub readings: Vec<Reading>,
+    /// Expected alerts Prometheus still reports pending or firing.
+    pub alerts_active: Vec<String>,
+    /// Why the expected alerts could not be read (then it is not settled:
+    /// an old alert might still be firing).
+    pub alerts_error: Option<String>,
+    /// Ticks so far, this one included.
+    pub ticks: u32,
+    /// Time since the wait began.
+    pub waited: Duration,
+}
+
+impl Settling {
+    pub fn settled(&self) -> bool {
+        all_hold(&self.readings) && self.alerts_active.is_empty() && self.alerts_error.is_none()
+    }
+
+    /// What is still not settled, with the last value read: `checkout-success
+    /// read 0.9712, expected >= 0.99; alert CheckoutHighErrorRate firing`.
+    pub fn waiting_for(&self) -> String {
+        let mut parts: Vec<String> = self
+            .readings
+            .iter()
+            .filter(|r| !r.outcome.holds())
+            .map(|r| match (&r.outcome, r.value) {
+                (Outcome::Unknown(why), _) => format!("{} could not be read: {why}", r.probe),
+                (_, Some(v)) => format!(
+                    "{} read {v:.4}, expected {}{}",
+                    r.probe,
+                    r.expectation
+                        .as_ref()
+                        .map_or_else(|| "its expect".to_string(), ToString::to_string),
+                    r.detail
+                        .as_ref()
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default()
+                ),
+                (_, None) => format!("{} read nothing", r.probe),
+            })
+            .collect();
+        parts.extend(self.alerts_active.iter().map(|a| format!("alert {a}")));
+        if let Some(e) = &self.alerts_error {
+            parts.push(format!("cannot read the expected alerts: {e}"));
+        }
+        parts.join("; ")
+    }
+
+    /// The names of what is not settled yet: a change here is worth a line.
+    pub fn waiting_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .readings
+            .iter()
+            .filter(|r| !r.outcome.holds())
+            .map(|r| r.probe.clone())
+            .collect();
+        names.extend(self.alerts_active.iter().cloned());
+        names.extend(self.alerts_error.iter().map(|_| "alerts".to_string()));
+        names
+    }
+
+    /// The journal's view of one tick: per probe what it read and whether it
+    /// is settled, never "breach" (nothing is injected yet).
+    pub fn journal_data(&self) -> serde_json::Value {
+        let probes: Vec<serde_json::Value> = self
+            .readings
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "probe": r.probe,
+                    "value": r.value,
+                    "expectation": r.expectation.as_ref().map(ToString::to_string),
+                    "settled": r.outcome.holds(),
+                    "unknown": match &r.outcome {
+                        Outcome::Unknown(why) => Some(why.clone()),
+                        _ => None,
+                    },
+                    "at": r.at,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "tick": self.ticks,
+            "waitedSeconds": self.waited.as_secs_f64(),
+            "settled": self.settled(),
+            "probes": probes,
+            "alertsActive": self.alerts_active,
+            "alertsError": self.alerts_error,
+            "waitingFor": if self.settled() { None } else { Some(self.waiting_for()) },
+        })
+    }
+}
+
 /// The steady-state probes of one run.
 #[derive(Debug, Clone)]
 pub struct SteadyState {
@@ -183,6 +284,52 @@ impl SteadyState {
     /// run as not-run when [`all_hold`] is false.
     pub async fn check_before(&mut self) -> Vec<Reading> {
         self.read_all(Phase::Before).await
+    }
+
+    /// Before injection, waits up to `limit` for every `expect` to hold and
+    /// none of `expected` to be pending or firing, reading once per
+    /// interval. `on_wait` sees each tick that did not settle while there is
+    /// still time. The returned tick (settled or the last one) has its
+    /// readings in phase `before`; `limit` zero is a single reading.
+    pub async fn settle(
+        &mut self,
+        limit: Duration,
+        expected: &[ExpectedAlert],
+        mut on_wait: impl FnMut(&Settling),
+    ) -> Settling {
+        let start = Instant::now();
+        let deadline = start + limit;
+        let mut ticks = 0;
+        loop {
+            let readings = self.read_all(Phase::Settle).await;
+            let (alerts_active, alerts_error) = self.active_alerts(expected).await;
+            ticks += 1;
+            let mut tick = Settling {
+                readings,
+                alerts_active,
+                alerts_error,
+                ticks,
+                waited: start.elapsed(),
+            };
+            if tick.settled() || self.next_tick_at() > deadline {
+                for r in &mut tick.readings {
+                    r.phase = Phase::Before;
+                }
+                return tick;
+            }
+            on_wait(&tick);
+        }
+    }
+
+    /// The expected alerts still active, when there is a Prometheus to ask.
+    async fn active_alerts(&self, expected: &[ExpectedAlert]) -> (Vec<String>, Option<String>) {
+        let Some(conn) = self.observer.prometheus().filter(|_| !expected.is_empty()) else {
+            return (Vec::new(), None);
+        };
+        match super::alerts::active_expected(conn, expected).await {
+            Ok(active) => (active, None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        }
     }
 
     /// One guardrail tick while faults are active. Every probe is read once
@@ -268,5 +415,68 @@ impl SteadyState {
             recover_within_ms: u64::try_from(recover_within.as_millis()).unwrap_or(u64::MAX),
             still_failing,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Expectation;
+
+    fn reading(probe: &str, value: Option<f64>, outcome: Outcome) -> Reading {
+        Reading {
+            probe: probe.into(),
+            phase: Phase::Settle,
+            value,
+            at: Timestamp::from_second(1_700_000_000).unwrap(),
+            outcome,
+            expectation: Some(">= 0.99".parse::<Expectation>().unwrap()),
+            within_slo: None,
+            detail: None,
+            attempts: 1,
+            elapsed_ms: 3,
+        }
+    }
+
+    #[test]
+    fn an_unsettled_tick_names_each_probe_and_alert_with_what_it_read() {
+        let tick = Settling {
+            readings: vec![
+                reading("ok", Some(1.0), Outcome::Holds),
+                reading("success", Some(0.9712), Outcome::Breach),
+                reading("latency", None, Outcome::Unknown("timed out".into())),
+            ],
+            alerts_active: vec!["CheckoutHighErrorRate firing".into()],
+            alerts_error: None,
+            ticks: 3,
+            waited: Duration::from_secs(4),
+        };
+        assert!(!tick.settled());
+        assert_eq!(
+            tick.waiting_for(),
+            "success read 0.9712, expected >= 0.99; latency could not be read: timed out; \
+             alert CheckoutHighErrorRate firing"
+        );
+        let data = tick.journal_data();
+        assert_eq!(data["settled"], false);
+        assert_eq!(data["probes"][1]["value"], 0.9712);
+        assert!(!data.to_string().contains("breach"), "{data}");
+    }
+
+    #[test]
+    fn a_firing_expected_alert_or_an_unreadable_one_keeps_it_unsettled() {
+        let mut tick = Settling {
+            readings: vec![reading("ok", Some(1.0), Outcome::Holds)],
+            alerts_active: Vec::new(),
+            alerts_error: None,
+            ticks: 1,
+            waited: Duration::ZERO,
+        };
+        assert!(tick.settled());
+        tick.alerts_active = vec!["A pending".into()];
+        assert!(!tick.settled());
+        tick.alerts_active.clear();
+        tick.alerts_error = Some("HTTP 503".into());
+        assert!(!tick.settled());
     }
 }

@@ -19,7 +19,7 @@ use crate::scenario::Noise;
 
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
-/// Polls until aborted. Each new fact is journaled (source `detection`)
+/// Polls, from the start of the fault phase, until aborted. Each new fact is journaled (source `detection`)
 /// before the live state shows it.
 pub async fn poll_loop(
     shared: Shared,
@@ -27,14 +27,22 @@ pub async fn poll_loop(
     endpoints: Endpoints,
     interval: Duration,
 ) {
-    let (expected, since, noise_policy) = {
+    let (expected, noise_policy) = {
         let live = lock(&shared);
         let d = live.scenario.spec.detection.clone();
         (
             d.as_ref().map(|d| d.alerts.clone()).unwrap_or_default(),
-            live.started,
             d.and_then(|d| d.noise).unwrap_or_default(),
         )
+    };
+    // Count from the fault phase, not the run's start: while the steady
+    // state settles, the previous run's alert may still fire or resolve,
+    // and neither is this run's detection nor its noise.
+    let since = loop {
+        if let Some(t) = lock(&shared).fault_phase_at {
+            break t;
+        }
+        tokio::time::sleep(interval).await;
     };
     let mut tracker = DetectionTracker::new(expected, since);
     let mut last_errors: Vec<String> = Vec::new();

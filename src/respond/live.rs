@@ -36,6 +36,9 @@ pub struct Live {
     pub context: String,
     pub started: Timestamp,
     pub phase: String,
+    /// When the fault phase began (after the steady state settled): alerts
+    /// that started before it belong to an earlier problem.
+    pub fault_phase_at: Option<Timestamp>,
     pub t_inject: Option<Timestamp>,
     /// T_inject on the monotonic clock, for autopilot offsets.
     pub inject_instant: Option<Instant>,
@@ -105,6 +108,7 @@ impl Live {
             context,
             started,
             phase: "preflight".into(),
+            fault_phase_at: None,
             t_inject: None,
             inject_instant: None,
             t_impact: None,
@@ -202,6 +206,9 @@ impl Live {
         match e.event.as_str() {
             "phase" => {
                 if let Some(p) = s("phase") {
+                    if p == "inject" && self.fault_phase_at.is_none() {
+                        self.fault_phase_at = Some(e.ts);
+                    }
                     self.push(e.ts, &e.source, "phase", format!("phase {p}"));
                     self.phase = p;
                 }
@@ -357,7 +364,8 @@ impl Live {
             Phase::Before => ReportPhase::Before,
             Phase::During => ReportPhase::During,
             Phase::After => ReportPhase::Recover,
-            Phase::Verify => return,
+            // Settling is not part of the experiment: no chart point.
+            Phase::Verify | Phase::Settle => return,
         };
         let within = r.within_slo;
         if let Some(series) = self.probes.get_mut(&r.probe) {

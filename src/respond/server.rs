@@ -224,14 +224,9 @@ async fn alertmanager_webhook(State(s): State<ApiState>, body: Bytes) -> Respons
         );
     }
     let mut live = lock(&s.shared);
-    let since = live.started;
-    let expected: Vec<_> = live
-        .scenario
-        .spec
-        .detection
-        .as_ref()
-        .map(|d| d.alerts.clone())
-        .unwrap_or_default();
+    // Only alerts of this run's fault phase (see `detection::poll_loop`).
+    let since = live.fault_phase_at.unwrap_or(jiff::Timestamp::MAX);
+    let expected = live.scenario.spec.expected_alerts().to_vec();
     let mut notified = Vec::new();
     for (i, exp) in expected.iter().enumerate() {
         let hit = payload

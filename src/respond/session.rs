@@ -75,6 +75,8 @@ pub struct Response {
     server: ApiServer,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     slot: ReportSlot,
+    /// Closed by `stop_actions` before the engine reverts autopilot actions.
+    actions: autopilot::ActionGate,
     pub url: String,
     pub token: String,
 }
@@ -137,10 +139,12 @@ impl Response {
                 opts.poll,
             )));
         }
+        let actions = autopilot::ActionGate::default();
         tasks.push(tokio::spawn(autopilot::autopilot_loop(
             shared.clone(),
             journal.clone(),
             kube.clone(),
+            actions.clone(),
         )));
         let mut observer = crate::observe::Observer::new()?.with_kube(kube.client.clone());
         if let Some(p) = opts.endpoints.prometheus.clone() {
@@ -159,6 +163,7 @@ impl Response {
             server,
             tasks,
             slot: Arc::new(Mutex::new(None)),
+            actions,
             url,
             token,
         })
@@ -251,6 +256,12 @@ impl Observer for Response {
                 );
             }
             Gate::Proceed
+        })
+    }
+
+    fn stop_actions<'a>(&'a mut self) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            *self.actions.lock().await = true;
         })
     }
 

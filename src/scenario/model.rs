@@ -70,6 +70,13 @@ pub struct Spec {
     pub response: Option<Response>,
 }
 
+impl Spec {
+    /// The alerts `detection` expects (none without a `detection` block).
+    pub fn expected_alerts(&self) -> &[ExpectedAlert] {
+        self.detection.as_ref().map_or(&[], |d| d.alerts.as_slice())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Target {
@@ -115,6 +122,10 @@ pub struct SteadyState {
     /// After the last revert, every `expect` must hold again within this (default 2m).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recover_within: Option<Duration>,
+    /// Before injecting, wait up to this long for every `expect` to hold and
+    /// the expected alerts to be inactive (default 90s; `0s`: one reading).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settle: Option<Duration>,
     /// The SLO probes, at least one.
     #[schemars(length(min = 1))]
     pub probes: Vec<Probe>,
@@ -127,6 +138,17 @@ impl SteadyState {
 
     pub fn recover_within(&self) -> Duration {
         self.recover_within.unwrap_or(Duration::from_secs(120))
+    }
+
+    /// The default settle time. After a previous run's last errors, an
+    /// error-rate alert over the common 1 m rate window stays firing for
+    /// that minute plus scrape, evaluation and `for:`; 90 s covers it with
+    /// room, and a steady state that is really broken is still reported
+    /// within a minute and a half.
+    pub const DEFAULT_SETTLE: Duration = Duration(std::time::Duration::from_secs(90));
+
+    pub fn settle(&self) -> Duration {
+        self.settle.unwrap_or(Self::DEFAULT_SETTLE)
     }
 }
 
@@ -792,6 +814,10 @@ pub enum ResponderAction {
 pub struct StepAction {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale: Option<ScaleAction>,
+    /// Leave the change in the cluster after the run (default false: it is
+    /// reverted after the recovery measurement, like a fault).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -226,9 +226,14 @@ pub async fn wait_until<T>(within: Duration, mut f: impl FnMut() -> Option<T>) -
 
 /// Waits for the run to end; returns (exit code, stderr).
 pub async fn finish(child: tokio::process::Child) -> (i32, String) {
-    let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
+    finish_within(child, Duration::from_secs(120)).await
+}
+
+/// As [`finish`], for runs that may take longer (settling first).
+pub async fn finish_within(child: tokio::process::Child, within: Duration) -> (i32, String) {
+    let out = tokio::time::timeout(within, child.wait_with_output())
         .await
-        .expect("the run ends within 2 minutes")
+        .unwrap_or_else(|_| panic!("the run did not end within {within:?}"))
         .unwrap();
     (
         out.status.code().unwrap_or(-1),
