@@ -69,10 +69,7 @@ async fn pod_kill_of_one_of_four_holds_and_journals_before_during_after() {
     assert_eq!(data(recovery, "recovered"), true);
     assert!(data(recovery, "tMitigate").is_string());
     assert_confirmed_clean(&j);
-    assert!(
-        stderr.contains("probes during: checkout-success"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("probe during checkout-success"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
