@@ -174,8 +174,18 @@ pub fn log_line(e: &Entry, line: &str) {
     crate::term::event(
         &e.event,
         serde_json::Value::Object(fields),
-        format_args!("{ts} {line}"),
+        format_args!("{ts} {}", crate::term::unsaid(line)),
     );
+}
+
+/// The error an entry carries, remembered once it is shown, so the lines
+/// after it say "(as above)" (see `term::said`).
+fn remember_reason(e: &Entry) {
+    for key in ["reason", "cause", "error"] {
+        if let Some(text) = e.data.get(key).and_then(|v| v.as_str()) {
+            crate::term::said(text);
+        }
+    }
 }
 
 impl Observer for Progress {
@@ -228,9 +238,10 @@ impl Observer for Progress {
                     }
                     _ => {}
                 }
-                let _ = multi.println(line);
+                let _ = multi.println(crate::term::unsaid(&line));
             }
         }
+        remember_reason(e);
     }
 
     fn on_tick(&mut self, elapsed: Duration) {

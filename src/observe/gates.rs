@@ -68,7 +68,11 @@ fn log_change(r: &Reading) {
         },
     });
     let ts = r.at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
-    crate::term::event("probe", fields, format_args!("{ts} probe {} {r}", r.phase));
+    let line = crate::term::unsaid(&format!("{ts} probe {} {r}", r.phase));
+    crate::term::event("probe", fields, line);
+    if let ProbeOutcome::Unknown(why) = &r.outcome {
+        crate::term::said(why);
+    }
 }
 
 impl ProbeDisplay {

@@ -146,6 +146,40 @@ fn write_message(text: &str) {
     write_raw(Stream::Stderr, format_args!("{line}\n"));
 }
 
+/// Error texts the terminal has shown (see [`said`]).
+static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Remembers an error text that was just shown, so the lines that follow
+/// (the guardrail, the stop, the end of the run) refer to it instead of
+/// printing it again: one Prometheus outage used to print the same
+/// URL-encoded query five times. Short texts are not remembered.
+pub fn said(text: &str) {
+    if text.len() < 24 {
+        return;
+    }
+    let mut said = SAID.lock().unwrap_or_else(|p| p.into_inner());
+    if !said.iter().any(|s| s == text) {
+        said.push(text.to_string());
+    }
+}
+
+/// `line` with every text already [`said`] (or that text in parentheses)
+/// replaced by "(as above)". Only
+/// for lines people read: JSON events keep every field whole.
+pub fn unsaid(line: &str) -> String {
+    let said = SAID.lock().unwrap_or_else(|p| p.into_inner());
+    let mut out = line.to_string();
+    // Longest first, so a reason that contains an error is elided whole.
+    let mut texts: Vec<&String> = said.iter().collect();
+    texts.sort_by_key(|t| std::cmp::Reverse(t.len()));
+    for t in texts {
+        out = out
+            .replace(&format!("({t})"), "(as above)")
+            .replace(t.as_str(), "(as above)");
+    }
+    out
+}
+
 /// A `std::io::Write` for stderr with the same rules, for libraries that take
 /// a writer (tracing-subscriber). Errors are swallowed and the stream is
 /// marked closed, so a logger can never fail the caller either.
@@ -215,5 +249,25 @@ mod tests {
         assert_eq!(line.matches("\"event\"").count(), 1, "{line}");
         assert_eq!(line.matches("\"ts\"").count(), 1, "{line}");
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn a_text_said_once_is_referred_to_afterwards() {
+        let err = "error sending request for url (http://p/api?query=up%7B%7D): refused";
+        said(err);
+        said("short");
+        let reason = format!("probe p: cannot be read: {err}");
+        assert_eq!(unsaid(&reason), "probe p: cannot be read: (as above)");
+        said(&reason);
+        assert_eq!(
+            unsaid(&format!("stopping: guardrail: {reason}")),
+            "stopping: guardrail: (as above)"
+        );
+        said(&format!("guardrail: {reason}"));
+        assert_eq!(
+            unsaid(&format!("run ended: aborted (guardrail: {reason})")),
+            "run ended: aborted (as above)"
+        );
+        assert_eq!(unsaid("short and sweet"), "short and sweet");
     }
 }
