@@ -43,7 +43,12 @@ unsafe extern "C" {
         winp: *const Winsize,
     ) -> i32;
     fn fcntl(fd: i32, cmd: i32, ...) -> i32;
+    fn setsid() -> i32;
+    fn ioctl(fd: i32, request: u64, ...) -> i32;
 }
+
+/// Makes the terminal on the descriptor the caller's controlling terminal.
+const TIOCSCTTY: u64 = 0x540E;
 
 const F_SETFD: i32 = 2;
 const FD_CLOEXEC: i32 = 1;
@@ -76,6 +81,9 @@ enum Sink {
     Pipe,
     /// A pseudo-terminal as stdin, stdout and stderr; the master is closed.
     Pty,
+    /// The same pty as the run's controlling terminal (its own session), as
+    /// in a terminal window: closing the master sends it SIGHUP.
+    ControllingPty,
 }
 
 /// A pty pair: (master, slave).
@@ -198,11 +206,22 @@ async fn signal_with_output_closed(sink: Sink, close: Close, signal: i32, name: 
                 .stderr(writer);
             OwnedFd::from(reader)
         }
-        Sink::Pty => {
+        Sink::Pty | Sink::ControllingPty => {
             let (master, slave) = pty_pair();
             cmd.stdin(slave.try_clone().unwrap())
                 .stdout(slave.try_clone().unwrap())
                 .stderr(slave);
+            if matches!(sink, Sink::ControllingPty) {
+                // SAFETY: only async-signal-safe calls between fork and exec.
+                unsafe {
+                    cmd.pre_exec(|| {
+                        if setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                        Ok(())
+                    });
+                }
+            }
             master
         }
     };
@@ -212,21 +231,24 @@ async fn signal_with_output_closed(sink: Sink, close: Close, signal: i32, name: 
     // them the reader would never be the last one.
     drop(cmd);
     reader.take_200().await;
-    match close {
+    let reader = match close {
         Close::Early => {
             drop(reader);
             wait_injected(&out, None).await;
+            None
         }
         Close::AtSignal => {
             wait_injected(&out, Some(&mut reader)).await;
-            drop(reader);
+            Some(reader)
         }
-    }
+    };
     assert!(!c.marked().await.is_empty(), "faults are held");
     assert!(child.try_wait().unwrap().is_none(), "still holding");
+    drop(reader);
 
     let pid = child.id().unwrap() as i32;
-    // SAFETY: sending a signal to our own child process.
+    // SAFETY: sending a signal to our own child process (0 sends none: for
+    // a controlling terminal, closing it was the signal).
     assert_eq!(unsafe { libc_kill(pid, signal) }, 0);
     let status = tokio::time::timeout(REVERT_DEADLINE, child.wait())
         .await
@@ -304,4 +326,11 @@ async fn sigint_with_terminal_closed_at_signal_still_reverts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_with_terminal_closed_at_signal_still_reverts() {
     signal_with_output_closed(Sink::Pty, Close::AtSignal, SIGTERM, "SIGTERM").await;
+}
+
+/// A closed terminal window: the kernel sends SIGHUP, which must revert
+/// like Ctrl-C rather than kill the run with its faults in place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_from_a_closed_controlling_terminal_still_reverts() {
+    signal_with_output_closed(Sink::ControllingPty, Close::AtSignal, 0, "SIGHUP").await;
 }
