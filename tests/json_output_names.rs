@@ -76,6 +76,10 @@ async fn every_json_output_and_result_json_use_camel_case_keys() {
         "validate",
         &json_of(&c, &db, &["validate", sc, "-o", "json"]).await,
     );
+    let invalid = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/invalid");
+    let diagnostics = json_of(&c, &db, &["validate", invalid, "-o", "json"]).await;
+    assert!(diagnostics.contains("sourceLine"), "{diagnostics}");
+    assert_camel("validate (invalid)", &diagnostics);
 
     let run = c
         .gameday(&["run", sc, "--ci", "--out", out.to_str().unwrap()])
