@@ -35,6 +35,8 @@ async fn run(drill: &Drill, extra: &[&str]) -> (i32, String, String, std::path::
         .arg(&drill.token_file)
         .args(extra);
     drill.wire(&mut c);
+    // Its own history database: the per-user one may be another version's.
+    c.env("GAMEDAY_HISTORY_DB", drill.dir.path().join("history.db"));
     c.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let child = c.spawn().unwrap();
@@ -102,7 +104,14 @@ async fn ci_json_log_is_only_json_lines_and_never_shows_the_token() {
             .map(|(_, v)| v)
             .unwrap_or_else(|| panic!("no {name} event in\n{stderr}"))
     };
-    // Structured, not prose: the plan, the probes, the scorecard.
+    // Structured, not prose: nothing in this run fell back to a bare
+    // `message` event; the plan, the probes and the scorecard are data.
+    let prose: Vec<&Value> = events
+        .iter()
+        .filter(|(e, _)| e == "message")
+        .map(|(_, v)| v)
+        .collect();
+    assert!(prose.is_empty(), "free text: {prose:?}");
     assert_eq!(find("plan")["faults"][0]["fault"], "kill-one");
     assert_eq!(find("plan")["faults"][0]["blast"]["maxPercent"], 34);
     let probe = find("probe");
