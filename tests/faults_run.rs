@@ -171,17 +171,31 @@ async fn halt_blocks_runs_and_halting_a_run_reverts_it() {
     assert_eq!(code, 0, "{err}");
     let writes = c.sandbox.write_count();
     let out = out_dir(&c, "blocked");
-    let (code, _, err) = c
-        .run(&[
+    let history = c.path("history.db");
+    let blocked = c
+        .gameday(&[
             "run",
             sc.to_str().unwrap(),
             "--ci",
             "--out",
             out.to_str().unwrap(),
         ])
-        .await;
-    assert_eq!(code, 3, "{err}");
-    assert!(err.contains("halted"), "{err}");
+        .env("GAMEDAY_HISTORY_DB", &history)
+        .output()
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&blocked.stderr);
+    assert_eq!(blocked.status.code(), Some(3), "{err}");
+    // The refusal and nothing else: no plan, no responder API, no
+    // scorecard, no run directory, no history row.
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("halted") && err.contains("halt --lift"),
+        "{err}"
+    );
+    assert!(blocked.stdout.is_empty());
+    assert!(!out.exists(), "a refused run has no run directory");
+    assert!(!history.exists(), "a refused run is not in the history");
     assert_eq!(
         c.sandbox.write_count(),
         writes,

@@ -69,10 +69,7 @@ async fn pod_kill_of_one_of_four_holds_and_journals_before_during_after() {
     assert_eq!(data(recovery, "recovered"), true);
     assert!(data(recovery, "tMitigate").is_string());
     assert_confirmed_clean(&j);
-    assert!(
-        stderr.contains("probes during: checkout-success"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("probe during checkout-success"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -181,7 +178,12 @@ async fn run_and_kill_prometheus(on_unknown: &str) -> (i32, String, Vec<Entry>, 
     env.wait_settled().await;
     let scenario = env.scenario("prometheus-lost.yaml", &[("ON_UNKNOWN", on_unknown)]);
     let dir = env.run_dir(on_unknown);
-    let child = env.command(&scenario, &dir).spawn().unwrap();
+    let child = env
+        .command(&scenario, &dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     observe_common::wait_for("a during reading", Duration::from_secs(60), || {
         let dir = dir.clone();
         async move { (!readings(&journal(&dir), Some("during")).is_empty()).then_some(()) }
@@ -218,6 +220,22 @@ async fn prometheus_killed_mid_run_aborts_fail_safe_and_reverts() {
     assert!(position(&j, "fault.reverted").unwrap() > position(&j, "guardrail.breach").unwrap());
     assert_confirmed_clean(&j);
     assert_eq!(replicas(&env, "checkout").await, 4);
+}
+
+/// An error is printed once (issue 10): the reason, with its URL-encoded
+/// query, is not repeated by every line after the reading that failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_killed_mid_run_prints_its_error_once() {
+    let (code, stderr, _, _env) = run_and_kill_prometheus("abort").await;
+    assert_eq!(code, 3, "{stderr}");
+    let times = stderr.matches("kube_deployment_spec_replicas%7B").count()
+        + stderr.matches("kube_deployment_spec_replicas{").count();
+    assert_eq!(times, 1, "the query is printed {times} times:\n{stderr}");
+    assert!(
+        stderr.contains("guardrail breached: checkout-replicas"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("run ended: aborted (as above)"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

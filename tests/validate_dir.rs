@@ -99,7 +99,7 @@ fn json_output_carries_every_diagnostic_and_file() {
     assert_eq!(first["column"], 9);
     assert_eq!(first["severity"], "error");
     assert_eq!(first["hint"], "did you mean `timeout`?");
-    assert_eq!(first["source_line"], "        tiemout: 3s");
+    assert_eq!(first["sourceLine"], "        tiemout: 3s");
     let files = report["files"].as_array().unwrap();
     assert_eq!(files.len(), 7);
     let valid: Vec<&str> = files

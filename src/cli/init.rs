@@ -14,7 +14,7 @@ pub struct Args {
     /// The scenario name (DNS-1123 label: lowercase letters, digits and '-').
     pub name: String,
     /// The fault to start with.
-    #[arg(long, value_parser = parse_fault, value_name = "TYPE")]
+    #[arg(long, value_parser = FaultTypeParser, value_name = "TYPE")]
     pub fault: FaultType,
     /// Write to this file instead of standard output.
     #[arg(short, long, value_name = "FILE")]
@@ -35,6 +35,36 @@ fn parse_fault(s: &str) -> Result<FaultType, String> {
                 None => format!("unknown fault type `{s}`; one of: {}", names.join(", ")),
             }
         })
+}
+
+/// `--fault`'s parser: [`parse_fault`] (with its did-you-mean) for the
+/// value, and the fault types as clap's possible values, so `gameday
+/// completions` offers them after `--fault` instead of file names.
+#[derive(Debug, Clone, Copy)]
+struct FaultTypeParser;
+
+impl clap::builder::TypedValueParser for FaultTypeParser {
+    type Value = FaultType;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<FaultType, clap::Error> {
+        use clap::error::ErrorKind;
+        let text = value
+            .to_str()
+            .ok_or_else(|| clap::Error::new(ErrorKind::InvalidUtf8).with_cmd(cmd))?;
+        parse_fault(text).map_err(|m| clap::Error::raw(ErrorKind::InvalidValue, m).with_cmd(cmd))
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        let names = FaultType::ALL.into_iter().map(|t| t.as_str().into());
+        Some(Box::new(names))
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {

@@ -21,7 +21,7 @@ pub fn init(global: &GlobalArgs) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| crate::term::SafeStderr);
-    crate::engine::progress::set_json_lines(global.log_format == LogFormat::Json);
+    crate::term::set_json(global.log_format == LogFormat::Json);
     // A second init (tests calling main twice) is harmless; ignore it.
     let _ = match global.log_format {
         LogFormat::Json => builder.json().try_init(),

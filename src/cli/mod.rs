@@ -20,6 +20,7 @@ mod report;
 mod respond;
 mod respond_start;
 pub(crate) mod run;
+mod run_output;
 mod sandbox;
 mod schema;
 pub mod validate;

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{GlobalArgs, OutputFormat, exit};
 use crate::config::Config;
@@ -118,6 +118,17 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// The plan as data: `plan -o json`, and the `plan` event of `run
+/// --log-format json`.
+pub(crate) fn plan_json(scenario: &Scenario, context: &str, plans: &[FaultPlan]) -> Value {
+    json!({
+        "scenario": scenario.metadata.name,
+        "context": context,
+        "blastRadius": scenario.spec.blast_radius,
+        "faults": plans,
+    })
+}
+
 /// The human-readable plan.
 pub(crate) fn render(scenario: &Scenario, context: &str, plans: &[FaultPlan]) -> String {
     let mut out = format!(
@@ -195,11 +206,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
             OutputFormat::Text => crate::out!("{}", render(&scenario, &target.context, &plans)),
             OutputFormat::Json => crate::outln!(
                 "{}",
-                serde_json::to_string_pretty(&json!({
-                    "scenario": scenario.metadata.name,
-                    "context": target.context,
-                    "faults": plans,
-                }))?
+                serde_json::to_string_pretty(&plan_json(&scenario, &target.context, &plans))?
             ),
         }
         Ok(exit::OK)

@@ -35,17 +35,24 @@ pub fn run(args: Args, _global: &GlobalArgs) -> anyhow::Result<i32> {
             return Ok(exit::USAGE);
         }
     };
-    let (url, token) = match client::locate(args.run_url, args.token, &args.runs) {
+    let run = match client::locate(args.run_url, args.token, &args.runs) {
         Ok(v) => v,
         Err(e) => {
             crate::errln!("error: {e}");
             return Ok(exit::USAGE);
         }
     };
+    // A run that has ended is said so, before and after trying (it may end
+    // while the request is under way).
+    let ended = || run.run_dir.as_deref().map(client::check_running);
+    if let Some(Err(e)) = ended() {
+        crate::errln!("error: {e}");
+        return Ok(exit::USAGE);
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    match rt.block_on(client::post_event(&url, &token, &body)) {
+    match rt.block_on(client::post_event(&run.url, &run.token, &body)) {
         Ok(v) => {
             let at = v
                 .pointer("/recorded/at")
@@ -54,10 +61,16 @@ pub fn run(args: Args, _global: &GlobalArgs) -> anyhow::Result<i32> {
             crate::errln!("recorded {} at {at}", args.words.join(" "));
             Ok(exit::OK)
         }
-        Err(e @ ClientError::Unreachable { .. }) => {
-            crate::errln!("error: {e}");
-            Ok(exit::UNREACHABLE)
-        }
+        Err(e @ ClientError::Unreachable { .. }) => match ended() {
+            Some(Err(ended)) => {
+                crate::errln!("error: {ended}");
+                Ok(exit::USAGE)
+            }
+            _ => {
+                crate::errln!("error: {e}");
+                Ok(exit::UNREACHABLE)
+            }
+        },
         Err(e) => {
             crate::errln!("error: {e}");
             Ok(exit::USAGE)

@@ -16,7 +16,8 @@ use crate::observe::Endpoints;
 use crate::respond::{Response, ResponseOptions};
 use crate::scenario::Scenario;
 
-/// Binds the API and prints where it is and its token; an error is an exit
+/// Binds the API and prints where it is and which file holds its token
+/// (never the token: see `run_output::responder_api`); an error is an exit
 /// code (nothing has been injected yet).
 #[allow(clippy::too_many_arguments)]
 pub async fn start(
@@ -47,16 +48,15 @@ pub async fn start(
     .await
     {
         Ok(r) => {
-            crate::errln!("responder API {} (token {})", r.url, r.token);
-            crate::errln!(
-                "  gameday respond ack --as NAME --run-url {} --token {}",
-                r.url,
-                r.token
+            super::run_output::responder_api(
+                &r.url,
+                &run_dir.join(crate::respond::files::TOKEN_FILE),
+                args.out.is_none(),
             );
             Ok(r)
         }
         Err(e) => {
-            crate::errln!("error: {e}; nothing was changed");
+            super::run_output::error(format_args!("{e}; nothing was changed"));
             let _ = journal.append(
                 "engine",
                 "run.end",

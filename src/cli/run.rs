@@ -11,8 +11,9 @@ use std::sync::Arc;
 use rand::RngExt;
 use serde_json::json;
 
-use super::{GlobalArgs, exit};
+use super::{GlobalArgs, exit, run_output};
 use crate::engine::guard::{RevertGuard, install_panic_hook};
+use crate::engine::halt;
 use crate::engine::plan::plan_all;
 use crate::engine::progress::Progress;
 use crate::engine::recover::Filter;
@@ -95,7 +96,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
     let endpoints = match Endpoints::resolve(&args.endpoints, &config) {
         Ok(e) => e,
         Err(e) => {
-            crate::errln!("error: {e}");
+            run_output::error(e);
             return Ok(exit::USAGE);
         }
     };
@@ -105,6 +106,21 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
             Ok(k) => k,
             Err(code) => return Ok(code),
         };
+        // A halted cluster refuses before anything else is said or written:
+        // no plan, no responder API, no run directory, no history row.
+        match halt::is_halted(&kube, &config.halt_namespace).await {
+            Ok(false) => {}
+            Ok(true) => {
+                run_output::halted(&config.halt_namespace);
+                return Ok(exit::ABORTED);
+            }
+            Err(e) => {
+                run_output::error(format_args!(
+                    "cannot read the kill switch: {e}; nothing was changed"
+                ));
+                return Ok(exit::UNREACHABLE);
+            }
+        }
         // Everything the run reads must answer before anything is changed (exit 4).
         let pre = preflight::run(
             Needs::of(&scenario),
@@ -117,8 +133,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
         )
         .await;
         if !pre.ok() {
-            crate::err!("preflight:\n{pre}");
-            crate::errln!("error: infrastructure unreachable; nothing was changed");
+            run_output::preflight_failed(&pre);
             return Ok(exit::UNREACHABLE);
         }
         let mut reader = crate::observe::Observer::new()?.with_kube(kube.client.clone());
@@ -129,20 +144,17 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
         let plans = match plan_all(&kube, &scenario, &config, concurrency).await {
             Ok(p) => p,
             Err(e) => {
-                crate::errln!("error: {e}; nothing was changed");
+                run_output::error(format_args!("{e}; nothing was changed"));
                 return Ok(super::plan::plan_error_code(&e));
             }
         };
-        crate::err!(
-            "{}",
-            super::plan::render(&scenario, &target.context, &plans)
-        );
+        run_output::plan(&scenario, &target.context, &plans);
         if !target.is_sandbox() && !yes {
             if !std::io::stdin().is_terminal() {
-                crate::errln!(
-                    "error: context `{}` is not the sandbox; pass --yes to run without a prompt",
+                run_output::error(format_args!(
+                    "context `{}` is not the sandbox; pass --yes to run without a prompt",
                     target.context
-                );
+                ));
                 return Ok(exit::USAGE);
             }
             if !confirm(&target.context) {
@@ -177,7 +189,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
                 "config": config,
             }),
         )?;
-        crate::errln!("run {} → {}", run_id, run_dir.display());
+        run_output::started(&run_id, &run_dir);
 
         // From here on something may be injected: arm every safety net
         // before the engine starts.
@@ -200,8 +212,10 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
         let stop = StopHandle::new();
         stop.listen_for_signals()?;
 
-        let tty = !ci && std::io::stderr().is_terminal();
+        let tty = !ci && !crate::term::json() && std::io::stderr().is_terminal();
         let progress = Progress::new(tty);
+        let feed = progress.feed();
+        journal.set_tap(Box::new(move |e| feed.show(e)));
         let steady = SteadyGates::from_spec(
             reader,
             &scenario.spec.steady_state,
@@ -244,9 +258,11 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
             },
             stop,
         };
+        let mut crashed = false;
         let outcome = match tokio::spawn(runner.run(plans)).await {
             Ok(o) => o,
             Err(e) => {
+                crashed = true;
                 // The engine panicked: revert by label now, off the runtime.
                 let _ = journal.append("engine", "run.crashed", json!({"error": e.to_string()}));
                 let left = tokio::task::block_in_place(|| guard.revert_now());
@@ -271,27 +287,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
             }
         };
         guard.disarm();
-        if outcome.status == Status::RevertFailed {
-            crate::errln!(
-                "error: {}\n       run `gameday recover --run {}`",
-                outcome.reason.as_deref().unwrap_or("a revert failed"),
-                run_id
-            );
-        } else {
-            crate::errln!(
-                "run {} {}{}; journal {}",
-                run_id,
-                serde_json::to_value(outcome.status)?
-                    .as_str()
-                    .unwrap_or("ended"),
-                outcome
-                    .reason
-                    .as_deref()
-                    .map(|r| format!(" ({r})"))
-                    .unwrap_or_default(),
-                journal_path.display()
-            );
-        }
+        run_output::ended(&outcome, &journal_path, crashed);
         Ok(crate::respond::exit_code(&report_slot, &scenario, &outcome))
     })
 }

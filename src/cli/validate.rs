@@ -77,17 +77,18 @@ fn print(report: &Report, format: OutputFormat) -> anyhow::Result<()> {
         return Ok(());
     }
     let color = super::use_color();
-    let mut err = std::io::stderr().lock();
+    // Through crate::term: a closed stderr is not an error, and under
+    // `--log-format json` each diagnostic is one `diagnostic` event.
     for d in &report.diagnostics {
-        writeln!(err, "{}", diag::render(d, color))?;
+        let fields = serde_json::to_value(d).unwrap_or_default();
+        crate::term::event("diagnostic", fields, diag::render(d, color));
     }
     for f in report.files.iter().filter(|f| f.kind == FileKind::Skipped) {
-        writeln!(
-            err,
+        crate::errln!(
             "note: skipped {}: {}",
             f.file,
             f.reason.as_deref().unwrap_or("not a gameday file")
-        )?;
+        );
     }
     let checked = report
         .files
@@ -106,12 +107,11 @@ fn print(report: &Report, format: OutputFormat) -> anyhow::Result<()> {
         )?;
     } else {
         let bad = report.files.iter().filter(|f| !f.valid).count();
-        writeln!(
-            err,
+        crate::errln!(
             "error: {errors} {} in {bad} of {checked} {}",
             plural(errors, "error", "errors"),
             plural(checked, "file", "files")
-        )?;
+        );
     }
     Ok(())
 }

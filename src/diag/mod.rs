@@ -30,6 +30,7 @@ impl Severity {
 /// One reported problem. `line` and `column` are 1-based and always set: a
 /// diagnostic without a position would leave the user searching.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Diagnostic {
     pub file: String,
     pub line: usize,

@@ -40,7 +40,14 @@ pub struct Journal {
     /// normal end (an observer panicking in `finish`) does not write a
     /// second one: one run, exactly one `run.end`.
     ended: std::sync::atomic::AtomicBool,
+    /// Shown every entry once it is on disk, whoever wrote it: the live
+    /// view learns of responder events that arrive on the API's threads
+    /// without the writers knowing there is a display.
+    tap: std::sync::OnceLock<Tap>,
 }
+
+/// See [`Journal::set_tap`].
+pub type Tap = Box<dyn Fn(&Entry) + Send + Sync>;
 
 impl Journal {
     /// Opens (creating if needed) for appending; never truncates.
@@ -57,7 +64,14 @@ impl Journal {
             path: path.to_path_buf(),
             file: Mutex::new(file),
             ended: std::sync::atomic::AtomicBool::new(false),
+            tap: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Installs the one tap (a later call is ignored). It runs after the
+    /// entry is synced and must not block: it is on every writer's path.
+    pub fn set_tap(&self, tap: Tap) {
+        let _ = self.tap.set(tap);
     }
 
     /// Whether this handle has written the run's `run.end`.
@@ -102,6 +116,10 @@ impl Journal {
         if entry.event == "run.end" {
             self.ended.store(true, std::sync::atomic::Ordering::SeqCst);
         }
+        drop(f);
+        if let Some(tap) = self.tap.get() {
+            tap(&entry);
+        }
         Ok(entry)
     }
 
@@ -115,11 +133,53 @@ impl Journal {
         let mut out = Vec::new();
         for line in BufReader::new(f).lines() {
             let Ok(line) = line else { break };
-            if let Ok(e) = serde_json::from_str::<Entry>(&line) {
+            if let Some(e) = parse_line(&line) {
                 out.push(e);
             }
         }
         Ok(out)
+    }
+}
+
+/// One journal line. Journals written before the detection events were
+/// tagged `kind` carry `event` twice (`"event":"alert.pending", …,
+/// "event":"pending"`); those lines are read with the first `event` as the
+/// entry's and the second as `kind`, so older runs still report.
+fn parse_line(line: &str) -> Option<Entry> {
+    if let Ok(e) = serde_json::from_str::<Entry>(line) {
+        return Some(e);
+    }
+    let LegacyLine(map) = serde_json::from_str(line).ok()?;
+    serde_json::from_value(Value::Object(map)).ok()
+}
+
+/// A JSON object whose repeated `event` key is kept as `kind`.
+struct LegacyLine(Map<String, Value>);
+
+impl<'de> Deserialize<'de> for LegacyLine {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = LegacyLine;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a journal entry object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<LegacyLine, A::Error> {
+                let mut out = Map::new();
+                while let Some((k, v)) = m.next_entry::<String, Value>()? {
+                    if k == "event" && out.contains_key("event") {
+                        out.insert("kind".into(), v);
+                    } else {
+                        out.entry(k).or_insert(v);
+                    }
+                }
+                Ok(LegacyLine(out))
+            }
+        }
+        d.deserialize_map(V)
     }
 }
 
@@ -159,6 +219,20 @@ mod tests {
         assert_eq!(events, ["run.start", "fault.intent", "run.end"]);
         assert_eq!(entries[1].data["targets"], json!(["a"]));
         assert_eq!(entries[0].source, "engine");
+    }
+
+    #[test]
+    fn an_older_line_with_event_twice_is_read_with_its_kind() {
+        let line = r#"{"ts":"2026-11-26T16:00:00Z","source":"detection","event":"alert.pending","alert":"A","at":"2026-11-26T16:00:00Z","event":"pending"}"#;
+        let e = parse_line(line).expect("read");
+        assert_eq!(e.event, "alert.pending");
+        assert_eq!(e.data["kind"], "pending");
+        let d: crate::observe::alerts::DetectionEvent =
+            serde_json::from_value(Value::Object(e.data)).unwrap();
+        assert!(matches!(
+            d,
+            crate::observe::alerts::DetectionEvent::Pending { .. }
+        ));
     }
 
     #[test]

@@ -112,29 +112,79 @@ impl Progress {
                     .map(|r| format!(" ({r})"))
                     .unwrap_or_default()
             ),
-            "probe.reading" | "probe" => return None,
+            "responder.event" => {
+                let ev = crate::drill::ResponderEvent::from_journal_data(d)?;
+                format!("responder {}", crate::respond::live::describe(&ev))
+            }
+            "alert.pending" | "alert.firing" | "alert.resolved" => format!(
+                "alert {} {}",
+                s("alert"),
+                e.event.trim_start_matches("alert.")
+            ),
+            "alert.notified" => format!("alert {} reached the webhook", s("alert")),
             _ => return None,
         })
     }
+
+    /// A handle that prints the entries the engine does not pass to its
+    /// observers (responder events, alert changes), from any thread; for
+    /// [`Journal::set_tap`](super::journal::Journal::set_tap).
+    pub fn feed(&self) -> LiveFeed {
+        LiveFeed {
+            multi: self.multi(),
+        }
+    }
 }
 
-/// Set once at start-up by `--log-format json`: plain progress lines become
-/// JSON objects, so a CI log collector can parse them.
-static JSON_LINES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-
-pub fn set_json_lines(on: bool) {
-    let _ = JSON_LINES.set(on);
+/// See [`Progress::feed`].
+#[derive(Clone)]
+pub struct LiveFeed {
+    multi: Option<MultiProgress>,
 }
 
-/// One timestamped progress line on stderr (CI, pipes): `TS text`, or
-/// `{"ts":…,"event":…,"message":…}` under `--log-format json`.
-pub fn log_line(ts: jiff::Timestamp, event: &str, line: &str) {
-    let ts = ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
-    if JSON_LINES.get().copied().unwrap_or(false) {
-        let v = serde_json::json!({"ts": ts, "event": event, "message": line});
-        crate::errln!("{v}");
-    } else {
-        crate::errln!("{ts} {line}");
+impl LiveFeed {
+    pub fn show(&self, e: &Entry) {
+        // The engine's own entries reach `Progress::on_entry`; showing them
+        // here too would print them twice.
+        if matches!(e.source.as_str(), "engine" | "fault") {
+            return;
+        }
+        let Some(line) = Progress::describe(e) else {
+            return;
+        };
+        match &self.multi {
+            Some(multi) => {
+                let _ = multi.println(line);
+            }
+            None => log_line(e, &line),
+        }
+    }
+}
+
+/// One timestamped progress line on stderr (CI, pipes): `TS text`, or under
+/// `--log-format json` one object with the entry's own fields (so a log
+/// collector reads `fault`, `phase`, `status`… without parsing prose) and
+/// the text as `message`.
+pub fn log_line(e: &Entry, line: &str) {
+    let ts = e.ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let mut fields = e.data.clone();
+    fields.insert("ts".into(), ts.clone().into());
+    fields.insert("source".into(), e.source.clone().into());
+    fields.insert("message".into(), line.into());
+    crate::term::event(
+        &e.event,
+        serde_json::Value::Object(fields),
+        format_args!("{ts} {}", crate::term::unsaid(line)),
+    );
+}
+
+/// The error an entry carries, remembered once it is shown, so the lines
+/// after it say "(as above)" (see `term::said`).
+fn remember_reason(e: &Entry) {
+    for key in ["reason", "cause", "error"] {
+        if let Some(text) = e.data.get(key).and_then(|v| v.as_str()) {
+            crate::term::said(text);
+        }
     }
 }
 
@@ -144,7 +194,7 @@ impl Observer for Progress {
             return;
         };
         match self {
-            Progress::Plain => log_line(e.ts, &e.event, &line),
+            Progress::Plain => log_line(e, &line),
             Progress::Tty {
                 multi,
                 phase,
@@ -188,9 +238,10 @@ impl Observer for Progress {
                     }
                     _ => {}
                 }
-                let _ = multi.println(line);
+                let _ = multi.println(crate::term::unsaid(&line));
             }
         }
+        remember_reason(e);
     }
 
     fn on_tick(&mut self, elapsed: Duration) {

@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StopCause {
-    /// SIGINT or SIGTERM.
+    /// SIGINT, SIGTERM or SIGHUP.
     Signal(&'static str),
     /// The kill switch was set.
     Halted,
@@ -78,17 +78,23 @@ impl StopHandle {
         }
     }
 
-    /// Installs SIGINT and SIGTERM handlers that trigger this handle. From
-    /// then on the process no longer dies on those signals: it reverts.
+    /// Installs SIGINT, SIGTERM and SIGHUP handlers that trigger this
+    /// handle. From then on the process no longer dies on those signals: it
+    /// reverts. SIGHUP is what a closed terminal (a closed window, a dropped
+    /// ssh session) sends; by default it would kill the run with its faults
+    /// still in place.
     pub fn listen_for_signals(&self) -> std::io::Result<()> {
+        use tokio::signal::unix::{SignalKind, signal};
         let h = self.clone();
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut hup = signal(SignalKind::hangup())?;
         tokio::spawn(async move {
             loop {
                 let name = tokio::select! {
                     _ = int.recv() => "SIGINT",
                     _ = term.recv() => "SIGTERM",
+                    _ = hup.recv() => "SIGHUP",
                 };
                 // Trigger before saying anything: the stop must never
                 // depend on the terminal (a closed pipe, a hung-up pty).

@@ -187,6 +187,7 @@ pub fn combine(a: Value, b: &Value) -> Value {
 
 /// A marked object as found in the cluster: everything a revert needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Marked {
     pub obj: ObjRef,
     pub run_id: String,

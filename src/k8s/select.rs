@@ -25,9 +25,11 @@ pub struct Candidate {
 
 /// The candidates of one fault plus the size of each workload they belong to.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Candidates {
     pub items: Vec<Candidate>,
     /// Workload sizes; a group missing here counts its candidates.
+    #[serde(alias = "group_totals")]
     pub group_totals: BTreeMap<String, usize>,
 }
 
@@ -144,12 +146,17 @@ pub struct GroupImpact {
     pub percent: u32,
 }
 
-/// What the plan prints: the counts against each limit.
+/// What the plan prints: the counts against each limit. camelCase like
+/// every JSON gameday writes; the aliases read journals written before.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BlastReport {
     pub targets: usize,
+    #[serde(alias = "max_targets")]
     pub max_targets: u32,
+    #[serde(alias = "max_percent")]
     pub max_percent: u32,
+    #[serde(alias = "allow_full_outage")]
     pub allow_full_outage: bool,
     pub groups: Vec<GroupImpact>,
 }

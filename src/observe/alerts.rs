@@ -407,9 +407,12 @@ pub struct NoiseAlert {
     pub first_seen: Timestamp,
 }
 
-/// Something new the last poll learned.
+/// Something new the last poll learned. Tagged `kind`, not `event`: it is
+/// journalled as an entry's data, and the entry has its own `event` (a
+/// second one made `{"event":"alert.pending",…,"event":"pending"}`, which
+/// JSON readers resolve differently).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "camelCase")]
+#[serde(tag = "kind", rename_all = "camelCase")]
 pub enum DetectionEvent {
     Pending {
         alert: String,

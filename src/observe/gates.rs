@@ -14,6 +14,7 @@
 //! (`steady.impact`) and the recovery (`steady.recovery`), so a report can be
 //! rebuilt from the journal alone (S7).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -21,7 +22,7 @@ use futures::future::BoxFuture;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
-use super::probe::Reading;
+use super::probe::{Outcome as ProbeOutcome, Phase, Reading};
 use super::steady::SteadyState;
 use crate::engine::journal::Journal;
 use crate::engine::observer::{Gate, ObserveCx, Observer};
@@ -29,13 +30,49 @@ use crate::engine::outcome::Outcome;
 
 /// Where each tick's readings are shown.
 pub enum ProbeDisplay {
-    /// One log line per tick on stderr (CI, pipes).
-    Plain,
+    /// Log lines on stderr (CI, pipes): one per probe whenever its state
+    /// (phase, holds/breach/unknown) changes. A reading that says what the
+    /// last one said is journalled but not printed: a normal recovery would
+    /// otherwise print a BREACH line per probe per tick.
+    Plain {
+        /// probe -> its last printed (phase, state)
+        last: HashMap<String, (Phase, &'static str)>,
+    },
     /// One line per probe inside the run's progress view, updated in place.
     Tty {
         multi: MultiProgress,
         bars: Vec<ProgressBar>,
     },
+}
+
+/// The state name of a reading, as in the journal's `outcome.state`.
+fn state(r: &Reading) -> &'static str {
+    match r.outcome {
+        ProbeOutcome::Holds => "holds",
+        ProbeOutcome::Breach => "breach",
+        ProbeOutcome::Unknown(_) => "unknown",
+    }
+}
+
+/// One printed state change: a line for people, fields for `--log-format json`.
+fn log_change(r: &Reading) {
+    let fields = json!({
+        "probe": r.probe,
+        "phase": r.phase,
+        "state": state(r),
+        "value": r.value,
+        "expectation": r.expectation.map(|e| e.to_string()),
+        "reason": match &r.outcome {
+            ProbeOutcome::Unknown(why) => Some(why.as_str()),
+            _ => r.detail.as_deref(),
+        },
+    });
+    let ts = r.at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
+    let line = crate::term::unsaid(&format!("{ts} probe {} {r}", r.phase));
+    crate::term::event("probe", fields, line);
+    if let ProbeOutcome::Unknown(why) = &r.outcome {
+        crate::term::said(why);
+    }
 }
 
 impl ProbeDisplay {
@@ -47,22 +84,22 @@ impl ProbeDisplay {
                 multi,
                 bars: Vec::new(),
             },
-            None => ProbeDisplay::Plain,
+            None => ProbeDisplay::Plain {
+                last: HashMap::new(),
+            },
         }
     }
 
     fn show(&mut self, readings: &[Reading]) {
         match self {
-            ProbeDisplay::Plain => {
-                let Some(first) = readings.first() else {
-                    return;
-                };
-                let line: Vec<String> = readings.iter().map(ToString::to_string).collect();
-                crate::engine::progress::log_line(
-                    jiff::Timestamp::now(),
-                    "probe.readings",
-                    &format!("probes {}: {}", first.phase, line.join("; ")),
-                );
+            ProbeDisplay::Plain { last } => {
+                for r in readings {
+                    let now = (r.phase, state(r));
+                    if last.get(&r.probe) != Some(&now) {
+                        last.insert(r.probe.clone(), now);
+                        log_change(r);
+                    }
+                }
             }
             ProbeDisplay::Tty { multi, bars } => {
                 while bars.len() < readings.len() {
@@ -83,8 +120,13 @@ impl ProbeDisplay {
     /// One line that is not a reading (settling before injection).
     fn note(&mut self, line: &str) {
         match self {
-            ProbeDisplay::Plain => {
-                crate::engine::progress::log_line(jiff::Timestamp::now(), "steady.settling", line)
+            ProbeDisplay::Plain { .. } => {
+                let ts = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
+                crate::term::event(
+                    "steady.settling",
+                    json!({ "waitingFor": line }),
+                    format!("{ts} {line}"),
+                );
             }
             ProbeDisplay::Tty { multi, .. } => {
                 let _ = multi.println(format!("  {line}"));

@@ -1,6 +1,6 @@
 //! `gameday respond`'s side of the API: find the run, post one event.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
@@ -21,6 +21,32 @@ pub enum ClientError {
     Unreachable { url: String, detail: String },
     #[error("the run rejected the event ({status}): {message}")]
     Rejected { status: u16, message: String },
+    /// The run directory's journal has its `run.end`: the API is gone with
+    /// the run, and "connection refused" would send people looking for a
+    /// network problem.
+    #[error("the run has ended{}; nothing was recorded (its reports are in {})", outcome(.status, .reason), .run_dir.display())]
+    Ended {
+        run_dir: PathBuf,
+        status: Option<String>,
+        reason: Option<String>,
+    },
+}
+
+fn outcome(status: &Option<String>, reason: &Option<String>) -> String {
+    match (status, reason) {
+        (Some(s), Some(r)) => format!(" ({s}: {r})"),
+        (Some(s), None) => format!(" ({s})"),
+        _ => String::new(),
+    }
+}
+
+/// Where the run is: its API, its token, and its directory when it was
+/// found through one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Located {
+    pub url: String,
+    pub token: String,
+    pub run_dir: Option<PathBuf>,
 }
 
 /// Where the run is: flags/env first, else the newest run directory.
@@ -28,15 +54,39 @@ pub fn locate(
     url: Option<String>,
     token: Option<String>,
     runs_root: &Path,
-) -> Result<(String, String), ClientError> {
+) -> Result<Located, ClientError> {
     match (url, token) {
-        (Some(u), Some(t)) => Ok((u, t)),
+        (Some(url), Some(token)) => Ok(Located {
+            url,
+            token,
+            run_dir: None,
+        }),
         (Some(_), None) => Err(ClientError::NoToken),
         (None, token) => {
-            let (u, t) = files::newest_run(runs_root)?;
-            Ok((u, token.unwrap_or(t)))
+            let dir = files::newest_run_dir(runs_root)?;
+            let (url, t) = files::read_run(&dir)?;
+            Ok(Located {
+                url,
+                token: token.unwrap_or(t),
+                run_dir: Some(dir),
+            })
         }
     }
+}
+
+/// `Err(Ended)` when the run directory's journal says the run is over.
+pub fn check_running(run_dir: &Path) -> Result<(), ClientError> {
+    let journal = run_dir.join("journal.jsonl");
+    let entries = crate::engine::Journal::read(&journal).unwrap_or_default();
+    let Some(end) = entries.iter().rev().find(|e| e.event == "run.end") else {
+        return Ok(());
+    };
+    let text = |k: &str| end.data.get(k).and_then(Value::as_str).map(str::to_string);
+    Err(ClientError::Ended {
+        run_dir: run_dir.to_path_buf(),
+        status: text("status"),
+        reason: text("reason"),
+    })
 }
 
 /// The words after `gameday respond` as the API's JSON body. Role names may
@@ -123,5 +173,25 @@ mod tests {
             locate(None, None, dir.path()),
             Err(ClientError::Find(_))
         ));
+    }
+
+    #[test]
+    fn a_run_whose_journal_has_ended_says_so_with_its_outcome() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = crate::engine::Journal::open(&dir.path().join("journal.jsonl")).unwrap();
+        j.append("engine", "run.start", json!({})).unwrap();
+        assert!(check_running(dir.path()).is_ok());
+        j.append(
+            "engine",
+            "run.end",
+            json!({"status": "aborted", "reason": "interrupted by SIGINT"}),
+        )
+        .unwrap();
+        let e = check_running(dir.path()).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("the run has ended (aborted: interrupted by SIGINT)"),
+            "{msg}"
+        );
     }
 }

@@ -110,8 +110,12 @@ fn apply(live: &mut super::live::Live, journal: &Journal, ev: &DetectionEvent, n
         ),
         DetectionEvent::Noise { alertname, at, .. } => {
             if noise != Noise::Ignore {
-                crate::errln!(
-                    "warning: unexpected alert {alertname} fired during the run (noise: {noise:?})"
+                crate::term::event(
+                    "warning",
+                    json!({"level": "warn", "kind": "noise", "alertname": alertname, "policy": noise}),
+                    format_args!(
+                        "warning: unexpected alert {alertname} fired during the run (noise: {noise:?})"
+                    ),
                 );
             }
             live.push(

@@ -68,16 +68,19 @@ pub fn write_run_files(dir: &Path, url: &str, token: &str) -> Result<(), FilesEr
 /// The newest run directory under `root` (names sort by UTC time) that has
 /// both files; returns (url, token).
 pub fn newest_run(root: &Path) -> Result<(String, String), FilesError> {
+    read_run(&newest_run_dir(root)?)
+}
+
+/// The newest run directory under `root` that has both files.
+pub fn newest_run_dir(root: &Path) -> Result<PathBuf, FilesError> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
         .map_err(|_| FilesError::NoRun(root.to_path_buf()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.join(URL_FILE).is_file() && p.join(TOKEN_FILE).is_file())
         .collect();
     dirs.sort();
-    let dir = dirs
-        .pop()
-        .ok_or_else(|| FilesError::NoRun(root.to_path_buf()))?;
-    read_run(&dir)
+    dirs.pop()
+        .ok_or_else(|| FilesError::NoRun(root.to_path_buf()))
 }
 
 pub fn read_run(dir: &Path) -> Result<(String, String), FilesError> {

@@ -94,7 +94,7 @@ async fn require_token(State(s): State<ApiState>, req: Request, next: Next) -> R
         Some(_) => error(StatusCode::UNAUTHORIZED, "wrong bearer token"),
         None => error(
             StatusCode::UNAUTHORIZED,
-            "missing `Authorization: Bearer <token>` (the token is printed at the start of the run and kept in its run directory)",
+            "missing `Authorization: Bearer <token>` (the token is in the run directory's `api-token` file)",
         ),
     }
 }

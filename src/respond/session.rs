@@ -293,12 +293,20 @@ impl Observer for Response {
         };
         // Not journalled: `run.end` stays the journal's last entry.
         if let Err(e) = crate::report::files::write_all(&self.run_dir, &report) {
-            crate::errln!("error: writing the reports: {e}");
+            crate::term::event(
+                "error",
+                json!({"level": "error", "kind": "reports", "message": e.to_string()}),
+                format_args!("error: writing the reports: {e}"),
+            );
         }
         // After the run directory: a history error is a warning, never a lost run.
         // Not journalled either (run.end stays last).
         if let Err(warning) = crate::report::record::record(&report, &self.run_dir, cx.config) {
-            crate::errln!("warning: {warning}");
+            crate::term::event(
+                "warning",
+                json!({"level": "warn", "kind": "history", "message": warning.to_string()}),
+                format_args!("warning: {warning}"),
+            );
         }
         if is_scored(cx.scenario) {
             crate::score::terminal::print(&report.scorecard);

@@ -93,9 +93,13 @@ pub fn render(card: &Scorecard, color: bool) -> String {
     out
 }
 
-/// Prints to stderr (where progress goes), coloured per `cli::use_color()`.
+/// Prints to stderr (where progress goes), coloured per `cli::use_color()`;
+/// under `--log-format json` it is one `scorecard` event with the card's
+/// fields, as in result.json.
 pub fn print(card: &Scorecard) {
-    crate::err!("{}", render(card, crate::cli::use_color()));
+    let fields = serde_json::to_value(card).unwrap_or_default();
+    let text = render(card, crate::cli::use_color());
+    crate::term::event("scorecard", fields, text.trim_end());
 }
 
 #[cfg(test)]

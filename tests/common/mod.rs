@@ -3,3 +3,4 @@
 #![allow(dead_code)]
 
 pub mod harness;
+pub mod strict_json;
