@@ -151,7 +151,7 @@ impl Env {
 pub async fn run_case(case: Case, dir: PathBuf) -> Outcome {
     let started = Instant::now();
     let (code, details) = match run_case_inner(&case, &dir).await {
-        Ok(code) if code == 0 => (0, String::new()),
+        Ok(0) => (0, String::new()),
         Ok(code) => (code, describe_failure(&case, &dir, code)),
         Err(e) => (-1, format!("--- {} ---\n{e}", case.name)),
     };
