@@ -19,6 +19,8 @@ command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need_pkgs+=(prometheus-alertmanager)
 command -v amtool >/dev/null 2>&1 || need_pkgs+=(prometheus-alertmanager)
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
+# The README tour (tests/readme_tour.rs) waits for Prometheus with curl.
+command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   # Deduplicate while keeping order.

@@ -1097,3 +1097,81 @@ async fn throttling_429_differs_from_a_pdb_refusal() {
     assert_eq!(body["details"]["causes"][0]["reason"], "DisruptionBudget");
     sb.shutdown().await;
 }
+
+/// 5xx answers of checkout after one scrape of the sandbox's `/metrics`
+/// (each scrape advances the traffic model).
+async fn checkout_errors(sb: &gameday::sandbox::SandboxHandle) -> u64 {
+    let text = reqwest::get(sb.metrics_url())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| {
+            l.starts_with("http_requests_total{")
+                && l.contains("service=\"checkout\"")
+                && l.contains("code=\"5")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// Scrapes `n` times a second apart; the checkout 5xx count at the end.
+async fn scrape_for(sb: &gameday::sandbox::SandboxHandle, n: usize) -> u64 {
+    let mut errors = 0;
+    for _ in 0..n {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        errors = checkout_errors(sb).await;
+    }
+    errors
+}
+
+/// Every deletion is immediate in the sandbox, so only the grace period
+/// tells a crash from a clean shutdown: a pod deleted with one (eviction,
+/// a Deployment scaling down, a plain delete) leaves the endpoints before it
+/// stops, and costs no request; one deleted with `gracePeriodSeconds: 0`
+/// keeps its share of traffic until the endpoint removal propagates.
+#[tokio::test]
+async fn only_a_pod_deleted_without_grace_period_fails_requests() {
+    use gameday::sandbox::world::World;
+    let sb = gameday::sandbox::Sandbox::start(gameday::sandbox::SandboxOptions {
+        objects: World::shop().unwrap().to_objects(),
+        ..gameday::sandbox::SandboxOptions::default()
+    })
+    .await
+    .unwrap();
+    let client = sb.kube_client().unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "shop");
+    let deployments: Api<Deployment> = Api::namespaced(client, "shop");
+    assert_eq!(scrape_for(&sb, 3).await, 0);
+    let names: Vec<String> = checkout_pods(&sb).iter().map(name).collect();
+    pods.delete(&names[0], &DeleteParams::default())
+        .await
+        .unwrap();
+    pods.evict(&names[1], &EvictParams::default())
+        .await
+        .unwrap();
+    let two = json!({"spec": {"replicas": 2}});
+    deployments
+        .patch_scale("checkout", &PatchParams::default(), &Patch::Merge(&two))
+        .await
+        .unwrap();
+    assert_eq!(
+        scrape_for(&sb, 3).await,
+        0,
+        "graceful deletions cost nothing"
+    );
+    assert!(sb.store().abrupt_pod_deletions().is_empty());
+
+    let victim = name(&checkout_pods(&sb)[0]);
+    pods.delete(&victim, &DeleteParams::default().grace_period(0))
+        .await
+        .unwrap();
+    assert_eq!(sb.store().abrupt_pod_deletions().len(), 1);
+    assert!(
+        scrape_for(&sb, 2).await > 0,
+        "a pod killed with no grace period fails its share"
+    );
+    sb.shutdown().await;
+}

@@ -142,6 +142,20 @@ impl Action {
         }
     }
 
+    /// The runbook step id this action ticks by itself (docs/response.md,
+    /// "Runbook steps"): the action's own name, for every action except
+    /// `step` (which names its step) and `note` (which changes nothing).
+    pub fn step_id(&self) -> Option<&'static str> {
+        match self {
+            Action::Ack => Some("ack"),
+            Action::Declare { .. } => Some("declare"),
+            Action::Assign { .. } => Some("assign"),
+            Action::Update { .. } => Some("update"),
+            Action::Resolve => Some("resolve"),
+            Action::Step { .. } | Action::Note { .. } => None,
+        }
+    }
+
     pub fn kind(&self) -> ResponderAction {
         match self {
             Action::Ack => ResponderAction::Ack,

@@ -28,11 +28,20 @@ impl Drill {
         }
     }
 
+    /// Records an event. Besides `step ID`, the responder actions tick the
+    /// runbook step named after them (`ack`, `declare`, `assign`, `update`,
+    /// `resolve`; docs/response.md): a runbook that lists "Acknowledge the
+    /// page" as step `ack` is followed when someone acknowledges, by
+    /// `respond ack`, autopilot or an Alertmanager silence, without a second
+    /// command that only restates it.
     pub fn record(&mut self, event: ResponderEvent) {
         match &event.action {
             Action::Assign { role, person } => self.roles.assign(*role, person, event.at),
             Action::Step { step } => self.runbook.claim(step, &event.person, event.at),
             _ => {}
+        }
+        if let Some(id) = event.action.step_id() {
+            self.runbook.claim_if_listed(id, &event.person, event.at);
         }
         self.events.push(event);
     }
@@ -155,5 +164,41 @@ mod tests {
             Some(t(40))
         );
         assert_eq!(d.people(), vec!["a", "b", "c", "silence-bot"]);
+    }
+
+    #[test]
+    fn responder_actions_tick_the_runbook_step_named_after_them() {
+        let response: Response = serde_yaml::from_str(
+            "runbook: {steps: [{id: ack}, {id: mitigate}, {id: update}, {id: resolve}]}",
+        )
+        .unwrap();
+        let mut d = Drill::new(Some(&response), t(0));
+        d.record(ev(5, "silence-bot", Action::Ack));
+        d.record(ev(6, "alice", Action::Ack));
+        d.record(ev(
+            7,
+            "alice",
+            Action::Step {
+                step: "mitigate".into(),
+            },
+        ));
+        d.record(ev(
+            8,
+            "alice",
+            Action::Declare {
+                severity: "SEV3".into(),
+            },
+        ));
+        d.record(ev(9, "bob", Action::Note { text: "x".into() }));
+        d.record(ev(10, "alice", Action::Resolve));
+        assert_eq!(d.runbook.done_order(), vec!["ack", "mitigate", "resolve"]);
+        // The first acknowledgement counts, whoever made it.
+        assert_eq!(
+            d.runbook.steps[0].claimed_by.as_deref(),
+            Some("silence-bot")
+        );
+        assert_eq!(d.runbook.steps[0].claimed_at, Some(t(5)));
+        // Acting is never a claim of an unlisted step.
+        assert!(d.runbook.unknown_claims.is_empty());
     }
 }

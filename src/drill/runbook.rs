@@ -85,6 +85,16 @@ impl RunbookProgress {
         }
     }
 
+    /// Claims step `id` only when the runbook lists it: what a responder
+    /// action (`ack`, `resolve`, ...) does to the step named after it.
+    /// Unlike `claim`, an id the runbook does not list is not an unknown
+    /// claim: acknowledging is never a mistake.
+    pub fn claim_if_listed(&mut self, id: &str, by: &str, at: Timestamp) {
+        if self.steps.iter().any(|s| s.id == id) {
+            self.claim(id, by, at);
+        }
+    }
+
     /// Records the first time a step's verify probe held. Returns false for
     /// an unknown step or one without `verify`.
     pub fn verified(&mut self, id: &str, at: Timestamp) -> bool {

@@ -426,7 +426,11 @@ async fn route(
                 }
                 let o = st.store.delete(t.res, &ns, name, uid)?;
                 if t.res == resources::PODS {
-                    killing(&st.store, &o.parse());
+                    let pod = o.parse();
+                    if grace_period_seconds(q, &opts, &pod) == 0 {
+                        st.store.note_abrupt_pod_deletion(&pod);
+                    }
+                    killing(&st.store, &pod);
                 }
                 Ok(raw_response(StatusCode::OK, &o))
             }
@@ -535,6 +539,19 @@ fn events_v1_route(
 }
 
 /// The kubelet's Killing event for a pod deleted through the API.
+/// The grace period of a pod deletion, as kube-apiserver picks it: the
+/// DeleteOptions body, else the `gracePeriodSeconds` query parameter, else
+/// the pod's `terminationGracePeriodSeconds` (default 30).
+fn grace_period_seconds(q: &Params, opts: &Value, pod: &Value) -> i64 {
+    opts.get("gracePeriodSeconds")
+        .and_then(Value::as_i64)
+        .or_else(|| q.get("gracePeriodSeconds").and_then(|v| v.parse().ok()))
+        .or_else(|| {
+            meta::at(pod, &["spec", "terminationGracePeriodSeconds"]).and_then(Value::as_i64)
+        })
+        .unwrap_or(30)
+}
+
 fn killing(store: &Store, pod: &Value) {
     for c in meta::at(pod, &["spec", "containers"])
         .and_then(Value::as_array)

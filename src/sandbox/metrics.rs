@@ -38,7 +38,8 @@ pub fn store_source(store: Arc<Store>, seed: u64) -> MetricsFn {
         // Parse without caching: keeping 10k parsed pods alive would undo the
         // store's bytes-plus-summary memory layout.
         let values: Vec<_> = objects.iter().map(|o| o.parse()).collect();
-        let snapshot = Snapshot::from_objects(values.iter());
+        let mut snapshot = Snapshot::from_objects(values.iter());
+        snapshot.abrupt_deletions = store.abrupt_pod_deletions();
         // A panic in another scrape must not take /metrics down for good.
         let mut guard = model
             .lock()

@@ -6,7 +6,7 @@
 //! the JSON shape knowledge (and its leniency towards missing fields) in one
 //! place.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde_json::Value;
 
@@ -182,6 +182,10 @@ pub struct Snapshot {
     pub services: Vec<ServiceView>,
     pub network_policies: Vec<PolicyView>,
     pub nodes: Vec<NodeView>,
+    /// Recent pods deleted with no grace period, `(namespace, name, uid)`
+    /// (`Store::abrupt_pod_deletions`): not objects, so `from_objects`
+    /// leaves it empty and the store's metrics source fills it in.
+    pub abrupt_deletions: HashSet<(String, String, String)>,
 }
 
 impl Snapshot {

@@ -9,7 +9,7 @@
 //! parsed on demand. A parsed pod costs about 18 KB (serde_json maps), its
 //! bytes about 2 KB, so this is what keeps 10,000 pods well under 300 MB.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use axum::body::Bytes;
@@ -19,6 +19,13 @@ use tokio::sync::{Notify, broadcast};
 use crate::sandbox::error::ApiError;
 use crate::sandbox::meta;
 use crate::sandbox::resources::{self, RESOURCES, ResId};
+
+/// `(namespace, name, uid)` of a pod.
+pub type PodKey = (String, String, String);
+
+/// How many abrupt pod deletions the store remembers: far more than can
+/// happen within the few seconds the traffic model looks back.
+const ABRUPT_POD_DELETIONS: usize = 1024;
 
 /// One stored version of an object. Immutable once stored; a change stores a
 /// new `Obj`, so readers and watch events can hold it without locks.
@@ -219,6 +226,12 @@ pub struct Store {
     inner: Mutex<Inner>,
     tx: broadcast::Sender<Arc<WatchEvent>>,
     history_cap: usize,
+    /// Pods deleted with no grace period, `(namespace, name, uid)`, newest
+    /// last, at most `ABRUPT_POD_DELETIONS`. Every deletion is immediate in
+    /// the store, so this is the only trace of how a pod went: the traffic
+    /// model keeps such a pod's endpoint for the propagation delay, while a
+    /// graceful deletion leaves the endpoints first.
+    abrupt_pod_deletions: Mutex<VecDeque<PodKey>>,
     /// Wakes the controllers after a write.
     pub changed: Notify,
 }
@@ -245,8 +258,37 @@ impl Store {
             }),
             tx,
             history_cap: history_cap.max(16),
+            abrupt_pod_deletions: Mutex::new(VecDeque::new()),
             changed: Notify::new(),
         }
+    }
+
+    /// Notes that `pod` was deleted with no grace period (see the field).
+    pub fn note_abrupt_pod_deletion(&self, pod: &Value) {
+        let mut v = self
+            .abrupt_pod_deletions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if v.len() >= ABRUPT_POD_DELETIONS {
+            v.pop_front();
+        }
+        v.push_back((
+            meta::namespace(pod).to_string(),
+            meta::name(pod).to_string(),
+            meta::str_at(pod, &["metadata", "uid"])
+                .unwrap_or_default()
+                .to_string(),
+        ));
+    }
+
+    /// The recent pods deleted with no grace period.
+    pub fn abrupt_pod_deletions(&self) -> HashSet<PodKey> {
+        self.abrupt_pod_deletions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {

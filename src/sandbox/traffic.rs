@@ -223,8 +223,10 @@ impl TrafficModel {
             })
             .collect();
 
-        // Endpoints that were there last tick and whose pod is gone without
-        // having terminated keep receiving requests for a while.
+        // Endpoints that were there last tick and whose pod was deleted with
+        // no grace period keep receiving requests for a while. A pod deleted
+        // with a grace period (an eviction, a controller scaling down, a
+        // plain delete) leaves the endpoints before it stops serving.
         let present: HashSet<(&str, &str, &str)> = snapshot
             .pods
             .iter()
@@ -238,7 +240,12 @@ impl TrafficModel {
             stale.retain(|(_, expires)| *expires > tick_start);
             for (name, uid) in prev.remove(&key).unwrap_or_default() {
                 let gone =
-                    !present.contains(&(svc.namespace.as_str(), name.as_str(), uid.as_str()));
+                    !present.contains(&(svc.namespace.as_str(), name.as_str(), uid.as_str()))
+                        && snapshot.abrupt_deletions.contains(&(
+                            svc.namespace.clone(),
+                            name.clone(),
+                            uid.clone(),
+                        ));
                 if gone && !stale.iter().any(|(id, _)| id.0 == name && id.1 == uid) {
                     stale.push(((name, uid), tick_start + STALE_ENDPOINT_SECONDS));
                 }
@@ -869,10 +876,15 @@ mod tests {
             .cloned()
             .collect::<Vec<_>>();
         let mut m = TrafficModel::new(4);
-        let (before, after) = (
-            Snapshot::from_objects(&healthy),
-            Snapshot::from_objects(&killed),
-        );
+        let before = Snapshot::from_objects(&healthy);
+        // Deleted with no grace period: the store noted it.
+        let mut after = Snapshot::from_objects(&killed);
+        let victim = before.pods.iter().find(|p| p.name == "checkout-0").unwrap();
+        after.abrupt_deletions.insert((
+            victim.namespace.clone(),
+            victim.name.clone(),
+            victim.uid.clone(),
+        ));
         for _ in 0..10 {
             m.tick(&before, Duration::from_secs(1));
         }
@@ -898,6 +910,14 @@ mod tests {
         }
         let mut m = TrafficModel::new(4);
         for snap in [&before, &Snapshot::from_objects(&graceful), &after, &after] {
+            m.tick(snap, Duration::from_secs(1));
+        }
+        assert_eq!(m.stats("shop", "checkout").unwrap().errors(), 0);
+        // So does one deleted with a grace period between two scrapes (the
+        // store deletes at once, so no scrape saw it terminating).
+        let mut m = TrafficModel::new(4);
+        let gone_gracefully = Snapshot::from_objects(&killed);
+        for snap in [&before, &gone_gracefully, &gone_gracefully] {
             m.tick(snap, Duration::from_secs(1));
         }
         assert_eq!(m.stats("shop", "checkout").unwrap().errors(), 0);
