@@ -59,6 +59,12 @@ const GOLDEN: &[(&str, usize, usize, &str)] = &[
         "invalid expectation `0.99` for `expect`: expected a comparator (>=, >,",
     ),
     (
+        "bad-fault-name",
+        53,
+        13,
+        "`Kill_Third` is not a valid `name` (it must match `^[a-z0-9]([-a-z0-9]",
+    ),
+    (
         "bad-metadata-name",
         5,
         9,

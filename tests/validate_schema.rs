@@ -23,6 +23,7 @@ const TYPE_ERRORS: &[&str] = &[
     "bad-mode-key",
     "bad-api-version",
     "bad-metadata-name",
+    "bad-fault-name",
     "max-percent-out-of-range",
     "duration-without-unit",
     "bad-duration-unit",

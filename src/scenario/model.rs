@@ -325,7 +325,11 @@ pub enum HttpMethod {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Fault {
-    /// Unique within the scenario.
+    /// Unique within the scenario. A DNS-1123 label: it becomes the value of
+    /// the `gameday/fault` label and part of object names (ephemeral
+    /// containers, NetworkPolicies), where the API server refuses anything
+    /// else with a 422 mid-run.
+    #[schemars(length(min = 1, max = 63), pattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
     pub name: String,
     /// podKill, podEvict, podFailure, scale, networkPartition, dnsBlock, nodeCordon,
     /// nodeDrain, nodeTaint, badRollout, cpuStress, memoryStress, networkDelay or packetLoss.
