@@ -327,18 +327,19 @@ fn inline(text: &str) -> String {
     if bold {
         out.push_str("</b>");
     }
+    // Backticks pair up left to right; an odd one out stays a literal
+    // backtick instead of opening a `<code>` that never closes.
+    let parts: Vec<&str> = out.split('`').collect();
+    let paired = (parts.len() - 1) / 2 * 2;
     let mut code = String::new();
-    let mut open = false;
-    for part in out.split('`') {
+    for (i, part) in parts.iter().enumerate() {
         code.push_str(part);
-        code.push_str(if open { "</code>" } else { "<code>" });
-        open = !open;
+        if i < paired {
+            code.push_str(if i % 2 == 0 { "<code>" } else { "</code>" });
+        } else if i + 1 < parts.len() {
+            code.push('`');
+        }
     }
-    // Drop the marker the last part added.
-    let code = code
-        .strip_suffix(if open { "<code>" } else { "</code>" })
-        .unwrap_or(&code)
-        .to_string();
     match code.strip_prefix('_').and_then(|c| c.strip_suffix('_')) {
         Some(em) => format!("<em>{em}</em>"),
         None => code,
@@ -349,6 +350,13 @@ fn inline(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::report::fixture::report;
+
+    #[test]
+    fn backticks_pair_up_and_an_odd_one_stays_literal() {
+        assert_eq!(inline("a `b` c"), "a <code>b</code> c");
+        assert_eq!(inline("a ` alone"), "a ` alone");
+        assert_eq!(inline("`x` and ` y"), "<code>x</code> and ` y");
+    }
 
     #[test]
     fn every_section_and_a_chart_with_points_per_probe() {
