@@ -235,3 +235,30 @@ async fn plain_output_prints_probe_changes_not_every_reading() {
         printed.len()
     );
 }
+
+/// A usage error (the flags did not parse) under `--log-format json` is
+/// still one JSON line, not clap's plain text.
+#[test]
+fn usage_errors_are_json_lines_when_asked_for() {
+    for args in [
+        &["--log-format", "json", "run"][..],
+        &["run", "--log-format=json", "--no-such-flag", "x.yaml"][..],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gameday"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{args:?}: {stderr}");
+        strict_json::parse(lines[0]).expect("one JSON object, no repeated key");
+        let v: Value = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(v["event"], "error");
+        assert_eq!(v["kind"], "usage");
+        assert!(
+            v["message"].as_str().is_some_and(|m| m.contains("error:")),
+            "{v}"
+        );
+    }
+}

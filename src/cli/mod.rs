@@ -134,6 +134,14 @@ pub fn use_color() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 
+/// `--log-format json` or `--log-format=json` anywhere in the arguments.
+fn asks_for_json_log(args: impl Iterator<Item = String>) -> bool {
+    let args: Vec<String> = args.collect();
+    args.windows(2)
+        .any(|w| w[0] == "--log-format" && w[1] == "json")
+        || args.iter().any(|a| a == "--log-format=json")
+}
+
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -143,6 +151,18 @@ pub fn main() -> i32 {
             } else {
                 exit::OK
             };
+            // The flags did not parse, but a CI log that asked for JSON must
+            // still get nothing but JSON lines, even for a usage error.
+            if e.use_stderr() && asks_for_json_log(std::env::args()) {
+                crate::term::set_json(true);
+                let message = e.to_string();
+                crate::term::event(
+                    "error",
+                    serde_json::json!({"kind": "usage", "message": message.trim_end()}),
+                    &message,
+                );
+                return code;
+            }
             let _ = e.print();
             return code;
         }
