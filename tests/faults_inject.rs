@@ -586,3 +586,63 @@ async fn recover_expired_reverts_only_expired_marks() {
     assert!(!unschedulable(&c.node("node-3").await));
     assert!(c.marked().await.is_empty());
 }
+
+/// A hostNetwork pod is never the target of a network fault (tc would shape
+/// the node's interface; NetworkPolicies never select it), while a pod
+/// fault may still pick it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_faults_never_target_host_network_pods() {
+    let mut world = shop_world();
+    for (name, host) in [("edge-host", true), ("edge-pod", false)] {
+        world.push(serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "shop", "labels": {"app": "edge"}},
+            "spec": {"hostNetwork": host, "containers": [{"name": "proxy", "image": "shop/edge:v1"}]},
+        }));
+    }
+    let c = Cluster::start(world).await;
+    let config = Config::default();
+    for (ty, params) in [
+        ("networkDelay", "{latency: 100ms}"),
+        ("packetLoss", "{loss: 10}"),
+        ("networkPartition", "{}"),
+        ("dnsBlock", "{}"),
+    ] {
+        let sc = full_outage_scenario(&format!(
+            "    - {{name: net, type: {ty}, duration: 30s, mode: {{count: 1}}, selector: {{namespace: shop, labels: {{app: edge}}}}, params: {params}}}"
+        ));
+        let plan = plan_fault(&c.kube, &sc, &config, &sc.spec.faults[0], 8)
+            .await
+            .unwrap_or_else(|e| panic!("{ty}: {e}"));
+        let chosen: Vec<&str> = plan.targets().iter().map(|t| t.obj.name.as_str()).collect();
+        assert_eq!(chosen, ["edge-pod"], "{ty}");
+        assert!(
+            plan.candidates
+                .items
+                .iter()
+                .all(|t| t.obj.name != "edge-host"),
+            "{ty}"
+        );
+    }
+    // A pod fault may still choose it.
+    let sc = full_outage_scenario(
+        "    - {name: kill, type: podKill, mode: {count: 1}, selector: {namespace: shop, labels: {app: edge}}}",
+    );
+    let plan = plan_fault(&c.kube, &sc, &config, &sc.spec.faults[0], 8)
+        .await
+        .unwrap();
+    assert_eq!(plan.candidates.items.len(), 2);
+}
+
+/// A scenario whose blast radius allows taking a bare pod (its own workload)
+/// down whole.
+fn full_outage_scenario(faults: &str) -> Scenario {
+    let blast = "{maxTargets: 10, maxPercent: 50, maxDuration: 10m, allowFullOutage: true}";
+    load_str(
+        "t.yaml",
+        &scenario_text("t", faults, blast),
+        &Config::default(),
+    )
+    .unwrap_or_else(|d| panic!("{d:?}"))
+    .remove(0)
+}

@@ -38,7 +38,7 @@ impl FaultKind for NetworkPartition {
     }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
-        async move { Ok(targets::pods(cx).await?.0) }.boxed()
+        async move { targets::pods_on_pod_network(cx).await }.boxed()
     }
 
     fn inject<'a>(

@@ -92,6 +92,29 @@ pub async fn pods(cx: &FaultCx<'_>) -> Result<(Candidates, Vec<Pod>), FaultError
     Ok((out, pods))
 }
 
+/// Pods on the pod network only. A hostNetwork pod shares its node's
+/// network namespace: `tc` in it would shape the node's own interface, and
+/// NetworkPolicies never select it, so a network fault there would either
+/// hit the whole node or silently do nothing. Such pods still count in their
+/// workload's total for the blast radius; they are just never chosen.
+pub async fn pods_on_pod_network(cx: &FaultCx<'_>) -> Result<Candidates, FaultError> {
+    let (mut out, pods) = pods(cx).await?;
+    let host: std::collections::HashSet<String> = pods
+        .iter()
+        .filter(|p| p.spec.as_ref().and_then(|s| s.host_network) == Some(true))
+        .filter_map(|p| p.metadata.name.clone())
+        .collect();
+    if !host.is_empty() {
+        tracing::info!(
+            fault = %cx.fault.name,
+            skipped = host.len(),
+            "hostNetwork pods are never targets of a network fault"
+        );
+        out.items.retain(|c| !host.contains(&c.obj.name));
+    }
+    Ok(out)
+}
+
 /// The one workload named by the selector; its group total is its replicas.
 pub async fn workload(cx: &FaultCx<'_>) -> Result<Candidates, FaultError> {
     let ns = namespace(cx)?;
