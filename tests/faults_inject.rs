@@ -391,6 +391,30 @@ async fn node_taint_adds_and_removes_exactly_its_taint() {
     assert!(taints.iter().all(|t| t.key != "gameday"));
 }
 
+/// A taint with an empty value: the server stores it without `value`, and
+/// the revert must still find and remove it (it used to compare `""` with a
+/// missing value and leave the taint on the node for good).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_taint_with_an_empty_value_is_removed() {
+    let c = Cluster::start(shop_world()).await;
+    let run = inject(
+        &c,
+        "    - {name: taint, type: nodeTaint, duration: 30s, selector: {nodeLabels: {pool: green}}, params: {taint: {key: gameday, value: \"\", effect: NoSchedule}}}",
+    )
+    .await;
+    let taints = |n: k8s_openapi::api::core::v1::Node| n.spec.unwrap().taints.unwrap_or_default();
+    let on_node = taints(c.node("node-3").await);
+    let mine: Vec<_> = on_node.iter().filter(|t| t.key == "gameday").collect();
+    assert_eq!(mine.len(), 1, "{on_node:?}");
+    assert_eq!(mine[0].value, None, "the server drops an empty value");
+    revert(&c, &run).await;
+    assert!(
+        taints(c.node("node-3").await)
+            .iter()
+            .all(|t| t.key != "gameday")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_drain_cordons_and_evicts_then_uncordons() {
     let c = Cluster::start(shop_world()).await;

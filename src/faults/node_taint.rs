@@ -27,15 +27,29 @@ pub fn taint_json(t: &Taint) -> Value {
         TaintEffect::NoExecute => "NoExecute",
     };
     let mut v = json!({"key": t.key, "effect": effect});
-    if let Some(val) = &t.value {
+    // The API server drops an empty value (`omitempty`): leave it out so the
+    // taint we record is the taint the node will show.
+    if let Some(val) = t.value.as_ref().filter(|v| !v.is_empty()) {
         v["value"] = json!(val);
     }
     v
 }
 
+/// Same key, effect and value, where a missing value and `""` are the same
+/// (the server stores the latter as the former; undo records from older
+/// runs may hold either).
 fn same_taint(a: &Value, b: &Value) -> bool {
-    a["key"] == b["key"] && a["effect"] == b["effect"] && a.get("value") == b.get("value")
+    let value = |t: &Value| {
+        t.get("value")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    a["key"] == b["key"] && a["effect"] == b["effect"] && value(a) == value(b)
 }
+
+/// How often the revert re-reads the node after a 409 before giving up.
+const REVERT_CONFLICT_RETRIES: usize = 5;
 
 /// The node's taints with `taint` added (once).
 pub fn with_taint(existing: &Value, taint: &Value) -> Value {
@@ -118,12 +132,30 @@ impl FaultKind for NodeTaint {
         kube: &'a Kube,
         marked: &'a Marked,
     ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+        // A merge patch replaces the taint list whole: write it with the
+        // resourceVersion it was read at, so a taint another controller added
+        // meanwhile is never dropped; on 409, read again.
         async move {
-            let Some(node) = common::get(kube, &marked.obj).await? else {
-                return Ok(Reverted::Gone);
-            };
-            let taints = without_taint(&node.data["spec"]["taints"], &marked.undo["taint"]);
-            common::restore(kube, &marked.obj, &json!({"spec": {"taints": taints}})).await
+            for _ in 0..REVERT_CONFLICT_RETRIES {
+                let Some(node) = common::get(kube, &marked.obj).await? else {
+                    return Ok(Reverted::Gone);
+                };
+                let taints = without_taint(&node.data["spec"]["taints"], &marked.undo["taint"]);
+                let restore = json!({
+                    "metadata": {"resourceVersion": node.metadata.resource_version},
+                    "spec": {"taints": taints},
+                });
+                match common::restore(kube, &marked.obj, &restore).await {
+                    Err(FaultError::K8s(e)) if e.is_conflict() => continue,
+                    other => return other,
+                }
+            }
+            Err(FaultError::Undo {
+                obj: marked.obj.to_string(),
+                message: format!(
+                    "the node changed under each of {REVERT_CONFLICT_RETRIES} attempts to remove the taint"
+                ),
+            })
         }
         .boxed()
     }
@@ -147,5 +179,18 @@ mod tests {
         assert_eq!(with_taint(&added, &mine), added, "idempotent");
         assert_eq!(without_taint(&added, &mine), existing);
         assert_eq!(without_taint(&Value::Null, &mine), json!([]));
+    }
+
+    #[test]
+    fn an_empty_value_matches_the_missing_value_the_server_stores() {
+        let recorded = json!({"key": "gameday", "value": "", "effect": "NoExecute"});
+        let on_node = json!([{"key": "gameday", "effect": "NoExecute"}]);
+        assert_eq!(without_taint(&on_node, &recorded), json!([]));
+        let mine = taint_json(&Taint {
+            key: "gameday".into(),
+            value: Some(String::new()),
+            effect: TaintEffect::NoExecute,
+        });
+        assert!(mine.get("value").is_none(), "{mine}");
     }
 }

@@ -54,6 +54,25 @@ pub fn pod(v: &mut Value) {
     }
 }
 
+/// A node's taints as the server stores them: Go's `omitempty` drops an
+/// empty `value`, so `{"key":"k","value":"","effect":"NoSchedule"}` reads
+/// back without `value` (a client matching on `value: ""` never finds it).
+pub fn node(v: &mut Value) {
+    let taints = v
+        .get_mut("spec")
+        .and_then(|s| s.get_mut("taints"))
+        .and_then(Value::as_array_mut);
+    for t in taints
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object_mut)
+    {
+        if t.get("value").and_then(Value::as_str) == Some("") {
+            t.remove("value");
+        }
+    }
+}
+
 fn tolerations(spec: &mut Map<String, Value>) {
     let list = spec
         .entry("tolerations")

@@ -403,6 +403,9 @@ impl Store {
                 ns,
             ));
         }
+        if res == resources::NODES {
+            crate::sandbox::defaults::node(&mut v);
+        }
         if res == resources::PODS {
             crate::sandbox::defaults::pod(&mut v);
             let namespace = inner.tables[resources::NAMESPACES]
@@ -545,6 +548,9 @@ impl Store {
             return Err(ApiError::BadRequest(
                 "the body must be a JSON object".into(),
             ));
+        }
+        if res == resources::NODES {
+            crate::sandbox::defaults::node(&mut new);
         }
         let has_status = def.subresource("status").is_some();
         match mode {
