@@ -138,18 +138,30 @@ async fn rejects_bad_tokens_and_malformed_events_and_records_nothing_from_them()
 
     // Nothing was recorded from any of them.
     assert_eq!(responder_entries(&run_dir), 0);
-    let state: Value = http
-        .get(format!("{url}/v1/state"))
-        .bearer_auth(token.trim())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // The API answers before the engine's first journal entry, so wait
+    // (bounded) for the timeline to fill rather than racing the engine.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let state = loop {
+        let state: Value = http
+            .get(format!("{url}/v1/state"))
+            .bearer_auth(token.trim())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if state["timeline"].as_array().is_some_and(|t| !t.is_empty()) {
+            break state;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the live timeline stayed empty: {state:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(state["responders"], json!([]), "{state:#}");
     assert!(state["phase"].is_string());
-    assert!(state["timeline"].as_array().is_some_and(|t| !t.is_empty()));
 
     // A good event goes through, once.
     let r = http
