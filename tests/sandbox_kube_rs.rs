@@ -671,11 +671,15 @@ async fn watch_from_an_expired_resource_version_gets_410_and_watcher_recovers() 
     }
     assert_eq!(seen, 40);
     // Bookmarks and initial-events-end for streaming lists.
-    let body = reqwest::get(format!(
-        "{}/api/v1/namespaces/shop/configmaps?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1",
-        sb.api_url()
-    ))
-    .await
+    let body = sb
+        .http_client()
+        .unwrap()
+        .get(format!(
+            "{}/api/v1/namespaces/shop/configmaps?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1",
+            sb.api_url()
+        ))
+        .send()
+        .await
     .unwrap()
     .text()
     .await
@@ -1061,7 +1065,8 @@ async fn throttling_429_differs_from_a_pdb_refusal() {
     })
     .unwrap();
     let url = format!("{}/api/v1/namespaces/shop/pods", sb.api_url());
-    let resp = reqwest::get(&url).await.unwrap();
+    let client = sb.http_client().unwrap();
+    let resp = client.get(&url).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 429);
     assert_eq!(
         resp.headers()
@@ -1078,7 +1083,6 @@ async fn throttling_429_differs_from_a_pdb_refusal() {
     sb.set_misbehaviour(Misbehaviour::default()).unwrap();
     // The PDB refusal: 429, no Retry-After, a DisruptionBudget cause.
     let names: Vec<String> = checkout_pods(&sb).iter().map(name).collect();
-    let client = reqwest::Client::new();
     let evict = |n: &str| {
         client
             .post(format!(
@@ -1101,7 +1105,11 @@ async fn throttling_429_differs_from_a_pdb_refusal() {
 /// 5xx answers of checkout after one scrape of the sandbox's `/metrics`
 /// (each scrape advances the traffic model).
 async fn checkout_errors(sb: &gameday::sandbox::SandboxHandle) -> u64 {
-    let text = reqwest::get(sb.metrics_url())
+    let text = sb
+        .http_client()
+        .unwrap()
+        .get(sb.metrics_url())
+        .send()
         .await
         .unwrap()
         .text()

@@ -19,7 +19,11 @@ async fn prometheus_scrapes_the_sandbox_and_scaling_checkout_to_zero_fires_the_a
     // up == 1 (sandbox_stack waited for it); the scrape passes promtool's linter.
     let up = stack.query(r#"up{job="gameday-target"}"#).await;
     assert_eq!(up[0].1, 1.0, "{up:?}");
-    let body = reqwest::get(sandbox.metrics_url())
+    let body = sandbox
+        .http_client()
+        .unwrap()
+        .get(sandbox.metrics_url())
+        .send()
         .await
         .unwrap()
         .text()

@@ -299,9 +299,11 @@ async fn kubernetes_and_http_probes_against_the_sandbox_and_a_test_server() {
     let app = observe_common::TestApp::start().await;
     env.wait_settled().await;
     let health = app.url("/healthz");
-    let metrics = env.sandbox.metrics_url();
+    // /readyz, not /metrics: /metrics needs authorization, as on a real
+    // API server, and an http probe sends no credentials.
+    let readyz = env.sandbox.readyz_url();
     let vars = [
-        ("SANDBOX_METRICS", metrics.as_str()),
+        ("SANDBOX_READYZ", readyz.as_str()),
         ("TESTAPP_HEALTH", health.as_str()),
     ];
     let scenario = env.scenario("probe-types.yaml", &vars);
@@ -313,7 +315,7 @@ async fn kubernetes_and_http_probes_against_the_sandbox_and_a_test_server() {
         let rs = readings(&j, Some(phase));
         for probe in [
             "checkout-ready-pods",
-            "sandbox-metrics",
+            "sandbox-readyz",
             "test-server-health",
         ] {
             assert!(

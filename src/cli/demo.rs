@@ -94,6 +94,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
                 &am,
                 &rules,
                 &sandbox.metrics_url(),
+                &sandbox.scrape_auth(),
                 &webhook,
                 &token_file,
             ));
@@ -117,8 +118,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
                 "demo: Prometheus/Alertmanager not found; running with kubernetes and http probes. \
                  For real SLO queries and alerts: apt-get install prometheus prometheus-alertmanager"
             );
-            let text =
-                demo::SCENARIO_KUBERNETES.replace("@SANDBOX_METRICS@", &sandbox.metrics_url());
+            let text = demo::SCENARIO_KUBERNETES.replace("@SANDBOX_READYZ@", &sandbox.readyz_url());
             (None, text)
         }
     };

@@ -43,6 +43,10 @@ pub struct Args {
     /// An outage window START+DURATION from start-up, e.g. 30s+10s (repeatable).
     #[arg(long, value_name = "START+DURATION")]
     pub outage: Vec<Outage>,
+    /// Debugging only: serve plain HTTP without authentication or RBAC
+    /// (kubectl sends no bearer token over plain HTTP).
+    #[arg(long)]
+    pub insecure_plain_http: bool,
 }
 
 /// Reads Kubernetes manifests: several YAML documents, `kind: List` expanded.
@@ -118,6 +122,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             outages: args.outage.clone(),
             ..Misbehaviour::default()
         },
+        tls: !args.insecure_plain_http,
+        authorization: !args.insecure_plain_http,
         ..SandboxOptions::default()
     };
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;

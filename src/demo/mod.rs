@@ -7,7 +7,8 @@ pub mod stack;
 
 /// The drill with Prometheus: SLO query, paging alert, autopilot responders.
 pub const SCENARIO_PROMETHEUS: &str = include_str!("pod-loss-prometheus.yaml");
-/// The drill without Prometheus; `@SANDBOX_METRICS@` is the sandbox's /metrics URL.
+/// The drill without Prometheus; `@SANDBOX_READYZ@` is the sandbox's /readyz URL
+/// (readable without credentials; /metrics needs authorization).
 pub const SCENARIO_KUBERNETES: &str = include_str!("pod-loss-kubernetes.yaml");
 /// The example alert rules, written out for the demo's Prometheus.
 pub const RULES: &[(&str, &str)] = &[

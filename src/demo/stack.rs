@@ -125,6 +125,7 @@ impl Stack {
         alertmanager: &Path,
         rules_dir: &Path,
         metrics_url: &str,
+        scrape_auth: &crate::sandbox::scrape::ScrapeAuth,
         webhook: &str,
         token_file: &Path,
     ) -> Result<Stack, StackError> {
@@ -169,12 +170,16 @@ impl Stack {
             .map_err(|e| io("parsing the sandbox metrics URL")(std::io::Error::other(e)))?;
         let host = target.host_str().unwrap_or("127.0.0.1").to_string();
         let port = target.port_or_known_default().unwrap_or(80);
+        let auth_lines = scrape_auth
+            .prometheus_job_lines(dir.path())
+            .map_err(io("writing the sandbox CA"))?;
         let prom_config = format!(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
              rule_files: [{:?}]\n\
              alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{am_port}']\n\
-             scrape_configs:\n  - job_name: sandbox\n    metrics_path: {:?}\n    static_configs:\n      - targets: ['{host}:{port}']\n",
+             scrape_configs:\n  - job_name: sandbox\n    scheme: {}\n    metrics_path: {:?}\n{auth_lines}    static_configs:\n      - targets: ['{host}:{port}']\n",
             format!("{}/*.yml", rules_dir.display()),
+            target.scheme(),
             target.path(),
         );
         let prom_path = dir.path().join("prometheus.yml");

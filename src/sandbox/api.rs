@@ -17,11 +17,12 @@ use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::sandbox::admission;
+use crate::sandbox::auth;
 use crate::sandbox::chunk;
 use crate::sandbox::controllers::{disruption, events};
 use crate::sandbox::discovery;
@@ -49,6 +50,8 @@ pub struct AppState {
     /// cannot both spend the same PDB allowance (the apiserver serialises
     /// them through the PDB's resourceVersion).
     pub eviction_lock: tokio::sync::Mutex<()>,
+    /// Tokens and the RBAC switch (see [`crate::sandbox::auth`]).
+    pub auth: Arc<crate::sandbox::auth::Auth>,
 }
 
 type Shared = Arc<AppState>;
@@ -85,7 +88,22 @@ pub fn router(state: Shared) -> Router {
         .route("/readyz", get(|| async { "ok" }))
         .route("/livez", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
+        .route(
+            "/api/v1/namespaces/{ns}/serviceaccounts/{name}/token",
+            post(auth::review::token_request),
+        )
+        .route(
+            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+            post(auth::review::self_subject_access_review),
+        )
+        .route(
+            "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+            post(auth::review::self_subject_rules_review),
+        )
         .fallback(dispatch)
+        // Authentication and authorization run inside the misbehaviour layer,
+        // so refused requests are logged too.
+        .layer(middleware::from_fn_with_state(state.clone(), auth::layer))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             misbehave_layer,

@@ -8,6 +8,7 @@
 
 pub mod admission;
 pub mod api;
+pub mod auth;
 pub mod chunk;
 pub mod controllers;
 pub mod defaults;
@@ -20,10 +21,12 @@ pub mod metrics;
 pub mod misbehave;
 pub mod patch;
 pub mod resources;
+pub mod scrape;
 pub mod selector;
 pub mod snapshot;
 pub mod store;
 pub mod table;
+pub mod tls;
 pub mod traffic;
 pub mod validation;
 pub mod world;
@@ -69,6 +72,12 @@ pub struct SandboxOptions {
     pub metrics: Option<MetricsFn>,
     /// Seed of the traffic model's randomness (same seed, same counters).
     pub traffic_seed: u64,
+    /// Enforce authentication and RBAC (default). Off treats every request
+    /// as the admin: for debugging and the benchmark baseline only.
+    pub authorization: bool,
+    /// Serve HTTPS with a CA made at start (default). Off serves plain HTTP
+    /// for debugging; note kubectl sends no bearer token over plain HTTP.
+    pub tls: bool,
 }
 
 impl Default for SandboxOptions {
@@ -83,6 +92,8 @@ impl Default for SandboxOptions {
             history: 1000,
             metrics: None,
             traffic_seed: 1,
+            authorization: true,
+            tls: true,
         }
     }
 }
@@ -115,6 +126,8 @@ pub enum SandboxError {
     Knobs(#[from] misbehave::KnobError),
     #[error("kube minor version {0} is outside 27..=33 (the kubectl versions installed)")]
     KubeMinor(u32),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     #[error("cannot build a kube client for the sandbox: {0}")]
     Client(String),
 }
@@ -161,6 +174,21 @@ fn seed(store: &Store, objects: &[Value]) -> Result<(), SandboxError> {
 
 pub struct Sandbox;
 
+/// Serves `app` on `listener` until `shutdown` turns true.
+fn serve<L>(listener: L, app: axum::Router, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = shutdown.wait_for(|v| *v).await;
+            })
+            .await;
+    })
+}
+
 impl Sandbox {
     /// Seeds the store, settles the controllers, binds and starts serving.
     /// Returns once the API answers.
@@ -172,6 +200,7 @@ impl Sandbox {
         let store = Arc::new(Store::new(opts.history));
         controllers::ensure_system_namespaces(&store);
         seed(&store, &opts.objects)?;
+        auth::bootstrap::ensure_default_policy(&store);
         let mut ctrl = Controllers::new(store.clone(), opts.kube_minor);
         let warm = opts.warm_start;
         let ctrl = tokio::task::spawn_blocking(move || {
@@ -196,6 +225,7 @@ impl Sandbox {
         })?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let admin = Arc::new(Admin::new(opts.misbehaviour.clone()));
+        let auth = Arc::new(auth::Auth::new(opts.authorization));
         let state = Arc::new(AppState {
             store: store.clone(),
             admin: admin.clone(),
@@ -207,21 +237,29 @@ impl Sandbox {
                     .unwrap_or_else(|| metrics::store_source(store.clone(), opts.traffic_seed)),
             ),
             eviction_lock: tokio::sync::Mutex::new(()),
+            auth: auth.clone(),
         });
         let app = api::router(state);
-        let mut srv_shutdown = shutdown_rx.clone();
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = srv_shutdown.wait_for(|v| *v).await;
-                })
-                .await;
-        });
+        let certs = if opts.tls {
+            Some(tls::generate(addr)?)
+        } else {
+            None
+        };
+        let server = match &certs {
+            Some(c) => serve(
+                tls::TlsListener::new(listener, c)?,
+                app,
+                shutdown_rx.clone(),
+            ),
+            None => serve(listener, app, shutdown_rx.clone()),
+        };
         let controller = tokio::spawn(controllers::run(ctrl, opts.tick, shutdown_rx));
         Ok(SandboxHandle {
             addr,
             store,
             admin,
+            auth,
+            ca: certs.map(|c| (c.ca_pem, c.ca_der)),
             shutdown_tx,
             tasks: vec![server, controller],
         })
@@ -234,6 +272,10 @@ pub struct SandboxHandle {
     addr: SocketAddr,
     store: Arc<Store>,
     admin: Arc<Admin>,
+    auth: Arc<auth::Auth>,
+    /// The CA (PEM, DER) that signed the serving certificate; None over
+    /// plain HTTP.
+    ca: Option<(String, Vec<u8>)>,
     shutdown_tx: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -244,15 +286,57 @@ impl SandboxHandle {
     }
 
     pub fn api_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.ca.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// Readable without credentials (system:public-info-viewer).
+    pub fn readyz_url(&self) -> String {
+        format!("{}/readyz", self.api_url())
     }
 
     pub fn metrics_url(&self) -> String {
-        format!("http://{}/metrics", self.addr)
+        format!("{}/metrics", self.api_url())
+    }
+
+    /// The CA certificate (PEM) clients must trust; None over plain HTTP.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca.as_ref().map(|(pem, _)| pem.as_str())
+    }
+
+    /// The admin's bearer token (user `kubernetes-admin`, group
+    /// `system:masters`), as the kubeconfig carries it.
+    pub fn admin_token(&self) -> &str {
+        self.auth.tokens.admin_token()
+    }
+
+    /// A bearer token for any identity (tests: a user in some groups, e.g.
+    /// `system:monitoring` for a Prometheus scrape).
+    pub fn issue_token(&self, user: &str, groups: &[&str]) -> String {
+        self.auth
+            .tokens
+            .issue_static(auth::UserInfo::user(user, groups))
+    }
+
+    /// Credentials for a Prometheus scrape of `/metrics`: a token of user
+    /// `prometheus` in `system:monitoring` (and the CA under TLS).
+    pub fn scrape_auth(&self) -> scrape::ScrapeAuth {
+        scrape::ScrapeAuth {
+            token: self.issue_token("prometheus", &["system:monitoring"]),
+            ca_pem: self.ca_pem().map(str::to_string),
+        }
     }
 
     pub fn write_kubeconfig(&self, path: &Path, context_name: &str) -> std::io::Result<()> {
-        kubeconfig::write(path, &self.api_url(), context_name)
+        kubeconfig::write(
+            path,
+            &kubeconfig::Cluster {
+                server: &self.api_url(),
+                ca_pem: self.ca_pem(),
+            },
+            context_name,
+            self.admin_token(),
+        )
     }
 
     /// A kube-rs client configuration for this sandbox, as a kubeconfig
@@ -267,6 +351,10 @@ impl SandboxHandle {
             .map_err(|e: axum::http::uri::InvalidUri| SandboxError::Client(e.to_string()))?;
         let mut config = kube::Config::new(url);
         config.default_namespace = "default".into();
+        config.auth_info.token = Some(self.admin_token().to_string().into());
+        if let Some((_, der)) = &self.ca {
+            config.root_cert = Some(vec![der.clone()]);
+        }
         Ok(config)
     }
 
@@ -280,6 +368,23 @@ impl SandboxHandle {
         let mut config = self.kube_config()?;
         config.default_retry = false;
         kube::Client::try_from(config).map_err(|e| SandboxError::Client(e.to_string()))
+    }
+
+    /// A plain HTTP client that authenticates as the admin (tests and
+    /// tools reading the API or `/metrics` directly).
+    pub fn http_client(&self) -> Result<reqwest::Client, SandboxError> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let bearer =
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {}", self.admin_token()))
+                .map_err(|e| SandboxError::Client(e.to_string()))?;
+        headers.insert(reqwest::header::AUTHORIZATION, bearer);
+        let mut b = reqwest::Client::builder().default_headers(headers);
+        if let Some((_, der)) = &self.ca {
+            let ca = reqwest::Certificate::from_der(der)
+                .map_err(|e| SandboxError::Client(e.to_string()))?;
+            b = b.add_root_certificate(ca);
+        }
+        b.build().map_err(|e| SandboxError::Client(e.to_string()))
     }
 
     /// The object store, for tests and the traffic model.

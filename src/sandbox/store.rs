@@ -739,6 +739,21 @@ fn strip_rv(v: &Value) -> Value {
 /// DNS-1123 subdomain check: kubectl users get the apiserver's 422 instead
 /// of an object no client can address.
 fn validate_name(def: &resources::ResourceDef, name: &str) -> Result<(), ApiError> {
+    // RBAC names are path segments (`system:discovery`):
+    // pkg/apis/rbac/validation `ValidateRBACName = path.IsValidPathSegmentName`.
+    if def.group == "rbac.authorization.k8s.io" {
+        return if name.is_empty() || name == "." || name == ".." || name.contains(['/', '%']) {
+            Err(ApiError::invalid(
+                def,
+                name,
+                format!(
+                    "metadata.name: Invalid value: \"{name}\": may not contain '/' or '%' or be '.' or '..'"
+                ),
+            ))
+        } else {
+            Ok(())
+        };
+    }
     let ok = name.len() <= 253
         && name
             .chars()

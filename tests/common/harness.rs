@@ -117,6 +117,9 @@ pub struct StackOptions {
     pub webhook_credentials_file: Option<PathBuf>,
     /// More rule groups (a whole rules file, YAML) next to the examples.
     pub extra_rules: Option<String>,
+    /// Bearer credential (and CA) for the scrape: the sandbox's `/metrics`
+    /// needs authorization, as a real API server's does.
+    pub scrape_auth: Option<gameday::sandbox::scrape::ScrapeAuth>,
 }
 
 impl StackOptions {
@@ -127,7 +130,15 @@ impl StackOptions {
             webhook_bearer_token: None,
             webhook_credentials_file: None,
             extra_rules: None,
+            scrape_auth: None,
         }
+    }
+
+    /// Scrapes the sandbox's `/metrics` with a `system:monitoring` token.
+    pub fn sandbox(sb: &gameday::sandbox::SandboxHandle) -> StackOptions {
+        let mut o = StackOptions::new(sb.metrics_url());
+        o.scrape_auth = Some(sb.scrape_auth());
+        o
     }
 
     pub fn webhook(mut self, url: impl Into<String>) -> StackOptions {
@@ -228,11 +239,15 @@ impl Stack {
             std::fs::write(&path, extra).unwrap();
             rule_files.push(path.display().to_string());
         }
+        let auth_lines = match &opts.scrape_auth {
+            Some(a) => a.prometheus_job_lines(dir.path()).unwrap(),
+            None => String::new(),
+        };
         let prom_config = format!(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
              rule_files: {rule_files:?}\n\
              alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{am_port}']\n\
-             scrape_configs:\n  - job_name: {JOB}\n    scheme: {scheme}\n    metrics_path: {path:?}\n    \
+             scrape_configs:\n  - job_name: {JOB}\n    scheme: {scheme}\n    metrics_path: {path:?}\n{auth_lines}    \
              static_configs:\n      - targets: ['{host}:{port}']\n",
             scheme = target.scheme(),
             path = target.path(),
@@ -514,7 +529,7 @@ pub async fn shop_sandbox() -> gameday::sandbox::SandboxHandle {
 /// posting to `webhook` (if any); returns once `up == 1`.
 pub async fn sandbox_stack(webhook: Option<&str>) -> (gameday::sandbox::SandboxHandle, Stack) {
     let sandbox = shop_sandbox().await;
-    let mut opts = StackOptions::new(sandbox.metrics_url());
+    let mut opts = StackOptions::sandbox(&sandbox);
     if let Some(url) = webhook {
         opts = opts.webhook(url);
     }

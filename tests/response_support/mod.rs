@@ -94,7 +94,7 @@ impl Drill {
         )
         .await;
         let stack = Stack::start(
-            StackOptions::new(sandbox.metrics_url())
+            StackOptions::sandbox(&sandbox)
                 .webhook(relay_url)
                 .webhook_credentials_file(&token_file),
         )

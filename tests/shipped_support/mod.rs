@@ -74,6 +74,7 @@ async fn start_env(dir: &Path) -> Result<Env, String> {
         &require_binary("prometheus-alertmanager"),
         &rules_dir(),
         &sandbox.metrics_url(),
+        &sandbox.scrape_auth(),
         &webhook,
         &token_file,
     )

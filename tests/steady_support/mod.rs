@@ -36,7 +36,7 @@ impl Env {
         })
         .await
         .unwrap();
-        let stack = Stack::start(StackOptions::new(sandbox.metrics_url())).await;
+        let stack = Stack::start(StackOptions::sandbox(&sandbox)).await;
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
         sandbox.write_kubeconfig(&kubeconfig, CONTEXT).unwrap();
