@@ -276,3 +276,186 @@ async fn kube_rs_anonymous_401_token_request_and_access_review() {
     );
     sb.shutdown().await;
 }
+
+// gameday under least privilege (issue 13 item 4): a ServiceAccount bound to
+// exactly what `gameday rbac` prints runs `recover --namespace` and `halt
+// --namespace`; one missing a permission is refused at preflight.
+
+mod faults_support;
+
+use std::time::Duration;
+
+use faults_support::{Cluster, journal_events};
+
+/// Long enough to still be active when the test acts on them.
+const LONG_FAULTS: &str = "    - {name: freeze, type: podFailure, duration: 5m, selector: {namespace: shop, labels: {app: checkout}}, mode: {count: 1}}
+    - {name: shrink, type: scale, duration: 5m, selector: {namespace: shop, kind: Deployment, name: frontend}, params: {replicas: 1}}";
+
+/// Applies what `gameday rbac SCENARIO` prints (after `edit`), and returns a
+/// kubeconfig that authenticates as its ServiceAccount `gameday`.
+async fn bound_to_printed_rbac(
+    c: &Cluster,
+    scenario: &Path,
+    edit: impl Fn(&mut Vec<serde_json::Value>),
+) -> PathBuf {
+    let (code, yaml, err) = c.run(&["rbac", scenario.to_str().unwrap()]).await;
+    assert_eq!(code, 0, "{err}");
+    let mut docs: Vec<serde_json::Value> = serde_yaml::Deserializer::from_str(&yaml)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .collect();
+    edit(&mut docs);
+    let file = c.path("rbac.yaml");
+    std::fs::write(&file, gameday::faults::rbac::to_yaml(&docs).unwrap()).unwrap();
+    c.kubectl(&["apply", "-f", file.to_str().unwrap()]).await;
+    let token = c
+        .kubectl(&["create", "token", "gameday", "-n", "gameday-system"])
+        .await;
+    let dir = c.path("sa");
+    std::fs::create_dir_all(&dir).unwrap();
+    kubeconfig_with_token(&c.kubeconfig, token.trim(), dir.join("kubeconfig"))
+}
+
+/// gameday with another kubeconfig; returns (exit code, stdout, stderr).
+async fn gameday_as(c: &Cluster, kubeconfig: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = c.gameday_with(kubeconfig, args).output().await.unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `run SCENARIO --ci --out OUT`.
+fn ci_run<'a>(scenario: &'a Path, out: &'a Path) -> [&'a str; 5] {
+    [
+        "run",
+        scenario.to_str().unwrap(),
+        "--ci",
+        "--out",
+        out.to_str().unwrap(),
+    ]
+}
+
+/// Starts a run as the admin and waits (bounded) until both faults are
+/// injected.
+async fn run_with_active_faults(c: &Cluster, scenario: &Path, out: &Path) -> tokio::process::Child {
+    let child = c
+        .gameday(&ci_run(scenario, out))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let injected = c
+        .eventually(Duration::from_secs(30), || async {
+            journal_events(out)
+                .iter()
+                .filter(|e| e.event == "fault.injected")
+                .count()
+                == 2
+        })
+        .await;
+    assert!(injected, "both faults injected");
+    assert!(!c.marked().await.is_empty());
+    child
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recover_namespace_under_exactly_the_printed_rbac_reverts_a_killed_run() {
+    let c = Cluster::start(faults_support::shop_world()).await;
+    let sc = c.write_scenario("long.yaml", "long", LONG_FAULTS, "");
+    let sa = bound_to_printed_rbac(&c, &sc, |_| {}).await;
+    let mut child = run_with_active_faults(&c, &sc, &c.path("run")).await;
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    assert!(!c.marked().await.is_empty(), "the SIGKILL left marks");
+
+    let (code, out, err) = gameday_as(&c, &sa, &["recover", "--namespace", "shop"]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(c.marked().await.is_empty(), "{:?}", c.marked().await);
+    assert!(c.shop_restored(Duration::from_secs(20)).await);
+    // Without --namespace it must list cluster-wide, which the Roles do not
+    // allow: it says so and does not claim a clean cluster.
+    let (code, out, _) = gameday_as(&c, &sa, &["recover", "--all"]).await;
+    assert_eq!(code, 5, "{out}");
+    assert!(out.contains("forbidden to list"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn halt_with_namespaced_rights_reverts_active_faults_even_without_its_marker() {
+    let c = Cluster::start(faults_support::shop_world()).await;
+    let sc = c.write_scenario("long.yaml", "long", LONG_FAULTS, "");
+    // The printed RBAC minus the kill-switch Role: halt cannot write its marker.
+    let sa = bound_to_printed_rbac(&c, &sc, |docs| {
+        docs.retain(|d| {
+            !(d["kind"] == "RoleBinding" && d["metadata"]["namespace"] == "gameday-system")
+        });
+    })
+    .await;
+    let mut child = run_with_active_faults(&c, &sc, &c.path("run")).await;
+    let (code, _, err) = gameday_as(&c, &sa, &["halt", "--namespace", "shop"]).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("kill switch NOT set"), "{err}");
+    assert!(err.contains("reverted"), "{err}");
+    assert!(c.marked().await.is_empty(), "{:?}", c.marked().await);
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+
+    // With the printed RBAC complete, halt sets the switch and the run stops.
+    let sa = bound_to_printed_rbac(&c, &sc, |_| {}).await;
+    let mut child = run_with_active_faults(&c, &sc, &c.path("run2")).await;
+    let (code, _, err) = gameday_as(&c, &sa, &["halt", "--namespace", "shop"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("kill switch set"), "{err}");
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .expect("the halted run ends")
+        .unwrap();
+    assert_eq!(status.code(), Some(3), "a halted run exits 3");
+    assert!(c.marked().await.is_empty(), "{:?}", c.marked().await);
+    let (code, _, err) = gameday_as(&c, &sa, &["halt", "--lift"]).await;
+    assert_eq!(code, 0, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_missing_one_permission_is_refused_at_preflight_with_nothing_written() {
+    let c = Cluster::start(faults_support::shop_world()).await;
+    let sc = c.write_scenario(
+        "kill.yaml",
+        "kill",
+        "    - {name: kill, type: podKill, selector: {namespace: shop, labels: {app: checkout}}, mode: {count: 1}}",
+        "",
+    );
+    // Everything `gameday rbac` prints, except `delete` on pods in shop.
+    let sa = bound_to_printed_rbac(&c, &sc, |docs| {
+        for d in docs.iter_mut() {
+            if d["kind"] == "Role" && d["metadata"]["namespace"] == "shop" {
+                for r in d["rules"].as_array_mut().unwrap() {
+                    if r["resources"] == json!(["pods"]) {
+                        r["verbs"].as_array_mut().unwrap().retain(|v| v != "delete");
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    let pods_before = c.pods("shop", "checkout").await.len();
+    c.sandbox.admin().reset_log();
+    let out = c.path("run");
+    let (code, _, err) = gameday_as(&c, &sa, &ci_run(&sc, &out)).await;
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("delete pods (core) in namespace shop"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was changed"), "{err}");
+    assert_eq!(c.sandbox.write_count(), 0, "{:?}", c.sandbox.requests());
+    assert!(
+        c.sandbox
+            .requests()
+            .iter()
+            .any(|r| r.path.contains("/selfsubjectaccessreviews")),
+        "the preflight asked the server"
+    );
+    assert!(journal_events(&out).is_empty(), "no run was started");
+    assert_eq!(c.pods("shop", "checkout").await.len(), pods_before);
+}

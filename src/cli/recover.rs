@@ -9,12 +9,12 @@ use serde_json::json;
 
 use super::{GlobalArgs, OutputFormat, exit};
 use crate::engine::journal::Journal;
-use crate::engine::recover::{Filter, find, sweep};
+use crate::engine::recover::{Filter, find, sweep_reporting};
 use crate::k8s::KubeTarget;
 use crate::k8s::retry::RetryPolicy;
 
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("which").required(true).multiple(true).args(["run", "expired", "all"])))]
+#[command(group(clap::ArgGroup::new("which").required(true).multiple(true).args(["run", "expired", "all", "namespace"])))]
 pub struct Args {
     /// Only this run: its id, or its run directory.
     #[arg(long, value_name = "ID|DIR")]
@@ -25,6 +25,10 @@ pub struct Args {
     /// Every gameday mark in the cluster.
     #[arg(long)]
     pub all: bool,
+    /// Only these namespaces (repeatable): namespaced lists only, no nodes,
+    /// so a Role per namespace is enough (`gameday rbac` prints it).
+    #[arg(long, value_name = "NS")]
+    pub namespace: Vec<String>,
     /// Show what would be reverted; change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -60,8 +64,8 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
     let filter = Filter {
         run_id: args.run.as_deref().map(run_id_of),
         expired_only: args.expired,
-        namespaces: None,
-        nodes: true,
+        namespaces: (!args.namespace.is_empty()).then(|| args.namespace.clone()),
+        nodes: args.namespace.is_empty(),
         kinds: None,
     };
     let rt = super::plan::runtime()?;
@@ -102,13 +106,14 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
             }
             return Ok(exit::OK);
         }
-        match sweep(&kube, &filter, args.concurrency).await {
-            Ok((reports, left)) => {
+        match sweep_reporting(&kube, &filter, args.concurrency).await {
+            Ok(s) => {
+                let (reports, left, refused) = (s.reports, s.left, s.refused);
                 match args.output {
                     OutputFormat::Json => crate::outln!(
                         "{}",
                         serde_json::to_string_pretty(
-                            &json!({"reverted": reports, "remaining": left})
+                            &json!({"reverted": reports, "remaining": left, "forbidden": refused})
                         )?
                     ),
                     OutputFormat::Text => {
@@ -119,10 +124,19 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
                                 _ => {}
                             }
                         }
+                        for r in &refused {
+                            crate::outln!(
+                                "  forbidden to list {} in {}: not searched ({})",
+                                r.kind,
+                                r.namespace.as_deref().unwrap_or("all namespaces"),
+                                r.error
+                            );
+                        }
                         crate::outln!("reverted {} objects; {} remain", reports.len(), left.len());
                     }
                 }
-                Ok(if left.is_empty() {
+                // A kind it could not list may still hold marks: not clean.
+                Ok(if left.is_empty() && refused.is_empty() {
                     exit::OK
                 } else {
                     exit::REVERT_FAILED

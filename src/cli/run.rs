@@ -136,6 +136,27 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
             run_output::preflight_failed(&pre);
             return Ok(exit::UNREACHABLE);
         }
+        // Every permission the run needs, asked before any change (exit 4).
+        let needs = crate::faults::rbac::rules_for_run(&scenario, &config);
+        match crate::engine::access::missing(&kube, &needs, args.concurrency as usize).await {
+            Ok(m) if m.is_empty() => {}
+            Ok(m) => {
+                let list: Vec<String> = m.iter().map(|p| p.to_string()).collect();
+                run_output::error(format_args!(
+                    "this identity lacks {} permission(s) the run needs: {}; nothing was changed \
+                     (`gameday rbac` prints the Roles to bind)",
+                    m.len(),
+                    list.join(", ")
+                ));
+                return Ok(exit::UNREACHABLE);
+            }
+            Err(e) => {
+                run_output::error(format_args!(
+                    "cannot check permissions: {e}; nothing was changed"
+                ));
+                return Ok(exit::UNREACHABLE);
+            }
+        }
         let mut reader = crate::observe::Observer::new()?.with_kube(kube.client.clone());
         if let Some(p) = endpoints.prometheus.clone() {
             reader = reader.with_prometheus(p);

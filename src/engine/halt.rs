@@ -29,12 +29,15 @@ pub async fn set(kube: &Kube, namespace: &str, reason: &str) -> Result<(), K8sEr
             }
         })?;
     let pp = PostParams::default();
+    // Creating a namespace is a cluster-wide right a least-privilege
+    // identity lacks; the namespace usually exists (`gameday rbac` creates
+    // it), so a 403 here falls through to the ConfigMap, which tells.
     match kube
         .call("create halt namespace", || ns_api.create(&pp, &ns))
         .await
     {
         Ok(_) => {}
-        Err(e) if e.is_conflict() => {}
+        Err(e) if e.is_conflict() || e.is_forbidden() => {}
         Err(e) => return Err(e),
     }
     let cm: ConfigMap = serde_json::from_value(json!({

@@ -2,6 +2,7 @@
 //! label, and the observer interface that probes, detection, responders and
 //! reports plug into.
 
+pub mod access;
 pub mod actions;
 pub mod guard;
 pub mod halt;

@@ -48,13 +48,17 @@ fn selector(run_id: Option<&str>) -> String {
 
 const LIST_CONCURRENCY: usize = 16;
 
-async fn list_job(
+async fn list_job<'a>(
     kube: &Kube,
     kind: ObjKind,
-    ns: Option<&str>,
+    ns: Option<&'a str>,
     sel: &str,
-) -> (ObjKind, Result<Vec<DynamicObject>, K8sError>) {
-    (kind, list_kind(kube, kind, ns, sel).await)
+) -> (
+    ObjKind,
+    Option<&'a str>,
+    Result<Vec<DynamicObject>, K8sError>,
+) {
+    (kind, ns, list_kind(kube, kind, ns, sel).await)
 }
 
 async fn list_kind(
@@ -74,10 +78,61 @@ async fn list_kind(
     Ok(kube.call(&op, || api.list(&lp)).await?.items)
 }
 
+/// A list the identity may not make (403): what it could not look at.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Refused {
+    pub kind: ObjKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub error: String,
+}
+
+/// What to do with a 403 on one list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnForbidden {
+    /// Fail: a mark that cannot be seen must never count as gone (the run's
+    /// own confirm step, the crash guard).
+    Fail,
+    /// Skip that list and report it (`recover`, `halt`: revert what the
+    /// identity can see, and say what it could not).
+    Report,
+}
+
 /// Every marked object matching the filter. Marks that cannot be parsed
 /// are returned as unknown-type marks so that they are still stripped.
 pub async fn find(kube: &Kube, filter: &Filter) -> Result<Vec<Marked>, K8sError> {
+    Ok(find_with(kube, filter, OnForbidden::Fail).await?.0)
+}
+
+/// As [`find`], skipping the lists this identity is forbidden to make and
+/// returning them.
+pub async fn find_reporting(
+    kube: &Kube,
+    filter: &Filter,
+) -> Result<(Vec<Marked>, Vec<Refused>), K8sError> {
+    find_with(kube, filter, OnForbidden::Report).await
+}
+
+async fn find_with(
+    kube: &Kube,
+    filter: &Filter,
+    on_forbidden: OnForbidden,
+) -> Result<(Vec<Marked>, Vec<Refused>), K8sError> {
     let sel = selector(filter.run_id.as_deref());
+    let mut refused = Vec::new();
+    let mut keep =
+        |kind: ObjKind, ns: Option<&str>, r: Result<Vec<DynamicObject>, K8sError>| match r {
+            Err(e) if e.is_forbidden() && on_forbidden == OnForbidden::Report => {
+                refused.push(Refused {
+                    kind,
+                    namespace: ns.map(str::to_string),
+                    error: e.to_string(),
+                });
+                Ok(Vec::new())
+            }
+            other => other,
+        };
     let now = jiff::Timestamp::now();
     let mut out = Vec::new();
     let mut push = |kind: ObjKind, items: Vec<DynamicObject>| {
@@ -129,17 +184,15 @@ pub async fn find(kube: &Kube, filter: &Filter) -> Result<Vec<Marked>, K8sError>
             in_flight.push(list_job(kube, *kind, ns.as_deref(), &sel));
         }
         match in_flight.next().await {
-            Some((kind, items)) => push(kind, items?),
+            Some((kind, ns, items)) => push(kind, keep(kind, ns, items)?),
             None => break,
         }
     }
     if filter.nodes || filter.namespaces.is_none() {
-        push(
-            ObjKind::Node,
-            list_kind(kube, ObjKind::Node, None, &sel).await?,
-        );
+        let nodes = list_kind(kube, ObjKind::Node, None, &sel).await;
+        push(ObjKind::Node, keep(ObjKind::Node, None, nodes)?);
     }
-    Ok(out)
+    Ok((out, refused))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -198,19 +251,62 @@ pub async fn sweep_where(
     concurrency: usize,
     wanted: impl Fn(&Marked) -> bool,
 ) -> Result<(Vec<RevertReport>, Vec<Marked>), K8sError> {
+    let s = sweep_with(kube, filter, concurrency, wanted, OnForbidden::Fail).await?;
+    Ok((s.reports, s.left))
+}
+
+/// The outcome of a sweep that reports what it was not allowed to see.
+#[derive(Debug, Default)]
+pub struct Sweep {
+    pub reports: Vec<RevertReport>,
+    /// Still marked after the retries.
+    pub left: Vec<Marked>,
+    /// Lists this identity is forbidden to make: marks there, if any, were
+    /// neither seen nor reverted.
+    pub refused: Vec<Refused>,
+}
+
+/// As [`sweep`], continuing past a 403 on one kind or namespace (`gameday
+/// recover` and `halt` under least privilege) and reporting it.
+pub async fn sweep_reporting(
+    kube: &Kube,
+    filter: &Filter,
+    concurrency: usize,
+) -> Result<Sweep, K8sError> {
+    sweep_with(kube, filter, concurrency, |_| true, OnForbidden::Report).await
+}
+
+async fn sweep_with(
+    kube: &Kube,
+    filter: &Filter,
+    concurrency: usize,
+    wanted: impl Fn(&Marked) -> bool,
+    on_forbidden: OnForbidden,
+) -> Result<Sweep, K8sError> {
     let find_wanted = || async {
-        find(kube, filter)
+        find_with(kube, filter, on_forbidden)
             .await
-            .map(|f| f.into_iter().filter(|m| wanted(m)).collect::<Vec<_>>())
+            .map(|(f, refused)| {
+                let f: Vec<Marked> = f.into_iter().filter(|m| wanted(m)).collect();
+                (f, refused)
+            })
     };
     let mut reports = Vec::new();
     for _ in 0..3 {
-        let found = find_wanted().await?;
+        let (found, refused) = find_wanted().await?;
         if found.is_empty() {
-            return Ok((reports, vec![]));
+            return Ok(Sweep {
+                reports,
+                left: vec![],
+                refused,
+            });
         }
         reports.extend(revert_all(kube, found, concurrency).await);
     }
-    let left = find_wanted().await?;
-    Ok((reports, left))
+    let (left, refused) = find_wanted().await?;
+    Ok(Sweep {
+        reports,
+        left,
+        refused,
+    })
 }

@@ -1,7 +1,11 @@
 //! Least-privilege RBAC: each fault declares the rules it needs; `gameday
 //! rbac` and `gameday plan` print exactly the union for a scenario, as a
 //! Role per target namespace (plus a ClusterRole only when node faults are
-//! used) and their bindings.
+//! used) and their bindings. The union covers the whole life of a run under
+//! that identity: inject, revert, `gameday recover --namespace NS` (find
+//! and revert the kinds the faults mark, namespaced lists only), `gameday
+//! halt --namespace NS` (the kill-switch ConfigMap) and the autopilot's
+//! scale actions.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -103,8 +107,32 @@ fn add(set: &mut RuleSet, scope: Option<&str>, rule: &Rule) {
     verbs.extend(rule.verbs.iter().map(|v| v.to_string()));
 }
 
-/// The permissions a run of `scenario` needs, by scope.
+/// Everything the scenario's identity needs, by scope: the run (see
+/// [`rules_for_run`]) plus `gameday halt` and `--lift`, which create and
+/// delete the kill-switch ConfigMap.
 pub fn rules_for(scenario: &Scenario, config: &Config) -> RuleSet {
+    let mut set = rules_for_run(scenario, config);
+    add(
+        &mut set,
+        Some(&config.halt_namespace),
+        &configmaps(&["get", "create", "delete"]),
+    );
+    set
+}
+
+const fn configmaps(verbs: &'static [&'static str]) -> Rule {
+    Rule {
+        api_group: "",
+        resource: "configmaps",
+        verbs,
+        cluster: false,
+    }
+}
+
+/// The permissions a run of `scenario` needs, by scope: its faults, their
+/// revert and `recover --namespace`, its probes, its autopilot actions and
+/// reading the kill switch. The run's preflight checks exactly these.
+pub fn rules_for_run(scenario: &Scenario, config: &Config) -> RuleSet {
     let mut set = RuleSet::new();
     let namespaces = &scenario.spec.target.namespaces;
     for fault in &scenario.spec.faults {
@@ -136,18 +164,73 @@ pub fn rules_for(scenario: &Scenario, config: &Config) -> RuleSet {
             add(&mut set, Some(&k.namespace), &rule);
         }
     }
+    // recover --namespace: list the kinds the faults mark, and revert
+    // (strip the marks; delete the policies they created).
+    for fault in &scenario.spec.faults {
+        for kind in crate::engine::recover::kinds_marked_by(fault.kind) {
+            let Some(rule) = recover_rule(*kind) else {
+                continue;
+            };
+            for ns in namespaces {
+                add(&mut set, Some(ns), &rule);
+            }
+        }
+    }
+    // The autopilot's scale actions patch `spec.replicas` of the workload
+    // itself (engine::actions::scale) and confirm the revert by reading it.
+    let autopilot = scenario
+        .spec
+        .response
+        .iter()
+        .flat_map(|r| &r.autopilot)
+        .filter_map(|e| e.action.as_ref()?.scale.as_ref());
+    for s in autopilot {
+        let resource = match s.kind {
+            crate::scenario::model::WorkloadKind::Deployment => "deployments",
+            crate::scenario::model::WorkloadKind::StatefulSet => "statefulsets",
+        };
+        add(
+            &mut set,
+            Some(&s.namespace),
+            &Rule {
+                api_group: "apps",
+                resource,
+                verbs: &["get", "list", "patch"],
+                cluster: false,
+            },
+        );
+    }
     // The kill switch is read every tick.
     add(
         &mut set,
         Some(&config.halt_namespace),
-        &Rule {
-            api_group: "",
-            resource: "configmaps",
-            verbs: &["get"],
-            cluster: false,
-        },
+        &configmaps(&["get"]),
     );
     set
+}
+
+/// What `recover` needs on one marked kind: list to find it, get and patch
+/// to strip the marks, delete for the policies gameday itself created.
+fn recover_rule(kind: crate::k8s::marks::ObjKind) -> Option<Rule> {
+    use crate::k8s::marks::ObjKind;
+    let (api_group, resource, verbs): (_, _, &'static [&'static str]) = match kind {
+        ObjKind::Pod => ("", "pods", &["get", "list", "patch"]),
+        ObjKind::Deployment => ("apps", "deployments", &["get", "list", "patch"]),
+        ObjKind::StatefulSet => ("apps", "statefulsets", &["get", "list", "patch"]),
+        ObjKind::NetworkPolicy => (
+            "networking.k8s.io",
+            "networkpolicies",
+            &["get", "list", "patch", "delete"],
+        ),
+        // Nodes are cluster-scoped: their faults already bring a ClusterRole.
+        ObjKind::Node => return None,
+    };
+    Some(Rule {
+        api_group,
+        resource,
+        verbs,
+        cluster: false,
+    })
 }
 
 const fn workload_read(resource: &'static str) -> Rule {

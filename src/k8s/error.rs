@@ -44,6 +44,11 @@ impl K8sError {
         self.status_code() == Some(409)
     }
 
+    /// 403: RBAC (or admission) refused the identity.
+    pub fn is_forbidden(&self) -> bool {
+        self.status_code() == Some(403)
+    }
+
     /// 429 on an eviction means a PodDisruptionBudget refused it.
     pub fn is_too_many_requests(&self) -> bool {
         self.status_code() == Some(429)

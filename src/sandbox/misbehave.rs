@@ -117,8 +117,14 @@ pub struct RequestRecord {
 }
 
 impl RequestRecord {
+    /// A request that may change stored state. Self access and rules
+    /// reviews are POSTs that persist nothing (a preflight asks dozens), so
+    /// "the sandbox saw no write" still holds after them.
     pub fn is_write(&self) -> bool {
         is_write_method(&self.method)
+            && !self
+                .path
+                .starts_with("/apis/authorization.k8s.io/v1/selfsubject")
     }
 }
 

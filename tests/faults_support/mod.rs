@@ -113,10 +113,15 @@ impl Cluster {
 
     /// `gameday ARGS --kubeconfig K --context gameday-sandbox`.
     pub fn gameday(&self, args: &[&str]) -> tokio::process::Command {
+        self.gameday_with(&self.kubeconfig, args)
+    }
+
+    /// As [`Cluster::gameday`] with another kubeconfig (another identity).
+    pub fn gameday_with(&self, kubeconfig: &Path, args: &[&str]) -> tokio::process::Command {
         let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_gameday"));
         c.args(args)
             .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
+            .arg(kubeconfig)
             .arg("--context")
             .arg(CONTEXT)
             .env_remove("CI")
@@ -226,6 +231,19 @@ impl Cluster {
             .clone();
         let ready = d.status.and_then(|s| s.ready_replicas).unwrap_or(0);
         spec.replicas == Some(replicas) && img.as_deref() == Some(image) && ready == replicas
+    }
+
+    /// checkout and frontend back at their declared replicas and images,
+    /// every replica ready, within `within`.
+    pub async fn shop_restored(&self, within: Duration) -> bool {
+        self.eventually(within, || async {
+            self.workload_restored("shop", "checkout", 4, "shop/checkout:1.4")
+                .await
+                && self
+                    .workload_restored("shop", "frontend", 2, "shop/frontend:2.0")
+                    .await
+        })
+        .await
     }
 
     pub fn write_scenario(
