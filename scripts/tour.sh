@@ -67,6 +67,8 @@ out=$(gameday validate my-drill.yaml 2>&1) || fail "validate: $out"
 step "3. Run it against the sandbox"
 gameday sandbox --listen 127.0.0.1:8001 --kubeconfig-out sandbox.kubeconfig >sandbox.log 2>&1 &
 pids+=($!)
+# Prometheus reads the sandbox's CA at start: wait until it is written.
+wait_for 30 test -s sandbox-ca.crt || fail "the sandbox wrote no sandbox-ca.crt"
 prometheus-alertmanager --config.file=examples/alertmanager/alertmanager.yml \
   --storage.path="$(mktemp -d)" --cluster.listen-address= --web.listen-address=127.0.0.1:9093 >alertmanager.log 2>&1 &
 pids+=($!)

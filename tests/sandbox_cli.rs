@@ -66,7 +66,7 @@ fn prints_ready_line_serves_kubectl_and_stops_on_sigterm() {
         "--kube-minor",
         "30",
     ]);
-    let re = regex::Regex::new(r"^sandbox ready: api=(http://127\.0\.0\.1:\d+) metrics=(http://127\.0\.0\.1:\d+/metrics) kubeconfig=(.+)\n$").unwrap();
+    let re = regex::Regex::new(r"^sandbox ready: api=(https://127\.0\.0\.1:\d+) metrics=(https://127\.0\.0\.1:\d+/metrics) kubeconfig=(.+)\n$").unwrap();
     let caps = re
         .captures(&line)
         .unwrap_or_else(|| panic!("unexpected ready line {line:?}"));
@@ -117,7 +117,18 @@ fn misbehaviour_flags_and_sigint() {
         .find_map(|w| w.strip_prefix("api="))
         .unwrap()
         .to_string();
+    // HTTPS with the CA written next to the kubeconfig, as the admin.
+    let kubeconfig: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(&kc).unwrap()).unwrap();
+    let token = kubeconfig["users"][0]["user"]["token"].as_str().unwrap();
+    let auth = [
+        "--cacert".to_string(),
+        dir.path().join("sandbox-ca.crt").display().to_string(),
+        "-H".to_string(),
+        format!("Authorization: Bearer {token}"),
+    ];
     let out = Command::new("curl")
+        .args(&auth)
         .args([
             "-s",
             "-o",
@@ -131,11 +142,13 @@ fn misbehaviour_flags_and_sigint() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "429");
     // The admin endpoint is never affected by the knobs.
     let out = Command::new("curl")
+        .args(&auth)
         .args(["-s", "-X", "DELETE", &format!("{api}/sandbox/misbehaviour")])
         .output()
         .unwrap();
     assert!(out.status.success());
     let out = Command::new("curl")
+        .args(&auth)
         .args([
             "-s",
             "-o",

@@ -134,6 +134,15 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         });
         sb.write_kubeconfig(&kubeconfig, &args.context_name)
             .with_context(|| format!("writing {}", kubeconfig.display()))?;
+        // The CA and a system:monitoring token next to the kubeconfig, for
+        // Prometheus (examples/prometheus/prometheus.yml reads them).
+        let dir = match kubeconfig.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        sb.scrape_auth()
+            .write_files(&dir)
+            .with_context(|| format!("writing the scrape credentials in {}", dir.display()))?;
         let mut out = std::io::stdout().lock();
         writeln!(
             out,

@@ -15,7 +15,27 @@ pub struct ScrapeAuth {
     pub ca_pem: Option<String>,
 }
 
+/// File names [`ScrapeAuth::write_files`] uses next to the kubeconfig;
+/// examples/prometheus/prometheus.yml refers to them.
+pub const CA_FILE: &str = "sandbox-ca.crt";
+pub const TOKEN_FILE: &str = "sandbox-scrape-token";
+
 impl ScrapeAuth {
+    /// Writes the CA and the token (owner-only) into `dir`, for a static
+    /// Prometheus config (`tls_config.ca_file`, `authorization.credentials_file`).
+    pub fn write_files(&self, dir: &Path) -> std::io::Result<()> {
+        use std::io::Write;
+        if let Some(pem) = &self.ca_pem {
+            std::fs::write(dir.join(CA_FILE), pem)?;
+        }
+        let mut f = std::fs::OpenOptions::new();
+        f.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut f, 0o600);
+        f.open(dir.join(TOKEN_FILE))?
+            .write_all(self.token.as_bytes())
+    }
+
     /// The lines to add to a Prometheus `scrape_configs` entry (indented
     /// for a job at two spaces), writing the CA next to the config in `dir`.
     pub fn prometheus_job_lines(&self, dir: &Path) -> std::io::Result<String> {
