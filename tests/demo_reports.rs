@@ -175,7 +175,7 @@ fn report_rebuilds_every_output_of_a_sigkilled_run_marked_incomplete() {
     let scenario = dir.path().join("s.yaml");
     std::fs::write(
         &scenario,
-        gameday::demo::SCENARIO_KUBERNETES.replace("@SANDBOX_READYZ@", &sb.readyz_url()),
+        gameday::demo::SCENARIO_KUBERNETES.replace("@SANDBOX_HEALTHZ@", &sb.kubelet_healthz_url()),
     )
     .unwrap();
     let run = dir.path().join("run");

@@ -220,8 +220,8 @@ async fn rbac_output_is_valid_rbac_for_the_faults_used() {
     );
 
     // What an operator does with it: apply it with the real kubectl, then read
-    // it back. The sandbox stores RBAC (it does not enforce it), so this checks
-    // the manifests are accepted by kubectl's client-side and server-side paths.
+    // it back: the manifests are accepted by kubectl's client-side and
+    // server-side paths (tests/sandbox_auth.rs runs gameday under them).
     let file = c.path("rbac.yaml");
     std::fs::write(&file, &yaml).unwrap();
     let applied = c.kubectl(&["apply", "-f", file.to_str().unwrap()]).await;

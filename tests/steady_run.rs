@@ -299,11 +299,12 @@ async fn kubernetes_and_http_probes_against_the_sandbox_and_a_test_server() {
     let app = observe_common::TestApp::start().await;
     env.wait_settled().await;
     let health = app.url("/healthz");
-    // /readyz, not /metrics: /metrics needs authorization, as on a real
-    // API server, and an http probe sends no credentials.
-    let readyz = env.sandbox.readyz_url();
+    // The kubelet healthz, not /metrics: the API serves TLS with its own CA
+    // and /metrics needs authorization, as on a real cluster; an http probe
+    // carries neither.
+    let healthz = env.sandbox.kubelet_healthz_url();
     let vars = [
-        ("SANDBOX_READYZ", readyz.as_str()),
+        ("SANDBOX_HEALTHZ", healthz.as_str()),
         ("TESTAPP_HEALTH", health.as_str()),
     ];
     let scenario = env.scenario("probe-types.yaml", &vars);
@@ -315,7 +316,7 @@ async fn kubernetes_and_http_probes_against_the_sandbox_and_a_test_server() {
         let rs = readings(&j, Some(phase));
         for probe in [
             "checkout-ready-pods",
-            "sandbox-readyz",
+            "kubelet-healthz",
             "test-server-health",
         ] {
             assert!(

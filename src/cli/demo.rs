@@ -118,7 +118,8 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
                 "demo: Prometheus/Alertmanager not found; running with kubernetes and http probes. \
                  For real SLO queries and alerts: apt-get install prometheus prometheus-alertmanager"
             );
-            let text = demo::SCENARIO_KUBERNETES.replace("@SANDBOX_READYZ@", &sandbox.readyz_url());
+            let text = demo::SCENARIO_KUBERNETES
+                .replace("@SANDBOX_HEALTHZ@", &sandbox.kubelet_healthz_url());
             (None, text)
         }
     };

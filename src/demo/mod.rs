@@ -7,8 +7,9 @@ pub mod stack;
 
 /// The drill with Prometheus: SLO query, paging alert, autopilot responders.
 pub const SCENARIO_PROMETHEUS: &str = include_str!("pod-loss-prometheus.yaml");
-/// The drill without Prometheus; `@SANDBOX_READYZ@` is the sandbox's /readyz URL
-/// (readable without credentials; /metrics needs authorization).
+/// The drill without Prometheus; `@SANDBOX_HEALTHZ@` is the sandbox's kubelet
+/// healthz URL (plain HTTP: the API serves TLS with the sandbox's own CA and
+/// /metrics needs authorization, neither of which an http probe carries).
 pub const SCENARIO_KUBERNETES: &str = include_str!("pod-loss-kubernetes.yaml");
 /// The example alert rules, written out for the demo's Prometheus.
 pub const RULES: &[(&str, &str)] = &[

@@ -253,6 +253,28 @@ impl Sandbox {
             ),
             None => serve(listener, app, shutdown_rx.clone()),
         };
+        // The kubelet's healthz endpoint: plain HTTP on loopback, as kubelet
+        // serves it (--healthz-bind-address 127.0.0.1, --healthz-port 10248),
+        // for http probes, which carry no CA and no credentials.
+        let healthz_bind = SocketAddr::new(opts.listen.ip(), 0);
+        let healthz_listener =
+            tokio::net::TcpListener::bind(healthz_bind)
+                .await
+                .map_err(|source| SandboxError::Bind {
+                    addr: healthz_bind,
+                    source,
+                })?;
+        let healthz_addr = healthz_listener
+            .local_addr()
+            .map_err(|source| SandboxError::Bind {
+                addr: healthz_bind,
+                source,
+            })?;
+        let healthz = serve(
+            healthz_listener,
+            axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" })),
+            shutdown_rx.clone(),
+        );
         let controller = tokio::spawn(controllers::run(ctrl, opts.tick, shutdown_rx));
         Ok(SandboxHandle {
             addr,
@@ -261,7 +283,8 @@ impl Sandbox {
             auth,
             ca: certs.map(|c| (c.ca_pem, c.ca_der)),
             shutdown_tx,
-            tasks: vec![server, controller],
+            healthz_addr,
+            tasks: vec![server, healthz, controller],
         })
     }
 }
@@ -276,6 +299,7 @@ pub struct SandboxHandle {
     /// The CA (PEM, DER) that signed the serving certificate; None over
     /// plain HTTP.
     ca: Option<(String, Vec<u8>)>,
+    healthz_addr: SocketAddr,
     shutdown_tx: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -290,9 +314,16 @@ impl SandboxHandle {
         format!("{scheme}://{}", self.addr)
     }
 
-    /// Readable without credentials (system:public-info-viewer).
+    /// Readable without credentials (system:public-info-viewer), over the
+    /// API's TLS.
     pub fn readyz_url(&self) -> String {
         format!("{}/readyz", self.api_url())
+    }
+
+    /// The kubelet-style healthz endpoint: plain HTTP, no credentials, so an
+    /// http probe (which trusts only the system CAs) can read it.
+    pub fn kubelet_healthz_url(&self) -> String {
+        format!("http://{}/healthz", self.healthz_addr)
     }
 
     pub fn metrics_url(&self) -> String {
