@@ -290,7 +290,11 @@ async fn request_log_counts_client_writes_only() {
             .any(|r| r.method == "DELETE" && r.path.contains(&victim) && r.status == 200)
     );
     // The same through HTTP, as other processes would read it.
-    let body: serde_json::Value = reqwest::get(format!("{}/sandbox/writes", sb.api_url()))
+    let body: serde_json::Value = sb
+        .http_client()
+        .unwrap()
+        .get(format!("{}/sandbox/writes", sb.api_url()))
+        .send()
         .await
         .unwrap()
         .json()
