@@ -393,10 +393,14 @@ async fn route(
             _ => Err(ApiError::MethodNotAllowed),
         },
         (Some(name), None) => match *method {
-            Method::GET => Ok(raw_response(
-                StatusCode::OK,
-                &st.store.get(t.res, &ns, name)?,
-            )),
+            Method::GET => {
+                let o = st.store.get(t.res, &ns, name)?;
+                // `kubectl get pod NAME` asks for a Table too.
+                if wants_table(headers) {
+                    return Ok(json_ok(table::table(t.res, std::slice::from_ref(&o), o.rv)));
+                }
+                Ok(raw_response(StatusCode::OK, &o))
+            }
             Method::PUT => {
                 let v = body_value(headers, body)?;
                 check_kind(def, &v)?;
