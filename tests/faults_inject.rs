@@ -230,12 +230,7 @@ async fn scale_sets_replicas_and_scales_back() {
     );
     assert!(
         c.eventually(Duration::from_secs(10), || async {
-            c.pods("shop", "checkout")
-                .await
-                .iter()
-                .filter(|p| p.metadata.deletion_timestamp.is_none())
-                .count()
-                == 2
+            c.live_pods("shop", "checkout").await == 2
         })
         .await
     );
@@ -669,4 +664,73 @@ fn full_outage_scenario(faults: &str) -> Scenario {
     )
     .unwrap_or_else(|d| panic!("{d:?}"))
     .remove(0)
+}
+
+/// The shop plus `slow`: 2 pods with a 30 s grace period that ignore
+/// SIGTERM (the sandbox world's `shutdown-delay: grace`), so a graceful
+/// delete leaves them Terminating for 30 s.
+fn shop_with_slow_pods() -> Vec<serde_json::Value> {
+    let mut world = shop_world();
+    let mut slow = faults_support::deployment("shop", "slow", 2, "shop/slow:1.0");
+    let tpl = &mut slow["spec"]["template"];
+    tpl["spec"]["terminationGracePeriodSeconds"] = serde_json::json!(30);
+    tpl["metadata"]["annotations"] = serde_json::json!({"sandbox.gameday/shutdown-delay": "grace"});
+    world.push(slow);
+    world
+}
+
+/// The DELETE requests the sandbox saw for `pod`.
+fn deletes_of(c: &Cluster, pod: &str) -> Vec<String> {
+    c.sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE" && r.path.contains(&format!("/pods/{pod}")))
+        .map(|r| r.path)
+        .collect()
+}
+
+/// podKill of one `slow` pod with `extra` appended to the fault.
+async fn kill_one_slow_pod(extra: &str) -> (Cluster, Injected, ObjRef) {
+    let c = Cluster::start(shop_with_slow_pods()).await;
+    let fault = format!(
+        "    - {{name: kill, type: podKill, selector: {{namespace: shop, labels: {{app: slow}}}}, mode: {{count: 1}}, seed: 7{extra}}}"
+    );
+    let run = inject(&c, &fault).await;
+    let victim = run.targets()[0].clone();
+    (c, run, victim)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pod_kill_leaves_the_pod_terminating_for_its_own_grace_period() {
+    let (c, run, victim) = kill_one_slow_pod("").await;
+    let victim = &victim;
+    // Seen Terminating, not vanished: the pod's own 30 s apply.
+    let p = pod(&c, victim).await.expect("still there, terminating");
+    assert!(p.metadata.deletion_timestamp.is_some());
+    assert_eq!(p.metadata.deletion_grace_period_seconds, Some(30));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(pod(&c, victim).await.is_some());
+    // No grace period was sent: the pod chose.
+    let deletes = deletes_of(&c, &victim.name);
+    assert_eq!(deletes.len(), 1, "{deletes:?}");
+    assert!(!deletes[0].contains("gracePeriodSeconds"), "{deletes:?}");
+    // The ReplicaSet replaced it at once.
+    assert!(
+        c.eventually(Duration::from_secs(5), || async {
+            c.live_pods("shop", "slow").await == 2
+        })
+        .await
+    );
+    revert(&c, &run).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pod_kill_with_force_removes_the_pod_at_once() {
+    let (c, run, victim) = kill_one_slow_pod(", params: {force: true}").await;
+    let victim = &victim;
+    assert!(
+        pod(&c, victim).await.is_none(),
+        "a force delete removes at once"
+    );
+    revert(&c, &run).await;
 }
