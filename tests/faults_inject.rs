@@ -49,10 +49,19 @@ async fn inject_expiring(
     expires_at: jiff::Timestamp,
     id: u32,
 ) -> Injected {
+    inject_scenario(c, &scenario(faults), expires_at, id).await
+}
+
+/// Plans and injects the first fault of `sc`; every target must succeed.
+async fn inject_scenario(
+    c: &Cluster,
+    sc: &Scenario,
+    expires_at: jiff::Timestamp,
+    id: u32,
+) -> Injected {
     let config = Config::default();
-    let sc = scenario(faults);
     let fault = &sc.spec.faults[0];
-    let plan = plan_fault(&c.kube, &sc, &config, fault, 8).await.unwrap();
+    let plan = plan_fault(&c.kube, sc, &config, fault, 8).await.unwrap();
     let run_id = RunId::generate(jiff::Timestamp::now(), id);
     let stamp = Stamp {
         run_id: run_id.clone(),
@@ -62,7 +71,7 @@ async fn inject_expiring(
     };
     let cx = FaultCx {
         kube: &c.kube,
-        scenario: &sc,
+        scenario: sc,
         config: &config,
         fault,
         concurrency: 8,
@@ -733,4 +742,123 @@ async fn pod_kill_with_force_removes_the_pod_at_once() {
         "a force delete removes at once"
     );
     revert(&c, &run).await;
+}
+
+/// The fault-test shop plus what a drain must treat differently on the
+/// green node (node-3): a DaemonSet, a bare pod, and `slow` (one pod with a
+/// 30 s grace period that ignores SIGTERM).
+fn shop_with_drain_cases() -> Vec<serde_json::Value> {
+    use serde_json::json;
+    let mut world = shop_world();
+    world.push(json!({
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": "agent", "namespace": "shop"},
+        "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": {
+            "metadata": {"labels": {"app": "agent"}},
+            "spec": {"containers": [{"name": "agent", "image": "shop/agent:1"}]}}}
+    }));
+    world.push(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "solo", "namespace": "shop", "labels": {"app": "solo"}},
+        "spec": {"nodeName": "node-3", "containers": [{"name": "app", "image": "shop/solo:1"}]}
+    }));
+    let mut slow = faults_support::deployment("shop", "slow", 1, "shop/slow:1.0");
+    let tpl = &mut slow["spec"]["template"];
+    tpl["spec"]["terminationGracePeriodSeconds"] = json!(30);
+    tpl["spec"]["nodeSelector"] = json!({"pool": "green"});
+    tpl["metadata"]["annotations"] = json!({"sandbox.gameday/shutdown-delay": "grace"});
+    world.push(slow);
+    world
+}
+
+const DRAIN_GREEN: &str =
+    "    - {name: drain, type: nodeDrain, duration: 30s, selector: {nodeLabels: {pool: green}}";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_drain_refuses_a_bare_pod_at_plan_without_force() {
+    let c = Cluster::start(shop_with_drain_cases()).await;
+    let sc = scenario(&format!("{DRAIN_GREEN}}}"));
+    let before = c.sandbox.write_count();
+    let err = plan_fault(&c.kube, &sc, &Config::default(), &sc.spec.faults[0], 8)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("shop/solo on node-3 declares no controller"),
+        "{err}"
+    );
+    assert_eq!(c.sandbox.write_count(), before, "a refusal writes nothing");
+    assert!(!unschedulable(&c.node("node-3").await));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_drain_with_force_evicts_with_its_grace_period_and_leaves_daemon_pods() {
+    let c = Cluster::start(shop_with_drain_cases()).await;
+    let agent_uid = |pods: Vec<Pod>| {
+        pods.into_iter()
+            .find(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some("node-3"))
+            .and_then(|p| p.metadata.uid)
+    };
+    assert!(
+        c.eventually(Duration::from_secs(5), || async {
+            agent_uid(c.pods("shop", "agent").await).is_some()
+        })
+        .await
+    );
+    let before = agent_uid(c.pods("shop", "agent").await);
+    // The bare pod and `slow` are whole workloads: draining them is a full
+    // outage of each, which the scenario must allow.
+    let text = scenario_text(
+        "t",
+        &format!("{DRAIN_GREEN}, params: {{force: true, gracePeriod: 7s}}}}"),
+        "{maxTargets: 10, maxPercent: 100, allowFullOutage: true, maxDuration: 10m}",
+    );
+    let sc = load_str("t.yaml", &text, &Config::default())
+        .unwrap_or_else(|d| panic!("{d:?}"))
+        .remove(0);
+    let run = inject_scenario(&c, &sc, jiff::Timestamp::now(), 0xd1).await;
+    assert!(unschedulable(&c.node("node-3").await));
+    let slow = c.pods("shop", "slow").await;
+    let evicted = slow
+        .iter()
+        .find(|p| p.metadata.deletion_timestamp.is_some())
+        .expect("slow is terminating");
+    assert_eq!(evicted.metadata.deletion_grace_period_seconds, Some(7));
+    assert!(
+        c.pods("shop", "solo")
+            .await
+            .iter()
+            .all(|p| p.metadata.deletion_timestamp.is_some()),
+        "force evicts the bare pod"
+    );
+    assert_eq!(
+        agent_uid(c.pods("shop", "agent").await),
+        before,
+        "daemon pod untouched"
+    );
+    revert(&c, &run).await;
+    assert!(!unschedulable(&c.node("node-3").await));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_drain_counts_its_impact_per_workload() {
+    use serde_json::json;
+    let mut world = shop_world();
+    let mut pair = faults_support::deployment("shop", "pair", 2, "shop/pair:1");
+    pair["spec"]["template"]["spec"]["nodeSelector"] = json!({"pool": "green"});
+    world.push(pair);
+    let c = Cluster::start(world).await;
+    assert!(
+        c.eventually(Duration::from_secs(5), || async {
+            c.live_pods("shop", "pair").await == 2
+        })
+        .await
+    );
+    // One node of three is within 50%, but both `pair` pods are on it.
+    let sc = scenario(&format!("{DRAIN_GREEN}}}"));
+    let err = plan_fault(&c.kube, &sc, &Config::default(), &sc.spec.faults[0], 8)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("pair"), "{err}");
 }

@@ -276,6 +276,14 @@ pub fn gone_before_injection() -> TargetOutcome {
     }
 }
 
+/// The `gracePeriod` param as whole seconds (at least 1: kubectl turns 0
+/// into 1 unless forced); `None` leaves the pod's own grace period.
+pub fn grace_override(params: Option<&crate::scenario::Params>) -> Option<u32> {
+    params?
+        .grace_period
+        .map(|d| whole_seconds(d.as_std()).min(u64::from(u32::MAX)) as u32)
+}
+
 /// Seconds for a `duration`, rounded up, at least 1.
 pub fn whole_seconds(d: std::time::Duration) -> u64 {
     (d.as_millis().div_ceil(1000) as u64).max(1)

@@ -43,8 +43,7 @@ pub fn grace_seconds(params: Option<&Params>) -> Option<u32> {
     if p.force == Some(true) {
         return Some(0);
     }
-    p.grace_period
-        .map(|d| common::whole_seconds(d.as_std()).min(u64::from(u32::MAX)) as u32)
+    common::grace_override(Some(p))
 }
 
 /// Polls until the pod `uid` is terminating, gone or replaced.
