@@ -862,3 +862,62 @@ async fn node_drain_counts_its_impact_per_workload() {
         .to_string();
     assert!(err.contains("pair"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_rollout_on_a_statefulset_reverts_to_every_pod_ready_on_its_image() {
+    use serde_json::json;
+    let mut world = shop_world();
+    world.push(json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "db", "namespace": "shop"},
+        "spec": {"replicas": 3, "serviceName": "db",
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": {"metadata": {"labels": {"app": "db"}},
+                "spec": {"containers": [{"name": "db", "image": "shop/db:1"}]}}}
+    }));
+    let c = Cluster::start(world).await;
+    let all_good = || async {
+        let pods = c.pods("shop", "db").await;
+        pods.len() == 3
+            && pods.iter().all(|p| {
+                p.metadata.deletion_timestamp.is_none()
+                    && image_of(p) == "shop/db:1"
+                    && p.status
+                        .as_ref()
+                        .and_then(|s| s.conditions.as_ref())
+                        .is_some_and(|cs| {
+                            cs.iter().any(|c| c.type_ == "Ready" && c.status == "True")
+                        })
+            })
+    };
+    assert!(c.eventually(Duration::from_secs(10), all_good).await);
+    let sc = scenario(
+        "    - {name: bad, type: badRollout, duration: 30s, selector: {namespace: shop, kind: StatefulSet, name: db}}",
+    );
+    // One pod at a time: the impact is one of three, not 25% rounded up.
+    let plan = plan_fault(&c.kube, &sc, &Config::default(), &sc.spec.faults[0], 8)
+        .await
+        .unwrap();
+    assert_eq!(plan.blast.groups[0].chosen, 1);
+    let run = inject_scenario(&c, &sc, jiff::Timestamp::now(), 0xba).await;
+    // The rollout gets stuck at the highest ordinal, on the bad image.
+    assert!(
+        c.eventually(Duration::from_secs(10), || async {
+            c.pods("shop", "db")
+                .await
+                .iter()
+                .any(|p| image_of(p) != "shop/db:1" && p.metadata.deletion_timestamp.is_none())
+        })
+        .await
+    );
+    revert(&c, &run).await;
+    assert!(
+        c.eventually(Duration::from_secs(15), all_good).await,
+        "every pod back on its image and Ready: {:?}",
+        c.pods("shop", "db")
+            .await
+            .iter()
+            .map(|p| (p.metadata.name.clone(), image_of(p)))
+            .collect::<Vec<_>>()
+    );
+}
