@@ -177,10 +177,11 @@ async fn eviction_blocked_by_pdb_is_429() {
     }
     assert!(sb.store().try_get(PODS, "shop", &names[1]).is_some());
     // Once the replacement is ready the budget allows another eviction.
+    // The evicted pod may still be listed, Terminating: it does not count.
     assert!(
         wait_until(Duration::from_secs(5), || checkout_pods(&sb)
             .iter()
-            .filter(|p| ready(p))
+            .filter(|p| ready(p) && p["metadata"]["deletionTimestamp"].is_null())
             .count()
             == 4)
         .await
