@@ -1,6 +1,7 @@
 //! cpuStress: an ephemeral container running `stress-ng --cpu N` bounded by
-//! `timeout` for the fault's duration. Revert: a second container that kills
-//! stress-ng (`GAMEDAY_ACTION=revert`).
+//! its own `--timeout` and `timeout` for the fault's duration. Revert: a
+//! second container, from an image that has `pkill`, kills stress-ng in the
+//! same pid namespace.
 
 use std::sync::atomic::AtomicBool;
 
@@ -26,18 +27,11 @@ pub fn effect(cx: &FaultCx<'_>, secs: u64) -> Effect {
         image: p
             .stress_image
             .unwrap_or_else(|| ephemeral::STRESS_IMAGE.into()),
-        command: ephemeral::bounded(
-            secs,
-            &[
-                "stress-ng",
-                "--cpu",
-                &workers.to_string(),
-                "--timeout",
-                &format!("{secs}s"),
-            ],
-        ),
+        command: ephemeral::stress_command(secs, &["--cpu", &workers.to_string()]),
         env: vec![("GAMEDAY_CPU_WORKERS", workers.to_string())],
         net_admin: false,
+        revert_image: ephemeral::REVERT_IMAGE.into(),
+        revert_command: ephemeral::stress_revert_command(),
     }
 }
 
@@ -79,7 +73,7 @@ impl FaultKind for CpuStress {
                 kube,
                 marked,
                 FaultType::CpuStress,
-                ephemeral::STRESS_IMAGE,
+                ephemeral::REVERT_IMAGE,
                 &cmd,
                 false,
             )

@@ -8,7 +8,7 @@
 //! `gameday recover` and `gameday halt` all share one code path.
 
 pub mod common;
-mod ephemeral;
+pub(crate) mod ephemeral;
 mod netpol;
 pub mod rbac;
 pub mod targets;
@@ -51,6 +51,10 @@ pub enum FaultError {
     Invalid { fault: String, message: String },
     #[error("{obj}: {message}")]
     Undo { obj: String, message: String },
+    /// The write landed but the kubelet's report shows no effect (or no
+    /// confirmed end): an ephemeral container that did not run as asked.
+    #[error("{obj}: {message}")]
+    NoEffect { obj: String, message: String },
 }
 
 /// What a fault needs to know about the run it belongs to.

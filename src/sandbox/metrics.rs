@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use super::api::MetricsFn;
 use super::resources;
+use super::runtime::Runtime;
 use super::snapshot::Snapshot;
 use super::store::Store;
 use super::traffic::{BUCKETS, TrafficModel};
@@ -24,6 +25,17 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// a timer so that an idle sandbox costs nothing; with one scraper every
 /// second or so, the counters follow every change the scraper could see.
 pub fn store_source(store: Arc<Store>, seed: u64) -> MetricsFn {
+    source(store, seed, None)
+}
+
+/// [`store_source`] with the fault effects of the processes the node's
+/// container runtime runs (stress, netem): what the traffic model and the
+/// CPU/memory series show.
+pub fn runtime_source(store: Arc<Store>, seed: u64, runtime: Arc<Runtime>) -> MetricsFn {
+    source(store, seed, Some(runtime))
+}
+
+fn source(store: Arc<Store>, seed: u64, runtime: Option<Arc<Runtime>>) -> MetricsFn {
     let model = Mutex::new((TrafficModel::new(seed), Instant::now()));
     Arc::new(move || {
         let kinds = [
@@ -40,6 +52,9 @@ pub fn store_source(store: Arc<Store>, seed: u64) -> MetricsFn {
         let values: Vec<_> = objects.iter().map(|o| o.parse()).collect();
         let mut snapshot = Snapshot::from_objects(values.iter());
         snapshot.abrupt_deletions = store.abrupt_pod_deletions();
+        if let Some(rt) = &runtime {
+            snapshot.apply_effects(&rt.effects());
+        }
         // A panic in another scrape must not take /metrics down for good.
         let mut guard = model
             .lock()

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod misbehave;
 pub mod patch;
 pub mod resources;
+pub mod runtime;
 pub mod selector;
 pub mod snapshot;
 pub mod store;
@@ -69,6 +70,9 @@ pub struct SandboxOptions {
     pub metrics: Option<MetricsFn>,
     /// Seed of the traffic model's randomness (same seed, same counters).
     pub traffic_seed: u64,
+    /// The images nodes can pull and what they contain
+    /// ([`world::World::catalog`] for a world file's).
+    pub images: runtime::ImageCatalog,
 }
 
 impl Default for SandboxOptions {
@@ -83,6 +87,7 @@ impl Default for SandboxOptions {
             history: 1000,
             metrics: None,
             traffic_seed: 1,
+            images: runtime::ImageCatalog::builtin(),
         }
     }
 }
@@ -172,7 +177,8 @@ impl Sandbox {
         let store = Arc::new(Store::new(opts.history));
         controllers::ensure_system_namespaces(&store);
         seed(&store, &opts.objects)?;
-        let mut ctrl = Controllers::new(store.clone(), opts.kube_minor);
+        let node = Arc::new(runtime::Runtime::new(opts.images.clone()));
+        let mut ctrl = Controllers::with_runtime(store.clone(), opts.kube_minor, node.clone());
         let warm = opts.warm_start;
         let ctrl = tokio::task::spawn_blocking(move || {
             ctrl.settle(warm);
@@ -201,11 +207,9 @@ impl Sandbox {
             admin: admin.clone(),
             kube_minor: opts.kube_minor,
             shutdown: shutdown_rx.clone(),
-            metrics: Some(
-                opts.metrics
-                    .clone()
-                    .unwrap_or_else(|| metrics::store_source(store.clone(), opts.traffic_seed)),
-            ),
+            metrics: Some(opts.metrics.clone().unwrap_or_else(|| {
+                metrics::runtime_source(store.clone(), opts.traffic_seed, node.clone())
+            })),
             eviction_lock: tokio::sync::Mutex::new(()),
         });
         let app = api::router(state);
