@@ -8,7 +8,7 @@
 //! `gameday recover` and `gameday halt` all share one code path.
 
 pub mod common;
-pub(crate) mod ephemeral;
+pub mod ephemeral;
 mod netpol;
 pub mod rbac;
 pub mod targets;

@@ -12,7 +12,7 @@ use std::time::Instant;
 use super::api::MetricsFn;
 use super::resources;
 use super::runtime::Runtime;
-use super::snapshot::Snapshot;
+use super::snapshot::{FaultEffect, Snapshot};
 use super::store::Store;
 use super::traffic::{BUCKETS, TrafficModel};
 
@@ -242,6 +242,28 @@ fn write_all(out: &mut String, snapshot: &Snapshot, traffic: &TrafficModel) -> s
             out.push_str(",container=\"");
             escape(out, &c.name);
             writeln!(out, "\"}} {}", c.restarts)?;
+        }
+    }
+
+    header(
+        out,
+        "sandbox_pod_runtime_effect",
+        "gauge",
+        "What a pod's processes do to it now, as the node's container runtime model runs them: stress CPU workers, stress memory bytes, netem delay seconds and loss ratio on eth0. Pods without any are left out.",
+    )?;
+    for (p, labels) in snapshot.pods.iter().zip(&pod_label_sets) {
+        for e in &p.effects {
+            let (kind, value) = match *e {
+                FaultEffect::CpuStress { workers } => ("cpu_workers", f64::from(workers)),
+                FaultEffect::MemoryStress { bytes } => ("memory_bytes", bytes as f64),
+                FaultEffect::NetworkDelay { latency_ms, .. } => {
+                    ("delay_seconds", latency_ms / 1000.0)
+                }
+                FaultEffect::PacketLoss { percent } => ("loss_ratio", percent / 100.0),
+            };
+            out.push_str("sandbox_pod_runtime_effect{");
+            out.push_str(labels);
+            writeln!(out, ",effect=\"{kind}\"}} {value}")?;
         }
     }
 
