@@ -165,3 +165,31 @@ async fn an_unpullable_image_fails_the_fault_and_aborts_the_run() {
     let card = std::fs::read_to_string(out.join("result.json")).unwrap_or_default();
     assert!(card.contains("nothing was injected"), "{card}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_refuses_a_helper_image_without_the_tool_its_command_runs() {
+    let c = Cluster::start(shop_world()).await;
+    let sc = c.write_scenario(
+        "s.yaml",
+        "hot-checkout",
+        "    - {name: hot, type: cpuStress, duration: 30s, selector: {namespace: shop, labels: {app: checkout}}, mode: {count: 1}}",
+        "",
+    );
+    // A revert image said to have no pkill: the stress revert cannot work.
+    std::fs::write(
+        c.path("gameday.yaml"),
+        "apiVersion: gameday/v1\nhelperImages:\n  revert: {image: 'busybox:1.36', tools: [sh, timeout]}\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = c.run(&["plan", sc.to_str().unwrap()]).await;
+    assert_ne!(code, 0, "{stdout}");
+    assert!(
+        stderr.contains("`pkill`") && stderr.contains("helperImages.revert"),
+        "{stderr}"
+    );
+    // The default catalog (busybox with pkill) plans fine.
+    std::fs::remove_file(c.path("gameday.yaml")).unwrap();
+    let (code, stdout, stderr) = c.run(&["plan", sc.to_str().unwrap()]).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(c.sandbox.write_count(), 0, "plan changes nothing");
+}

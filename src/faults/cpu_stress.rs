@@ -26,11 +26,11 @@ pub fn effect(cx: &FaultCx<'_>, secs: u64) -> Effect {
     Effect {
         image: p
             .stress_image
-            .unwrap_or_else(|| ephemeral::STRESS_IMAGE.into()),
+            .unwrap_or_else(|| cx.config.helper_images.stress.reference()),
         command: ephemeral::stress_command(secs, &["--cpu", &workers.to_string()]),
         env: vec![("GAMEDAY_CPU_WORKERS", workers.to_string())],
         net_admin: false,
-        revert_image: ephemeral::REVERT_IMAGE.into(),
+        revert_image: cx.config.helper_images.revert.reference(),
         revert_command: ephemeral::stress_revert_command(),
     }
 }
@@ -45,7 +45,11 @@ impl FaultKind for CpuStress {
     }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
-        async move { Ok(targets::pods(cx).await?.0) }.boxed()
+        async move {
+            ephemeral::check_stress(cx, &effect(cx, 1))?;
+            Ok(targets::pods(cx).await?.0)
+        }
+        .boxed()
     }
 
     fn inject<'a>(

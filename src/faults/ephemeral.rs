@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use super::common::{self, TargetOutcome};
 use super::{FaultCx, FaultError, Reverted, TargetResult};
+use crate::config::HelperImage;
 use crate::k8s::Kube;
 use crate::k8s::marks::{Marked, ObjRef, Stamp, generated_name};
 use crate::k8s::select::Candidate;
@@ -450,6 +451,103 @@ pub async fn revert(
     common::strip(kube, obj).await
 }
 
+/// Shell builtins: they need no executable in the image.
+const BUILTINS: &[&str] = &[
+    "true", "false", ":", "exit", "echo", "kill", "test", "[", "cd",
+];
+
+/// The first word of each command in an `sh -c` script (quotes removed,
+/// split at `&&`, `||`, `;`, `|`, newlines; a leading `!` skipped).
+fn script_commands(script: &str) -> Vec<String> {
+    let mut plain = String::new();
+    let mut quote = None;
+    for ch in script.chars() {
+        match (quote, ch) {
+            (None, '\'' | '"') => quote = Some(ch),
+            (Some(q), c) if c == q => quote = None,
+            // Separators inside quotes are text, not separators.
+            (Some(_), '&' | '|' | ';' | '\n') => plain.push('_'),
+            (_, c) => plain.push(c),
+        }
+    }
+    plain
+        .split(['&', '|', ';', '\n'])
+        .filter_map(|seg| seg.split_whitespace().find(|w| *w != "!").map(String::from))
+        .collect()
+}
+
+/// Every executable a container command runs: its argv[0], what `timeout`
+/// runs, and each command of an `sh -c` script, without shell builtins.
+pub fn executables(argv: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = argv;
+    while let Some(first) = rest.first() {
+        let name = first.rsplit('/').next().unwrap_or(first).to_string();
+        match name.as_str() {
+            "timeout" => {
+                out.push(name);
+                // `timeout [-s SIG] N cmd...`
+                let skip = rest
+                    .iter()
+                    .skip(1)
+                    .position(|a| a.chars().next().is_some_and(|c| c.is_ascii_digit()))
+                    .map_or(rest.len(), |i| i + 2);
+                rest = &rest[skip.min(rest.len())..];
+            }
+            "sh" | "ash" | "bash" | "dash" => {
+                out.push(name);
+                if let Some(i) = rest.iter().position(|a| a == "-c")
+                    && let Some(script) = rest.get(i + 1)
+                {
+                    out.extend(script_commands(script));
+                }
+                break;
+            }
+            _ => {
+                out.push(name);
+                break;
+            }
+        }
+    }
+    out.retain(|t| !BUILTINS.contains(&t.as_str()));
+    out.dedup();
+    out
+}
+
+/// At plan: refuses a command whose image (by its role in the
+/// `helperImages` catalog) lacks a tool the command runs.
+pub fn check_tools(
+    cx: &FaultCx<'_>,
+    what: &str,
+    role: &str,
+    image: &HelperImage,
+    command: &[String],
+) -> Result<(), FaultError> {
+    match image.missing(&executables(command)) {
+        None => Ok(()),
+        Some(tool) => Err(cx.invalid(format!(
+            "the {what} command runs `{tool}`, which the {role} image {} does not contain (helperImages.{role}.tools in gameday.yaml)",
+            image.reference()
+        ))),
+    }
+}
+
+/// At plan, for cpuStress and memoryStress: stress-ng from the stress
+/// image, the kill from the revert image.
+pub fn check_stress(cx: &FaultCx<'_>, e: &Effect) -> Result<(), FaultError> {
+    let images = &cx.config.helper_images;
+    check_tools(cx, "inject", "stress", &images.stress, &e.command)?;
+    check_tools(cx, "revert", "revert", &images.revert, &e.revert_command)
+}
+
+/// At plan, for networkDelay and packetLoss: both ends from the network
+/// image.
+pub fn check_network(cx: &FaultCx<'_>, e: &Effect) -> Result<(), FaultError> {
+    let image = &cx.config.helper_images.network;
+    check_tools(cx, "inject", "network", image, &e.command)?;
+    check_tools(cx, "revert", "network", image, &e.revert_command)
+}
+
 /// `timeout` around a command, so the effect ends by itself even if no
 /// revert ever arrives.
 pub fn bounded(secs: u64, cmd: &[&str]) -> Vec<String> {
@@ -561,6 +659,32 @@ mod tests {
         let rev = netem_revert_command(30);
         assert!(rev[4].contains("pkill -f '^sleep 30$'"));
         assert!(rev[4].contains("tc qdisc del dev eth0 root handle 7a11:"));
+    }
+
+    #[test]
+    fn executables_of_the_fault_commands() {
+        assert_eq!(
+            executables(&stress_command(30, &["--cpu", "1"])),
+            ["timeout", "stress-ng"]
+        );
+        assert_eq!(
+            executables(&stress_revert_command()),
+            ["timeout", "sh", "pkill"]
+        );
+        assert_eq!(
+            executables(&netem_command(30, "delay 1ms 0ms")),
+            ["timeout", "sh", "tc", "sleep", "tc"]
+        );
+        assert_eq!(
+            executables(&netem_revert_command(30)),
+            ["timeout", "sh", "pkill", "tc", "grep"]
+        );
+        let quoted = vec![
+            "sh".into(),
+            "-c".into(),
+            "echo 'a; rm -rf x' && ! b | c".into(),
+        ];
+        assert_eq!(executables(&quoted), ["sh", "b", "c"]);
     }
 
     #[test]

@@ -43,11 +43,11 @@ pub fn effect(cx: &FaultCx<'_>, secs: u64) -> Result<Effect, FaultError> {
     Ok(Effect {
         image: p
             .stress_image
-            .unwrap_or_else(|| ephemeral::STRESS_IMAGE.into()),
+            .unwrap_or_else(|| cx.config.helper_images.stress.reference()),
         command: ephemeral::stress_command(secs, &["--vm", "1", "--vm-bytes", &bytes, "--vm-keep"]),
         env: vec![("GAMEDAY_MEMORY", memory)],
         net_admin: false,
-        revert_image: ephemeral::REVERT_IMAGE.into(),
+        revert_image: cx.config.helper_images.revert.reference(),
         revert_command: ephemeral::stress_revert_command(),
     })
 }
@@ -63,7 +63,7 @@ impl FaultKind for MemoryStress {
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
         async move {
-            effect(cx, 1)?;
+            ephemeral::check_stress(cx, &effect(cx, 1)?)?;
             Ok(targets::pods(cx).await?.0)
         }
         .boxed()

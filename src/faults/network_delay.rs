@@ -25,7 +25,7 @@ pub fn effect(cx: &FaultCx<'_>, secs: u64) -> Effect {
     let jitter = p.jitter.map(|d| d.as_std().as_millis()).unwrap_or(0);
     let image = p
         .stress_image
-        .unwrap_or_else(|| ephemeral::NET_IMAGE.into());
+        .unwrap_or_else(|| cx.config.helper_images.network.reference());
     Effect {
         image: image.clone(),
         command: ephemeral::netem_command(secs, &format!("delay {latency}ms {jitter}ms")),
@@ -49,7 +49,11 @@ impl FaultKind for NetworkDelay {
     }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
-        async move { targets::pods_on_pod_network(cx).await }.boxed()
+        async move {
+            ephemeral::check_network(cx, &effect(cx, 1))?;
+            targets::pods_on_pod_network(cx).await
+        }
+        .boxed()
     }
 
     fn inject<'a>(

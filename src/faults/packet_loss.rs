@@ -23,7 +23,7 @@ pub fn effect(cx: &FaultCx<'_>, secs: u64) -> Effect {
     let loss = p.loss.unwrap_or(10.0).clamp(0.0, 100.0);
     let image = p
         .stress_image
-        .unwrap_or_else(|| ephemeral::NET_IMAGE.into());
+        .unwrap_or_else(|| cx.config.helper_images.network.reference());
     Effect {
         image: image.clone(),
         command: ephemeral::netem_command(secs, &format!("loss {loss}%")),
@@ -44,7 +44,11 @@ impl FaultKind for PacketLoss {
     }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
-        async move { targets::pods_on_pod_network(cx).await }.boxed()
+        async move {
+            ephemeral::check_network(cx, &effect(cx, 1))?;
+            targets::pods_on_pod_network(cx).await
+        }
+        .boxed()
     }
 
     fn inject<'a>(
