@@ -255,3 +255,21 @@ fn shell_semantics_and_lists() {
         .unwrap();
     assert_eq!(exit_of(&pod, "f"), Some(1));
 }
+
+#[test]
+fn the_shop_world_declares_its_application_images() {
+    let catalog = crate::sandbox::world::World::shop().unwrap().catalog();
+    let app = catalog
+        .lookup("registry.example.com/shop/frontend:2.3.1")
+        .unwrap();
+    assert_eq!(
+        (app.user, app.entrypoint.as_slice()),
+        (10001, &["/app/server".to_string()][..])
+    );
+    // Built-in entries still follow the world's.
+    assert!(
+        catalog
+            .lookup(ephemeral::REVERT_IMAGE)
+            .is_some_and(|i| i.has("pkill"))
+    );
+}
