@@ -331,3 +331,49 @@ async fn pause_with_the_original_command_crash_loops() {
     assert_eq!(st()["ready"], false);
     sb.shutdown().await;
 }
+
+/// `kubectl logs` reads what a container printed, at the oldest and newest
+/// kubectl the sandbox serves.
+#[tokio::test]
+async fn kubectl_logs_reads_what_the_container_printed() {
+    for minor in [27, 33] {
+        let sb = start(minor).await;
+        let dir = tempfile::tempdir().unwrap();
+        let kc = kubeconfig(&sb, dir.path());
+        let pods: Api<Pod> = Api::namespaced(sb.kube_client().unwrap(), "shop");
+        let pod = &checkout_pods(&sb)[0];
+        let script = ["sh", "-c", "echo one; echo two; echo three"].map(String::from);
+        add(
+            &pods,
+            pod,
+            container("talk", "busybox:1.36", &script, false),
+        )
+        .await;
+        assert!(
+            wait_until(Duration::from_secs(3), || {
+                eph(&sb, pod, "talk")["state"]["terminated"].is_object()
+            })
+            .await
+        );
+        let out = kubectl(&kc, &["logs", "-n", "shop", pod, "-c", "talk"]).await;
+        assert!(out.ok, "1.{minor}: {}", out.stderr);
+        assert_eq!(out.stdout, "one\ntwo\nthree\n", "1.{minor}");
+        let out = kubectl(&kc, &["logs", "-n", "shop", pod, "-c", "talk", "--tail=2"]).await;
+        assert_eq!(out.stdout, "two\nthree\n", "1.{minor}: {}", out.stderr);
+        // A container that never started has no log yet.
+        let never = ["sh".to_string()];
+        add(
+            &pods,
+            pod,
+            container("nopull", "registry.invalid/x:1", &never, false),
+        )
+        .await;
+        let out = kubectl(&kc, &["logs", "-n", "shop", pod, "-c", "nopull"]).await;
+        assert!(
+            !out.ok && out.stderr.contains("is waiting to start"),
+            "{}",
+            out.stderr
+        );
+        sb.shutdown().await;
+    }
+}

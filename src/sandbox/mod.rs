@@ -15,6 +15,7 @@ pub mod discovery;
 pub mod error;
 pub mod events_v1;
 pub mod kubeconfig;
+pub mod logs;
 pub mod meta;
 pub mod metrics;
 pub mod misbehave;
@@ -211,6 +212,7 @@ impl Sandbox {
                 metrics::runtime_source(store.clone(), opts.traffic_seed, node.clone())
             })),
             eviction_lock: tokio::sync::Mutex::new(()),
+            runtime: node.clone(),
         });
         let app = api::router(state);
         let mut srv_shutdown = shutdown_rx.clone();

@@ -555,7 +555,8 @@ impl Kubelet {
                         None,
                         &run.started_at,
                     );
-                    self.runtime.with_pod(&uid, |p| p.stop(&key));
+                    // The exited processes stay in the runtime until a
+                    // restart replaces them: their output is the log.
                     let policy = meta::str_at(pod, &["spec", "restartPolicy"]).unwrap_or("Always");
                     let restart = kind == Kind::Regular
                         && (policy == "Always" || (policy == "OnFailure" && code != 0));

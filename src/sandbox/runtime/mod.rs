@@ -17,7 +17,7 @@ use std::time::Instant;
 
 pub use catalog::{ImageCatalog, ImageSpec};
 pub use effects::{Netem, Netns, PodEffects};
-pub use process::{Env, Exec, Identity, Load, NotFound, ProcInfo};
+pub use process::{Env, Exec, Identity, Line, Load, NotFound, ProcInfo};
 
 /// One container's processes and where they live.
 #[derive(Debug, Clone)]
@@ -203,8 +203,9 @@ impl Runtime {
             .collect()
     }
 
-    /// What a container printed, oldest first (for `pods/log`).
-    pub fn output(&self, uid: &str, key: &str) -> Option<Vec<String>> {
+    /// What a container printed, oldest first (for `pods/log`); None when
+    /// it never started.
+    pub fn output(&self, uid: &str, key: &str) -> Option<Vec<Line>> {
         self.pods
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

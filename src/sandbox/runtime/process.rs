@@ -92,13 +92,20 @@ pub struct Identity {
     pub net_admin: bool,
 }
 
+/// One line a process printed, and when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub at: Instant,
+    pub text: String,
+}
+
 /// A container's processes.
 #[derive(Debug, Clone)]
 pub struct Exec {
     frames: Vec<Frame>,
     pub exit: Option<i32>,
-    /// What the processes printed, in order.
-    pub output: Vec<String>,
+    /// What the processes printed (stdout and stderr), in order.
+    pub output: Vec<Line>,
 }
 
 /// Why a container never started: the executable is not in the image.
@@ -230,7 +237,8 @@ impl Exec {
                 Body::Wait { until, done, .. } => {
                     if until.is_some_and(|u| u <= now) {
                         let lines = std::mem::take(done);
-                        self.output.extend(lines);
+                        self.output
+                            .extend(lines.into_iter().map(|text| Line { at: now, text }));
                         self.frames.pop();
                         self.finish(0);
                     } else {
@@ -264,7 +272,7 @@ impl Exec {
                     let step = self.pipeline(&pipeline, who, now, env);
                     match step {
                         Step::Done { status: s, out } => {
-                            self.print(&out);
+                            self.print(&out, now);
                             if let Some(Frame {
                                 body: Body::Shell { status, .. },
                                 ..
@@ -280,8 +288,11 @@ impl Exec {
         }
     }
 
-    fn print(&mut self, out: &str) {
-        self.output.extend(out.lines().map(String::from));
+    fn print(&mut self, out: &str, at: Instant) {
+        self.output.extend(out.lines().map(|l| Line {
+            at,
+            text: l.to_string(),
+        }));
     }
 
     /// A child returned `status` to the frame now on top (or the
@@ -315,7 +326,7 @@ impl Exec {
     fn after(&mut self, step: Step, who: &Identity, now: Instant, env: &mut Env<'_>) {
         match step {
             Step::Done { status, out } => {
-                self.print(&out);
+                self.print(&out, now);
                 self.finish(status);
             }
             Step::Blocked => {}
@@ -470,8 +481,7 @@ impl Exec {
                         Load::Stress { cpu, .. } => format!("{cpu} cpu"),
                         _ => String::new(),
                     };
-                    self.output
-                        .push(format!("stress-ng: info:  dispatching hogs: {desc}"));
+                    self.print(&format!("stress-ng: info:  dispatching hogs: {desc}"), now);
                     self.block(
                         env,
                         name,

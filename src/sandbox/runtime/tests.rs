@@ -51,7 +51,14 @@ fn exit_of(pod: &PodRuntime, key: &str) -> Option<i32> {
 fn output(pod: &PodRuntime, key: &str) -> String {
     pod.procs
         .get(key)
-        .map(|p| p.exec.output.join("\n"))
+        .map(|p| {
+            p.exec
+                .output
+                .iter()
+                .map(|l| l.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
         .unwrap_or_default()
 }
 
