@@ -288,7 +288,7 @@ impl Kubelet {
         let mut statuses = Vec::new();
         let mut all_ready = !containers.is_empty();
         let mut any_running = false;
-        for c in &containers {
+        for c in containers {
             let (st, running, ready) =
                 self.report(pod, c, Kind::Regular, now, delay, &mut wake, &mut events);
             any_running |= running;
@@ -694,11 +694,11 @@ impl Kubelet {
     }
 }
 
-fn list(pod: &Value, key: &str) -> Vec<Value> {
+fn list<'a>(pod: &'a Value, key: &str) -> &'a Vec<Value> {
+    static EMPTY: Vec<Value> = Vec::new();
     meta::at(pod, &["spec", key])
         .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
+        .unwrap_or(&EMPTY)
 }
 
 fn container_key(kind: Kind, name: &str) -> String {

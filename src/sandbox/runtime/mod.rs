@@ -91,7 +91,14 @@ impl PodRuntime {
             let mut sent = Vec::new();
             let keys: Vec<String> = self.procs.keys().cloned().collect();
             for key in keys {
-                let Some(ns) = self.procs.get(&key).map(|p| p.pid_ns.clone()) else {
+                // Most containers are blocked with nothing due (a server, a
+                // long sleep): skip them without listing processes.
+                let Some(ns) = self
+                    .procs
+                    .get(&key)
+                    .filter(|p| p.exec.due(now))
+                    .map(|p| p.pid_ns.clone())
+                else {
                     continue;
                 };
                 let visible = self.visible(&ns);

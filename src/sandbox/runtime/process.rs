@@ -178,6 +178,16 @@ impl Exec {
         })
     }
 
+    /// Whether [`Exec::advance`] has anything to do at `now`: a shell
+    /// between commands, or a sleep or timeout that has ended.
+    pub fn due(&self, now: Instant) -> bool {
+        self.exit.is_none()
+            && (matches!(
+                self.frames.last().map(|f| &f.body),
+                Some(Body::Shell { .. })
+            ) || self.next_event().is_some_and(|t| t <= now))
+    }
+
     /// When something next happens by itself (a sleep or timeout ends).
     pub fn next_event(&self) -> Option<Instant> {
         self.frames
