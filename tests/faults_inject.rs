@@ -467,7 +467,12 @@ async fn ephemeral_case(fault: &str, ty: &str, command_word: &str, env_key: &str
     let run = inject(&c, fault).await;
     let target = &run.targets()[0];
     let p = pod(&c, target).await.unwrap();
-    let eph = p.spec.unwrap().ephemeral_containers.unwrap_or_default();
+    let eph = p
+        .spec
+        .clone()
+        .unwrap()
+        .ephemeral_containers
+        .unwrap_or_default();
     assert_eq!(eph.len(), 1);
     let e = &eph[0];
     assert!(e.name.starts_with("gameday-"), "{}", e.name);
@@ -482,6 +487,21 @@ async fn ephemeral_case(fault: &str, ty: &str, command_word: &str, env_key: &str
     assert_eq!(env_of(e, "GAMEDAY_ACTION").as_deref(), Some("inject"));
     assert_eq!(env_of(e, "GAMEDAY_TIMEOUT_SECONDS").as_deref(), Some("30"));
     assert_eq!(env_of(e, env_key).as_deref(), Some(env_value));
+    // Injected means the kubelet runs it.
+    let state_of = |p: &Pod, name: &str| {
+        p.status
+            .as_ref()
+            .and_then(|s| s.ephemeral_container_statuses.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .find(|s| s.name == name)
+            .and_then(|s| s.state)
+    };
+    assert!(
+        state_of(&p, &e.name).and_then(|s| s.running).is_some(),
+        "{:?}",
+        p.status
+    );
     revert(&c, &run).await;
     let p = pod(&c, target).await.unwrap();
     let eph = p.spec.unwrap().ephemeral_containers.unwrap_or_default();
@@ -493,7 +513,11 @@ async fn ephemeral_case(fault: &str, ty: &str, command_word: &str, env_key: &str
         env_of(r, "GAMEDAY_RUN_ID").as_deref(),
         Some(run.run_id.as_str())
     );
-    // The sandbox ends the inject container once the revert arrives.
+    // The revert container ran its command successfully...
+    let p = pod(&c, target).await.unwrap();
+    let rev = state_of(&p, &r.name).and_then(|s| s.terminated);
+    assert_eq!(rev.map(|t| t.exit_code), Some(0), "{:?}", p.status);
+    // ...and the inject container has ended.
     assert!(
         c.eventually(Duration::from_secs(5), || async {
             let p = pod(&c, target).await.unwrap();
@@ -542,7 +566,7 @@ async fn network_delay_uses_netem_on_the_reserved_handle() {
     ephemeral_case(
         "    - {name: lag, type: networkDelay, duration: 30s, selector: {namespace: shop, labels: {app: checkout}}, params: {latency: 200ms, jitter: 20ms}}",
         "networkDelay",
-        "tc qdisc add dev eth0 handle 7a11: root netem delay 200ms 20ms",
+        "tc qdisc add dev eth0 root handle 7a11: netem delay 200ms 20ms",
         "GAMEDAY_LATENCY_MS",
         "200",
     )

@@ -425,19 +425,16 @@ async fn bad_and_pause_images_never_become_ready() {
 }
 
 #[tokio::test]
-async fn ephemeral_containers_run_until_timeout_or_revert() {
+async fn ephemeral_containers_run_their_commands_until_they_end_or_are_killed() {
     let sb = start(33).await;
     let pods: Api<Pod> = Api::namespaced(sb.kube_client().unwrap(), "shop");
     let victim = name(&checkout_pods(&sb)[0]);
-    let env = |action: &str, timeout: &str| {
-        json!([
-        {"name": "GAMEDAY_RUN_ID", "value": "r1"}, {"name": "GAMEDAY_FAULT", "value": "slow"},
-        {"name": "GAMEDAY_FAULT_TYPE", "value": "networkDelay"}, {"name": "GAMEDAY_ACTION", "value": action},
-        {"name": "GAMEDAY_TIMEOUT_SECONDS", "value": timeout}, {"name": "GAMEDAY_LATENCY_MS", "value": "200"}])
-    };
-    let inject = json!({"spec": {"ephemeralContainers": [{"name": "gameday-slow-abc12", "image": "busybox",
-        "command": ["timeout", "60", "tc", "qdisc", "add", "dev", "eth0", "handle", "7a11:", "root", "netem", "delay", "200ms"],
-        "env": env("inject", "60")}]}});
+    // The containers run their commands with what their images carry:
+    // netshoot has tc and sleep, and tc needs NET_ADMIN.
+    let net_admin = json!({"capabilities": {"add": ["NET_ADMIN"]}});
+    let inject = json!({"spec": {"ephemeralContainers": [{"name": "gameday-slow-abc12", "image": "nicolaka/netshoot:v0.13",
+        "targetContainerName": "app", "securityContext": net_admin,
+        "command": ["timeout", "60", "sh", "-c", "tc qdisc add dev eth0 root handle 7a11: netem delay 200ms && sleep 55"]}]}});
     pods.patch_ephemeral_containers(&victim, &PatchParams::default(), &Patch::Strategic(inject))
         .await
         .unwrap();
@@ -474,8 +471,9 @@ async fn ephemeral_containers_run_until_timeout_or_revert() {
         .await
         .unwrap_err();
     assert!(matches!(err, kube::Error::Api(s) if s.code == 422));
-    let revert = json!({"spec": {"ephemeralContainers": [{"name": "gameday-slow-rev01", "image": "busybox",
-        "command": ["tc", "qdisc", "del", "dev", "eth0", "handle", "7a11:"], "env": env("revert", "10")}]}});
+    let revert = json!({"spec": {"ephemeralContainers": [{"name": "gameday-slow-rev01", "image": "nicolaka/netshoot:v0.13",
+        "targetContainerName": "app", "securityContext": net_admin,
+        "command": ["sh", "-c", "pkill -f '^sleep 55$'; tc qdisc del dev eth0 root handle 7a11:"]}]}});
     pods.patch_ephemeral_containers(&victim, &PatchParams::default(), &Patch::Strategic(revert))
         .await
         .unwrap();
@@ -489,9 +487,8 @@ async fn ephemeral_containers_run_until_timeout_or_revert() {
     );
     // A short timeout ends the container on its own.
     let other = name(&checkout_pods(&sb)[1]);
-    let short = json!({"spec": {"ephemeralContainers": [{"name": "gameday-cpu-x1", "image": "stress", "env": [
-        {"name": "GAMEDAY_ACTION", "value": "inject"}, {"name": "GAMEDAY_FAULT", "value": "cpu"},
-        {"name": "GAMEDAY_RUN_ID", "value": "r1"}, {"name": "GAMEDAY_TIMEOUT_SECONDS", "value": "1"}]}]}});
+    let short = json!({"spec": {"ephemeralContainers": [{"name": "gameday-cpu-x1", "image": "busybox:1.36",
+        "command": ["sleep", "1"]}]}});
     pods.patch_ephemeral_containers(&other, &PatchParams::default(), &Patch::Strategic(short))
         .await
         .unwrap();

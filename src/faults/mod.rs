@@ -8,7 +8,7 @@
 //! `gameday recover` and `gameday halt` all share one code path.
 
 pub mod common;
-mod ephemeral;
+pub mod ephemeral;
 mod netpol;
 pub mod rbac;
 pub mod targets;
@@ -51,8 +51,11 @@ pub enum FaultError {
     Invalid { fault: String, message: String },
     #[error("{obj}: {message}")]
     Undo { obj: String, message: String },
-    /// The write was accepted but no evidence shows the fault took effect.
-    #[error("{obj}: not in effect: {message}")]
+    /// The write was accepted but the cluster shows no evidence that the
+    /// fault took effect (or, for a revert, that it ended): a pod neither
+    /// terminating nor gone, an ephemeral container that did not run as
+    /// asked. Counting such a fault as injected would score a no-op.
+    #[error("{obj}: {message}")]
     Unverified { obj: String, message: String },
 }
 

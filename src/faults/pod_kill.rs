@@ -58,7 +58,7 @@ async fn wait_for_evidence(kube: &Kube, obj: &ObjRef, uid: &str) -> Result<(), F
                 return Err(FaultError::Unverified {
                     obj: obj.to_string(),
                     message: format!(
-                        "the delete was accepted but the pod was neither terminating nor gone after {}s",
+                        "not in effect: the delete was accepted but the pod was neither terminating nor gone after {}s",
                         EVIDENCE_WAIT.as_secs()
                     ),
                 });

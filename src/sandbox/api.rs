@@ -49,6 +49,8 @@ pub struct AppState {
     /// cannot both spend the same PDB allowance (the apiserver serialises
     /// them through the PDB's resourceVersion).
     pub eviction_lock: tokio::sync::Mutex<()>,
+    /// The node's container runtime: `pods/log` reads what containers printed.
+    pub runtime: Arc<crate::sandbox::runtime::Runtime>,
 }
 
 type Shared = Arc<AppState>;
@@ -463,6 +465,11 @@ async fn route(
                     scale(st, t.res, &ns, name, method, headers, body)
                 }
                 ("eviction", Method::POST) => evict(st, &ns, name, body).await,
+                ("log", Method::GET) => crate::sandbox::logs::serve(
+                    &st.runtime,
+                    st.store.get(t.res, &ns, name)?.value(),
+                    q,
+                ),
                 ("ephemeralcontainers", Method::PUT) | ("ephemeralcontainers", Method::PATCH) => {
                     ephemeral(st, &ns, name, method, q, headers, body)
                 }

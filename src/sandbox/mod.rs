@@ -16,11 +16,13 @@ pub mod discovery;
 pub mod error;
 pub mod events_v1;
 pub mod kubeconfig;
+pub mod logs;
 pub mod meta;
 pub mod metrics;
 pub mod misbehave;
 pub mod patch;
 pub mod resources;
+pub mod runtime;
 pub mod selector;
 pub mod snapshot;
 pub mod store;
@@ -70,6 +72,9 @@ pub struct SandboxOptions {
     pub metrics: Option<MetricsFn>,
     /// Seed of the traffic model's randomness (same seed, same counters).
     pub traffic_seed: u64,
+    /// The images nodes can pull and what they contain
+    /// ([`world::World::catalog`] for a world file's).
+    pub images: runtime::ImageCatalog,
 }
 
 impl Default for SandboxOptions {
@@ -84,6 +89,7 @@ impl Default for SandboxOptions {
             history: 1000,
             metrics: None,
             traffic_seed: 1,
+            images: runtime::ImageCatalog::builtin(),
         }
     }
 }
@@ -173,7 +179,8 @@ impl Sandbox {
         let store = Arc::new(Store::new(opts.history));
         controllers::ensure_system_namespaces(&store);
         seed(&store, &opts.objects)?;
-        let mut ctrl = Controllers::new(store.clone(), opts.kube_minor);
+        let node = Arc::new(runtime::Runtime::new(opts.images.clone()));
+        let mut ctrl = Controllers::with_runtime(store.clone(), opts.kube_minor, node.clone());
         let warm = opts.warm_start;
         let ctrl = tokio::task::spawn_blocking(move || {
             ctrl.settle(warm);
@@ -202,12 +209,11 @@ impl Sandbox {
             admin: admin.clone(),
             kube_minor: opts.kube_minor,
             shutdown: shutdown_rx.clone(),
-            metrics: Some(
-                opts.metrics
-                    .clone()
-                    .unwrap_or_else(|| metrics::store_source(store.clone(), opts.traffic_seed)),
-            ),
+            metrics: Some(opts.metrics.clone().unwrap_or_else(|| {
+                metrics::runtime_source(store.clone(), opts.traffic_seed, node.clone())
+            })),
             eviction_lock: tokio::sync::Mutex::new(()),
+            runtime: node.clone(),
         });
         let app = api::router(state);
         let mut srv_shutdown = shutdown_rx.clone();

@@ -110,6 +110,13 @@ pub static RESOURCES: &[ResourceDef] = &[
                 kind: "Pod",
                 verbs: GET_PATCH_UPDATE,
             },
+            SubresourceDef {
+                name: "log",
+                group: "",
+                version: "v1",
+                kind: "Pod",
+                verbs: &["get"],
+            },
         ],
     },
     ResourceDef {

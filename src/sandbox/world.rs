@@ -16,6 +16,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::runtime::{ImageCatalog, ImageSpec};
 use crate::diag::{self, Diagnostic, Source};
 use crate::scenario::Duration;
 use crate::yaml::{self, Step, Target};
@@ -99,6 +100,11 @@ pub struct WorldSpec {
     pub pod_disruption_budgets: Vec<PdbSpec>,
     #[serde(default)]
     pub network_policies: Vec<NetworkPolicySpec>,
+    /// Images the nodes can pull, with the executables each contains and
+    /// its default user; they come before the built-in catalog
+    /// ([`ImageCatalog::builtin`]), so an entry here overrides a built-in one.
+    #[serde(default)]
+    pub images: Vec<ImageSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -565,6 +571,12 @@ impl World {
 
     /// The initial Kubernetes objects, in creation order (namespaces and
     /// nodes first). Objects carry no status: the sandbox owns status.
+    /// The image catalog the world's nodes pull from: its own entries,
+    /// then the built-in ones. Pass it as `SandboxOptions::images`.
+    pub fn catalog(&self) -> ImageCatalog {
+        ImageCatalog::with_overrides(&self.spec.images)
+    }
+
     pub fn to_objects(&self) -> Vec<Value> {
         let s = &self.spec;
         let mut out = Vec::new();

@@ -5,7 +5,7 @@
 //! termination, disruption).
 //!
 //! A pass only touches pods that changed since the previous pass or whose
-//! timer (readiness delay, ephemeral timeout) is due, so an idle sandbox of
+//! timer (readiness delay, a process ending, a back-off) is due, so an idle sandbox of
 //! 10,000 pods costs nothing.
 
 pub mod daemonset;
@@ -26,6 +26,7 @@ use crate::sandbox::meta;
 use crate::sandbox::resources::{
     self, DAEMONSETS, DEPLOYMENTS, EVENTS, NODES, PODS, REPLICASETS, STATEFULSETS,
 };
+use crate::sandbox::runtime::Runtime;
 use crate::sandbox::store::{Obj, Store};
 
 /// What controllers share during one pass.
@@ -116,13 +117,19 @@ const KNOWN_OWNERS: &[(&str, usize)] = &[
 
 impl Controllers {
     pub fn new(store: Arc<Store>, kube_minor: u32) -> Self {
+        Controllers::with_runtime(store, kube_minor, Arc::new(Runtime::default()))
+    }
+
+    /// Controllers whose kubelet runs containers in `runtime` (shared with
+    /// the metrics source, which reads what the processes do).
+    pub fn with_runtime(store: Arc<Store>, kube_minor: u32, runtime: Arc<Runtime>) -> Self {
         Controllers {
             ctx: Ctx {
                 store,
                 kube_minor,
                 warm: false,
             },
-            kubelet: kubelet::Kubelet::default(),
+            kubelet: kubelet::Kubelet::new(runtime),
             last_rv: 0,
             timers: HashMap::new(),
             termination: termination::Termination::default(),
