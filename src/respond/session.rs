@@ -321,7 +321,7 @@ impl Observer for Response {
 /// engine's.
 pub fn exit_code(slot: &ReportSlot, scenario: &Scenario, outcome: &Outcome) -> i32 {
     let engine = outcome.exit_code();
-    if !is_scored(scenario) || engine != crate::cli::exit::OK {
+    if !is_scored(scenario) || engine != crate::exit::OK {
         return engine;
     }
     slot.lock()

@@ -8,6 +8,7 @@ use super::model::*;
 use super::{Duration, Expectation};
 use crate::config::Config;
 use crate::diag::{Diagnostic, Source};
+pub use crate::values::is_dns_label;
 use crate::yaml::{Node, Step, Target, did_you_mean, one_of};
 
 macro_rules! path {
@@ -1008,17 +1009,6 @@ fn lookup<'n>(root: &'n Node, path: &[Step<'_>]) -> Option<&'n Node> {
         };
     }
     Some(node)
-}
-
-/// DNS-1123 label: what Kubernetes accepts as a namespace name.
-pub fn is_dns_label(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && b[0] != b'-'
-        && b[b.len() - 1] != b'-'
 }
 
 /// A Kubernetes resource quantity for memory: digits, optional fraction, and
