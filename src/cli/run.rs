@@ -12,6 +12,7 @@ use rand::RngExt;
 use serde_json::json;
 
 use super::{GlobalArgs, exit, run_output};
+use crate::engine::gates::{ProbeDisplay, SteadyGates};
 use crate::engine::guard::{RevertGuard, install_panic_hook};
 use crate::engine::halt;
 use crate::engine::plan::plan_all;
@@ -19,7 +20,6 @@ use crate::engine::progress::Progress;
 use crate::engine::recover::Filter;
 use crate::engine::{Journal, Observer, Outcome, RunOptions, Runner, Status, StopHandle, rundir};
 use crate::k8s::marks::RunId;
-use crate::observe::gates::{ProbeDisplay, SteadyGates};
 use crate::observe::preflight::{self, Needs, Targets};
 use crate::observe::{EndpointArgs, Endpoints};
 use crate::scenario::TargetKind;

@@ -9,7 +9,8 @@
 //! - [`probe`]: one probe → one [`Reading`], with a timeout and a bounded retry;
 //! - [`prometheus`], [`kubernetes`], [`http`]: the three probe sources;
 //! - [`steady`]: the before / during / after phases, T_impact and T_mitigate;
-//! - [`gates`]: the steady state as the run engine's observer (its three gates);
+//! - (`engine::gates` plugs the steady state into the run engine's three gates:
+//!   observation sits below the engine and does not know its gates);
 //! - [`preflight`]: reachability checks before anything is injected;
 //! - [`alerts`]: detection inputs from Prometheus and Alertmanager.
 //!
@@ -32,7 +33,6 @@
 
 pub mod alerts;
 pub mod connection;
-pub mod gates;
 pub mod http;
 pub mod kubernetes;
 pub mod preflight;

@@ -4,7 +4,7 @@
 //! entry and is reported `incomplete`, with whatever it got to.
 //!
 //! The replay feeds the entries through the same live state the running
-//! responder keeps (`respond::live::Live`), so a report rebuilt from the
+//! responder keeps (`report::live::Live`), so a report rebuilt from the
 //! journal of a finished run scores the same facts as the one written at its
 //! end.
 
@@ -15,12 +15,12 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::assemble::{RunFacts, assemble};
+use super::live::Live;
 use super::model::{RunReport, RunStatus};
 use crate::config::Config;
 use crate::drill::{JOURNAL_EVENT, ResponderEvent};
 use crate::engine::{Entry, Journal};
 use crate::observe::alerts::DetectionEvent;
-use crate::respond::live::Live;
 use crate::scenario::Scenario;
 use crate::score::{AlertObservation, NoiseAlert};
 
@@ -113,7 +113,7 @@ pub fn from_entries(path: &Path, entries: &[Entry]) -> Result<RunReport, ReplayE
             DETECTION_SUMMARY => summary = Some(e),
             JOURNAL_EVENT => {
                 if let Some(ev) = ResponderEvent::from_journal_data(&e.data) {
-                    let line = crate::respond::live::describe(&ev);
+                    let line = crate::drill::describe(&ev);
                     live.push(ev.at, "responder", JOURNAL_EVENT, line);
                     live.drill.record(ev);
                 }

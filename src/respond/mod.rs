@@ -8,7 +8,9 @@ pub mod autopilot;
 pub mod client;
 pub mod detection;
 pub mod files;
-pub mod live;
+/// The live picture moved to `report::live` (the report replays it from the
+/// journal, and report sits below respond); this path keeps working.
+pub use crate::report::live;
 pub mod server;
 pub mod session;
 

@@ -20,10 +20,10 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::live::{Shared, lock};
 use crate::drill::{Action, EventSource, ResponderEvent};
 use crate::engine::Journal;
 use crate::observe::alerts::is_expected;
+use crate::report::live::{Shared, lock};
 
 pub const EVENTS_PATH: &str = "/v1/events";
 pub const STATE_PATH: &str = "/v1/state";

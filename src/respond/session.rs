@@ -12,13 +12,13 @@ use futures::future::BoxFuture;
 use jiff::Timestamp;
 use serde_json::json;
 
-use super::live::{Live, Shared, lock};
 use super::server::{ApiServer, ApiState};
 use super::{autopilot, detection, files};
 use crate::config::Config;
 use crate::engine::{Entry, Gate, Journal, ObserveCx, Observer, Outcome, Status};
 use crate::k8s::Kube;
 use crate::observe::Endpoints;
+use crate::report::live::{Live, Shared, lock};
 use crate::report::model::{RunReport, RunStatus};
 use crate::report::{RunFacts, assemble};
 use crate::scenario::Scenario;
@@ -309,7 +309,7 @@ impl Observer for Response {
             );
         }
         if is_scored(cx.scenario) {
-            crate::score::terminal::print(&report.scorecard);
+            crate::report::terminal::print(&report.scorecard);
         }
         if let Ok(mut slot) = self.slot.lock() {
             *slot = Some(report);

@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use super::human_secs;
-use super::scorecard::Scorecard;
+use crate::score::Scorecard;
+use crate::score::human_secs;
 
 const GREEN: &str = "\x1b[32m";
 const YELLOW: &str = "\x1b[33m";

@@ -22,11 +22,11 @@ use futures::future::BoxFuture;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
-use super::probe::{Outcome as ProbeOutcome, Phase, Reading};
-use super::steady::SteadyState;
-use crate::engine::journal::Journal;
-use crate::engine::observer::{Gate, ObserveCx, Observer};
-use crate::engine::outcome::Outcome;
+use super::journal::Journal;
+use super::observer::{Gate, ObserveCx, Observer};
+use super::outcome::Outcome;
+use crate::observe::probe::{Outcome as ProbeOutcome, Phase, Reading};
+use crate::observe::steady::SteadyState;
 
 /// Where each tick's readings are shown.
 pub enum ProbeDisplay {
@@ -163,7 +163,7 @@ impl SteadyGates {
 
     /// From a scenario's `steadyState` block.
     pub fn from_spec(
-        reader: super::probe::Observer,
+        reader: crate::observe::probe::Observer,
         spec: &crate::scenario::SteadyState,
         display: ProbeDisplay,
     ) -> Self {
