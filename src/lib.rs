@@ -3,6 +3,7 @@
 //! The binary in `main.rs` is a thin shell over this library so that the
 //! demo, the tests and the benchmarks drive exactly the code users run.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -18,7 +18,6 @@ mod rbac;
 mod recover;
 mod report;
 mod respond;
-mod respond_start;
 pub(crate) mod run;
 mod run_output;
 mod sandbox;
