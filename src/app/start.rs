@@ -22,8 +22,8 @@ use crate::exit;
 use crate::faults::FaultError;
 use crate::k8s::Kube;
 use crate::k8s::marks::RunId;
-use crate::observe::preflight::{self, Needs, Targets};
-use crate::respond::{Response, ResponseOptions};
+use crate::observe::preflight::{self, Needs, Services};
+use crate::respond::{ResponseOptions, ResponseSession};
 use crate::scenario::TargetKind;
 
 /// How long each preflight reachability check may take.
@@ -62,7 +62,7 @@ pub(super) async fn prepare(
     // Everything the run reads must answer before anything is changed (exit 4).
     let pre = preflight::run(
         Needs::of(&req.scenario),
-        Targets {
+        Services {
             prometheus: req.endpoints.prometheus.as_ref(),
             alertmanager: req.endpoints.alertmanager.as_ref(),
             kube: Some(&kube.client),
@@ -161,7 +161,7 @@ fn arm_guard(req: &RunRequest, opened: &Opened) -> RevertGuard {
 /// responder side, run the engine, and end the run whatever happens to it.
 pub(super) async fn drive(
     kube: Kube,
-    reader: crate::observe::Observer,
+    reader: crate::observe::ProbeReader,
     req: RunRequest,
     plans: Vec<FaultPlan>,
     opened: Opened,
@@ -194,7 +194,7 @@ pub(super) async fn drive(
         endpoints,
         ..ResponseOptions::default()
     };
-    let started = Response::start(
+    let started = ResponseSession::start(
         &kube,
         scenario.clone(),
         config.clone(),
@@ -252,8 +252,8 @@ pub(super) async fn drive(
 pub(super) fn steady_reader(
     kube: &Kube,
     req: &RunRequest,
-) -> Result<crate::observe::Observer, AppError> {
-    let mut reader = crate::observe::Observer::new()?.with_kube(kube.client.clone());
+) -> Result<crate::observe::ProbeReader, AppError> {
+    let mut reader = crate::observe::ProbeReader::new()?.with_kube(kube.client.clone());
     if let Some(p) = req.endpoints.prometheus.clone() {
         reader = reader.with_prometheus(p);
     }

@@ -18,9 +18,9 @@
 //!
 //! ```text
 //! let conns = Endpoints::resolve(&args.endpoints, &config)?;          // bad URL/secret/CA: usage error
-//! let observer = Observer::new()?.with_kube(kube).with_prometheus(conns.prometheus?);
+//! let observer = ProbeReader::new()?.with_kube(kube).with_prometheus(conns.prometheus?);
 //! let pre = preflight::run(Needs::of(&scenario), targets, 5s).await; // !pre.ok() → exit 4
-//! let mut steady = SteadyState::from_spec(observer, &scenario.spec.steady_state);
+//! let mut steady = SteadyMonitor::from_spec(observer, &scenario.spec.steady_state);
 //! let before = steady.check_before().await;                           // !all_hold → not-run, exit 1
 //! loop while faults are active {
 //!     let verdict = steady.guard_tick().await;                        // paced: one query per probe per interval
@@ -41,8 +41,8 @@ pub mod prometheus;
 pub mod steady;
 
 pub use connection::{AlertmanagerConn, ConnectionError, EndpointArgs, Endpoints, PrometheusConn};
-pub use probe::{Observer, Outcome, Phase, ProbeError, Reading, RetryPolicy};
-pub use steady::{GuardVerdict, Recovery, SteadyState};
+pub use probe::{Phase, ProbeError, ProbeOutcome, ProbeReader, Reading, RetryPolicy};
+pub use steady::{GuardVerdict, Recovery, SteadyMonitor};
 
 /// Renders an error with its whole source chain ("error sending request: connection
 /// refused"), because reqwest and hyper put the useful part (the OS error, the TLS

@@ -15,7 +15,7 @@ use super::model::{FaultRecord, Phase as ReportPhase, ProbePoint, ProbeSeries};
 use crate::config::Config;
 use crate::drill::{Drill, JOURNAL_EVENT, ResponderEvent, describe};
 use crate::engine::{Entry, Journal};
-use crate::observe::alerts::{AlertTimes, NoiseAlert as TrackedNoise};
+use crate::observe::alerts::{AlertTimes, TrackedNoise};
 use crate::scenario::Scenario;
 use crate::score::{AlertObservation, NoiseAlert, Observed, Targets};
 

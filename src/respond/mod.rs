@@ -1,7 +1,7 @@
 //! Detection and response during `gameday run`: the responder API (with the
 //! Alertmanager webhook), the detection poller, autopilot and runbook
 //! verification, and the scoring and reports at the end of the run. It plugs
-//! into the engine as one observer (`session::Response`); `gameday respond`
+//! into the engine as one observer (`session::ResponseSession`); `gameday respond`
 //! is its client.
 
 pub mod autopilot;
@@ -14,4 +14,4 @@ pub use crate::report::live;
 pub mod server;
 pub mod session;
 
-pub use session::{Response, ResponseOptions, exit_code, is_scored};
+pub use session::{ResponseOptions, ResponseSession, exit_code, is_scored};

@@ -68,7 +68,7 @@ pub enum StartError {
 /// The report the run ended with, for the CLI's exit code.
 pub type ReportSlot = Arc<Mutex<Option<RunReport>>>;
 
-pub struct Response {
+pub struct ResponseSession {
     shared: Shared,
     journal: Arc<Journal>,
     run_dir: PathBuf,
@@ -87,7 +87,7 @@ pub fn is_scored(scenario: &Scenario) -> bool {
     scenario.spec.detection.is_some() || scenario.spec.response.is_some()
 }
 
-impl Response {
+impl ResponseSession {
     /// Binds the API, writes `api-url` and `api-token` (0600) into the run
     /// directory, and starts detection, autopilot and runbook verification.
     #[allow(clippy::too_many_arguments)]
@@ -99,7 +99,7 @@ impl Response {
         run_dir: &Path,
         journal: Arc<Journal>,
         opts: ResponseOptions,
-    ) -> Result<Response, StartError> {
+    ) -> Result<ResponseSession, StartError> {
         let started = Timestamp::now();
         let shared = Live::new(
             scenario.clone(),
@@ -146,7 +146,7 @@ impl Response {
             kube.clone(),
             actions.clone(),
         )));
-        let mut observer = crate::observe::Observer::new()?.with_kube(kube.client.clone());
+        let mut observer = crate::observe::ProbeReader::new()?.with_kube(kube.client.clone());
         if let Some(p) = opts.endpoints.prometheus.clone() {
             observer = observer.with_prometheus(p);
         }
@@ -156,7 +156,7 @@ impl Response {
             observer,
             VERIFY_INTERVAL,
         )));
-        Ok(Response {
+        Ok(ResponseSession {
             shared,
             journal,
             run_dir: run_dir.to_path_buf(),
@@ -210,7 +210,7 @@ fn run_status(s: Status) -> RunStatus {
     }
 }
 
-impl Observer for Response {
+impl Observer for ResponseSession {
     fn on_entry(&mut self, entry: &Entry) {
         if entry.event == "run.end" {
             // Nothing may follow `run.end` in the journal.
