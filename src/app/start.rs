@@ -266,7 +266,7 @@ fn crashed(e: &tokio::task::JoinError, guard: &RevertGuard, opened: &Opened) -> 
     let journal = &opened.journal;
     let _ = journal.append("engine", "run.crashed", json!({"error": e.to_string()}));
     let left = tokio::task::block_in_place(|| guard.revert_now());
-    let status = if left == Ok(0) {
+    let status = if matches!(left, Ok(0)) {
         Status::Aborted
     } else {
         Status::RevertFailed

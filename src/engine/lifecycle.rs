@@ -628,14 +628,14 @@ impl Runner {
         let results = bounded(jobs, self.options.concurrency).await;
         let mut all_ok = true;
         for (f, plan) in plans.iter().enumerate() {
-            let mine: Vec<&(usize, ObjRef, Result<&'static str, String>)> =
+            let mine: Vec<&(usize, ObjRef, Result<&'static str, faults::FaultError>)> =
                 results.iter().filter(|r| r.0 == f).collect();
             let failed: Vec<Value> = mine
                 .iter()
                 .filter_map(|(_, o, r)| {
                     r.as_ref()
                         .err()
-                        .map(|e| json!({"target": o.to_string(), "error": e}))
+                        .map(|e| json!({"target": o.to_string(), "error": e.to_string()}))
                 })
                 .collect();
             let ok = failed.is_empty();
@@ -779,17 +779,16 @@ async fn revert_one(
     run_id: &str,
     obj: ObjRef,
     fault_idx: usize,
-) -> (usize, ObjRef, Result<&'static str, String>) {
+) -> (usize, ObjRef, Result<&'static str, faults::FaultError>) {
     let r = match faults::common::get_marked(kube, &obj).await {
-        Ok(Some((m, _))) if m.run_id == run_id => faults::revert_marked(kube, &m)
-            .await
-            .map(|r| match r {
+        Ok(Some((m, _))) if m.run_id == run_id => {
+            faults::revert_marked(kube, &m).await.map(|r| match r {
                 faults::Reverted::Restored => "restored",
                 faults::Reverted::Gone => "gone",
             })
-            .map_err(|e| e.to_string()),
+        }
         Ok(_) => Ok("clean"),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e),
     };
     (fault_idx, obj, r)
 }

@@ -249,7 +249,7 @@ impl Validator<'_, '_> {
                 self.error(
                     &qp,
                     Target::Value,
-                    format!("invalid PromQL in {what}: {}", e.trim()),
+                    format!("invalid PromQL in {what}: {}", e.0.trim()),
                     Some(
                         "the query is checked with a PromQL parser; try it in the Prometheus UI"
                             .into(),
