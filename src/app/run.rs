@@ -158,3 +158,154 @@ fn confirm(req: &RunRequest, view: &dyn RunView) -> Option<i32> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::demo;
+    use crate::observe::EndpointArgs;
+    use crate::sandbox::world::World;
+    use crate::sandbox::{Sandbox, SandboxHandle, SandboxOptions};
+
+    /// Records which view calls the app made, in order, and answers the
+    /// confirmation as told.
+    struct Recorder {
+        seen: Mutex<Vec<&'static str>>,
+        answer: Confirmation,
+    }
+
+    impl Recorder {
+        fn new(answer: Confirmation) -> Self {
+            Recorder {
+                seen: Mutex::new(Vec::new()),
+                answer,
+            }
+        }
+        fn note(&self, what: &'static str) {
+            self.seen.lock().expect("recorder lock").push(what);
+        }
+        fn seen(&self) -> Vec<&'static str> {
+            self.seen.lock().expect("recorder lock").clone()
+        }
+    }
+
+    impl RunView for Recorder {
+        fn error(&self, _: &dyn Display) {
+            self.note("error");
+        }
+        fn say(&self, _: &dyn Display) {
+            self.note("say");
+        }
+        fn halted(&self, _: &str) {
+            self.note("halted");
+        }
+        fn preflight_failed(&self, _: &Preflight) {
+            self.note("preflight_failed");
+        }
+        fn plan(&self, _: &Scenario, _: &str, _: &[FaultPlan]) {
+            self.note("plan");
+        }
+        fn confirm(&self, _: &str) -> Confirmation {
+            self.note("confirm");
+            self.answer
+        }
+        fn started(&self, _: &RunId, _: &Path) {
+            self.note("started");
+        }
+        fn responder_api(&self, _: &str, _: &Path) {
+            self.note("responder_api");
+        }
+        fn ended(&self, _: &Outcome, _: &Path, _: bool) {
+            self.note("ended");
+        }
+    }
+
+    /// The shop world in a sandbox, and a request for the demo's game day on
+    /// it under `context`, writing to `dir/run`.
+    async fn shop(
+        dir: &Path,
+        context: &str,
+        prometheus: Option<String>,
+    ) -> (SandboxHandle, RunRequest) {
+        let world = World::shop().expect("the shop world");
+        let sandbox = Sandbox::start(SandboxOptions {
+            objects: world.to_objects(),
+            ..SandboxOptions::default()
+        })
+        .await
+        .expect("sandbox starts");
+        let kubeconfig = dir.join("kubeconfig");
+        sandbox
+            .write_kubeconfig(&kubeconfig, context)
+            .expect("kubeconfig written");
+        let config = Config::default();
+        let text = match &prometheus {
+            Some(_) => demo::SCENARIO_PROMETHEUS.to_string(),
+            None => demo::SCENARIO_KUBERNETES.replace("@SANDBOX_METRICS@", &sandbox.metrics_url()),
+        };
+        let mut scenarios = crate::scenario::load_str("demo.yaml", &text, &config)
+            .expect("the demo scenario loads");
+        let endpoints = Endpoints::resolve(
+            &EndpointArgs {
+                prometheus_url: prometheus.clone(),
+                alertmanager_url: prometheus,
+            },
+            &config,
+        )
+        .expect("endpoints");
+        let req = RunRequest {
+            scenario: scenarios.remove(0),
+            config,
+            target: KubeTarget::resolve(Some(&kubeconfig), Some(context)).expect("target"),
+            endpoints,
+            placement: rundir::Placement::Exact(dir.join("run")),
+            settings: RunSettings {
+                concurrency: 4,
+                confirmed: false,
+                live_view: false,
+                api_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                api_token_file: None,
+            },
+        };
+        (sandbox, req)
+    }
+
+    /// A loopback port with nothing listening on it.
+    fn closed_port() -> u16 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("local addr").port()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unreachable_prometheus_refuses_before_anything_is_written() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("http://127.0.0.1:{}", closed_port());
+        let (sandbox, req) = shop(dir.path(), demo::CONTEXT, Some(url)).await;
+        let view = Recorder::new(Confirmation::Yes);
+        let end = execute(req, &view).await.expect("no local error");
+        sandbox.shutdown().await;
+        assert_eq!(end, RunEnd::Refused(exit::UNREACHABLE));
+        assert_eq!(view.seen(), ["preflight_failed"]);
+        assert!(
+            !dir.path().join("run").exists(),
+            "no run directory before preflight passes"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn another_context_without_a_yes_is_planned_then_refused_unwritten() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (sandbox, req) = shop(dir.path(), "staging", None).await;
+        let view = Recorder::new(Confirmation::CannotAsk);
+        let end = execute(req, &view).await.expect("no local error");
+        sandbox.shutdown().await;
+        assert_eq!(end, RunEnd::Refused(exit::USAGE));
+        assert_eq!(view.seen(), ["plan", "confirm", "error"]);
+        assert!(
+            !dir.path().join("run").exists(),
+            "no run directory without a yes"
+        );
+    }
+}
