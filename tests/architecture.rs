@@ -49,6 +49,7 @@ const LONG_FN_PENDING: &[(&str, &str)] = &[
     ("src/sandbox/table.rs", "cells"),
     ("src/sandbox/metrics.rs", "write_all"),
     ("src/sandbox/world.rs", "check"),
+    ("src/sandbox/world.rs", "to_objects"),
     ("src/sandbox/traffic.rs", "tick"),
     ("src/sandbox/api.rs", "route"),
 ];

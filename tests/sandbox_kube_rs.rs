@@ -177,10 +177,11 @@ async fn eviction_blocked_by_pdb_is_429() {
     }
     assert!(sb.store().try_get(PODS, "shop", &names[1]).is_some());
     // Once the replacement is ready the budget allows another eviction.
+    // The evicted pod may still be listed, Terminating: it does not count.
     assert!(
         wait_until(Duration::from_secs(5), || checkout_pods(&sb)
             .iter()
-            .filter(|p| ready(p))
+            .filter(|p| ready(p) && p["metadata"]["deletionTimestamp"].is_null())
             .count()
             == 4)
         .await
@@ -1127,11 +1128,11 @@ async fn scrape_for(sb: &gameday::sandbox::SandboxHandle, n: usize) -> u64 {
     errors
 }
 
-/// Every deletion is immediate in the sandbox, so only the grace period
-/// tells a crash from a clean shutdown: a pod deleted with one (eviction,
-/// a Deployment scaling down, a plain delete) leaves the endpoints before it
-/// stops, and costs no request; one deleted with `gracePeriodSeconds: 0`
-/// keeps its share of traffic until the endpoint removal propagates.
+/// A pod deleted with a grace period (eviction, a Deployment scaling down,
+/// a plain delete) is marked terminating and leaves the endpoints before it
+/// stops, costing no request; one force-deleted with `gracePeriodSeconds: 0`
+/// vanishes while serving and keeps its share of traffic until the endpoint
+/// removal propagates.
 #[tokio::test]
 async fn only_a_pod_deleted_without_grace_period_fails_requests() {
     use gameday::sandbox::world::World;
@@ -1164,7 +1165,13 @@ async fn only_a_pod_deleted_without_grace_period_fails_requests() {
     );
     assert!(sb.store().abrupt_pod_deletions().is_empty());
 
-    let victim = name(&checkout_pods(&sb)[0]);
+    // A pod still serving: force-deleting one already terminating costs
+    // nothing more, it has left the endpoints.
+    let victim = checkout_pods(&sb)
+        .iter()
+        .find(|p| p["metadata"]["deletionTimestamp"].is_null())
+        .map(name)
+        .unwrap();
     pods.delete(&victim, &DeleteParams::default().grace_period(0))
         .await
         .unwrap();

@@ -159,7 +159,7 @@ fn profile(fault: FaultType) -> Profile {
             None,
             "0.75",
             ERRORS,
-            "      params:\n        gracePeriod: 0s         # 0s: a crash; its share of requests fails until the endpoints catch up\n",
+            "      params:\n        force: true             # a crash (force delete); its share of requests fails until the endpoints catch up\n",
         ),
         FaultType::PodEvict => p(
             "Evicting a checkout pod (the PodDisruptionBudget is respected) costs no request, and checkout keeps 99% success.",

@@ -51,6 +51,9 @@ pub enum FaultError {
     Invalid { fault: String, message: String },
     #[error("{obj}: {message}")]
     Undo { obj: String, message: String },
+    /// The write was accepted but no evidence shows the fault took effect.
+    #[error("{obj}: not in effect: {message}")]
+    Unverified { obj: String, message: String },
 }
 
 /// What a fault needs to know about the run it belongs to.

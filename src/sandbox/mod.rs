@@ -11,6 +11,7 @@ pub mod api;
 pub mod chunk;
 pub mod controllers;
 pub mod defaults;
+pub mod deletion;
 pub mod discovery;
 pub mod error;
 pub mod events_v1;

@@ -450,14 +450,14 @@ impl FaultType {
     /// The `params` keys (camelCase, as written) that this fault type accepts.
     pub fn params(self) -> &'static [&'static str] {
         match self {
-            FaultType::PodKill => &["gracePeriod"],
+            FaultType::PodKill => &["gracePeriod", "force"],
             FaultType::PodEvict => &[],
             FaultType::PodFailure => &["image"],
             FaultType::Scale => &["replicas", "by"],
             FaultType::NetworkPartition => &["direction"],
             FaultType::DnsBlock => &[],
             FaultType::NodeCordon => &[],
-            FaultType::NodeDrain => &["gracePeriod"],
+            FaultType::NodeDrain => &["gracePeriod", "force", "deleteEmptyDirData"],
             FaultType::NodeTaint => &["taint"],
             FaultType::BadRollout => &["image"],
             FaultType::CpuStress => &["workers", "stressImage"],
@@ -573,9 +573,20 @@ impl<'de> Deserialize<'de> for Mode {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Params {
-    /// podKill, nodeDrain: grace period for the deletion (default 0s).
+    /// podKill, nodeDrain: grace period for the deletion (default: the
+    /// pod's own `terminationGracePeriodSeconds`; `0s` means 1s, as in
+    /// kubectl, unless `force`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grace_period: Option<Duration>,
+    /// podKill: force delete (`gracePeriodSeconds: 0`), the pod vanishes
+    /// while serving. nodeDrain: also evict bare pods (no controller
+    /// recreates them), as `kubectl drain --force`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force: Option<bool>,
+    /// nodeDrain: also evict pods with emptyDir volumes (their data is
+    /// lost), as `kubectl drain --delete-emptydir-data`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_empty_dir_data: Option<bool>,
     /// scale: absolute replica count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<u32>,

@@ -676,6 +676,20 @@ impl Validator<'_, '_> {
         if ty == FaultType::Scale {
             self.scale_params(f, i, &p, &pp("by"));
         }
+        if ty == FaultType::PodKill
+            && p.force == Some(true)
+            && p.grace_period.is_some_and(|g| !g.as_std().is_zero())
+        {
+            self.error(
+                &pp("gracePeriod"),
+                Target::Key,
+                format!(
+                    "fault `{}` sets `force: true` and a `gracePeriod`",
+                    f.name
+                ),
+                Some("a force delete has no grace period; remove `gracePeriod`, or `force` for a graceful delete".into()),
+            );
+        }
         if accepted.contains(&"workers") && p.workers == Some(0) {
             self.error(
                 &pp("workers"),
