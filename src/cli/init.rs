@@ -24,15 +24,30 @@ pub struct Args {
     pub force: bool,
 }
 
-fn parse_fault(s: &str) -> Result<FaultType, String> {
+/// A `--fault` that names no fault type, with the closest name if any.
+#[derive(Debug, thiserror::Error)]
+enum UnknownFault {
+    #[error("unknown fault type `{given}`; did you mean `{close}`?")]
+    Close { given: String, close: String },
+    #[error("unknown fault type `{given}`; one of: {all}")]
+    Far { given: String, all: String },
+}
+
+fn parse_fault(s: &str) -> Result<FaultType, UnknownFault> {
     FaultType::ALL
         .into_iter()
         .find(|t| t.as_str() == s)
         .ok_or_else(|| {
             let names: Vec<&str> = FaultType::ALL.iter().map(|t| t.as_str()).collect();
             match crate::yaml::did_you_mean(s, names.iter().copied()) {
-                Some(m) => format!("unknown fault type `{s}`; did you mean `{m}`?"),
-                None => format!("unknown fault type `{s}`; one of: {}", names.join(", ")),
+                Some(m) => UnknownFault::Close {
+                    given: s.to_string(),
+                    close: m.to_string(),
+                },
+                None => UnknownFault::Far {
+                    given: s.to_string(),
+                    all: names.join(", "),
+                },
             }
         })
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{Duration, RoleName};
+use crate::values::{Duration, RoleName};
 
 mod helper_images;
 mod load;
@@ -24,7 +24,7 @@ pub const BUILTIN_PROTECTED_NAMESPACES: [&str; 3] =
 pub struct Config {
     /// Must be exactly `gameday/v1`; optional so a minimal file stays minimal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<crate::scenario::ApiVersion>,
+    pub api_version: Option<crate::values::ApiVersion>,
     /// Severity levels by name. Defaults to SEV1..SEV4 from DESIGN.md.
     #[serde(default = "default_severities")]
     pub severities: BTreeMap<String, Severity>,

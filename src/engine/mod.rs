@@ -3,6 +3,7 @@
 //! reports plug into.
 
 pub mod actions;
+pub mod gates;
 pub mod guard;
 pub mod halt;
 pub mod journal;

@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::duration::Duration;
-use super::expectation::Expectation;
+pub use crate::values::{ApiVersion, Duration, Expectation, RoleName};
 
 pub type StringMap = BTreeMap<String, String>;
 
@@ -24,12 +23,6 @@ pub struct Scenario {
     pub metadata: Metadata,
     /// The hypothesis, its limits, probes, faults, detection and response.
     pub spec: Spec,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub enum ApiVersion {
-    #[serde(rename = "gameday/v1")]
-    V1,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -720,18 +713,6 @@ impl Roles {
             .chain(&self.sme)
             .map(String::as_str)
     }
-}
-
-/// The incident roles a responder can be assigned to.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "camelCase")]
-pub enum RoleName {
-    IncidentCommander,
-    Communications,
-    Operations,
-    Sme,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
