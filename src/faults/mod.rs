@@ -9,6 +9,8 @@
 
 pub mod common;
 pub mod ephemeral;
+#[cfg(test)]
+mod ephemeral_on_runtime;
 mod netpol;
 pub mod rbac;
 pub mod targets;

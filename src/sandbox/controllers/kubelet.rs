@@ -425,38 +425,7 @@ impl Kubelet {
             run.restarts += 1;
         }
         let Some(spec) = self.runtime.catalog.lookup(&image).cloned() else {
-            let first = !matches!(
-                run.phase,
-                Phase::Blocked {
-                    reason: "ErrImagePull" | "ImagePullBackOff",
-                    ..
-                }
-            );
-            if first {
-                events.push((NORMAL, "Pulling", format!("Pulling image \"{image}\"")));
-                events.push((WARNING, "Failed", format!("Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": not found")));
-                run.phase = Phase::Blocked {
-                    since: now,
-                    reason: "ErrImagePull",
-                    message: format!(
-                        "rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": not found"
-                    ),
-                };
-            } else if let Phase::Blocked {
-                since,
-                reason: r @ "ErrImagePull",
-                message,
-            } = &mut run.phase
-                && now >= *since + TRANSIENT
-            {
-                events.push((
-                    WARNING,
-                    "BackOff",
-                    format!("Back-off pulling image \"{image}\""),
-                ));
-                *r = "ImagePullBackOff";
-                *message = format!("Back-off pulling image \"{image}\"");
-            }
+            pull_failed(run, &image, now, events);
             return;
         };
         let who = match security::identity(pod, c, &spec) {
@@ -547,39 +516,7 @@ impl Kubelet {
         });
         if let Phase::Running = run.phase {
             match &state {
-                Some((Some(code), _)) => {
-                    let code = *code;
-                    let st = terminated(
-                        code,
-                        if code == 0 { "Completed" } else { "Error" },
-                        None,
-                        &run.started_at,
-                    );
-                    // The exited processes stay in the runtime until a
-                    // restart replaces them: their output is the log.
-                    let policy = meta::str_at(pod, &["spec", "restartPolicy"]).unwrap_or("Always");
-                    let restart = kind == Kind::Regular
-                        && (policy == "Always" || (policy == "OnFailure" && code != 0));
-                    if restart {
-                        events.push((
-                            WARNING,
-                            "BackOff",
-                            format!(
-                                "Back-off restarting failed container {name} in pod {}_{}({uid})",
-                                meta::name(pod),
-                                meta::namespace(pod)
-                            ),
-                        ));
-                        run.last_state = st;
-                        run.phase = Phase::BackOff {
-                            since: now,
-                            until: now + backoff(run.restarts),
-                            start_error: false,
-                        };
-                    } else {
-                        run.phase = Phase::Exited(st);
-                    }
-                }
+                Some((Some(code), _)) => note_exit(run, *code, pod, kind, &name, &uid, now, events),
                 Some((None, _)) => {}
                 None => {
                     run.phase = Phase::Blocked {
@@ -639,47 +576,8 @@ impl Kubelet {
                 ));
                 st["state"] = t.clone();
             }
-            Phase::BackOff {
-                since,
-                until,
-                start_error,
-            } => {
-                wake(*until);
-                let (reason, message) = if *start_error && now < *since + TRANSIENT {
-                    wake(*since + TRANSIENT);
-                    (
-                        "RunContainerError",
-                        run.last_state["terminated"]["message"]
-                            .as_str()
-                            .unwrap_or("")
-                            .to_string(),
-                    )
-                } else {
-                    (
-                        "CrashLoopBackOff",
-                        format!(
-                            "back-off {}s restarting failed container={name} pod={}_{}({uid})",
-                            backoff(run.restarts).as_secs(),
-                            meta::name(pod),
-                            meta::namespace(pod)
-                        ),
-                    )
-                };
-                st["state"] = json!({"waiting": {"reason": reason, "message": message}});
-            }
-            Phase::Blocked {
-                since,
-                reason,
-                message,
-            } => {
-                if *reason == "ErrImagePull" {
-                    wake(*since + TRANSIENT);
-                }
-                st["state"] = if message.is_empty() {
-                    json!({"waiting": {"reason": reason}})
-                } else {
-                    json!({"waiting": {"reason": reason, "message": message}})
-                };
+            Phase::BackOff { .. } | Phase::Blocked { .. } => {
+                st["state"] = waiting(run, pod, &name, &uid, now, wake);
             }
         }
         if kind == Kind::Ephemeral {
@@ -691,6 +589,153 @@ impl Kubelet {
             st["ready"] = json!(ready);
         }
         (st, running, ready)
+    }
+}
+
+/// An image the node cannot pull: ErrImagePull with the registry's answer
+/// first, then, after the transient window, ImagePullBackOff, as the
+/// kubelet's image manager reports it (pkg/kubelet/images/image_manager.go).
+fn pull_failed(
+    run: &mut Run,
+    image: &str,
+    now: Instant,
+    events: &mut Vec<(&'static str, &'static str, String)>,
+) {
+    let first = !matches!(
+        run.phase,
+        Phase::Blocked {
+            reason: "ErrImagePull" | "ImagePullBackOff",
+            ..
+        }
+    );
+    if first {
+        events.push((NORMAL, "Pulling", format!("Pulling image \"{image}\"")));
+        events.push((WARNING, "Failed", format!("Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": not found")));
+        run.phase = Phase::Blocked {
+            since: now,
+            reason: "ErrImagePull",
+            message: format!(
+                "rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": not found"
+            ),
+        };
+    } else if let Phase::Blocked {
+        since,
+        reason: r @ "ErrImagePull",
+        message,
+    } = &mut run.phase
+        && now >= *since + TRANSIENT
+    {
+        events.push((
+            WARNING,
+            "BackOff",
+            format!("Back-off pulling image \"{image}\""),
+        ));
+        *r = "ImagePullBackOff";
+        *message = format!("Back-off pulling image \"{image}\"");
+    }
+}
+
+/// A running container whose process ended: Exited, or BackOff when the
+/// pod's restartPolicy restarts it (only regular containers restart;
+/// ephemeral ones never do).
+#[allow(clippy::too_many_arguments)]
+fn note_exit(
+    run: &mut Run,
+    code: i32,
+    pod: &Value,
+    kind: Kind,
+    name: &str,
+    uid: &str,
+    now: Instant,
+    events: &mut Vec<(&'static str, &'static str, String)>,
+) {
+    let st = terminated(
+        code,
+        if code == 0 { "Completed" } else { "Error" },
+        None,
+        &run.started_at,
+    );
+    // The exited processes stay in the runtime until a
+    // restart replaces them: their output is the log.
+    let policy = meta::str_at(pod, &["spec", "restartPolicy"]).unwrap_or("Always");
+    let restart =
+        kind == Kind::Regular && (policy == "Always" || (policy == "OnFailure" && code != 0));
+    if restart {
+        events.push((
+            WARNING,
+            "BackOff",
+            format!(
+                "Back-off restarting failed container {name} in pod {}_{}({uid})",
+                meta::name(pod),
+                meta::namespace(pod)
+            ),
+        ));
+        run.last_state = st;
+        run.phase = Phase::BackOff {
+            since: now,
+            until: now + backoff(run.restarts),
+            start_error: false,
+        };
+    } else {
+        run.phase = Phase::Exited(st);
+    }
+}
+
+/// The Waiting state of a container that does not run: back-off after a
+/// crash or start error (RunContainerError first, then CrashLoopBackOff, as
+/// the kubelet reports), or blocked on its image or configuration.
+fn waiting(
+    run: &Run,
+    pod: &Value,
+    name: &str,
+    uid: &str,
+    now: Instant,
+    wake: &mut impl FnMut(Instant),
+) -> Value {
+    match &run.phase {
+        Phase::BackOff {
+            since,
+            until,
+            start_error,
+        } => {
+            wake(*until);
+            let (reason, message) = if *start_error && now < *since + TRANSIENT {
+                wake(*since + TRANSIENT);
+                (
+                    "RunContainerError",
+                    run.last_state["terminated"]["message"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string(),
+                )
+            } else {
+                (
+                    "CrashLoopBackOff",
+                    format!(
+                        "back-off {}s restarting failed container={name} pod={}_{}({uid})",
+                        backoff(run.restarts).as_secs(),
+                        meta::name(pod),
+                        meta::namespace(pod)
+                    ),
+                )
+            };
+            json!({"waiting": {"reason": reason, "message": message}})
+        }
+        Phase::Blocked {
+            since,
+            reason,
+            message,
+        } => {
+            if *reason == "ErrImagePull" {
+                wake(*since + TRANSIENT);
+            }
+            if message.is_empty() {
+                json!({"waiting": {"reason": reason}})
+            } else {
+                json!({"waiting": {"reason": reason, "message": message}})
+            }
+        }
+        Phase::Running | Phase::Exited(_) => json!({}),
     }
 }
 

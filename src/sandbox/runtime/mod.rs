@@ -221,6 +221,3 @@ impl Runtime {
             .map(|p| p.exec.output.clone())
     }
 }
-
-#[cfg(test)]
-mod tests;

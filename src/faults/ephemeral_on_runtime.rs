@@ -1,10 +1,12 @@
-//! The runtime acting out commands: gameday's four ephemeral faults with
-//! their exact commands, and the failures a real node produces.
+//! gameday's four ephemeral faults with their exact commands, acted out by
+//! the sandbox's container runtime model, and the failures a real node
+//! produces. It lives with the faults because the sandbox must not know
+//! gameday's commands (docs/architecture.md: sandbox sits below faults).
 
 use std::time::{Duration, Instant};
 
-use super::*;
 use crate::faults::ephemeral;
+use crate::sandbox::runtime::*;
 
 fn who(image: &str, net_admin: bool) -> Identity {
     let spec = ImageCatalog::builtin()
