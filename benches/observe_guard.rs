@@ -1,5 +1,5 @@
 //! Guardrail detection latency: from the moment a breach is visible in
-//! Prometheus's query result to `SteadyState::guard_tick` returning "abort".
+//! Prometheus's query result to `SteadyMonitor::guard_tick` returning "abort".
 //! This is the observation half of issue 5's "guardrail reaction" target
 //! (interval + 250 ms at p95, interval 1 s); the engine adds revert + confirm.
 //!
@@ -13,7 +13,7 @@ mod observe_common;
 
 use std::time::{Duration, Instant};
 
-use gameday::observe::{Observer, SteadyState};
+use gameday::observe::{ProbeReader, SteadyMonitor};
 use gameday::scenario::Probe;
 use observe_common::{Prometheus, TestApp};
 
@@ -43,8 +43,8 @@ async fn run() {
         "name: ok\nprometheus: {query: gd_ok}\nexpect: \"== 1\"\nduring: \"== 1\"",
     )
     .unwrap();
-    let mut steady = SteadyState::new(
-        Observer::new().unwrap().with_prometheus(prom.conn()),
+    let mut steady = SteadyMonitor::new(
+        ProbeReader::new().unwrap().with_prometheus(prom.conn()),
         vec![probe],
         interval,
     );

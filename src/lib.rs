@@ -3,12 +3,14 @@
 //! The binary in `main.rs` is a thin shell over this library so that the
 //! demo, the tests and the benchmarks drive exactly the code users run.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod diag;
 pub mod drill;
 pub mod engine;
+pub mod exit;
 pub mod faults;
 pub mod history;
 pub mod k8s;
@@ -19,4 +21,5 @@ pub mod sandbox;
 pub mod scenario;
 pub mod score;
 pub mod term;
+pub mod values;
 pub mod yaml;

@@ -49,10 +49,19 @@ async fn inject_expiring(
     expires_at: jiff::Timestamp,
     id: u32,
 ) -> Injected {
+    inject_scenario(c, &scenario(faults), expires_at, id).await
+}
+
+/// Plans and injects the first fault of `sc`; every target must succeed.
+async fn inject_scenario(
+    c: &Cluster,
+    sc: &Scenario,
+    expires_at: jiff::Timestamp,
+    id: u32,
+) -> Injected {
     let config = Config::default();
-    let sc = scenario(faults);
     let fault = &sc.spec.faults[0];
-    let plan = plan_fault(&c.kube, &sc, &config, fault, 8).await.unwrap();
+    let plan = plan_fault(&c.kube, sc, &config, fault, 8).await.unwrap();
     let run_id = RunId::generate(jiff::Timestamp::now(), id);
     let stamp = Stamp {
         run_id: run_id.clone(),
@@ -62,7 +71,7 @@ async fn inject_expiring(
     };
     let cx = FaultCx {
         kube: &c.kube,
-        scenario: &sc,
+        scenario: sc,
         config: &config,
         fault,
         concurrency: 8,
@@ -230,12 +239,7 @@ async fn scale_sets_replicas_and_scales_back() {
     );
     assert!(
         c.eventually(Duration::from_secs(10), || async {
-            c.pods("shop", "checkout")
-                .await
-                .iter()
-                .filter(|p| p.metadata.deletion_timestamp.is_none())
-                .count()
-                == 2
+            c.live_pods("shop", "checkout").await == 2
         })
         .await
     );
@@ -463,7 +467,12 @@ async fn ephemeral_case(fault: &str, ty: &str, command_word: &str, env_key: &str
     let run = inject(&c, fault).await;
     let target = &run.targets()[0];
     let p = pod(&c, target).await.unwrap();
-    let eph = p.spec.unwrap().ephemeral_containers.unwrap_or_default();
+    let eph = p
+        .spec
+        .clone()
+        .unwrap()
+        .ephemeral_containers
+        .unwrap_or_default();
     assert_eq!(eph.len(), 1);
     let e = &eph[0];
     assert!(e.name.starts_with("gameday-"), "{}", e.name);
@@ -478,6 +487,21 @@ async fn ephemeral_case(fault: &str, ty: &str, command_word: &str, env_key: &str
     assert_eq!(env_of(e, "GAMEDAY_ACTION").as_deref(), Some("inject"));
     assert_eq!(env_of(e, "GAMEDAY_TIMEOUT_SECONDS").as_deref(), Some("30"));
     assert_eq!(env_of(e, env_key).as_deref(), Some(env_value));
+    // Injected means the kubelet runs it.
+    let state_of = |p: &Pod, name: &str| {
+        p.status
+            .as_ref()
+            .and_then(|s| s.ephemeral_container_statuses.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .find(|s| s.name == name)
+            .and_then(|s| s.state)
+    };
+    assert!(
+        state_of(&p, &e.name).and_then(|s| s.running).is_some(),
+        "{:?}",
+        p.status
+    );
     revert(&c, &run).await;
     let p = pod(&c, target).await.unwrap();
     let eph = p.spec.unwrap().ephemeral_containers.unwrap_or_default();
@@ -489,7 +513,11 @@ async fn ephemeral_case(fault: &str, ty: &str, command_word: &str, env_key: &str
         env_of(r, "GAMEDAY_RUN_ID").as_deref(),
         Some(run.run_id.as_str())
     );
-    // The sandbox ends the inject container once the revert arrives.
+    // The revert container ran its command successfully...
+    let p = pod(&c, target).await.unwrap();
+    let rev = state_of(&p, &r.name).and_then(|s| s.terminated);
+    assert_eq!(rev.map(|t| t.exit_code), Some(0), "{:?}", p.status);
+    // ...and the inject container has ended.
     assert!(
         c.eventually(Duration::from_secs(5), || async {
             let p = pod(&c, target).await.unwrap();
@@ -538,7 +566,7 @@ async fn network_delay_uses_netem_on_the_reserved_handle() {
     ephemeral_case(
         "    - {name: lag, type: networkDelay, duration: 30s, selector: {namespace: shop, labels: {app: checkout}}, params: {latency: 200ms, jitter: 20ms}}",
         "networkDelay",
-        "tc qdisc add dev eth0 handle 7a11: root netem delay 200ms 20ms",
+        "tc qdisc add dev eth0 root handle 7a11: netem delay 200ms 20ms",
         "GAMEDAY_LATENCY_MS",
         "200",
     )
@@ -669,4 +697,251 @@ fn full_outage_scenario(faults: &str) -> Scenario {
     )
     .unwrap_or_else(|d| panic!("{d:?}"))
     .remove(0)
+}
+
+/// The shop plus `slow`: 2 pods with a 30 s grace period that ignore
+/// SIGTERM (the sandbox world's `shutdown-delay: grace`), so a graceful
+/// delete leaves them Terminating for 30 s.
+fn shop_with_slow_pods() -> Vec<serde_json::Value> {
+    let mut world = shop_world();
+    let mut slow = faults_support::deployment("shop", "slow", 2, "shop/slow:1.0");
+    let tpl = &mut slow["spec"]["template"];
+    tpl["spec"]["terminationGracePeriodSeconds"] = serde_json::json!(30);
+    tpl["metadata"]["annotations"] = serde_json::json!({"sandbox.gameday/shutdown-delay": "grace"});
+    world.push(slow);
+    world
+}
+
+/// The DELETE requests the sandbox saw for `pod`.
+fn deletes_of(c: &Cluster, pod: &str) -> Vec<String> {
+    c.sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE" && r.path.contains(&format!("/pods/{pod}")))
+        .map(|r| r.path)
+        .collect()
+}
+
+/// podKill of one `slow` pod with `extra` appended to the fault.
+async fn kill_one_slow_pod(extra: &str) -> (Cluster, Injected, ObjRef) {
+    let c = Cluster::start(shop_with_slow_pods()).await;
+    let fault = format!(
+        "    - {{name: kill, type: podKill, selector: {{namespace: shop, labels: {{app: slow}}}}, mode: {{count: 1}}, seed: 7{extra}}}"
+    );
+    let run = inject(&c, &fault).await;
+    let victim = run.targets()[0].clone();
+    (c, run, victim)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pod_kill_leaves_the_pod_terminating_for_its_own_grace_period() {
+    let (c, run, victim) = kill_one_slow_pod("").await;
+    let victim = &victim;
+    // Seen Terminating, not vanished: the pod's own 30 s apply.
+    let p = pod(&c, victim).await.expect("still there, terminating");
+    assert!(p.metadata.deletion_timestamp.is_some());
+    assert_eq!(p.metadata.deletion_grace_period_seconds, Some(30));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(pod(&c, victim).await.is_some());
+    // No grace period was sent: the pod chose.
+    let deletes = deletes_of(&c, &victim.name);
+    assert_eq!(deletes.len(), 1, "{deletes:?}");
+    assert!(!deletes[0].contains("gracePeriodSeconds"), "{deletes:?}");
+    // The ReplicaSet replaced it at once.
+    assert!(
+        c.eventually(Duration::from_secs(5), || async {
+            c.live_pods("shop", "slow").await == 2
+        })
+        .await
+    );
+    revert(&c, &run).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pod_kill_with_force_removes_the_pod_at_once() {
+    let (c, run, victim) = kill_one_slow_pod(", params: {force: true}").await;
+    let victim = &victim;
+    assert!(
+        pod(&c, victim).await.is_none(),
+        "a force delete removes at once"
+    );
+    revert(&c, &run).await;
+}
+
+/// The fault-test shop plus what a drain must treat differently on the
+/// green node (node-3): a DaemonSet, a bare pod, and `slow` (one pod with a
+/// 30 s grace period that ignores SIGTERM).
+fn shop_with_drain_cases() -> Vec<serde_json::Value> {
+    use serde_json::json;
+    let mut world = shop_world();
+    world.push(json!({
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": "agent", "namespace": "shop"},
+        "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": {
+            "metadata": {"labels": {"app": "agent"}},
+            "spec": {"containers": [{"name": "agent", "image": "shop/agent:1"}]}}}
+    }));
+    world.push(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "solo", "namespace": "shop", "labels": {"app": "solo"}},
+        "spec": {"nodeName": "node-3", "containers": [{"name": "app", "image": "shop/solo:1"}]}
+    }));
+    let mut slow = faults_support::deployment("shop", "slow", 1, "shop/slow:1.0");
+    let tpl = &mut slow["spec"]["template"];
+    tpl["spec"]["terminationGracePeriodSeconds"] = json!(30);
+    tpl["spec"]["nodeSelector"] = json!({"pool": "green"});
+    tpl["metadata"]["annotations"] = json!({"sandbox.gameday/shutdown-delay": "grace"});
+    world.push(slow);
+    world
+}
+
+const DRAIN_GREEN: &str =
+    "    - {name: drain, type: nodeDrain, duration: 30s, selector: {nodeLabels: {pool: green}}";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_drain_refuses_a_bare_pod_at_plan_without_force() {
+    let c = Cluster::start(shop_with_drain_cases()).await;
+    let sc = scenario(&format!("{DRAIN_GREEN}}}"));
+    let before = c.sandbox.write_count();
+    let err = plan_fault(&c.kube, &sc, &Config::default(), &sc.spec.faults[0], 8)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("shop/solo on node-3 declares no controller"),
+        "{err}"
+    );
+    assert_eq!(c.sandbox.write_count(), before, "a refusal writes nothing");
+    assert!(!unschedulable(&c.node("node-3").await));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_drain_with_force_evicts_with_its_grace_period_and_leaves_daemon_pods() {
+    let c = Cluster::start(shop_with_drain_cases()).await;
+    let agent_uid = |pods: Vec<Pod>| {
+        pods.into_iter()
+            .find(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some("node-3"))
+            .and_then(|p| p.metadata.uid)
+    };
+    assert!(
+        c.eventually(Duration::from_secs(5), || async {
+            agent_uid(c.pods("shop", "agent").await).is_some()
+        })
+        .await
+    );
+    let before = agent_uid(c.pods("shop", "agent").await);
+    // The bare pod and `slow` are whole workloads: draining them is a full
+    // outage of each, which the scenario must allow.
+    let text = scenario_text(
+        "t",
+        &format!("{DRAIN_GREEN}, params: {{force: true, gracePeriod: 7s}}}}"),
+        "{maxTargets: 10, maxPercent: 100, allowFullOutage: true, maxDuration: 10m}",
+    );
+    let sc = load_str("t.yaml", &text, &Config::default())
+        .unwrap_or_else(|d| panic!("{d:?}"))
+        .remove(0);
+    let run = inject_scenario(&c, &sc, jiff::Timestamp::now(), 0xd1).await;
+    assert!(unschedulable(&c.node("node-3").await));
+    let slow = c.pods("shop", "slow").await;
+    let evicted = slow
+        .iter()
+        .find(|p| p.metadata.deletion_timestamp.is_some())
+        .expect("slow is terminating");
+    assert_eq!(evicted.metadata.deletion_grace_period_seconds, Some(7));
+    assert!(
+        c.pods("shop", "solo")
+            .await
+            .iter()
+            .all(|p| p.metadata.deletion_timestamp.is_some()),
+        "force evicts the bare pod"
+    );
+    assert_eq!(
+        agent_uid(c.pods("shop", "agent").await),
+        before,
+        "daemon pod untouched"
+    );
+    revert(&c, &run).await;
+    assert!(!unschedulable(&c.node("node-3").await));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_drain_counts_its_impact_per_workload() {
+    use serde_json::json;
+    let mut world = shop_world();
+    let mut pair = faults_support::deployment("shop", "pair", 2, "shop/pair:1");
+    pair["spec"]["template"]["spec"]["nodeSelector"] = json!({"pool": "green"});
+    world.push(pair);
+    let c = Cluster::start(world).await;
+    assert!(
+        c.eventually(Duration::from_secs(5), || async {
+            c.live_pods("shop", "pair").await == 2
+        })
+        .await
+    );
+    // One node of three is within 50%, but both `pair` pods are on it.
+    let sc = scenario(&format!("{DRAIN_GREEN}}}"));
+    let err = plan_fault(&c.kube, &sc, &Config::default(), &sc.spec.faults[0], 8)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("pair"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_rollout_on_a_statefulset_reverts_to_every_pod_ready_on_its_image() {
+    use serde_json::json;
+    let mut world = shop_world();
+    world.push(json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "db", "namespace": "shop"},
+        "spec": {"replicas": 3, "serviceName": "db",
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": {"metadata": {"labels": {"app": "db"}},
+                "spec": {"containers": [{"name": "db", "image": "shop/db:1"}]}}}
+    }));
+    let c = Cluster::start(world).await;
+    let all_good = || async {
+        let pods = c.pods("shop", "db").await;
+        pods.len() == 3
+            && pods.iter().all(|p| {
+                p.metadata.deletion_timestamp.is_none()
+                    && image_of(p) == "shop/db:1"
+                    && p.status
+                        .as_ref()
+                        .and_then(|s| s.conditions.as_ref())
+                        .is_some_and(|cs| {
+                            cs.iter().any(|c| c.type_ == "Ready" && c.status == "True")
+                        })
+            })
+    };
+    assert!(c.eventually(Duration::from_secs(10), all_good).await);
+    let sc = scenario(
+        "    - {name: bad, type: badRollout, duration: 30s, selector: {namespace: shop, kind: StatefulSet, name: db}}",
+    );
+    // One pod at a time: the impact is one of three, not 25% rounded up.
+    let plan = plan_fault(&c.kube, &sc, &Config::default(), &sc.spec.faults[0], 8)
+        .await
+        .unwrap();
+    assert_eq!(plan.blast.groups[0].chosen, 1);
+    let run = inject_scenario(&c, &sc, jiff::Timestamp::now(), 0xba).await;
+    // The rollout gets stuck at the highest ordinal, on the bad image.
+    assert!(
+        c.eventually(Duration::from_secs(10), || async {
+            c.pods("shop", "db")
+                .await
+                .iter()
+                .any(|p| image_of(p) != "shop/db:1" && p.metadata.deletion_timestamp.is_none())
+        })
+        .await
+    );
+    revert(&c, &run).await;
+    assert!(
+        c.eventually(Duration::from_secs(15), all_good).await,
+        "every pod back on its image and Ready: {:?}",
+        c.pods("shop", "db")
+            .await
+            .iter()
+            .map(|p| (p.metadata.name.clone(), image_of(p)))
+            .collect::<Vec<_>>()
+    );
 }

@@ -8,8 +8,8 @@ mod observe_common;
 use std::time::Duration;
 
 use gameday::config::{BasicAuth, Endpoint};
-use gameday::observe::preflight::{self, Needs, Targets};
-use gameday::observe::{AlertmanagerConn, Observer, Outcome, Phase, PrometheusConn};
+use gameday::observe::preflight::{self, Needs, Services};
+use gameday::observe::{AlertmanagerConn, Phase, ProbeOutcome, ProbeReader, PrometheusConn};
 use gameday::scenario::Probe;
 use observe_common::{
     Alertmanager, BCRYPT_S3CRET, PromOptions, Prometheus, RecordingProxy, TestApp, make_tls,
@@ -44,11 +44,11 @@ async fn bearer_basic_and_extra_headers_are_sent() {
     bearer
         .headers
         .insert("X-Scope-OrgID".into(), "tenant-a".into());
-    let obs = Observer::new()
+    let obs = ProbeReader::new()
         .unwrap()
         .with_prometheus(PrometheusConn::new(&bearer).unwrap());
     let r = obs.read(&p, Phase::Before).await;
-    assert_eq!(r.outcome, Outcome::Holds, "{r}");
+    assert_eq!(r.outcome, ProbeOutcome::Holds, "{r}");
     let reqs = proxy.requests();
     assert_eq!(reqs.len(), 1);
     assert_eq!(reqs[0].path, "/api/v1/query");
@@ -109,7 +109,7 @@ async fn tls_with_private_ca_and_basic_auth_against_real_prometheus() {
     let read = |ep: Endpoint| {
         let p = p.clone();
         async move {
-            let obs = Observer::new()
+            let obs = ProbeReader::new()
                 .unwrap()
                 .with_prometheus(PrometheusConn::new(&ep).unwrap());
             obs.read(&p, Phase::Before).await
@@ -119,7 +119,7 @@ async fn tls_with_private_ca_and_basic_auth_against_real_prometheus() {
     // CA file + basic auth: works.
     prom.wait_value("gd_ok", 1.0).await;
     let r = read(prom.endpoint()).await;
-    assert_eq!(r.outcome, Outcome::Holds, "{r}");
+    assert_eq!(r.outcome, ProbeOutcome::Holds, "{r}");
 
     // No CA: the certificate is not trusted, and the reason says so.
     let no_ca = Endpoint {
@@ -128,7 +128,7 @@ async fn tls_with_private_ca_and_basic_auth_against_real_prometheus() {
     };
     let r = read(no_ca.clone()).await;
     match &r.outcome {
-        Outcome::Unknown(why) => assert!(why.to_lowercase().contains("certificate"), "{why}"),
+        ProbeOutcome::Unknown(why) => assert!(why.to_lowercase().contains("certificate"), "{why}"),
         other => panic!("expected a TLS failure, got {other:?}"),
     }
     let check = preflight::check_prometheus(
@@ -148,7 +148,7 @@ async fn tls_with_private_ca_and_basic_auth_against_real_prometheus() {
         ..no_ca
     })
     .await;
-    assert_eq!(r.outcome, Outcome::Holds, "{r}");
+    assert_eq!(r.outcome, ProbeOutcome::Holds, "{r}");
 
     // Wrong password: Prometheus answers 401; the probe is unknown, not retried,
     // and preflight says 401 with a hint.
@@ -161,7 +161,7 @@ async fn tls_with_private_ca_and_basic_auth_against_real_prometheus() {
     };
     let r = read(wrong.clone()).await;
     match &r.outcome {
-        Outcome::Unknown(why) => assert!(why.contains("401"), "{why}"),
+        ProbeOutcome::Unknown(why) => assert!(why.contains("401"), "{why}"),
         other => panic!("expected 401, got {other:?}"),
     }
     assert_eq!(r.attempts, 1, "401 is not retried");
@@ -189,7 +189,7 @@ async fn preflight_says_exactly_what_failed() {
 
     let ok = preflight::run(
         all,
-        Targets {
+        Services {
             prometheus: Some(&prom_conn),
             alertmanager: Some(&am_conn),
             kube: None,
@@ -202,7 +202,7 @@ async fn preflight_says_exactly_what_failed() {
     assert!(ok.to_string().contains("Alertmanager 0."), "{ok}");
 
     // Not configured: names the flag, the env var and the config key.
-    let missing = preflight::run(all, Targets::default(), Duration::from_secs(5)).await;
+    let missing = preflight::run(all, Services::default(), Duration::from_secs(5)).await;
     assert!(!missing.ok());
     let text = missing.to_string();
     eprintln!("{text}");
@@ -227,9 +227,9 @@ async fn preflight_says_exactly_what_failed() {
     drop(prom);
     let down = preflight::run(
         needs_prometheus(),
-        Targets {
+        Services {
             prometheus: Some(&prom_conn),
-            ..Targets::default()
+            ..Services::default()
         },
         Duration::from_secs(5),
     )

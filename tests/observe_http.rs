@@ -5,7 +5,7 @@ mod observe_common;
 
 use std::time::Duration;
 
-use gameday::observe::{Observer, Outcome, Phase, SteadyState};
+use gameday::observe::{Phase, ProbeOutcome, ProbeReader, SteadyMonitor};
 use gameday::scenario::Probe;
 use observe_common::TestApp;
 
@@ -16,24 +16,24 @@ fn http_probe(url: &str, extra: &str) -> Probe {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_and_latency_are_judged() {
     let app = TestApp::start().await;
-    let obs = Observer::new().unwrap();
+    let obs = ProbeReader::new().unwrap();
     let p = http_probe(&app.url("/healthz"), "expect: \"< 300ms\"");
 
     let r = obs.read(&p, Phase::Before).await;
-    assert_eq!(r.outcome, Outcome::Holds, "{r}");
+    assert_eq!(r.outcome, ProbeOutcome::Holds, "{r}");
     let latency = r.value.expect("latency");
     assert!(latency > 0.0 && latency < 0.3, "{latency}");
 
     // Slow: the value is the latency in seconds, compared with 300ms.
     app.set_health(200, Duration::from_millis(400));
     let r = obs.read(&p, Phase::During).await;
-    assert_eq!(r.outcome, Outcome::Breach, "{r}");
+    assert_eq!(r.outcome, ProbeOutcome::Breach, "{r}");
     assert!(r.value.unwrap() >= 0.4, "{r}");
 
     // Fast but failing: a breach with its status, and the latency kept.
     app.set_health(503, Duration::ZERO);
     let r = obs.read(&p, Phase::During).await;
-    assert_eq!(r.outcome, Outcome::Breach, "{r}");
+    assert_eq!(r.outcome, ProbeOutcome::Breach, "{r}");
     assert!(r.value.unwrap() < 0.3);
     assert_eq!(
         r.detail.as_deref(),
@@ -46,13 +46,16 @@ async fn status_and_latency_are_judged() {
         app.url("/healthz")
     ))
     .unwrap();
-    assert_eq!(obs.read(&p503, Phase::After).await.outcome, Outcome::Holds);
+    assert_eq!(
+        obs.read(&p503, Phase::After).await.outcome,
+        ProbeOutcome::Holds
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeout_and_refused_are_unknown_and_s4_applies() {
     let app = TestApp::start().await;
-    let obs = Observer::new().unwrap();
+    let obs = ProbeReader::new().unwrap();
     app.set_health(200, Duration::from_secs(5));
     let p = http_probe(
         &app.url("/healthz"),
@@ -74,17 +77,17 @@ async fn timeout_and_refused_are_unknown_and_s4_applies() {
     );
     let r = obs.read(&down, Phase::During).await;
     assert!(
-        matches!(&r.outcome, Outcome::Unknown(why) if why.to_lowercase().contains("connection refused")),
+        matches!(&r.outcome, ProbeOutcome::Unknown(why) if why.to_lowercase().contains("connection refused")),
         "{r}"
     );
     assert_eq!(r.attempts, 3, "transport errors are retried (bounded)");
 
     // The guardrail: unknown aborts by default ...
-    let mut guard = SteadyState::new(obs.clone(), vec![down.clone()], Duration::from_millis(100));
+    let mut guard = SteadyMonitor::new(obs.clone(), vec![down.clone()], Duration::from_millis(100));
     assert!(guard.guard_tick().await.should_abort());
     // ... and is ignored with onUnknown: ignore.
     let mut ignore = down;
     ignore.on_unknown = Some(gameday::scenario::OnUnknown::Ignore);
-    let mut guard = SteadyState::new(obs, vec![ignore], Duration::from_millis(100));
+    let mut guard = SteadyMonitor::new(obs, vec![ignore], Duration::from_millis(100));
     assert!(!guard.guard_tick().await.should_abort());
 }

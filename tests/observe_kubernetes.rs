@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use gameday::observe::preflight;
-use gameday::observe::{Observer, Outcome, Phase, SteadyState};
+use gameday::observe::{Phase, ProbeOutcome, ProbeReader, SteadyMonitor};
 use gameday::sandbox::{Misbehaviour, Sandbox, SandboxHandle, SandboxOptions};
 use gameday::scenario::{Probe, VerifyProbe};
 use k8s_openapi::api::apps::v1::Deployment;
@@ -64,7 +64,7 @@ fn probe(yaml: &str) -> Probe {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workload_fields_and_pod_counts() {
     let sb = sandbox().await;
-    let obs = Observer::new()
+    let obs = ProbeReader::new()
         .unwrap()
         .with_kube(sb.kube_client().unwrap());
     let cases = [
@@ -98,7 +98,7 @@ async fn workload_fields_and_pod_counts() {
         let r = obs.read(&p, Phase::Before).await;
         assert_eq!(
             (r.value, &r.outcome),
-            (Some(want), &Outcome::Holds),
+            (Some(want), &ProbeOutcome::Holds),
             "{source}: {r}"
         );
     }
@@ -109,7 +109,7 @@ async fn workload_fields_and_pod_counts() {
     )
     .unwrap();
     let r = obs.verify("scale-up", &verify).await;
-    assert_eq!((r.phase, r.outcome), (Phase::Verify, Outcome::Breach));
+    assert_eq!((r.phase, r.outcome), (Phase::Verify, ProbeOutcome::Breach));
 
     // Something that does not exist is unknown, not zero, and not retried.
     let missing = probe(
@@ -118,7 +118,7 @@ async fn workload_fields_and_pod_counts() {
     let r = obs.read(&missing, Phase::Before).await;
     assert_eq!(
         r.outcome,
-        Outcome::Unknown("Deployment shop/nope not found".into())
+        ProbeOutcome::Unknown("Deployment shop/nope not found".into())
     );
     assert_eq!(r.attempts, 1);
 }
@@ -127,11 +127,11 @@ async fn workload_fields_and_pod_counts() {
 async fn scaling_down_breaches_and_api_errors_are_unknown() {
     let sb = sandbox().await;
     let client = sb.kube_client().unwrap();
-    let obs = Observer::new().unwrap().with_kube(client.clone());
+    let obs = ProbeReader::new().unwrap().with_kube(client.clone());
     let available = probe(
         "name: checkout-available\nkubernetes: {kind: Deployment, namespace: shop, name: checkout, field: availableReplicas}\nexpect: \">= 4\"\nduring: \">= 2\"\ntimeout: 2s",
     );
-    let mut steady = SteadyState::new(obs.clone(), vec![available], Duration::from_millis(200));
+    let mut steady = SteadyMonitor::new(obs.clone(), vec![available], Duration::from_millis(200));
     assert!(!steady.guard_tick().await.should_abort());
 
     let deployments: Api<Deployment> = Api::namespaced(client, "shop");

@@ -7,7 +7,7 @@ mod observe_common;
 
 use std::time::{Duration, Instant};
 
-use gameday::observe::{Observer, PrometheusConn, SteadyState};
+use gameday::observe::{ProbeReader, PrometheusConn, SteadyMonitor};
 use gameday::scenario::Probe;
 use observe_common::{Prometheus, RecordingProxy, TestApp};
 
@@ -29,10 +29,10 @@ async fn at_most_one_query_per_probe_per_interval() {
         })
         .collect();
     let interval = Duration::from_millis(250);
-    let obs = Observer::new()
+    let obs = ProbeReader::new()
         .unwrap()
         .with_prometheus(PrometheusConn::from_url(&proxy.url()).unwrap());
-    let mut steady = SteadyState::new(obs, probes, interval);
+    let mut steady = SteadyMonitor::new(obs, probes, interval);
 
     // An impatient engine: before, then ticks back to back, then recovery.
     let started = Instant::now();

@@ -7,7 +7,7 @@ mod observe_common;
 use std::time::{Duration, Instant};
 
 use gameday::observe::steady::all_hold;
-use gameday::observe::{Observer, Outcome, Phase, SteadyState};
+use gameday::observe::{Phase, ProbeOutcome, ProbeReader, SteadyMonitor};
 use gameday::scenario::Probe;
 use observe_common::{Prometheus, TestApp, wait_for};
 
@@ -15,8 +15,8 @@ fn probe(yaml: &str) -> Probe {
     serde_yaml::from_str(yaml).unwrap()
 }
 
-fn observer(prom: &Prometheus) -> Observer {
-    Observer::new().unwrap().with_prometheus(prom.conn())
+fn observer(prom: &Prometheus) -> ProbeReader {
+    ProbeReader::new().unwrap().with_prometheus(prom.conn())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -41,7 +41,7 @@ async fn reduce_modes_and_the_single_series_error() {
         ));
         let r = obs.read(&p, Phase::Before).await;
         assert_eq!(r.value, Some(want), "{reduce}: {r}");
-        assert_eq!(r.outcome, Outcome::Holds, "{reduce}: {r}");
+        assert_eq!(r.outcome, ProbeOutcome::Holds, "{reduce}: {r}");
     }
 
     // Default reduce is single: three series is an error that says so.
@@ -52,7 +52,7 @@ async fn reduce_modes_and_the_single_series_error() {
         )
         .await;
     match &r.outcome {
-        Outcome::Unknown(why) => assert!(why.contains("exactly one series, got 3"), "{why}"),
+        ProbeOutcome::Unknown(why) => assert!(why.contains("exactly one series, got 3"), "{why}"),
         other => panic!("expected unknown, got {other:?}"),
     }
     assert_eq!(r.attempts, 1, "a wrong series count is not retried");
@@ -64,14 +64,14 @@ async fn reduce_modes_and_the_single_series_error() {
             Phase::Before,
         )
         .await;
-    assert_eq!((r.value, r.outcome), (Some(4.0), Outcome::Holds));
+    assert_eq!((r.value, r.outcome), (Some(4.0), ProbeOutcome::Holds));
     let r = obs
         .read(
             &probe("name: scalar\nprometheus: {query: 'scalar(sum(gd_value))'}\nexpect: \"> 7\""),
             Phase::Before,
         )
         .await;
-    assert_eq!((r.value, r.outcome), (Some(7.5), Outcome::Holds));
+    assert_eq!((r.value, r.outcome), (Some(7.5), ProbeOutcome::Holds));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,7 +84,7 @@ async fn expectation_follows_the_metric_and_query_errors_are_unknown() {
     let p = probe("name: success\nprometheus: {query: gd_success_ratio}\nexpect: \">= 0.99\"");
 
     let r = obs.read(&p, Phase::Before).await;
-    assert_eq!(r.outcome, Outcome::Holds, "{r}");
+    assert_eq!(r.outcome, ProbeOutcome::Holds, "{r}");
     assert_eq!(r.within_slo, Some(true));
 
     app.set("gd_success_ratio", 0.5);
@@ -93,7 +93,7 @@ async fn expectation_follows_the_metric_and_query_errors_are_unknown() {
         Duration::from_secs(10),
         || async {
             let r = obs.read(&p, Phase::After).await;
-            (r.outcome == Outcome::Breach).then_some(r)
+            (r.outcome == ProbeOutcome::Breach).then_some(r)
         },
     )
     .await;
@@ -104,7 +104,7 @@ async fn expectation_follows_the_metric_and_query_errors_are_unknown() {
     let bad = probe("name: bad\nprometheus: {query: 'sum(rate(x[5m]'}\nexpect: \">= 0\"");
     let r = obs.read(&bad, Phase::Before).await;
     match &r.outcome {
-        Outcome::Unknown(why) => assert!(why.contains("bad_data"), "{why}"),
+        ProbeOutcome::Unknown(why) => assert!(why.contains("bad_data"), "{why}"),
         other => panic!("expected unknown, got {other:?}"),
     }
     assert_eq!(r.attempts, 1);
@@ -124,12 +124,12 @@ async fn prometheus_killed_is_a_breach_unless_ignored() {
         "name: lenient\nprometheus: {query: gd_ok}\nexpect: \"== 1\"\nduring: \"== 1\"\nonUnknown: ignore\ntimeout: 2s",
     );
     let interval = Duration::from_millis(200);
-    let mut both = SteadyState::new(
+    let mut both = SteadyMonitor::new(
         observer(&prom),
         vec![strict.clone(), lenient.clone()],
         interval,
     );
-    let mut only_lenient = SteadyState::new(observer(&prom), vec![lenient], interval);
+    let mut only_lenient = SteadyMonitor::new(observer(&prom), vec![lenient], interval);
 
     let v = both.guard_tick().await;
     assert!(!v.should_abort(), "{v:?}");
@@ -177,7 +177,7 @@ async fn timeout_bounds_a_hung_prometheus() {
     prom.resume();
 
     match &r.outcome {
-        Outcome::Unknown(why) => assert!(why.contains("timed out after 700ms"), "{why}"),
+        ProbeOutcome::Unknown(why) => assert!(why.contains("timed out after 700ms"), "{why}"),
         other => panic!("expected a timeout, got {other:?}"),
     }
     assert!(
@@ -210,7 +210,7 @@ async fn phases_record_impact_and_mitigation() {
         ),
         probe("name: latency\nprometheus: {query: gd_latency_seconds}\nexpect: \"< 0.5\""),
     ];
-    let mut steady = SteadyState::new(observer(&prom), probes, Duration::from_millis(300));
+    let mut steady = SteadyMonitor::new(observer(&prom), probes, Duration::from_millis(300));
 
     let before = steady.check_before().await;
     assert_eq!(before.len(), 2);

@@ -177,10 +177,11 @@ async fn eviction_blocked_by_pdb_is_429() {
     }
     assert!(sb.store().try_get(PODS, "shop", &names[1]).is_some());
     // Once the replacement is ready the budget allows another eviction.
+    // The evicted pod may still be listed, Terminating: it does not count.
     assert!(
         wait_until(Duration::from_secs(5), || checkout_pods(&sb)
             .iter()
-            .filter(|p| ready(p))
+            .filter(|p| ready(p) && p["metadata"]["deletionTimestamp"].is_null())
             .count()
             == 4)
         .await
@@ -428,19 +429,16 @@ async fn bad_and_pause_images_never_become_ready() {
 }
 
 #[tokio::test]
-async fn ephemeral_containers_run_until_timeout_or_revert() {
+async fn ephemeral_containers_run_their_commands_until_they_end_or_are_killed() {
     let sb = start(33).await;
     let pods: Api<Pod> = Api::namespaced(sb.kube_client().unwrap(), "shop");
     let victim = name(&checkout_pods(&sb)[0]);
-    let env = |action: &str, timeout: &str| {
-        json!([
-        {"name": "GAMEDAY_RUN_ID", "value": "r1"}, {"name": "GAMEDAY_FAULT", "value": "slow"},
-        {"name": "GAMEDAY_FAULT_TYPE", "value": "networkDelay"}, {"name": "GAMEDAY_ACTION", "value": action},
-        {"name": "GAMEDAY_TIMEOUT_SECONDS", "value": timeout}, {"name": "GAMEDAY_LATENCY_MS", "value": "200"}])
-    };
-    let inject = json!({"spec": {"ephemeralContainers": [{"name": "gameday-slow-abc12", "image": "busybox",
-        "command": ["timeout", "60", "tc", "qdisc", "add", "dev", "eth0", "handle", "7a11:", "root", "netem", "delay", "200ms"],
-        "env": env("inject", "60")}]}});
+    // The containers run their commands with what their images carry:
+    // netshoot has tc and sleep, and tc needs NET_ADMIN.
+    let net_admin = json!({"capabilities": {"add": ["NET_ADMIN"]}});
+    let inject = json!({"spec": {"ephemeralContainers": [{"name": "gameday-slow-abc12", "image": "nicolaka/netshoot:v0.13",
+        "targetContainerName": "app", "securityContext": net_admin,
+        "command": ["timeout", "60", "sh", "-c", "tc qdisc add dev eth0 root handle 7a11: netem delay 200ms && sleep 55"]}]}});
     pods.patch_ephemeral_containers(&victim, &PatchParams::default(), &Patch::Strategic(inject))
         .await
         .unwrap();
@@ -477,8 +475,9 @@ async fn ephemeral_containers_run_until_timeout_or_revert() {
         .await
         .unwrap_err();
     assert!(matches!(err, kube::Error::Api(s) if s.code == 422));
-    let revert = json!({"spec": {"ephemeralContainers": [{"name": "gameday-slow-rev01", "image": "busybox",
-        "command": ["tc", "qdisc", "del", "dev", "eth0", "handle", "7a11:"], "env": env("revert", "10")}]}});
+    let revert = json!({"spec": {"ephemeralContainers": [{"name": "gameday-slow-rev01", "image": "nicolaka/netshoot:v0.13",
+        "targetContainerName": "app", "securityContext": net_admin,
+        "command": ["sh", "-c", "pkill -f '^sleep 55$'; tc qdisc del dev eth0 root handle 7a11:"]}]}});
     pods.patch_ephemeral_containers(&victim, &PatchParams::default(), &Patch::Strategic(revert))
         .await
         .unwrap();
@@ -492,9 +491,8 @@ async fn ephemeral_containers_run_until_timeout_or_revert() {
     );
     // A short timeout ends the container on its own.
     let other = name(&checkout_pods(&sb)[1]);
-    let short = json!({"spec": {"ephemeralContainers": [{"name": "gameday-cpu-x1", "image": "stress", "env": [
-        {"name": "GAMEDAY_ACTION", "value": "inject"}, {"name": "GAMEDAY_FAULT", "value": "cpu"},
-        {"name": "GAMEDAY_RUN_ID", "value": "r1"}, {"name": "GAMEDAY_TIMEOUT_SECONDS", "value": "1"}]}]}});
+    let short = json!({"spec": {"ephemeralContainers": [{"name": "gameday-cpu-x1", "image": "busybox:1.36",
+        "command": ["sleep", "1"]}]}});
     pods.patch_ephemeral_containers(&other, &PatchParams::default(), &Patch::Strategic(short))
         .await
         .unwrap();
@@ -1139,11 +1137,11 @@ async fn scrape_for(sb: &gameday::sandbox::SandboxHandle, n: usize) -> u64 {
     errors
 }
 
-/// Every deletion is immediate in the sandbox, so only the grace period
-/// tells a crash from a clean shutdown: a pod deleted with one (eviction,
-/// a Deployment scaling down, a plain delete) leaves the endpoints before it
-/// stops, and costs no request; one deleted with `gracePeriodSeconds: 0`
-/// keeps its share of traffic until the endpoint removal propagates.
+/// A pod deleted with a grace period (eviction, a Deployment scaling down,
+/// a plain delete) is marked terminating and leaves the endpoints before it
+/// stops, costing no request; one force-deleted with `gracePeriodSeconds: 0`
+/// vanishes while serving and keeps its share of traffic until the endpoint
+/// removal propagates.
 #[tokio::test]
 async fn only_a_pod_deleted_without_grace_period_fails_requests() {
     use gameday::sandbox::world::World;
@@ -1176,7 +1174,13 @@ async fn only_a_pod_deleted_without_grace_period_fails_requests() {
     );
     assert!(sb.store().abrupt_pod_deletions().is_empty());
 
-    let victim = name(&checkout_pods(&sb)[0]);
+    // A pod still serving: force-deleting one already terminating costs
+    // nothing more, it has left the endpoints.
+    let victim = checkout_pods(&sb)
+        .iter()
+        .find(|p| p["metadata"]["deletionTimestamp"].is_null())
+        .map(name)
+        .unwrap();
     pods.delete(&victim, &DeleteParams::default().grace_period(0))
         .await
         .unwrap();

@@ -6,36 +6,12 @@ mod sandbox_support;
 
 use std::time::Duration;
 
-use gameday::sandbox::SandboxHandle;
 use gameday::sandbox::resources::{DEPLOYMENTS, EVENTS, NETWORKPOLICIES, NODES, PODS};
 use sandbox_support::*;
 
 const MINORS: [u32; 2] = [27, 33];
 
-struct Env {
-    sb: SandboxHandle,
-    kubeconfig: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-async fn env(minor: u32) -> Env {
-    let sb = start(minor).await;
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = kubeconfig(&sb, dir.path());
-    Env {
-        sb,
-        kubeconfig,
-        _dir: dir,
-    }
-}
-
 impl Env {
-    async fn kubectl(&self, args: &[&str]) -> String {
-        let out = kubectl(&self.kubeconfig, args).await;
-        assert!(out.ok, "kubectl {args:?} failed: {}", out.stderr);
-        out.stdout
-    }
-
     /// The dispatcher ran the kubectl matching the reported minor.
     fn assert_kubectl_minor(&self, minor: u32) {
         let want = format!("kubectl/v1.{minor}.");

@@ -274,6 +274,12 @@ const GOLDEN: &[(&str, usize, usize, &str)] = &[
         "unknown field `metdata` in scenario",
     ),
     (
+        "force-with-grace-period",
+        63,
+        9,
+        "fault `kill-third` sets `force: true` and a `gracePeriod`",
+    ),
+    (
         "unknown-param-for-type",
         63,
         9,

@@ -15,7 +15,7 @@ use crate::engine::rundir;
 use crate::observe::EndpointArgs;
 use crate::report::files;
 use crate::sandbox::world::World;
-use crate::sandbox::{Sandbox, SandboxOptions};
+use crate::sandbox::{Sandbox, SandboxHandle, SandboxOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -74,13 +74,67 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
 
     let api_port = free_port()?;
     let token_file = work.path().join("api-token");
+    let (stack, scenario) = match start_stack(&rt, &sandbox, work.path(), api_port, &token_file) {
+        Ok(v) => v,
+        Err(e) => {
+            rt.block_on(sandbox.shutdown());
+            return Err(e);
+        }
+    };
+    let scenario_path = work.path().join("demo-scenario.yaml");
+    std::fs::write(&scenario_path, scenario)?;
+
+    let (run_args, run_global) = run_request(
+        &args,
+        global,
+        scenario_path,
+        &out,
+        stack.as_ref(),
+        api_port,
+        token_file,
+        &kubeconfig,
+    );
+    // `gameday run` builds its own runtime; the sandbox keeps serving from
+    // this one's worker threads meanwhile.
+    let code = run::run(run_args, &run_global);
+
+    let written = show_reports(&out);
+    drop(stack);
+    if args.keep && code.is_ok() {
+        crate::errln!(
+            "demo: the sandbox keeps running (Ctrl-C to stop). Try:\n  kubectl --kubeconfig {} get pods -n shop",
+            kubeconfig.display()
+        );
+        rt.block_on(async {
+            let _ = tokio::signal::ctrl_c().await;
+        });
+    }
+    rt.block_on(sandbox.shutdown());
+    let code = code?;
+    Ok(if code == exit::OK || written.len() == 5 {
+        code
+    } else {
+        exit::FAILED
+    })
+}
+
+/// Prometheus and Alertmanager on loopback when they are installed, with the
+/// scenario that uses them; otherwise the scenario with kubernetes and http
+/// probes. On an error the caller stops the sandbox.
+fn start_stack(
+    rt: &tokio::runtime::Runtime,
+    sandbox: &SandboxHandle,
+    work: &Path,
+    api_port: u16,
+    token_file: &Path,
+) -> anyhow::Result<(Option<Stack>, String)> {
     let tools = (
         demo::stack::find_on_path("prometheus"),
         demo::stack::find_on_path("prometheus-alertmanager"),
     );
-    let (stack, scenario) = match tools {
+    match tools {
         (Some(prom), Some(am)) => {
-            let rules = work.path().join("rules");
+            let rules = work.join("rules");
             std::fs::create_dir_all(&rules)?;
             for (name, text) in demo::RULES {
                 std::fs::write(rules.join(name), text)?;
@@ -96,7 +150,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
                 &sandbox.metrics_url(),
                 &sandbox.scrape_auth(),
                 &webhook,
-                &token_file,
+                token_file,
             ));
             match stack {
                 Ok(s) => {
@@ -105,12 +159,9 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
                         s.prometheus_url,
                         s.alertmanager_url
                     );
-                    (Some(s), demo::SCENARIO_PROMETHEUS.to_string())
+                    Ok((Some(s), demo::SCENARIO_PROMETHEUS.to_string()))
                 }
-                Err(e) => {
-                    rt.block_on(sandbox.shutdown());
-                    return Err(e).context("starting Prometheus and Alertmanager for the demo");
-                }
+                Err(e) => Err(e).context("starting Prometheus and Alertmanager for the demo"),
             }
         }
         _ => {
@@ -120,39 +171,52 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
             );
             let text = demo::SCENARIO_KUBERNETES
                 .replace("@SANDBOX_HEALTHZ@", &sandbox.kubelet_healthz_url());
-            (None, text)
+            Ok((None, text))
         }
-    };
-    let scenario_path = work.path().join("demo-scenario.yaml");
-    std::fs::write(&scenario_path, scenario)?;
+    }
+}
 
+/// The `gameday run` the demo performs: its scenario, on the sandbox's
+/// context, with the stack's endpoints.
+#[allow(clippy::too_many_arguments)]
+fn run_request(
+    args: &Args,
+    global: &GlobalArgs,
+    scenario_path: PathBuf,
+    out: &Path,
+    stack: Option<&Stack>,
+    api_port: u16,
+    token_file: PathBuf,
+    kubeconfig: &Path,
+) -> (run::Args, GlobalArgs) {
     let run_args = run::Args {
         scenario: scenario_path,
         name: None,
-        out: Some(out.clone()),
+        out: Some(out.to_path_buf()),
         out_parent: None,
         yes: true,
         ci: args.ci,
         concurrency: 32,
         endpoints: EndpointArgs {
-            prometheus_url: stack.as_ref().map(|s| s.prometheus_url.clone()),
-            alertmanager_url: stack.as_ref().map(|s| s.alertmanager_url.clone()),
+            prometheus_url: stack.map(|s| s.prometheus_url.clone()),
+            alertmanager_url: stack.map(|s| s.alertmanager_url.clone()),
         },
         api_listen: SocketAddr::from(([127, 0, 0, 1], api_port)),
         api_token_file: Some(token_file),
     };
     let run_global = GlobalArgs {
         context: Some(demo::CONTEXT.to_string()),
-        kubeconfig: Some(kubeconfig.clone()),
+        kubeconfig: Some(kubeconfig.to_path_buf()),
         config: global.config.clone(),
         verbose: global.verbose,
         quiet: global.quiet,
         log_format: global.log_format,
     };
-    // `gameday run` builds its own runtime; the sandbox keeps serving from
-    // this one's worker threads meanwhile.
-    let code = run::run(run_args, &run_global);
+    (run_args, run_global)
+}
 
+/// Lists the reports the run wrote, and how to open and re-render them.
+fn show_reports(out: &Path) -> Vec<PathBuf> {
     let mut written = Vec::new();
     for name in [
         files::RESULT_JSON,
@@ -177,21 +241,5 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
             out.display()
         );
     }
-    drop(stack);
-    if args.keep && code.is_ok() {
-        crate::errln!(
-            "demo: the sandbox keeps running (Ctrl-C to stop). Try:\n  kubectl --kubeconfig {} get pods -n shop",
-            kubeconfig.display()
-        );
-        rt.block_on(async {
-            let _ = tokio::signal::ctrl_c().await;
-        });
-    }
-    rt.block_on(sandbox.shutdown());
-    let code = code?;
-    Ok(if code == exit::OK || written.len() == 5 {
-        code
-    } else {
-        exit::FAILED
-    })
+    written
 }

@@ -24,15 +24,30 @@ pub struct Args {
     pub force: bool,
 }
 
-fn parse_fault(s: &str) -> Result<FaultType, String> {
+/// A `--fault` that names no fault type, with the closest name if any.
+#[derive(Debug, thiserror::Error)]
+enum UnknownFault {
+    #[error("unknown fault type `{given}`; did you mean `{close}`?")]
+    Close { given: String, close: String },
+    #[error("unknown fault type `{given}`; one of: {all}")]
+    Far { given: String, all: String },
+}
+
+fn parse_fault(s: &str) -> Result<FaultType, UnknownFault> {
     FaultType::ALL
         .into_iter()
         .find(|t| t.as_str() == s)
         .ok_or_else(|| {
             let names: Vec<&str> = FaultType::ALL.iter().map(|t| t.as_str()).collect();
             match crate::yaml::did_you_mean(s, names.iter().copied()) {
-                Some(m) => format!("unknown fault type `{s}`; did you mean `{m}`?"),
-                None => format!("unknown fault type `{s}`; one of: {}", names.join(", ")),
+                Some(m) => UnknownFault::Close {
+                    given: s.to_string(),
+                    close: m.to_string(),
+                },
+                None => UnknownFault::Far {
+                    given: s.to_string(),
+                    all: names.join(", "),
+                },
             }
         })
 }
@@ -144,7 +159,7 @@ fn profile(fault: FaultType) -> Profile {
             None,
             "0.75",
             ERRORS,
-            "      params:\n        gracePeriod: 0s         # 0s: a crash; its share of requests fails until the endpoints catch up\n",
+            "      params:\n        force: true             # a crash (force delete); its share of requests fails until the endpoints catch up\n",
         ),
         FaultType::PodEvict => p(
             "Evicting a checkout pod (the PodDisruptionBudget is respected) costs no request, and checkout keeps 99% success.",

@@ -18,7 +18,6 @@ mod rbac;
 mod recover;
 mod report;
 mod respond;
-mod respond_start;
 pub(crate) mod run;
 mod run_output;
 mod sandbox;
@@ -29,15 +28,11 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-/// Exit codes, as documented in DESIGN.md and the README.
-pub mod exit {
-    pub const OK: i32 = 0;
-    pub const FAILED: i32 = 1;
-    pub const USAGE: i32 = 2;
-    pub const ABORTED: i32 = 3;
-    pub const UNREACHABLE: i32 = 4;
-    pub const REVERT_FAILED: i32 = 5;
-}
+/// Exit codes live below the CLI (engine and report map outcomes to them);
+/// re-exported so `cli::exit::OK` keeps reading naturally here.
+pub use crate::exit;
+/// Colour decisions live in `term`, the layer every printer depends on.
+pub use crate::term::use_color;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -125,13 +120,6 @@ pub enum Command {
     Report(report::Args),
     /// A whole game day on the built-in sandbox: the place to start.
     Demo(demo::Args),
-}
-
-/// Whether to colour output: never when NO_COLOR is set (https://no-color.org)
-/// or stderr is not a terminal.
-pub fn use_color() -> bool {
-    use std::io::IsTerminal;
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 
 /// `--log-format json` or `--log-format=json` anywhere in the arguments.

@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use super::{GlobalArgs, OutputFormat, exit};
+use crate::app::plan_error_code;
 use crate::config::Config;
 use crate::diag;
 use crate::engine::plan::{FaultPlan, plan_all};
-use crate::faults::{FaultError, kind_of};
+use crate::faults::kind_of;
 use crate::k8s::guard::check_context;
 use crate::k8s::retry::RetryPolicy;
 use crate::k8s::{Kube, KubeTarget};
@@ -101,14 +102,6 @@ pub(crate) async fn connect(target: &KubeTarget) -> Result<Kube, i32> {
         );
         exit::UNREACHABLE
     })
-}
-
-/// Exit code for a planning error: limits and input → 2, the API → 4.
-pub(crate) fn plan_error_code(e: &FaultError) -> i32 {
-    match e {
-        FaultError::K8s(_) => exit::UNREACHABLE,
-        _ => exit::USAGE,
-    }
 }
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

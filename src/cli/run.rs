@@ -1,28 +1,20 @@
-//! `gameday run SCENARIO`: preflight (load, context guard, plan with blast
-//! radius, confirmation), then the engine. Every exit path reverts (S2): the
-//! engine's own revert tail for normal ends, guardrails, errors, SIGINT and
-//! SIGTERM; a drop guard plus a panic hook for panics; and `gameday
-//! recover` by label for SIGKILL.
+//! `gameday run SCENARIO`: parses the flags, loads the scenario and applies
+//! the context guard, builds an [`app::RunRequest`] and shows what the run
+//! says. The run itself (preflight, plan, confirmation, the engine and every
+//! safety net) is `app::execute`, which `demo` and drills share.
 
+use std::fmt::Display;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
-use std::sync::Arc;
-
-use rand::RngExt;
-use serde_json::json;
+use std::path::{Path, PathBuf};
 
 use super::{GlobalArgs, exit, run_output};
-use crate::engine::guard::{RevertGuard, install_panic_hook};
-use crate::engine::halt;
-use crate::engine::plan::plan_all;
-use crate::engine::progress::Progress;
-use crate::engine::recover::Filter;
-use crate::engine::{Journal, Observer, Outcome, RunOptions, Runner, Status, StopHandle, rundir};
+use crate::app::{self, Confirmation, RunRequest, RunSettings, RunView};
+use crate::engine::plan::FaultPlan;
+use crate::engine::{Outcome, rundir};
 use crate::k8s::marks::RunId;
-use crate::observe::gates::{ProbeDisplay, SteadyGates};
-use crate::observe::preflight::{self, Needs, Targets};
+use crate::observe::preflight::Preflight;
 use crate::observe::{EndpointArgs, Endpoints};
-use crate::scenario::TargetKind;
+use crate::scenario::Scenario;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -60,9 +52,6 @@ pub struct Args {
     pub endpoints: EndpointArgs,
 }
 
-/// How long each preflight reachability check may take.
-const PREFLIGHT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-
 /// `CI` set to anything but empty, `0` or `false`.
 pub fn ci_env() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
@@ -77,238 +66,90 @@ fn confirm(context: &str) -> bool {
     std::io::stdin().lock().read_line(&mut line).is_ok() && line.trim() == context
 }
 
-pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
+/// `gameday run`'s stderr: the lines of `run_output`, and the prompt.
+struct CliView {
+    /// Whether the run goes under ./gameday-runs, where `gameday respond`
+    /// finds it without being told (it shapes the hint printed).
+    default_runs_root: bool,
+}
+
+impl RunView for CliView {
+    fn error(&self, message: &dyn Display) {
+        run_output::error(message);
+    }
+    fn say(&self, line: &dyn Display) {
+        crate::errln!("{line}");
+    }
+    fn halted(&self, namespace: &str) {
+        run_output::halted(namespace);
+    }
+    fn preflight_failed(&self, pre: &Preflight) {
+        run_output::preflight_failed(pre);
+    }
+    fn plan(&self, scenario: &Scenario, context: &str, plans: &[FaultPlan]) {
+        run_output::plan(scenario, context, plans);
+    }
+    fn confirm(&self, context: &str) -> Confirmation {
+        if !std::io::stdin().is_terminal() {
+            Confirmation::CannotAsk
+        } else if confirm(context) {
+            Confirmation::Yes
+        } else {
+            Confirmation::No
+        }
+    }
+    fn started(&self, run_id: &RunId, run_dir: &Path) {
+        run_output::started(run_id, run_dir);
+    }
+    fn responder_api(&self, url: &str, token_file: &Path) {
+        run_output::responder_api(url, token_file, self.default_runs_root);
+    }
+    fn ended(&self, outcome: &Outcome, journal: &Path, crashed: bool) {
+        run_output::ended(outcome, journal, crashed);
+    }
+}
+
+/// The flags as a request for the app layer; a refusal (bad flags, an
+/// invalid scenario, a context the guard refuses) is printed and is the
+/// exit code.
+fn request(args: &Args, global: &GlobalArgs) -> Result<RunRequest, i32> {
     let ci = args.ci || ci_env();
-    let yes = args.yes || ci;
     let placement = rundir::Placement::from_flags(args.out.as_deref(), args.out_parent.as_deref());
     if let Err(e) = placement.check() {
         crate::errln!("error: {e}");
-        return Ok(exit::USAGE);
+        return Err(exit::USAGE);
     }
-    let (config, scenario) = match super::plan::load(global, &args.scenario, args.name.as_deref()) {
-        Ok(v) => v,
+    let (config, scenario) = super::plan::load(global, &args.scenario, args.name.as_deref())?;
+    let target = super::plan::guarded_target(global, &scenario, &config)?;
+    let endpoints = Endpoints::resolve(&args.endpoints, &config).map_err(|e| {
+        run_output::error(e);
+        exit::USAGE
+    })?;
+    Ok(RunRequest {
+        scenario,
+        config,
+        target,
+        endpoints,
+        placement,
+        settings: RunSettings {
+            concurrency: args.concurrency as usize,
+            confirmed: args.yes || ci,
+            live_view: !ci && !crate::term::json() && std::io::stderr().is_terminal(),
+            api_listen: args.api_listen,
+            api_token_file: args.api_token_file.clone(),
+        },
+    })
+}
+
+pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
+    let req = match request(&args, global) {
+        Ok(r) => r,
         Err(code) => return Ok(code),
     };
-    let target = match super::plan::guarded_target(global, &scenario, &config) {
-        Ok(t) => t,
-        Err(code) => return Ok(code),
-    };
-    let endpoints = match Endpoints::resolve(&args.endpoints, &config) {
-        Ok(e) => e,
-        Err(e) => {
-            run_output::error(e);
-            return Ok(exit::USAGE);
-        }
+    let view = CliView {
+        default_runs_root: args.out.is_none(),
     };
     let rt = super::plan::runtime()?;
-    rt.block_on(async move {
-        let kube = match super::plan::connect(&target).await {
-            Ok(k) => k,
-            Err(code) => return Ok(code),
-        };
-        // A halted cluster refuses before anything else is said or written:
-        // no plan, no responder API, no run directory, no history row.
-        match halt::is_halted(&kube, &config.halt_namespace).await {
-            Ok(false) => {}
-            Ok(true) => {
-                run_output::halted(&config.halt_namespace);
-                return Ok(exit::ABORTED);
-            }
-            Err(e) => {
-                run_output::error(format_args!(
-                    "cannot read the kill switch: {e}; nothing was changed"
-                ));
-                return Ok(exit::UNREACHABLE);
-            }
-        }
-        // Everything the run reads must answer before anything is changed (exit 4).
-        let pre = preflight::run(
-            Needs::of(&scenario),
-            Targets {
-                prometheus: endpoints.prometheus.as_ref(),
-                alertmanager: endpoints.alertmanager.as_ref(),
-                kube: Some(&kube.client),
-            },
-            PREFLIGHT_TIMEOUT,
-        )
-        .await;
-        if !pre.ok() {
-            run_output::preflight_failed(&pre);
-            return Ok(exit::UNREACHABLE);
-        }
-        // Every permission the run needs, asked before any change (exit 4).
-        let needs = crate::faults::rbac::rules_for_run(&scenario, &config);
-        match crate::engine::access::missing(&kube, &needs, args.concurrency as usize).await {
-            Ok(m) if m.is_empty() => {}
-            Ok(m) => {
-                let list: Vec<String> = m.iter().map(|p| p.to_string()).collect();
-                run_output::error(format_args!(
-                    "this identity lacks {} permission(s) the run needs: {}; nothing was changed \
-                     (`gameday rbac` prints the Roles to bind)",
-                    m.len(),
-                    list.join(", ")
-                ));
-                return Ok(exit::UNREACHABLE);
-            }
-            Err(e) => {
-                run_output::error(format_args!(
-                    "cannot check permissions: {e}; nothing was changed"
-                ));
-                return Ok(exit::UNREACHABLE);
-            }
-        }
-        let mut reader = crate::observe::Observer::new()?.with_kube(kube.client.clone());
-        if let Some(p) = endpoints.prometheus.clone() {
-            reader = reader.with_prometheus(p);
-        }
-        let concurrency = args.concurrency as usize;
-        let plans = match plan_all(&kube, &scenario, &config, concurrency).await {
-            Ok(p) => p,
-            Err(e) => {
-                run_output::error(format_args!("{e}; nothing was changed"));
-                return Ok(super::plan::plan_error_code(&e));
-            }
-        };
-        run_output::plan(&scenario, &target.context, &plans);
-        if !target.is_sandbox() && !yes {
-            if !std::io::stdin().is_terminal() {
-                run_output::error(format_args!(
-                    "context `{}` is not the sandbox; pass --yes to run without a prompt",
-                    target.context
-                ));
-                return Ok(exit::USAGE);
-            }
-            if !confirm(&target.context) {
-                crate::errln!("not confirmed; nothing was changed");
-                return Ok(exit::USAGE);
-            }
-        }
-
-        let now = jiff::Timestamp::now();
-        let run_id = RunId::generate(now, rand::rng().random());
-        let run_dir = match rundir::create(&placement, now, &scenario.metadata.name, &run_id) {
-            Ok(d) => d,
-            Err(e @ rundir::RunDirError::HoldsRun(_)) => {
-                crate::errln!("error: {e}; nothing was changed");
-                return Ok(exit::USAGE);
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let journal_path = run_dir.join("journal.jsonl");
-        let journal = Arc::new(Journal::open(&journal_path)?);
-        journal.append(
-            "engine",
-            "run.start",
-            json!({
-                "runId": run_id.0,
-                "scenario": scenario.metadata.name,
-                "context": target.context,
-                "runDir": run_dir.display().to_string(),
-                "faults": plans,
-                // So `gameday report` can rebuild every output from the journal alone.
-                "scenarioSpec": scenario,
-                "config": config,
-            }),
-        )?;
-        run_output::started(&run_id, &run_dir);
-
-        // From here on something may be injected: arm every safety net
-        // before the engine starts.
-        install_panic_hook(journal_path.clone());
-        let guard = RevertGuard::arm(
-            target.clone(),
-            Filter {
-                run_id: Some(run_id.0.clone()),
-                expired_only: false,
-                namespaces: Some(scenario.spec.target.namespaces.clone()),
-                nodes: scenario
-                    .spec
-                    .faults
-                    .iter()
-                    .any(|f| f.kind.target_kind() == TargetKind::Nodes),
-                kinds: None,
-            },
-            journal_path.clone(),
-        );
-        let stop = StopHandle::new();
-        stop.listen_for_signals()?;
-
-        let tty = !ci && !crate::term::json() && std::io::stderr().is_terminal();
-        let progress = Progress::new(tty);
-        let feed = progress.feed();
-        journal.set_tap(Box::new(move |e| feed.show(e)));
-        let steady = SteadyGates::from_spec(
-            reader,
-            &scenario.spec.steady_state,
-            ProbeDisplay::new(progress.multi()),
-        );
-        let scenario = Arc::new(scenario);
-        let config = Arc::new(config);
-        let response = match super::respond_start::start(
-            &kube,
-            &scenario,
-            &config,
-            &run_id,
-            &run_dir,
-            &journal,
-            &args,
-            endpoints.clone(),
-        )
-        .await
-        {
-            Ok(r) => r,
-            Err(code) => {
-                guard.disarm();
-                return Ok(code);
-            }
-        };
-        let report_slot = response.report_slot();
-        let observers: Vec<Box<dyn Observer>> =
-            vec![Box::new(progress), Box::new(steady), Box::new(response)];
-        let runner = Runner {
-            kube,
-            scenario: scenario.clone(),
-            config,
-            run_id: run_id.clone(),
-            run_dir: run_dir.clone(),
-            journal: journal.clone(),
-            observers,
-            options: RunOptions {
-                concurrency,
-                ..RunOptions::default()
-            },
-            stop,
-        };
-        let mut crashed = false;
-        let outcome = match tokio::spawn(runner.run(plans)).await {
-            Ok(o) => o,
-            Err(e) => {
-                crashed = true;
-                // The engine panicked: revert by label now, off the runtime.
-                let _ = journal.append("engine", "run.crashed", json!({"error": e.to_string()}));
-                let left = tokio::task::block_in_place(|| guard.revert_now());
-                let status = if left == Ok(0) {
-                    Status::Aborted
-                } else {
-                    Status::RevertFailed
-                };
-                let o = Outcome {
-                    status,
-                    reason: Some(format!("the engine crashed: {e}")),
-                    run_id: run_id.0.clone(),
-                };
-                if !journal.ended() {
-                    let _ = journal.append(
-                        "engine",
-                        "run.end",
-                        json!({"status": o.status, "reason": o.reason, "exitCode": o.exit_code()}),
-                    );
-                }
-                o
-            }
-        };
-        guard.disarm();
-        run_output::ended(&outcome, &journal_path, crashed);
-        Ok(crate::respond::exit_code(&report_slot, &scenario, &outcome))
-    })
+    let end = rt.block_on(app::execute(req, &view))?;
+    Ok(end.exit_code())
 }

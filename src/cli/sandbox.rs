@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
+use crate::sandbox::runtime::ImageCatalog;
 use crate::sandbox::world::{LoadError as WorldLoadError, World};
 use crate::sandbox::{DEFAULT_CONTEXT, Misbehaviour, Outage, Sandbox, SandboxOptions};
 
@@ -74,7 +75,11 @@ fn load_objects(path: &std::path::Path) -> anyhow::Result<Vec<serde_json::Value>
 
 /// A `kind: World` file, or else manifests. An invalid world yields its
 /// diagnostics (file:line:col) rather than objects.
-fn load_world(path: &std::path::Path) -> anyhow::Result<Result<Vec<serde_json::Value>, String>> {
+/// A world file's objects and image catalog (plain manifests get the
+/// built-in catalog), or its rendered diagnostics.
+type Loaded = (Vec<serde_json::Value>, ImageCatalog);
+
+fn load_world(path: &std::path::Path) -> anyhow::Result<Result<Loaded, String>> {
     use serde::Deserialize;
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -88,10 +93,10 @@ fn load_world(path: &std::path::Path) -> anyhow::Result<Result<Vec<serde_json::V
         None => false,
     };
     if !is_world {
-        return Ok(Ok(load_objects(path)?));
+        return Ok(Ok((load_objects(path)?, ImageCatalog::builtin())));
     }
     match World::from_str(&path.display().to_string(), &text) {
-        Ok(world) => Ok(Ok(world.to_objects())),
+        Ok(world) => Ok(Ok((world.to_objects(), world.catalog()))),
         Err(WorldLoadError::Invalid(diags)) => {
             Ok(Err(crate::diag::render_all(&diags, super::use_color())))
         }
@@ -100,20 +105,24 @@ fn load_world(path: &std::path::Path) -> anyhow::Result<Result<Vec<serde_json::V
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let objects = match &args.world {
+    let (objects, images) = match &args.world {
         Some(p) => match load_world(p)? {
-            Ok(objects) => objects,
+            Ok(loaded) => loaded,
             Err(diagnostics) => {
                 crate::errln!("{diagnostics}");
                 return Ok(crate::cli::exit::USAGE);
             }
         },
-        None => World::shop()?.to_objects(),
+        None => {
+            let shop = World::shop()?;
+            (shop.to_objects(), shop.catalog())
+        }
     };
     let opts = SandboxOptions {
         listen: args.listen,
         kube_minor: args.kube_minor,
         objects,
+        images,
         traffic_seed: args.traffic_seed,
         misbehaviour: Misbehaviour {
             error_rate: args.error_rate,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::Config;
 use crate::diag::{self, Diagnostic, Source};
-use crate::scenario::validate::is_dns_label;
+use crate::values::is_dns_label;
 use crate::yaml::{self, Node, Step, Target};
 
 /// The file looked for in the working directory when no `--config` is given.

@@ -8,9 +8,11 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{Duration, RoleName};
+use crate::values::{Duration, RoleName};
 
+mod helper_images;
 mod load;
+pub use helper_images::{HelperImage, HelperImages};
 pub use load::DEFAULT_FILE;
 
 /// Namespaces that no fault may ever touch, whatever the config says (S3).
@@ -22,7 +24,7 @@ pub const BUILTIN_PROTECTED_NAMESPACES: [&str; 3] =
 pub struct Config {
     /// Must be exactly `gameday/v1`; optional so a minimal file stays minimal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<crate::scenario::ApiVersion>,
+    pub api_version: Option<crate::values::ApiVersion>,
     /// Severity levels by name. Defaults to SEV1..SEV4 from DESIGN.md.
     #[serde(default = "default_severities")]
     pub severities: BTreeMap<String, Severity>,
@@ -45,6 +47,9 @@ pub struct Config {
     /// Where the kill-switch ConfigMap lives (S6). Default `gameday-system`.
     #[serde(default = "default_halt_namespace")]
     pub halt_namespace: String,
+    /// Images the ephemeral faults run, by role, with their tools.
+    #[serde(default)]
+    pub helper_images: HelperImages,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -177,6 +182,7 @@ impl Default for Config {
             history: History::default(),
             pass_mark: default_pass_mark(),
             halt_namespace: default_halt_namespace(),
+            helper_images: HelperImages::default(),
         }
     }
 }

@@ -9,7 +9,7 @@ const BOLD: &str = "\x1b[1m";
 const RESET: &str = "\x1b[0m";
 
 /// Renders one diagnostic; `color` adds ANSI colours (callers decide with
-/// `cli::use_color()`, which honours NO_COLOR).
+/// `term::use_color()`, which honours NO_COLOR).
 pub fn render(d: &Diagnostic, color: bool) -> String {
     let paint = |code: &'static str| if color { code } else { "" };
     let reset = paint(RESET);

@@ -245,6 +245,23 @@ pub fn role_label(role: RoleName) -> &'static str {
     }
 }
 
+/// A timeline line for a responder event (names stay in the live view; the
+/// blameless report rewrites them as roles).
+pub fn describe(e: &ResponderEvent) -> String {
+    let what = match &e.action {
+        Action::Ack => "acknowledged".to_string(),
+        Action::Declare { severity } => format!("declared {severity}"),
+        Action::Assign { role, person } => {
+            format!("assigned {} to {person}", role_label(*role))
+        }
+        Action::Update { message } => format!("status update: {message}"),
+        Action::Step { step } => format!("runbook step {step} done"),
+        Action::Resolve => "resolved".to_string(),
+        Action::Note { text } => format!("note: {text}"),
+    };
+    format!("{} ({:?}): {what}", e.person, e.source)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

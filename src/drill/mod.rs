@@ -9,7 +9,8 @@ pub mod roles;
 pub mod runbook;
 
 pub use event::{
-    Action, EventSource, JOURNAL_EVENT, ParseActionError, ResponderEvent, parse_role, role_label,
+    Action, EventSource, JOURNAL_EVENT, ParseActionError, ResponderEvent, describe, parse_role,
+    role_label,
 };
 pub use log::Drill;
 pub use roles::{AssignedBy, RoleAssignment, RoleBook};

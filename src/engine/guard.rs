@@ -37,23 +37,18 @@ impl RevertGuard {
 
     /// Reverts by label on a fresh thread with its own runtime, so it works
     /// even while the caller's runtime is unwinding. Returns how many marks remain.
-    pub fn revert_now(&self) -> Result<usize, String> {
+    pub fn revert_now(&self) -> Result<usize, GuardError> {
         let target = self.target.clone();
         let filter = self.filter.clone();
         let journal = self.journal.clone();
-        let handle = std::thread::spawn(move || -> Result<usize, String> {
+        let handle = std::thread::spawn(move || -> Result<usize, GuardError> {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .map_err(|e| e.to_string())?;
+                .map_err(GuardError::Runtime)?;
             rt.block_on(async {
-                let kube = target
-                    .connect(RetryPolicy::default())
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let (reports, left) = recover::sweep(&kube, &filter, 16)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let kube = target.connect(RetryPolicy::default()).await?;
+                let (reports, left) = recover::sweep(&kube, &filter, 16).await?;
                 if let Ok(j) = Journal::open(&journal) {
                     let _ = j.append(
                         "engine",
@@ -64,10 +59,19 @@ impl RevertGuard {
                 Ok(left.len())
             })
         });
-        handle
-            .join()
-            .map_err(|_| "revert thread panicked".to_string())?
+        handle.join().map_err(|_| GuardError::Panicked)?
     }
+}
+
+/// Why the emergency revert could not run; `gameday recover` is the way on.
+#[derive(Debug, thiserror::Error)]
+pub enum GuardError {
+    #[error("{0}")]
+    Runtime(#[source] std::io::Error),
+    #[error(transparent)]
+    Kube(#[from] crate::k8s::K8sError),
+    #[error("revert thread panicked")]
+    Panicked,
 }
 
 impl Drop for RevertGuard {

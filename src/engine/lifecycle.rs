@@ -467,36 +467,10 @@ impl Runner {
                     self.stop.trigger(StopCause::Error(e.to_string()));
                     states.push((i, FaultState::Done));
                 }
-                Ok((targets, blast)) => {
-                    let hold = fault.duration.map(|d| d.as_std()).unwrap_or_default();
-                    let expires = jiff::Timestamp::now()
-                        .checked_add(
-                            jiff::SignedDuration::try_from(hold + self.options.expiry_grace)
-                                .unwrap_or_default(),
-                        )
-                        .unwrap_or_else(|_| jiff::Timestamp::now());
-                    let stamp = Stamp {
-                        run_id: self.run_id.clone(),
-                        fault: fault.name.clone(),
-                        fault_type: fault.kind,
-                        expires_at: expires,
-                    };
-                    // S1: the intent is on disk before the first write to the cluster.
-                    let intent = json!({
-                        "fault": fault.name,
-                        "type": fault.kind,
-                        "seed": plan.selection.seed,
-                        "targets": targets.iter().map(|t| t.obj.to_string()).collect::<Vec<_>>(),
-                        "blast": blast,
-                        "expiresAt": expires.to_string(),
-                        "holdSeconds": hold.as_secs_f64(),
-                    });
-                    if !self.record("fault", "fault.intent", intent) {
-                        states.push((i, FaultState::Done));
-                        continue;
-                    }
-                    ready.push((i, fault, stamp, targets, hold));
-                }
+                Ok((targets, blast)) => match self.record_intent(plan, &fault, &targets, blast) {
+                    Some((stamp, hold)) => ready.push((i, fault, stamp, targets, hold)),
+                    None => states.push((i, FaultState::Done)),
+                },
             }
         }
         if self.stop.is_set() {
@@ -528,58 +502,107 @@ impl Runner {
             let Some((_, fault, _, targets, hold)) = ready.iter().find(|r| r.0 == i) else {
                 continue;
             };
-            let marked: Vec<ObjRef> = results
-                .iter()
-                .flat_map(|r| r.marked.iter().cloned())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let errors: Vec<&TargetResult> = results.iter().filter(|r| r.error.is_some()).collect();
-            let done = results
-                .iter()
-                .filter(|r| r.error.is_none() && r.skipped.is_none())
-                .count();
-            self.record(
-                "fault",
-                "fault.injected",
-                json!({
-                    "fault": fault.name,
-                    "type": fault.kind,
-                    "injected": done,
-                    "errors": errors,
-                    "skipped": results.iter().filter(|r| r.skipped.is_some()).collect::<Vec<_>>(),
-                    "untilSeconds": (start.elapsed() + *hold).as_secs_f64(),
-                    "holdSeconds": hold.as_secs_f64(),
-                    "targets": targets.len(),
-                }),
-            );
-            if !errors.is_empty() {
-                self.stop.trigger(StopCause::Error(format!(
-                    "fault `{}`: {} of {} targets failed to inject",
-                    fault.name,
-                    errors.len(),
-                    targets.len()
-                )));
-            }
-            // An instantaneous fault (podKill, podEvict) has no hold of its
-            // own, but its impact comes after it lands: keep it active for two
-            // steady-state intervals so the guardrails read at least once.
-            let window = if fault.kind.holds() {
-                *hold
-            } else {
-                (*hold).max(2 * self.scenario.spec.steady_state.interval().as_std())
-            };
-            let st = if fault.kind.holds() || !marked.is_empty() || !window.is_zero() {
-                FaultState::Active {
-                    marked,
-                    until: start.elapsed() + window,
-                }
-            } else {
-                FaultState::Done
-            };
+            let st = self.record_injected(fault, targets, *hold, &results, start);
             states.push((i, st));
         }
         states
+    }
+
+    /// S1: the intent of one checked fault is on disk before the first write
+    /// to the cluster. Returns the stamp its objects will carry and its hold,
+    /// or None when the journal could not take the intent (nothing is written).
+    fn record_intent(
+        &mut self,
+        plan: &FaultPlan,
+        fault: &Fault,
+        targets: &[Candidate],
+        blast: BlastReport,
+    ) -> Option<(Stamp, Duration)> {
+        let hold = fault.duration.map(|d| d.as_std()).unwrap_or_default();
+        let expires = jiff::Timestamp::now()
+            .checked_add(
+                jiff::SignedDuration::try_from(hold + self.options.expiry_grace)
+                    .unwrap_or_default(),
+            )
+            .unwrap_or_else(|_| jiff::Timestamp::now());
+        let stamp = Stamp {
+            run_id: self.run_id.clone(),
+            fault: fault.name.clone(),
+            fault_type: fault.kind,
+            expires_at: expires,
+        };
+        let intent = json!({
+            "fault": fault.name,
+            "type": fault.kind,
+            "seed": plan.selection.seed,
+            "targets": targets.iter().map(|t| t.obj.to_string()).collect::<Vec<_>>(),
+            "blast": blast,
+            "expiresAt": expires.to_string(),
+            "holdSeconds": hold.as_secs_f64(),
+        });
+        self.record("fault", "fault.intent", intent)
+            .then_some((stamp, hold))
+    }
+
+    /// Journals what one fault's injection did, stops the run if any target
+    /// failed, and says how long the fault stays active.
+    fn record_injected(
+        &mut self,
+        fault: &Fault,
+        targets: &[Candidate],
+        hold: Duration,
+        results: &[TargetResult],
+        start: Instant,
+    ) -> FaultState {
+        let marked: Vec<ObjRef> = results
+            .iter()
+            .flat_map(|r| r.marked.iter().cloned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let errors: Vec<&TargetResult> = results.iter().filter(|r| r.error.is_some()).collect();
+        let done = results
+            .iter()
+            .filter(|r| r.error.is_none() && r.skipped.is_none())
+            .count();
+        self.record(
+            "fault",
+            "fault.injected",
+            json!({
+                "fault": fault.name,
+                "type": fault.kind,
+                "injected": done,
+                "errors": errors,
+                "skipped": results.iter().filter(|r| r.skipped.is_some()).collect::<Vec<_>>(),
+                "untilSeconds": (start.elapsed() + hold).as_secs_f64(),
+                "holdSeconds": hold.as_secs_f64(),
+                "targets": targets.len(),
+            }),
+        );
+        if !errors.is_empty() {
+            self.stop.trigger(StopCause::Error(format!(
+                "fault `{}`: {} of {} targets failed to inject",
+                fault.name,
+                errors.len(),
+                targets.len()
+            )));
+        }
+        // An instantaneous fault (podKill, podEvict) has no hold of its
+        // own, but its impact comes after it lands: keep it active for two
+        // steady-state intervals so the guardrails read at least once.
+        let window = if fault.kind.holds() {
+            hold
+        } else {
+            hold.max(2 * self.scenario.spec.steady_state.interval().as_std())
+        };
+        if fault.kind.holds() || !marked.is_empty() || !window.is_zero() {
+            FaultState::Active {
+                marked,
+                until: start.elapsed() + window,
+            }
+        } else {
+            FaultState::Done
+        }
     }
 
     /// Reverts one fault's marked objects (those still carrying this run's
@@ -605,14 +628,14 @@ impl Runner {
         let results = bounded(jobs, self.options.concurrency).await;
         let mut all_ok = true;
         for (f, plan) in plans.iter().enumerate() {
-            let mine: Vec<&(usize, ObjRef, Result<&'static str, String>)> =
+            let mine: Vec<&(usize, ObjRef, Result<&'static str, faults::FaultError>)> =
                 results.iter().filter(|r| r.0 == f).collect();
             let failed: Vec<Value> = mine
                 .iter()
                 .filter_map(|(_, o, r)| {
                     r.as_ref()
                         .err()
-                        .map(|e| json!({"target": o.to_string(), "error": e}))
+                        .map(|e| json!({"target": o.to_string(), "error": e.to_string()}))
                 })
                 .collect();
             let ok = failed.is_empty();
@@ -756,17 +779,16 @@ async fn revert_one(
     run_id: &str,
     obj: ObjRef,
     fault_idx: usize,
-) -> (usize, ObjRef, Result<&'static str, String>) {
+) -> (usize, ObjRef, Result<&'static str, faults::FaultError>) {
     let r = match faults::common::get_marked(kube, &obj).await {
-        Ok(Some((m, _))) if m.run_id == run_id => faults::revert_marked(kube, &m)
-            .await
-            .map(|r| match r {
+        Ok(Some((m, _))) if m.run_id == run_id => {
+            faults::revert_marked(kube, &m).await.map(|r| match r {
                 faults::Reverted::Restored => "restored",
                 faults::Reverted::Gone => "gone",
             })
-            .map_err(|e| e.to_string()),
+        }
         Ok(_) => Ok("clean"),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e),
     };
     (fault_idx, obj, r)
 }

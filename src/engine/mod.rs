@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod actions;
+pub mod gates;
 pub mod guard;
 pub mod halt;
 pub mod journal;

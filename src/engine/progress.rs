@@ -114,7 +114,7 @@ impl Progress {
             ),
             "responder.event" => {
                 let ev = crate::drill::ResponderEvent::from_journal_data(d)?;
-                format!("responder {}", crate::respond::live::describe(&ev))
+                format!("responder {}", crate::drill::describe(&ev))
             }
             "alert.pending" | "alert.firing" | "alert.resolved" => format!(
                 "alert {} {}",

@@ -27,17 +27,7 @@ pub struct Filter {
     pub kinds: Option<Vec<ObjKind>>,
 }
 
-/// The kinds a fault type can leave marks on.
-pub fn kinds_marked_by(ft: crate::scenario::FaultType) -> &'static [ObjKind] {
-    use crate::scenario::FaultType::*;
-    match ft {
-        Scale | BadRollout => &[ObjKind::Deployment, ObjKind::StatefulSet],
-        NetworkPartition | DnsBlock => &[ObjKind::Pod, ObjKind::NetworkPolicy],
-        NodeCordon | NodeTaint => &[ObjKind::Node],
-        NodeDrain => &[ObjKind::Node, ObjKind::Pod],
-        _ => &[ObjKind::Pod],
-    }
-}
+pub use crate::faults::kinds_marked_by;
 
 fn selector(run_id: Option<&str>) -> String {
     match run_id {

@@ -1,7 +1,17 @@
 //! badRollout: set the workload's pod template image to a broken reference
-//! (ImagePullBackOff), as a bad deploy would. The rollout strategy keeps
-//! most old pods, so the impact counted is the strategy's default 25%
-//! maxUnavailable of the replicas. Undo: the template's original images.
+//! (ImagePullBackOff), as a bad deploy would. The impact counted comes from
+//! the rollout strategy, read at plan: `Recreate` takes every pod down (100%);
+//! a Deployment's RollingUpdate loses at most `maxUnavailable` (default 25%,
+//! at least one pod counted); a StatefulSet's RollingUpdate replaces one pod
+//! at a time and stops at the first that never becomes Ready; `OnDelete`
+//! changes no pod until one is deleted (counted as one).
+//!
+//! Undo: the template's original images. A Deployment then rolls back by
+//! itself; a StatefulSet does not replace a pod stuck at the bad revision
+//! ("forced rollback" in the StatefulSet docs: after reverting the template,
+//! delete the pods it already tried to run with the bad configuration), so
+//! the revert deletes the owned pods whose images differ from the restored
+//! template, gracefully, and the controller recreates them.
 
 use std::sync::atomic::AtomicBool;
 
@@ -11,18 +21,61 @@ use serde_json::json;
 
 use super::common::{self, TargetOutcome};
 use super::pod_failure::{restored_containers, with_images};
-use super::rbac::{Rule, workloads};
+use super::rbac::{Rule, pods_rw, workloads};
 use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, targets};
 use crate::k8s::Kube;
-use crate::k8s::marks::{self, Marked, Stamp};
+use crate::k8s::marks::{self, Marked, ObjKind, ObjRef, Stamp};
 use crate::k8s::select::{Candidate, Candidates, GroupImpact};
 use crate::scenario::{Fault, FaultType};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{DynamicObject, ListParams};
+use serde_json::Value;
 
 pub struct BadRollout;
 
 pub const DEFAULT_IMAGE: &str = "registry.invalid/gameday/does-not-exist:0";
 
-const RBAC: &[Rule] = &[workloads("deployments"), workloads("statefulsets")];
+const RBAC: &[Rule] = &[
+    workloads("deployments"),
+    workloads("statefulsets"),
+    // A StatefulSet's revert deletes the pods stuck at the bad revision.
+    pods_rw(&["list", "delete"]),
+];
+
+/// An int-or-percent of `total`, rounded down (as the Deployment
+/// controller rounds maxUnavailable).
+fn scaled_down(v: &Value, total: usize) -> Option<usize> {
+    match v {
+        Value::Number(n) => n.as_u64().map(|n| n as usize),
+        Value::String(s) => {
+            let p: usize = s.strip_suffix('%')?.trim().parse().ok()?;
+            Some(p * total / 100)
+        }
+        _ => None,
+    }
+}
+
+/// How many of `total` pods a broken template takes down, from the
+/// workload's rollout strategy.
+pub fn pods_hit(kind: ObjKind, workload: &Value, total: usize) -> usize {
+    let spec = &workload["spec"];
+    let hit = match kind {
+        ObjKind::Deployment => match spec["strategy"]["type"].as_str() {
+            Some("Recreate") => total,
+            _ => scaled_down(&spec["strategy"]["rollingUpdate"]["maxUnavailable"], total)
+                .unwrap_or(total / 4),
+        },
+        _ => match spec["updateStrategy"]["type"].as_str() {
+            Some("OnDelete") => 1,
+            _ => scaled_down(
+                &spec["updateStrategy"]["rollingUpdate"]["maxUnavailable"],
+                total,
+            )
+            .unwrap_or(1),
+        },
+    };
+    hit.clamp(1, total.max(1))
+}
 
 impl FaultKind for BadRollout {
     fn fault_type(&self) -> FaultType {
@@ -34,7 +87,20 @@ impl FaultKind for BadRollout {
     }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
-        targets::workload(cx).boxed()
+        async move {
+            let mut out = targets::workload(cx).await?;
+            for c in &out.items {
+                if let Some(w) = common::get(cx.kube, &c.obj).await? {
+                    let hit = pods_hit(c.obj.kind, &w.data, out.total_of(&c.group));
+                    out.disrupts.insert(
+                        c.obj.to_string(),
+                        [(c.group.clone(), hit)].into_iter().collect(),
+                    );
+                }
+            }
+            Ok(out)
+        }
+        .boxed()
     }
 
     fn impact(
@@ -48,7 +114,12 @@ impl FaultKind for BadRollout {
                 .iter()
                 .map(|c| {
                     let total = all.total_of(&c.group).max(1);
-                    let hit = total.div_ceil(4);
+                    // Journals from before the strategy was read: 25%.
+                    let hit = all
+                        .disrupts
+                        .get(&c.obj.to_string())
+                        .and_then(|m| m.get(&c.group).copied())
+                        .unwrap_or_else(|| total.div_ceil(4));
                     GroupImpact {
                         group: c.group.clone(),
                         chosen: hit,
@@ -117,13 +188,114 @@ impl FaultKind for BadRollout {
                 &w.data["spec"]["template"]["spec"]["containers"],
                 &marked.undo,
             );
-            common::restore(
+            let done = common::restore(
                 kube,
                 &marked.obj,
                 &json!({"spec": {"template": {"spec": {"containers": containers}}}}),
             )
-            .await
+            .await?;
+            if marked.obj.kind == ObjKind::StatefulSet {
+                replace_stuck_pods(kube, &marked.obj, &w, &containers).await?;
+            }
+            Ok(done)
         }
         .boxed()
+    }
+}
+
+/// `name → image` of a container list.
+fn images(containers: &Value) -> std::collections::BTreeMap<String, String> {
+    containers
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+            (s("name"), s("image"))
+        })
+        .collect()
+}
+
+/// Deletes the StatefulSet's pods whose images are not the restored
+/// template's: the controller never replaces a pod stuck at a bad
+/// revision by itself. Graceful (the pod's own grace period), guarded by
+/// uid; pods already terminating are left to finish.
+async fn replace_stuck_pods(
+    kube: &Kube,
+    sts: &ObjRef,
+    live: &DynamicObject,
+    restored: &Value,
+) -> Result<(), FaultError> {
+    let ns = sts.namespace.as_deref().unwrap_or("default");
+    let want = images(restored);
+    let selector: Vec<String> = live.data["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+        .collect();
+    let api = kube.namespaced::<Pod>(ns);
+    let lp = ListParams::default().labels(&selector.join(","));
+    let pods = kube
+        .call(&format!("list pods of {sts}"), || api.list(&lp))
+        .await?;
+    let owner_uid = live.metadata.uid.as_deref();
+    for pod in pods.items {
+        let owned = pod
+            .metadata
+            .owner_references
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .any(|o| o.controller == Some(true) && Some(o.uid.as_str()) == owner_uid);
+        if !owned || pod.metadata.deletion_timestamp.is_some() {
+            continue;
+        }
+        let running: std::collections::BTreeMap<String, String> = pod
+            .spec
+            .iter()
+            .flat_map(|s| s.containers.iter())
+            .map(|c| (c.name.clone(), c.image.clone().unwrap_or_default()))
+            .collect();
+        if running == want {
+            continue;
+        }
+        let obj = ObjRef {
+            kind: ObjKind::Pod,
+            namespace: Some(ns.to_string()),
+            name: pod.metadata.name.clone().unwrap_or_default(),
+        };
+        common::delete_seen(kube, &obj, None, pod.metadata.uid.as_deref()).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn impact_follows_the_rollout_strategy() {
+        let d = |strategy: Value| json!({"spec": {"strategy": strategy}});
+        assert_eq!(
+            pods_hit(ObjKind::Deployment, &d(json!({"type": "Recreate"})), 4),
+            4
+        );
+        assert_eq!(pods_hit(ObjKind::Deployment, &d(json!({})), 4), 1);
+        assert_eq!(pods_hit(ObjKind::Deployment, &d(json!({})), 8), 2);
+        let half = json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "50%"}});
+        assert_eq!(pods_hit(ObjKind::Deployment, &d(half), 4), 2);
+        let none = json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0}});
+        assert_eq!(
+            pods_hit(ObjKind::Deployment, &d(none), 4),
+            1,
+            "at least one counted"
+        );
+        let sts = |u: Value| json!({"spec": {"updateStrategy": u}});
+        assert_eq!(pods_hit(ObjKind::StatefulSet, &sts(json!({})), 3), 1);
+        assert_eq!(
+            pods_hit(ObjKind::StatefulSet, &sts(json!({"type": "OnDelete"})), 3),
+            1
+        );
     }
 }

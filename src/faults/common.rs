@@ -71,15 +71,56 @@ pub async fn delete(
     obj: &ObjRef,
     grace_seconds: Option<u32>,
 ) -> Result<Reverted, K8sError> {
+    Ok(match delete_seen(kube, obj, grace_seconds, None).await? {
+        DeleteSeen::Missing => Reverted::Gone,
+        _ => Reverted::Restored,
+    })
+}
+
+/// What the answer to a DELETE shows about the object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteSeen {
+    /// The object came back with `deletionTimestamp`: it is terminating.
+    Terminating,
+    /// The server said the object is gone (a Status, or 404 on a delete
+    /// guarded by the uid the caller saw).
+    Removed,
+    /// There was nothing by that name to delete.
+    Missing,
+    /// The object came back without a deletion mark: no evidence either way.
+    Unclear,
+}
+
+/// Deletes, optionally guarded by the uid the caller saw (so a replacement
+/// with the same name, a StatefulSet identity, is never hit), and reports
+/// what the answer shows. `grace_seconds: None` leaves the grace period to
+/// the object (a pod's own `terminationGracePeriodSeconds`).
+pub async fn delete_seen(
+    kube: &Kube,
+    obj: &ObjRef,
+    grace_seconds: Option<u32>,
+    uid: Option<&str>,
+) -> Result<DeleteSeen, K8sError> {
     let api = dyn_api(kube, obj);
     let dp = DeleteParams {
         grace_period_seconds: grace_seconds,
+        preconditions: uid.map(|u| kube::api::Preconditions {
+            uid: Some(u.to_string()),
+            resource_version: None,
+        }),
         ..Default::default()
     };
     let op = format!("delete {obj}");
     match kube.call(&op, || api.delete(&obj.name, &dp)).await {
-        Ok(_) => Ok(Reverted::Restored),
-        Err(e) if e.is_not_found() => Ok(Reverted::Gone),
+        // Left: the object as stored; Right: a Status (it is gone).
+        Ok(answer) => Ok(match answer.left() {
+            Some(o) if o.metadata.deletion_timestamp.is_some() => DeleteSeen::Terminating,
+            Some(_) => DeleteSeen::Unclear,
+            None => DeleteSeen::Removed,
+        }),
+        Err(e) if e.is_not_found() => Ok(DeleteSeen::Missing),
+        // The uid guard failed: the pod we saw is gone and replaced.
+        Err(e) if uid.is_some() && e.is_conflict() => Ok(DeleteSeen::Removed),
         Err(e) => Err(e),
     }
 }
@@ -210,14 +251,37 @@ pub async fn mark_then<'a, Fut>(
 where
     Fut: std::future::Future<Output = Result<TargetOutcome, FaultError>> + 'a,
 {
-    let patch = stamp.patch(&Value::Object(Default::default()), &[]);
-    match merge_patch(kube, obj, &patch).await? {
-        None => Ok(TargetOutcome::Skipped {
-            marked: vec![],
-            reason: "gone before injection".into(),
-        }),
+    match mark(kube, obj, stamp).await? {
+        None => Ok(gone_before_injection()),
         Some(_) => then.await,
     }
+}
+
+/// Puts the run's marks (and no undo data) on an object; the marked
+/// object, or `None` when it does not exist.
+pub async fn mark(
+    kube: &Kube,
+    obj: &ObjRef,
+    stamp: &marks::Stamp,
+) -> Result<Option<DynamicObject>, FaultError> {
+    let patch = stamp.patch(&Value::Object(Default::default()), &[]);
+    Ok(merge_patch(kube, obj, &patch).await?)
+}
+
+/// The outcome for a target that vanished before anything was written.
+pub fn gone_before_injection() -> TargetOutcome {
+    TargetOutcome::Skipped {
+        marked: vec![],
+        reason: "gone before injection".into(),
+    }
+}
+
+/// The `gracePeriod` param as whole seconds (at least 1: kubectl turns 0
+/// into 1 unless forced); `None` leaves the pod's own grace period.
+pub fn grace_override(params: Option<&crate::scenario::Params>) -> Option<u32> {
+    params?
+        .grace_period
+        .map(|d| whole_seconds(d.as_std()).min(u64::from(u32::MAX)) as u32)
 }
 
 /// Seconds for a `duration`, rounded up, at least 1.

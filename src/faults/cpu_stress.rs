@@ -1,6 +1,7 @@
 //! cpuStress: an ephemeral container running `stress-ng --cpu N` bounded by
-//! `timeout` for the fault's duration. Revert: a second container that kills
-//! stress-ng (`GAMEDAY_ACTION=revert`).
+//! its own `--timeout` and `timeout` for the fault's duration. Revert: a
+//! second container, from an image that has `pkill`, kills stress-ng in the
+//! same pid namespace.
 
 use std::sync::atomic::AtomicBool;
 
@@ -25,19 +26,12 @@ pub fn effect(cx: &FaultCx<'_>, secs: u64) -> Effect {
     Effect {
         image: p
             .stress_image
-            .unwrap_or_else(|| ephemeral::STRESS_IMAGE.into()),
-        command: ephemeral::bounded(
-            secs,
-            &[
-                "stress-ng",
-                "--cpu",
-                &workers.to_string(),
-                "--timeout",
-                &format!("{secs}s"),
-            ],
-        ),
+            .unwrap_or_else(|| cx.config.helper_images.stress.reference()),
+        command: ephemeral::stress_command(secs, &["--cpu", &workers.to_string()]),
         env: vec![("GAMEDAY_CPU_WORKERS", workers.to_string())],
         net_admin: false,
+        revert_image: cx.config.helper_images.revert.reference(),
+        revert_command: ephemeral::stress_revert_command(),
     }
 }
 
@@ -51,7 +45,11 @@ impl FaultKind for CpuStress {
     }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
-        async move { Ok(targets::pods(cx).await?.0) }.boxed()
+        async move {
+            ephemeral::check_stress(cx, &effect(cx, 1))?;
+            Ok(targets::pods(cx).await?.0)
+        }
+        .boxed()
     }
 
     fn inject<'a>(
@@ -79,7 +77,7 @@ impl FaultKind for CpuStress {
                 kube,
                 marked,
                 FaultType::CpuStress,
-                ephemeral::STRESS_IMAGE,
+                ephemeral::REVERT_IMAGE,
                 &cmd,
                 false,
             )

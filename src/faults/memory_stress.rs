@@ -1,6 +1,6 @@
 //! memoryStress: an ephemeral container running `stress-ng --vm 1
-//! --vm-bytes M --vm-keep`, bounded by `timeout`. Revert: a second container
-//! that kills stress-ng.
+//! --vm-bytes M --vm-keep`, bounded by `--timeout` and `timeout`. Revert: a
+//! second container, from an image that has `pkill`, kills stress-ng.
 
 use std::sync::atomic::AtomicBool;
 
@@ -43,22 +43,12 @@ pub fn effect(cx: &FaultCx<'_>, secs: u64) -> Result<Effect, FaultError> {
     Ok(Effect {
         image: p
             .stress_image
-            .unwrap_or_else(|| ephemeral::STRESS_IMAGE.into()),
-        command: ephemeral::bounded(
-            secs,
-            &[
-                "stress-ng",
-                "--vm",
-                "1",
-                "--vm-bytes",
-                &bytes,
-                "--vm-keep",
-                "--timeout",
-                &format!("{secs}s"),
-            ],
-        ),
+            .unwrap_or_else(|| cx.config.helper_images.stress.reference()),
+        command: ephemeral::stress_command(secs, &["--vm", "1", "--vm-bytes", &bytes, "--vm-keep"]),
         env: vec![("GAMEDAY_MEMORY", memory)],
         net_admin: false,
+        revert_image: cx.config.helper_images.revert.reference(),
+        revert_command: ephemeral::stress_revert_command(),
     })
 }
 
@@ -73,7 +63,7 @@ impl FaultKind for MemoryStress {
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
         async move {
-            effect(cx, 1)?;
+            ephemeral::check_stress(cx, &effect(cx, 1)?)?;
             Ok(targets::pods(cx).await?.0)
         }
         .boxed()
@@ -116,7 +106,7 @@ impl FaultKind for MemoryStress {
                 kube,
                 marked,
                 FaultType::MemoryStress,
-                ephemeral::STRESS_IMAGE,
+                ephemeral::REVERT_IMAGE,
                 &cmd,
                 false,
             )

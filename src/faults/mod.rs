@@ -8,7 +8,9 @@
 //! `gameday recover` and `gameday halt` all share one code path.
 
 pub mod common;
-mod ephemeral;
+pub mod ephemeral;
+#[cfg(test)]
+mod ephemeral_on_runtime;
 mod netpol;
 pub mod rbac;
 pub mod targets;
@@ -51,6 +53,12 @@ pub enum FaultError {
     Invalid { fault: String, message: String },
     #[error("{obj}: {message}")]
     Undo { obj: String, message: String },
+    /// The write was accepted but the cluster shows no evidence that the
+    /// fault took effect (or, for a revert, that it ended): a pod neither
+    /// terminating nor gone, an ephemeral container that did not run as
+    /// asked. Counting such a fault as injected would score a no-op.
+    #[error("{obj}: {message}")]
+    Unverified { obj: String, message: String },
 }
 
 /// What a fault needs to know about the run it belongs to.
@@ -162,5 +170,20 @@ pub async fn revert_marked(kube: &Kube, marked: &Marked) -> Result<Reverted, Fau
     match marked.fault_type {
         Some(ft) => kind_of(ft).revert(kube, marked).await,
         None => common::revert_unknown(kube, marked).await,
+    }
+}
+
+/// The kinds a fault type can leave marks on: what `recover` lists and
+/// what `gameday rbac` grants for it. It lives with the faults because each
+/// fault decides what it marks.
+pub fn kinds_marked_by(ft: crate::scenario::FaultType) -> &'static [crate::k8s::marks::ObjKind] {
+    use crate::k8s::marks::ObjKind;
+    use crate::scenario::FaultType::*;
+    match ft {
+        Scale | BadRollout => &[ObjKind::Deployment, ObjKind::StatefulSet],
+        NetworkPartition | DnsBlock => &[ObjKind::Pod, ObjKind::NetworkPolicy],
+        NodeCordon | NodeTaint => &[ObjKind::Node],
+        NodeDrain => &[ObjKind::Node, ObjKind::Pod],
+        _ => &[ObjKind::Pod],
     }
 }

@@ -23,16 +23,19 @@ pub fn effect(cx: &FaultCx<'_>, secs: u64) -> Effect {
     let p = cx.fault.params.clone().unwrap_or_default();
     let latency = p.latency.map(|d| d.as_std().as_millis()).unwrap_or(200);
     let jitter = p.jitter.map(|d| d.as_std().as_millis()).unwrap_or(0);
+    let image = p
+        .stress_image
+        .unwrap_or_else(|| cx.config.helper_images.network.reference());
     Effect {
-        image: p
-            .stress_image
-            .unwrap_or_else(|| ephemeral::NET_IMAGE.into()),
+        image: image.clone(),
         command: ephemeral::netem_command(secs, &format!("delay {latency}ms {jitter}ms")),
         env: vec![
             ("GAMEDAY_LATENCY_MS", latency.to_string()),
             ("GAMEDAY_JITTER_MS", jitter.to_string()),
         ],
         net_admin: true,
+        revert_image: image,
+        revert_command: ephemeral::netem_revert_command(secs),
     }
 }
 
@@ -46,7 +49,11 @@ impl FaultKind for NetworkDelay {
     }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
-        async move { targets::pods_on_pod_network(cx).await }.boxed()
+        async move {
+            ephemeral::check_network(cx, &effect(cx, 1))?;
+            targets::pods_on_pod_network(cx).await
+        }
+        .boxed()
     }
 
     fn inject<'a>(
@@ -69,7 +76,9 @@ impl FaultKind for NetworkDelay {
         marked: &'a Marked,
     ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
         async move {
-            let cmd = ephemeral::netem_revert_command();
+            // The undo data carries the revert recorded at inject time;
+            // this default only serves marks written before it did.
+            let cmd = ephemeral::netem_revert_command(0);
             ephemeral::revert(
                 kube,
                 marked,

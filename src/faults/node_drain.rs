@@ -1,8 +1,19 @@
 //! nodeDrain: cordon the nodes, then evict their pods through the eviction
-//! API (PDBs honoured). Only pods in the scenario's target namespaces are
-//! evicted, never DaemonSet or mirror pods, never protected namespaces.
-//! Undo: uncordon; evicted pods are rescheduled by their controllers.
+//! API (PDBs honoured), the way `kubectl drain` does
+//! (`staging/src/k8s.io/kubectl/pkg/drain/filters.go`):
+//! - DaemonSet and mirror pods are skipped (they would come straight back);
+//! - a bare pod (no controller: nothing recreates it) is refused unless
+//!   `force`, a pod with `emptyDir` data unless `deleteEmptyDirData`; the
+//!   refusal happens at plan, before any write, naming the pods;
+//! - `gracePeriod` is sent with each eviction, else the pod's own applies.
+//!
+//! Only pods in the scenario's target namespaces are evicted, never
+//! protected namespaces. The blast radius counts the evicted pods per
+//! workload (a drain can take 100% of a workload whose pods share a node),
+//! besides the nodes themselves. Undo: uncordon; evicted pods are
+//! rescheduled by their controllers.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::AtomicBool;
 
 use futures::FutureExt;
@@ -17,8 +28,8 @@ use super::{
 };
 use crate::k8s::Kube;
 use crate::k8s::marks::{Marked, ObjKind, ObjRef, Stamp};
-use crate::k8s::select::{Candidate, Candidates};
-use crate::scenario::FaultType;
+use crate::k8s::select::{Candidate, Candidates, GroupImpact};
+use crate::scenario::{Fault, FaultType};
 
 pub struct NodeDrain;
 
@@ -28,15 +39,113 @@ const RBAC: &[Rule] = &[
     pods_sub("pods/eviction", &["create"]),
 ];
 
-fn evictable(pod: &Pod) -> bool {
+/// Pods a drain leaves alone: DaemonSet pods, mirror (static) pods and
+/// pods already terminating.
+fn skipped(pod: &Pod) -> bool {
     let owners = pod.metadata.owner_references.as_deref().unwrap_or_default();
-    let daemon = owners.iter().any(|o| o.kind == "DaemonSet");
+    let daemon = owners
+        .iter()
+        .any(|o| o.kind == "DaemonSet" && o.controller == Some(true));
     let mirror = pod
         .metadata
         .annotations
         .as_ref()
         .is_some_and(|a| a.contains_key("kubernetes.io/config.mirror"));
-    !daemon && !mirror && pod.metadata.deletion_timestamp.is_none()
+    daemon || mirror || pod.metadata.deletion_timestamp.is_some()
+}
+
+fn node_of(pod: &Pod) -> Option<&str> {
+    pod.spec.as_ref().and_then(|s| s.node_name.as_deref())
+}
+
+fn bare(pod: &Pod) -> bool {
+    !pod.metadata
+        .owner_references
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .any(|o| o.controller == Some(true))
+}
+
+fn has_empty_dir(pod: &Pod) -> bool {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.volumes.as_ref())
+        .is_some_and(|vs| vs.iter().any(|v| v.empty_dir.is_some()))
+}
+
+/// Why a drain would refuse `pod` under these params, as kubectl words it.
+fn refusal(pod: &Pod, force: bool, delete_empty_dir: bool) -> Option<&'static str> {
+    if bare(pod) && !force {
+        Some("declares no controller (set `force: true` to evict it; nothing recreates it)")
+    } else if has_empty_dir(pod) && !delete_empty_dir {
+        Some("has local storage in emptyDir (set `deleteEmptyDirData: true`; its data is lost)")
+    } else {
+        None
+    }
+}
+
+/// The target namespaces a drain may touch: protected ones never.
+fn drainable_namespaces<'a>(cx: &'a FaultCx<'a>) -> impl Iterator<Item = &'a String> {
+    cx.scenario
+        .spec
+        .target
+        .namespaces
+        .iter()
+        .filter(|ns| !cx.config.is_protected(ns))
+}
+
+/// The candidate nodes, with what draining each one would evict (by
+/// workload) and every workload's live size; refused when a node holds a
+/// pod `kubectl drain` would refuse.
+async fn plan_drain(cx: &FaultCx<'_>) -> Result<Candidates, FaultError> {
+    let (mut out, _) = targets::nodes(cx).await?;
+    let names: BTreeSet<String> = out.items.iter().map(|c| c.obj.name.clone()).collect();
+    let params = cx.fault.params.clone().unwrap_or_default();
+    let force = params.force == Some(true);
+    let delete_empty_dir = params.delete_empty_dir_data == Some(true);
+    let mut refused = Vec::new();
+    for ns in drainable_namespaces(cx) {
+        let api = cx.kube.namespaced::<Pod>(ns);
+        let lp = ListParams::default();
+        let pods = cx
+            .kube
+            .call(&format!("list pods in {ns}"), || api.list(&lp))
+            .await?;
+        for pod in pods.items.iter().filter(|p| targets::pod_is_live(p)) {
+            let group = targets::pod_group(pod);
+            *out.group_totals.entry(group.clone()).or_default() += 1;
+            let Some(node) = node_of(pod).filter(|n| names.contains(*n)) else {
+                continue;
+            };
+            if skipped(pod) {
+                continue;
+            }
+            let name = pod.metadata.name.as_deref().unwrap_or_default();
+            if let Some(why) = refusal(pod, force, delete_empty_dir) {
+                refused.push(format!("pod {ns}/{name} on {node} {why}"));
+            }
+            let key = ObjRef {
+                kind: ObjKind::Node,
+                namespace: None,
+                name: node.to_string(),
+            }
+            .to_string();
+            *out.disrupts
+                .entry(key)
+                .or_default()
+                .entry(group)
+                .or_default() += 1;
+        }
+    }
+    if refused.is_empty() {
+        Ok(out)
+    } else {
+        Err(cx.invalid(format!(
+            "cannot drain as `kubectl drain` would not: {}",
+            refused.join("; ")
+        )))
+    }
 }
 
 async fn drain_one(
@@ -45,25 +154,20 @@ async fn drain_one(
     node: &ObjRef,
 ) -> Result<TargetOutcome, FaultError> {
     if node_cordon::cordon(cx.kube, node, stamp).await?.is_none() {
-        return Ok(TargetOutcome::Skipped {
-            marked: vec![],
-            reason: "gone before injection".into(),
-        });
+        return Ok(common::gone_before_injection());
     }
+    let grace = common::grace_override(cx.fault.params.as_ref());
     let mut refused = 0usize;
-    for ns in &cx.scenario.spec.target.namespaces {
-        if cx.config.is_protected(ns) {
-            continue;
-        }
+    for ns in drainable_namespaces(cx) {
         let api = cx.kube.namespaced::<Pod>(ns);
         let lp = ListParams::default().fields(&format!("spec.nodeName={}", node.name));
         let pods = cx
             .kube
             .call(&format!("list pods on {}", node.name), || api.list(&lp))
             .await?;
-        for pod in pods.items.iter().filter(|p| evictable(p)) {
+        for pod in pods.items.iter().filter(|p| !skipped(p)) {
             // Some API servers ignore the field selector: check the node too.
-            if pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) != Some(node.name.as_str()) {
+            if node_of(pod) != Some(node.name.as_str()) {
                 continue;
             }
             let obj = ObjRef {
@@ -72,7 +176,7 @@ async fn drain_one(
                 name: pod.metadata.name.clone().unwrap_or_default(),
             };
             let evicted = common::mark_then(cx.kube, &obj, stamp, async {
-                Ok(match pod_evict::evict(cx.kube, &obj).await? {
+                Ok(match pod_evict::evict(cx.kube, &obj, grace).await? {
                     Some(()) => TargetOutcome::Done(vec![]),
                     None => TargetOutcome::Skipped {
                         marked: vec![obj.clone()],
@@ -96,6 +200,29 @@ async fn drain_one(
     Ok(TargetOutcome::Done(vec![node.clone()]))
 }
 
+/// The chosen nodes against all nodes, and the pods they would evict per
+/// workload against each workload's live size.
+fn drain_impact(chosen: &[Candidate], all: &Candidates) -> Vec<GroupImpact> {
+    let impact = |group: &str, n: usize| {
+        let total = all.total_of(group).max(n).max(1);
+        GroupImpact {
+            group: group.to_string(),
+            chosen: n,
+            total,
+            percent: ((n * 100).div_ceil(total)) as u32,
+        }
+    };
+    let mut per: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in chosen {
+        for (group, n) in all.disrupts.get(&c.obj.to_string()).into_iter().flatten() {
+            *per.entry(group.as_str()).or_default() += n;
+        }
+    }
+    std::iter::once(impact(targets::NODES_GROUP, chosen.len()))
+        .chain(per.into_iter().map(|(g, n)| impact(g, n)))
+        .collect()
+}
+
 impl FaultKind for NodeDrain {
     fn fault_type(&self) -> FaultType {
         FaultType::NodeDrain
@@ -106,7 +233,16 @@ impl FaultKind for NodeDrain {
     }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
-        async move { Ok(targets::nodes(cx).await?.0) }.boxed()
+        plan_drain(cx).boxed()
+    }
+
+    fn impact(
+        &self,
+        _fault: &Fault,
+        chosen: &[Candidate],
+        all: &Candidates,
+    ) -> Option<Vec<GroupImpact>> {
+        Some(drain_impact(chosen, all))
     }
 
     fn inject<'a>(
@@ -135,5 +271,61 @@ impl FaultKind for NodeDrain {
             }
         }
         .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pod(v: serde_json::Value) -> Pod {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn drain_refuses_what_kubectl_drain_refuses() {
+        let owned = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "u", "controller": true}]);
+        let bare_pod = pod(json!({"metadata": {"name": "solo"}}));
+        assert!(refusal(&bare_pod, false, false).is_some());
+        assert!(refusal(&bare_pod, true, false).is_none());
+        let scratch = pod(json!({"metadata": {"name": "s", "ownerReferences": owned},
+            "spec": {"containers": [], "volumes": [{"name": "tmp", "emptyDir": {}}]}}));
+        assert!(refusal(&scratch, true, false).is_some());
+        assert!(refusal(&scratch, false, true).is_none());
+        let daemon = pod(json!({"metadata": {"name": "d", "ownerReferences": [
+            {"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "ds", "uid": "u", "controller": true}]}}));
+        assert!(skipped(&daemon));
+        let mirror = pod(json!({"metadata": {"name": "m",
+            "annotations": {"kubernetes.io/config.mirror": "x"}}}));
+        assert!(skipped(&mirror));
+    }
+
+    #[test]
+    fn impact_is_counted_per_workload() {
+        let node = |n: &str| Candidate {
+            obj: ObjRef {
+                kind: ObjKind::Node,
+                namespace: None,
+                name: n.into(),
+            },
+            group: targets::NODES_GROUP.into(),
+        };
+        let mut all = Candidates {
+            items: vec![node("a"), node("b")],
+            group_totals: BTreeMap::from([
+                (targets::NODES_GROUP.to_string(), 3),
+                ("ReplicaSet/web".to_string(), 2),
+            ]),
+            ..Default::default()
+        };
+        all.disrupts.insert(
+            node("a").obj.to_string(),
+            BTreeMap::from([("ReplicaSet/web".to_string(), 2)]),
+        );
+        let groups = drain_impact(&[node("a")], &all);
+        assert_eq!(groups[0].percent, 34, "1 node of 3");
+        assert_eq!(groups[1].group, "ReplicaSet/web");
+        assert_eq!(groups[1].percent, 100, "both web pods are on node a");
     }
 }

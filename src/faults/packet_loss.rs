@@ -21,13 +21,16 @@ const RBAC: &[Rule] = &[pods_rw(&["get", "list", "patch"]), EPHEMERAL];
 pub fn effect(cx: &FaultCx<'_>, secs: u64) -> Effect {
     let p = cx.fault.params.clone().unwrap_or_default();
     let loss = p.loss.unwrap_or(10.0).clamp(0.0, 100.0);
+    let image = p
+        .stress_image
+        .unwrap_or_else(|| cx.config.helper_images.network.reference());
     Effect {
-        image: p
-            .stress_image
-            .unwrap_or_else(|| ephemeral::NET_IMAGE.into()),
+        image: image.clone(),
         command: ephemeral::netem_command(secs, &format!("loss {loss}%")),
         env: vec![("GAMEDAY_LOSS_PERCENT", loss.to_string())],
         net_admin: true,
+        revert_image: image,
+        revert_command: ephemeral::netem_revert_command(secs),
     }
 }
 
@@ -41,7 +44,11 @@ impl FaultKind for PacketLoss {
     }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
-        async move { targets::pods_on_pod_network(cx).await }.boxed()
+        async move {
+            ephemeral::check_network(cx, &effect(cx, 1))?;
+            targets::pods_on_pod_network(cx).await
+        }
+        .boxed()
     }
 
     fn inject<'a>(
@@ -64,7 +71,9 @@ impl FaultKind for PacketLoss {
         marked: &'a Marked,
     ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
         async move {
-            let cmd = ephemeral::netem_revert_command();
+            // The undo data carries the revert recorded at inject time;
+            // this default only serves marks written before it did.
+            let cmd = ephemeral::netem_revert_command(0);
             ephemeral::revert(
                 kube,
                 marked,

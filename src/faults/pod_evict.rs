@@ -22,18 +22,38 @@ const RBAC: &[Rule] = &[
     pods_sub("pods/eviction", &["create"]),
 ];
 
-/// Evicts one pod. `Ok(None)` when a disruption budget refused it.
-pub async fn evict(kube: &Kube, obj: &ObjRef) -> Result<Option<()>, FaultError> {
+/// Evicts one pod, a graceful delete behind the PDB check; `grace_seconds`
+/// overrides the pod's own grace period. `Ok(None)` when a disruption
+/// budget refused it.
+///
+/// The Eviction body is written here rather than with kube's `EvictParams`:
+/// kube 5 sends its delete options as `delete_options`, a field the API
+/// server does not know, so a grace period given that way is silently
+/// dropped. policy/v1 names it `deleteOptions`.
+pub async fn evict(
+    kube: &Kube,
+    obj: &ObjRef,
+    grace_seconds: Option<u32>,
+) -> Result<Option<()>, FaultError> {
     let ns = obj.namespace.as_deref().unwrap_or("default");
     let api = kube.namespaced::<k8s_openapi::api::core::v1::Pod>(ns);
-    let ep = kube::api::EvictParams::default();
+    let mut body = serde_json::json!({
+        "apiVersion": "policy/v1",
+        "kind": "Eviction",
+        "metadata": {"name": obj.name, "namespace": ns},
+    });
+    if let Some(g) = grace_seconds {
+        body["deleteOptions"] = serde_json::json!({"gracePeriodSeconds": g});
+    }
+    let pp = kube::api::PostParams::default();
     // Fewer attempts than usual: a PDB refusal is not transient in seconds.
     let short = crate::k8s::retry::RetryPolicy {
         attempts: 3,
         ..kube.retry
     };
     let op = format!("evict {obj}");
-    match crate::k8s::retry::with_retry(&short, &op, || api.evict(&obj.name, &ep)).await {
+    let post = || api.create_subresource::<_, serde_json::Value>("eviction", &obj.name, &pp, &body);
+    match crate::k8s::retry::with_retry(&short, &op, post).await {
         Ok(_) => Ok(Some(())),
         Err(e) if e.is_not_found() => Ok(Some(())),
         Err(e @ K8sError::Api { .. }) if e.is_too_many_requests() => Ok(None),
@@ -64,7 +84,7 @@ impl FaultKind for PodEvict {
         common::each_target(targets, cx.concurrency, stop, move |t| {
             async move {
                 common::mark_then(cx.kube, &t.obj, stamp, async {
-                    match evict(cx.kube, &t.obj).await? {
+                    match evict(cx.kube, &t.obj, None).await? {
                         Some(()) => Ok(TargetOutcome::Done(vec![])),
                         None => Ok(TargetOutcome::Skipped {
                             marked: vec![t.obj.clone()],

@@ -167,7 +167,7 @@ pub fn rules_for_run(scenario: &Scenario, config: &Config) -> RuleSet {
     // recover --namespace: list the kinds the faults mark, and revert
     // (strip the marks; delete the policies they created).
     for fault in &scenario.spec.faults {
-        for kind in crate::engine::recover::kinds_marked_by(fault.kind) {
+        for kind in super::kinds_marked_by(fault.kind) {
             let Some(rule) = recover_rule(*kind) else {
                 continue;
             };

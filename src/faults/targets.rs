@@ -52,7 +52,7 @@ pub fn pod_group(pod: &Pod) -> String {
     }
 }
 
-fn pod_is_live(pod: &Pod) -> bool {
+pub fn pod_is_live(pod: &Pod) -> bool {
     let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
     pod.metadata.deletion_timestamp.is_none() && !matches!(phase, Some("Succeeded" | "Failed"))
 }
@@ -155,6 +155,7 @@ pub async fn workload(cx: &FaultCx<'_>) -> Result<Candidates, FaultError> {
     let mut out = Candidates {
         items: vec![],
         group_totals: BTreeMap::from([(group.clone(), replicas.max(0) as usize)]),
+        ..Default::default()
     };
     if !is_marked(&meta) {
         out.items.push(Candidate { obj, group });
@@ -175,6 +176,7 @@ pub async fn nodes(cx: &FaultCx<'_>) -> Result<(Candidates, Vec<Node>), FaultErr
     let mut out = Candidates {
         items: vec![],
         group_totals: BTreeMap::from([(NODES_GROUP.to_string(), list.items.len())]),
+        ..Default::default()
     };
     let mut nodes = Vec::new();
     for node in list.items {

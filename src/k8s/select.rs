@@ -31,6 +31,11 @@ pub struct Candidates {
     /// Workload sizes; a group missing here counts its candidates.
     #[serde(alias = "group_totals")]
     pub group_totals: BTreeMap<String, usize>,
+    /// What each candidate would disrupt, by workload, when that is not the
+    /// candidate itself (a drained node's pods): keyed by the candidate's
+    /// object, then by group, a pod count.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub disrupts: BTreeMap<String, BTreeMap<String, usize>>,
 }
 
 impl Candidates {
@@ -345,7 +350,7 @@ mod tests {
         let items = pods(3, "rs");
         let c = Candidates {
             items: items.clone(),
-            group_totals: Default::default(),
+            ..Default::default()
         };
         let err = check_blast("f", &items, &c, &radius(5, Some(100), false)).unwrap_err();
         assert!(matches!(err, BlastError::FullOutage { .. }), "{err}");
@@ -358,7 +363,7 @@ mod tests {
         items.extend(pods(4, "b"));
         let c = Candidates {
             items: items.clone(),
-            group_totals: Default::default(),
+            ..Default::default()
         };
         // 2 of a (50%) and 1 of b (25%): fine at 50, refused at 34.
         let chosen = vec![items[0].clone(), items[1].clone(), items[4].clone()];

@@ -401,7 +401,7 @@ pub struct AlertTimes {
 /// An alert that fired during the run but was not expected.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct NoiseAlert {
+pub struct TrackedNoise {
     pub labels: Labels,
     pub t_fire: Option<Timestamp>,
     pub first_seen: Timestamp,
@@ -465,7 +465,7 @@ pub struct DetectionTracker {
     /// an earlier problem: neither detection nor noise of this run.
     since: Timestamp,
     times: Vec<AlertTimes>,
-    noise: BTreeMap<String, NoiseAlert>,
+    noise: BTreeMap<String, TrackedNoise>,
     rules_loaded: bool,
 }
 
@@ -494,7 +494,7 @@ impl DetectionTracker {
         self.expected.iter().zip(&self.times)
     }
 
-    pub fn noise(&self) -> impl Iterator<Item = &NoiseAlert> {
+    pub fn noise(&self) -> impl Iterator<Item = &TrackedNoise> {
         self.noise.values()
     }
 
@@ -649,7 +649,7 @@ impl DetectionTracker {
             }
             let key = label_key(&a.labels);
             if let std::collections::btree_map::Entry::Vacant(slot) = self.noise.entry(key) {
-                slot.insert(NoiseAlert {
+                slot.insert(TrackedNoise {
                     labels: a.labels.clone(),
                     t_fire: Some(a.starts_at),
                     first_seen: now,

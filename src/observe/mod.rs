@@ -9,7 +9,8 @@
 //! - [`probe`]: one probe → one [`Reading`], with a timeout and a bounded retry;
 //! - [`prometheus`], [`kubernetes`], [`http`]: the three probe sources;
 //! - [`steady`]: the before / during / after phases, T_impact and T_mitigate;
-//! - [`gates`]: the steady state as the run engine's observer (its three gates);
+//! - (`engine::gates` plugs the steady state into the run engine's three gates:
+//!   observation sits below the engine and does not know its gates);
 //! - [`preflight`]: reachability checks before anything is injected;
 //! - [`alerts`]: detection inputs from Prometheus and Alertmanager.
 //!
@@ -17,9 +18,9 @@
 //!
 //! ```text
 //! let conns = Endpoints::resolve(&args.endpoints, &config)?;          // bad URL/secret/CA: usage error
-//! let observer = Observer::new()?.with_kube(kube).with_prometheus(conns.prometheus?);
+//! let observer = ProbeReader::new()?.with_kube(kube).with_prometheus(conns.prometheus?);
 //! let pre = preflight::run(Needs::of(&scenario), targets, 5s).await; // !pre.ok() → exit 4
-//! let mut steady = SteadyState::from_spec(observer, &scenario.spec.steady_state);
+//! let mut steady = SteadyMonitor::from_spec(observer, &scenario.spec.steady_state);
 //! let before = steady.check_before().await;                           // !all_hold → not-run, exit 1
 //! loop while faults are active {
 //!     let verdict = steady.guard_tick().await;                        // paced: one query per probe per interval
@@ -32,7 +33,6 @@
 
 pub mod alerts;
 pub mod connection;
-pub mod gates;
 pub mod http;
 pub mod kubernetes;
 pub mod preflight;
@@ -41,8 +41,8 @@ pub mod prometheus;
 pub mod steady;
 
 pub use connection::{AlertmanagerConn, ConnectionError, EndpointArgs, Endpoints, PrometheusConn};
-pub use probe::{Observer, Outcome, Phase, ProbeError, Reading, RetryPolicy};
-pub use steady::{GuardVerdict, Recovery, SteadyState};
+pub use probe::{Phase, ProbeError, ProbeOutcome, ProbeReader, Reading, RetryPolicy};
+pub use steady::{GuardVerdict, Recovery, SteadyMonitor};
 
 /// Renders an error with its whole source chain ("error sending request: connection
 /// refused"), because reqwest and hyper put the useful part (the OS error, the TLS

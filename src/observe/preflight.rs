@@ -108,14 +108,14 @@ impl fmt::Display for Preflight {
 
 /// The endpoints to check; `None` means "not configured".
 #[derive(Clone, Default)]
-pub struct Targets<'a> {
+pub struct Services<'a> {
     pub prometheus: Option<&'a PrometheusConn>,
     pub alertmanager: Option<&'a AlertmanagerConn>,
     pub kube: Option<&'a kube::Client>,
 }
 
 /// Checks every needed endpoint, concurrently, each bounded by `timeout`.
-pub async fn run(needs: Needs, targets: Targets<'_>, timeout: Duration) -> Preflight {
+pub async fn run(needs: Needs, targets: Services<'_>, timeout: Duration) -> Preflight {
     let prom = async {
         match (needs.prometheus, targets.prometheus) {
             (false, _) => None,

@@ -3,7 +3,7 @@
 //! A reading is the unit everything else consumes: the guardrail decides on
 //! it, the journal stores it, the live view prints it, the scorer derives
 //! T_impact and T_mitigate from it. So a reading always exists, even when the
-//! source could not be read: then its outcome is [`Outcome::Unknown`] with the
+//! source could not be read: then its outcome is [`ProbeOutcome::Unknown`] with the
 //! reason, and what that means (breach or not) is decided by the phase (S4),
 //! not here.
 //!
@@ -54,20 +54,20 @@ impl fmt::Display for Phase {
 /// What a reading says about its expectation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", content = "reason", rename_all = "camelCase")]
-pub enum Outcome {
+pub enum ProbeOutcome {
     Holds,
     Breach,
     /// The probe could not be read; the string says why.
     Unknown(String),
 }
 
-impl Outcome {
+impl ProbeOutcome {
     pub fn holds(&self) -> bool {
-        matches!(self, Outcome::Holds)
+        matches!(self, ProbeOutcome::Holds)
     }
 
     pub fn is_unknown(&self) -> bool {
-        matches!(self, Outcome::Unknown(_))
+        matches!(self, ProbeOutcome::Unknown(_))
     }
 }
 
@@ -81,7 +81,7 @@ pub struct Reading {
     pub value: Option<f64>,
     /// When the answer arrived.
     pub at: Timestamp,
-    pub outcome: Outcome,
+    pub outcome: ProbeOutcome,
     /// The threshold `outcome` was judged against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expectation: Option<Expectation>,
@@ -111,9 +111,9 @@ impl fmt::Display for Reading {
             write!(f, " ({e})")?;
         }
         match &self.outcome {
-            Outcome::Holds => f.write_str(" holds")?,
-            Outcome::Breach => f.write_str(" BREACH")?,
-            Outcome::Unknown(why) => write!(f, " UNKNOWN: {why}")?,
+            ProbeOutcome::Holds => f.write_str(" holds")?,
+            ProbeOutcome::Breach => f.write_str(" BREACH")?,
+            ProbeOutcome::Unknown(why) => write!(f, " UNKNOWN: {why}")?,
         }
         if let Some(d) = &self.detail {
             write!(f, " ({d})")?;
@@ -227,16 +227,16 @@ impl Default for RetryPolicy {
 /// Reads probes. Cheap to clone (the clients inside are reference-counted), so
 /// the engine can hand one to each task.
 #[derive(Clone)]
-pub struct Observer {
+pub struct ProbeReader {
     prometheus: Option<PrometheusConn>,
     kube: Option<kube::Client>,
     http: reqwest::Client,
     retry: RetryPolicy,
 }
 
-impl fmt::Debug for Observer {
+impl fmt::Debug for ProbeReader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Observer")
+        f.debug_struct("ProbeReader")
             .field("prometheus", &self.prometheus)
             .field("kube", &self.kube.is_some())
             .field("retry", &self.retry)
@@ -244,7 +244,7 @@ impl fmt::Debug for Observer {
     }
 }
 
-impl Observer {
+impl ProbeReader {
     /// An observer with no Prometheus and no cluster: only http probes work
     /// until [`with_prometheus`](Self::with_prometheus) / [`with_kube`](Self::with_kube).
     pub fn new() -> Result<Self, ProbeError> {
@@ -254,7 +254,7 @@ impl Observer {
             .no_proxy()
             .build()
             .map_err(|e| ProbeError::Connection(super::error_chain(&e)))?;
-        Ok(Observer {
+        Ok(ProbeReader {
             prometheus: None,
             kube: None,
             http,
@@ -430,7 +430,7 @@ pub fn judge(
         phase,
         value: None,
         at: Timestamp::now(),
-        outcome: Outcome::Holds,
+        outcome: ProbeOutcome::Holds,
         expectation: Some(*judged),
         within_slo: None,
         detail: None,
@@ -438,24 +438,24 @@ pub fn judge(
         elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
     };
     match result {
-        Err(e) => reading.outcome = Outcome::Unknown(e.to_string()),
+        Err(e) => reading.outcome = ProbeOutcome::Unknown(e.to_string()),
         Ok(m) if m.value.is_nan() => {
-            reading.outcome = Outcome::Unknown(ProbeError::NaN.to_string());
+            reading.outcome = ProbeOutcome::Unknown(ProbeError::NaN.to_string());
         }
         Ok(m) => {
             reading.value = Some(m.value);
             match m.failure {
                 Some(failure) => {
-                    reading.outcome = Outcome::Breach;
+                    reading.outcome = ProbeOutcome::Breach;
                     reading.within_slo = Some(false);
                     reading.detail = Some(failure);
                 }
                 None => {
                     reading.within_slo = Some(slo.holds(m.value));
                     reading.outcome = if judged.holds(m.value) {
-                        Outcome::Holds
+                        ProbeOutcome::Holds
                     } else {
-                        Outcome::Breach
+                        ProbeOutcome::Breach
                     };
                 }
             }
@@ -483,7 +483,7 @@ mod tests {
             1,
             Duration::from_millis(3),
         );
-        assert_eq!(r.outcome, Outcome::Holds);
+        assert_eq!(r.outcome, ProbeOutcome::Holds);
         assert_eq!(r.within_slo, Some(false));
         assert_eq!(r.value, Some(0.97));
     }
@@ -499,7 +499,7 @@ mod tests {
             1,
             Duration::ZERO,
         );
-        assert!(matches!(&r.outcome, Outcome::Unknown(why) if why.contains("got 3")));
+        assert!(matches!(&r.outcome, ProbeOutcome::Unknown(why) if why.contains("got 3")));
         assert_eq!(r.value, None);
         assert_eq!(r.within_slo, None);
         let r = judge(
@@ -528,7 +528,7 @@ mod tests {
             1,
             Duration::ZERO,
         );
-        assert_eq!(r.outcome, Outcome::Breach);
+        assert_eq!(r.outcome, ProbeOutcome::Breach);
         assert_eq!(r.within_slo, Some(false));
         assert_eq!(r.detail.as_deref(), Some("status 503, expected 200"));
     }

@@ -1,6 +1,6 @@
 //! The steady-state phases the engine drives: before, during, after.
 //!
-//! [`SteadyState`] owns the pacing, so that "at most one query per probe per
+//! [`SteadyMonitor`] owns the pacing, so that "at most one query per probe per
 //! interval" holds by construction whatever loop the engine runs: a tick
 //! asked for too early waits for its slot instead of querying again. It also
 //! owns T_impact, because only it sees every reading in order.
@@ -19,7 +19,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::probe::{Observer, Outcome, Phase, Reading};
+use super::probe::{Phase, ProbeOutcome, ProbeReader, Reading};
 use crate::scenario::{ExpectedAlert, OnUnknown, Probe};
 
 /// Whether every reading holds its expectation (unknown does not hold).
@@ -142,7 +142,7 @@ impl Settling {
             .iter()
             .filter(|r| !r.outcome.holds())
             .map(|r| match (&r.outcome, r.value) {
-                (Outcome::Unknown(why), _) => format!("{} could not be read: {why}", r.probe),
+                (ProbeOutcome::Unknown(why), _) => format!("{} could not be read: {why}", r.probe),
                 (_, Some(v)) => format!(
                     "{} read {v:.4}, expected {}{}",
                     r.probe,
@@ -190,7 +190,7 @@ impl Settling {
                     "expectation": r.expectation.as_ref().map(ToString::to_string),
                     "settled": r.outcome.holds(),
                     "unknown": match &r.outcome {
-                        Outcome::Unknown(why) => Some(why.clone()),
+                        ProbeOutcome::Unknown(why) => Some(why.clone()),
                         _ => None,
                     },
                     "at": r.at,
@@ -211,17 +211,17 @@ impl Settling {
 
 /// The steady-state probes of one run.
 #[derive(Debug, Clone)]
-pub struct SteadyState {
-    observer: Observer,
+pub struct SteadyMonitor {
+    observer: ProbeReader,
     probes: Vec<Probe>,
     interval: Duration,
     last_tick: Option<Instant>,
     t_impact: Option<Timestamp>,
 }
 
-impl SteadyState {
-    pub fn new(observer: Observer, probes: Vec<Probe>, interval: Duration) -> Self {
-        SteadyState {
+impl SteadyMonitor {
+    pub fn new(observer: ProbeReader, probes: Vec<Probe>, interval: Duration) -> Self {
+        SteadyMonitor {
             observer,
             probes,
             interval,
@@ -231,7 +231,7 @@ impl SteadyState {
     }
 
     /// From a scenario's `steadyState` block, with its interval.
-    pub fn from_spec(observer: Observer, spec: &crate::scenario::SteadyState) -> Self {
+    pub fn from_spec(observer: ProbeReader, spec: &crate::scenario::SteadyState) -> Self {
         Self::new(observer, spec.probes.clone(), spec.interval().as_std())
     }
 
@@ -273,7 +273,7 @@ impl SteadyState {
     fn note_impact(&mut self, readings: &[Reading], guarded: impl Fn(&Reading) -> bool) {
         for r in readings {
             let impact =
-                r.within_slo == Some(false) || (guarded(r) && r.outcome == Outcome::Breach);
+                r.within_slo == Some(false) || (guarded(r) && r.outcome == ProbeOutcome::Breach);
             if impact && self.t_impact.is_none_or(|t| r.at < t) {
                 self.t_impact = Some(r.at);
             }
@@ -344,13 +344,13 @@ impl SteadyState {
                 continue;
             }
             match &r.outcome {
-                Outcome::Holds => {}
-                Outcome::Breach => breaches.push(GuardBreach {
+                ProbeOutcome::Holds => {}
+                ProbeOutcome::Breach => breaches.push(GuardBreach {
                     probe: probe.name.clone(),
                     unknown: false,
                     reason: r.to_string(),
                 }),
-                Outcome::Unknown(why) => {
+                ProbeOutcome::Unknown(why) => {
                     if probe.on_unknown() == OnUnknown::Abort {
                         breaches.push(GuardBreach {
                             probe: probe.name.clone(),
@@ -423,7 +423,7 @@ mod tests {
     use super::*;
     use crate::scenario::Expectation;
 
-    fn reading(probe: &str, value: Option<f64>, outcome: Outcome) -> Reading {
+    fn reading(probe: &str, value: Option<f64>, outcome: ProbeOutcome) -> Reading {
         Reading {
             probe: probe.into(),
             phase: Phase::Settle,
@@ -442,9 +442,9 @@ mod tests {
     fn an_unsettled_tick_names_each_probe_and_alert_with_what_it_read() {
         let tick = Settling {
             readings: vec![
-                reading("ok", Some(1.0), Outcome::Holds),
-                reading("success", Some(0.9712), Outcome::Breach),
-                reading("latency", None, Outcome::Unknown("timed out".into())),
+                reading("ok", Some(1.0), ProbeOutcome::Holds),
+                reading("success", Some(0.9712), ProbeOutcome::Breach),
+                reading("latency", None, ProbeOutcome::Unknown("timed out".into())),
             ],
             alerts_active: vec!["CheckoutHighErrorRate firing".into()],
             alerts_error: None,
@@ -466,7 +466,7 @@ mod tests {
     #[test]
     fn a_firing_expected_alert_or_an_unreadable_one_keeps_it_unsettled() {
         let mut tick = Settling {
-            readings: vec![reading("ok", Some(1.0), Outcome::Holds)],
+            readings: vec![reading("ok", Some(1.0), ProbeOutcome::Holds)],
             alerts_active: Vec::new(),
             alerts_error: None,
             ticks: 1,

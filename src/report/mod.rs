@@ -12,11 +12,13 @@ pub mod chart;
 pub mod files;
 pub mod html;
 pub mod junit;
+pub mod live;
 pub mod markdown;
 pub mod model;
 pub mod record;
 pub mod replay;
 pub mod templates;
+pub mod terminal;
 pub mod timeline;
 
 #[cfg(test)]

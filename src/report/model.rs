@@ -37,7 +37,7 @@ pub enum RunStatus {
 impl RunStatus {
     /// The exit codes of DESIGN.md.
     pub fn exit_code(self) -> i32 {
-        use crate::cli::exit;
+        use crate::exit;
         match self {
             RunStatus::Passed => exit::OK,
             RunStatus::Failed | RunStatus::NotRun | RunStatus::Incomplete => exit::FAILED,

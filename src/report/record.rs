@@ -66,11 +66,26 @@ pub fn db_path(config: &Config) -> Result<PathBuf, history::HistoryError> {
     history::resolve_path(env.as_deref().map(Path::new), config)
 }
 
+/// Why a run is missing from the history. A warning, never a failed run:
+/// the reports on disk are the record; the history is an index over them.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("history not recorded: {0}")]
+    NoDatabase(#[source] history::HistoryError),
+    #[error("history not recorded in {}: {source}", .db.display())]
+    NotWritten {
+        db: PathBuf,
+        #[source]
+        source: history::HistoryError,
+    },
+}
+
 /// Records the run; returns the database path, or a warning to print.
-pub fn record(report: &RunReport, dir: &Path, config: &Config) -> Result<PathBuf, String> {
-    let db = db_path(config).map_err(|e| format!("history not recorded: {e}"))?;
-    history::record(&db, &RunRecord::from((report, dir)))
-        .map_err(|e| format!("history not recorded in {}: {e}", db.display()))?;
+pub fn record(report: &RunReport, dir: &Path, config: &Config) -> Result<PathBuf, RecordError> {
+    let db = db_path(config).map_err(RecordError::NoDatabase)?;
+    if let Err(source) = history::record(&db, &RunRecord::from((report, dir))) {
+        return Err(RecordError::NotWritten { db, source });
+    }
     Ok(db)
 }
 
@@ -118,7 +133,7 @@ mod tests {
         // Only when the environment does not override the config.
         if std::env::var_os(DB_ENV).is_none() {
             let err = record(&r, dir.path(), &config).unwrap_err();
-            assert!(err.contains("not-a-dir"), "{err}");
+            assert!(err.to_string().contains("not-a-dir"), "{err}");
         }
     }
 

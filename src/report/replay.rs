@@ -4,7 +4,7 @@
 //! entry and is reported `incomplete`, with whatever it got to.
 //!
 //! The replay feeds the entries through the same live state the running
-//! responder keeps (`respond::live::Live`), so a report rebuilt from the
+//! responder keeps (`report::live::Live`), so a report rebuilt from the
 //! journal of a finished run scores the same facts as the one written at its
 //! end.
 
@@ -15,12 +15,12 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::assemble::{RunFacts, assemble};
+use super::live::Live;
 use super::model::{RunReport, RunStatus};
 use crate::config::Config;
 use crate::drill::{JOURNAL_EVENT, ResponderEvent};
 use crate::engine::{Entry, Journal};
 use crate::observe::alerts::DetectionEvent;
-use crate::respond::live::Live;
 use crate::scenario::Scenario;
 use crate::score::{AlertObservation, NoiseAlert};
 
@@ -78,32 +78,8 @@ pub fn from_entries(path: &Path, entries: &[Entry]) -> Result<RunReport, ReplayE
         .ok_or_else(|| ReplayError::NoStart {
             path: path.to_path_buf(),
         })?;
-    let spec = start
-        .data
-        .get("scenarioSpec")
-        .ok_or_else(|| ReplayError::NoScenario {
-            path: path.to_path_buf(),
-        })?;
-    let scenario: Scenario =
-        serde_json::from_value(spec.clone()).map_err(|source| ReplayError::Scenario {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    let config: Config = start
-        .data
-        .get("config")
-        .and_then(|c| serde_json::from_value(c.clone()).ok())
-        .unwrap_or_default();
-    let scenario = Arc::new(scenario);
-    let run_id = text(&start.data, "runId").unwrap_or_default();
-    let context = text(&start.data, "context").unwrap_or_default();
-    let mut live = Live::new(
-        scenario.clone(),
-        Arc::new(config),
-        run_id,
-        context,
-        start.ts,
-    );
+    let mut live = live_from_start(path, start)?;
+    let scenario = live.scenario.clone();
     let mut summary: Option<&Entry> = None;
     let mut end: Option<&Entry> = None;
     for e in entries {
@@ -111,67 +87,11 @@ pub fn from_entries(path: &Path, entries: &[Entry]) -> Result<RunReport, ReplayE
         match e.event.as_str() {
             "run.end" => end = Some(e),
             DETECTION_SUMMARY => summary = Some(e),
-            JOURNAL_EVENT => {
-                if let Some(ev) = ResponderEvent::from_journal_data(&e.data) {
-                    let line = crate::respond::live::describe(&ev);
-                    live.push(ev.at, "responder", JOURNAL_EVENT, line);
-                    live.drill.record(ev);
-                }
-            }
-            "step.verified" => {
-                let step = text(&e.data, "step");
-                let at = e
-                    .data
-                    .get("reading")
-                    .and_then(|r| r.get("at"))
-                    .and_then(Value::as_str)
-                    .and_then(|t| t.parse::<Timestamp>().ok())
-                    .unwrap_or(e.ts);
-                if let Some(step) = step
-                    && live.drill.runbook.verified(&step, at)
-                {
-                    live.push(
-                        at,
-                        "runbook",
-                        "step.verified",
-                        format!("runbook step {step} verified"),
-                    );
-                }
-            }
-            "alert.notified" => {
-                let name = text(&e.data, "alert");
-                let at = text(&e.data, "at").and_then(|t| t.parse::<Timestamp>().ok());
-                if let (Some(name), Some(at)) = (name, at)
-                    && let Some(o) = first_open(&mut live.alerts, &name, |o| o.t_notify)
-                {
-                    o.t_notify = Some(at);
-                }
-            }
-            ev if ev.starts_with("alert.") => {
-                if let Ok(d) =
-                    serde_json::from_value::<DetectionEvent>(Value::Object(e.data.clone()))
-                {
-                    apply_detection(&mut live, d);
-                }
-            }
-            _ => {}
+            _ => replay_entry(&mut live, e),
         }
     }
     if let Some(s) = summary {
-        if let Some(a) = s
-            .data
-            .get("alerts")
-            .and_then(|a| serde_json::from_value::<Vec<AlertObservation>>(a.clone()).ok())
-        {
-            live.alerts = a;
-        }
-        if let Some(n) = s
-            .data
-            .get("noise")
-            .and_then(|n| serde_json::from_value::<Vec<NoiseAlert>>(n.clone()).ok())
-        {
-            live.noise = n;
-        }
+        apply_summary(&mut live, s);
     }
     live.rebuild_steady(entries);
     let last = entries.last().map_or(start.ts, |e| e.ts);
@@ -204,6 +124,106 @@ pub fn from_entries(path: &Path, entries: &[Entry]) -> Result<RunReport, ReplayE
         drill: live.drill.clone(),
         targets: live.targets(),
     }))
+}
+
+/// The live picture as `run.start` set it up: the scenario and config the
+/// run used (written there so a report needs nothing but the journal).
+fn live_from_start(path: &Path, start: &Entry) -> Result<Live, ReplayError> {
+    let spec = start
+        .data
+        .get("scenarioSpec")
+        .ok_or_else(|| ReplayError::NoScenario {
+            path: path.to_path_buf(),
+        })?;
+    let scenario: Scenario =
+        serde_json::from_value(spec.clone()).map_err(|source| ReplayError::Scenario {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let config: Config = start
+        .data
+        .get("config")
+        .and_then(|c| serde_json::from_value(c.clone()).ok())
+        .unwrap_or_default();
+    let scenario = Arc::new(scenario);
+    let run_id = text(&start.data, "runId").unwrap_or_default();
+    let context = text(&start.data, "context").unwrap_or_default();
+    let live = Live::new(
+        scenario.clone(),
+        Arc::new(config),
+        run_id,
+        context,
+        start.ts,
+    );
+    Ok(live)
+}
+
+/// What one journal entry adds to the picture beyond `Live::on_entry`:
+/// responder events, verified runbook steps and alert times.
+fn replay_entry(live: &mut Live, e: &Entry) {
+    match e.event.as_str() {
+        JOURNAL_EVENT => {
+            if let Some(ev) = ResponderEvent::from_journal_data(&e.data) {
+                let line = crate::drill::describe(&ev);
+                live.push(ev.at, "responder", JOURNAL_EVENT, line);
+                live.drill.record(ev);
+            }
+        }
+        "step.verified" => {
+            let step = text(&e.data, "step");
+            let at = e
+                .data
+                .get("reading")
+                .and_then(|r| r.get("at"))
+                .and_then(Value::as_str)
+                .and_then(|t| t.parse::<Timestamp>().ok())
+                .unwrap_or(e.ts);
+            if let Some(step) = step
+                && live.drill.runbook.verified(&step, at)
+            {
+                live.push(
+                    at,
+                    "runbook",
+                    "step.verified",
+                    format!("runbook step {step} verified"),
+                );
+            }
+        }
+        "alert.notified" => {
+            let name = text(&e.data, "alert");
+            let at = text(&e.data, "at").and_then(|t| t.parse::<Timestamp>().ok());
+            if let (Some(name), Some(at)) = (name, at)
+                && let Some(o) = first_open(&mut live.alerts, &name, |o| o.t_notify)
+            {
+                o.t_notify = Some(at);
+            }
+        }
+        ev if ev.starts_with("alert.") => {
+            if let Ok(d) = serde_json::from_value::<DetectionEvent>(Value::Object(e.data.clone())) {
+                apply_detection(live, d);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The detection poller's final word on the alerts and the noise, which
+/// replaces what the individual entries suggested.
+fn apply_summary(live: &mut Live, s: &Entry) {
+    if let Some(a) = s
+        .data
+        .get("alerts")
+        .and_then(|a| serde_json::from_value::<Vec<AlertObservation>>(a.clone()).ok())
+    {
+        live.alerts = a;
+    }
+    if let Some(n) = s
+        .data
+        .get("noise")
+        .and_then(|n| serde_json::from_value::<Vec<NoiseAlert>>(n.clone()).ok())
+    {
+        live.noise = n;
+    }
 }
 
 /// The first expected alert of that name whose `field` is still unset.

@@ -15,13 +15,13 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde_json::json;
 
-use super::live::{Shared, lock};
 use crate::drill::{Action, EventSource, ResponderEvent};
 use crate::engine::Journal;
 use crate::engine::actions::{self, ActionError, ActionMark};
 use crate::k8s::Kube;
 use crate::k8s::marks::RunId;
-use crate::observe::Observer;
+use crate::observe::ProbeReader;
+use crate::report::live::{Shared, lock};
 use crate::scenario::{AutopilotEntry, ScaleAction};
 
 const WAIT_STEP: Duration = Duration::from_millis(50);
@@ -177,7 +177,7 @@ impl Actor {
 pub async fn verify_loop(
     shared: Shared,
     journal: Arc<Journal>,
-    observer: Observer,
+    observer: ProbeReader,
     interval: Duration,
 ) {
     let steps: Vec<(String, crate::scenario::VerifyProbe)> = {

@@ -10,11 +10,11 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde_json::json;
 
-use super::live::{Shared, lock};
 use crate::drill::{Action, EventSource, ResponderEvent};
 use crate::engine::Journal;
 use crate::observe::Endpoints;
 use crate::observe::alerts::{DetectionEvent, DetectionTracker};
+use crate::report::live::{Shared, lock};
 use crate::scenario::Noise;
 
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -91,7 +91,12 @@ fn journal_event(journal: &Journal, ev: &DetectionEvent, noise: Noise) {
     let _ = journal.append("detection", name, data);
 }
 
-fn apply(live: &mut super::live::Live, journal: &Journal, ev: &DetectionEvent, noise: Noise) {
+fn apply(
+    live: &mut crate::report::live::Live,
+    journal: &Journal,
+    ev: &DetectionEvent,
+    noise: Noise,
+) {
     match ev {
         DetectionEvent::Pending { alert, at } => live.push(
             *at,

@@ -20,10 +20,10 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::live::{Shared, lock};
 use crate::drill::{Action, EventSource, ResponderEvent};
 use crate::engine::Journal;
 use crate::observe::alerts::is_expected;
+use crate::report::live::{Shared, lock};
 
 pub const EVENTS_PATH: &str = "/v1/events";
 pub const STATE_PATH: &str = "/v1/state";
@@ -113,19 +113,37 @@ pub struct EventRequest {
     pub action: Action,
 }
 
+/// Why the API refuses a responder event (400): the message goes back to
+/// the responder as is.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+enum InvalidEvent {
+    #[error("`as` must name a person")]
+    NoPerson,
+    #[error("unknown severity `{severity}` (known: {known})")]
+    UnknownSeverity { severity: String, known: String },
+    #[error("unknown runbook step `{step}` (steps: {steps})")]
+    UnknownStep { step: String, steps: String },
+    #[error("`assign` needs a person")]
+    AssignWithoutPerson,
+    #[error("`update` needs a message")]
+    UpdateWithoutMessage,
+    #[error("`note` needs a text")]
+    NoteWithoutText,
+}
+
 /// Checks an event against the run before anything is recorded.
-fn validate(req: &EventRequest, s: &ApiState) -> Result<(), String> {
+fn validate(req: &EventRequest, s: &ApiState) -> Result<(), InvalidEvent> {
     if req.person.trim().is_empty() {
-        return Err("`as` must name a person".into());
+        return Err(InvalidEvent::NoPerson);
     }
     let live = lock(&s.shared);
     match &req.action {
         Action::Declare { severity } if !live.config.severities.contains_key(severity) => {
             let known: Vec<&str> = live.config.severities.keys().map(String::as_str).collect();
-            Err(format!(
-                "unknown severity `{severity}` (known: {})",
-                known.join(", ")
-            ))
+            Err(InvalidEvent::UnknownSeverity {
+                severity: severity.clone(),
+                known: known.join(", "),
+            })
         }
         Action::Step { step } => {
             let steps = &live.drill.runbook.steps;
@@ -133,23 +151,23 @@ fn validate(req: &EventRequest, s: &ApiState) -> Result<(), String> {
                 Ok(())
             } else {
                 let ids: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
-                Err(format!(
-                    "unknown runbook step `{step}` (steps: {})",
-                    if ids.is_empty() {
+                Err(InvalidEvent::UnknownStep {
+                    step: step.clone(),
+                    steps: if ids.is_empty() {
                         "none".to_string()
                     } else {
                         ids.join(", ")
-                    }
-                ))
+                    },
+                })
             }
         }
         Action::Assign { person, .. } if person.trim().is_empty() => {
-            Err("`assign` needs a person".into())
+            Err(InvalidEvent::AssignWithoutPerson)
         }
         Action::Update { message } if message.trim().is_empty() => {
-            Err("`update` needs a message".into())
+            Err(InvalidEvent::UpdateWithoutMessage)
         }
-        Action::Note { text } if text.trim().is_empty() => Err("`note` needs a text".into()),
+        Action::Note { text } if text.trim().is_empty() => Err(InvalidEvent::NoteWithoutText),
         _ => Ok(()),
     }
 }
@@ -167,8 +185,8 @@ async fn responder_event(State(s): State<ApiState>, body: Bytes) -> Response {
             );
         }
     };
-    if let Err(msg) = validate(&req, &s) {
-        return error(StatusCode::BAD_REQUEST, msg);
+    if let Err(e) = validate(&req, &s) {
+        return error(StatusCode::BAD_REQUEST, e.to_string());
     }
     let event = ResponderEvent {
         at,

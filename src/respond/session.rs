@@ -12,13 +12,13 @@ use futures::future::BoxFuture;
 use jiff::Timestamp;
 use serde_json::json;
 
-use super::live::{Live, Shared, lock};
 use super::server::{ApiServer, ApiState};
 use super::{autopilot, detection, files};
 use crate::config::Config;
 use crate::engine::{Entry, Gate, Journal, ObserveCx, Observer, Outcome, Status};
 use crate::k8s::Kube;
 use crate::observe::Endpoints;
+use crate::report::live::{Live, Shared, lock};
 use crate::report::model::{RunReport, RunStatus};
 use crate::report::{RunFacts, assemble};
 use crate::scenario::Scenario;
@@ -68,7 +68,7 @@ pub enum StartError {
 /// The report the run ended with, for the CLI's exit code.
 pub type ReportSlot = Arc<Mutex<Option<RunReport>>>;
 
-pub struct Response {
+pub struct ResponseSession {
     shared: Shared,
     journal: Arc<Journal>,
     run_dir: PathBuf,
@@ -87,7 +87,7 @@ pub fn is_scored(scenario: &Scenario) -> bool {
     scenario.spec.detection.is_some() || scenario.spec.response.is_some()
 }
 
-impl Response {
+impl ResponseSession {
     /// Binds the API, writes `api-url` and `api-token` (0600) into the run
     /// directory, and starts detection, autopilot and runbook verification.
     #[allow(clippy::too_many_arguments)]
@@ -99,7 +99,7 @@ impl Response {
         run_dir: &Path,
         journal: Arc<Journal>,
         opts: ResponseOptions,
-    ) -> Result<Response, StartError> {
+    ) -> Result<ResponseSession, StartError> {
         let started = Timestamp::now();
         let shared = Live::new(
             scenario.clone(),
@@ -146,7 +146,7 @@ impl Response {
             kube.clone(),
             actions.clone(),
         )));
-        let mut observer = crate::observe::Observer::new()?.with_kube(kube.client.clone());
+        let mut observer = crate::observe::ProbeReader::new()?.with_kube(kube.client.clone());
         if let Some(p) = opts.endpoints.prometheus.clone() {
             observer = observer.with_prometheus(p);
         }
@@ -156,7 +156,7 @@ impl Response {
             observer,
             VERIFY_INTERVAL,
         )));
-        Ok(Response {
+        Ok(ResponseSession {
             shared,
             journal,
             run_dir: run_dir.to_path_buf(),
@@ -210,7 +210,7 @@ fn run_status(s: Status) -> RunStatus {
     }
 }
 
-impl Observer for Response {
+impl Observer for ResponseSession {
     fn on_entry(&mut self, entry: &Entry) {
         if entry.event == "run.end" {
             // Nothing may follow `run.end` in the journal.
@@ -309,7 +309,7 @@ impl Observer for Response {
             );
         }
         if is_scored(cx.scenario) {
-            crate::score::terminal::print(&report.scorecard);
+            crate::report::terminal::print(&report.scorecard);
         }
         if let Ok(mut slot) = self.slot.lock() {
             *slot = Some(report);
@@ -321,7 +321,7 @@ impl Observer for Response {
 /// engine's.
 pub fn exit_code(slot: &ReportSlot, scenario: &Scenario, outcome: &Outcome) -> i32 {
     let engine = outcome.exit_code();
-    if !is_scored(scenario) || engine != crate::cli::exit::OK {
+    if !is_scored(scenario) || engine != crate::exit::OK {
         return engine;
     }
     slot.lock()

@@ -33,7 +33,7 @@ use crate::sandbox::misbehave::{Admin, Misbehaviour, RequestRecord, Verdict};
 use crate::sandbox::patch::{self, PatchKind};
 use crate::sandbox::resources::{self, ResId};
 use crate::sandbox::selector::{FieldSelector, LabelSelector};
-use crate::sandbox::store::{Obj, Store, UpdateMode};
+use crate::sandbox::store::{DeleteRequest, Obj, Store, UpdateMode};
 use crate::sandbox::table;
 use crate::sandbox::validation;
 
@@ -52,6 +52,8 @@ pub struct AppState {
     pub eviction_lock: tokio::sync::Mutex<()>,
     /// Tokens and the RBAC switch (see [`crate::sandbox::auth`]).
     pub auth: Arc<crate::sandbox::auth::Auth>,
+    /// The node's container runtime: `pods/log` reads what containers printed.
+    pub runtime: Arc<crate::sandbox::runtime::Runtime>,
 }
 
 type Shared = Arc<AppState>;
@@ -411,10 +413,14 @@ async fn route(
             _ => Err(ApiError::MethodNotAllowed),
         },
         (Some(name), None) => match *method {
-            Method::GET => Ok(raw_response(
-                StatusCode::OK,
-                &st.store.get(t.res, &ns, name)?,
-            )),
+            Method::GET => {
+                let o = st.store.get(t.res, &ns, name)?;
+                // `kubectl get pod NAME` asks for a Table too.
+                if wants_table(headers) {
+                    return Ok(json_ok(table::table(t.res, std::slice::from_ref(&o), o.rv)));
+                }
+                Ok(raw_response(StatusCode::OK, &o))
+            }
             Method::PUT => {
                 let v = body_value(headers, body)?;
                 check_kind(def, &v)?;
@@ -442,15 +448,14 @@ async fn route(
                         &st.store.get(t.res, &ns, name)?,
                     ));
                 }
-                let o = st.store.delete(t.res, &ns, name, uid)?;
+                let grace = requested_grace(q, &opts);
+                let d = st
+                    .store
+                    .delete_with(t.res, &ns, name, DeleteRequest { uid, grace })?;
                 if t.res == resources::PODS {
-                    let pod = o.parse();
-                    if grace_period_seconds(q, &opts, &pod) == 0 {
-                        st.store.note_abrupt_pod_deletion(&pod);
-                    }
-                    killing(&st.store, &pod);
+                    killing(&st.store, &d.obj.parse());
                 }
-                Ok(raw_response(StatusCode::OK, &o))
+                Ok(raw_response(StatusCode::OK, &d.obj))
             }
             _ => Err(ApiError::MethodNotAllowed),
         },
@@ -477,7 +482,12 @@ async fn route(
                 ("scale", Method::PUT) | ("scale", Method::PATCH) => {
                     scale(st, t.res, &ns, name, method, headers, body)
                 }
-                ("eviction", Method::POST) => evict(st, &ns, name).await,
+                ("eviction", Method::POST) => evict(st, &ns, name, body).await,
+                ("log", Method::GET) => crate::sandbox::logs::serve(
+                    &st.runtime,
+                    st.store.get(t.res, &ns, name)?.value(),
+                    q,
+                ),
                 ("ephemeralcontainers", Method::PUT) | ("ephemeralcontainers", Method::PATCH) => {
                     ephemeral(st, &ns, name, method, q, headers, body)
                 }
@@ -556,20 +566,16 @@ fn events_v1_route(
     }
 }
 
-/// The kubelet's Killing event for a pod deleted through the API.
-/// The grace period of a pod deletion, as kube-apiserver picks it: the
-/// DeleteOptions body, else the `gracePeriodSeconds` query parameter, else
-/// the pod's `terminationGracePeriodSeconds` (default 30).
-fn grace_period_seconds(q: &Params, opts: &Value, pod: &Value) -> i64 {
+/// The `gracePeriodSeconds` a DELETE asks for: the DeleteOptions body when
+/// one is sent, else the query parameter (the apiserver's delete handler
+/// decodes one or the other). None leaves the choice to the object.
+fn requested_grace(q: &Params, opts: &Value) -> Option<i64> {
     opts.get("gracePeriodSeconds")
         .and_then(Value::as_i64)
         .or_else(|| q.get("gracePeriodSeconds").and_then(|v| v.parse().ok()))
-        .or_else(|| {
-            meta::at(pod, &["spec", "terminationGracePeriodSeconds"]).and_then(Value::as_i64)
-        })
-        .unwrap_or(30)
 }
 
+/// The kubelet's Killing event for a pod deleted through the API.
 fn killing(store: &Store, pod: &Value) {
     for c in meta::at(pod, &["spec", "containers"])
         .and_then(Value::as_array)
@@ -711,11 +717,13 @@ fn delete_collection(
             deleted.push(o.parse());
             continue;
         }
+        let grace = requested_grace(q, &Value::Null);
+        let req = DeleteRequest { uid: None, grace };
         match st
             .store
-            .delete(res, &o.summary.namespace, &o.summary.name, None)
+            .delete_with(res, &o.summary.namespace, &o.summary.name, req)
         {
-            Ok(d) => deleted.push(d.parse()),
+            Ok(d) => deleted.push(d.obj.parse()),
             Err(ApiError::NotFound { .. }) => {}
             Err(e) => return Err(e),
         }
@@ -877,11 +885,25 @@ fn scale(
     Ok(json_ok(scale_of(o.value())))
 }
 
-async fn evict(st: &Shared, ns: &str, name: &str) -> Result<Response, ApiError> {
+/// An eviction is a graceful delete (with the Eviction's `deleteOptions`)
+/// behind the PDB check. A pod already terminating is deleted without the
+/// check, as the eviction REST handler does for pods it can ignore.
+async fn evict(st: &Shared, ns: &str, name: &str, body: &Bytes) -> Result<Response, ApiError> {
     let _guard = st.eviction_lock.lock().await;
     let pod = st.store.get(resources::PODS, ns, name)?;
-    disruption::check_eviction(&st.store, pod.value())?;
-    st.store.delete(resources::PODS, ns, name, None)?;
+    if !pod.summary.deleting {
+        disruption::check_eviction(&st.store, pod.value())?;
+    }
+    let eviction: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let opts = eviction
+        .get("deleteOptions")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let req = DeleteRequest {
+        uid: meta::str_at(&opts, &["preconditions", "uid"]),
+        grace: opts.get("gracePeriodSeconds").and_then(Value::as_i64),
+    };
+    st.store.delete_with(resources::PODS, ns, name, req)?;
     killing(&st.store, pod.value());
     Ok((
         StatusCode::CREATED,

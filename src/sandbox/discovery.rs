@@ -57,7 +57,9 @@ pub fn group(name: &str) -> Option<Value> {
 /// Categories kubectl expands, e.g. `kubectl get all`.
 fn categories(plural: &str) -> &'static [&'static str] {
     match plural {
-        "pods" | "services" | "deployments" | "statefulsets" | "replicasets" => &["all"],
+        "pods" | "services" | "deployments" | "statefulsets" | "replicasets" | "daemonsets" => {
+            &["all"]
+        }
         _ => &[],
     }
 }

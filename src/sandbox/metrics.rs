@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use super::api::MetricsFn;
 use super::resources;
-use super::snapshot::Snapshot;
+use super::runtime::Runtime;
+use super::snapshot::{FaultEffect, Snapshot};
 use super::store::Store;
 use super::traffic::{BUCKETS, TrafficModel};
 
@@ -24,6 +25,17 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// a timer so that an idle sandbox costs nothing; with one scraper every
 /// second or so, the counters follow every change the scraper could see.
 pub fn store_source(store: Arc<Store>, seed: u64) -> MetricsFn {
+    source(store, seed, None)
+}
+
+/// [`store_source`] with the fault effects of the processes the node's
+/// container runtime runs (stress, netem): what the traffic model and the
+/// CPU/memory series show.
+pub fn runtime_source(store: Arc<Store>, seed: u64, runtime: Arc<Runtime>) -> MetricsFn {
+    source(store, seed, Some(runtime))
+}
+
+fn source(store: Arc<Store>, seed: u64, runtime: Option<Arc<Runtime>>) -> MetricsFn {
     let model = Mutex::new((TrafficModel::new(seed), Instant::now()));
     Arc::new(move || {
         let kinds = [
@@ -40,6 +52,9 @@ pub fn store_source(store: Arc<Store>, seed: u64) -> MetricsFn {
         let values: Vec<_> = objects.iter().map(|o| o.parse()).collect();
         let mut snapshot = Snapshot::from_objects(values.iter());
         snapshot.abrupt_deletions = store.abrupt_pod_deletions();
+        if let Some(rt) = &runtime {
+            snapshot.apply_effects(&rt.effects());
+        }
         // A panic in another scrape must not take /metrics down for good.
         let mut guard = model
             .lock()
@@ -227,6 +242,28 @@ fn write_all(out: &mut String, snapshot: &Snapshot, traffic: &TrafficModel) -> s
             out.push_str(",container=\"");
             escape(out, &c.name);
             writeln!(out, "\"}} {}", c.restarts)?;
+        }
+    }
+
+    header(
+        out,
+        "sandbox_pod_runtime_effect",
+        "gauge",
+        "What a pod's processes do to it now, as the node's container runtime model runs them: stress CPU workers, stress memory bytes, netem delay seconds and loss ratio on eth0. Pods without any are left out.",
+    )?;
+    for (p, labels) in snapshot.pods.iter().zip(&pod_label_sets) {
+        for e in &p.effects {
+            let (kind, value) = match *e {
+                FaultEffect::CpuStress { workers } => ("cpu_workers", f64::from(workers)),
+                FaultEffect::MemoryStress { bytes } => ("memory_bytes", bytes as f64),
+                FaultEffect::NetworkDelay { latency_ms, .. } => {
+                    ("delay_seconds", latency_ms / 1000.0)
+                }
+                FaultEffect::PacketLoss { percent } => ("loss_ratio", percent / 100.0),
+            };
+            out.push_str("sandbox_pod_runtime_effect{");
+            out.push_str(labels);
+            writeln!(out, ",effect=\"{kind}\"}} {value}")?;
         }
     }
 

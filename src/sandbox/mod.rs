@@ -12,15 +12,18 @@ pub mod auth;
 pub mod chunk;
 pub mod controllers;
 pub mod defaults;
+pub mod deletion;
 pub mod discovery;
 pub mod error;
 pub mod events_v1;
 pub mod kubeconfig;
+pub mod logs;
 pub mod meta;
 pub mod metrics;
 pub mod misbehave;
 pub mod patch;
 pub mod resources;
+pub mod runtime;
 pub mod scrape;
 pub mod selector;
 pub mod snapshot;
@@ -78,6 +81,9 @@ pub struct SandboxOptions {
     /// Serve HTTPS with a CA made at start (default). Off serves plain HTTP
     /// for debugging; note kubectl sends no bearer token over plain HTTP.
     pub tls: bool,
+    /// The images nodes can pull and what they contain
+    /// ([`world::World::catalog`] for a world file's).
+    pub images: runtime::ImageCatalog,
 }
 
 impl Default for SandboxOptions {
@@ -94,6 +100,7 @@ impl Default for SandboxOptions {
             traffic_seed: 1,
             authorization: true,
             tls: true,
+            images: runtime::ImageCatalog::builtin(),
         }
     }
 }
@@ -201,7 +208,8 @@ impl Sandbox {
         controllers::ensure_system_namespaces(&store);
         seed(&store, &opts.objects)?;
         auth::bootstrap::ensure_default_policy(&store);
-        let mut ctrl = Controllers::new(store.clone(), opts.kube_minor);
+        let node = Arc::new(runtime::Runtime::new(opts.images.clone()));
+        let mut ctrl = Controllers::with_runtime(store.clone(), opts.kube_minor, node.clone());
         let warm = opts.warm_start;
         let ctrl = tokio::task::spawn_blocking(move || {
             ctrl.settle(warm);
@@ -231,13 +239,12 @@ impl Sandbox {
             admin: admin.clone(),
             kube_minor: opts.kube_minor,
             shutdown: shutdown_rx.clone(),
-            metrics: Some(
-                opts.metrics
-                    .clone()
-                    .unwrap_or_else(|| metrics::store_source(store.clone(), opts.traffic_seed)),
-            ),
+            metrics: Some(opts.metrics.clone().unwrap_or_else(|| {
+                metrics::runtime_source(store.clone(), opts.traffic_seed, node.clone())
+            })),
             eviction_lock: tokio::sync::Mutex::new(()),
             auth: auth.clone(),
+            runtime: node.clone(),
         });
         let app = api::router(state);
         let certs = if opts.tls {

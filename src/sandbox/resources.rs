@@ -110,6 +110,13 @@ pub static RESOURCES: &[ResourceDef] = &[
                 kind: "Pod",
                 verbs: GET_PATCH_UPDATE,
             },
+            SubresourceDef {
+                name: "log",
+                group: "",
+                version: "v1",
+                kind: "Pod",
+                verbs: &["get"],
+            },
         ],
     },
     ResourceDef {
@@ -257,6 +264,16 @@ pub static RESOURCES: &[ResourceDef] = &[
         short_names: &[],
         subresources: &[],
     },
+    ResourceDef {
+        group: "apps",
+        version: "v1",
+        plural: "daemonsets",
+        singular: "daemonset",
+        kind: "DaemonSet",
+        namespaced: true,
+        short_names: &["ds"],
+        subresources: &[status_sub("apps", "v1", "DaemonSet")],
+    },
 ];
 
 pub const NAMESPACES: ResId = 0;
@@ -276,6 +293,7 @@ pub const ROLEBINDINGS: ResId = 13;
 pub const CLUSTERROLES: ResId = 14;
 pub const CLUSTERROLEBINDINGS: ResId = 15;
 pub const EVENTS_V1: ResId = 16;
+pub const DAEMONSETS: ResId = 17;
 
 /// The verbs every resource supports; the sandbox implements them all.
 pub fn verbs() -> &'static [&'static str] {
@@ -356,6 +374,7 @@ mod tests {
         assert_eq!(def(ROLEBINDINGS).plural, "rolebindings");
         assert_eq!(def(CLUSTERROLES).plural, "clusterroles");
         assert_eq!(def(CLUSTERROLEBINDINGS).plural, "clusterrolebindings");
+        assert_eq!(def(DAEMONSETS).plural, "daemonsets");
     }
 
     #[test]

@@ -6,10 +6,11 @@
 //! the JSON shape knowledge (and its leniency towards missing fields) in one
 //! place.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
 
+use super::runtime::PodEffects;
 use super::world::{
     ANN_BASE_LATENCY, ANN_CALLS, ANN_CAPACITY_RPS, ANN_REQUESTS_PER_SECOND, DEFAULT_CAPACITY_RPS,
 };
@@ -17,14 +18,46 @@ use crate::scenario::Duration;
 
 pub type Labels = BTreeMap<String, String>;
 
-/// An active fault effect on a pod, from a gameday ephemeral container
-/// (brief, "Ephemeral-container faults").
+/// An effect in force on a pod, from what its processes do (stress
+/// workers running, a netem qdisc on its interface), as the node's
+/// container runtime reports it ([`crate::sandbox::runtime`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum FaultEffect {
     CpuStress { workers: u32 },
     MemoryStress { bytes: u64 },
     NetworkDelay { latency_ms: f64, jitter_ms: f64 },
     PacketLoss { percent: f64 },
+}
+
+impl FaultEffect {
+    /// The runtime's per-pod report as the traffic model's effects.
+    pub fn from_runtime(e: &PodEffects) -> Vec<FaultEffect> {
+        let mut out = Vec::new();
+        if e.cpu_workers > 0 {
+            out.push(FaultEffect::CpuStress {
+                workers: e.cpu_workers,
+            });
+        }
+        if e.memory_bytes > 0 {
+            out.push(FaultEffect::MemoryStress {
+                bytes: e.memory_bytes,
+            });
+        }
+        if let Some(n) = e.netem {
+            if n.delay_ms > 0.0 {
+                out.push(FaultEffect::NetworkDelay {
+                    latency_ms: n.delay_ms,
+                    jitter_ms: n.jitter_ms,
+                });
+            }
+            if n.loss_percent > 0.0 {
+                out.push(FaultEffect::PacketLoss {
+                    percent: n.loss_percent,
+                });
+            }
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -189,6 +222,18 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Sets each pod's effects from the runtime's report, by pod uid.
+    pub fn apply_effects(&mut self, by_uid: &HashMap<String, PodEffects>) {
+        if by_uid.is_empty() {
+            return;
+        }
+        for pod in &mut self.pods {
+            if let Some(e) = by_uid.get(&pod.uid) {
+                pod.effects = FaultEffect::from_runtime(e);
+            }
+        }
+    }
+
     /// Builds a view from objects of any kinds (others are ignored). Missing
     /// or malformed fields read as absent, never as an error: a snapshot of
     /// a half-written object must not take the metrics endpoint down.
@@ -315,125 +360,13 @@ fn pod_view(obj: &Value) -> PodView {
         ready,
         terminating: !meta["deletionTimestamp"].is_null(),
         containers,
-        effects: fault_effects(obj),
+        effects: Vec::new(),
         capacity_rps: annotations[ANN_CAPACITY_RPS]
             .as_str()
             .and_then(|s| s.trim().parse::<f64>().ok())
             .filter(|c| c.is_finite() && *c > 0.0)
             .unwrap_or(DEFAULT_CAPACITY_RPS),
     }
-}
-
-/// The fault effects of gameday's ephemeral containers that are still in
-/// force: an `inject` container whose status is running (or not reported
-/// yet), with no `revert` container for the same fault and run.
-fn fault_effects(pod: &Value) -> Vec<FaultEffect> {
-    let Some(ephemeral) = pod["spec"]["ephemeralContainers"].as_array() else {
-        return Vec::new();
-    };
-    let env_of = |c: &Value| -> BTreeMap<String, String> {
-        c["env"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|e| {
-                        Some((
-                            e["name"].as_str()?.to_string(),
-                            e["value"].as_str()?.to_string(),
-                        ))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let statuses = pod["status"]["ephemeralContainerStatuses"].as_array();
-    let state_of = |name: &str| -> Option<&Value> {
-        statuses?
-            .iter()
-            .find(|s| s["name"] == name)
-            .map(|s| &s["state"])
-    };
-    let envs: Vec<(String, BTreeMap<String, String>)> = ephemeral
-        .iter()
-        .map(|c| (str_of(&c["name"]), env_of(c)))
-        .filter(|(_, env)| env.contains_key("GAMEDAY_FAULT_TYPE"))
-        .collect();
-    let reverted = |env: &BTreeMap<String, String>| {
-        envs.iter().any(|(_, other)| {
-            other.get("GAMEDAY_ACTION").map(String::as_str) == Some("revert")
-                && other.get("GAMEDAY_FAULT") == env.get("GAMEDAY_FAULT")
-                && other.get("GAMEDAY_RUN_ID") == env.get("GAMEDAY_RUN_ID")
-        })
-    };
-    let num = |env: &BTreeMap<String, String>, key: &str| -> Option<f64> {
-        env.get(key)
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|x| x.is_finite() && *x >= 0.0)
-    };
-    let mut out = Vec::new();
-    for (name, env) in &envs {
-        if env
-            .get("GAMEDAY_ACTION")
-            .map(String::as_str)
-            .unwrap_or("inject")
-            != "inject"
-            || reverted(env)
-        {
-            continue;
-        }
-        let running = match state_of(name) {
-            None => true,
-            Some(state) => {
-                !state["running"].is_null()
-                    || (state["terminated"].is_null() && state["waiting"].is_null())
-            }
-        };
-        if !running {
-            continue;
-        }
-        let effect = match env.get("GAMEDAY_FAULT_TYPE").map(String::as_str) {
-            Some("cpuStress") => FaultEffect::CpuStress {
-                workers: num(env, "GAMEDAY_CPU_WORKERS").unwrap_or(1.0).max(1.0) as u32,
-            },
-            Some("memoryStress") => FaultEffect::MemoryStress {
-                bytes: env
-                    .get("GAMEDAY_MEMORY")
-                    .and_then(|m| parse_quantity(m))
-                    .unwrap_or(256 << 20),
-            },
-            Some("networkDelay") => FaultEffect::NetworkDelay {
-                latency_ms: num(env, "GAMEDAY_LATENCY_MS").unwrap_or(100.0),
-                jitter_ms: num(env, "GAMEDAY_JITTER_MS").unwrap_or(0.0),
-            },
-            Some("packetLoss") => FaultEffect::PacketLoss {
-                percent: num(env, "GAMEDAY_LOSS_PERCENT").unwrap_or(10.0).min(100.0),
-            },
-            _ => continue,
-        };
-        out.push(effect);
-    }
-    out
-}
-
-/// Kubernetes memory quantities (`256Mi`, `1G`, `1048576`) in bytes.
-fn parse_quantity(q: &str) -> Option<u64> {
-    let q = q.trim();
-    let split = q
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(q.len());
-    let (num, unit) = q.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let mult: f64 = match unit {
-        "" => 1.0,
-        "k" | "K" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "Ki" => 1024.0,
-        "Mi" => 1024.0 * 1024.0,
-        "Gi" => 1024.0 * 1024.0 * 1024.0,
-        _ => return None,
-    };
-    Some((n * mult) as u64)
 }
 
 fn workload_view(obj: &Value) -> WorkloadView {
@@ -580,76 +513,37 @@ mod tests {
         assert_eq!(s.deployments[0].spec_replicas, 1);
     }
 
-    fn ephemeral(name: &str, action: &str, ty: &str, extra: &[(&str, &str)]) -> Value {
-        let mut env = vec![
-            json!({"name": "GAMEDAY_RUN_ID", "value": "r1"}),
-            json!({"name": "GAMEDAY_FAULT", "value": "slow"}),
-            json!({"name": "GAMEDAY_FAULT_TYPE", "value": ty}),
-            json!({"name": "GAMEDAY_ACTION", "value": action}),
-        ];
-        env.extend(extra.iter().map(|(k, v)| json!({"name": k, "value": v})));
-        json!({"name": name, "image": "stress", "env": env})
-    }
-
     #[test]
-    fn fault_effects_follow_inject_status_and_revert() {
+    fn effects_come_from_the_runtime_not_from_env() {
         let mut p = pod("a", "True");
-        p["spec"]["ephemeralContainers"] = json!([ephemeral(
-            "gameday-slow-1",
-            "inject",
-            "networkDelay",
-            &[("GAMEDAY_LATENCY_MS", "200"), ("GAMEDAY_JITTER_MS", "20")]
-        ),]);
-        p["status"]["ephemeralContainerStatuses"] =
-            json!([{"name": "gameday-slow-1", "state": {"running": {}}}]);
-        let s = Snapshot::from_objects([&p]);
-        assert_eq!(
-            s.pods[0].effects,
-            [FaultEffect::NetworkDelay {
-                latency_ms: 200.0,
-                jitter_ms: 20.0
-            }]
-        );
-
-        // Terminated (timeout passed): no effect.
-        p["status"]["ephemeralContainerStatuses"] =
-            json!([{"name": "gameday-slow-1", "state": {"terminated": {"exitCode": 0}}}]);
-        assert!(Snapshot::from_objects([&p]).pods[0].effects.is_empty());
-
-        // Still reported running, but a revert container arrived: no effect.
-        p["status"]["ephemeralContainerStatuses"] =
-            json!([{"name": "gameday-slow-1", "state": {"running": {}}}]);
-        p["spec"]["ephemeralContainers"]
-            .as_array_mut()
-            .unwrap()
-            .push(ephemeral("gameday-slow-2", "revert", "networkDelay", &[]));
-        assert!(Snapshot::from_objects([&p]).pods[0].effects.is_empty());
-    }
-
-    #[test]
-    fn reads_other_effect_types() {
-        let mut p = pod("a", "True");
-        p["spec"]["ephemeralContainers"] = json!([
-            ephemeral("c1", "inject", "cpuStress", &[("GAMEDAY_CPU_WORKERS", "2")]),
-            ephemeral(
-                "c2",
-                "inject",
-                "memoryStress",
-                &[("GAMEDAY_MEMORY", "256Mi")]
-            ),
-            ephemeral(
-                "c3",
-                "inject",
-                "packetLoss",
-                &[("GAMEDAY_LOSS_PERCENT", "30")]
-            ),
-        ]);
-        let s = Snapshot::from_objects([&p]);
+        // gameday's bookkeeping env on an ephemeral container means nothing
+        // to the sandbox.
+        p["spec"]["ephemeralContainers"] = json!([{"name": "x", "image": "busybox",
+            "env": [{"name": "GAMEDAY_FAULT_TYPE", "value": "networkDelay"},
+                    {"name": "GAMEDAY_ACTION", "value": "inject"},
+                    {"name": "GAMEDAY_LATENCY_MS", "value": "200"}]}]);
+        let mut s = Snapshot::from_objects([&p]);
+        assert!(s.pods[0].effects.is_empty());
+        let uid = s.pods[0].uid.clone();
+        let report = PodEffects {
+            cpu_workers: 2,
+            memory_bytes: 256 << 20,
+            netem: Some(crate::sandbox::runtime::Netem {
+                delay_ms: 200.0,
+                jitter_ms: 20.0,
+                loss_percent: 30.0,
+            }),
+        };
+        s.apply_effects(&HashMap::from([(uid, report)]));
         assert_eq!(
             s.pods[0].effects,
             [
                 FaultEffect::CpuStress { workers: 2 },
                 FaultEffect::MemoryStress { bytes: 256 << 20 },
+                FaultEffect::NetworkDelay {
+                    latency_ms: 200.0,
+                    jitter_ms: 20.0
+                },
                 FaultEffect::PacketLoss { percent: 30.0 },
             ]
         );

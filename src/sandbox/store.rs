@@ -16,6 +16,7 @@ use axum::body::Bytes;
 use serde_json::{Map, Value};
 use tokio::sync::{Notify, broadcast};
 
+use crate::sandbox::deletion;
 use crate::sandbox::error::ApiError;
 use crate::sandbox::meta;
 use crate::sandbox::resources::{self, RESOURCES, ResId};
@@ -226,14 +227,31 @@ pub struct Store {
     inner: Mutex<Inner>,
     tx: broadcast::Sender<Arc<WatchEvent>>,
     history_cap: usize,
-    /// Pods deleted with no grace period, `(namespace, name, uid)`, newest
-    /// last, at most `ABRUPT_POD_DELETIONS`. Every deletion is immediate in
-    /// the store, so this is the only trace of how a pod went: the traffic
-    /// model keeps such a pod's endpoint for the propagation delay, while a
-    /// graceful deletion leaves the endpoints first.
+    /// Pods removed while still serving (force-deleted, never marked
+    /// terminating), `(namespace, name, uid)`, newest last, at most
+    /// `ABRUPT_POD_DELETIONS`: the traffic model keeps such a pod's endpoint
+    /// for the propagation delay, while a graceful deletion leaves the
+    /// endpoints first.
     abrupt_pod_deletions: Mutex<VecDeque<PodKey>>,
     /// Wakes the controllers after a write.
     pub changed: Notify,
+}
+
+/// The options of a DELETE the store honours.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeleteRequest<'a> {
+    /// `preconditions.uid`: 409 when the stored object has another uid.
+    pub uid: Option<&'a str>,
+    /// `gracePeriodSeconds` from the request, if it gave one.
+    pub grace: Option<i64>,
+}
+
+/// What a DELETE did: `removed` is false while the object stays (a
+/// terminating pod, or finalizers pending).
+#[derive(Debug)]
+pub struct Deletion {
+    pub obj: Arc<Obj>,
+    pub removed: bool,
 }
 
 /// What a watch starts with: the backlog to replay, then the live stream.
@@ -264,7 +282,7 @@ impl Store {
     }
 
     /// Notes that `pod` was deleted with no grace period (see the field).
-    pub fn note_abrupt_pod_deletion(&self, pod: &Value) {
+    fn note_abrupt_pod_deletion(&self, pod: &Value) {
         let mut v = self
             .abrupt_pod_deletions
             .lock()
@@ -457,6 +475,7 @@ impl Store {
         );
         md.insert("generation".into(), Value::from(1));
         md.remove("deletionTimestamp");
+        md.remove("deletionGracePeriodSeconds");
         md.remove("resourceVersion");
         md.remove("managedFields");
         let k = key(ns, &name);
@@ -581,6 +600,8 @@ impl Store {
             "uid",
             "creationTimestamp",
             "generation",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
         ] {
             match meta::at(&old_v, &["metadata", field]) {
                 Some(x) => {
@@ -603,6 +624,21 @@ impl Store {
             // No-op writes keep the resourceVersion, as the apiserver does.
             return Ok(old);
         }
+        if let Some(f) = deletion::added_finalizer(&old_v, &new) {
+            return Err(ApiError::invalid(
+                def,
+                name,
+                format!(
+                    "metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{{\"{f}\"}}"
+                ),
+            ));
+        }
+        if deletion::remove_after_update(&old_v, &new) {
+            let obj = self.remove_locked(&mut inner, res, &k, &old, new)?;
+            drop(inner);
+            self.changed.notify_one();
+            return Ok(obj);
+        }
         let obj = Self::stamp(&mut inner, res, new)?;
         inner.tables[res].insert(k, obj.clone());
         self.record(&mut inner, res, EventType::Modified, obj.clone(), Some(old));
@@ -611,9 +647,8 @@ impl Store {
         Ok(obj)
     }
 
-    /// Deletes at once (no graceful termination: clients see the pod gone,
-    /// which is what kubectl delete and drain wait for). Deleting a namespace
-    /// deletes everything in it.
+    /// Deletes with the request's defaults: a pod gets its own grace
+    /// period, an object with finalizers stays (see [`Store::delete_with`]).
     pub fn delete(
         &self,
         res: ResId,
@@ -621,6 +656,30 @@ impl Store {
         name: &str,
         precondition_uid: Option<&str>,
     ) -> Result<Arc<Obj>, ApiError> {
+        self.delete_with(
+            res,
+            ns,
+            name,
+            DeleteRequest {
+                uid: precondition_uid,
+                grace: None,
+            },
+        )
+        .map(|d| d.obj)
+    }
+
+    /// Deletes as kube-apiserver does (rules in [`deletion`]): a scheduled
+    /// pod is marked terminating (`deletionTimestamp`, MODIFIED) and stays
+    /// until the kubelet model removes it; a grace period of 0 removes it at
+    /// once (DELETED); finalizers keep any object. Deleting a namespace
+    /// deletes everything in it at once.
+    pub fn delete_with(
+        &self,
+        res: ResId,
+        ns: &str,
+        name: &str,
+        req: DeleteRequest<'_>,
+    ) -> Result<Deletion, ApiError> {
         let def = resources::def(res);
         let ns = if def.namespaced { ns } else { "" };
         let mut inner = self.lock();
@@ -629,7 +688,7 @@ impl Store {
             .get(&k)
             .cloned()
             .ok_or_else(|| ApiError::not_found(def, name))?;
-        if let Some(uid) = precondition_uid
+        if let Some(uid) = req.uid
             && uid != old.summary.uid
         {
             return Err(ApiError::Conflict {
@@ -646,15 +705,60 @@ impl Store {
                 ),
             });
         }
-        inner.tables[res].remove(&k);
-        let mut gone = old.parse();
-        meta::ensure_object(&mut gone, &["metadata"]).insert(
-            "deletionTimestamp".into(),
-            Value::String(meta::now_rfc3339()),
-        );
-        let obj = Self::stamp(&mut inner, res, gone)?;
-        self.record(&mut inner, res, EventType::Deleted, obj.clone(), None);
+        let mut v = old.parse();
+        let plan = deletion::plan(&v, res == resources::PODS, req.grace);
+        match plan {
+            deletion::Plan::Pending => Ok(Deletion {
+                obj: old,
+                removed: false,
+            }),
+            deletion::Plan::Mark { .. } | deletion::Plan::Shorten { .. } => {
+                deletion::stamp(&mut v, &plan);
+                let obj = Self::stamp(&mut inner, res, v)?;
+                inner.tables[res].insert(k, obj.clone());
+                self.record(&mut inner, res, EventType::Modified, obj.clone(), Some(old));
+                drop(inner);
+                self.changed.notify_one();
+                Ok(Deletion {
+                    obj,
+                    removed: false,
+                })
+            }
+            deletion::Plan::Remove => {
+                let obj = self.remove_locked(&mut inner, res, &k, &old, v)?;
+                drop(inner);
+                self.changed.notify_one();
+                Ok(Deletion { obj, removed: true })
+            }
+        }
+    }
+
+    /// Removes a stored object (DELETED event). A pod that was still
+    /// serving, not terminating, is noted as an abrupt deletion.
+    fn remove_locked(
+        &self,
+        inner: &mut Inner,
+        res: ResId,
+        k: &Key,
+        old: &Obj,
+        mut gone: Value,
+    ) -> Result<Arc<Obj>, ApiError> {
+        inner.tables[res].remove(k);
+        if res == resources::PODS && !old.summary.deleting && !old.summary.node_name.is_empty() {
+            self.note_abrupt_pod_deletion(&gone);
+        }
+        let md = meta::ensure_object(&mut gone, &["metadata"]);
+        if !md.contains_key("deletionTimestamp") {
+            md.insert(
+                "deletionTimestamp".into(),
+                Value::String(meta::now_rfc3339()),
+            );
+            md.insert("deletionGracePeriodSeconds".into(), Value::from(0));
+        }
+        let obj = Self::stamp(inner, res, gone)?;
+        self.record(inner, res, EventType::Deleted, obj.clone(), None);
         if res == resources::NAMESPACES {
+            let name = k.1.as_str();
             for (r, def) in RESOURCES.iter().enumerate() {
                 if !def.namespaced {
                     continue;
@@ -666,14 +770,12 @@ impl Store {
                     .collect();
                 for k in keys {
                     if let Some(o) = inner.tables[r].remove(&k) {
-                        let o = Self::stamp(&mut inner, r, o.parse())?;
-                        self.record(&mut inner, r, EventType::Deleted, o, None);
+                        let o = Self::stamp(inner, r, o.parse())?;
+                        self.record(inner, r, EventType::Deleted, o, None);
                     }
                 }
             }
         }
-        drop(inner);
-        self.changed.notify_one();
         Ok(obj)
     }
 

@@ -38,6 +38,19 @@ fn columns(res: ResId) -> Vec<Column> {
             ("Images", "", 1),
             ("Selector", "", 1),
         ],
+        DAEMONSETS => vec![
+            name,
+            ("Desired", "", 0),
+            ("Current", "", 0),
+            ("Ready", "", 0),
+            ("Up-to-date", "", 0),
+            ("Available", "", 0),
+            ("Node Selector", "", 0),
+            age,
+            ("Containers", "", 1),
+            ("Images", "", 1),
+            ("Selector", "", 1),
+        ],
         STATEFULSETS => vec![
             name,
             ("Ready", "", 0),
@@ -104,6 +117,18 @@ fn s(v: &Value, path: &[&str]) -> String {
 
 fn n(v: &Value, path: &[&str]) -> i64 {
     at(v, path).and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// A string map as kubectl prints it: `k=v,k2=v2` (empty when absent).
+fn key_values(m: Option<&Value>) -> String {
+    m.and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
 }
 
 fn or_none(x: String) -> String {
@@ -205,6 +230,23 @@ fn cells(res: ResId, o: &Value) -> Vec<Value> {
                 json!(selector_string(at(o, &["spec", "selector"]))),
             ]
         }
+        DAEMONSETS => {
+            let (c, i) = containers_images(at(o, &["spec", "template", "spec"]));
+            let node_selector = key_values(at(o, &["spec", "template", "spec", "nodeSelector"]));
+            vec![
+                name,
+                json!(n(o, &["status", "desiredNumberScheduled"])),
+                json!(n(o, &["status", "currentNumberScheduled"])),
+                json!(n(o, &["status", "numberReady"])),
+                json!(n(o, &["status", "updatedNumberScheduled"])),
+                json!(n(o, &["status", "numberAvailable"])),
+                json!(or_none(node_selector)),
+                age,
+                json!(c),
+                json!(i),
+                json!(selector_string(at(o, &["spec", "selector"]))),
+            ]
+        }
         STATEFULSETS => {
             let (c, i) = containers_images(at(o, &["spec", "template", "spec"]));
             vec![
@@ -282,15 +324,7 @@ fn cells(res: ResId, o: &Value) -> Vec<Value> {
                         .collect()
                 })
                 .unwrap_or_default();
-            let sel = at(o, &["spec", "selector"])
-                .and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                })
-                .unwrap_or_default();
+            let sel = key_values(at(o, &["spec", "selector"]));
             vec![
                 name,
                 json!(str_at(o, &["spec", "type"]).unwrap_or("ClusterIP")),

@@ -742,34 +742,39 @@ mod tests {
         assert!(one.stats("shop", "checkout").unwrap().requests[&503] > 0);
     }
 
-    fn with_ephemeral(objs: &mut [Value], app: &str, ty: &str, env: &[(&str, &str)]) {
-        for o in objs.iter_mut() {
-            if o["kind"] == "Pod" && o["metadata"]["labels"]["app"] == app {
-                let mut vars = vec![
-                    json!({"name": "GAMEDAY_FAULT_TYPE", "value": ty}),
-                    json!({"name": "GAMEDAY_ACTION", "value": "inject"}),
-                    json!({"name": "GAMEDAY_FAULT", "value": "f"}),
-                    json!({"name": "GAMEDAY_RUN_ID", "value": "r"}),
-                ];
-                vars.extend(env.iter().map(|(k, v)| json!({"name": k, "value": v})));
-                o["spec"]["ephemeralContainers"] =
-                    json!([{"name": "gameday-f-1", "image": "x", "env": vars}]);
+    /// The shop with `effect` in force on every pod of `app`, as the
+    /// node's runtime would report it.
+    fn with_effect(objs: &[Value], app: &str, effect: FaultEffect) -> Snapshot {
+        let mut snap = Snapshot::from_objects(objs);
+        for p in &mut snap.pods {
+            if p.labels.get("app").map(String::as_str) == Some(app) {
+                p.effects = vec![effect.clone()];
             }
         }
+        snap
+    }
+
+    fn run_snapshot(snap: &Snapshot, seed: u64, ticks: u32) -> TrafficModel {
+        let mut m = TrafficModel::new(seed);
+        for _ in 0..ticks {
+            m.tick(snap, Duration::from_secs(1));
+        }
+        m
     }
 
     #[test]
     fn network_delay_adds_latency_and_propagates_to_callers() {
         let base = shop_objects();
-        let mut slow = base.clone();
-        with_ephemeral(
-            &mut slow,
+        let slow = with_effect(
+            &base,
             "payments-api",
-            "networkDelay",
-            &[("GAMEDAY_LATENCY_MS", "200"), ("GAMEDAY_JITTER_MS", "20")],
+            FaultEffect::NetworkDelay {
+                latency_ms: 200.0,
+                jitter_ms: 20.0,
+            },
         );
         let a = run(&base, 5, 20);
-        let b = run(&slow, 5, 20);
+        let b = run_snapshot(&slow, 5, 20);
         let d_pay = mean_latency(&b, "payments", "payments-api")
             - mean_latency(&a, "payments", "payments-api");
         let d_co = mean_latency(&b, "shop", "checkout") - mean_latency(&a, "shop", "checkout");
@@ -782,15 +787,9 @@ mod tests {
     #[test]
     fn cpu_stress_raises_latency() {
         let base = shop_objects();
-        let mut hot = base.clone();
-        with_ephemeral(
-            &mut hot,
-            "checkout",
-            "cpuStress",
-            &[("GAMEDAY_CPU_WORKERS", "2")],
-        );
+        let hot = with_effect(&base, "checkout", FaultEffect::CpuStress { workers: 2 });
         let a = run(&base, 5, 20);
-        let b = run(&hot, 5, 20);
+        let b = run_snapshot(&hot, 5, 20);
         let own = |m: &TrafficModel| {
             m.stats("shop", "checkout")
                 .unwrap()
@@ -803,15 +802,9 @@ mod tests {
     #[test]
     fn packet_loss_adds_errors_and_retries() {
         let base = shop_objects();
-        let mut lossy = base.clone();
-        with_ephemeral(
-            &mut lossy,
-            "checkout",
-            "packetLoss",
-            &[("GAMEDAY_LOSS_PERCENT", "30")],
-        );
+        let lossy = with_effect(&base, "checkout", FaultEffect::PacketLoss { percent: 30.0 });
         let a = run(&base, 5, 60);
-        let b = run(&lossy, 5, 60);
+        let b = run_snapshot(&lossy, 5, 60);
         let s = b.stats("shop", "checkout").unwrap();
         assert!(s.requests[&504] > 0, "{:?}", s.requests);
         let r = error_ratio(&b, "shop", "checkout");

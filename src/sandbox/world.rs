@@ -16,6 +16,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::runtime::{ImageCatalog, ImageSpec};
 use crate::diag::{self, Diagnostic, Source};
 use crate::scenario::Duration;
 use crate::yaml::{self, Step, Target};
@@ -32,6 +33,10 @@ pub const ANN_BASE_LATENCY: &str = "sandbox.gameday/base-latency";
 /// Service annotation: comma-separated `namespace/name` of the Services one
 /// request to this Service calls (each once, in sequence).
 pub const ANN_CALLS: &str = "sandbox.gameday/calls";
+
+/// Pod (template) annotation: how a pod answers SIGTERM (see
+/// [`crate::sandbox::controllers::termination`]).
+pub use crate::sandbox::controllers::termination::ANN_SHUTDOWN_DELAY;
 
 /// The container name every generated pod template uses, so fault undo data
 /// (`{"images":{"app":...}}`) is the same for every workload.
@@ -75,16 +80,31 @@ pub struct WorldSpec {
     /// Every namespace that a workload, Service, PDB or NetworkPolicy uses.
     #[serde(default)]
     pub namespaces: Vec<String>,
+    /// Labels of declared namespaces, e.g. Pod Security
+    /// (`pod-security.kubernetes.io/enforce: baseline`).
+    #[serde(default)]
+    pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
     #[serde(default)]
     pub deployments: Vec<WorkloadSpec>,
     #[serde(default)]
     pub stateful_sets: Vec<WorkloadSpec>,
+    /// One pod per eligible node, e.g. a node log agent.
+    #[serde(default)]
+    pub daemon_sets: Vec<DaemonSetSpec>,
+    /// Bare pods, owned by no controller: nothing recreates them.
+    #[serde(default)]
+    pub pods: Vec<BarePodSpec>,
     #[serde(default)]
     pub services: Vec<ServiceSpec>,
     #[serde(default)]
     pub pod_disruption_budgets: Vec<PdbSpec>,
     #[serde(default)]
     pub network_policies: Vec<NetworkPolicySpec>,
+    /// Images the nodes can pull, with the executables each contains and
+    /// its default user; they come before the built-in catalog
+    /// ([`ImageCatalog::builtin`]), so an entry here overrides a built-in one.
+    #[serde(default)]
+    pub images: Vec<ImageSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -117,6 +137,35 @@ pub struct WorkloadSpec {
     /// Requests/s one ready pod serves before requests queue and then fail.
     #[serde(default = "default_capacity")]
     pub capacity_per_pod: f64,
+    /// How the pods answer SIGTERM on a graceful delete: a duration (they
+    /// exit that long after it) or `grace` (they ignore it and are killed
+    /// when the grace period ends). Default 1s.
+    #[serde(default)]
+    pub shutdown_delay: Option<String>,
+}
+
+/// A DaemonSet: one pod per node that matches `nodeSelector`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DaemonSetSpec {
+    pub name: String,
+    pub namespace: String,
+    /// Pod labels; also the DaemonSet's selector.
+    pub labels: BTreeMap<String, String>,
+    pub image: String,
+    #[serde(default)]
+    pub node_selector: BTreeMap<String, String>,
+}
+
+/// A pod with no controller.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BarePodSpec {
+    pub name: String,
+    pub namespace: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    pub image: String,
 }
 
 fn default_capacity() -> f64 {
@@ -368,6 +417,59 @@ impl World {
             }
         }
         let mut services = BTreeSet::new();
+        for ns in s.namespace_labels.keys() {
+            if !namespaces.contains(ns.as_str()) {
+                out.push((
+                    spec(&[Step::Key("namespaceLabels")]),
+                    format!("namespace `{ns}` is not declared under spec.namespaces"),
+                ));
+            }
+        }
+        for (list, i, ns, name) in s
+            .daemon_sets
+            .iter()
+            .enumerate()
+            .map(|(i, d)| ("daemonSets", i, &d.namespace, &d.name))
+            .chain(
+                s.pods
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| ("pods", i, &p.namespace, &p.name)),
+            )
+        {
+            check_ns(list, i, ns, &mut out);
+            if !is_dns_label(name) {
+                out.push((
+                    spec(&[Step::Key(list), Step::Index(i), Step::Key("name")]),
+                    format!("name `{name}` is not a DNS-1123 label"),
+                ));
+            }
+        }
+        for (i, d) in s.daemon_sets.iter().enumerate() {
+            if d.labels.is_empty() {
+                out.push((
+                    spec(&[Step::Key("daemonSets"), Step::Index(i), Step::Key("labels")]),
+                    "a DaemonSet needs at least one pod label (it is also its selector)".into(),
+                ));
+            }
+        }
+        for (list, items) in [
+            ("deployments", &s.deployments),
+            ("statefulSets", &s.stateful_sets),
+        ] {
+            for (i, w) in items.iter().enumerate() {
+                let ok = w
+                    .shutdown_delay
+                    .as_deref()
+                    .is_none_or(|d| d == "grace" || d.parse::<crate::scenario::Duration>().is_ok());
+                if !ok {
+                    out.push((
+                        spec(&[Step::Key(list), Step::Index(i), Step::Key("shutdownDelay")]),
+                        "shutdownDelay is a duration (e.g. 2s) or `grace`".into(),
+                    ));
+                }
+            }
+        }
         for (i, svc) in s.services.iter().enumerate() {
             check_ns("services", i, &svc.namespace, &mut out);
             if !services.insert((svc.namespace.as_str(), svc.name.as_str())) {
@@ -469,14 +571,22 @@ impl World {
 
     /// The initial Kubernetes objects, in creation order (namespaces and
     /// nodes first). Objects carry no status: the sandbox owns status.
+    /// The image catalog the world's nodes pull from: its own entries,
+    /// then the built-in ones. Pass it as `SandboxOptions::images`.
+    pub fn catalog(&self) -> ImageCatalog {
+        ImageCatalog::with_overrides(&self.spec.images)
+    }
+
     pub fn to_objects(&self) -> Vec<Value> {
         let s = &self.spec;
         let mut out = Vec::new();
         for ns in &s.namespaces {
+            let mut labels = s.namespace_labels.get(ns).cloned().unwrap_or_default();
+            labels.insert("kubernetes.io/metadata.name".into(), ns.clone());
             out.push(json!({
                 "apiVersion": "v1",
                 "kind": "Namespace",
-                "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}},
+                "metadata": {"name": ns, "labels": labels},
             }));
         }
         for n in &s.nodes {
@@ -501,6 +611,33 @@ impl World {
             for w in list {
                 out.push(self.workload_object(kind, w));
             }
+        }
+        for d in &s.daemon_sets {
+            let mut pod_spec = json!({"containers": [{
+                "name": CONTAINER_NAME, "image": d.image, "imagePullPolicy": "IfNotPresent",
+            }]});
+            if !d.node_selector.is_empty() {
+                pod_spec["nodeSelector"] = json!(d.node_selector);
+            }
+            out.push(json!({
+                "apiVersion": "apps/v1",
+                "kind": "DaemonSet",
+                "metadata": {"name": d.name, "namespace": d.namespace, "labels": d.labels},
+                "spec": {
+                    "selector": {"matchLabels": d.labels},
+                    "template": {"metadata": {"labels": d.labels}, "spec": pod_spec},
+                },
+            }));
+        }
+        for p in &s.pods {
+            out.push(json!({
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": p.name, "namespace": p.namespace, "labels": p.labels},
+                "spec": {"containers": [{
+                    "name": CONTAINER_NAME, "image": p.image, "imagePullPolicy": "IfNotPresent",
+                }]},
+            }));
         }
         for svc in &s.services {
             let calls: Vec<String> = svc
@@ -604,16 +741,20 @@ impl World {
             container["ports"] =
                 json!([{"name": "http", "containerPort": svc.port, "protocol": "TCP"}]);
         }
+        let mut annotations = json!({
+            ANN_READINESS_DELAY: w.readiness_delay.to_string(),
+            ANN_CAPACITY_RPS: format_number(w.capacity_per_pod),
+        });
+        if let Some(d) = &w.shutdown_delay {
+            annotations[ANN_SHUTDOWN_DELAY] = json!(d);
+        }
         let mut spec = json!({
             "replicas": w.replicas,
             "selector": {"matchLabels": w.labels},
             "template": {
                 "metadata": {
                     "labels": w.labels,
-                    "annotations": {
-                        ANN_READINESS_DELAY: w.readiness_delay.to_string(),
-                        ANN_CAPACITY_RPS: format_number(w.capacity_per_pod),
-                    },
+                    "annotations": annotations,
                 },
                 "spec": {"containers": [container]},
             },
@@ -714,6 +855,19 @@ mod tests {
             let pool = n["metadata"]["labels"]["pool"].as_str().unwrap();
             assert!(pool == "blue" || pool == "green", "{pool}");
         }
+
+        // Conformance fixtures: a baseline namespace no scenario injects
+        // ephemeral faults into, a DaemonSet and a bare pod (drain cases).
+        let ops = find(&objs, "Namespace", "", "ops");
+        assert_eq!(
+            ops["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],
+            "baseline"
+        );
+        let agent = find(&objs, "DaemonSet", "ops", "log-agent");
+        assert_eq!(agent["spec"]["selector"]["matchLabels"]["app"], "log-agent");
+        let bare = find(&objs, "Pod", "ops", "debug-toolbox");
+        assert!(bare["metadata"]["ownerReferences"].is_null());
+        assert!(!objects_of_kind(&objs, "PodDisruptionBudget").is_empty());
 
         let frontend = find(&objs, "Deployment", "shop", "frontend");
         assert!(frontend["spec"]["replicas"].as_u64().unwrap() >= 1);

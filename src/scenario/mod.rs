@@ -1,14 +1,13 @@
 //! Scenario format v1: the typed model, its value types, and (in `load` and
 //! `validate`) the loader that explains every mistake with a position.
 
-pub mod duration;
-pub mod expectation;
 mod load;
 pub mod model;
 mod promql;
 pub mod validate;
 
-pub use duration::Duration;
-pub use expectation::Expectation;
+/// The value types moved to `values` (config needs them too); these paths
+/// keep `scenario::Duration` and `scenario::duration::Duration` working.
+pub use crate::values::{duration, expectation};
 pub use load::{load_file, load_parsed, load_str};
 pub use model::*;

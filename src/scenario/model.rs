@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::duration::Duration;
-use super::expectation::Expectation;
+pub use crate::values::{ApiVersion, Duration, Expectation, RoleName};
 
 pub type StringMap = BTreeMap<String, String>;
 
@@ -24,12 +23,6 @@ pub struct Scenario {
     pub metadata: Metadata,
     /// The hypothesis, its limits, probes, faults, detection and response.
     pub spec: Spec,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub enum ApiVersion {
-    #[serde(rename = "gameday/v1")]
-    V1,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -457,14 +450,14 @@ impl FaultType {
     /// The `params` keys (camelCase, as written) that this fault type accepts.
     pub fn params(self) -> &'static [&'static str] {
         match self {
-            FaultType::PodKill => &["gracePeriod"],
+            FaultType::PodKill => &["gracePeriod", "force"],
             FaultType::PodEvict => &[],
             FaultType::PodFailure => &["image"],
             FaultType::Scale => &["replicas", "by"],
             FaultType::NetworkPartition => &["direction"],
             FaultType::DnsBlock => &[],
             FaultType::NodeCordon => &[],
-            FaultType::NodeDrain => &["gracePeriod"],
+            FaultType::NodeDrain => &["gracePeriod", "force", "deleteEmptyDirData"],
             FaultType::NodeTaint => &["taint"],
             FaultType::BadRollout => &["image"],
             FaultType::CpuStress => &["workers", "stressImage"],
@@ -580,9 +573,20 @@ impl<'de> Deserialize<'de> for Mode {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Params {
-    /// podKill, nodeDrain: grace period for the deletion (default 0s).
+    /// podKill, nodeDrain: grace period for the deletion (default: the
+    /// pod's own `terminationGracePeriodSeconds`; `0s` means 1s, as in
+    /// kubectl, unless `force`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grace_period: Option<Duration>,
+    /// podKill: force delete (`gracePeriodSeconds: 0`), the pod vanishes
+    /// while serving. nodeDrain: also evict bare pods (no controller
+    /// recreates them), as `kubectl drain --force`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force: Option<bool>,
+    /// nodeDrain: also evict pods with emptyDir volumes (their data is
+    /// lost), as `kubectl drain --delete-emptydir-data`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_empty_dir_data: Option<bool>,
     /// scale: absolute replica count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<u32>,
@@ -709,18 +713,6 @@ impl Roles {
             .chain(&self.sme)
             .map(String::as_str)
     }
-}
-
-/// The incident roles a responder can be assigned to.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "camelCase")]
-pub enum RoleName {
-    IncidentCommander,
-    Communications,
-    Operations,
-    Sme,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

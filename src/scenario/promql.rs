@@ -6,8 +6,18 @@
 //! Go-only regex syntax) takes the slow path through the real parser, so the
 //! verdict is always promql-parser's.
 
+/// A query that does not parse, with promql-parser's message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct PromqlError(pub String);
+
 /// Checks that a query parses; the error is promql-parser's message.
-pub fn check(query: &str) -> Result<(), String> {
+pub fn check(query: &str) -> Result<(), PromqlError> {
+    parse(query).map_err(PromqlError)
+}
+
+/// promql-parser's verdict, by the fast path when it can be taken.
+fn parse(query: &str) -> Result<(), String> {
     if let Some((stripped, regexes)) = strip_regex_literals(query) {
         let all_ok = regexes.iter().all(|re| {
             regex_syntax::Parser::new()

@@ -8,6 +8,7 @@ use super::model::*;
 use super::{Duration, Expectation};
 use crate::config::Config;
 use crate::diag::{Diagnostic, Source};
+pub use crate::values::is_dns_label;
 use crate::yaml::{Node, Step, Target, did_you_mean, one_of};
 
 macro_rules! path {
@@ -248,7 +249,7 @@ impl Validator<'_, '_> {
                 self.error(
                     &qp,
                     Target::Value,
-                    format!("invalid PromQL in {what}: {}", e.trim()),
+                    format!("invalid PromQL in {what}: {}", e.0.trim()),
                     Some(
                         "the query is checked with a PromQL parser; try it in the Prometheus UI"
                             .into(),
@@ -670,57 +671,24 @@ impl Validator<'_, '_> {
         let ty = f.kind;
         let accepted = ty.params();
         let params_node = lookup(self.root, &base);
-        let mut unknown = Vec::new();
-        if let Some(n) = params_node {
-            for e in n.entries() {
-                if let Some(k) = e.key.as_str()
-                    && !accepted.contains(&k)
-                {
-                    unknown.push(k.to_string());
-                }
-            }
-        }
-        for k in &unknown {
-            let hint = if accepted.is_empty() {
-                format!("{ty} takes no parameters; remove `params`")
-            } else {
-                match did_you_mean(k, accepted.iter().copied()) {
-                    Some(m) => format!("did you mean `{m}`? {ty} takes {}", one_of(accepted)),
-                    None => format!("{ty} takes {}", one_of(accepted)),
-                }
-            };
-            let mut kp = base.to_vec();
-            kp.push(Step::Key(k));
-            self.error(
-                &kp,
-                Target::Key,
-                format!("`{k}` is not a parameter of {ty}"),
-                Some(hint),
-            );
-        }
+        self.unknown_params(ty, accepted, params_node, &base);
         let p = f.params.clone().unwrap_or_default();
         if ty == FaultType::Scale {
-            match (p.replicas, p.by) {
-                (Some(_), Some(_)) => self.error(
-                    &pp("by"),
-                    Target::Key,
-                    format!("fault `{}` sets both `replicas` and `by`", f.name),
-                    Some("scale to an absolute count with `replicas`, or relative with `by`, not both".into()),
+            self.scale_params(f, i, &p, &pp("by"));
+        }
+        if ty == FaultType::PodKill
+            && p.force == Some(true)
+            && p.grace_period.is_some_and(|g| !g.as_std().is_zero())
+        {
+            self.error(
+                &pp("gracePeriod"),
+                Target::Key,
+                format!(
+                    "fault `{}` sets `force: true` and a `gracePeriod`",
+                    f.name
                 ),
-                (None, None) => self.error(
-                    &[Step::Key("spec"), Step::Key("faults"), Step::Index(i), Step::Key("type")],
-                    Target::Value,
-                    format!("fault `{}` (scale) needs `params.replicas` or `params.by`", f.name),
-                    Some("e.g. `params: {replicas: 1}` or `params: {by: -2}`".into()),
-                ),
-                (None, Some(0)) => self.error(
-                    &pp("by"),
-                    Target::Value,
-                    "`by: 0` does not change anything".into(),
-                    None,
-                ),
-                _ => {}
-            }
+                Some("a force delete has no grace period; remove `gracePeriod`, or `force` for a graceful delete".into()),
+            );
         }
         if accepted.contains(&"workers") && p.workers == Some(0) {
             self.error(
@@ -783,6 +751,80 @@ impl Validator<'_, '_> {
         }
     }
 
+    /// Keys under `params` that the fault type does not take.
+    fn unknown_params(
+        &mut self,
+        ty: FaultType,
+        accepted: &[&str],
+        params_node: Option<&Node>,
+        base: &[Step<'_>],
+    ) {
+        let mut unknown = Vec::new();
+        if let Some(n) = params_node {
+            for e in n.entries() {
+                if let Some(k) = e.key.as_str()
+                    && !accepted.contains(&k)
+                {
+                    unknown.push(k.to_string());
+                }
+            }
+        }
+        for k in &unknown {
+            let hint = if accepted.is_empty() {
+                format!("{ty} takes no parameters; remove `params`")
+            } else {
+                match did_you_mean(k, accepted.iter().copied()) {
+                    Some(m) => format!("did you mean `{m}`? {ty} takes {}", one_of(accepted)),
+                    None => format!("{ty} takes {}", one_of(accepted)),
+                }
+            };
+            let mut kp = base.to_vec();
+            kp.push(Step::Key(k));
+            self.error(
+                &kp,
+                Target::Key,
+                format!("`{k}` is not a parameter of {ty}"),
+                Some(hint),
+            );
+        }
+    }
+
+    /// `scale` takes `replicas` or `by`, exactly one, and `by` must move.
+    fn scale_params(&mut self, f: &Fault, i: usize, p: &Params, by: &[Step<'_>]) {
+        match (p.replicas, p.by) {
+            (Some(_), Some(_)) => self.error(
+                by,
+                Target::Key,
+                format!("fault `{}` sets both `replicas` and `by`", f.name),
+                Some(
+                    "scale to an absolute count with `replicas`, or relative with `by`, not both"
+                        .into(),
+                ),
+            ),
+            (None, None) => self.error(
+                &[
+                    Step::Key("spec"),
+                    Step::Key("faults"),
+                    Step::Index(i),
+                    Step::Key("type"),
+                ],
+                Target::Value,
+                format!(
+                    "fault `{}` (scale) needs `params.replicas` or `params.by`",
+                    f.name
+                ),
+                Some("e.g. `params: {replicas: 1}` or `params: {by: -2}`".into()),
+            ),
+            (None, Some(0)) => self.error(
+                by,
+                Target::Value,
+                "`by: 0` does not change anything".into(),
+                None,
+            ),
+            _ => {}
+        }
+    }
+
     fn response(&mut self, spec: &Spec, r: &Response) {
         let rp = |k: &'static str| -> Vec<Step<'static>> {
             vec![Step::Key("spec"), Step::Key("response"), Step::Key(k)]
@@ -790,41 +832,10 @@ impl Validator<'_, '_> {
         if let Some(sev) = &r.severity {
             self.severity(sev, &rp("severity"));
         }
-        let mut step_ids: Vec<&str> = Vec::new();
-        if let Some(rb) = &r.runbook {
-            step_ids = rb.steps.iter().map(|s| s.id.as_str()).collect();
-            self.unique(
-                &step_ids,
-                &["spec", "response", "runbook", "steps"],
-                "id",
-                "runbook step",
-            );
-            for (i, st) in rb.steps.iter().enumerate() {
-                let base = [
-                    Step::Key("spec"),
-                    Step::Key("response"),
-                    Step::Key("runbook"),
-                    Step::Key("steps"),
-                    Step::Index(i),
-                ];
-                if let Some(w) = st.within {
-                    let mut p = base.to_vec();
-                    p.push(Step::Key("within"));
-                    self.positive(w, &p, "within");
-                }
-                if let Some(vp) = &st.verify {
-                    let mut p = base.to_vec();
-                    p.push(Step::Key("verify"));
-                    let sources = ProbeSources {
-                        prometheus: vp.prometheus.as_ref(),
-                        kubernetes: vp.kubernetes.as_ref(),
-                        http: vp.http.as_ref(),
-                    };
-                    let what = format!("the verify probe of step `{}`", st.id);
-                    self.probe(&p, &what, &sources, &vp.expect, None, vp.timeout);
-                }
-            }
-        }
+        let step_ids: Vec<&str> = match &r.runbook {
+            Some(rb) => self.runbook(rb),
+            None => Vec::new(),
+        };
         let people: Vec<&str> = r
             .roles
             .as_ref()
@@ -840,138 +851,195 @@ impl Validator<'_, '_> {
                     Step::Key(k),
                 ]
             };
-            if !people.contains(&a.person.as_str()) {
-                let hint = if people.is_empty() {
-                    "name the responders under `response.roles` first".to_string()
-                } else {
-                    match did_you_mean(&a.person, people.iter().copied()) {
-                        Some(m) => format!("did you mean `{m}`?"),
-                        None => format!("people under roles: {}", one_of(&people)),
-                    }
+            self.autopilot_person(a, &people, &ap);
+            self.autopilot_fields(a, &ap);
+            self.autopilot_needs(a, &step_ids, &ap);
+            self.autopilot_scale(spec, a, &ap);
+        }
+    }
+
+    /// `response.runbook`: unique step ids, positive deadlines, valid verify
+    /// probes. Returns the step ids, which autopilot `step` entries name.
+    fn runbook<'r>(&mut self, rb: &'r Runbook) -> Vec<&'r str> {
+        let step_ids: Vec<&str> = rb.steps.iter().map(|s| s.id.as_str()).collect();
+        self.unique(
+            &step_ids,
+            &["spec", "response", "runbook", "steps"],
+            "id",
+            "runbook step",
+        );
+        for (i, st) in rb.steps.iter().enumerate() {
+            let base = [
+                Step::Key("spec"),
+                Step::Key("response"),
+                Step::Key("runbook"),
+                Step::Key("steps"),
+                Step::Index(i),
+            ];
+            if let Some(w) = st.within {
+                let mut p = base.to_vec();
+                p.push(Step::Key("within"));
+                self.positive(w, &p, "within");
+            }
+            if let Some(vp) = &st.verify {
+                let mut p = base.to_vec();
+                p.push(Step::Key("verify"));
+                let sources = ProbeSources {
+                    prometheus: vp.prometheus.as_ref(),
+                    kubernetes: vp.kubernetes.as_ref(),
+                    http: vp.http.as_ref(),
                 };
+                let what = format!("the verify probe of step `{}`", st.id);
+                self.probe(&p, &what, &sources, &vp.expect, None, vp.timeout);
+            }
+        }
+        step_ids
+    }
+
+    /// An autopilot entry acts `as` someone named under `response.roles`.
+    fn autopilot_person(&mut self, a: &AutopilotEntry, people: &[&str], ap: &AutopilotPath) {
+        if people.contains(&a.person.as_str()) {
+            return;
+        }
+        let hint = if people.is_empty() {
+            "name the responders under `response.roles` first".to_string()
+        } else {
+            match did_you_mean(&a.person, people.iter().copied()) {
+                Some(m) => format!("did you mean `{m}`?"),
+                None => format!("people under roles: {}", one_of(people)),
+            }
+        };
+        self.error(
+            &ap("as"),
+            Target::Value,
+            format!("`{}` is not named under `response.roles`", a.person),
+            Some(hint),
+        );
+    }
+
+    /// Fields that the entry's action does not read are mistakes, not noise.
+    fn autopilot_fields(&mut self, a: &AutopilotEntry, ap: &AutopilotPath) {
+        let act = a.act;
+        // Fields that only some actions read.
+        let uses = |field: &str| match field {
+            "severity" => act == ResponderAction::Declare,
+            "step" | "action" => act == ResponderAction::Step,
+            "message" => matches!(act, ResponderAction::Update | ResponderAction::Note),
+            "role" | "to" => act == ResponderAction::Assign,
+            _ => true,
+        };
+        let given = [
+            ("severity", a.severity.is_some()),
+            ("step", a.step.is_some()),
+            ("action", a.action.is_some()),
+            ("message", a.message.is_some()),
+            ("role", a.role.is_some()),
+            ("to", a.to.is_some()),
+        ];
+        let act_name = action_name(act);
+        for (field, present) in given {
+            if present && !uses(field) {
                 self.error(
-                    &ap("as"),
-                    Target::Value,
-                    format!("`{}` is not named under `response.roles`", a.person),
-                    Some(hint),
+                    &ap(field),
+                    Target::Key,
+                    format!("`{field}` is not used by `do: {act_name}`"),
+                    Some(format!(
+                        "remove it, or change `do` to the action that reads `{field}`"
+                    )),
                 );
             }
-            let act = a.act;
-            let act_name = match act {
-                ResponderAction::Ack => "ack",
-                ResponderAction::Declare => "declare",
-                ResponderAction::Assign => "assign",
-                ResponderAction::Update => "update",
-                ResponderAction::Step => "step",
-                ResponderAction::Resolve => "resolve",
-                ResponderAction::Note => "note",
-            };
-            // Fields that only some actions read.
-            let uses = |field: &str| match field {
-                "severity" => act == ResponderAction::Declare,
-                "step" | "action" => act == ResponderAction::Step,
-                "message" => matches!(act, ResponderAction::Update | ResponderAction::Note),
-                "role" | "to" => act == ResponderAction::Assign,
-                _ => true,
-            };
-            let given = [
-                ("severity", a.severity.is_some()),
-                ("step", a.step.is_some()),
-                ("action", a.action.is_some()),
-                ("message", a.message.is_some()),
-                ("role", a.role.is_some()),
-                ("to", a.to.is_some()),
-            ];
-            for (field, present) in given {
-                if present && !uses(field) {
+        }
+    }
+
+    /// What each action needs: a severity to declare, a runbook step to
+    /// mark, a message to post, a role to assign.
+    fn autopilot_needs(&mut self, a: &AutopilotEntry, step_ids: &[&str], ap: &AutopilotPath) {
+        let act_name = action_name(a.act);
+        match a.act {
+            ResponderAction::Declare => match &a.severity {
+                Some(sev) => self.severity(sev, &ap("severity")),
+                None => self.error(
+                    &ap("do"),
+                    Target::Value,
+                    "`do: declare` needs a `severity`".into(),
+                    Some("e.g. `severity: SEV2`".into()),
+                ),
+            },
+            ResponderAction::Step => match &a.step {
+                Some(step) if !step_ids.contains(&step.as_str()) => {
+                    let hint = if step_ids.is_empty() {
+                        "add the step under `response.runbook.steps`".to_string()
+                    } else {
+                        match did_you_mean(step, step_ids.iter().copied()) {
+                            Some(m) => format!("did you mean `{m}`?"),
+                            None => format!("runbook steps: {}", one_of(step_ids)),
+                        }
+                    };
                     self.error(
-                        &ap(field),
-                        Target::Key,
-                        format!("`{field}` is not used by `do: {act_name}`"),
-                        Some(format!(
-                            "remove it, or change `do` to the action that reads `{field}`"
-                        )),
-                    );
-                }
-            }
-            match act {
-                ResponderAction::Declare => match &a.severity {
-                    Some(sev) => self.severity(sev, &ap("severity")),
-                    None => self.error(
-                        &ap("do"),
+                        &ap("step"),
                         Target::Value,
-                        "`do: declare` needs a `severity`".into(),
-                        Some("e.g. `severity: SEV2`".into()),
-                    ),
-                },
-                ResponderAction::Step => match &a.step {
-                    Some(step) if !step_ids.contains(&step.as_str()) => {
-                        let hint = if step_ids.is_empty() {
-                            "add the step under `response.runbook.steps`".to_string()
-                        } else {
-                            match did_you_mean(step, step_ids.iter().copied()) {
-                                Some(m) => format!("did you mean `{m}`?"),
-                                None => format!("runbook steps: {}", one_of(&step_ids)),
-                            }
-                        };
-                        self.error(
-                            &ap("step"),
-                            Target::Value,
-                            format!("`{step}` is not a runbook step"),
-                            Some(hint),
-                        );
-                    }
-                    Some(_) => {}
-                    None => self.error(
-                        &ap("do"),
-                        Target::Value,
-                        "`do: step` needs a `step` naming a runbook step".into(),
-                        None,
-                    ),
-                },
-                ResponderAction::Update | ResponderAction::Note => {
-                    if a.message.as_deref().is_none_or(|m| m.trim().is_empty()) {
-                        self.error(
-                            &ap("do"),
-                            Target::Value,
-                            format!("`do: {act_name}` needs a `message`"),
-                            None,
-                        );
-                    }
-                }
-                ResponderAction::Assign => {
-                    if a.role.is_none() {
-                        self.error(
-                            &ap("do"),
-                            Target::Value,
-                            "`do: assign` needs a `role`".into(),
-                            Some("one of `incidentCommander`, `communications`, `operations` or `sme`".into()),
-                        );
-                    }
-                }
-                ResponderAction::Ack | ResponderAction::Resolve => {}
-            }
-            if let Some(scale) = a.action.as_ref().and_then(|x| x.scale.as_ref()) {
-                let mut np = ap("action");
-                np.extend([Step::Key("scale"), Step::Key("namespace")]);
-                let ns = &scale.namespace;
-                if self.config.is_protected(ns) {
-                    let hint = self.protected_hint();
-                    self.error(
-                        &np,
-                        Target::Value,
-                        format!("namespace `{ns}` is protected"),
+                        format!("`{step}` is not a runbook step"),
                         Some(hint),
                     );
-                } else if !spec.target.namespaces.contains(ns) {
+                }
+                Some(_) => {}
+                None => self.error(
+                    &ap("do"),
+                    Target::Value,
+                    "`do: step` needs a `step` naming a runbook step".into(),
+                    None,
+                ),
+            },
+            ResponderAction::Update | ResponderAction::Note => {
+                if a.message.as_deref().is_none_or(|m| m.trim().is_empty()) {
                     self.error(
-                        &np,
+                        &ap("do"),
                         Target::Value,
-                        format!("namespace `{ns}` is not listed in `target.namespaces`"),
-                        Some("the autopilot only changes what the scenario may touch".into()),
+                        format!("`do: {act_name}` needs a `message`"),
+                        None,
                     );
                 }
             }
+            ResponderAction::Assign => {
+                if a.role.is_none() {
+                    self.error(
+                        &ap("do"),
+                        Target::Value,
+                        "`do: assign` needs a `role`".into(),
+                        Some(
+                            "one of `incidentCommander`, `communications`, `operations` or `sme`"
+                                .into(),
+                        ),
+                    );
+                }
+            }
+            ResponderAction::Ack | ResponderAction::Resolve => {}
+        }
+    }
+
+    /// The autopilot only changes what the scenario may touch.
+    fn autopilot_scale(&mut self, spec: &Spec, a: &AutopilotEntry, ap: &AutopilotPath) {
+        let Some(scale) = a.action.as_ref().and_then(|x| x.scale.as_ref()) else {
+            return;
+        };
+        let mut np = ap("action");
+        np.extend([Step::Key("scale"), Step::Key("namespace")]);
+        let ns = &scale.namespace;
+        if self.config.is_protected(ns) {
+            let hint = self.protected_hint();
+            self.error(
+                &np,
+                Target::Value,
+                format!("namespace `{ns}` is protected"),
+                Some(hint),
+            );
+        } else if !spec.target.namespaces.contains(ns) {
+            self.error(
+                &np,
+                Target::Value,
+                format!("namespace `{ns}` is not listed in `target.namespaces`"),
+                Some("the autopilot only changes what the scenario may touch".into()),
+            );
         }
     }
 
@@ -1010,17 +1078,6 @@ fn lookup<'n>(root: &'n Node, path: &[Step<'_>]) -> Option<&'n Node> {
     Some(node)
 }
 
-/// DNS-1123 label: what Kubernetes accepts as a namespace name.
-pub fn is_dns_label(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && b[0] != b'-'
-        && b[b.len() - 1] != b'-'
-}
-
 /// A Kubernetes resource quantity for memory: digits, optional fraction, and
 /// an optional binary or decimal suffix.
 fn is_quantity(s: &str) -> bool {
@@ -1034,4 +1091,20 @@ fn is_quantity(s: &str) -> bool {
             suffix,
             "" | "Ki" | "Mi" | "Gi" | "Ti" | "k" | "K" | "M" | "G" | "T"
         )
+}
+
+/// The path of a field of one autopilot entry.
+type AutopilotPath<'p> = dyn Fn(&'static str) -> Vec<Step<'static>> + 'p;
+
+/// The `do:` word of an action, as the author wrote it.
+fn action_name(act: ResponderAction) -> &'static str {
+    match act {
+        ResponderAction::Ack => "ack",
+        ResponderAction::Declare => "declare",
+        ResponderAction::Assign => "assign",
+        ResponderAction::Update => "update",
+        ResponderAction::Step => "step",
+        ResponderAction::Resolve => "resolve",
+        ResponderAction::Note => "note",
+    }
 }

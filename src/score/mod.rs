@@ -11,7 +11,6 @@ pub mod roles;
 pub mod runbook;
 pub mod scorecard;
 pub mod targets;
-pub mod terminal;
 pub mod times;
 
 pub use curve::time_score;

@@ -23,6 +23,14 @@ static STDERR_CLOSED: AtomicBool = AtomicBool::new(false);
 /// `--log-format json`: set once at start-up, before anything is printed.
 static JSON_LOG: AtomicBool = AtomicBool::new(false);
 
+/// Whether to colour output: never when NO_COLOR is set (https://no-color.org)
+/// or stderr is not a terminal. It lives here, not in the CLI, because every
+/// layer that prints (the scorecard, diagnostics, progress) asks it.
+pub fn use_color() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
 /// Switches stderr to JSON lines (`--log-format json`).
 pub fn set_json(on: bool) {
     JSON_LOG.store(on, Ordering::Relaxed);

@@ -34,12 +34,12 @@ impl Ctx<'_> {
 fn scalar_check(def: &str, s: &str) -> Option<Result<(), (String, &'static str)>> {
     match def {
         "Duration" => Some(
-            s.parse::<crate::scenario::Duration>()
+            s.parse::<crate::values::Duration>()
                 .map(|_| ())
                 .map_err(|e| (e.to_string(), "write a number and a unit: `500ms`, `90s`, `2m30s` or `1h`")),
         ),
         "Expectation" => Some(
-            s.parse::<crate::scenario::Expectation>()
+            s.parse::<crate::values::Expectation>()
                 .map(|_| ())
                 .map_err(|e| (e.to_string(), "write a comparator and a number, e.g. `\">= 0.99\"`, `\"< 300ms\"` or `\"between 0.9 and 1\"`")),
         ),

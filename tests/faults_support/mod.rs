@@ -23,7 +23,7 @@ pub struct Cluster {
     pub kube: Kube,
 }
 
-fn deployment(ns: &str, name: &str, replicas: i32, image: &str) -> Value {
+pub fn deployment(ns: &str, name: &str, replicas: i32, image: &str) -> Value {
     json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": name, "namespace": ns, "labels": {"app": name}},
@@ -192,6 +192,15 @@ impl Cluster {
             .await
             .unwrap()
             .items
+    }
+
+    /// Pods labelled `app` that are not terminating.
+    pub async fn live_pods(&self, ns: &str, app: &str) -> usize {
+        self.pods(ns, app)
+            .await
+            .iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .count()
     }
 
     pub async fn node(&self, name: &str) -> Node {

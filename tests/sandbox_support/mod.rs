@@ -98,3 +98,31 @@ pub async fn kubectl(kubeconfig: &Path, args: &[&str]) -> KubectlOutput {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// A sandbox with a kubeconfig for kubectl, in a directory the test owns.
+pub struct Env {
+    pub sb: SandboxHandle,
+    pub kubeconfig: PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+/// The test world at `minor`, with a kubeconfig.
+pub async fn env(minor: u32) -> Env {
+    let sb = start(minor).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = kubeconfig(&sb, dir.path());
+    Env {
+        sb,
+        kubeconfig,
+        dir,
+    }
+}
+
+impl Env {
+    /// Runs kubectl, which must succeed; its stdout.
+    pub async fn kubectl(&self, args: &[&str]) -> String {
+        let out = kubectl(&self.kubeconfig, args).await;
+        assert!(out.ok, "kubectl {args:?} failed: {}", out.stderr);
+        out.stdout
+    }
+}

@@ -95,7 +95,12 @@ pub fn budget(store: &Store, pdb: &Value) -> Budget {
         .unwrap_or_default();
     let (pods, _) = store.list_filtered(PODS, Some(ns), |p| sel.matches_obj(p));
     let expected = expected_pods(store, &pods);
-    let healthy = pods.iter().filter(|p| p.summary.ready).count() as i64;
+    // countHealthyPods (pkg/controller/disruption): a pod being deleted is
+    // not healthy, whatever its Ready condition still says.
+    let healthy = pods
+        .iter()
+        .filter(|p| p.summary.ready && !p.summary.deleting)
+        .count() as i64;
     let desired = if let Some(min) =
         scaled(meta::at(pdb, &["spec", "minAvailable"]), expected, true)
     {

@@ -1,16 +1,19 @@
 //! The control loop: one task that reconciles the whole cluster on a short
 //! tick and right after client writes. Each pass runs the controllers in the
 //! order a real cluster's components would react (garbage collection,
-//! deployments, replicasets, statefulsets, scheduler, kubelet, disruption).
+//! deployments, replicasets, statefulsets, daemonsets, scheduler, kubelet,
+//! termination, disruption).
 //!
 //! A pass only touches pods that changed since the previous pass or whose
-//! timer (readiness delay, ephemeral timeout) is due, so an idle sandbox of
+//! timer (readiness delay, a process ending, a back-off) is due, so an idle sandbox of
 //! 10,000 pods costs nothing.
 
+pub mod daemonset;
 pub mod disruption;
 pub mod events;
 pub mod kubelet;
 pub mod scheduler;
+pub mod termination;
 pub mod workloads;
 
 use std::collections::{HashMap, HashSet};
@@ -21,8 +24,9 @@ use serde_json::Value;
 
 use crate::sandbox::meta;
 use crate::sandbox::resources::{
-    self, DEPLOYMENTS, EVENTS, NODES, PODS, REPLICASETS, STATEFULSETS,
+    self, DAEMONSETS, DEPLOYMENTS, EVENTS, NODES, PODS, REPLICASETS, STATEFULSETS,
 };
+use crate::sandbox::runtime::Runtime;
 use crate::sandbox::store::{Obj, Store};
 
 /// What controllers share during one pass.
@@ -99,25 +103,37 @@ pub struct Controllers {
     last_rv: u64,
     /// Pods with a due timer, by uid.
     timers: HashMap<String, Instant>,
+    termination: termination::Termination,
+    /// When the next terminating pod's containers exit.
+    termination_next: Option<Instant>,
 }
 
 const KNOWN_OWNERS: &[(&str, usize)] = &[
     ("ReplicaSet", REPLICASETS),
     ("Deployment", DEPLOYMENTS),
     ("StatefulSet", STATEFULSETS),
+    ("DaemonSet", DAEMONSETS),
 ];
 
 impl Controllers {
     pub fn new(store: Arc<Store>, kube_minor: u32) -> Self {
+        Controllers::with_runtime(store, kube_minor, Arc::new(Runtime::default()))
+    }
+
+    /// Controllers whose kubelet runs containers in `runtime` (shared with
+    /// the metrics source, which reads what the processes do).
+    pub fn with_runtime(store: Arc<Store>, kube_minor: u32, runtime: Arc<Runtime>) -> Self {
         Controllers {
             ctx: Ctx {
                 store,
                 kube_minor,
                 warm: false,
             },
-            kubelet: kubelet::Kubelet::default(),
+            kubelet: kubelet::Kubelet::new(runtime),
             last_rv: 0,
             timers: HashMap::new(),
+            termination: termination::Termination::default(),
+            termination_next: None,
         }
     }
 
@@ -134,7 +150,11 @@ impl Controllers {
 
     /// When the loop must next run even without writes.
     pub fn next_timer(&self) -> Option<Instant> {
-        self.timers.values().min().copied()
+        self.timers
+            .values()
+            .copied()
+            .chain(self.termination_next)
+            .min()
     }
 
     /// Whether a pass has anything to do.
@@ -160,6 +180,7 @@ impl Controllers {
         changed |= workloads::deployments(&self.ctx, &rs_by, &pods_by);
         changed |= workloads::replicasets(&self.ctx, &pods_by);
         changed |= workloads::statefulsets(&self.ctx, &pods_by);
+        changed |= daemonset::reconcile(&self.ctx, &pods_by);
         let (pods, _) = store.list(PODS, None);
         changed |= scheduler::schedule(&self.ctx, &pods);
         drop(pods);
@@ -171,7 +192,13 @@ impl Controllers {
         }
         let (pods, _) = store.list(PODS, None);
         if nodes_changed {
-            changed |= self.kubelet.taint_evictions(&self.ctx, &pods);
+            // Terminating pods are already on their way out.
+            let running: Vec<Arc<Obj>> = pods
+                .iter()
+                .filter(|p| !p.summary.deleting)
+                .cloned()
+                .collect();
+            changed |= self.kubelet.taint_evictions(&self.ctx, &running);
         }
         // Pods that changed or whose timer is due.
         let due: HashSet<String> = self
@@ -195,6 +222,9 @@ impl Controllers {
                 }
             }
         }
+        let (c, next) = self.termination.reconcile(&self.ctx, &pods);
+        changed |= c;
+        self.termination_next = next;
         let live: HashSet<&str> = pods.iter().map(|p| p.summary.uid.as_str()).collect();
         self.timers.retain(|u, _| live.contains(u.as_str()));
         self.kubelet.forget_gone(&live);
@@ -223,7 +253,9 @@ impl Controllers {
         for res in [REPLICASETS, PODS] {
             let (objs, _) = store.list(res, None);
             for o in objs {
-                if orphaned(&o, &uids) {
+                // A terminating orphan was already deleted; deleting again
+                // would only repeat the Killing event.
+                if !o.summary.deleting && orphaned(&o, &uids) {
                     let ok = store
                         .delete(res, meta::namespace(o.value()), meta::name(o.value()), None)
                         .is_ok();

@@ -274,9 +274,10 @@ fn deployment(
     let recreate = meta::str_at(d, &["spec", "strategy", "type"]) == Some("Recreate");
     if olds.iter().all(|r| replicas(r) == 0) {
         // Steady state or plain scaling: the new ReplicaSet carries everything.
+        // Recreate waits until the old pods are gone, terminating ones too.
         if olds
             .iter()
-            .all(|r| pod_count(pods_by.get(meta::uid(r))) == 0)
+            .all(|r| pods_by.get(meta::uid(r)).is_none_or(Vec::is_empty))
             || !recreate
         {
             changed |= set_replicas(ctx, &new_rs, want, d);
@@ -512,19 +513,28 @@ pub fn statefulsets(ctx: &Ctx, pods_by: &HashMap<String, Vec<Arc<Obj>>>) -> bool
         );
         let mut by_ord: std::collections::BTreeMap<i64, Arc<Obj>> =
             std::collections::BTreeMap::new();
-        for p in pods_by
-            .get(meta::uid(sts))
-            .into_iter()
-            .flatten()
-            .filter(|p| live(p))
-        {
+        // Ordinals whose pod is terminating: the identity is taken until
+        // that pod is gone, so it is never recreated alongside it.
+        let mut terminating: std::collections::BTreeSet<i64> = Default::default();
+        for p in pods_by.get(meta::uid(sts)).into_iter().flatten() {
             if let Some(o) = ordinal(name, &p.summary.name) {
-                by_ord.insert(o, p.clone());
+                if live(p) {
+                    by_ord.insert(o, p.clone());
+                } else {
+                    terminating.insert(o);
+                }
             }
         }
+        // OrderedReady waits for every terminating pod to be gone before
+        // any other change ("waiting for Pod to Terminate" in the upstream
+        // stateful_set_control.go); Parallel only skips those ordinals.
+        let wait = !parallel && !terminating.is_empty();
         // Scale up, in order unless Parallel.
         for i in 0..want {
-            if by_ord.contains_key(&i) {
+            if wait {
+                break;
+            }
+            if by_ord.contains_key(&i) || terminating.contains(&i) {
                 continue;
             }
             let predecessors_ready =
@@ -564,6 +574,7 @@ pub fn statefulsets(ctx: &Ctx, pods_by: &HashMap<String, Vec<Arc<Obj>>>) -> bool
         // Scale down from the highest ordinal, one at a time.
         if let Some((&top, p)) = by_ord.iter().next_back()
             && top >= want
+            && !wait
         {
             let p = p.clone();
             if ctx
@@ -587,7 +598,8 @@ pub fn statefulsets(ctx: &Ctx, pods_by: &HashMap<String, Vec<Arc<Obj>>>) -> bool
             }
         }
         // Rolling update: replace the highest outdated pod once all are ready.
-        let all_ready = (0..want).all(|i| by_ord.get(&i).is_some_and(|p| p.summary.ready));
+        let all_ready = terminating.is_empty()
+            && (0..want).all(|i| by_ord.get(&i).is_some_and(|p| p.summary.ready));
         if all_ready
             && let Some((_, p)) = by_ord.iter().rev().find(|(_, p)| {
                 p.summary.label("controller-revision-hash") != Some(revision.as_str())

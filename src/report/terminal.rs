@@ -1,10 +1,10 @@
 //! The scorecard as printed at the end of a run: the vector, the composite
-//! and the pass/fail reason, coloured only when `cli::use_color()` says so.
+//! and the pass/fail reason, coloured only when `term::use_color()` says so.
 
 use std::fmt::Write;
 
-use super::human_secs;
-use super::scorecard::Scorecard;
+use crate::score::Scorecard;
+use crate::score::human_secs;
 
 const GREEN: &str = "\x1b[32m";
 const YELLOW: &str = "\x1b[33m";
@@ -31,7 +31,7 @@ fn score_color(s: f64) -> &'static str {
     }
 }
 
-/// Renders the scorecard; `color` is normally `gameday::cli::use_color()`.
+/// Renders the scorecard; `color` is normally `gameday::term::use_color()`.
 pub fn render(card: &Scorecard, color: bool) -> String {
     let mut out = String::new();
     let sev = card.severity.as_deref().unwrap_or("no severity");
@@ -93,12 +93,12 @@ pub fn render(card: &Scorecard, color: bool) -> String {
     out
 }
 
-/// Prints to stderr (where progress goes), coloured per `cli::use_color()`;
+/// Prints to stderr (where progress goes), coloured per `term::use_color()`;
 /// under `--log-format json` it is one `scorecard` event with the card's
 /// fields, as in result.json.
 pub fn print(card: &Scorecard) {
     let fields = serde_json::to_value(card).unwrap_or_default();
-    let text = render(card, crate::cli::use_color());
+    let text = render(card, crate::term::use_color());
     crate::term::event("scorecard", fields, text.trim_end());
 }
 

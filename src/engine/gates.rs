@@ -1,5 +1,5 @@
 //! Steady state as an engine observer: the one place where the probes of
-//! [`SteadyState`] meet the run's gates.
+//! [`SteadyMonitor`] meet the run's gates.
 //!
 //! The engine knows nothing about Prometheus; it only asks each observer at
 //! three gates. This adapter answers them:
@@ -22,11 +22,11 @@ use futures::future::BoxFuture;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
-use super::probe::{Outcome as ProbeOutcome, Phase, Reading};
-use super::steady::SteadyState;
-use crate::engine::journal::Journal;
-use crate::engine::observer::{Gate, ObserveCx, Observer};
-use crate::engine::outcome::Outcome;
+use super::journal::Journal;
+use super::observer::{Gate, ObserveCx, Observer};
+use super::outcome::Outcome;
+use crate::observe::probe::{Phase, ProbeOutcome, Reading};
+use crate::observe::steady::SteadyMonitor;
 
 /// Where each tick's readings are shown.
 pub enum ProbeDisplay {
@@ -145,14 +145,14 @@ impl ProbeDisplay {
 
 /// The steady-state observer of one run.
 pub struct SteadyGates {
-    steady: SteadyState,
+    steady: SteadyMonitor,
     recover_within: Duration,
     display: ProbeDisplay,
     impact_journalled: bool,
 }
 
 impl SteadyGates {
-    pub fn new(steady: SteadyState, recover_within: Duration, display: ProbeDisplay) -> Self {
+    pub fn new(steady: SteadyMonitor, recover_within: Duration, display: ProbeDisplay) -> Self {
         SteadyGates {
             steady,
             recover_within,
@@ -163,12 +163,12 @@ impl SteadyGates {
 
     /// From a scenario's `steadyState` block.
     pub fn from_spec(
-        reader: super::probe::Observer,
+        reader: crate::observe::probe::ProbeReader,
         spec: &crate::scenario::SteadyState,
         display: ProbeDisplay,
     ) -> Self {
         Self::new(
-            SteadyState::from_spec(reader, spec),
+            SteadyMonitor::from_spec(reader, spec),
             spec.recover_within().as_std(),
             display,
         )
@@ -209,7 +209,7 @@ fn journal_readings(journal: &Journal, readings: &[Reading]) {
 
 impl Observer for SteadyGates {
     /// Waits up to `steadyState.settle` for the steady state (see
-    /// [`SteadyState::settle`]); each unsettled tick is journalled as
+    /// [`SteadyMonitor::settle`]); each unsettled tick is journalled as
     /// `steady.settling`, the deciding one as the `before` readings.
     fn before_faults<'a>(&'a mut self, cx: &'a ObserveCx<'a>) -> BoxFuture<'a, Gate> {
         async move {

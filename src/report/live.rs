@@ -11,11 +11,11 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::model::{FaultRecord, Phase as ReportPhase, ProbePoint, ProbeSeries};
 use crate::config::Config;
-use crate::drill::{Drill, JOURNAL_EVENT, ResponderEvent};
+use crate::drill::{Drill, JOURNAL_EVENT, ResponderEvent, describe};
 use crate::engine::{Entry, Journal};
-use crate::observe::alerts::{AlertTimes, NoiseAlert as TrackedNoise};
-use crate::report::model::{FaultRecord, Phase as ReportPhase, ProbePoint, ProbeSeries};
+use crate::observe::alerts::{AlertTimes, TrackedNoise};
 use crate::scenario::Scenario;
 use crate::score::{AlertObservation, NoiseAlert, Observed, Targets};
 
@@ -154,10 +154,7 @@ impl Live {
             t_end,
             alerts: self.alerts.clone(),
             noise: self.noise.clone(),
-            unreadable: crate::report::model::unreadable_probes(
-                self.probes.values(),
-                self.t_inject,
-            ),
+            unreadable: super::model::unreadable_probes(self.probes.values(), self.t_inject),
         }
     }
 
@@ -417,22 +414,4 @@ fn compact(d: &serde_json::Map<String, Value>) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// A timeline line for a responder event (names stay in the live view; the
-/// blameless report rewrites them as roles).
-pub fn describe(e: &ResponderEvent) -> String {
-    use crate::drill::Action;
-    let what = match &e.action {
-        Action::Ack => "acknowledged".to_string(),
-        Action::Declare { severity } => format!("declared {severity}"),
-        Action::Assign { role, person } => {
-            format!("assigned {} to {person}", crate::drill::role_label(*role))
-        }
-        Action::Update { message } => format!("status update: {message}"),
-        Action::Step { step } => format!("runbook step {step} done"),
-        Action::Resolve => "resolved".to_string(),
-        Action::Note { text } => format!("note: {text}"),
-    };
-    format!("{} ({:?}): {what}", e.person, e.source)
 }

@@ -1,0 +1,116 @@
+//! The images gameday's ephemeral faults run, by role, with the tools each
+//! image contains. `plan` checks every command a fault would run against
+//! the image that would run it, so a command naming a tool its image lacks
+//! (the old stress revert's `pkill` in the stress-ng image) is refused
+//! before anything changes, naming the tool. The defaults' contents are
+//! taken from their published Dockerfiles (docs/safety.md, "Images").
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One helper image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HelperImage {
+    /// Repository and tag.
+    pub image: String,
+    /// `sha256:...`: pins the image (`image@digest`), so what was checked is
+    /// what runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Executables the image has on `$PATH`.
+    pub tools: Vec<String>,
+}
+
+impl HelperImage {
+    fn new(image: &str, tools: &[&str]) -> Self {
+        HelperImage {
+            image: image.into(),
+            digest: None,
+            tools: tools.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    /// The reference a container names: pinned when a digest is given.
+    pub fn reference(&self) -> String {
+        match &self.digest {
+            Some(d) => format!("{}@{d}", self.image),
+            None => self.image.clone(),
+        }
+    }
+
+    /// The first of `tools` this image lacks.
+    pub fn missing<'a>(&self, tools: &'a [String]) -> Option<&'a str> {
+        tools
+            .iter()
+            .map(String::as_str)
+            .find(|t| !self.tools.iter().any(|have| have == t))
+    }
+}
+
+/// Images by role (`helperImages` in gameday.yaml).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HelperImages {
+    /// Runs stress-ng (cpuStress, memoryStress).
+    #[serde(default = "default_stress")]
+    pub stress: HelperImage,
+    /// Runs tc netem and its removal (networkDelay, packetLoss).
+    #[serde(default = "default_network")]
+    pub network: HelperImage,
+    /// Stops a stress process: needs `pkill`, which the stress image lacks.
+    #[serde(default = "default_revert")]
+    pub revert: HelperImage,
+}
+
+impl Default for HelperImages {
+    fn default() -> Self {
+        HelperImages {
+            stress: default_stress(),
+            network: default_network(),
+            revert: default_revert(),
+        }
+    }
+}
+
+/// stress-ng's Dockerfile: FROM debian:12, stress-ng in /usr/bin; debian
+/// has coreutils (timeout, sleep) and dash (sh), not procps (pkill).
+fn default_stress() -> HelperImage {
+    HelperImage::new(
+        "ghcr.io/colinianking/stress-ng:latest",
+        &["stress-ng", "timeout", "sleep", "sh"],
+    )
+}
+
+/// netshoot's Dockerfile: FROM alpine (busybox applets: sh, sleep,
+/// timeout, pkill, grep) plus iproute2 (tc).
+fn default_network() -> HelperImage {
+    HelperImage::new(
+        "nicolaka/netshoot:v0.13",
+        &["tc", "sh", "sleep", "timeout", "pkill", "grep"],
+    )
+}
+
+/// busybox: sh, pkill, pgrep, timeout, sleep as applets.
+fn default_revert() -> HelperImage {
+    HelperImage::new(
+        "busybox:1.36",
+        &["sh", "pkill", "pgrep", "timeout", "sleep", "grep"],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_pin_references_and_missing_tools_are_named() {
+        let mut i = default_revert();
+        assert_eq!(i.reference(), "busybox:1.36");
+        i.digest = Some("sha256:ab".into());
+        assert_eq!(i.reference(), "busybox:1.36@sha256:ab");
+        let need = vec!["sh".to_string(), "pkill".into()];
+        assert_eq!(i.missing(&need), None);
+        assert_eq!(default_stress().missing(&need), Some("pkill"));
+    }
+}

@@ -1,0 +1,223 @@
+//! The node's container runtime: images from a catalog, processes acted out
+//! from each container's `command` and `args` ([`process`]), and what those
+//! processes do to the pod ([`effects`]). The kubelet model drives it and
+//! reports what it sees as container statuses; the traffic model and
+//! `/metrics` read the effects. Nothing here looks at labels, annotations
+//! or env: a container does what its command does with what its image has.
+
+pub mod catalog;
+pub mod command;
+pub mod effects;
+pub mod process;
+pub mod security;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Instant;
+
+pub use catalog::{ImageCatalog, ImageSpec};
+pub use effects::{Netem, Netns, PodEffects};
+pub use process::{Env, Exec, Identity, Line, Load, NotFound, ProcInfo};
+
+/// One container's processes and where they live.
+#[derive(Debug, Clone)]
+pub struct Proc {
+    pub exec: Exec,
+    pub who: Identity,
+    /// The pid namespace: the container's own, the pod's when it shares
+    /// one, or the target container's for an ephemeral container with
+    /// `targetContainerName`.
+    pub pid_ns: String,
+}
+
+/// A pod's sandbox: its network namespace and its containers' processes.
+#[derive(Debug, Default)]
+pub struct PodRuntime {
+    pub netns: Netns,
+    next_pid: u32,
+    /// By container key (`c/NAME`, `e/NAME`).
+    pub procs: BTreeMap<String, Proc>,
+}
+
+impl PodRuntime {
+    /// Starts a container's init process.
+    pub fn start(
+        &mut self,
+        key: &str,
+        argv: &[String],
+        who: Identity,
+        pid_ns: String,
+        now: Instant,
+    ) -> Result<(), NotFound> {
+        let visible = self.visible(&pid_ns);
+        let mut env = Env {
+            netns: &mut self.netns,
+            next_pid: &mut self.next_pid,
+            visible: &visible,
+            kills: Vec::new(),
+        };
+        let exec = Exec::start(argv, &who, now, &mut env)?;
+        let kills = env.kills;
+        self.procs.insert(
+            key.to_string(),
+            Proc {
+                exec,
+                who,
+                pid_ns: pid_ns.clone(),
+            },
+        );
+        self.deliver(&pid_ns, kills, now);
+        self.advance(now);
+        Ok(())
+    }
+
+    /// Kills a container's processes (SIGKILL) and forgets them.
+    pub fn stop(&mut self, key: &str) {
+        self.procs.remove(key);
+    }
+
+    fn visible(&self, pid_ns: &str) -> Vec<ProcInfo> {
+        self.procs
+            .values()
+            .filter(|p| p.pid_ns == pid_ns)
+            .flat_map(|p| p.exec.procs())
+            .collect()
+    }
+
+    /// Runs every container up to `now`, delivering the signals they send
+    /// each other (bounded: a signal storm cannot hang the kubelet).
+    pub fn advance(&mut self, now: Instant) {
+        for _ in 0..16 {
+            let mut sent = Vec::new();
+            let keys: Vec<String> = self.procs.keys().cloned().collect();
+            for key in keys {
+                // Most containers are blocked with nothing due (a server, a
+                // long sleep): skip them without listing processes.
+                let Some(ns) = self
+                    .procs
+                    .get(&key)
+                    .filter(|p| p.exec.due(now))
+                    .map(|p| p.pid_ns.clone())
+                else {
+                    continue;
+                };
+                let visible = self.visible(&ns);
+                let Some(p) = self.procs.get_mut(&key) else {
+                    continue;
+                };
+                let mut env = Env {
+                    netns: &mut self.netns,
+                    next_pid: &mut self.next_pid,
+                    visible: &visible,
+                    kills: Vec::new(),
+                };
+                p.exec.advance(&p.who, now, &mut env);
+                if !env.kills.is_empty() {
+                    sent.push((ns, env.kills));
+                }
+            }
+            if sent.is_empty() {
+                return;
+            }
+            for (ns, kills) in sent {
+                self.deliver(&ns, kills, now);
+            }
+        }
+    }
+
+    fn deliver(&mut self, pid_ns: &str, kills: Vec<(u32, i32)>, now: Instant) {
+        for (pid, sig) in kills {
+            for p in self.procs.values_mut().filter(|p| p.pid_ns == pid_ns) {
+                let visible = Vec::new();
+                let mut env = Env {
+                    netns: &mut self.netns,
+                    next_pid: &mut self.next_pid,
+                    visible: &visible,
+                    kills: Vec::new(),
+                };
+                if p.exec.signal(pid, sig, &p.who, now, &mut env) {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// When a process next ends by itself.
+    pub fn next_event(&self) -> Option<Instant> {
+        self.procs
+            .values()
+            .filter_map(|p| p.exec.next_event())
+            .min()
+    }
+
+    pub fn effects(&self) -> PodEffects {
+        let mut e = PodEffects {
+            netem: self.netns.eth0(),
+            ..PodEffects::default()
+        };
+        for load in self.procs.values().flat_map(|p| p.exec.loads()) {
+            if let Load::Stress { cpu, vm_bytes } = load {
+                e.cpu_workers = e.cpu_workers.saturating_add(cpu);
+                e.memory_bytes = e.memory_bytes.saturating_add(vm_bytes);
+            }
+        }
+        e
+    }
+}
+
+/// The node's runtime, shared by the kubelet (which drives it) and the
+/// metrics source (which reads the effects).
+#[derive(Debug, Default)]
+pub struct Runtime {
+    pub catalog: ImageCatalog,
+    pods: Mutex<HashMap<String, PodRuntime>>,
+}
+
+impl Runtime {
+    pub fn new(catalog: ImageCatalog) -> Self {
+        Runtime {
+            catalog,
+            pods: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Runs `f` on the pod's runtime (created empty on first use).
+    pub fn with_pod<R>(&self, uid: &str, f: impl FnOnce(&mut PodRuntime) -> R) -> R {
+        let mut pods = self
+            .pods
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(pods.entry(uid.to_string()).or_default())
+    }
+
+    /// Tears down the sandboxes of pods that are gone (their processes and
+    /// network namespace go with them).
+    pub fn forget_gone(&self, live: &HashSet<&str>) {
+        self.pods
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|uid, _| live.contains(uid.as_str()));
+    }
+
+    /// Effects of every pod that has any, by pod uid.
+    pub fn effects(&self) -> HashMap<String, PodEffects> {
+        self.pods
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(uid, p)| (uid.clone(), p.effects()))
+            .filter(|(_, e)| *e != PodEffects::default())
+            .collect()
+    }
+
+    /// What a container printed, oldest first (for `pods/log`); None when
+    /// it never started.
+    pub fn output(&self, uid: &str, key: &str) -> Option<Vec<Line>> {
+        self.pods
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(uid)
+            .and_then(|p| p.procs.get(key))
+            .map(|p| p.exec.output.clone())
+    }
+}

@@ -1,0 +1,590 @@
+//! The crate's structure, enforced: top-level modules import only from lower
+//! layers (docs/architecture.md), no two of them import each other, nothing
+//! outside `src/cli` imports the CLI, and no function in `src/` runs past
+//! 120 lines.
+//!
+//! Why a test and not a convention: the import cycle this replaced grew one
+//! `use crate::cli::exit` at a time, each harmless on its own. A layer table
+//! checked on every `cargo test` catches the first upward edge, naming the
+//! file and line, while it is still one line to move.
+//!
+//! The check reads the source text: comments, strings and char literals are
+//! blanked out, then every `crate::x` path (and each name of a
+//! `crate::{a, b::c}` group) is an edge from the file's top-level module to
+//! `x`. `super::` stays inside a top-level module, so it is no edge.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The layer order, lowest first. A module may import only from modules in
+/// lower layers; modules in the same layer are independent of each other.
+/// Keep this table and the one in docs/architecture.md in step.
+const LAYERS: &[&[&str]] = &[
+    &["diag", "term", "exit", "values"],
+    &["yaml"],
+    &["config"],
+    &["scenario"],
+    &["drill", "history", "k8s", "sandbox"],
+    &["observe", "faults", "demo"],
+    &["score"],
+    &["engine"],
+    &["report"],
+    &["respond"],
+    &["app"],
+    &["cli"],
+];
+
+/// The longest a function in `src/` may be, in lines from `fn` to its `}`.
+const MAX_FN_LINES: usize = 120;
+
+/// Functions still over [`MAX_FN_LINES`], with why. Pending: these live in
+/// `src/sandbox` and `src/faults`, which are being restructured on their own
+/// branches (controllers by resource; one fault per file); they are split
+/// there, not here. An entry that no longer exceeds the limit is reported so
+/// the list only shrinks.
+const LONG_FN_PENDING: &[(&str, &str)] = &[
+    ("src/sandbox/controllers/workloads.rs", "deployment"),
+    ("src/sandbox/controllers/workloads.rs", "statefulsets"),
+    ("src/sandbox/controllers/kubelet.rs", "sync_pod"),
+    ("src/sandbox/table.rs", "cells"),
+    ("src/sandbox/metrics.rs", "write_all"),
+    ("src/sandbox/world.rs", "check"),
+    ("src/sandbox/world.rs", "to_objects"),
+    ("src/sandbox/traffic.rs", "tick"),
+    ("src/sandbox/api.rs", "route"),
+];
+
+fn src_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// Every `.rs` file under `dir`, sorted so messages come in a stable order.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).unwrap_or_else(|e| panic!("read {}: {e}", d.display()));
+        for entry in entries {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `src/engine/gates.rs` -> `engine`, `src/exit.rs` -> `exit`; the crate
+/// roots (`lib.rs`, `main.rs`) are not modules of the layer table.
+fn top_module(rel: &Path) -> Option<String> {
+    let mut parts = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned());
+    let first = parts.next()?;
+    let more = parts.next().is_some();
+    if more {
+        return Some(first);
+    }
+    let stem = first.strip_suffix(".rs")?;
+    (stem != "lib" && stem != "main").then(|| stem.to_string())
+}
+
+/// The source with comments, string literals and char literals replaced by
+/// spaces (newlines kept), so that positions and line numbers still match and
+/// a `crate::` inside a doc comment or a message is not an import.
+fn code_only(src: &str) -> String {
+    let b = src.as_bytes();
+    let mut out = b.to_vec();
+    let blank = |out: &mut Vec<u8>, from: usize, to: usize| {
+        for c in &mut out[from..to.min(b.len())] {
+            if *c != b'\n' {
+                *c = b' ';
+            }
+        }
+    };
+    let mut i = 0;
+    while i < b.len() {
+        let word_before = i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
+        if b[i..].starts_with(b"//") {
+            let end = b[i..]
+                .iter()
+                .position(|&c| c == b'\n')
+                .map_or(b.len(), |p| i + p);
+            blank(&mut out, i, end);
+            i = end;
+        } else if b[i..].starts_with(b"/*") {
+            let (mut depth, mut j) = (0usize, i);
+            while j < b.len() {
+                if b[j..].starts_with(b"/*") {
+                    depth += 1;
+                    j += 2;
+                } else if b[j..].starts_with(b"*/") {
+                    depth -= 1;
+                    j += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    j += 1;
+                }
+            }
+            blank(&mut out, i, j);
+            i = j;
+        } else if !word_before && raw_string_start(&b[i..]).is_some() {
+            let (open, hashes) = raw_string_start(&b[i..]).unwrap_or_default();
+            let mut close = vec![b'"'];
+            close.extend(std::iter::repeat_n(b'#', hashes));
+            let body = i + open;
+            let end = b[body..]
+                .windows(close.len())
+                .position(|w| w == close.as_slice())
+                .map_or(b.len(), |p| body + p + close.len());
+            blank(&mut out, i, end);
+            i = end;
+        } else if b[i] == b'"' {
+            let mut j = i + 1;
+            while j < b.len() && b[j] != b'"' {
+                j += if b[j] == b'\\' { 2 } else { 1 };
+            }
+            blank(&mut out, i, j + 1);
+            i = j + 1;
+        } else if b[i] == b'\'' && b.get(i + 1) == Some(&b'\\') {
+            let end = b[i + 2..]
+                .iter()
+                .position(|&c| c == b'\'')
+                .map_or(b.len(), |p| i + 3 + p);
+            blank(&mut out, i, end);
+            i = end;
+        } else if b[i] == b'\'' && b.get(i + 2) == Some(&b'\'') {
+            blank(&mut out, i, i + 3);
+            i += 3;
+        } else {
+            // A lifetime ('a) or a multi-byte char literal; neither holds `crate::`.
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `r"`, `r#"`, `br##"` …: the length of the opening and the number of `#`.
+fn raw_string_start(b: &[u8]) -> Option<(usize, usize)> {
+    let rest = b.strip_prefix(b"b").unwrap_or(b);
+    let skipped = b.len() - rest.len();
+    let rest = rest.strip_prefix(b"r")?;
+    let hashes = rest.iter().take_while(|&&c| c == b'#').count();
+    (rest.get(hashes) == Some(&b'"')).then_some((skipped + 1 + hashes + 1, hashes))
+}
+
+fn is_ident(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+/// The top-level names a `crate::` path at `at` (just past `crate::`) reaches:
+/// one for `crate::engine::Journal`, each first name for
+/// `crate::{config::Config, engine::{Entry, Journal}}`.
+fn named_after(code: &[u8], at: usize) -> Vec<String> {
+    let ident = |from: usize| {
+        let end = code[from..]
+            .iter()
+            .position(|&c| !is_ident(c))
+            .map_or(code.len(), |p| from + p);
+        String::from_utf8_lossy(&code[from..end]).into_owned()
+    };
+    if code.get(at) != Some(&b'{') {
+        return vec![ident(at)];
+    }
+    let (mut names, mut depth, mut expect_name) = (Vec::new(), 0usize, true);
+    for (j, &c) in code.iter().enumerate().skip(at) {
+        match c {
+            b'{' => {
+                depth += 1;
+                expect_name = depth == 1;
+            }
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            b',' if depth == 1 => expect_name = true,
+            c if expect_name && depth == 1 && is_ident(c) => {
+                names.push(ident(j));
+                expect_name = false;
+            }
+            _ => {}
+        }
+    }
+    names
+}
+
+/// One import between top-level modules, where it is written.
+#[derive(Debug, Clone)]
+struct Edge {
+    from: String,
+    to: String,
+    file: String,
+    line: usize,
+}
+
+/// `#[macro_export]` macros live at the crate root (`crate::errln!`); each
+/// is an edge to the module that defines it.
+fn macro_homes() -> BTreeMap<String, String> {
+    let src = src_dir();
+    let mut homes = BTreeMap::new();
+    for path in rust_files(&src) {
+        let Some(home) = top_module(path.strip_prefix(&src).expect("under src")) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let code = code_only(&text);
+        for (at, _) in code.match_indices("macro_rules!") {
+            let rest = code[at + "macro_rules!".len()..].trim_start();
+            let name: String = rest
+                .chars()
+                .take_while(|&c| c.is_ascii_alphanumeric() || c == '_')
+                .collect();
+            homes.insert(name, home.clone());
+        }
+    }
+    homes
+}
+
+/// Every edge between two different top-level modules under `src/`.
+fn edges() -> Vec<Edge> {
+    let src = src_dir();
+    let macros = macro_homes();
+    let mut out = Vec::new();
+    for path in rust_files(&src) {
+        let rel = path.strip_prefix(&src).expect("under src").to_path_buf();
+        let Some(from) = top_module(&rel) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let code = code_only(&text);
+        let bytes = code.as_bytes();
+        let mut pos = 0;
+        while let Some(p) = code[pos..].find("crate::") {
+            let at = pos + p;
+            pos = at + "crate::".len();
+            // `gameday_crate::`, but `$crate::` is this crate.
+            if at > 0 && is_ident(bytes[at - 1]) {
+                continue;
+            }
+            let line = code[..at].matches('\n').count() + 1;
+            for name in named_after(bytes, pos) {
+                let to = macros.get(&name).cloned().unwrap_or(name);
+                if to != from && to != "self" {
+                    out.push(Edge {
+                        from: from.clone(),
+                        to,
+                        file: format!("src/{}", rel.display()),
+                        line,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn layer_of(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|layer| layer.contains(&module))
+}
+
+/// The violations of the layer order among `edges`, one message each.
+fn against_the_order(edges: &[Edge]) -> Vec<String> {
+    let mut bad = Vec::new();
+    for e in edges {
+        let (Some(from), Some(to)) = (layer_of(&e.from), layer_of(&e.to)) else {
+            let unknown = if layer_of(&e.from).is_none() {
+                &e.from
+            } else {
+                &e.to
+            };
+            bad.push(format!(
+                "{}:{}: module `{unknown}` is not in the layer table; add it to LAYERS in \
+                 tests/architecture.rs and to docs/architecture.md",
+                e.file, e.line
+            ));
+            continue;
+        };
+        if to >= from {
+            let how = if to == from {
+                "a module of the same layer"
+            } else {
+                "a higher layer"
+            };
+            bad.push(format!(
+                "{}:{}: `{}` (layer {from}) imports `crate::{}` (layer {to}), {how}; \
+                 move the shared item down or invert the dependency (docs/architecture.md)",
+                e.file, e.line, e.from, e.to
+            ));
+        }
+    }
+    bad
+}
+
+/// Cycles between top-level modules, each as `a -> b -> … -> a` with the
+/// place of every edge in it.
+fn cycles(edges: &[Edge]) -> Vec<String> {
+    let mut graph: BTreeMap<&str, BTreeMap<&str, &Edge>> = BTreeMap::new();
+    for e in edges {
+        graph.entry(&e.from).or_default().entry(&e.to).or_insert(e);
+    }
+    let mut found = BTreeSet::new();
+    let nodes: Vec<&str> = graph.keys().copied().collect();
+    for &start in &nodes {
+        // Depth-first from `start`, looking for a way back to it through
+        // modules that sort after it (so each cycle is found once).
+        let mut stack: Vec<(&str, Vec<&Edge>)> = vec![(start, Vec::new())];
+        let mut seen = BTreeSet::new();
+        while let Some((node, path)) = stack.pop() {
+            for (&next, &edge) in graph.get(node).into_iter().flatten() {
+                let mut p = path.clone();
+                p.push(edge);
+                if next == start {
+                    let names: Vec<&str> =
+                        p.iter().map(|e| e.from.as_str()).chain([start]).collect();
+                    let places: Vec<String> =
+                        p.iter().map(|e| format!("{}:{}", e.file, e.line)).collect();
+                    found.insert(format!(
+                        "cycle {} ({})",
+                        names.join(" -> "),
+                        places.join(", ")
+                    ));
+                } else if next > start && seen.insert(next) {
+                    stack.push((next, p));
+                }
+            }
+        }
+    }
+    found.into_iter().collect()
+}
+
+#[test]
+fn imports_point_only_down_the_layer_order() {
+    let bad = against_the_order(&edges());
+    assert!(
+        bad.is_empty(),
+        "imports against the layer order:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn no_cycle_between_top_level_modules() {
+    let found = cycles(&edges());
+    assert!(
+        found.is_empty(),
+        "import cycles between top-level modules:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn only_the_cli_imports_the_cli() {
+    let bad: Vec<String> = edges()
+        .into_iter()
+        .filter(|e| e.to == "cli")
+        .map(|e| format!("{}:{}: `{}` imports `crate::cli`", e.file, e.line, e.from))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "outside src/cli, nothing may import the CLI:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn every_top_level_module_has_a_layer() {
+    let src = src_dir();
+    let missing: Vec<String> = rust_files(&src)
+        .iter()
+        .filter_map(|p| top_module(p.strip_prefix(&src).expect("under src")))
+        .filter(|m| layer_of(m).is_none())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "modules missing from LAYERS (and docs/architecture.md): {missing:?}"
+    );
+}
+
+#[test]
+fn the_docs_show_the_same_layers() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/architecture.md");
+    let doc = std::fs::read_to_string(&path).expect("docs/architecture.md");
+    let missing: Vec<String> = LAYERS
+        .iter()
+        .enumerate()
+        .filter_map(|(i, layer)| {
+            let cells: Vec<String> = layer.iter().map(|m| format!("`{m}`")).collect();
+            let row = format!("| {i} | {} |", cells.join(", "));
+            (!doc.contains(&row)).then_some(row)
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/architecture.md lacks the rows:\n{}",
+        missing.join("\n")
+    );
+}
+
+/// Every function under `src/` as (file, name, first line, lines).
+fn functions() -> Vec<(String, String, usize, usize)> {
+    let src = src_dir();
+    let mut out = Vec::new();
+    for path in rust_files(&src) {
+        let rel = format!(
+            "src/{}",
+            path.strip_prefix(&src).expect("under src").display()
+        );
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let code = code_only(&text);
+        let b = code.as_bytes();
+        let mut pos = 0;
+        while let Some(p) = code[pos..].find("fn ") {
+            let at = pos + p;
+            pos = at + 3;
+            if at > 0 && is_ident(b[at - 1]) {
+                continue;
+            }
+            let name_at = pos
+                + b[pos..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_whitespace())
+                    .count();
+            let name_len = b[name_at..].iter().take_while(|&&c| is_ident(c)).count();
+            if name_len == 0 {
+                continue; // `fn(` is a pointer type, not an item
+            }
+            let name = code[name_at..name_at + name_len].to_string();
+            // The body starts at the first `{` before any `;` (a `;` first is a
+            // declaration without a body, as in a trait).
+            let Some(open) = b[name_at..]
+                .iter()
+                .position(|&c| c == b'{' || c == b';')
+                .map(|p| name_at + p)
+            else {
+                continue;
+            };
+            if b[open] == b';' {
+                continue;
+            }
+            let mut depth = 0usize;
+            let mut close = open;
+            for (j, &c) in b.iter().enumerate().skip(open) {
+                match c {
+                    b'{' => depth += 1,
+                    b'}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            close = j;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let first = code[..at].matches('\n').count() + 1;
+            let last = code[..close].matches('\n').count() + 1;
+            out.push((rel.clone(), name, first, last - first + 1));
+        }
+    }
+    out
+}
+
+#[test]
+fn no_function_runs_past_the_limit() {
+    let long: Vec<String> = functions()
+        .into_iter()
+        .filter(|(file, name, _, lines)| {
+            *lines > MAX_FN_LINES && !LONG_FN_PENDING.contains(&(file.as_str(), name.as_str()))
+        })
+        .map(|(file, name, line, lines)| format!("{file}:{line}: fn {name} is {lines} lines"))
+        .collect();
+    assert!(
+        long.is_empty(),
+        "functions over {MAX_FN_LINES} lines (split them along their concepts):\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn the_pending_list_names_only_long_functions() {
+    let all = functions();
+    let stale: Vec<String> = LONG_FN_PENDING
+        .iter()
+        .filter(|(file, name)| {
+            !all.iter()
+                .any(|(f, n, _, lines)| f == file && n == name && *lines > MAX_FN_LINES)
+        })
+        .map(|(file, name)| format!("{file}: fn {name}"))
+        .collect();
+    if !stale.is_empty() {
+        // Not a failure: sandbox and faults are split on other branches, and
+        // a merge must not break on a list that is merely out of date.
+        eprintln!(
+            "LONG_FN_PENDING entries now within the limit, remove them:\n{}",
+            stale.join("\n")
+        );
+    }
+}
+
+/// The checks themselves, on text they must flag: a test that cannot fail
+/// proves nothing.
+mod parser {
+    use super::*;
+
+    #[test]
+    fn comments_and_strings_are_not_imports() {
+        let code = code_only(
+            "// crate::cli\nlet s = \"crate::cli\"; /* crate::cli */ let r = r#\"crate::cli\"#; let c = '\"';\nuse crate::term;",
+        );
+        assert!(!code.contains("crate::cli"), "{code}");
+        assert!(code.contains("use crate::term;"));
+        assert_eq!(code.matches('\n').count(), 2, "line numbers are kept");
+    }
+
+    #[test]
+    fn groups_name_each_top_level_module() {
+        let code = "use crate::{config::Config, engine::{Entry, Journal}, term};";
+        let at = code.find("crate::").expect("path") + "crate::".len();
+        assert_eq!(
+            named_after(code.as_bytes(), at),
+            ["config", "engine", "term"]
+        );
+    }
+
+    #[test]
+    fn an_upward_edge_and_a_cycle_are_reported() {
+        let edge = |from: &str, to: &str| Edge {
+            from: from.into(),
+            to: to.into(),
+            file: format!("src/{from}/x.rs"),
+            line: 7,
+        };
+        let edges = [edge("engine", "cli"), edge("cli", "engine")];
+        let bad = against_the_order(&edges);
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        assert!(
+            bad[0].starts_with(
+                "src/engine/x.rs:7: `engine` (layer 7) imports `crate::cli` (layer 11)"
+            ),
+            "{}",
+            bad[0]
+        );
+        let found = cycles(&edges);
+        assert_eq!(
+            found,
+            ["cycle cli -> engine -> cli (src/cli/x.rs:7, src/engine/x.rs:7)"]
+        );
+    }
+}
