@@ -57,7 +57,11 @@ fn container(name: &str, image: &str, command: &[String], net_admin: bool) -> Va
 }
 
 async fn effect_line(sb: &SandboxHandle, pod: &str, effect: &str) -> Option<f64> {
-    let text = reqwest::get(sb.metrics_url())
+    let text = sb
+        .http_client()
+        .unwrap()
+        .get(sb.metrics_url())
+        .send()
         .await
         .unwrap()
         .text()
