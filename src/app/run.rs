@@ -243,7 +243,8 @@ mod tests {
         let config = Config::default();
         let text = match &prometheus {
             Some(_) => demo::SCENARIO_PROMETHEUS.to_string(),
-            None => demo::SCENARIO_KUBERNETES.replace("@SANDBOX_METRICS@", &sandbox.metrics_url()),
+            None => demo::SCENARIO_KUBERNETES
+                .replace("@SANDBOX_HEALTHZ@", &sandbox.kubelet_healthz_url()),
         };
         let mut scenarios = crate::scenario::load_str("demo.yaml", &text, &config)
             .expect("the demo scenario loads");
