@@ -65,8 +65,49 @@ fn promtool_accepts_the_example_rules_and_config() {
     args.extend(files.iter().map(String::as_str));
     let (ok, out) = promtool(&args, None);
     assert!(ok, "{out}");
-    let (ok, out) = promtool(&["check", "config", "prometheus.yml"], None);
+    // The config reads the CA and scrape token that `gameday sandbox` writes
+    // next to its kubeconfig in the directory it runs from (the repo root,
+    // `../../` from the config), and promtool checks that those files exist.
+    // Check it laid out as the README's tour has it, in a scratch copy.
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("examples/prometheus");
+    std::fs::create_dir_all(dir.join("rules")).unwrap();
+    std::fs::copy(
+        examples().join("prometheus.yml"),
+        dir.join("prometheus.yml"),
+    )
+    .unwrap();
+    for f in &files {
+        std::fs::copy(examples().join(f), dir.join(f)).unwrap();
+    }
+    std::fs::write(
+        root.path().join("sandbox-ca.crt"),
+        "written by gameday sandbox\n",
+    )
+    .unwrap();
+    std::fs::write(root.path().join("sandbox-scrape-token"), "token\n").unwrap();
+    let (ok, out) = promtool_in(&dir, &["check", "config", "prometheus.yml"]);
     assert!(ok, "{out}");
+    // Without the sandbox's files the config is refused: the check above
+    // really covers the credentials.
+    std::fs::remove_file(root.path().join("sandbox-scrape-token")).unwrap();
+    let (ok, out) = promtool_in(&dir, &["check", "config", "prometheus.yml"]);
+    assert!(!ok && out.contains("sandbox-scrape-token"), "{out}");
+}
+
+fn promtool_in(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let bin = common::harness::require_binary("promtool");
+    let out = Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
 }
 
 #[test]
