@@ -69,6 +69,8 @@ gameday sandbox --listen 127.0.0.1:8001 --kubeconfig-out sandbox.kubeconfig >san
 pids+=($!)
 # Prometheus reads the sandbox's CA at start: wait until it is written.
 wait_for 30 test -s sandbox-ca.crt || fail "the sandbox wrote no sandbox-ca.crt"
+# As the README writes it (returns at once: the file is there).
+until test -s sandbox-ca.crt; do sleep 1; done
 prometheus-alertmanager --config.file=examples/alertmanager/alertmanager.yml \
   --storage.path="$(mktemp -d)" --cluster.listen-address= --web.listen-address=127.0.0.1:9093 >alertmanager.log 2>&1 &
 pids+=($!)

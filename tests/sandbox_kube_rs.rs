@@ -23,6 +23,15 @@ fn checkout_pods(sb: &gameday::sandbox::SandboxHandle) -> Vec<serde_json::Value>
         .collect()
 }
 
+/// Checkout pods not being deleted: what a scale change is judged by, since
+/// pods removed by a scale-down stay Terminating for their grace period.
+fn live_checkout_pods(sb: &gameday::sandbox::SandboxHandle) -> usize {
+    checkout_pods(sb)
+        .iter()
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+        .count()
+}
+
 #[tokio::test]
 async fn watcher_sees_delete_and_replacement() {
     let sb = start(33).await;
@@ -320,7 +329,7 @@ async fn scale_subresource_and_rollout() {
         )
         .await
         .unwrap();
-    assert!(wait_until(Duration::from_secs(5), || checkout_pods(&sb).len() == 2).await);
+    assert!(wait_until(Duration::from_secs(15), || live_checkout_pods(&sb) == 2).await);
     deploys
         .patch_scale(
             "checkout",
@@ -331,7 +340,7 @@ async fn scale_subresource_and_rollout() {
         )
         .await
         .unwrap();
-    assert!(wait_until(Duration::from_secs(5), || checkout_pods(&sb).len() == 3).await);
+    assert!(wait_until(Duration::from_secs(15), || live_checkout_pods(&sb) == 3).await);
     // An image change rolls out through a new ReplicaSet.
     deploys
         .patch("checkout", &PatchParams::default(), &Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "shop/checkout:1.5"}]}}}})))
