@@ -30,6 +30,17 @@ pub struct Proc {
     pub pid_ns: String,
 }
 
+/// A process `pods/exec` started beside a container's processes: it has
+/// the container's identity and pid namespace but is not in
+/// [`PodRuntime::procs`], so what it prints is not the container's log and
+/// its end does not end the container (the CRI's ExecSync/Exec model).
+#[derive(Debug, Clone)]
+pub struct Side {
+    pub exec: Exec,
+    who: Identity,
+    pid_ns: String,
+}
+
 /// A pod's sandbox: its network namespace and its containers' processes.
 #[derive(Debug, Default)]
 pub struct PodRuntime {
@@ -69,6 +80,44 @@ impl PodRuntime {
         self.deliver(&pid_ns, kills, now);
         self.advance(now);
         Ok(())
+    }
+
+    /// Starts `argv` in container `key` (`pods/exec`); None when the
+    /// container has no running process to join.
+    pub fn exec_in(
+        &mut self,
+        key: &str,
+        argv: &[String],
+        now: Instant,
+    ) -> Option<Result<Side, NotFound>> {
+        let p = self.procs.get(key).filter(|p| p.exec.running())?;
+        let (who, pid_ns) = (p.who.clone(), p.pid_ns.clone());
+        let visible = self.visible(&pid_ns);
+        let mut env = Env {
+            netns: &mut self.netns,
+            next_pid: &mut self.next_pid,
+            visible: &visible,
+            kills: Vec::new(),
+        };
+        let started = Exec::start(argv, &who, now, &mut env);
+        let kills = env.kills;
+        self.deliver(&pid_ns, kills, now);
+        Some(started.map(|exec| Side { exec, who, pid_ns }))
+    }
+
+    /// Runs an exec'd process up to `now`; the signals it sends reach the
+    /// container's processes.
+    pub fn advance_side(&mut self, side: &mut Side, now: Instant) {
+        let visible = self.visible(&side.pid_ns);
+        let mut env = Env {
+            netns: &mut self.netns,
+            next_pid: &mut self.next_pid,
+            visible: &visible,
+            kills: Vec::new(),
+        };
+        side.exec.advance(&side.who, now, &mut env);
+        let kills = env.kills;
+        self.deliver(&side.pid_ns, kills, now);
     }
 
     /// Kills a container's processes (SIGKILL) and forgets them.
