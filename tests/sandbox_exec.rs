@@ -5,7 +5,7 @@
 
 mod sandbox_support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use sandbox_support::*;
@@ -27,17 +27,13 @@ metadata: {name: reader, namespace: shop}
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata: {name: pod-reader, namespace: shop}
-rules:
-  - apiGroups: [""]
-    resources: [pods]
-    verbs: [get, list, watch]
+rules: [{apiGroups: [""], resources: [pods], verbs: [get, list, watch]}]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata: {name: reader-reads-pods, namespace: shop}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: pod-reader}
-subjects:
-  - {kind: ServiceAccount, name: reader, namespace: shop}
+subjects: [{kind: ServiceAccount, name: reader, namespace: shop}]
 "#;
 
 /// The test world plus [`MANIFEST`], with the shell pod's container running.
@@ -123,7 +119,7 @@ async fn exec_needs_create_on_pods_exec() {
         .await
         .trim()
         .to_string();
-    let sa = with_token(
+    let sa = kubeconfig_with_token(
         &e.kubeconfig,
         &token,
         e.dir.path().join("reader-kubeconfig"),
@@ -175,13 +171,4 @@ async fn python_client_stream_returns_the_output() {
     );
     assert!(stdout.lines().any(|l| l == "ok stream exec"), "{stdout}");
     e.sb.shutdown().await;
-}
-
-/// The admin kubeconfig with its user's token replaced by `token`.
-fn with_token(admin: &Path, token: &str, out: PathBuf) -> PathBuf {
-    let mut v: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(admin).unwrap()).unwrap();
-    v["users"][0]["user"]["token"] = serde_yaml::Value::String(token.to_string());
-    std::fs::write(&out, serde_yaml::to_string(&v).unwrap()).unwrap();
-    out
 }
