@@ -139,6 +139,31 @@ async fn exec_needs_create_on_pods_exec() {
     e.sb.shutdown().await;
 }
 
+/// Before any upgrade: an unknown pod is 404 and a plain request is the
+/// real server's 400, with a Status body.
+#[tokio::test]
+async fn a_plain_request_is_refused_as_the_real_server_does() {
+    let e = shell_env().await;
+    let client = e.sb.http_client().unwrap();
+    let base = format!("{}/api/v1/namespaces/shop/pods", e.sb.api_url());
+    let query = "command=sh&stdout=true";
+    let resp = client
+        .get(format!("{base}/nosuch/exec?{query}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    let resp = client
+        .get(format!("{base}/shell/exec?{query}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["message"], "Upgrade request required");
+    e.sb.shutdown().await;
+}
+
 #[tokio::test]
 async fn python_client_stream_returns_the_output() {
     let py = std::env::var_os("GAMEDAY_CLIENT_PYTHON").map_or_else(

@@ -66,8 +66,8 @@ fn options(pairs: &[(String, String)]) -> Result<Options, ApiError> {
             _ => {}
         }
     }
-    // apiserver (pkg/registry/core/pod/rest/subresources.go, via
-    // validation of PodExecOptions): one stream at least.
+    // kubelet (pkg/kubelet/cri/streaming/remotecommand/httpstream.go
+    // NewOptions): one stream at least.
     if !(o.stdin || o.stdout || o.stderr) {
         return Err(ApiError::BadRequest(
             "you must specify at least 1 of stdin, stdout, stderr".into(),
@@ -77,8 +77,8 @@ fn options(pairs: &[(String, String)]) -> Result<Options, ApiError> {
 }
 
 /// The kubelet's final status on channel 3 (kubelet
-/// `pkg/kubelet/cri/streaming/remotecommand/httpstream.go` writeStatus via
-/// `exec.go` ServeExec): Success; NonZeroExitCode with the code as an
+/// `pkg/kubelet/cri/streaming/remotecommand/exec.go` ServeExec): Success;
+/// NonZeroExitCode with the code as an
 /// `ExitCode` cause, which kubectl turns into its own exit code; or an
 /// internal error for a process that could not start.
 fn status(argv: &[String], outcome: &Result<i32, String>) -> Value {
