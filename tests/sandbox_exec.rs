@@ -65,6 +65,23 @@ async fn kubectl_exec_prints_the_output() {
         .kubectl(&["exec", "-n", "shop", "shell", "--", "sh", "-c", "echo hi"])
         .await;
     assert_eq!(out, "hi\n");
+    // A command that waits: its output comes when its sleep ends.
+    let out = e
+        .kubectl(&[
+            "exec",
+            "-n",
+            "shop",
+            "shell",
+            "--",
+            "sh",
+            "-c",
+            "sleep 1; echo done",
+        ])
+        .await;
+    assert_eq!(out, "done\n");
+    // What exec'd processes print is not the container's log.
+    let logs = e.kubectl(&["logs", "-n", "shop", "shell"]).await;
+    assert_eq!(logs, "");
     e.sb.shutdown().await;
 }
 

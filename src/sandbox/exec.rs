@@ -196,7 +196,8 @@ async fn run(
             return;
         }
         None => {
-            let e = format!("container not found (\"{key}\")");
+            let container = key.split_once('/').map_or(key.as_str(), |(_, n)| n);
+            let e = format!("container not found (\"{container}\")");
             finish(&mut socket, &opts.command, &Err(e)).await;
             return;
         }
