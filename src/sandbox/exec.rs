@@ -37,11 +37,21 @@ use super::runtime::{Runtime, Side};
 pub const PROTOCOLS: [&str; 2] = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
 
 const STDOUT: u8 = 1;
+const STDERR: u8 = 2;
 const ERROR: u8 = 3;
 
 /// How often a blocked process is looked at again when nothing of its own
 /// is due (another container's signal may end it).
 const POLL: Duration = Duration::from_millis(100);
+
+/// How long the stream stays quiet after the upgrade. client-go starts
+/// reading the socket before it has created its stream readers and drops
+/// a message for a stream it does not know yet (`readDemuxLoop` in
+/// client-go tools/remotecommand/websocket.go: "Unknown stream id %d,
+/// discarding message"); a real exec takes milliseconds to start in the
+/// runtime, the model none, so an instant failure's status was lost now
+/// and then ("Error from server: " with no message).
+const SETTLE: Duration = Duration::from_millis(100);
 
 /// The exec options from the query (`PodExecOptions`).
 #[derive(Debug, Default, PartialEq)]
@@ -109,6 +119,11 @@ fn status(argv: &[String], outcome: &Result<i32, String>) -> Value {
     }
 }
 
+/// The container's name in a runtime key (`c/NAME`, `e/NAME`).
+fn container_name(key: &str) -> &str {
+    key.split_once('/').map_or(key, |(_, n)| n)
+}
+
 fn frame(channel: u8, data: &[u8]) -> Message {
     let mut v = Vec::with_capacity(data.len() + 1);
     v.push(channel);
@@ -143,10 +158,7 @@ fn prepare(
     let pod = obj.value();
     let opts = options(pairs)?;
     let key = container_key(pod, name, opts.container.as_deref())?;
-    let container = key
-        .split_once('/')
-        .map_or(key.as_str(), |(_, n)| n)
-        .to_string();
+    let container = container_name(&key).to_string();
     if meta::str_at(pod, &["spec", "nodeName"]).is_none_or(str::is_empty) {
         return Err(ApiError::BadRequest(format!(
             "pod {name} does not have a host assigned"
@@ -188,6 +200,7 @@ async fn run(
     key: String,
     opts: Options,
 ) {
+    tokio::time::sleep(SETTLE).await;
     let started = runtime.with_pod(&uid, |p| p.exec_in(&key, &opts.command, Instant::now()));
     let mut side: Side = match started {
         Some(Ok(side)) => side,
@@ -196,8 +209,7 @@ async fn run(
             return;
         }
         None => {
-            let container = key.split_once('/').map_or(key.as_str(), |(_, n)| n);
-            let e = format!("container not found (\"{container}\")");
+            let e = format!("container not found (\"{}\")", container_name(&key));
             finish(&mut socket, &opts.command, &Err(e)).await;
             return;
         }
@@ -212,11 +224,13 @@ async fn run(
             .collect();
         sent = side.exec.output.len();
         // The model keeps one stream per process (stdout and stderr
-        // interleaved, as a terminal shows them): it goes out on stdout.
+        // interleaved, as a terminal shows them): it goes out on stdout,
+        // or on stderr when that is the only one asked for.
+        let channel = if opts.stdout { STDOUT } else { STDERR };
         if (opts.stdout || opts.stderr) && !fresh.is_empty() {
             let mut text = fresh.join("\n");
             text.push('\n');
-            if socket.send(frame(STDOUT, text.as_bytes())).await.is_err() {
+            if socket.send(frame(channel, text.as_bytes())).await.is_err() {
                 return;
             }
         }
