@@ -42,15 +42,6 @@ subjects:
     namespace: shop
 "#;
 
-/// The admin kubeconfig with its user's token replaced by `token`.
-fn kubeconfig_with_token(admin: &Path, token: &str, out: PathBuf) -> PathBuf {
-    let mut v: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(admin).unwrap()).unwrap();
-    v["users"][0]["user"]["token"] = serde_yaml::Value::String(token.to_string());
-    std::fs::write(&out, serde_yaml::to_string(&v).unwrap()).unwrap();
-    out
-}
-
 async fn kubectl_with_token_and_can_i(minor: u32) {
     let sb = start(minor).await;
     let dir = tempfile::tempdir().unwrap();

@@ -102,6 +102,10 @@ pub fn router(state: Shared) -> Router {
             "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
             post(auth::review::self_subject_rules_review),
         )
+        .route(
+            "/api/v1/namespaces/{ns}/pods/{name}/exec",
+            get(crate::sandbox::exec::serve),
+        )
         .fallback(dispatch)
         // Authentication and authorization run inside the misbehaviour layer,
         // so refused requests are logged too.

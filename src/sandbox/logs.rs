@@ -17,7 +17,11 @@ use super::runtime::{Line, Runtime};
 
 /// The container `container` names (or the only one), as the runtime keys
 /// it: `c/NAME` for the pod's own, `e/NAME` for an ephemeral one.
-fn container_key(pod: &Value, name: &str, container: Option<&str>) -> Result<String, ApiError> {
+pub(super) fn container_key(
+    pod: &Value,
+    name: &str,
+    container: Option<&str>,
+) -> Result<String, ApiError> {
     let names = |list: &str| -> Vec<String> {
         meta::at(pod, &["spec", list])
             .and_then(Value::as_array)

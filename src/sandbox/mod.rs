@@ -16,6 +16,7 @@ pub mod deletion;
 pub mod discovery;
 pub mod error;
 pub mod events_v1;
+pub mod exec;
 pub mod kubeconfig;
 pub mod logs;
 pub mod meta;

@@ -93,6 +93,18 @@ pub fn derive(method: &Method, path: &str, query: &str) -> Attributes {
     if let Some(s) = cur.get(2) {
         a.subresource = s.to_string();
     }
+    // A WebSocket exec/attach/portforward is a GET; it is authorized as
+    // `create`, like the SPDY POST, so `get` alone cannot open a shell
+    // (feature gate AuthorizePodWebsocketUpgradeCreatePermission, on by
+    // default since 1.35, which checks `create` after `get`). The sandbox
+    // applies it at every minor: the safer reading, and the one RBAC
+    // guides (`create pods/exec`) describe.
+    if a.verb == "get"
+        && a.resource == "pods"
+        && matches!(a.subresource.as_str(), "exec" | "attach" | "portforward")
+    {
+        a.verb = "create".into();
+    }
     if a.name.is_empty() && a.verb == "get" {
         a.verb = if query_value(query, "watch").is_some_and(parse_bool) {
             "watch"
@@ -151,6 +163,15 @@ mod tests {
         assert_eq!(
             (a.verb.as_str(), a.subresource.as_str()),
             ("create", "eviction")
+        );
+        let a = derive(
+            &Method::GET,
+            "/api/v1/namespaces/shop/pods/web-1/exec",
+            "command=sh",
+        );
+        assert_eq!(
+            (a.verb.as_str(), a.subresource.as_str()),
+            ("create", "exec")
         );
         let a = derive(&Method::GET, "/api/v1/namespaces/shop", "");
         assert_eq!(

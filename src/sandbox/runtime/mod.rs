@@ -30,6 +30,28 @@ pub struct Proc {
     pub pid_ns: String,
 }
 
+/// What a step of a container's processes may touch (see [`Env`]), with
+/// no signals sent yet.
+fn env<'a>(netns: &'a mut Netns, next_pid: &'a mut u32, visible: &'a [ProcInfo]) -> Env<'a> {
+    Env {
+        netns,
+        next_pid,
+        visible,
+        kills: Vec::new(),
+    }
+}
+
+/// A process `pods/exec` started beside a container's processes: it has
+/// the container's identity and pid namespace but is not in
+/// [`PodRuntime::procs`], so what it prints is not the container's log and
+/// its end does not end the container (the CRI's ExecSync/Exec model).
+#[derive(Debug, Clone)]
+pub struct Side {
+    pub exec: Exec,
+    who: Identity,
+    pid_ns: String,
+}
+
 /// A pod's sandbox: its network namespace and its containers' processes.
 #[derive(Debug, Default)]
 pub struct PodRuntime {
@@ -50,12 +72,7 @@ impl PodRuntime {
         now: Instant,
     ) -> Result<(), NotFound> {
         let visible = self.visible(&pid_ns);
-        let mut env = Env {
-            netns: &mut self.netns,
-            next_pid: &mut self.next_pid,
-            visible: &visible,
-            kills: Vec::new(),
-        };
+        let mut env = env(&mut self.netns, &mut self.next_pid, &visible);
         let exec = Exec::start(argv, &who, now, &mut env)?;
         let kills = env.kills;
         self.procs.insert(
@@ -69,6 +86,34 @@ impl PodRuntime {
         self.deliver(&pid_ns, kills, now);
         self.advance(now);
         Ok(())
+    }
+
+    /// Starts `argv` in container `key` (`pods/exec`); None when the
+    /// container has no running process to join.
+    pub fn exec_in(
+        &mut self,
+        key: &str,
+        argv: &[String],
+        now: Instant,
+    ) -> Option<Result<Side, NotFound>> {
+        let p = self.procs.get(key).filter(|p| p.exec.running())?;
+        let (who, pid_ns) = (p.who.clone(), p.pid_ns.clone());
+        let visible = self.visible(&pid_ns);
+        let mut env = env(&mut self.netns, &mut self.next_pid, &visible);
+        let started = Exec::start(argv, &who, now, &mut env);
+        let kills = env.kills;
+        self.deliver(&pid_ns, kills, now);
+        Some(started.map(|exec| Side { exec, who, pid_ns }))
+    }
+
+    /// Runs an exec'd process up to `now`; the signals it sends reach the
+    /// container's processes.
+    pub fn advance_side(&mut self, side: &mut Side, now: Instant) {
+        let visible = self.visible(&side.pid_ns);
+        let mut env = env(&mut self.netns, &mut self.next_pid, &visible);
+        side.exec.advance(&side.who, now, &mut env);
+        let kills = env.kills;
+        self.deliver(&side.pid_ns, kills, now);
     }
 
     /// Kills a container's processes (SIGKILL) and forgets them.
@@ -105,12 +150,7 @@ impl PodRuntime {
                 let Some(p) = self.procs.get_mut(&key) else {
                     continue;
                 };
-                let mut env = Env {
-                    netns: &mut self.netns,
-                    next_pid: &mut self.next_pid,
-                    visible: &visible,
-                    kills: Vec::new(),
-                };
+                let mut env = env(&mut self.netns, &mut self.next_pid, &visible);
                 p.exec.advance(&p.who, now, &mut env);
                 if !env.kills.is_empty() {
                     sent.push((ns, env.kills));
@@ -129,12 +169,7 @@ impl PodRuntime {
         for (pid, sig) in kills {
             for p in self.procs.values_mut().filter(|p| p.pid_ns == pid_ns) {
                 let visible = Vec::new();
-                let mut env = Env {
-                    netns: &mut self.netns,
-                    next_pid: &mut self.next_pid,
-                    visible: &visible,
-                    kills: Vec::new(),
-                };
+                let mut env = env(&mut self.netns, &mut self.next_pid, &visible);
                 if p.exec.signal(pid, sig, &p.who, now, &mut env) {
                     break;
                 }
