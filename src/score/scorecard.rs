@@ -537,7 +537,7 @@ fn flags(
     for s in &runbook.missed_critical {
         flags.push(Flag::CriticalStepMissed { step: s.clone() });
     }
-    let noise: Vec<String> = run.obs.noise.iter().map(|n| n.name.clone()).collect();
+    let noise = noise_names(run.obs.noise.iter().map(|n| n.name.as_str()));
     if !noise.is_empty() {
         match run.targets.noise {
             Noise::Fail => flags.push(Flag::NoiseFailure { alerts: noise }),
@@ -664,6 +664,29 @@ pub fn score(targets: &Targets, obs: &Observed, drill: &Drill) -> Scored {
             runbook,
         },
     }
+}
+
+/// Each unexpected alert once, in the order it first fired, with the number
+/// of its series when several fired (one per label set, e.g. per service):
+/// "HighErrorRate, HighErrorRate" reads like a bug, "HighErrorRate (2
+/// series)" says what happened.
+fn noise_names<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut seen: Vec<(&str, usize)> = Vec::new();
+    for n in names {
+        match seen.iter_mut().find(|(m, _)| *m == n) {
+            Some((_, count)) => *count += 1,
+            None => seen.push((n, 1)),
+        }
+    }
+    seen.into_iter()
+        .map(|(n, c)| {
+            if c > 1 {
+                format!("{n} ({c} series)")
+            } else {
+                n.to_string()
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -936,6 +959,15 @@ mod tests {
         assert!(matches!(warn.scorecard.flags[0], Flag::Noise { .. }));
         tg.noise = Noise::Fail;
         assert!(!score(&tg, &o, &good_drill()).scorecard.passed);
+    }
+
+    #[test]
+    fn noisy_alerts_are_named_once_with_their_series_count() {
+        let names = ["HighErrorRate", "DiskFull", "HighErrorRate"];
+        assert_eq!(
+            noise_names(names.into_iter()),
+            ["HighErrorRate (2 series)", "DiskFull"]
+        );
     }
 
     /// Prometheus down: no breach was seen, but no recovery either. That is
