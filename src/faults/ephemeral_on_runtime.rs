@@ -282,3 +282,38 @@ fn the_shop_world_declares_its_application_images() {
             .is_some_and(|i| i.has("pkill"))
     );
 }
+
+/// gameday's bookkeeping env (GAMEDAY_FAULT_TYPE, GAMEDAY_LATENCY_MS, …) on
+/// its inject container means nothing to the sandbox: a snapshot of a pod
+/// carrying the fault's exact container spec shows no effect until the
+/// runtime reports one. The check lives here because the sandbox must not
+/// name gameday's env at all.
+#[test]
+fn the_sandbox_ignores_gamedays_own_env() {
+    use crate::sandbox::snapshot::Snapshot;
+    use serde_json::json;
+    let spec = ephemeral::container(
+        "gd-inj",
+        ephemeral::NET_IMAGE,
+        &ephemeral::netem_command(60, "delay 200ms 0ms"),
+        Some("app"),
+        true,
+        "run-1",
+        "slow",
+        crate::scenario::FaultType::NetworkDelay,
+        "inject",
+        60,
+        &[("GAMEDAY_LATENCY_MS", "200".to_string())],
+    );
+    assert!(spec["env"].to_string().contains("GAMEDAY_LATENCY_MS"));
+    let pod = json!({
+        "kind": "Pod",
+        "metadata": {"name": "a", "namespace": "shop", "uid": "u1"},
+        "spec": {"nodeName": "n1", "containers": [{"name": "app", "image": "x"}],
+                 "ephemeralContainers": [spec]},
+        "status": {"phase": "Running",
+                   "conditions": [{"type": "Ready", "status": "True"}]},
+    });
+    let snap = Snapshot::from_objects([&pod]);
+    assert!(snap.pods[0].effects.is_empty());
+}

@@ -516,12 +516,11 @@ mod tests {
     #[test]
     fn effects_come_from_the_runtime_not_from_env() {
         let mut p = pod("a", "True");
-        // gameday's bookkeeping env on an ephemeral container means nothing
-        // to the sandbox.
+        // A container spec alone is no effect: only what the runtime reports
+        // is (faults::ephemeral_on_runtime shows the same for gameday's own
+        // container specs, env included).
         p["spec"]["ephemeralContainers"] = json!([{"name": "x", "image": "busybox",
-            "env": [{"name": "GAMEDAY_FAULT_TYPE", "value": "networkDelay"},
-                    {"name": "GAMEDAY_ACTION", "value": "inject"},
-                    {"name": "GAMEDAY_LATENCY_MS", "value": "200"}]}]);
+            "command": ["sleep", "60"]}]);
         let mut s = Snapshot::from_objects([&p]);
         assert!(s.pods[0].effects.is_empty());
         let uid = s.pods[0].uid.clone();
