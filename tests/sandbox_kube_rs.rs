@@ -1116,16 +1116,7 @@ async fn throttling_429_differs_from_a_pdb_refusal() {
 /// 5xx answers of checkout after one scrape of the sandbox's `/metrics`
 /// (each scrape advances the traffic model).
 async fn checkout_errors(sb: &gameday::sandbox::SandboxHandle) -> u64 {
-    let text = sb
-        .http_client()
-        .unwrap()
-        .get(sb.metrics_url())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(sb).await;
     text.lines()
         .filter(|l| {
             l.starts_with("http_requests_total{")

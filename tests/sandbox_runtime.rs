@@ -57,16 +57,7 @@ fn container(name: &str, image: &str, command: &[String], net_admin: bool) -> Va
 }
 
 async fn effect_line(sb: &SandboxHandle, pod: &str, effect: &str) -> Option<f64> {
-    let text = sb
-        .http_client()
-        .unwrap()
-        .get(sb.metrics_url())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(sb).await;
     text.lines()
         .find(|l| {
             l.starts_with("sandbox_pod_runtime_effect{")

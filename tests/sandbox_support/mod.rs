@@ -135,3 +135,17 @@ pub fn kubeconfig_with_token(admin: &Path, token: &str, out: PathBuf) -> PathBuf
     std::fs::write(&out, serde_yaml::to_string(&v).unwrap()).unwrap();
     out
 }
+
+/// One scrape of the sandbox's `/metrics` as the admin, over its TLS (each
+/// scrape advances the traffic model).
+pub async fn metrics_text(sb: &SandboxHandle) -> String {
+    sb.http_client()
+        .unwrap()
+        .get(sb.metrics_url())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
