@@ -97,7 +97,7 @@ fn build(scenario: &Scenario) -> RunReport {
         context: None,
         faults: vec![FaultRecord {
             name: "f".into(),
-            kind: FaultType::PodKill,
+            kind: FaultType::named("podKill"),
             targets: vec!["shop/Pod/x".into()],
             injected_at: Some(t(0)),
             reverted_at: Some(t(0)),

@@ -53,9 +53,10 @@ fn summary(name: &str, mut v: Vec<Duration>) {
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let config = Config::default();
-    let scenario = gameday::scenario::load_str("bench.yaml", SCENARIO, &config)
-        .unwrap()
-        .remove(0);
+    let scenario =
+        gameday::scenario::load_str("bench.yaml", SCENARIO, &config, &gameday::faults::Registry)
+            .unwrap()
+            .remove(0);
     let journal = Arc::new(Journal::open(&dir.path().join("journal.jsonl")).unwrap());
     let shared = Live::new(
         Arc::new(scenario),

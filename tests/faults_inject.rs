@@ -12,6 +12,7 @@ use faults_support::{Cluster, scenario_text, shop_world};
 use gameday::config::Config;
 use gameday::engine::plan::plan_fault;
 use gameday::engine::recover::{Filter, sweep};
+use gameday::faults::Registry;
 use gameday::faults::{FaultCx, TargetResult, kind_of};
 use gameday::k8s::marks::{LABEL_FAULT_ID, LABEL_RUN_ID, ObjRef, RunId, Stamp};
 use gameday::scenario::{Scenario, load_str};
@@ -34,6 +35,7 @@ fn scenario(faults: &str) -> Scenario {
         "t.yaml",
         &scenario_text("t", faults, ""),
         &Config::default(),
+        &Registry,
     )
     .unwrap_or_else(|d| panic!("{d:?}"))
     .remove(0)
@@ -694,6 +696,7 @@ fn full_outage_scenario(faults: &str) -> Scenario {
         "t.yaml",
         &scenario_text("t", faults, blast),
         &Config::default(),
+        &Registry,
     )
     .unwrap_or_else(|d| panic!("{d:?}"))
     .remove(0)
@@ -837,7 +840,7 @@ async fn node_drain_with_force_evicts_with_its_grace_period_and_leaves_daemon_po
         &format!("{DRAIN_GREEN}, params: {{force: true, gracePeriod: 7s}}}}"),
         "{maxTargets: 10, maxPercent: 100, allowFullOutage: true, maxDuration: 10m}",
     );
-    let sc = load_str("t.yaml", &text, &Config::default())
+    let sc = load_str("t.yaml", &text, &Config::default(), &Registry)
         .unwrap_or_else(|d| panic!("{d:?}"))
         .remove(0);
     let run = inject_scenario(&c, &sc, jiff::Timestamp::now(), 0xd1).await;

@@ -24,7 +24,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use gameday::scenario::FaultType;
 use shipped_support::{Case, Outcome, run_case};
 
 const DEFAULT_CONCURRENCY: usize = 7;
@@ -36,9 +35,10 @@ fn repo() -> PathBuf {
 /// `gameday init starter-<type> --fault <type> -o FILE` for every fault
 /// type, exactly as a user would write a first scenario.
 fn write_starters(dir: &Path) -> Vec<Case> {
-    FaultType::ALL
-        .into_iter()
-        .map(|ty| {
+    gameday::faults::FAULTS
+        .iter()
+        .map(|k| {
+            let ty = k.fault_type();
             let name = format!("starter-{}", ty.as_str().to_ascii_lowercase());
             let file = dir.join(format!("{name}.yaml"));
             let out = std::process::Command::new(env!("CARGO_BIN_EXE_gameday"))

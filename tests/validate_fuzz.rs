@@ -4,6 +4,7 @@
 
 use gameday::config::Config;
 use gameday::diag::Diagnostic;
+use gameday::faults::Registry;
 use gameday::scenario::load_str;
 use proptest::prelude::*;
 
@@ -103,7 +104,7 @@ proptest! {
 
     #[test]
     fn arbitrary_text_never_panics(text in "\\PC{0,400}") {
-        let result = load_str("fuzz.yaml", &text, &Config::default());
+        let result = load_str("fuzz.yaml", &text, &Config::default(), &Registry);
         assert_positioned(&text, result);
     }
 
@@ -118,7 +119,7 @@ proptest! {
             0..60,
         ).prop_map(|v| v.concat())
     ) {
-        let result = load_str("fuzz.yaml", &text, &Config::default());
+        let result = load_str("fuzz.yaml", &text, &Config::default(), &Registry);
         assert_positioned(&text, result);
     }
 
@@ -131,7 +132,7 @@ proptest! {
         for m in &edits {
             text = apply(&text, m);
         }
-        let result = load_str("fuzz.yaml", &text, &Config::default());
+        let result = load_str("fuzz.yaml", &text, &Config::default(), &Registry);
         assert_positioned(&text, result);
     }
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use gameday::config::Config;
+use gameday::faults::Registry;
 use gameday::scenario::load_file;
 
 /// (file stem, line, column, message substring).
@@ -316,7 +317,7 @@ const HINTS: &[(&str, &str)] = &[
     ("autopilot-unknown-step", "did you mean `scale-up`?"),
     ("response-unknown-severity", "did you mean `SEV2`?"),
     ("duration-without-unit", "`2s`"),
-    ("unknown-param-for-type", "podKill takes `gracePeriod`"),
+    ("unknown-param-for-type", "podKill takes `force` or `gracePeriod`"),
     ("protected-namespace", "kube-system"),
     ("percent-above-max-percent", "allowFullOutage"),
     ("fault-longer-than-max-duration", "at least 11m30s"),
@@ -362,7 +363,7 @@ fn corpus_has_thirty_distinct_mistakes_and_each_is_golden() {
 fn the_loader_reports_each_mistake_at_its_node() {
     let config = Config::default();
     for &(stem, line, column, message) in GOLDEN {
-        let diags = load_file(&fixture(stem), &config).expect_err(stem);
+        let diags = load_file(&fixture(stem), &config, &Registry).expect_err(stem);
         assert!(!diags.is_empty(), "{stem}");
         for d in &diags {
             assert!(d.line >= 1 && d.column >= 1, "{stem}: {d:?}");
@@ -386,7 +387,7 @@ fn the_loader_reports_each_mistake_at_its_node() {
 fn hints_explain_the_fix() {
     let config = Config::default();
     for &(stem, hint) in HINTS {
-        let diags = load_file(&fixture(stem), &config).expect_err(stem);
+        let diags = load_file(&fixture(stem), &config, &Registry).expect_err(stem);
         assert!(
             diags
                 .iter()

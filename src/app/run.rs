@@ -246,8 +246,9 @@ mod tests {
             None => demo::SCENARIO_KUBERNETES
                 .replace("@SANDBOX_HEALTHZ@", &sandbox.kubelet_healthz_url()),
         };
-        let mut scenarios = crate::scenario::load_str("demo.yaml", &text, &config)
-            .expect("the demo scenario loads");
+        let mut scenarios =
+            crate::scenario::load_str("demo.yaml", &text, &config, &crate::faults::Registry)
+                .expect("the demo scenario loads");
         let endpoints = Endpoints::resolve(
             &EndpointArgs {
                 prometheus_url: prometheus.clone(),

@@ -172,7 +172,7 @@ fn arm_guard(req: &RunRequest, opened: &Opened) -> RevertGuard {
                 .spec
                 .faults
                 .iter()
-                .any(|f| f.kind.target_kind() == TargetKind::Nodes),
+                .any(|f| crate::faults::kind_of(f.kind).target_kind() == TargetKind::Nodes),
             kinds: None,
         },
         opened.journal_path.clone(),

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use super::exit;
 use crate::config::Config;
+use crate::faults::{FAULTS, Registry, Starter, kind_of};
 use crate::scenario::{self, FaultType, TargetKind};
 
 #[derive(Debug, clap::Args)]
@@ -34,11 +35,12 @@ enum UnknownFault {
 }
 
 fn parse_fault(s: &str) -> Result<FaultType, UnknownFault> {
-    FaultType::ALL
-        .into_iter()
-        .find(|t| t.as_str() == s)
+    FAULTS
+        .iter()
+        .find(|k| k.name() == s)
+        .map(|k| k.fault_type())
         .ok_or_else(|| {
-            let names: Vec<&str> = FaultType::ALL.iter().map(|t| t.as_str()).collect();
+            let names: Vec<&str> = FAULTS.iter().map(|k| k.name()).collect();
             match crate::yaml::did_you_mean(s, names.iter().copied()) {
                 Some(m) => UnknownFault::Close {
                     given: s.to_string(),
@@ -77,7 +79,7 @@ impl clap::builder::TypedValueParser for FaultTypeParser {
     fn possible_values(
         &self,
     ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
-        let names = FaultType::ALL.into_iter().map(|t| t.as_str().into());
+        let names = FAULTS.iter().map(|k| k.name().into());
         Some(Box::new(names))
     }
 }
@@ -92,7 +94,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     }
     let text = starter(&args.name, args.fault);
     // The promise of this command is a file that validates; check it.
-    if let Err(diags) = scenario::load_str(&args.name, &text, &Config::default()) {
+    if let Err(diags) = scenario::load_str(&args.name, &text, &Config::default(), &Registry) {
         anyhow::bail!(
             "internal error: the starter scenario does not validate:\n{}",
             crate::diag::render_all(&diags, false)
@@ -121,143 +123,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     Ok(exit::OK)
 }
 
-/// What one fault type does to the shop world (examples/worlds/shop.yaml,
-/// the sandbox's default), and so what its starter claims. A starter is
-/// only useful if it passes as generated: a guardrail the fault must breach,
-/// or an alert it never raises, teaches a new user that gameday is broken.
-/// tests/shipped_scenarios.rs runs every starter against the demo stack.
-struct Profile {
-    hypothesis: &'static str,
-    /// How long the fault holds; None for the instantaneous ones.
-    duration: Option<&'static str>,
-    /// The `checkout-success` guardrail: 0.99 where the fault costs no
-    /// request; lower where failing some is the point of the drill.
-    success_during: &'static str,
-    /// The alert the fault raises on the shop world: (alertname, labels).
-    alert: Option<(&'static str, &'static str)>,
-    /// The `params:` lines (or a comment saying there are none).
-    params: &'static str,
-}
-
-/// Short enough for a first try (and for CI); lengthen once it passes.
-const HOLD: Option<&str> = Some("30s");
-const ERRORS: Option<(&str, &str)> = Some(("CheckoutHighErrorRate", "{service: checkout}"));
-const UNAVAILABLE: Option<(&str, &str)> =
-    Some(("DeploymentReplicasUnavailable", "{deployment: checkout}"));
-
-fn profile(fault: FaultType) -> Profile {
-    let p = |hypothesis, duration, success_during, alert, params| Profile {
-        hypothesis,
-        duration,
-        success_during,
-        alert,
-        params,
-    };
-    match fault {
-        FaultType::PodKill => p(
-            "A crashed checkout pod is replaced while checkout keeps 75% success; the error-rate alert pages within 1m, and checkout is back above 99% within 1m.",
-            None,
-            "0.75",
-            ERRORS,
-            "      params:\n        force: true             # a crash (force delete); its share of requests fails until the endpoints catch up\n",
-        ),
-        FaultType::PodEvict => p(
-            "Evicting a checkout pod (the PodDisruptionBudget is respected) costs no request, and checkout keeps 99% success.",
-            None,
-            "0.99",
-            None,
-            "      # podEvict takes no params; evictions respect PodDisruptionBudgets\n",
-        ),
-        FaultType::PodFailure => p(
-            "With one checkout pod failing for 30s, checkout keeps 99% success and the replicas-unavailable alert pages within 1m.",
-            HOLD,
-            "0.99",
-            UNAVAILABLE,
-            "      # params:\n      #   image: registry.k8s.io/pause:3.9   # the image that replaces the containers'\n",
-        ),
-        FaultType::Scale => p(
-            "Checkout on half its replicas for 30s keeps 99% success.",
-            HOLD,
-            "0.99",
-            None,
-            "      params:\n        replicas: 2             # absolute (2 of 4 is 50%, within maxPercent); or `by: -1`\n",
-        ),
-        FaultType::NetworkPartition => p(
-            "One checkout pod cut off from its dependencies for 30s fails its share of requests (about a quarter); the error-rate alert pages within 1m, and checkout is back above 99% within 1m of the revert.",
-            HOLD,
-            "0.5",
-            ERRORS,
-            "      params:\n        direction: egress       # ingress | egress | both\n",
-        ),
-        FaultType::DnsBlock => p(
-            "One checkout pod without DNS for 30s fails its share of requests (about a quarter); the error-rate alert pages within 1m, and checkout is back above 99% within 1m of the revert.",
-            HOLD,
-            "0.5",
-            ERRORS,
-            "      # dnsBlock takes no params: it denies egress to port 53\n",
-        ),
-        FaultType::NodeCordon => p(
-            "Cordoning a blue node for 30s changes nothing for checkout, which keeps 99% success and every replica.",
-            HOLD,
-            "0.99",
-            None,
-            "      # nodeCordon takes no params: it marks the nodes unschedulable\n",
-        ),
-        FaultType::NodeDrain => p(
-            "Draining a blue node moves its pods without a failed request, and checkout keeps 99% success.",
-            HOLD,
-            "0.99",
-            None,
-            "      params:\n        gracePeriod: 30s        # grace period of each eviction\n",
-        ),
-        FaultType::NodeTaint => p(
-            "A NoSchedule taint on a blue node for 30s changes nothing for checkout, which keeps 99% success and every replica.",
-            HOLD,
-            "0.99",
-            None,
-            "      params:\n        taint: {key: gameday, value: drill, effect: NoSchedule}\n",
-        ),
-        FaultType::BadRollout => p(
-            "A checkout rollout to an image that cannot be pulled stalls without a failed request; the replicas-unavailable alert pages within 1m, and the revert restores every replica.",
-            HOLD,
-            "0.99",
-            UNAVAILABLE,
-            "      params:\n        image: registry.invalid/does-not-exist:0   # an image that cannot be pulled\n",
-        ),
-        FaultType::CpuStress => p(
-            "CPU stress on one checkout pod for 30s costs latency, not success, and checkout keeps 99%.",
-            HOLD,
-            "0.99",
-            None,
-            "      params:\n        workers: 2              # busy CPU workers in the ephemeral container\n        # stressImage: ...      # image with stress-ng, if the default is not reachable\n",
-        ),
-        FaultType::MemoryStress => p(
-            "Holding 256Mi of memory in one checkout pod for 30s keeps checkout at 99% success.",
-            HOLD,
-            "0.99",
-            None,
-            "      params:\n        memory: 256Mi           # memory to allocate and hold\n        # stressImage: ...\n",
-        ),
-        FaultType::NetworkDelay => p(
-            "200ms of extra latency on one checkout pod for 30s keeps checkout at 99% success; the latency alert pages within 1m.",
-            HOLD,
-            "0.99",
-            Some(("HighLatency", "{service: checkout}")),
-            "      params:\n        latency: 200ms          # added to every packet\n        jitter: 20ms\n        # stressImage: ...\n",
-        ),
-        FaultType::PacketLoss => p(
-            "10% packet loss on one checkout pod for 30s costs retransmissions and a few requests, and checkout keeps 97% success.",
-            HOLD,
-            "0.97",
-            None,
-            "      params:\n        loss: 10                # percent of packets dropped\n        # stressImage: ...\n",
-        ),
-    }
-}
-
 /// The `selector:` and `mode:` lines for the fault's kind of target.
 fn selector_and_mode(fault: FaultType) -> &'static str {
-    match fault.target_kind() {
+    match kind_of(fault).target_kind() {
         TargetKind::Pods => {
             "      selector:                 # which pods\n        namespace: shop         # must be listed in target.namespaces\n        labels: {app: checkout}\n      mode: {percent: 25}       # all | {count: N} | {percent: P} | {randomMaxPercent: P}\n      seed: 42                  # makes the random choice of targets reproducible\n"
         }
@@ -285,7 +153,7 @@ fn detection(alert: Option<(&str, &str)>) -> String {
 pub fn starter(name: &str, fault: FaultType) -> String {
     let ty = fault.as_str();
     let fault_name = format!("{}-1", kebab(ty));
-    let p = profile(fault);
+    let p: Starter = kind_of(fault).starter();
     let duration = match p.duration {
         Some(d) => format!(
             "      duration: {d}           # how long the fault holds before it is reverted\n"
@@ -388,9 +256,10 @@ mod tests {
 
     #[test]
     fn every_fault_type_gets_a_starter_that_validates() {
-        for ty in FaultType::ALL {
+        for kind in FAULTS {
+            let ty = kind.fault_type();
             let text = starter("my-drill", ty);
-            let parsed = scenario::load_str("starter.yaml", &text, &Config::default())
+            let parsed = scenario::load_str("starter.yaml", &text, &Config::default(), &Registry)
                 .unwrap_or_else(|d| panic!("{ty}:\n{}", crate::diag::render_all(&d, false)));
             assert_eq!(parsed.len(), 1);
             assert_eq!(parsed[0].spec.faults[0].kind, ty);

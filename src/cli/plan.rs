@@ -43,10 +43,11 @@ pub(crate) fn load(
         crate::errln!("{}", diag::render_all(&d, color));
         exit::USAGE
     })?;
-    let scenarios = crate::scenario::load_file(path, &config).map_err(|d| {
-        crate::errln!("{}", diag::render_all(&d, color));
-        exit::USAGE
-    })?;
+    let scenarios =
+        crate::scenario::load_file(path, &config, &crate::faults::Registry).map_err(|d| {
+            crate::errln!("{}", diag::render_all(&d, color));
+            exit::USAGE
+        })?;
     let picked = match name {
         Some(n) => scenarios.into_iter().find(|s| s.metadata.name == n),
         None if scenarios.len() == 1 => scenarios.into_iter().next(),

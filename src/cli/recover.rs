@@ -98,7 +98,9 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
                             m.obj,
                             m.run_id,
                             m.fault.as_deref().unwrap_or("?"),
-                            m.fault_type.map(|t| t.as_str()).unwrap_or("?"),
+                            m.fault_type
+                                .map(|t| t.to_string())
+                                .unwrap_or_else(|| "?".into()),
                             m.undo
                         );
                     }

@@ -282,8 +282,10 @@ fn check_file(
             report.kind = FileKind::Config;
             Config::load_str(&name, &text).map(|_| Vec::new())
         }
-        Class::Scenario => scenario::load_parsed(&src, &docs, parse_diags, config)
-            .map(|s| s.into_iter().map(|s| s.metadata.name).collect()),
+        Class::Scenario => {
+            scenario::load_parsed(&src, &docs, parse_diags, config, &crate::faults::Registry)
+                .map(|s| s.into_iter().map(|s| s.metadata.name).collect())
+        }
     };
     match result {
         Ok(names) => report.scenarios = names,

@@ -54,7 +54,9 @@ impl ActionMark {
         Stamp {
             run_id: self.run_id.clone(),
             fault: format!("{}{}", marks::ACTION_PREFIX, self.step),
-            fault_type: FaultType::Scale,
+            // Marked as the scale fault marks its writes, so that `recover`
+            // undoes a scale action with the scale fault's revert.
+            fault_type: FaultType::named("scale"),
             expires_at: self.expires_at,
         }
     }

@@ -108,7 +108,7 @@ impl Runner {
                 .spec
                 .faults
                 .iter()
-                .any(|f| f.kind.target_kind() == TargetKind::Nodes),
+                .any(|f| crate::faults::kind_of(f.kind).target_kind() == TargetKind::Nodes),
             kinds: Some(
                 self.scenario
                     .spec
@@ -590,12 +590,12 @@ impl Runner {
         // An instantaneous fault (podKill, podEvict) has no hold of its
         // own, but its impact comes after it lands: keep it active for two
         // steady-state intervals so the guardrails read at least once.
-        let window = if fault.kind.holds() {
+        let window = if crate::faults::kind_of(fault.kind).holds() {
             hold
         } else {
             hold.max(2 * self.scenario.spec.steady_state.interval().as_std())
         };
-        if fault.kind.holds() || !marked.is_empty() || !window.is_zero() {
+        if crate::faults::kind_of(fault.kind).holds() || !marked.is_empty() || !window.is_zero() {
             FaultState::Active {
                 marked,
                 until: start.elapsed() + window,

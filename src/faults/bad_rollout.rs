@@ -23,15 +23,28 @@ use super::common::{self, TargetOutcome};
 use super::pod_failure::{restored_containers, with_images};
 use super::rbac::{Rule, pods_rw, workloads};
 use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, targets};
+use super::starter::{self, Starter};
+use crate::scenario::TargetKind;
+use crate::scenario::ParamCheck;
 use crate::k8s::Kube;
 use crate::k8s::marks::{self, Marked, ObjKind, ObjRef, Stamp};
 use crate::k8s::select::{Candidate, Candidates, GroupImpact};
-use crate::scenario::{Fault, FaultType};
+use crate::scenario::{Fault, FaultSpec};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{DynamicObject, ListParams};
 use serde_json::Value;
 
 pub struct BadRollout;
+
+pub const FAULT: &dyn FaultKind = &BadRollout;
+
+#[derive(Debug, Clone, Default, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Params {
+    /// The image to set (default: an image that cannot be pulled).
+    #[serde(default)]
+    pub image: Option<String>,
+}
 
 pub const DEFAULT_IMAGE: &str = "registry.invalid/gameday/does-not-exist:0";
 
@@ -77,13 +90,43 @@ pub fn pods_hit(kind: ObjKind, workload: &Value, total: usize) -> usize {
     hit.clamp(1, total.max(1))
 }
 
-impl FaultKind for BadRollout {
-    fn fault_type(&self) -> FaultType {
-        FaultType::BadRollout
+impl FaultSpec for BadRollout {
+    fn name(&self) -> &'static str {
+        "badRollout"
     }
 
+    fn target_kind(&self) -> TargetKind {
+        TargetKind::Workload
+    }
+
+    fn check_params(&self, check: &mut ParamCheck<'_, '_>) {
+        if let Some(p) = check.typed::<Params>() {
+            check.non_empty(p.image.as_deref(), "image");
+        }
+    }
+
+    fn params_schema(&self) -> schemars::Schema {
+        schemars::schema_for!(Params)
+    }
+}
+
+impl FaultKind for BadRollout {
     fn rbac(&self) -> &'static [Rule] {
         RBAC
+    }
+
+    fn marks(&self) -> &'static [ObjKind] {
+        &[ObjKind::Deployment, ObjKind::StatefulSet]
+    }
+
+    fn starter(&self) -> Starter {
+        Starter {
+            hypothesis: "A checkout rollout to an image that cannot be pulled stalls without a failed request; the replicas-unavailable alert pages within 1m, and the revert restores every replica.",
+            duration: starter::HOLD,
+            success_during: "0.99",
+            alert: starter::UNAVAILABLE,
+            params: "      params:\n        image: registry.invalid/does-not-exist:0   # an image that cannot be pulled\n",
+        }
     }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
@@ -138,12 +181,11 @@ impl FaultKind for BadRollout {
         targets: &'a [Candidate],
         stop: &'a AtomicBool,
     ) -> BoxFuture<'a, Vec<TargetResult>> {
-        let image = cx
-            .fault
-            .params
-            .as_ref()
-            .and_then(|p| p.image.clone())
-            .unwrap_or_else(|| DEFAULT_IMAGE.to_string());
+        let p: Params = match cx.params() {
+            Ok(p) => p,
+            Err(e) => return futures::future::ready(common::all_failed(targets, &e)).boxed(),
+        };
+        let image = p.image.unwrap_or_else(|| DEFAULT_IMAGE.to_string());
         let image = std::sync::Arc::new(image);
         common::each_target(targets, cx.concurrency, stop, move |t| {
             let image = image.clone();

@@ -278,10 +278,22 @@ pub fn gone_before_injection() -> TargetOutcome {
 
 /// The `gracePeriod` param as whole seconds (at least 1: kubectl turns 0
 /// into 1 unless forced); `None` leaves the pod's own grace period.
-pub fn grace_override(params: Option<&crate::scenario::Params>) -> Option<u32> {
-    params?
-        .grace_period
-        .map(|d| whole_seconds(d.as_std()).min(u64::from(u32::MAX)) as u32)
+pub fn grace_override(grace_period: Option<crate::values::Duration>) -> Option<u32> {
+    grace_period.map(|d| whole_seconds(d.as_std()).min(u64::from(u32::MAX)) as u32)
+}
+
+/// Every target failed with the same error, before any was touched (the
+/// fault's params could not be read).
+pub fn all_failed(targets: &[Candidate], e: &FaultError) -> Vec<TargetResult> {
+    targets
+        .iter()
+        .map(|t| TargetResult {
+            target: t.obj.clone(),
+            marked: vec![],
+            error: Some(e.to_string()),
+            skipped: None,
+        })
+        .collect()
 }
 
 /// Seconds for a `duration`, rounded up, at least 1.

@@ -3,86 +3,81 @@
 //! second container, from an image that has `pkill`, kills stress-ng in the
 //! same pid namespace.
 
-use std::sync::atomic::AtomicBool;
-
-use futures::FutureExt;
-use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 use super::ephemeral::{self, Effect};
-use super::rbac::{EPHEMERAL, Rule, pods_rw};
-use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, common, targets};
-use crate::k8s::Kube;
-use crate::k8s::marks::{Marked, Stamp};
-use crate::k8s::select::{Candidate, Candidates};
-use crate::scenario::FaultType;
+use super::ephemeral_fault::EphemeralFault;
+use super::starter::{self, Starter};
+use super::{FaultCx, FaultError, FaultKind};
+use crate::scenario::{FaultSpec, ParamCheck};
+use crate::yaml::Target;
 
 pub struct CpuStress;
 
-const RBAC: &[Rule] = &[pods_rw(&["get", "list", "patch"]), EPHEMERAL];
+pub const FAULT: &dyn FaultKind = &CpuStress;
 
-pub fn effect(cx: &FaultCx<'_>, secs: u64) -> Effect {
-    let p = cx.fault.params.clone().unwrap_or_default();
-    let workers = p.workers.unwrap_or(1).max(1);
-    Effect {
-        image: p
-            .stress_image
-            .unwrap_or_else(|| cx.config.helper_images.stress.reference()),
-        command: ephemeral::stress_command(secs, &["--cpu", &workers.to_string()]),
-        env: vec![("GAMEDAY_CPU_WORKERS", workers.to_string())],
-        net_admin: false,
-        revert_image: cx.config.helper_images.revert.reference(),
-        revert_command: ephemeral::stress_revert_command(),
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Params {
+    /// Busy CPU workers (default 1).
+    #[serde(default)]
+    pub workers: Option<u32>,
+    /// An image with stress-ng (default: the config's `helperImages.stress`).
+    #[serde(default)]
+    pub stress_image: Option<String>,
+}
+
+impl FaultSpec for CpuStress {
+    fn name(&self) -> &'static str {
+        "cpuStress"
+    }
+
+    fn check_params(&self, check: &mut ParamCheck<'_, '_>) {
+        let Some(p) = check.typed::<Params>() else {
+            return;
+        };
+        if p.workers == Some(0) {
+            check.error(
+                &["workers"],
+                Target::Value,
+                "`workers` must be at least 1".into(),
+                None,
+            );
+        }
+        check.non_empty(p.stress_image.as_deref(), "stressImage");
+    }
+
+    fn params_schema(&self) -> schemars::Schema {
+        schemars::schema_for!(Params)
     }
 }
 
-impl FaultKind for CpuStress {
-    fn fault_type(&self) -> FaultType {
-        FaultType::CpuStress
+impl EphemeralFault for CpuStress {
+    const NETWORK: bool = false;
+
+    fn effect(&self, cx: &FaultCx<'_>, secs: u64) -> Result<Effect, FaultError> {
+        let p: Params = cx.params()?;
+        let workers = p.workers.unwrap_or(1).max(1);
+        Ok(Effect {
+            image: p
+                .stress_image
+                .unwrap_or_else(|| cx.config.helper_images.stress.reference()),
+            command: ephemeral::stress_command(secs, &["--cpu", &workers.to_string()]),
+            env: vec![("GAMEDAY_CPU_WORKERS", workers.to_string())],
+            net_admin: false,
+            revert_image: cx.config.helper_images.revert.reference(),
+            revert_command: ephemeral::stress_revert_command(),
+        })
     }
 
-    fn rbac(&self) -> &'static [Rule] {
-        RBAC
-    }
-
-    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
-        async move {
-            ephemeral::check_stress(cx, &effect(cx, 1))?;
-            Ok(targets::pods(cx).await?.0)
+    fn starter(&self) -> Starter {
+        Starter {
+            hypothesis: "CPU stress on one checkout pod for 30s costs latency, not success, and checkout keeps 99%.",
+            duration: starter::HOLD,
+            success_during: "0.99",
+            alert: None,
+            params: "      params:\n        workers: 2              # busy CPU workers in the ephemeral container\n        # stressImage: ...      # image with stress-ng, if the default is not reachable\n",
         }
-        .boxed()
-    }
-
-    fn inject<'a>(
-        &'a self,
-        cx: &'a FaultCx<'a>,
-        stamp: &'a Stamp,
-        targets: &'a [Candidate],
-        stop: &'a AtomicBool,
-    ) -> BoxFuture<'a, Vec<TargetResult>> {
-        async move {
-            let secs = common::whole_seconds(cx.fault.duration.unwrap_or_default().as_std());
-            ephemeral::inject(cx, stamp, targets, stop, &effect(cx, secs), secs).await
-        }
-        .boxed()
-    }
-
-    fn revert<'a>(
-        &'a self,
-        kube: &'a Kube,
-        marked: &'a Marked,
-    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
-        async move {
-            let cmd = ephemeral::stress_revert_command();
-            ephemeral::revert(
-                kube,
-                marked,
-                FaultType::CpuStress,
-                ephemeral::REVERT_IMAGE,
-                &cmd,
-                false,
-            )
-            .await
-        }
-        .boxed()
     }
 }

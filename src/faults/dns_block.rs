@@ -10,12 +10,16 @@ use serde_json::{Value, json};
 
 use super::rbac::{NETPOL, Rule, pods_rw};
 use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, netpol, targets};
+use super::starter::{self, Starter};
+use crate::k8s::marks::ObjKind;
 use crate::k8s::Kube;
 use crate::k8s::marks::{Marked, Stamp};
 use crate::k8s::select::{Candidate, Candidates};
-use crate::scenario::FaultType;
+use crate::scenario::FaultSpec;
 
 pub struct DnsBlock;
+
+pub const FAULT: &dyn FaultKind = &DnsBlock;
 
 const RBAC: &[Rule] = &[pods_rw(&["get", "list", "patch"]), NETPOL];
 
@@ -32,13 +36,29 @@ pub fn spec() -> Value {
     json!({ "policyTypes": ["Egress"], "egress": [{ "ports": ports }] })
 }
 
-impl FaultKind for DnsBlock {
-    fn fault_type(&self) -> FaultType {
-        FaultType::DnsBlock
+impl FaultSpec for DnsBlock {
+    fn name(&self) -> &'static str {
+        "dnsBlock"
     }
+}
 
+impl FaultKind for DnsBlock {
     fn rbac(&self) -> &'static [Rule] {
         RBAC
+    }
+
+    fn marks(&self) -> &'static [ObjKind] {
+        &[ObjKind::Pod, ObjKind::NetworkPolicy]
+    }
+
+    fn starter(&self) -> Starter {
+        Starter {
+            hypothesis: "One checkout pod without DNS for 30s fails its share of requests (about a quarter); the error-rate alert pages within 1m, and checkout is back above 99% within 1m of the revert.",
+            duration: starter::HOLD,
+            success_during: "0.5",
+            alert: starter::ERRORS,
+            params: "      # dnsBlock takes no params: it denies egress to port 53\n",
+        }
     }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {

@@ -619,7 +619,7 @@ mod tests {
             false,
             "r1",
             "hot",
-            FaultType::CpuStress,
+            FaultType::named("cpuStress"),
             "inject",
             60,
             &[("GAMEDAY_CPU_WORKERS", "2".into())],

@@ -300,7 +300,7 @@ fn the_sandbox_ignores_gamedays_own_env() {
         true,
         "run-1",
         "slow",
-        crate::scenario::FaultType::NetworkDelay,
+        crate::scenario::FaultType::named("networkDelay"),
         "inject",
         60,
         &[("GAMEDAY_LATENCY_MS", "200".to_string())],

@@ -2,22 +2,30 @@
 //! --vm-bytes M --vm-keep`, bounded by `--timeout` and `timeout`. Revert: a
 //! second container, from an image that has `pkill`, kills stress-ng.
 
-use std::sync::atomic::AtomicBool;
-
-use futures::FutureExt;
-use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 use super::ephemeral::{self, Effect};
-use super::rbac::{EPHEMERAL, Rule, pods_rw};
-use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, common, targets};
-use crate::k8s::Kube;
-use crate::k8s::marks::{Marked, Stamp};
-use crate::k8s::select::{Candidate, Candidates};
-use crate::scenario::FaultType;
+use super::ephemeral_fault::EphemeralFault;
+use super::starter::{self, Starter};
+use super::{FaultCx, FaultError, FaultKind};
+use crate::scenario::{FaultSpec, ParamCheck};
+use crate::yaml::Target;
 
 pub struct MemoryStress;
 
-const RBAC: &[Rule] = &[pods_rw(&["get", "list", "patch"]), EPHEMERAL];
+pub const FAULT: &dyn FaultKind = &MemoryStress;
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Params {
+    /// A Kubernetes quantity such as 256Mi (default 256Mi).
+    #[serde(default)]
+    pub memory: Option<String>,
+    /// An image with stress-ng (default: the config's `helperImages.stress`).
+    #[serde(default)]
+    pub stress_image: Option<String>,
+}
 
 /// A Kubernetes quantity (`256Mi`, `1Gi`, `500M`) in stress-ng's notation.
 pub fn stress_bytes(quantity: &str) -> Option<String> {
@@ -35,84 +43,77 @@ pub fn stress_bytes(quantity: &str) -> Option<String> {
     Some(format!("{n}{suffix}"))
 }
 
-pub fn effect(cx: &FaultCx<'_>, secs: u64) -> Result<Effect, FaultError> {
-    let p = cx.fault.params.clone().unwrap_or_default();
-    let memory = p.memory.unwrap_or_else(|| "256Mi".into());
-    let bytes = stress_bytes(&memory)
-        .ok_or_else(|| cx.invalid(format!("memory `{memory}` is not a quantity like 256Mi")))?;
-    Ok(Effect {
-        image: p
-            .stress_image
-            .unwrap_or_else(|| cx.config.helper_images.stress.reference()),
-        command: ephemeral::stress_command(secs, &["--vm", "1", "--vm-bytes", &bytes, "--vm-keep"]),
-        env: vec![("GAMEDAY_MEMORY", memory)],
-        net_admin: false,
-        revert_image: cx.config.helper_images.revert.reference(),
-        revert_command: ephemeral::stress_revert_command(),
-    })
+/// A Kubernetes resource quantity for memory: digits, optional fraction, and
+/// an optional binary or decimal suffix.
+fn is_quantity(s: &str) -> bool {
+    let num_len = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, suffix) = s.split_at(num_len);
+    !num.is_empty()
+        && num.parse::<f64>().is_ok()
+        && matches!(
+            suffix,
+            "" | "Ki" | "Mi" | "Gi" | "Ti" | "k" | "K" | "M" | "G" | "T"
+        )
 }
 
-impl FaultKind for MemoryStress {
-    fn fault_type(&self) -> FaultType {
-        FaultType::MemoryStress
+impl FaultSpec for MemoryStress {
+    fn name(&self) -> &'static str {
+        "memoryStress"
     }
 
-    fn rbac(&self) -> &'static [Rule] {
-        RBAC
-    }
-
-    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
-        async move {
-            ephemeral::check_stress(cx, &effect(cx, 1)?)?;
-            Ok(targets::pods(cx).await?.0)
+    fn check_params(&self, check: &mut ParamCheck<'_, '_>) {
+        let Some(p) = check.typed::<Params>() else {
+            return;
+        };
+        if let Some(m) = p.memory.as_deref().filter(|m| !is_quantity(m)) {
+            check.error(
+                &["memory"],
+                Target::Value,
+                format!("`{m}` is not a memory quantity"),
+                Some("write a Kubernetes quantity such as `256Mi` or `1Gi`".into()),
+            );
         }
-        .boxed()
+        check.non_empty(p.stress_image.as_deref(), "stressImage");
     }
 
-    fn inject<'a>(
-        &'a self,
-        cx: &'a FaultCx<'a>,
-        stamp: &'a Stamp,
-        targets: &'a [Candidate],
-        stop: &'a AtomicBool,
-    ) -> BoxFuture<'a, Vec<TargetResult>> {
-        async move {
-            let secs = common::whole_seconds(cx.fault.duration.unwrap_or_default().as_std());
-            match effect(cx, secs) {
-                Ok(e) => ephemeral::inject(cx, stamp, targets, stop, &e, secs).await,
-                // Checked at plan time; kept total rather than panicking.
-                Err(e) => targets
-                    .iter()
-                    .map(|t| TargetResult {
-                        target: t.obj.clone(),
-                        marked: vec![],
-                        error: Some(e.to_string()),
-                        skipped: None,
-                    })
-                    .collect(),
-            }
-        }
-        .boxed()
+    fn params_schema(&self) -> schemars::Schema {
+        schemars::schema_for!(Params)
+    }
+}
+
+impl EphemeralFault for MemoryStress {
+    const NETWORK: bool = false;
+
+    fn effect(&self, cx: &FaultCx<'_>, secs: u64) -> Result<Effect, FaultError> {
+        let p: Params = cx.params()?;
+        let memory = p.memory.unwrap_or_else(|| "256Mi".into());
+        let bytes = stress_bytes(&memory)
+            .ok_or_else(|| cx.invalid(format!("memory `{memory}` is not a quantity like 256Mi")))?;
+        Ok(Effect {
+            image: p
+                .stress_image
+                .unwrap_or_else(|| cx.config.helper_images.stress.reference()),
+            command: ephemeral::stress_command(
+                secs,
+                &["--vm", "1", "--vm-bytes", &bytes, "--vm-keep"],
+            ),
+            env: vec![("GAMEDAY_MEMORY", memory)],
+            net_admin: false,
+            revert_image: cx.config.helper_images.revert.reference(),
+            revert_command: ephemeral::stress_revert_command(),
+        })
     }
 
-    fn revert<'a>(
-        &'a self,
-        kube: &'a Kube,
-        marked: &'a Marked,
-    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
-        async move {
-            let cmd = ephemeral::stress_revert_command();
-            ephemeral::revert(
-                kube,
-                marked,
-                FaultType::MemoryStress,
-                ephemeral::REVERT_IMAGE,
-                &cmd,
-                false,
-            )
-            .await
+    fn starter(&self) -> Starter {
+        Starter {
+            hypothesis: "Holding 256Mi of memory in one checkout pod for 30s keeps checkout at 99% success.",
+            duration: starter::HOLD,
+            success_during: "0.99",
+            alert: None,
+            params: "      params:\n        memory: 256Mi           # memory to allocate and hold\n        # stressImage: ...\n",
         }
-        .boxed()
     }
 }
 

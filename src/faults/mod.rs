@@ -1,34 +1,54 @@
-//! Fault types. Each lives in its own file and implements [`FaultKind`]:
-//! `plan` finds what it could touch (changing nothing), `inject` marks and
-//! changes the chosen targets, `revert` undoes one marked object from the
-//! undo data on that object. Adding a fault means copying one file,
-//! changing the three functions, and adding one line to [`kind_of`].
+//! Fault types. Each lives in one file and implements [`FaultKind`]: its
+//! params type and their rules ([`FaultSpec`]), `plan` (what it could
+//! touch, changing nothing), `inject` (mark and change the chosen targets),
+//! `revert` (undo one marked object from the undo data on that object), its
+//! RBAC and its starter for `gameday init`. The registry below lists them,
+//! one line each, and is the only other place that names them.
+//! docs/adding-a-fault.md walks through adding one.
 //!
 //! Reverts work from the object alone (never from local state), so the run,
 //! `gameday recover` and `gameday halt` all share one code path.
 
 pub mod common;
 pub mod ephemeral;
+mod ephemeral_fault;
 #[cfg(test)]
 mod ephemeral_on_runtime;
 mod netpol;
 pub mod rbac;
+mod registry;
+pub mod starter;
 pub mod targets;
 
-mod bad_rollout;
-mod cpu_stress;
-mod dns_block;
-mod memory_stress;
-mod network_delay;
-mod network_partition;
-mod node_cordon;
-mod node_drain;
-mod node_taint;
-mod packet_loss;
-mod pod_evict;
-mod pod_failure;
-mod pod_kill;
-mod scale;
+/// The registry: one line per fault type, naming its file. Each file
+/// exports `pub const FAULT: &dyn FaultKind`.
+macro_rules! registry {
+    ($($file:ident),* $(,)?) => {
+        $(mod $file;)*
+        /// Every fault type, in the order `gameday init` and the docs list them.
+        pub static FAULTS: &[&dyn FaultKind] = &[$($file::FAULT),*];
+    };
+}
+
+registry! {
+    pod_kill,
+    pod_evict,
+    pod_failure,
+    scale,
+    network_partition,
+    dns_block,
+    node_cordon,
+    node_drain,
+    node_taint,
+    bad_rollout,
+    cpu_stress,
+    memory_stress,
+    network_delay,
+    packet_loss,
+}
+
+pub use registry::{Registry, kind_of};
+pub use starter::Starter;
 
 use std::sync::atomic::AtomicBool;
 
@@ -36,10 +56,10 @@ use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::k8s::marks::{Marked, ObjRef, Stamp};
+use crate::k8s::marks::{Marked, ObjKind, ObjRef, Stamp};
 use crate::k8s::select::{BlastError, Candidate, Candidates, GroupImpact};
 use crate::k8s::{K8sError, Kube};
-use crate::scenario::{Fault, FaultType, Scenario};
+use crate::scenario::{Fault, FaultSpec, Scenario};
 
 pub use rbac::Rule;
 
@@ -78,6 +98,14 @@ impl FaultCx<'_> {
             message: message.into(),
         }
     }
+
+    /// The fault's params as its type's own struct. The validator has
+    /// checked them, so a failure here means a scenario that skipped it.
+    pub fn params<T: serde::de::DeserializeOwned + Default>(&self) -> Result<T, FaultError> {
+        self.fault
+            .params_as()
+            .map_err(|e| self.invalid(format!("params: {e}")))
+    }
 }
 
 /// The result of injecting into one target.
@@ -103,11 +131,21 @@ pub enum Reverted {
     Gone,
 }
 
-pub trait FaultKind: Send + Sync {
-    fn fault_type(&self) -> FaultType;
-
+/// A fault type's behaviour. [`FaultSpec`] (its name, target kind and the
+/// rules of its params) is the part the validator sees.
+pub trait FaultKind: FaultSpec + Send + Sync {
     /// The API permissions `inject` and `revert` need.
     fn rbac(&self) -> &'static [Rule];
+
+    /// The kinds this fault can leave marks on: what `recover` lists and
+    /// what `gameday rbac` grants it for.
+    fn marks(&self) -> &'static [ObjKind] {
+        &[ObjKind::Pod]
+    }
+
+    /// What `gameday init --fault` writes for it: a starter that passes on
+    /// the shop world as generated.
+    fn starter(&self) -> Starter;
 
     /// Every object the fault could touch, from live state. Changes nothing.
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>>;
@@ -143,47 +181,17 @@ pub trait FaultKind: Send + Sync {
     ) -> BoxFuture<'a, Result<Reverted, FaultError>>;
 }
 
-/// The implementation of a fault type.
-pub fn kind_of(ft: FaultType) -> &'static dyn FaultKind {
-    match ft {
-        FaultType::PodKill => &pod_kill::PodKill,
-        FaultType::PodEvict => &pod_evict::PodEvict,
-        FaultType::PodFailure => &pod_failure::PodFailure,
-        FaultType::Scale => &scale::Scale,
-        FaultType::NetworkPartition => &network_partition::NetworkPartition,
-        FaultType::DnsBlock => &dns_block::DnsBlock,
-        FaultType::NodeCordon => &node_cordon::NodeCordon,
-        FaultType::NodeDrain => &node_drain::NodeDrain,
-        FaultType::NodeTaint => &node_taint::NodeTaint,
-        FaultType::BadRollout => &bad_rollout::BadRollout,
-        FaultType::CpuStress => &cpu_stress::CpuStress,
-        FaultType::MemoryStress => &memory_stress::MemoryStress,
-        FaultType::NetworkDelay => &network_delay::NetworkDelay,
-        FaultType::PacketLoss => &packet_loss::PacketLoss,
-    }
-}
-
 /// Reverts any marked object, whoever marked it. Objects without a known
 /// fault type still lose their marks (and created policies are deleted), so
 /// nothing labelled by gameday can outlive `recover`.
 pub async fn revert_marked(kube: &Kube, marked: &Marked) -> Result<Reverted, FaultError> {
     match marked.fault_type {
         Some(ft) => kind_of(ft).revert(kube, marked).await,
-        None => common::revert_unknown(kube, marked).await,
+        None => registry::Unknown.revert(kube, marked).await,
     }
 }
 
-/// The kinds a fault type can leave marks on: what `recover` lists and
-/// what `gameday rbac` grants for it. It lives with the faults because each
-/// fault decides what it marks.
-pub fn kinds_marked_by(ft: crate::scenario::FaultType) -> &'static [crate::k8s::marks::ObjKind] {
-    use crate::k8s::marks::ObjKind;
-    use crate::scenario::FaultType::*;
-    match ft {
-        Scale | BadRollout => &[ObjKind::Deployment, ObjKind::StatefulSet],
-        NetworkPartition | DnsBlock => &[ObjKind::Pod, ObjKind::NetworkPolicy],
-        NodeCordon | NodeTaint => &[ObjKind::Node],
-        NodeDrain => &[ObjKind::Node, ObjKind::Pod],
-        _ => &[ObjKind::Pod],
-    }
+/// The kinds a fault type can leave marks on (see [`FaultKind::marks`]).
+pub fn kinds_marked_by(ft: crate::scenario::FaultType) -> &'static [ObjKind] {
+    kind_of(ft).marks()
 }

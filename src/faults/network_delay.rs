@@ -2,93 +2,82 @@
 //! delay` qdisc on gameday's reserved handle, bounded by `timeout`. Revert:
 //! a second container removes the qdisc, after checking the handle is ours.
 
-use std::sync::atomic::AtomicBool;
-
-use futures::FutureExt;
-use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 use super::ephemeral::{self, Effect};
-use super::rbac::{EPHEMERAL, Rule, pods_rw};
-use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, common, targets};
-use crate::k8s::Kube;
-use crate::k8s::marks::{Marked, Stamp};
-use crate::k8s::select::{Candidate, Candidates};
-use crate::scenario::FaultType;
+use super::ephemeral_fault::EphemeralFault;
+use super::starter::{self, Starter};
+use super::{FaultCx, FaultError, FaultKind};
+use crate::scenario::{FaultSpec, ParamCheck};
+use crate::values::Duration;
 
 pub struct NetworkDelay;
 
-const RBAC: &[Rule] = &[pods_rw(&["get", "list", "patch"]), EPHEMERAL];
+pub const FAULT: &dyn FaultKind = &NetworkDelay;
 
-pub fn effect(cx: &FaultCx<'_>, secs: u64) -> Effect {
-    let p = cx.fault.params.clone().unwrap_or_default();
-    let latency = p.latency.map(|d| d.as_std().as_millis()).unwrap_or(200);
-    let jitter = p.jitter.map(|d| d.as_std().as_millis()).unwrap_or(0);
-    let image = p
-        .stress_image
-        .unwrap_or_else(|| cx.config.helper_images.network.reference());
-    Effect {
-        image: image.clone(),
-        command: ephemeral::netem_command(secs, &format!("delay {latency}ms {jitter}ms")),
-        env: vec![
-            ("GAMEDAY_LATENCY_MS", latency.to_string()),
-            ("GAMEDAY_JITTER_MS", jitter.to_string()),
-        ],
-        net_admin: true,
-        revert_image: image,
-        revert_command: ephemeral::netem_revert_command(secs),
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Params {
+    /// Added latency (default 200ms).
+    #[serde(default)]
+    pub latency: Option<Duration>,
+    /// Jitter around the latency (default none).
+    #[serde(default)]
+    pub jitter: Option<Duration>,
+    /// An image with `tc` (default: the config's `helperImages.network`).
+    #[serde(default)]
+    pub stress_image: Option<String>,
+}
+
+impl FaultSpec for NetworkDelay {
+    fn name(&self) -> &'static str {
+        "networkDelay"
+    }
+
+    fn check_params(&self, check: &mut ParamCheck<'_, '_>) {
+        let Some(p) = check.typed::<Params>() else {
+            return;
+        };
+        check.positive(p.latency, "latency");
+        check.non_empty(p.stress_image.as_deref(), "stressImage");
+    }
+
+    fn params_schema(&self) -> schemars::Schema {
+        schemars::schema_for!(Params)
     }
 }
 
-impl FaultKind for NetworkDelay {
-    fn fault_type(&self) -> FaultType {
-        FaultType::NetworkDelay
+impl EphemeralFault for NetworkDelay {
+    const NETWORK: bool = true;
+
+    fn effect(&self, cx: &FaultCx<'_>, secs: u64) -> Result<Effect, FaultError> {
+        let p: Params = cx.params()?;
+        let latency = p.latency.map(|d| d.as_std().as_millis()).unwrap_or(200);
+        let jitter = p.jitter.map(|d| d.as_std().as_millis()).unwrap_or(0);
+        let image = p
+            .stress_image
+            .unwrap_or_else(|| cx.config.helper_images.network.reference());
+        Ok(Effect {
+            image: image.clone(),
+            command: ephemeral::netem_command(secs, &format!("delay {latency}ms {jitter}ms")),
+            env: vec![
+                ("GAMEDAY_LATENCY_MS", latency.to_string()),
+                ("GAMEDAY_JITTER_MS", jitter.to_string()),
+            ],
+            net_admin: true,
+            revert_image: image,
+            revert_command: ephemeral::netem_revert_command(secs),
+        })
     }
 
-    fn rbac(&self) -> &'static [Rule] {
-        RBAC
-    }
-
-    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
-        async move {
-            ephemeral::check_network(cx, &effect(cx, 1))?;
-            targets::pods_on_pod_network(cx).await
+    fn starter(&self) -> Starter {
+        Starter {
+            hypothesis: "200ms of extra latency on one checkout pod for 30s keeps checkout at 99% success; the latency alert pages within 1m.",
+            duration: starter::HOLD,
+            success_during: "0.99",
+            alert: Some(("HighLatency", "{service: checkout}")),
+            params: "      params:\n        latency: 200ms          # added to every packet\n        jitter: 20ms\n        # stressImage: ...\n",
         }
-        .boxed()
-    }
-
-    fn inject<'a>(
-        &'a self,
-        cx: &'a FaultCx<'a>,
-        stamp: &'a Stamp,
-        targets: &'a [Candidate],
-        stop: &'a AtomicBool,
-    ) -> BoxFuture<'a, Vec<TargetResult>> {
-        async move {
-            let secs = common::whole_seconds(cx.fault.duration.unwrap_or_default().as_std());
-            ephemeral::inject(cx, stamp, targets, stop, &effect(cx, secs), secs).await
-        }
-        .boxed()
-    }
-
-    fn revert<'a>(
-        &'a self,
-        kube: &'a Kube,
-        marked: &'a Marked,
-    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
-        async move {
-            // The undo data carries the revert recorded at inject time;
-            // this default only serves marks written before it did.
-            let cmd = ephemeral::netem_revert_command(0);
-            ephemeral::revert(
-                kube,
-                marked,
-                FaultType::NetworkDelay,
-                ephemeral::NET_IMAGE,
-                &cmd,
-                true,
-            )
-            .await
-        }
-        .boxed()
     }
 }

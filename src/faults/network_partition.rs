@@ -9,14 +9,36 @@ use serde_json::{Value, json};
 
 use super::rbac::{NETPOL, Rule, pods_rw};
 use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, netpol, targets};
+use super::starter::{self, Starter};
+use crate::scenario::ParamCheck;
+use crate::k8s::marks::ObjKind;
 use crate::k8s::Kube;
 use crate::k8s::marks::{Marked, Stamp};
 use crate::k8s::select::{Candidate, Candidates};
-use crate::scenario::{Direction, FaultType};
+use crate::scenario::FaultSpec;
 
 pub struct NetworkPartition;
 
+pub const FAULT: &dyn FaultKind = &NetworkPartition;
+
 const RBAC: &[Rule] = &[pods_rw(&["get", "list", "patch"]), NETPOL];
+
+#[derive(Debug, Clone, Default, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Params {
+    /// ingress | egress | both (default both).
+    #[serde(default)]
+    pub direction: Direction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Direction {
+    Ingress,
+    Egress,
+    #[default]
+    Both,
+}
 
 /// A policy with the chosen policy types and no rules denies that traffic.
 pub fn spec(direction: Direction) -> Value {
@@ -28,13 +50,37 @@ pub fn spec(direction: Direction) -> Value {
     json!({ "policyTypes": types })
 }
 
-impl FaultKind for NetworkPartition {
-    fn fault_type(&self) -> FaultType {
-        FaultType::NetworkPartition
+impl FaultSpec for NetworkPartition {
+    fn name(&self) -> &'static str {
+        "networkPartition"
     }
 
+    fn check_params(&self, check: &mut ParamCheck<'_, '_>) {
+        check.typed::<Params>();
+    }
+
+    fn params_schema(&self) -> schemars::Schema {
+        schemars::schema_for!(Params)
+    }
+}
+
+impl FaultKind for NetworkPartition {
     fn rbac(&self) -> &'static [Rule] {
         RBAC
+    }
+
+    fn marks(&self) -> &'static [ObjKind] {
+        &[ObjKind::Pod, ObjKind::NetworkPolicy]
+    }
+
+    fn starter(&self) -> Starter {
+        Starter {
+            hypothesis: "One checkout pod cut off from its dependencies for 30s fails its share of requests (about a quarter); the error-rate alert pages within 1m, and checkout is back above 99% within 1m of the revert.",
+            duration: starter::HOLD,
+            success_during: "0.5",
+            alert: starter::ERRORS,
+            params: "      params:\n        direction: egress       # ingress | egress | both\n",
+        }
     }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
@@ -48,13 +94,10 @@ impl FaultKind for NetworkPartition {
         targets: &'a [Candidate],
         stop: &'a AtomicBool,
     ) -> BoxFuture<'a, Vec<TargetResult>> {
-        let direction = cx
-            .fault
-            .params
-            .as_ref()
-            .and_then(|p| p.direction)
-            .unwrap_or_default();
-        netpol::inject(cx, stamp, targets, stop, spec(direction)).boxed()
+        match cx.params::<Params>() {
+            Ok(p) => netpol::inject(cx, stamp, targets, stop, spec(p.direction)).boxed(),
+            Err(e) => futures::future::ready(super::common::all_failed(targets, &e)).boxed(),
+        }
     }
 
     fn revert<'a>(

@@ -26,12 +26,34 @@ use super::rbac::{NODES, Rule, pods_rw, pods_sub};
 use super::{
     FaultCx, FaultError, FaultKind, Reverted, TargetResult, node_cordon, pod_evict, targets,
 };
+use super::starter::{self, Starter};
+use crate::scenario::TargetKind;
+use crate::scenario::ParamCheck;
 use crate::k8s::Kube;
 use crate::k8s::marks::{Marked, ObjKind, ObjRef, Stamp};
 use crate::k8s::select::{Candidate, Candidates, GroupImpact};
-use crate::scenario::{Fault, FaultType};
+use crate::scenario::{Fault, FaultSpec};
 
 pub struct NodeDrain;
+
+pub const FAULT: &dyn FaultKind = &NodeDrain;
+
+#[derive(Debug, Clone, Default, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Params {
+    /// Grace period of each eviction (default: each pod's own; `0s`
+    /// means 1s, as in kubectl).
+    #[serde(default)]
+    pub grace_period: Option<crate::values::Duration>,
+    /// Also evict bare pods (no controller recreates them), as
+    /// `kubectl drain --force`.
+    #[serde(default)]
+    pub force: Option<bool>,
+    /// Also evict pods with emptyDir volumes (their data is lost), as
+    /// `kubectl drain --delete-emptydir-data`.
+    #[serde(default)]
+    pub delete_empty_dir_data: Option<bool>,
+}
 
 const RBAC: &[Rule] = &[
     NODES,
@@ -101,7 +123,7 @@ fn drainable_namespaces<'a>(cx: &'a FaultCx<'a>) -> impl Iterator<Item = &'a Str
 async fn plan_drain(cx: &FaultCx<'_>) -> Result<Candidates, FaultError> {
     let (mut out, _) = targets::nodes(cx).await?;
     let names: BTreeSet<String> = out.items.iter().map(|c| c.obj.name.clone()).collect();
-    let params = cx.fault.params.clone().unwrap_or_default();
+    let params: Params = cx.params()?;
     let force = params.force == Some(true);
     let delete_empty_dir = params.delete_empty_dir_data == Some(true);
     let mut refused = Vec::new();
@@ -156,7 +178,7 @@ async fn drain_one(
     if node_cordon::cordon(cx.kube, node, stamp).await?.is_none() {
         return Ok(common::gone_before_injection());
     }
-    let grace = common::grace_override(cx.fault.params.as_ref());
+    let grace = common::grace_override(cx.params::<Params>()?.grace_period);
     let mut refused = 0usize;
     for ns in drainable_namespaces(cx) {
         let api = cx.kube.namespaced::<Pod>(ns);
@@ -223,13 +245,41 @@ fn drain_impact(chosen: &[Candidate], all: &Candidates) -> Vec<GroupImpact> {
         .collect()
 }
 
-impl FaultKind for NodeDrain {
-    fn fault_type(&self) -> FaultType {
-        FaultType::NodeDrain
+impl FaultSpec for NodeDrain {
+    fn name(&self) -> &'static str {
+        "nodeDrain"
     }
 
+    fn target_kind(&self) -> TargetKind {
+        TargetKind::Nodes
+    }
+
+    fn check_params(&self, check: &mut ParamCheck<'_, '_>) {
+        check.typed::<Params>();
+    }
+
+    fn params_schema(&self) -> schemars::Schema {
+        schemars::schema_for!(Params)
+    }
+}
+
+impl FaultKind for NodeDrain {
     fn rbac(&self) -> &'static [Rule] {
         RBAC
+    }
+
+    fn marks(&self) -> &'static [ObjKind] {
+        &[ObjKind::Node, ObjKind::Pod]
+    }
+
+    fn starter(&self) -> Starter {
+        Starter {
+            hypothesis: "Draining a blue node moves its pods without a failed request, and checkout keeps 99% success.",
+            duration: starter::HOLD,
+            success_during: "0.99",
+            alert: None,
+            params: "      params:\n        gracePeriod: 30s        # grace period of each eviction\n",
+        }
     }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {

@@ -11,14 +11,45 @@ use serde_json::{Value, json};
 use super::common::{self, TargetOutcome};
 use super::rbac::{NODES, Rule};
 use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, targets};
+use super::starter::{self, Starter};
+use crate::scenario::TargetKind;
+use crate::scenario::ParamCheck;
+use crate::k8s::marks::ObjKind;
 use crate::k8s::Kube;
 use crate::k8s::marks::{self, Marked, Stamp};
 use crate::k8s::select::{Candidate, Candidates};
-use crate::scenario::{FaultType, Taint, TaintEffect};
+use crate::scenario::FaultSpec;
+use crate::yaml::Target;
 
 pub struct NodeTaint;
 
+pub const FAULT: &dyn FaultKind = &NodeTaint;
+
 const RBAC: &[Rule] = &[NODES];
+
+#[derive(Debug, Clone, Default, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Params {
+    /// The taint to add (default `gameday=drill:NoSchedule`).
+    #[serde(default)]
+    pub taint: Option<Taint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Taint {
+    pub key: String,
+    #[serde(default)]
+    pub value: Option<String>,
+    pub effect: TaintEffect,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+pub enum TaintEffect {
+    NoSchedule,
+    PreferNoSchedule,
+    NoExecute,
+}
 
 pub fn taint_json(t: &Taint) -> Value {
     let effect = match t.effect {
@@ -66,13 +97,51 @@ pub fn without_taint(existing: &Value, taint: &Value) -> Value {
     Value::Array(list.into_iter().filter(|t| !same_taint(t, taint)).collect())
 }
 
-impl FaultKind for NodeTaint {
-    fn fault_type(&self) -> FaultType {
-        FaultType::NodeTaint
+impl FaultSpec for NodeTaint {
+    fn name(&self) -> &'static str {
+        "nodeTaint"
     }
 
+    fn target_kind(&self) -> TargetKind {
+        TargetKind::Nodes
+    }
+
+    fn check_params(&self, check: &mut ParamCheck<'_, '_>) {
+        let Some(p) = check.typed::<Params>() else {
+            return;
+        };
+        if p.taint.as_ref().is_some_and(|t| t.key.trim().is_empty()) {
+            check.error(
+                &["taint", "key"],
+                Target::Key,
+                "the taint's `key` must not be empty".into(),
+                None,
+            );
+        }
+    }
+
+    fn params_schema(&self) -> schemars::Schema {
+        schemars::schema_for!(Params)
+    }
+}
+
+impl FaultKind for NodeTaint {
     fn rbac(&self) -> &'static [Rule] {
         RBAC
+    }
+
+    fn marks(&self) -> &'static [ObjKind] {
+        &[ObjKind::Node]
+    }
+
+    fn starter(&self) -> Starter {
+        Starter {
+            hypothesis: "A NoSchedule taint on a blue node for 30s changes nothing for checkout, which keeps 99% success and every replica.",
+            duration: starter::HOLD,
+            success_during: "0.99",
+            alert: None,
+            params: "      params:\n        taint: {key: gameday, value: drill, effect: NoSchedule}\n",
+        }
     }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
@@ -86,12 +155,11 @@ impl FaultKind for NodeTaint {
         targets: &'a [Candidate],
         stop: &'a AtomicBool,
     ) -> BoxFuture<'a, Vec<TargetResult>> {
-        let taint = cx
-            .fault
-            .params
-            .as_ref()
-            .and_then(|p| p.taint.clone())
-            .unwrap_or(Taint {
+        let p: Params = match cx.params() {
+            Ok(p) => p,
+            Err(e) => return futures::future::ready(common::all_failed(targets, &e)).boxed(),
+        };
+        let taint = p.taint.unwrap_or(Taint {
                 key: "gameday".into(),
                 value: Some("drill".into()),
                 effect: TaintEffect::NoSchedule,

@@ -1,89 +1,82 @@
 //! packetLoss: like networkDelay, with `tc netem loss P%` on the reserved
 //! handle; removed by a second container that checks the handle first.
 
-use std::sync::atomic::AtomicBool;
-
-use futures::FutureExt;
-use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 use super::ephemeral::{self, Effect};
-use super::rbac::{EPHEMERAL, Rule, pods_rw};
-use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, common, targets};
-use crate::k8s::Kube;
-use crate::k8s::marks::{Marked, Stamp};
-use crate::k8s::select::{Candidate, Candidates};
-use crate::scenario::FaultType;
+use super::ephemeral_fault::EphemeralFault;
+use super::starter::{self, Starter};
+use super::{FaultCx, FaultError, FaultKind};
+use crate::scenario::{FaultSpec, ParamCheck};
+use crate::yaml::Target;
 
 pub struct PacketLoss;
 
-const RBAC: &[Rule] = &[pods_rw(&["get", "list", "patch"]), EPHEMERAL];
+pub const FAULT: &dyn FaultKind = &PacketLoss;
 
-pub fn effect(cx: &FaultCx<'_>, secs: u64) -> Effect {
-    let p = cx.fault.params.clone().unwrap_or_default();
-    let loss = p.loss.unwrap_or(10.0).clamp(0.0, 100.0);
-    let image = p
-        .stress_image
-        .unwrap_or_else(|| cx.config.helper_images.network.reference());
-    Effect {
-        image: image.clone(),
-        command: ephemeral::netem_command(secs, &format!("loss {loss}%")),
-        env: vec![("GAMEDAY_LOSS_PERCENT", loss.to_string())],
-        net_admin: true,
-        revert_image: image,
-        revert_command: ephemeral::netem_revert_command(secs),
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Params {
+    /// Percent of packets dropped (default 10).
+    #[serde(default)]
+    pub loss: Option<f64>,
+    /// An image with `tc` (default: the config's `helperImages.network`).
+    #[serde(default)]
+    pub stress_image: Option<String>,
+}
+
+impl FaultSpec for PacketLoss {
+    fn name(&self) -> &'static str {
+        "packetLoss"
+    }
+
+    fn check_params(&self, check: &mut ParamCheck<'_, '_>) {
+        let Some(p) = check.typed::<Params>() else {
+            return;
+        };
+        if let Some(l) = p.loss.filter(|l| !(*l > 0.0 && *l <= 100.0)) {
+            check.error(
+                &["loss"],
+                Target::Value,
+                format!("`loss` is a percentage between 0 and 100, found {l}"),
+                Some("e.g. `loss: 10` drops one packet in ten".into()),
+            );
+        }
+        check.non_empty(p.stress_image.as_deref(), "stressImage");
+    }
+
+    fn params_schema(&self) -> schemars::Schema {
+        schemars::schema_for!(Params)
     }
 }
 
-impl FaultKind for PacketLoss {
-    fn fault_type(&self) -> FaultType {
-        FaultType::PacketLoss
+impl EphemeralFault for PacketLoss {
+    const NETWORK: bool = true;
+
+    fn effect(&self, cx: &FaultCx<'_>, secs: u64) -> Result<Effect, FaultError> {
+        let p: Params = cx.params()?;
+        let loss = p.loss.unwrap_or(10.0).clamp(0.0, 100.0);
+        let image = p
+            .stress_image
+            .unwrap_or_else(|| cx.config.helper_images.network.reference());
+        Ok(Effect {
+            image: image.clone(),
+            command: ephemeral::netem_command(secs, &format!("loss {loss}%")),
+            env: vec![("GAMEDAY_LOSS_PERCENT", loss.to_string())],
+            net_admin: true,
+            revert_image: image,
+            revert_command: ephemeral::netem_revert_command(secs),
+        })
     }
 
-    fn rbac(&self) -> &'static [Rule] {
-        RBAC
-    }
-
-    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
-        async move {
-            ephemeral::check_network(cx, &effect(cx, 1))?;
-            targets::pods_on_pod_network(cx).await
+    fn starter(&self) -> Starter {
+        Starter {
+            hypothesis: "10% packet loss on one checkout pod for 30s costs retransmissions and a few requests, and checkout keeps 97% success.",
+            duration: starter::HOLD,
+            success_during: "0.97",
+            alert: None,
+            params: "      params:\n        loss: 10                # percent of packets dropped\n        # stressImage: ...\n",
         }
-        .boxed()
-    }
-
-    fn inject<'a>(
-        &'a self,
-        cx: &'a FaultCx<'a>,
-        stamp: &'a Stamp,
-        targets: &'a [Candidate],
-        stop: &'a AtomicBool,
-    ) -> BoxFuture<'a, Vec<TargetResult>> {
-        async move {
-            let secs = common::whole_seconds(cx.fault.duration.unwrap_or_default().as_std());
-            ephemeral::inject(cx, stamp, targets, stop, &effect(cx, secs), secs).await
-        }
-        .boxed()
-    }
-
-    fn revert<'a>(
-        &'a self,
-        kube: &'a Kube,
-        marked: &'a Marked,
-    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
-        async move {
-            // The undo data carries the revert recorded at inject time;
-            // this default only serves marks written before it did.
-            let cmd = ephemeral::netem_revert_command(0);
-            ephemeral::revert(
-                kube,
-                marked,
-                FaultType::PacketLoss,
-                ephemeral::NET_IMAGE,
-                &cmd,
-                true,
-            )
-            .await
-        }
-        .boxed()
     }
 }

@@ -10,12 +10,15 @@ use futures::future::BoxFuture;
 use super::common::{self, TargetOutcome};
 use super::rbac::{Rule, pods_rw, pods_sub};
 use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, targets};
+use super::starter::Starter;
 use crate::k8s::marks::{Marked, ObjRef, Stamp};
 use crate::k8s::select::{Candidate, Candidates};
 use crate::k8s::{K8sError, Kube};
-use crate::scenario::FaultType;
+use crate::scenario::FaultSpec;
 
 pub struct PodEvict;
+
+pub const FAULT: &dyn FaultKind = &PodEvict;
 
 const RBAC: &[Rule] = &[
     pods_rw(&["get", "list", "patch"]),
@@ -61,13 +64,29 @@ pub async fn evict(
     }
 }
 
-impl FaultKind for PodEvict {
-    fn fault_type(&self) -> FaultType {
-        FaultType::PodEvict
+impl FaultSpec for PodEvict {
+    fn name(&self) -> &'static str {
+        "podEvict"
     }
 
+    fn holds(&self) -> bool {
+        false
+    }
+}
+
+impl FaultKind for PodEvict {
     fn rbac(&self) -> &'static [Rule] {
         RBAC
+    }
+
+    fn starter(&self) -> Starter {
+        Starter {
+            hypothesis: "Evicting a checkout pod (the PodDisruptionBudget is respected) costs no request, and checkout keeps 99% success.",
+            duration: None,
+            success_during: "0.99",
+            alert: None,
+            params: "      # podEvict takes no params; evictions respect PodDisruptionBudgets\n",
+        }
     }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {

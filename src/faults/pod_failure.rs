@@ -12,12 +12,24 @@ use serde_json::{Value, json};
 use super::common::{self, TargetOutcome};
 use super::rbac::{Rule, pods_rw};
 use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, targets};
+use super::starter::{self, Starter};
+use crate::scenario::ParamCheck;
 use crate::k8s::Kube;
 use crate::k8s::marks::{self, Marked, Stamp};
 use crate::k8s::select::{Candidate, Candidates};
-use crate::scenario::FaultType;
+use crate::scenario::FaultSpec;
 
 pub struct PodFailure;
+
+pub const FAULT: &dyn FaultKind = &PodFailure;
+
+#[derive(Debug, Clone, Default, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Params {
+    /// The image to set (default: the pause image: a container that runs but serves nothing).
+    #[serde(default)]
+    pub image: Option<String>,
+}
 
 pub const DEFAULT_IMAGE: &str = "registry.k8s.io/pause:3.9";
 
@@ -61,13 +73,35 @@ pub fn restored_containers(containers: &Value, undo: &Value) -> Value {
     .0
 }
 
-impl FaultKind for PodFailure {
-    fn fault_type(&self) -> FaultType {
-        FaultType::PodFailure
+impl FaultSpec for PodFailure {
+    fn name(&self) -> &'static str {
+        "podFailure"
     }
 
+    fn check_params(&self, check: &mut ParamCheck<'_, '_>) {
+        if let Some(p) = check.typed::<Params>() {
+            check.non_empty(p.image.as_deref(), "image");
+        }
+    }
+
+    fn params_schema(&self) -> schemars::Schema {
+        schemars::schema_for!(Params)
+    }
+}
+
+impl FaultKind for PodFailure {
     fn rbac(&self) -> &'static [Rule] {
         RBAC
+    }
+
+    fn starter(&self) -> Starter {
+        Starter {
+            hypothesis: "With one checkout pod failing for 30s, checkout keeps 99% success and the replicas-unavailable alert pages within 1m.",
+            duration: starter::HOLD,
+            success_during: "0.99",
+            alert: starter::UNAVAILABLE,
+            params: "      # params:\n      #   image: registry.k8s.io/pause:3.9   # the image that replaces the containers'\n",
+        }
     }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
@@ -81,12 +115,11 @@ impl FaultKind for PodFailure {
         targets: &'a [Candidate],
         stop: &'a AtomicBool,
     ) -> BoxFuture<'a, Vec<TargetResult>> {
-        let image = cx
-            .fault
-            .params
-            .as_ref()
-            .and_then(|p| p.image.clone())
-            .unwrap_or_else(|| DEFAULT_IMAGE.to_string());
+        let p: Params = match cx.params() {
+            Ok(p) => p,
+            Err(e) => return futures::future::ready(common::all_failed(targets, &e)).boxed(),
+        };
+        let image = p.image.unwrap_or_else(|| DEFAULT_IMAGE.to_string());
         let image = std::sync::Arc::new(image);
         common::each_target(targets, cx.concurrency, stop, move |t| {
             let image = image.clone();

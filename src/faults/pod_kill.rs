@@ -20,15 +20,36 @@ use std::time::{Duration, Instant};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
+use schemars::JsonSchema;
+use serde::Deserialize;
+
 use super::common::{self, DeleteSeen, TargetOutcome};
 use super::rbac::{Rule, pods_rw};
+use super::starter::{ERRORS, Starter};
 use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, targets};
 use crate::k8s::Kube;
 use crate::k8s::marks::{Marked, ObjRef, Stamp};
 use crate::k8s::select::{Candidate, Candidates};
-use crate::scenario::{FaultType, Params};
+use crate::scenario::{FaultSpec, ParamCheck};
+use crate::values::Duration as Span;
+use crate::yaml::Target;
 
 pub struct PodKill;
+
+pub const FAULT: &dyn FaultKind = &PodKill;
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Params {
+    /// Grace period for the deletion (default: the pod's own
+    /// `terminationGracePeriodSeconds`; `0s` means 1s, as in kubectl,
+    /// unless `force`).
+    #[serde(default)]
+    pub grace_period: Option<Span>,
+    /// Force delete (`gracePeriodSeconds: 0`): the pod vanishes while serving.
+    #[serde(default)]
+    pub force: Option<bool>,
+}
 
 const RBAC: &[Rule] = &[pods_rw(&["get", "list", "patch", "delete"])];
 
@@ -38,12 +59,11 @@ const EVIDENCE_WAIT: Duration = Duration::from_secs(10);
 
 /// The `gracePeriodSeconds` to send: none (the pod's own), the override
 /// (at least 1, as kubectl does), or 0 for `force`.
-pub fn grace_seconds(params: Option<&Params>) -> Option<u32> {
-    let p = params?;
+pub fn grace_seconds(p: &Params) -> Option<u32> {
     if p.force == Some(true) {
         return Some(0);
     }
-    common::grace_override(Some(p))
+    common::grace_override(p.grace_period)
 }
 
 /// Polls until the pod `uid` is terminating, gone or replaced.
@@ -87,13 +107,48 @@ async fn kill(
     Ok(TargetOutcome::Done(vec![]))
 }
 
-impl FaultKind for PodKill {
-    fn fault_type(&self) -> FaultType {
-        FaultType::PodKill
+impl FaultSpec for PodKill {
+    fn name(&self) -> &'static str {
+        "podKill"
     }
 
+    fn holds(&self) -> bool {
+        false
+    }
+
+    fn check_params(&self, check: &mut ParamCheck<'_, '_>) {
+        let Some(p) = check.typed::<Params>() else {
+            return;
+        };
+        if p.force == Some(true) && p.grace_period.is_some_and(|g| !g.as_std().is_zero()) {
+            let name = &check.fault.name;
+            check.error(
+                &["gracePeriod"],
+                Target::Key,
+                format!("fault `{name}` sets `force: true` and a `gracePeriod`"),
+                Some("a force delete has no grace period; remove `gracePeriod`, or `force` for a graceful delete".into()),
+            );
+        }
+    }
+
+    fn params_schema(&self) -> schemars::Schema {
+        schemars::schema_for!(Params)
+    }
+}
+
+impl FaultKind for PodKill {
     fn rbac(&self) -> &'static [Rule] {
         RBAC
+    }
+
+    fn starter(&self) -> Starter {
+        Starter {
+            hypothesis: "A crashed checkout pod is replaced while checkout keeps 75% success; the error-rate alert pages within 1m, and checkout is back above 99% within 1m.",
+            duration: None,
+            success_during: "0.75",
+            alert: ERRORS,
+            params: "      params:\n        force: true             # a crash (force delete); its share of requests fails until the endpoints catch up\n",
+        }
     }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
@@ -107,10 +162,16 @@ impl FaultKind for PodKill {
         targets: &'a [Candidate],
         stop: &'a AtomicBool,
     ) -> BoxFuture<'a, Vec<TargetResult>> {
-        let grace = grace_seconds(cx.fault.params.as_ref());
-        common::each_target(targets, cx.concurrency, stop, move |t| {
-            kill(cx.kube, &t.obj, stamp, grace).boxed()
-        })
+        async move {
+            let grace = match cx.params::<Params>() {
+                Ok(p) => grace_seconds(&p),
+                Err(e) => return common::all_failed(targets, &e),
+            };
+            common::each_target(targets, cx.concurrency, stop, move |t| {
+                kill(cx.kube, &t.obj, stamp, grace).boxed()
+            })
+            .await
+        }
         .boxed()
     }
 
@@ -126,24 +187,21 @@ impl FaultKind for PodKill {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::Duration as D;
 
     fn params(grace: Option<&str>, force: Option<bool>) -> Params {
         Params {
-            grace_period: grace.map(|g| g.parse::<D>().unwrap()),
+            grace_period: grace.map(|g| g.parse::<Span>().unwrap()),
             force,
-            ..Params::default()
         }
     }
 
     #[test]
     fn the_pods_own_grace_period_applies_unless_overridden_or_forced() {
-        assert_eq!(grace_seconds(None), None);
-        assert_eq!(grace_seconds(Some(&Params::default())), None);
-        assert_eq!(grace_seconds(Some(&params(Some("5s"), None))), Some(5));
+        assert_eq!(grace_seconds(&Params::default()), None);
+        assert_eq!(grace_seconds(&params(Some("5s"), None)), Some(5));
         // kubectl turns 0 into 1 unless --force.
-        assert_eq!(grace_seconds(Some(&params(Some("0s"), None))), Some(1));
-        assert_eq!(grace_seconds(Some(&params(None, Some(true)))), Some(0));
-        assert_eq!(grace_seconds(Some(&params(None, Some(false)))), None);
+        assert_eq!(grace_seconds(&params(Some("0s"), None)), Some(1));
+        assert_eq!(grace_seconds(&params(None, Some(true))), Some(0));
+        assert_eq!(grace_seconds(&params(None, Some(false))), None);
     }
 }

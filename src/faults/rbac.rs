@@ -139,7 +139,8 @@ pub fn rules_for_run(scenario: &Scenario, config: &Config) -> RuleSet {
         for rule in super::kind_of(fault.kind).rbac() {
             if rule.cluster {
                 add(&mut set, None, rule);
-            } else if fault.kind.target_kind() == crate::scenario::TargetKind::Nodes {
+            } else if super::kind_of(fault.kind).target_kind() == crate::scenario::TargetKind::Nodes
+            {
                 // Node faults act on pods in every target namespace.
                 for ns in namespaces {
                     add(&mut set, Some(ns), rule);

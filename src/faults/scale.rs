@@ -11,32 +11,79 @@ use serde_json::json;
 use super::common::{self, TargetOutcome};
 use super::rbac::{Rule, workloads};
 use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, targets};
+use super::starter::{self, Starter};
+use crate::scenario::TargetKind;
+use crate::scenario::ParamCheck;
+use crate::k8s::marks::ObjKind;
 use crate::k8s::Kube;
 use crate::k8s::marks::{self, Marked, Stamp};
 use crate::k8s::select::{Candidate, Candidates, GroupImpact};
-use crate::scenario::{Fault, FaultType};
+use crate::scenario::{Fault, FaultSpec};
+use crate::yaml::Target;
 
 pub struct Scale;
 
+pub const FAULT: &dyn FaultKind = &Scale;
+
 const RBAC: &[Rule] = &[workloads("deployments"), workloads("statefulsets")];
 
+#[derive(Debug, Clone, Default, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Params {
+    /// Absolute replica count.
+    #[serde(default)]
+    pub replicas: Option<u32>,
+    /// Relative change, e.g. -2.
+    #[serde(default)]
+    pub by: Option<i32>,
+}
+
 /// The replica count after the fault. Default: minus one.
-pub fn desired(fault: &Fault, current: i64) -> i64 {
-    let p = fault.params.as_ref();
-    match (p.and_then(|p| p.replicas), p.and_then(|p| p.by)) {
+pub fn desired(p: &Params, current: i64) -> i64 {
+    match (p.replicas, p.by) {
         (Some(r), _) => r as i64,
         (None, Some(by)) => (current + by as i64).max(0),
         (None, None) => (current - 1).max(0),
     }
 }
 
-impl FaultKind for Scale {
-    fn fault_type(&self) -> FaultType {
-        FaultType::Scale
+impl FaultSpec for Scale {
+    fn name(&self) -> &'static str {
+        "scale"
     }
 
+    fn target_kind(&self) -> TargetKind {
+        TargetKind::Workload
+    }
+
+    fn check_params(&self, check: &mut ParamCheck<'_, '_>) {
+        if let Some(p) = check.typed::<Params>() {
+            check_replicas_or_by(check, &p);
+        }
+    }
+
+    fn params_schema(&self) -> schemars::Schema {
+        schemars::schema_for!(Params)
+    }
+}
+
+impl FaultKind for Scale {
     fn rbac(&self) -> &'static [Rule] {
         RBAC
+    }
+
+    fn marks(&self) -> &'static [ObjKind] {
+        &[ObjKind::Deployment, ObjKind::StatefulSet]
+    }
+
+    fn starter(&self) -> Starter {
+        Starter {
+            hypothesis: "Checkout on half its replicas for 30s keeps 99% success.",
+            duration: starter::HOLD,
+            success_during: "0.99",
+            alert: None,
+            params: "      params:\n        replicas: 2             # absolute (2 of 4 is 50%, within maxPercent); or `by: -1`\n",
+        }
     }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
@@ -49,12 +96,13 @@ impl FaultKind for Scale {
         chosen: &[Candidate],
         all: &Candidates,
     ) -> Option<Vec<GroupImpact>> {
+        let p = fault.params_as::<Params>().ok()?;
         Some(
             chosen
                 .iter()
                 .map(|c| {
                     let total = all.total_of(&c.group);
-                    let removed = (total as i64 - desired(fault, total as i64)).max(0) as usize;
+                    let removed = (total as i64 - desired(&p, total as i64)).max(0) as usize;
                     GroupImpact {
                         group: c.group.clone(),
                         chosen: removed,
@@ -77,7 +125,13 @@ impl FaultKind for Scale {
         targets: &'a [Candidate],
         stop: &'a AtomicBool,
     ) -> BoxFuture<'a, Vec<TargetResult>> {
+        let p: Params = match cx.params() {
+            Ok(p) => p,
+            Err(e) => return futures::future::ready(common::all_failed(targets, &e)).boxed(),
+        };
+        let p = std::sync::Arc::new(p);
         common::each_target(targets, cx.concurrency, stop, move |t| {
+            let p = p.clone();
             async move {
                 let Some(w) = common::get(cx.kube, &t.obj).await? else {
                     return Ok(TargetOutcome::Skipped {
@@ -88,7 +142,7 @@ impl FaultKind for Scale {
                 let current = w.data["spec"]["replicas"].as_i64().unwrap_or(1);
                 let patch = marks::combine(
                     stamp.patch(&json!({ "replicas": current }), &[]),
-                    &json!({"spec": {"replicas": desired(cx.fault, current)}}),
+                    &json!({"spec": {"replicas": desired(&p, current)}}),
                 );
                 match common::merge_patch(cx.kube, &t.obj, &patch).await? {
                     Some(_) => Ok(TargetOutcome::Done(vec![t.obj.clone()])),
@@ -123,31 +177,43 @@ impl FaultKind for Scale {
     }
 }
 
+/// `scale` takes `replicas` or `by`, exactly one, and `by` must move.
+fn check_replicas_or_by(check: &mut ParamCheck<'_, '_>, p: &Params) {
+    let name = check.fault.name.clone();
+    match (p.replicas, p.by) {
+        (Some(_), Some(_)) => check.error(
+            &["by"],
+            Target::Key,
+            format!("fault `{name}` sets both `replicas` and `by`"),
+            Some("scale to an absolute count with `replicas`, or relative with `by`, not both".into()),
+        ),
+        (None, None) => check.error_at_type(
+            format!("fault `{name}` (scale) needs `params.replicas` or `params.by`"),
+            Some("e.g. `params: {replicas: 1}` or `params: {by: -2}`".into()),
+        ),
+        (None, Some(0)) => check.error(
+            &["by"],
+            Target::Value,
+            "`by: 0` does not change anything".into(),
+            None,
+        ),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::Params;
 
-    fn fault(replicas: Option<u32>, by: Option<i32>) -> Fault {
-        serde_json::from_value(json!({
-            "name": "s", "type": "scale", "selector": {"namespace": "shop"},
-        }))
-        .map(|mut f: Fault| {
-            f.params = Some(Params {
-                replicas,
-                by,
-                ..Default::default()
-            });
-            f
-        })
-        .unwrap()
+    fn params(replicas: Option<u32>, by: Option<i32>) -> Params {
+        Params { replicas, by }
     }
 
     #[test]
     fn desired_replicas() {
-        assert_eq!(desired(&fault(Some(1), None), 4), 1);
-        assert_eq!(desired(&fault(None, Some(-2)), 4), 2);
-        assert_eq!(desired(&fault(None, Some(-9)), 4), 0);
-        assert_eq!(desired(&fault(None, None), 4), 3);
+        assert_eq!(desired(&params(Some(1), None), 4), 1);
+        assert_eq!(desired(&params(None, Some(-2)), 4), 2);
+        assert_eq!(desired(&params(None, Some(-9)), 4), 0);
+        assert_eq!(desired(&params(None, None), 4), 3);
     }
 }

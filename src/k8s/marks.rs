@@ -214,11 +214,9 @@ impl Marked {
             name: meta.name.clone().unwrap_or_default(),
         };
         let ann = meta.annotations.clone().unwrap_or_default();
-        let fault_type = ann.get(ANN_FAULT_TYPE).and_then(|t| {
-            FaultType::ALL
-                .into_iter()
-                .find(|ft| ft.as_str() == t.as_str())
-        });
+        // Any well-formed name: a type this build does not know still
+        // gets its marks removed (faults::kind_of falls back to that).
+        let fault_type = ann.get(ANN_FAULT_TYPE).and_then(|t| FaultType::new(t));
         let expires_at = ann.get(ANN_EXPIRES_AT).and_then(|s| s.parse().ok());
         let undo = match ann.get(ANN_UNDO) {
             None => Value::Null,
@@ -275,7 +273,7 @@ mod tests {
         Stamp {
             run_id: RunId("20261126t154300z-0000abcd".into()),
             fault: "kill-third".into(),
-            fault_type: FaultType::PodFailure,
+            fault_type: FaultType::named("podFailure"),
             expires_at: "2026-11-26T16:00:00Z".parse().unwrap(),
         }
     }
@@ -301,7 +299,7 @@ mod tests {
         let m = Marked::from_meta(ObjKind::Pod, &meta).unwrap().unwrap();
         assert_eq!(m.run_id, "20261126t154300z-0000abcd");
         assert_eq!(m.fault.as_deref(), Some("kill-third"));
-        assert_eq!(m.fault_type, Some(FaultType::PodFailure));
+        assert_eq!(m.fault_type, Some(FaultType::named("podFailure")));
         assert_eq!(m.undo, undo);
         assert!(m.is_expired("2026-11-26T16:00:01Z".parse().unwrap()));
         assert!(!m.is_expired("2026-11-26T15:59:59Z".parse().unwrap()));

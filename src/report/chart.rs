@@ -255,7 +255,7 @@ fn fault_marks(s: &mut String, sc: &Scale, faults: &[FaultRecord]) {
     for f in faults {
         let Some(a) = f.injected_at else { continue };
         let xa = sc.x(a);
-        if f.kind.holds() {
+        if crate::faults::kind_of(f.kind).holds() {
             let xb = sc.x(f.reverted_at.unwrap_or(sc.axis.end));
             let _ = write!(
                 s,
@@ -566,8 +566,8 @@ mod tests {
             },
         ];
         let faults = [
-            fault(FaultType::PodKill, 0, 10),
-            fault(FaultType::Scale, 20, 80),
+            fault(FaultType::named("podKill"), 0, 10),
+            fault(FaultType::named("scale"), 20, 80),
         ];
         let svg = probe_svg(&p, &faults, &markers, axis());
         for class in ["marker-fired", "marker-ack", "marker-resolved"] {

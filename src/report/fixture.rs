@@ -322,7 +322,7 @@ pub fn build(case: &Case) -> RunReport {
         context: Some("gameday-sandbox".into()),
         faults: vec![FaultRecord {
             name: "kill-one-checkout-pod".into(),
-            kind: FaultType::PodKill,
+            kind: FaultType::named("podKill"),
             targets: vec!["shop/Pod/checkout-7d4b9c-x2x9q".into()],
             injected_at: case.injected.then(|| t(0)),
             reverted_at: case.injected.then(|| t(0)),

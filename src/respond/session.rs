@@ -354,8 +354,13 @@ spec:
       selector: {{namespace: shop, labels: {{app: checkout}}}}
 {extra}"#
         );
-        let mut v = crate::scenario::load_str("s.yaml", &text, &Config::default())
-            .unwrap_or_else(|d| panic!("{d:?}"));
+        let mut v = crate::scenario::load_str(
+            "s.yaml",
+            &text,
+            &Config::default(),
+            &crate::faults::Registry,
+        )
+        .unwrap_or_else(|d| panic!("{d:?}"));
         Arc::new(v.remove(0))
     }
 

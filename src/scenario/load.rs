@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::fault_spec::FaultRules;
 use super::model::Scenario;
 use super::validate::validate;
 use crate::config::Config;
@@ -11,10 +12,17 @@ use crate::diag::{self, Diagnostic, Source, Span};
 use crate::yaml::{self, Document, Step, Target};
 
 /// Reads and validates a scenario file (one or more `---` documents).
-pub fn load_file(path: &Path, config: &Config) -> Result<Vec<Scenario>, Vec<Diagnostic>> {
+///
+/// `faults` is the faults registry (`&gameday::faults::Registry`): it knows
+/// the fault types and the rules of their params.
+pub fn load_file(
+    path: &Path,
+    config: &Config,
+    faults: &dyn FaultRules,
+) -> Result<Vec<Scenario>, Vec<Diagnostic>> {
     let name = path.display().to_string();
     match std::fs::read_to_string(path) {
-        Ok(text) => load_str(&name, &text, config),
+        Ok(text) => load_str(&name, &text, config, faults),
         Err(e) => Err(vec![Diagnostic::error(
             name,
             1,
@@ -29,10 +37,11 @@ pub fn load_str(
     file_name: &str,
     text: &str,
     config: &Config,
+    faults: &dyn FaultRules,
 ) -> Result<Vec<Scenario>, Vec<Diagnostic>> {
     let src = Source::new(file_name, text);
     let (docs, diags) = yaml::parse(&src);
-    load_parsed(&src, &docs, diags, config)
+    load_parsed(&src, &docs, diags, config, faults)
 }
 
 /// Validates documents that were already parsed (`gameday validate` parses
@@ -43,6 +52,7 @@ pub fn load_parsed(
     docs: &[Document],
     mut diags: Vec<Diagnostic>,
     config: &Config,
+    faults: &dyn FaultRules,
 ) -> Result<Vec<Scenario>, Vec<Diagnostic>> {
     let docs: Vec<_> = docs
         .iter()
@@ -60,7 +70,7 @@ pub fn load_parsed(
         let Some(s) = yaml::check_node::<Scenario>(src, &doc.root, &mut diags) else {
             continue;
         };
-        validate(&s, &doc.root, src, config, &mut diags);
+        validate(&s, &doc.root, src, config, faults, &mut diags);
         let name_path = [Step::Key("metadata"), Step::Key("name")];
         let span = doc.root.locate(&name_path, Target::Value);
         if let Some((_, line)) = names.iter().find(|(n, _)| *n == s.metadata.name) {

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use super::fault_type::{FaultType, TargetKind};
 pub use crate::values::{ApiVersion, Duration, Expectation, RoleName};
 
 pub type StringMap = BTreeMap<String, String>;
@@ -324,15 +325,15 @@ pub struct Fault {
     /// else with a 422 mid-run.
     #[schemars(length(min = 1, max = 63), pattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
     pub name: String,
-    /// podKill, podEvict, podFailure, scale, networkPartition, dnsBlock, nodeCordon,
-    /// nodeDrain, nodeTaint, badRollout, cpuStress, memoryStress, networkDelay or packetLoss.
+    /// The fault type, e.g. podKill (`gameday init --fault` lists them all;
+    /// the faults registry decides which exist).
     #[serde(rename = "type")]
     pub kind: FaultType,
     /// Offset from the start of the fault phase (default 0s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<Duration>,
     /// How long the fault holds before it is reverted; required for every type
-    /// except podKill and podEvict.
+    /// that holds (all but the instantaneous ones, such as podKill).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<Duration>,
     /// What the fault targets: namespace and labels (pod faults), kind and name
@@ -362,115 +363,6 @@ impl Fault {
     /// Instant faults (podKill, podEvict) end when they start.
     pub fn end(&self) -> Duration {
         Duration(self.at().0 + self.duration.unwrap_or(Duration::ZERO).0)
-    }
-}
-
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "camelCase")]
-pub enum FaultType {
-    PodKill,
-    PodEvict,
-    PodFailure,
-    Scale,
-    NetworkPartition,
-    DnsBlock,
-    NodeCordon,
-    NodeDrain,
-    NodeTaint,
-    BadRollout,
-    CpuStress,
-    MemoryStress,
-    NetworkDelay,
-    PacketLoss,
-}
-
-/// What a fault selects: pods, a workload, or nodes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TargetKind {
-    Pods,
-    Workload,
-    Nodes,
-}
-
-impl FaultType {
-    pub const ALL: [FaultType; 14] = [
-        FaultType::PodKill,
-        FaultType::PodEvict,
-        FaultType::PodFailure,
-        FaultType::Scale,
-        FaultType::NetworkPartition,
-        FaultType::DnsBlock,
-        FaultType::NodeCordon,
-        FaultType::NodeDrain,
-        FaultType::NodeTaint,
-        FaultType::BadRollout,
-        FaultType::CpuStress,
-        FaultType::MemoryStress,
-        FaultType::NetworkDelay,
-        FaultType::PacketLoss,
-    ];
-
-    /// The camelCase name used in scenario files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FaultType::PodKill => "podKill",
-            FaultType::PodEvict => "podEvict",
-            FaultType::PodFailure => "podFailure",
-            FaultType::Scale => "scale",
-            FaultType::NetworkPartition => "networkPartition",
-            FaultType::DnsBlock => "dnsBlock",
-            FaultType::NodeCordon => "nodeCordon",
-            FaultType::NodeDrain => "nodeDrain",
-            FaultType::NodeTaint => "nodeTaint",
-            FaultType::BadRollout => "badRollout",
-            FaultType::CpuStress => "cpuStress",
-            FaultType::MemoryStress => "memoryStress",
-            FaultType::NetworkDelay => "networkDelay",
-            FaultType::PacketLoss => "packetLoss",
-        }
-    }
-
-    /// podKill and podEvict are instantaneous; everything else holds for a duration.
-    pub fn holds(self) -> bool {
-        !matches!(self, FaultType::PodKill | FaultType::PodEvict)
-    }
-
-    pub fn target_kind(self) -> TargetKind {
-        match self {
-            FaultType::Scale | FaultType::BadRollout => TargetKind::Workload,
-            FaultType::NodeCordon | FaultType::NodeDrain | FaultType::NodeTaint => {
-                TargetKind::Nodes
-            }
-            _ => TargetKind::Pods,
-        }
-    }
-
-    /// The `params` keys (camelCase, as written) that this fault type accepts.
-    pub fn params(self) -> &'static [&'static str] {
-        match self {
-            FaultType::PodKill => &["gracePeriod", "force"],
-            FaultType::PodEvict => &[],
-            FaultType::PodFailure => &["image"],
-            FaultType::Scale => &["replicas", "by"],
-            FaultType::NetworkPartition => &["direction"],
-            FaultType::DnsBlock => &[],
-            FaultType::NodeCordon => &[],
-            FaultType::NodeDrain => &["gracePeriod", "force", "deleteEmptyDirData"],
-            FaultType::NodeTaint => &["taint"],
-            FaultType::BadRollout => &["image"],
-            FaultType::CpuStress => &["workers", "stressImage"],
-            FaultType::MemoryStress => &["memory", "stressImage"],
-            FaultType::NetworkDelay => &["latency", "jitter", "stressImage"],
-            FaultType::PacketLoss => &["loss", "stressImage"],
-        }
-    }
-}
-
-impl std::fmt::Display for FaultType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -570,81 +462,30 @@ impl<'de> Deserialize<'de> for Mode {
     }
 }
 
+/// A fault's `params`, as written. Each fault type reads them as its own
+/// type (in its file under `src/faults/`), and the validator checks them
+/// there, so the scenario model needs no field of any one fault.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Params {
-    /// podKill, nodeDrain: grace period for the deletion (default: the
-    /// pod's own `terminationGracePeriodSeconds`; `0s` means 1s, as in
-    /// kubectl, unless `force`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub grace_period: Option<Duration>,
-    /// podKill: force delete (`gracePeriodSeconds: 0`), the pod vanishes
-    /// while serving. nodeDrain: also evict bare pods (no controller
-    /// recreates them), as `kubectl drain --force`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub force: Option<bool>,
-    /// nodeDrain: also evict pods with emptyDir volumes (their data is
-    /// lost), as `kubectl drain --delete-emptydir-data`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delete_empty_dir_data: Option<bool>,
-    /// scale: absolute replica count.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replicas: Option<u32>,
-    /// scale: relative change, e.g. -2.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub by: Option<i32>,
-    /// networkPartition: ingress | egress | both (default both).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub direction: Option<Direction>,
-    /// nodeTaint: the taint to add.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub taint: Option<Taint>,
-    /// badRollout, podFailure: the image to set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
-    /// cpuStress: number of busy workers (default 1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub workers: Option<u32>,
-    /// memoryStress: a Kubernetes quantity such as 256Mi.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory: Option<String>,
-    /// networkDelay: added latency.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub latency: Option<Duration>,
-    /// networkDelay: jitter around the latency.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jitter: Option<Duration>,
-    /// packetLoss: percent of packets dropped.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loss: Option<f64>,
-    /// Image for the ephemeral container of the stress and network faults.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stress_image: Option<String>,
+#[serde(transparent)]
+pub struct Params(pub serde_json::Map<String, serde_json::Value>);
+
+impl Params {
+    /// The params as a fault type's own struct.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_value(serde_json::Value::Object(self.0.clone()))
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum Direction {
-    Ingress,
-    Egress,
-    #[default]
-    Both,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Taint {
-    pub key: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    pub effect: TaintEffect,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub enum TaintEffect {
-    NoSchedule,
-    PreferNoSchedule,
-    NoExecute,
+impl Fault {
+    /// This fault's params as `T` (its type's defaults when absent).
+    pub fn params_as<T: serde::de::DeserializeOwned + Default>(
+        &self,
+    ) -> Result<T, serde_json::Error> {
+        match &self.params {
+            None => Ok(T::default()),
+            Some(p) => p.parse(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

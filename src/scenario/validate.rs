@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use super::fault_spec::{FaultRules, ParamCheck};
 use super::model::*;
 use super::{Duration, Expectation};
 use crate::config::Config;
@@ -21,12 +22,14 @@ pub fn validate(
     root: &Node,
     src: &Source<'_>,
     config: &Config,
+    faults: &dyn FaultRules,
     diags: &mut Vec<Diagnostic>,
 ) {
     let mut v = Validator {
         root,
         src,
         config,
+        faults,
         diags,
     };
     v.scenario(scenario);
@@ -36,6 +39,7 @@ struct Validator<'a, 'b> {
     root: &'a Node,
     src: &'a Source<'b>,
     config: &'a Config,
+    faults: &'a dyn FaultRules,
     diags: &'a mut Vec<Diagnostic>,
 }
 
@@ -388,12 +392,12 @@ impl Validator<'_, '_> {
         }
     }
 
-    fn faults(&mut self, spec: &Spec) {
-        let names: Vec<&str> = spec.faults.iter().map(|f| f.name.as_str()).collect();
+    fn faults(&mut self, section: &Spec) {
+        let names: Vec<&str> = section.faults.iter().map(|f| f.name.as_str()).collect();
         self.unique(&names, &["spec", "faults"], "name", "fault");
-        let br = &spec.blast_radius;
-        let recover = spec.steady_state.recover_within();
-        for (i, f) in spec.faults.iter().enumerate() {
+        let br = &section.blast_radius;
+        let recover = section.steady_state.recover_within();
+        for (i, f) in section.faults.iter().enumerate() {
             let fp = |k: &'static str| -> Vec<Step<'static>> {
                 vec![
                     Step::Key("spec"),
@@ -403,8 +407,12 @@ impl Validator<'_, '_> {
                 ]
             };
             let ty = f.kind;
+            let Some(spec) = self.faults.spec(ty) else {
+                self.unknown_type(ty, &fp("type"));
+                continue;
+            };
             // Duration present exactly for the faults that hold.
-            match (ty.holds(), f.duration) {
+            match (spec.holds(), f.duration) {
                 (true, None) => self.error(
                     &fp("type"),
                     Target::Value,
@@ -447,9 +455,25 @@ impl Validator<'_, '_> {
                 );
             }
             self.mode(f, br, &fp("mode"));
-            self.selector(spec, f, i);
-            self.params(f, i);
+            self.selector(section, f, i, spec.target_kind());
+            let mut check = ParamCheck::new(f, i, self.root, self.src, self.diags);
+            spec.check_params(&mut check);
         }
+    }
+
+    /// A `type` no fault in the registry has, with the closest one.
+    fn unknown_type(&mut self, ty: FaultType, p: &[Step<'_>]) {
+        let names = self.faults.names();
+        let hint = match did_you_mean(ty.as_str(), names.iter().copied()) {
+            Some(m) => format!("did you mean `{m}`?"),
+            None => format!("the fault types are {}", one_of(&names)),
+        };
+        self.error(
+            p,
+            Target::Value,
+            format!("unknown value `{ty}` for `type`"),
+            Some(hint),
+        );
     }
 
     fn mode(&mut self, f: &Fault, br: &BlastRadius, p: &[Step<'_>]) {
@@ -534,7 +558,7 @@ impl Validator<'_, '_> {
         }
     }
 
-    fn selector(&mut self, spec: &Spec, f: &Fault, i: usize) {
+    fn selector(&mut self, spec: &Spec, f: &Fault, i: usize, kind: TargetKind) {
         let sel = &f.selector;
         let sp = |k: &'static str| -> Vec<Step<'static>> {
             vec![
@@ -552,7 +576,6 @@ impl Validator<'_, '_> {
             Step::Key("selector"),
         ];
         let ty = f.kind;
-        let kind = ty.target_kind();
         let not_used = |v: &mut Self, key: &'static str, present: bool, why: &str| {
             if present {
                 v.error(
@@ -652,176 +675,6 @@ impl Validator<'_, '_> {
                 );
             }
             Some(_) => {}
-        }
-    }
-
-    fn params(&mut self, f: &Fault, i: usize) {
-        let base = [
-            Step::Key("spec"),
-            Step::Key("faults"),
-            Step::Index(i),
-            Step::Key("params"),
-        ];
-        fn pp<'k>(base: &[Step<'k>], k: &'k str) -> Vec<Step<'k>> {
-            let mut v = base.to_vec();
-            v.push(Step::Key(k));
-            v
-        }
-        let pp = |k: &'static str| pp(&base, k);
-        let ty = f.kind;
-        let accepted = ty.params();
-        let params_node = lookup(self.root, &base);
-        self.unknown_params(ty, accepted, params_node, &base);
-        let p = f.params.clone().unwrap_or_default();
-        if ty == FaultType::Scale {
-            self.scale_params(f, i, &p, &pp("by"));
-        }
-        if ty == FaultType::PodKill
-            && p.force == Some(true)
-            && p.grace_period.is_some_and(|g| !g.as_std().is_zero())
-        {
-            self.error(
-                &pp("gracePeriod"),
-                Target::Key,
-                format!(
-                    "fault `{}` sets `force: true` and a `gracePeriod`",
-                    f.name
-                ),
-                Some("a force delete has no grace period; remove `gracePeriod`, or `force` for a graceful delete".into()),
-            );
-        }
-        if accepted.contains(&"workers") && p.workers == Some(0) {
-            self.error(
-                &pp("workers"),
-                Target::Value,
-                "`workers` must be at least 1".into(),
-                None,
-            );
-        }
-        if accepted.contains(&"loss")
-            && let Some(l) = p.loss.filter(|l| !(*l > 0.0 && *l <= 100.0))
-        {
-            self.error(
-                &pp("loss"),
-                Target::Value,
-                format!("`loss` is a percentage between 0 and 100, found {l}"),
-                Some("e.g. `loss: 10` drops one packet in ten".into()),
-            );
-        }
-        if accepted.contains(&"latency")
-            && let Some(l) = p.latency
-        {
-            self.positive(l, &pp("latency"), "latency");
-        }
-        if accepted.contains(&"memory")
-            && let Some(m) = p.memory.as_deref().filter(|m| !is_quantity(m))
-        {
-            self.error(
-                &pp("memory"),
-                Target::Value,
-                format!("`{m}` is not a memory quantity"),
-                Some("write a Kubernetes quantity such as `256Mi` or `1Gi`".into()),
-            );
-        }
-        for key in ["image", "stressImage"] {
-            let val = if key == "image" {
-                &p.image
-            } else {
-                &p.stress_image
-            };
-            if accepted.contains(&key) && val.as_deref().is_some_and(|s| s.trim().is_empty()) {
-                self.error(
-                    &pp(key),
-                    Target::Key,
-                    format!("`{key}` must not be empty"),
-                    None,
-                );
-            }
-        }
-        if accepted.contains(&"taint") && p.taint.as_ref().is_some_and(|t| t.key.trim().is_empty())
-        {
-            let mut tp = pp("taint");
-            tp.push(Step::Key("key"));
-            self.error(
-                &tp,
-                Target::Key,
-                "the taint's `key` must not be empty".into(),
-                None,
-            );
-        }
-    }
-
-    /// Keys under `params` that the fault type does not take.
-    fn unknown_params(
-        &mut self,
-        ty: FaultType,
-        accepted: &[&str],
-        params_node: Option<&Node>,
-        base: &[Step<'_>],
-    ) {
-        let mut unknown = Vec::new();
-        if let Some(n) = params_node {
-            for e in n.entries() {
-                if let Some(k) = e.key.as_str()
-                    && !accepted.contains(&k)
-                {
-                    unknown.push(k.to_string());
-                }
-            }
-        }
-        for k in &unknown {
-            let hint = if accepted.is_empty() {
-                format!("{ty} takes no parameters; remove `params`")
-            } else {
-                match did_you_mean(k, accepted.iter().copied()) {
-                    Some(m) => format!("did you mean `{m}`? {ty} takes {}", one_of(accepted)),
-                    None => format!("{ty} takes {}", one_of(accepted)),
-                }
-            };
-            let mut kp = base.to_vec();
-            kp.push(Step::Key(k));
-            self.error(
-                &kp,
-                Target::Key,
-                format!("`{k}` is not a parameter of {ty}"),
-                Some(hint),
-            );
-        }
-    }
-
-    /// `scale` takes `replicas` or `by`, exactly one, and `by` must move.
-    fn scale_params(&mut self, f: &Fault, i: usize, p: &Params, by: &[Step<'_>]) {
-        match (p.replicas, p.by) {
-            (Some(_), Some(_)) => self.error(
-                by,
-                Target::Key,
-                format!("fault `{}` sets both `replicas` and `by`", f.name),
-                Some(
-                    "scale to an absolute count with `replicas`, or relative with `by`, not both"
-                        .into(),
-                ),
-            ),
-            (None, None) => self.error(
-                &[
-                    Step::Key("spec"),
-                    Step::Key("faults"),
-                    Step::Index(i),
-                    Step::Key("type"),
-                ],
-                Target::Value,
-                format!(
-                    "fault `{}` (scale) needs `params.replicas` or `params.by`",
-                    f.name
-                ),
-                Some("e.g. `params: {replicas: 1}` or `params: {by: -2}`".into()),
-            ),
-            (None, Some(0)) => self.error(
-                by,
-                Target::Value,
-                "`by: 0` does not change anything".into(),
-                None,
-            ),
-            _ => {}
         }
     }
 
@@ -1067,7 +920,7 @@ struct ProbeSources<'a> {
     http: Option<&'a HttpProbe>,
 }
 
-fn lookup<'n>(root: &'n Node, path: &[Step<'_>]) -> Option<&'n Node> {
+pub(super) fn lookup<'n>(root: &'n Node, path: &[Step<'_>]) -> Option<&'n Node> {
     let mut node = root;
     for s in path {
         node = match *s {
@@ -1076,21 +929,6 @@ fn lookup<'n>(root: &'n Node, path: &[Step<'_>]) -> Option<&'n Node> {
         };
     }
     Some(node)
-}
-
-/// A Kubernetes resource quantity for memory: digits, optional fraction, and
-/// an optional binary or decimal suffix.
-fn is_quantity(s: &str) -> bool {
-    let num_len = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, suffix) = s.split_at(num_len);
-    !num.is_empty()
-        && num.parse::<f64>().is_ok()
-        && matches!(
-            suffix,
-            "" | "Ki" | "Mi" | "Gi" | "Ti" | "k" | "K" | "M" | "G" | "T"
-        )
 }
 
 /// The path of a field of one autopilot entry.

@@ -212,13 +212,14 @@ fn exit_code(
 }
 
 fn load(file: &Path) -> Result<Scenario, String> {
-    let mut v = gameday::scenario::load_file(file, &Config::default()).map_err(|d| {
-        format!(
-            "{} does not validate:\n{}",
-            file.display(),
-            gameday::diag::render_all(&d, false)
-        )
-    })?;
+    let mut v = gameday::scenario::load_file(file, &Config::default(), &gameday::faults::Registry)
+        .map_err(|d| {
+            format!(
+                "{} does not validate:\n{}",
+                file.display(),
+                gameday::diag::render_all(&d, false)
+            )
+        })?;
     Ok(v.remove(0))
 }
 
