@@ -80,7 +80,14 @@ async fn inject_scenario(
     };
     let stop = AtomicBool::new(false);
     let results = kind_of(fault.kind)
-        .inject(&cx, &stamp, plan.targets(), &stop)
+        .inject(
+            &cx,
+            gameday::faults::Batch {
+                stamp: &stamp,
+                targets: plan.targets(),
+                stop: &stop,
+            },
+        )
         .await;
     assert!(!results.is_empty());
     for r in &results {

@@ -317,7 +317,10 @@ const HINTS: &[(&str, &str)] = &[
     ("autopilot-unknown-step", "did you mean `scale-up`?"),
     ("response-unknown-severity", "did you mean `SEV2`?"),
     ("duration-without-unit", "`2s`"),
-    ("unknown-param-for-type", "podKill takes `force` or `gracePeriod`"),
+    (
+        "unknown-param-for-type",
+        "podKill takes `force` or `gracePeriod`",
+    ),
     ("protected-namespace", "kube-system"),
     ("percent-above-max-percent", "allowFullOutage"),
     ("fault-longer-than-max-duration", "at least 11m30s"),

@@ -769,7 +769,16 @@ async fn execute(
     };
     (
         idx,
-        kind_of(fault.kind).inject(&cx, stamp, targets, stop).await,
+        kind_of(fault.kind)
+            .inject(
+                &cx,
+                faults::Batch {
+                    stamp,
+                    targets,
+                    stop,
+                },
+            )
+            .await,
     )
 }
 

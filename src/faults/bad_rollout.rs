@@ -13,21 +13,19 @@
 //! the revert deletes the owned pods whose images differ from the restored
 //! template, gracefully, and the controller recreates them.
 
-use std::sync::atomic::AtomicBool;
 
 use futures::FutureExt;
-use futures::future::BoxFuture;
 use serde_json::json;
 
-use super::common::{self, TargetOutcome};
+use super::common::{self};
 use super::pod_failure::{restored_containers, with_images};
 use super::rbac::{Rule, pods_rw, workloads};
-use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, targets};
+use super::{FaultCx, FaultError, FaultKind, Reverted, targets, Batch, Injecting, Planning, Reverting};
 use super::starter::{self, Starter};
 use crate::scenario::TargetKind;
 use crate::scenario::ParamCheck;
 use crate::k8s::Kube;
-use crate::k8s::marks::{self, Marked, ObjKind, ObjRef, Stamp};
+use crate::k8s::marks::{self, Marked, ObjKind, ObjRef};
 use crate::k8s::select::{Candidate, Candidates, GroupImpact};
 use crate::scenario::{Fault, FaultSpec};
 use k8s_openapi::api::core::v1::Pod;
@@ -129,7 +127,7 @@ impl FaultKind for BadRollout {
         }
     }
 
-    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
+    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move {
             let mut out = targets::workload(cx).await?;
             for c in &out.items {
@@ -174,13 +172,8 @@ impl FaultKind for BadRollout {
         )
     }
 
-    fn inject<'a>(
-        &'a self,
-        cx: &'a FaultCx<'a>,
-        stamp: &'a Stamp,
-        targets: &'a [Candidate],
-        stop: &'a AtomicBool,
-    ) -> BoxFuture<'a, Vec<TargetResult>> {
+    fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
+        let Batch { stamp, targets, stop } = batch;
         let p: Params = match cx.params() {
             Ok(p) => p,
             Err(e) => return futures::future::ready(common::all_failed(targets, &e)).boxed(),
@@ -191,10 +184,7 @@ impl FaultKind for BadRollout {
             let image = image.clone();
             async move {
                 let Some(w) = common::get(cx.kube, &t.obj).await? else {
-                    return Ok(TargetOutcome::Skipped {
-                        marked: vec![],
-                        reason: "gone before injection".into(),
-                    });
+                    return Ok(common::gone_before_injection());
                 };
                 let (containers, before) = with_images(
                     &w.data["spec"]["template"]["spec"]["containers"],
@@ -204,24 +194,14 @@ impl FaultKind for BadRollout {
                     stamp.patch(&json!({ "images": before }), &[]),
                     &json!({"spec": {"template": {"spec": {"containers": containers}}}}),
                 );
-                match common::merge_patch(cx.kube, &t.obj, &patch).await? {
-                    Some(_) => Ok(TargetOutcome::Done(vec![t.obj.clone()])),
-                    None => Ok(TargetOutcome::Skipped {
-                        marked: vec![],
-                        reason: "gone before injection".into(),
-                    }),
-                }
+                common::patch_target(cx.kube, &t.obj, &patch).await
             }
             .boxed()
         })
         .boxed()
     }
 
-    fn revert<'a>(
-        &'a self,
-        kube: &'a Kube,
-        marked: &'a Marked,
-    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {
         async move {
             let Some(w) = common::get(kube, &marked.obj).await? else {
                 return Ok(Reverted::Gone);

@@ -268,6 +268,19 @@ pub async fn mark(
     Ok(merge_patch(kube, obj, &patch).await?)
 }
 
+/// Merge-patches a target (marks and change in one write): done, with the
+/// target to revert, or gone before injection.
+pub async fn patch_target(
+    kube: &Kube,
+    obj: &ObjRef,
+    patch: &Value,
+) -> Result<TargetOutcome, FaultError> {
+    Ok(match merge_patch(kube, obj, patch).await? {
+        Some(_) => TargetOutcome::Done(vec![obj.clone()]),
+        None => gone_before_injection(),
+    })
+}
+
 /// The outcome for a target that vanished before anything was written.
 pub fn gone_before_injection() -> TargetOutcome {
     TargetOutcome::Skipped {

@@ -2,19 +2,16 @@
 //! and UDP), so name resolution fails and everything else works. Policies
 //! are allow-lists; "all but 53" is two port ranges.
 
-use std::sync::atomic::AtomicBool;
 
 use futures::FutureExt;
-use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::rbac::{NETPOL, Rule, pods_rw};
-use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, netpol, targets};
+use super::{FaultCx, FaultKind, netpol, targets, Batch, Injecting, Planning, Reverting};
 use super::starter::{self, Starter};
 use crate::k8s::marks::ObjKind;
 use crate::k8s::Kube;
-use crate::k8s::marks::{Marked, Stamp};
-use crate::k8s::select::{Candidate, Candidates};
+use crate::k8s::marks::Marked;
 use crate::scenario::FaultSpec;
 
 pub struct DnsBlock;
@@ -61,25 +58,16 @@ impl FaultKind for DnsBlock {
         }
     }
 
-    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
+    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move { targets::pods_on_pod_network(cx).await }.boxed()
     }
 
-    fn inject<'a>(
-        &'a self,
-        cx: &'a FaultCx<'a>,
-        stamp: &'a Stamp,
-        targets: &'a [Candidate],
-        stop: &'a AtomicBool,
-    ) -> BoxFuture<'a, Vec<TargetResult>> {
+    fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
+        let Batch { stamp, targets, stop } = batch;
         netpol::inject(cx, stamp, targets, stop, spec()).boxed()
     }
 
-    fn revert<'a>(
-        &'a self,
-        kube: &'a Kube,
-        marked: &'a Marked,
-    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {
         netpol::revert(kube, marked).boxed()
     }
 }

@@ -262,10 +262,7 @@ pub async fn inject(
         let name = name.clone();
         Box::pin(async move {
             let Some(pod) = common::get(cx.kube, &t.obj).await? else {
-                return Ok(TargetOutcome::Skipped {
-                    marked: vec![],
-                    reason: "gone before injection".into(),
-                });
+                return Ok(common::gone_before_injection());
             };
             let target = first_container(&pod.data);
             let undo = json!({"container": name, "targetContainer": target,
@@ -275,10 +272,7 @@ pub async fn inject(
                 .await?
                 .is_none()
             {
-                return Ok(TargetOutcome::Skipped {
-                    marked: vec![],
-                    reason: "gone before injection".into(),
-                });
+                return Ok(common::gone_before_injection());
             }
             let c = container(
                 &name,

@@ -4,17 +4,15 @@
 //! container that ends it. A fault of this shape only says what differs,
 //! its [`Effect`], and gets [`FaultKind`] from the blanket impl here.
 
-use std::sync::atomic::AtomicBool;
-
 use futures::FutureExt;
-use futures::future::BoxFuture;
 
 use super::ephemeral::{self, Effect};
 use super::rbac::{EPHEMERAL, Rule, pods_rw};
-use super::{FaultCx, FaultError, FaultKind, Reverted, Starter, TargetResult, common, targets};
+use super::{
+    Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverting, Starter, common, targets,
+};
 use crate::k8s::Kube;
-use crate::k8s::marks::{Marked, Stamp};
-use crate::k8s::select::{Candidate, Candidates};
+use crate::k8s::marks::Marked;
 use crate::scenario::FaultSpec;
 
 const RBAC: &[Rule] = &[pods_rw(&["get", "list", "patch"]), EPHEMERAL];
@@ -42,7 +40,7 @@ impl<T: EphemeralFault> FaultKind for T {
         EphemeralFault::starter(self)
     }
 
-    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
+    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move {
             let effect = self.effect(cx, 1)?;
             if T::NETWORK {
@@ -56,13 +54,12 @@ impl<T: EphemeralFault> FaultKind for T {
         .boxed()
     }
 
-    fn inject<'a>(
-        &'a self,
-        cx: &'a FaultCx<'a>,
-        stamp: &'a Stamp,
-        targets: &'a [Candidate],
-        stop: &'a AtomicBool,
-    ) -> BoxFuture<'a, Vec<TargetResult>> {
+    fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
+        let Batch {
+            stamp,
+            targets,
+            stop,
+        } = batch;
         async move {
             let secs = common::whole_seconds(cx.fault.duration.unwrap_or_default().as_std());
             match self.effect(cx, secs) {
@@ -74,11 +71,7 @@ impl<T: EphemeralFault> FaultKind for T {
         .boxed()
     }
 
-    fn revert<'a>(
-        &'a self,
-        kube: &'a Kube,
-        marked: &'a Marked,
-    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {
         async move {
             // The undo data carries the revert recorded at inject time;
             // these defaults only serve marks written before it did.

@@ -148,7 +148,7 @@ pub trait FaultKind: FaultSpec + Send + Sync {
     fn starter(&self) -> Starter;
 
     /// Every object the fault could touch, from live state. Changes nothing.
-    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>>;
+    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a>;
 
     /// The impact per workload when it is not "one target = one pod of the
     /// group" (scale, badRollout). `None` uses the generic count.
@@ -164,21 +164,28 @@ pub trait FaultKind: FaultSpec + Send + Sync {
     /// Marks and changes the targets. The engine has written the intent to
     /// the ledger before calling this. Stops starting new targets once `stop`
     /// is set; targets already in flight finish (and are then reverted).
-    fn inject<'a>(
-        &'a self,
-        cx: &'a FaultCx<'a>,
-        stamp: &'a Stamp,
-        targets: &'a [Candidate],
-        stop: &'a AtomicBool,
-    ) -> BoxFuture<'a, Vec<TargetResult>>;
+    fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a>;
 
     /// Undoes one marked object from its own annotations. Idempotent: a
     /// second call on a reverted or deleted object succeeds.
-    fn revert<'a>(
-        &'a self,
-        kube: &'a Kube,
-        marked: &'a Marked,
-    ) -> BoxFuture<'a, Result<Reverted, FaultError>>;
+    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a>;
+}
+
+/// What `plan` returns: every candidate, or why the fault cannot run.
+pub type Planning<'a> = BoxFuture<'a, Result<Candidates, FaultError>>;
+/// What `inject` returns: one result per target.
+pub type Injecting<'a> = BoxFuture<'a, Vec<TargetResult>>;
+/// What `revert` returns for one marked object.
+pub type Reverting<'a> = BoxFuture<'a, Result<Reverted, FaultError>>;
+
+/// The targets one `inject` call works on, with the run's stamp (the marks
+/// to write) and the stop flag: once it is set, targets not yet started
+/// are skipped; those in flight finish (and are then reverted).
+#[derive(Clone, Copy)]
+pub struct Batch<'a> {
+    pub stamp: &'a Stamp,
+    pub targets: &'a [Candidate],
+    pub stop: &'a AtomicBool,
 }
 
 /// Reverts any marked object, whoever marked it. Objects without a known

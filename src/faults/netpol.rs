@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 
 use serde_json::{Value, json};
 
-use super::common::{self, TargetOutcome};
+use super::common::{self};
 use super::{FaultCx, FaultError, Reverted, TargetResult};
 use crate::k8s::Kube;
 use crate::k8s::marks::{LABEL_FAULT_ID, Marked, ObjKind, ObjRef, Stamp, generated_name};
@@ -51,13 +51,7 @@ pub async fn inject(
         let name = name.clone();
         Box::pin(async move {
             let patch = stamp.patch(&json!({}), &[(LABEL_FAULT_ID, name.as_str())]);
-            Ok(match common::merge_patch(cx.kube, &t.obj, &patch).await? {
-                Some(_) => TargetOutcome::Done(vec![t.obj.clone()]),
-                None => TargetOutcome::Skipped {
-                    marked: vec![],
-                    reason: "gone before injection".into(),
-                },
-            })
+            common::patch_target(cx.kube, &t.obj, &patch).await
         })
     })
     .await;

@@ -1,20 +1,17 @@
 //! networkPartition: a deny-all NetworkPolicy (ingress, egress or both) for
 //! the chosen pods. Revert deletes the policy and removes the pod labels.
 
-use std::sync::atomic::AtomicBool;
 
 use futures::FutureExt;
-use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::rbac::{NETPOL, Rule, pods_rw};
-use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, netpol, targets};
+use super::{FaultCx, FaultKind, netpol, targets, Batch, Injecting, Planning, Reverting};
 use super::starter::{self, Starter};
 use crate::scenario::ParamCheck;
 use crate::k8s::marks::ObjKind;
 use crate::k8s::Kube;
-use crate::k8s::marks::{Marked, Stamp};
-use crate::k8s::select::{Candidate, Candidates};
+use crate::k8s::marks::Marked;
 use crate::scenario::FaultSpec;
 
 pub struct NetworkPartition;
@@ -83,28 +80,19 @@ impl FaultKind for NetworkPartition {
         }
     }
 
-    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
+    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move { targets::pods_on_pod_network(cx).await }.boxed()
     }
 
-    fn inject<'a>(
-        &'a self,
-        cx: &'a FaultCx<'a>,
-        stamp: &'a Stamp,
-        targets: &'a [Candidate],
-        stop: &'a AtomicBool,
-    ) -> BoxFuture<'a, Vec<TargetResult>> {
+    fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
+        let Batch { stamp, targets, stop } = batch;
         match cx.params::<Params>() {
             Ok(p) => netpol::inject(cx, stamp, targets, stop, spec(p.direction)).boxed(),
             Err(e) => futures::future::ready(super::common::all_failed(targets, &e)).boxed(),
         }
     }
 
-    fn revert<'a>(
-        &'a self,
-        kube: &'a Kube,
-        marked: &'a Marked,
-    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {
         netpol::revert(kube, marked).boxed()
     }
 }

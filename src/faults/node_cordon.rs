@@ -2,21 +2,18 @@
 //! `{"unschedulable": bool}`, so a node that was cordoned by someone else
 //! stays cordoned after the revert.
 
-use std::sync::atomic::AtomicBool;
 
 use futures::FutureExt;
-use futures::future::BoxFuture;
 use serde_json::json;
 
 use super::common::{self, TargetOutcome};
 use super::rbac::{NODES, Rule};
-use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, targets};
+use super::{FaultCx, FaultError, FaultKind, Reverted, targets, Batch, Injecting, Planning, Reverting};
 use super::starter::{self, Starter};
 use crate::scenario::TargetKind;
 use crate::k8s::marks::ObjKind;
 use crate::k8s::Kube;
 use crate::k8s::marks::{self, Marked, ObjRef, Stamp};
-use crate::k8s::select::{Candidate, Candidates};
 use crate::scenario::FaultSpec;
 
 pub struct NodeCordon;
@@ -86,25 +83,17 @@ impl FaultKind for NodeCordon {
         }
     }
 
-    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
+    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move { Ok(targets::nodes(cx).await?.0) }.boxed()
     }
 
-    fn inject<'a>(
-        &'a self,
-        cx: &'a FaultCx<'a>,
-        stamp: &'a Stamp,
-        targets: &'a [Candidate],
-        stop: &'a AtomicBool,
-    ) -> BoxFuture<'a, Vec<TargetResult>> {
+    fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
+        let Batch { stamp, targets, stop } = batch;
         common::each_target(targets, cx.concurrency, stop, move |t| {
             async move {
                 Ok(match cordon(cx.kube, &t.obj, stamp).await? {
                     Some(()) => TargetOutcome::Done(vec![t.obj.clone()]),
-                    None => TargetOutcome::Skipped {
-                        marked: vec![],
-                        reason: "gone before injection".into(),
-                    },
+                    None => common::gone_before_injection(),
                 })
             }
             .boxed()
@@ -112,11 +101,7 @@ impl FaultKind for NodeCordon {
         .boxed()
     }
 
-    fn revert<'a>(
-        &'a self,
-        kube: &'a Kube,
-        marked: &'a Marked,
-    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {
         uncordon(kube, marked).boxed()
     }
 }

@@ -14,18 +14,14 @@
 //! rescheduled by their controllers.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::AtomicBool;
 
 use futures::FutureExt;
-use futures::future::BoxFuture;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::ListParams;
 
 use super::common::{self, TargetOutcome};
 use super::rbac::{NODES, Rule, pods_rw, pods_sub};
-use super::{
-    FaultCx, FaultError, FaultKind, Reverted, TargetResult, node_cordon, pod_evict, targets,
-};
+use super::{FaultCx, FaultError, FaultKind, node_cordon, pod_evict, targets, Batch, Injecting, Planning, Reverting};
 use super::starter::{self, Starter};
 use crate::scenario::TargetKind;
 use crate::scenario::ParamCheck;
@@ -282,7 +278,7 @@ impl FaultKind for NodeDrain {
         }
     }
 
-    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
+    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         plan_drain(cx).boxed()
     }
 
@@ -295,24 +291,15 @@ impl FaultKind for NodeDrain {
         Some(drain_impact(chosen, all))
     }
 
-    fn inject<'a>(
-        &'a self,
-        cx: &'a FaultCx<'a>,
-        stamp: &'a Stamp,
-        targets: &'a [Candidate],
-        stop: &'a AtomicBool,
-    ) -> BoxFuture<'a, Vec<TargetResult>> {
+    fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
+        let Batch { stamp, targets, stop } = batch;
         common::each_target(targets, cx.concurrency, stop, move |t| {
             drain_one(cx, stamp, &t.obj).boxed()
         })
         .boxed()
     }
 
-    fn revert<'a>(
-        &'a self,
-        kube: &'a Kube,
-        marked: &'a Marked,
-    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {
         async move {
             match marked.obj.kind {
                 ObjKind::Node => node_cordon::uncordon(kube, marked).await,

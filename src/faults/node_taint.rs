@@ -2,22 +2,19 @@
 //! the taint added, `{"taint":{"key":..,"value":..,"effect":..}}`; the revert
 //! removes exactly that taint and keeps any others added meanwhile.
 
-use std::sync::atomic::AtomicBool;
 
 use futures::FutureExt;
-use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::common::{self, TargetOutcome};
+use super::common::{self};
 use super::rbac::{NODES, Rule};
-use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, targets};
+use super::{FaultCx, FaultError, FaultKind, Reverted, targets, Batch, Injecting, Planning, Reverting};
 use super::starter::{self, Starter};
 use crate::scenario::TargetKind;
 use crate::scenario::ParamCheck;
 use crate::k8s::marks::ObjKind;
 use crate::k8s::Kube;
-use crate::k8s::marks::{self, Marked, Stamp};
-use crate::k8s::select::{Candidate, Candidates};
+use crate::k8s::marks::{self, Marked};
 use crate::scenario::FaultSpec;
 use crate::yaml::Target;
 
@@ -144,17 +141,12 @@ impl FaultKind for NodeTaint {
         }
     }
 
-    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
+    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move { Ok(targets::nodes(cx).await?.0) }.boxed()
     }
 
-    fn inject<'a>(
-        &'a self,
-        cx: &'a FaultCx<'a>,
-        stamp: &'a Stamp,
-        targets: &'a [Candidate],
-        stop: &'a AtomicBool,
-    ) -> BoxFuture<'a, Vec<TargetResult>> {
+    fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
+        let Batch { stamp, targets, stop } = batch;
         let p: Params = match cx.params() {
             Ok(p) => p,
             Err(e) => return futures::future::ready(common::all_failed(targets, &e)).boxed(),
@@ -169,10 +161,7 @@ impl FaultKind for NodeTaint {
             let taint = taint.clone();
             async move {
                 let Some(node) = common::get(cx.kube, &t.obj).await? else {
-                    return Ok(TargetOutcome::Skipped {
-                        marked: vec![],
-                        reason: "gone before injection".into(),
-                    });
+                    return Ok(common::gone_before_injection());
                 };
                 let taints = with_taint(&node.data["spec"]["taints"], &taint);
                 let patch = marks::combine(
@@ -182,24 +171,14 @@ impl FaultKind for NodeTaint {
                         "spec": {"taints": taints}
                     }),
                 );
-                Ok(match common::merge_patch(cx.kube, &t.obj, &patch).await? {
-                    Some(_) => TargetOutcome::Done(vec![t.obj.clone()]),
-                    None => TargetOutcome::Skipped {
-                        marked: vec![],
-                        reason: "gone before injection".into(),
-                    },
-                })
+                common::patch_target(cx.kube, &t.obj, &patch).await
             }
             .boxed()
         })
         .boxed()
     }
 
-    fn revert<'a>(
-        &'a self,
-        kube: &'a Kube,
-        marked: &'a Marked,
-    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {
         // A merge patch replaces the taint list whole: write it with the
         // resourceVersion it was read at, so a taint another controller added
         // meanwhile is never dropped; on 409, read again.

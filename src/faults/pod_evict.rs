@@ -2,17 +2,14 @@
 //! A budget that refuses (429) skips the target instead of failing the run:
 //! that refusal is the cluster's safety net working.
 
-use std::sync::atomic::AtomicBool;
 
 use futures::FutureExt;
-use futures::future::BoxFuture;
 
 use super::common::{self, TargetOutcome};
 use super::rbac::{Rule, pods_rw, pods_sub};
-use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, targets};
+use super::{FaultCx, FaultError, FaultKind, targets, Batch, Injecting, Planning, Reverting};
 use super::starter::Starter;
-use crate::k8s::marks::{Marked, ObjRef, Stamp};
-use crate::k8s::select::{Candidate, Candidates};
+use crate::k8s::marks::{Marked, ObjRef};
 use crate::k8s::{K8sError, Kube};
 use crate::scenario::FaultSpec;
 
@@ -89,17 +86,12 @@ impl FaultKind for PodEvict {
         }
     }
 
-    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
+    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move { Ok(targets::pods(cx).await?.0) }.boxed()
     }
 
-    fn inject<'a>(
-        &'a self,
-        cx: &'a FaultCx<'a>,
-        stamp: &'a Stamp,
-        targets: &'a [Candidate],
-        stop: &'a AtomicBool,
-    ) -> BoxFuture<'a, Vec<TargetResult>> {
+    fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
+        let Batch { stamp, targets, stop } = batch;
         common::each_target(targets, cx.concurrency, stop, move |t| {
             async move {
                 common::mark_then(cx.kube, &t.obj, stamp, async {
@@ -118,11 +110,7 @@ impl FaultKind for PodEvict {
         .boxed()
     }
 
-    fn revert<'a>(
-        &'a self,
-        kube: &'a Kube,
-        marked: &'a Marked,
-    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {
         common::strip(kube, &marked.obj).boxed()
     }
 }

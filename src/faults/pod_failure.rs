@@ -3,20 +3,17 @@
 //! `{"images":{"app":"shop/checkout:1.4"}}`. Mark and change are one write.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicBool;
 
 use futures::FutureExt;
-use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::common::{self, TargetOutcome};
+use super::common::{self};
 use super::rbac::{Rule, pods_rw};
-use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, targets};
+use super::{FaultCx, FaultKind, Reverted, targets, Batch, Injecting, Planning, Reverting};
 use super::starter::{self, Starter};
 use crate::scenario::ParamCheck;
 use crate::k8s::Kube;
-use crate::k8s::marks::{self, Marked, Stamp};
-use crate::k8s::select::{Candidate, Candidates};
+use crate::k8s::marks::{self, Marked};
 use crate::scenario::FaultSpec;
 
 pub struct PodFailure;
@@ -104,17 +101,12 @@ impl FaultKind for PodFailure {
         }
     }
 
-    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
+    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move { Ok(targets::pods(cx).await?.0) }.boxed()
     }
 
-    fn inject<'a>(
-        &'a self,
-        cx: &'a FaultCx<'a>,
-        stamp: &'a Stamp,
-        targets: &'a [Candidate],
-        stop: &'a AtomicBool,
-    ) -> BoxFuture<'a, Vec<TargetResult>> {
+    fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
+        let Batch { stamp, targets, stop } = batch;
         let p: Params = match cx.params() {
             Ok(p) => p,
             Err(e) => return futures::future::ready(common::all_failed(targets, &e)).boxed(),
@@ -125,10 +117,7 @@ impl FaultKind for PodFailure {
             let image = image.clone();
             async move {
                 let Some(pod) = common::get(cx.kube, &t.obj).await? else {
-                    return Ok(TargetOutcome::Skipped {
-                        marked: vec![],
-                        reason: "gone before injection".into(),
-                    });
+                    return Ok(common::gone_before_injection());
                 };
                 let (containers, before) =
                     with_images(&pod.data["spec"]["containers"], &|_, _| image.to_string());
@@ -137,24 +126,14 @@ impl FaultKind for PodFailure {
                     stamp.patch(&undo, &[]),
                     &json!({"spec": {"containers": containers}}),
                 );
-                match common::merge_patch(cx.kube, &t.obj, &patch).await? {
-                    Some(_) => Ok(TargetOutcome::Done(vec![t.obj.clone()])),
-                    None => Ok(TargetOutcome::Skipped {
-                        marked: vec![],
-                        reason: "gone before injection".into(),
-                    }),
-                }
+                common::patch_target(cx.kube, &t.obj, &patch).await
             }
             .boxed()
         })
         .boxed()
     }
 
-    fn revert<'a>(
-        &'a self,
-        kube: &'a Kube,
-        marked: &'a Marked,
-    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {
         async move {
             let Some(pod) = common::get(kube, &marked.obj).await? else {
                 return Ok(Reverted::Gone);

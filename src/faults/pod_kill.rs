@@ -14,11 +14,9 @@
 //! replaced. Controllers recreate the pods, so there is nothing to undo; a
 //! pod that was marked but survived just loses its marks on revert.
 
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
-use futures::future::BoxFuture;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -26,10 +24,9 @@ use serde::Deserialize;
 use super::common::{self, DeleteSeen, TargetOutcome};
 use super::rbac::{Rule, pods_rw};
 use super::starter::{ERRORS, Starter};
-use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, targets};
+use super::{FaultCx, FaultError, FaultKind, targets, Batch, Injecting, Planning, Reverting};
 use crate::k8s::Kube;
 use crate::k8s::marks::{Marked, ObjRef, Stamp};
-use crate::k8s::select::{Candidate, Candidates};
 use crate::scenario::{FaultSpec, ParamCheck};
 use crate::values::Duration as Span;
 use crate::yaml::Target;
@@ -151,17 +148,12 @@ impl FaultKind for PodKill {
         }
     }
 
-    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
+    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move { Ok(targets::pods(cx).await?.0) }.boxed()
     }
 
-    fn inject<'a>(
-        &'a self,
-        cx: &'a FaultCx<'a>,
-        stamp: &'a Stamp,
-        targets: &'a [Candidate],
-        stop: &'a AtomicBool,
-    ) -> BoxFuture<'a, Vec<TargetResult>> {
+    fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
+        let Batch { stamp, targets, stop } = batch;
         async move {
             let grace = match cx.params::<Params>() {
                 Ok(p) => grace_seconds(&p),
@@ -175,11 +167,7 @@ impl FaultKind for PodKill {
         .boxed()
     }
 
-    fn revert<'a>(
-        &'a self,
-        kube: &'a Kube,
-        marked: &'a Marked,
-    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {
         common::strip(kube, &marked.obj).boxed()
     }
 }

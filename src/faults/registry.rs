@@ -8,17 +8,14 @@
 //! policy gameday created), so nothing labelled by gameday outlives
 //! `recover`.
 
-use std::sync::atomic::AtomicBool;
-
 use futures::FutureExt;
-use futures::future::BoxFuture;
 
 use super::{
-    FAULTS, FaultCx, FaultError, FaultKind, Reverted, Rule, Starter, TargetResult, common,
+    Batch, FAULTS, FaultCx, FaultKind, Injecting, Planning, Reverting, Rule, Starter, TargetResult,
+    common,
 };
 use crate::k8s::Kube;
-use crate::k8s::marks::{Marked, ObjKind, Stamp};
-use crate::k8s::select::{Candidate, Candidates};
+use crate::k8s::marks::{Marked, ObjKind};
 use crate::scenario::{FaultRules, FaultSpec, FaultType};
 
 /// The implementation of a fault type; [`Unknown`] for a type this build
@@ -67,18 +64,17 @@ impl FaultKind for Unknown {
         Starter::default()
     }
 
-    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
+    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         let err = cx.invalid(format!("unknown fault type `{}`", cx.fault.kind));
         async move { Err(err) }.boxed()
     }
 
-    fn inject<'a>(
-        &'a self,
-        cx: &'a FaultCx<'a>,
-        _stamp: &'a Stamp,
-        targets: &'a [Candidate],
-        _stop: &'a AtomicBool,
-    ) -> BoxFuture<'a, Vec<TargetResult>> {
+    fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
+        let Batch {
+            stamp: _,
+            targets,
+            stop: _,
+        } = batch;
         let error = format!("unknown fault type `{}`", cx.fault.kind);
         let out = targets
             .iter()
@@ -92,11 +88,7 @@ impl FaultKind for Unknown {
         async move { out }.boxed()
     }
 
-    fn revert<'a>(
-        &'a self,
-        kube: &'a Kube,
-        marked: &'a Marked,
-    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {
         common::revert_unknown(kube, marked).boxed()
     }
 }

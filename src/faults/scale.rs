@@ -2,21 +2,19 @@
 //! change them `by` a relative amount. Undo: `{"replicas": N}`. The impact
 //! is the share of replicas removed, so scaling to zero is a full outage.
 
-use std::sync::atomic::AtomicBool;
 
 use futures::FutureExt;
-use futures::future::BoxFuture;
 use serde_json::json;
 
-use super::common::{self, TargetOutcome};
+use super::common::{self};
 use super::rbac::{Rule, workloads};
-use super::{FaultCx, FaultError, FaultKind, Reverted, TargetResult, targets};
+use super::{FaultCx, FaultError, FaultKind, targets, Batch, Injecting, Planning, Reverting};
 use super::starter::{self, Starter};
 use crate::scenario::TargetKind;
 use crate::scenario::ParamCheck;
 use crate::k8s::marks::ObjKind;
 use crate::k8s::Kube;
-use crate::k8s::marks::{self, Marked, Stamp};
+use crate::k8s::marks::{self, Marked};
 use crate::k8s::select::{Candidate, Candidates, GroupImpact};
 use crate::scenario::{Fault, FaultSpec};
 use crate::yaml::Target;
@@ -86,7 +84,7 @@ impl FaultKind for Scale {
         }
     }
 
-    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> BoxFuture<'a, Result<Candidates, FaultError>> {
+    fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         targets::workload(cx).boxed()
     }
 
@@ -118,13 +116,8 @@ impl FaultKind for Scale {
         )
     }
 
-    fn inject<'a>(
-        &'a self,
-        cx: &'a FaultCx<'a>,
-        stamp: &'a Stamp,
-        targets: &'a [Candidate],
-        stop: &'a AtomicBool,
-    ) -> BoxFuture<'a, Vec<TargetResult>> {
+    fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
+        let Batch { stamp, targets, stop } = batch;
         let p: Params = match cx.params() {
             Ok(p) => p,
             Err(e) => return futures::future::ready(common::all_failed(targets, &e)).boxed(),
@@ -134,34 +127,21 @@ impl FaultKind for Scale {
             let p = p.clone();
             async move {
                 let Some(w) = common::get(cx.kube, &t.obj).await? else {
-                    return Ok(TargetOutcome::Skipped {
-                        marked: vec![],
-                        reason: "gone before injection".into(),
-                    });
+                    return Ok(common::gone_before_injection());
                 };
                 let current = w.data["spec"]["replicas"].as_i64().unwrap_or(1);
                 let patch = marks::combine(
                     stamp.patch(&json!({ "replicas": current }), &[]),
                     &json!({"spec": {"replicas": desired(&p, current)}}),
                 );
-                match common::merge_patch(cx.kube, &t.obj, &patch).await? {
-                    Some(_) => Ok(TargetOutcome::Done(vec![t.obj.clone()])),
-                    None => Ok(TargetOutcome::Skipped {
-                        marked: vec![],
-                        reason: "gone before injection".into(),
-                    }),
-                }
+                common::patch_target(cx.kube, &t.obj, &patch).await
             }
             .boxed()
         })
         .boxed()
     }
 
-    fn revert<'a>(
-        &'a self,
-        kube: &'a Kube,
-        marked: &'a Marked,
-    ) -> BoxFuture<'a, Result<Reverted, FaultError>> {
+    fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {
         async move {
             match marked.undo.get("replicas").and_then(|r| r.as_i64()) {
                 Some(r) => {
