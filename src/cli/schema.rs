@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use crate::faults::FAULTS;
 use crate::scenario::Scenario;
+use crate::scenario::fault_spec::params_schema;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -30,7 +31,7 @@ pub fn scenario_schema() -> serde_json::Value {
     let mut cases = Vec::new();
     let mut defs = serde_json::Map::new();
     for kind in FAULTS {
-        let mut params = kind.params_schema().to_value();
+        let mut params = params_schema(*kind).to_value();
         if let Some(obj) = params.as_object_mut() {
             obj.remove("$schema");
             obj.remove("title");

@@ -21,7 +21,7 @@ use super::common::{self};
 use super::pod_failure::{restored_containers, with_images};
 use super::rbac::{Rule, pods_rw, workloads};
 use super::{FaultCx, FaultError, FaultKind, Reverted, targets, Batch, Injecting, Planning, Reverting};
-use super::starter::{self, Starter};
+use super::about::{self, About, Starter};
 use crate::scenario::TargetKind;
 use crate::scenario::ParamCheck;
 use crate::k8s::Kube;
@@ -102,30 +102,25 @@ impl FaultSpec for BadRollout {
             check.non_empty(p.image.as_deref(), "image");
         }
     }
-
-    fn params_schema(&self) -> schemars::Schema {
-        schemars::schema_for!(Params)
-    }
 }
 
+const ABOUT: About = About {
+    rbac: RBAC,
+    marks: &[ObjKind::Deployment, ObjKind::StatefulSet],
+    starter: Starter {
+        hypothesis: "A checkout rollout to an image that cannot be pulled stalls without a failed request; the replicas-unavailable alert pages within 1m, and the revert restores every replica.",
+        duration: about::HOLD,
+        success_during: "0.99",
+        alert: about::UNAVAILABLE,
+        params: "      params:\n        image: registry.invalid/does-not-exist:0   # an image that cannot be pulled\n",
+    },
+};
+
 impl FaultKind for BadRollout {
-    fn rbac(&self) -> &'static [Rule] {
-        RBAC
+    fn about(&self) -> About {
+        ABOUT
     }
 
-    fn marks(&self) -> &'static [ObjKind] {
-        &[ObjKind::Deployment, ObjKind::StatefulSet]
-    }
-
-    fn starter(&self) -> Starter {
-        Starter {
-            hypothesis: "A checkout rollout to an image that cannot be pulled stalls without a failed request; the replicas-unavailable alert pages within 1m, and the revert restores every replica.",
-            duration: starter::HOLD,
-            success_during: "0.99",
-            alert: starter::UNAVAILABLE,
-            params: "      params:\n        image: registry.invalid/does-not-exist:0   # an image that cannot be pulled\n",
-        }
-    }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move {

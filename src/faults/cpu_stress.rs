@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::ephemeral::{self, Effect};
 use super::ephemeral_fault::EphemeralFault;
-use super::starter::{self, Starter};
+use super::about::{self, Starter};
 use super::{FaultCx, FaultError, FaultKind};
 use crate::scenario::{FaultSpec, ParamCheck};
 use crate::yaml::Target;
@@ -47,10 +47,6 @@ impl FaultSpec for CpuStress {
         }
         check.non_empty(p.stress_image.as_deref(), "stressImage");
     }
-
-    fn params_schema(&self) -> schemars::Schema {
-        schemars::schema_for!(Params)
-    }
 }
 
 impl EphemeralFault for CpuStress {
@@ -71,13 +67,11 @@ impl EphemeralFault for CpuStress {
         })
     }
 
-    fn starter(&self) -> Starter {
-        Starter {
-            hypothesis: "CPU stress on one checkout pod for 30s costs latency, not success, and checkout keeps 99%.",
-            duration: starter::HOLD,
-            success_during: "0.99",
-            alert: None,
-            params: "      params:\n        workers: 2              # busy CPU workers in the ephemeral container\n        # stressImage: ...      # image with stress-ng, if the default is not reachable\n",
-        }
-    }
+    const STARTER: Starter = Starter {
+        hypothesis: "CPU stress on one checkout pod for 30s costs latency, not success, and checkout keeps 99%.",
+        duration: about::HOLD,
+        success_during: "0.99",
+        alert: None,
+        params: "      params:\n        workers: 2              # busy CPU workers in the ephemeral container\n        # stressImage: ...      # image with stress-ng, if the default is not reachable\n",
+    };
 }

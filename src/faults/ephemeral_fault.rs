@@ -9,10 +9,11 @@ use futures::FutureExt;
 use super::ephemeral::{self, Effect};
 use super::rbac::{EPHEMERAL, Rule, pods_rw};
 use super::{
-    Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverting, Starter, common, targets,
+    About, Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverting, Starter, common,
+    targets,
 };
 use crate::k8s::Kube;
-use crate::k8s::marks::Marked;
+use crate::k8s::marks::{Marked, ObjKind};
 use crate::scenario::FaultSpec;
 
 const RBAC: &[Rule] = &[pods_rw(&["get", "list", "patch"]), EPHEMERAL];
@@ -28,16 +29,17 @@ pub trait EphemeralFault: FaultSpec + Send + Sync {
     /// and the config's helper images.
     fn effect(&self, cx: &FaultCx<'_>, secs: u64) -> Result<Effect, FaultError>;
 
-    fn starter(&self) -> Starter;
+    /// What `gameday init --fault` writes for it.
+    const STARTER: Starter;
 }
 
 impl<T: EphemeralFault> FaultKind for T {
-    fn rbac(&self) -> &'static [Rule] {
-        RBAC
-    }
-
-    fn starter(&self) -> Starter {
-        EphemeralFault::starter(self)
+    fn about(&self) -> About {
+        About {
+            rbac: RBAC,
+            marks: &[ObjKind::Pod],
+            starter: T::STARTER,
+        }
     }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {

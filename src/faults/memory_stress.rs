@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::ephemeral::{self, Effect};
 use super::ephemeral_fault::EphemeralFault;
-use super::starter::{self, Starter};
+use super::about::{self, Starter};
 use super::{FaultCx, FaultError, FaultKind};
 use crate::scenario::{FaultSpec, ParamCheck};
 use crate::yaml::Target;
@@ -77,10 +77,6 @@ impl FaultSpec for MemoryStress {
         }
         check.non_empty(p.stress_image.as_deref(), "stressImage");
     }
-
-    fn params_schema(&self) -> schemars::Schema {
-        schemars::schema_for!(Params)
-    }
 }
 
 impl EphemeralFault for MemoryStress {
@@ -106,15 +102,13 @@ impl EphemeralFault for MemoryStress {
         })
     }
 
-    fn starter(&self) -> Starter {
-        Starter {
-            hypothesis: "Holding 256Mi of memory in one checkout pod for 30s keeps checkout at 99% success.",
-            duration: starter::HOLD,
-            success_during: "0.99",
-            alert: None,
-            params: "      params:\n        memory: 256Mi           # memory to allocate and hold\n        # stressImage: ...\n",
-        }
-    }
+    const STARTER: Starter = Starter {
+        hypothesis: "Holding 256Mi of memory in one checkout pod for 30s keeps checkout at 99% success.",
+        duration: about::HOLD,
+        success_during: "0.99",
+        alert: None,
+        params: "      params:\n        memory: 256Mi           # memory to allocate and hold\n        # stressImage: ...\n",
+    };
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! Reverts work from the object alone (never from local state), so the run,
 //! `gameday recover` and `gameday halt` all share one code path.
 
+pub mod about;
 pub mod common;
 pub mod ephemeral;
 mod ephemeral_fault;
@@ -17,7 +18,6 @@ mod ephemeral_on_runtime;
 mod netpol;
 pub mod rbac;
 mod registry;
-pub mod starter;
 pub mod targets;
 
 /// The registry: one line per fault type, naming its file. Each file
@@ -47,8 +47,8 @@ registry! {
     packet_loss,
 }
 
+pub use about::{About, Starter};
 pub use registry::{Registry, kind_of};
-pub use starter::Starter;
 
 use std::sync::atomic::AtomicBool;
 
@@ -134,18 +134,25 @@ pub enum Reverted {
 /// A fault type's behaviour. [`FaultSpec`] (its name, target kind and the
 /// rules of its params) is the part the validator sees.
 pub trait FaultKind: FaultSpec + Send + Sync {
+    /// Its RBAC, the kinds it marks, and its starter (the file's `ABOUT`).
+    fn about(&self) -> About;
+
     /// The API permissions `inject` and `revert` need.
-    fn rbac(&self) -> &'static [Rule];
+    fn rbac(&self) -> &'static [Rule] {
+        self.about().rbac
+    }
 
     /// The kinds this fault can leave marks on: what `recover` lists and
     /// what `gameday rbac` grants it for.
     fn marks(&self) -> &'static [ObjKind] {
-        &[ObjKind::Pod]
+        self.about().marks
     }
 
     /// What `gameday init --fault` writes for it: a starter that passes on
     /// the shop world as generated.
-    fn starter(&self) -> Starter;
+    fn starter(&self) -> Starter {
+        self.about().starter
+    }
 
     /// Every object the fault could touch, from live state. Changes nothing.
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a>;

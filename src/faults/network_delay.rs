@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::ephemeral::{self, Effect};
 use super::ephemeral_fault::EphemeralFault;
-use super::starter::{self, Starter};
+use super::about::{self, Starter};
 use super::{FaultCx, FaultError, FaultKind};
 use crate::scenario::{FaultSpec, ParamCheck};
 use crate::values::Duration;
@@ -42,10 +42,6 @@ impl FaultSpec for NetworkDelay {
         check.positive(p.latency, "latency");
         check.non_empty(p.stress_image.as_deref(), "stressImage");
     }
-
-    fn params_schema(&self) -> schemars::Schema {
-        schemars::schema_for!(Params)
-    }
 }
 
 impl EphemeralFault for NetworkDelay {
@@ -71,13 +67,11 @@ impl EphemeralFault for NetworkDelay {
         })
     }
 
-    fn starter(&self) -> Starter {
-        Starter {
-            hypothesis: "200ms of extra latency on one checkout pod for 30s keeps checkout at 99% success; the latency alert pages within 1m.",
-            duration: starter::HOLD,
-            success_during: "0.99",
-            alert: Some(("HighLatency", "{service: checkout}")),
-            params: "      params:\n        latency: 200ms          # added to every packet\n        jitter: 20ms\n        # stressImage: ...\n",
-        }
-    }
+    const STARTER: Starter = Starter {
+        hypothesis: "200ms of extra latency on one checkout pod for 30s keeps checkout at 99% success; the latency alert pages within 1m.",
+        duration: about::HOLD,
+        success_during: "0.99",
+        alert: Some(("HighLatency", "{service: checkout}")),
+        params: "      params:\n        latency: 200ms          # added to every packet\n        jitter: 20ms\n        # stressImage: ...\n",
+    };
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::rbac::{NETPOL, Rule, pods_rw};
 use super::{FaultCx, FaultKind, netpol, targets, Batch, Injecting, Planning, Reverting};
-use super::starter::{self, Starter};
+use super::about::{self, About, Starter};
 use crate::scenario::ParamCheck;
 use crate::k8s::marks::ObjKind;
 use crate::k8s::Kube;
@@ -55,30 +55,25 @@ impl FaultSpec for NetworkPartition {
     fn check_params(&self, check: &mut ParamCheck<'_, '_>) {
         check.typed::<Params>();
     }
-
-    fn params_schema(&self) -> schemars::Schema {
-        schemars::schema_for!(Params)
-    }
 }
 
+const ABOUT: About = About {
+    rbac: RBAC,
+    marks: &[ObjKind::Pod, ObjKind::NetworkPolicy],
+    starter: Starter {
+        hypothesis: "One checkout pod cut off from its dependencies for 30s fails its share of requests (about a quarter); the error-rate alert pages within 1m, and checkout is back above 99% within 1m of the revert.",
+        duration: about::HOLD,
+        success_during: "0.5",
+        alert: about::ERRORS,
+        params: "      params:\n        direction: egress       # ingress | egress | both\n",
+    },
+};
+
 impl FaultKind for NetworkPartition {
-    fn rbac(&self) -> &'static [Rule] {
-        RBAC
+    fn about(&self) -> About {
+        ABOUT
     }
 
-    fn marks(&self) -> &'static [ObjKind] {
-        &[ObjKind::Pod, ObjKind::NetworkPolicy]
-    }
-
-    fn starter(&self) -> Starter {
-        Starter {
-            hypothesis: "One checkout pod cut off from its dependencies for 30s fails its share of requests (about a quarter); the error-rate alert pages within 1m, and checkout is back above 99% within 1m of the revert.",
-            duration: starter::HOLD,
-            success_during: "0.5",
-            alert: starter::ERRORS,
-            params: "      params:\n        direction: egress       # ingress | egress | both\n",
-        }
-    }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move { targets::pods_on_pod_network(cx).await }.boxed()

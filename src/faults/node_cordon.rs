@@ -9,7 +9,7 @@ use serde_json::json;
 use super::common::{self, TargetOutcome};
 use super::rbac::{NODES, Rule};
 use super::{FaultCx, FaultError, FaultKind, Reverted, targets, Batch, Injecting, Planning, Reverting};
-use super::starter::{self, Starter};
+use super::about::{self, About, Starter};
 use crate::scenario::TargetKind;
 use crate::k8s::marks::ObjKind;
 use crate::k8s::Kube;
@@ -64,24 +64,23 @@ impl FaultSpec for NodeCordon {
     }
 }
 
+const ABOUT: About = About {
+    rbac: RBAC,
+    marks: &[ObjKind::Node],
+    starter: Starter {
+        hypothesis: "Cordoning a blue node for 30s changes nothing for checkout, which keeps 99% success and every replica.",
+        duration: about::HOLD,
+        success_during: "0.99",
+        alert: None,
+        params: "      # nodeCordon takes no params: it marks the nodes unschedulable\n",
+    },
+};
+
 impl FaultKind for NodeCordon {
-    fn rbac(&self) -> &'static [Rule] {
-        RBAC
+    fn about(&self) -> About {
+        ABOUT
     }
 
-    fn marks(&self) -> &'static [ObjKind] {
-        &[ObjKind::Node]
-    }
-
-    fn starter(&self) -> Starter {
-        Starter {
-            hypothesis: "Cordoning a blue node for 30s changes nothing for checkout, which keeps 99% success and every replica.",
-            duration: starter::HOLD,
-            success_during: "0.99",
-            alert: None,
-            params: "      # nodeCordon takes no params: it marks the nodes unschedulable\n",
-        }
-    }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move { Ok(targets::nodes(cx).await?.0) }.boxed()

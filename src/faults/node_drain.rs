@@ -22,7 +22,7 @@ use kube::api::ListParams;
 use super::common::{self, TargetOutcome};
 use super::rbac::{NODES, Rule, pods_rw, pods_sub};
 use super::{FaultCx, FaultError, FaultKind, node_cordon, pod_evict, targets, Batch, Injecting, Planning, Reverting};
-use super::starter::{self, Starter};
+use super::about::{self, About, Starter};
 use crate::scenario::TargetKind;
 use crate::scenario::ParamCheck;
 use crate::k8s::Kube;
@@ -253,30 +253,25 @@ impl FaultSpec for NodeDrain {
     fn check_params(&self, check: &mut ParamCheck<'_, '_>) {
         check.typed::<Params>();
     }
-
-    fn params_schema(&self) -> schemars::Schema {
-        schemars::schema_for!(Params)
-    }
 }
 
+const ABOUT: About = About {
+    rbac: RBAC,
+    marks: &[ObjKind::Node, ObjKind::Pod],
+    starter: Starter {
+        hypothesis: "Draining a blue node moves its pods without a failed request, and checkout keeps 99% success.",
+        duration: about::HOLD,
+        success_during: "0.99",
+        alert: None,
+        params: "      params:\n        gracePeriod: 30s        # grace period of each eviction\n",
+    },
+};
+
 impl FaultKind for NodeDrain {
-    fn rbac(&self) -> &'static [Rule] {
-        RBAC
+    fn about(&self) -> About {
+        ABOUT
     }
 
-    fn marks(&self) -> &'static [ObjKind] {
-        &[ObjKind::Node, ObjKind::Pod]
-    }
-
-    fn starter(&self) -> Starter {
-        Starter {
-            hypothesis: "Draining a blue node moves its pods without a failed request, and checkout keeps 99% success.",
-            duration: starter::HOLD,
-            success_during: "0.99",
-            alert: None,
-            params: "      params:\n        gracePeriod: 30s        # grace period of each eviction\n",
-        }
-    }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         plan_drain(cx).boxed()

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::common::{self};
 use super::rbac::{NODES, Rule};
 use super::{FaultCx, FaultError, FaultKind, Reverted, targets, Batch, Injecting, Planning, Reverting};
-use super::starter::{self, Starter};
+use super::about::{self, About, Starter};
 use crate::scenario::TargetKind;
 use crate::scenario::ParamCheck;
 use crate::k8s::marks::ObjKind;
@@ -116,30 +116,25 @@ impl FaultSpec for NodeTaint {
             );
         }
     }
-
-    fn params_schema(&self) -> schemars::Schema {
-        schemars::schema_for!(Params)
-    }
 }
 
+const ABOUT: About = About {
+    rbac: RBAC,
+    marks: &[ObjKind::Node],
+    starter: Starter {
+        hypothesis: "A NoSchedule taint on a blue node for 30s changes nothing for checkout, which keeps 99% success and every replica.",
+        duration: about::HOLD,
+        success_during: "0.99",
+        alert: None,
+        params: "      params:\n        taint: {key: gameday, value: drill, effect: NoSchedule}\n",
+    },
+};
+
 impl FaultKind for NodeTaint {
-    fn rbac(&self) -> &'static [Rule] {
-        RBAC
+    fn about(&self) -> About {
+        ABOUT
     }
 
-    fn marks(&self) -> &'static [ObjKind] {
-        &[ObjKind::Node]
-    }
-
-    fn starter(&self) -> Starter {
-        Starter {
-            hypothesis: "A NoSchedule taint on a blue node for 30s changes nothing for checkout, which keeps 99% success and every replica.",
-            duration: starter::HOLD,
-            success_during: "0.99",
-            alert: None,
-            params: "      params:\n        taint: {key: gameday, value: drill, effect: NoSchedule}\n",
-        }
-    }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move { Ok(targets::nodes(cx).await?.0) }.boxed()

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::ephemeral::{self, Effect};
 use super::ephemeral_fault::EphemeralFault;
-use super::starter::{self, Starter};
+use super::about::{self, Starter};
 use super::{FaultCx, FaultError, FaultKind};
 use crate::scenario::{FaultSpec, ParamCheck};
 use crate::yaml::Target;
@@ -45,10 +45,6 @@ impl FaultSpec for PacketLoss {
         }
         check.non_empty(p.stress_image.as_deref(), "stressImage");
     }
-
-    fn params_schema(&self) -> schemars::Schema {
-        schemars::schema_for!(Params)
-    }
 }
 
 impl EphemeralFault for PacketLoss {
@@ -70,13 +66,11 @@ impl EphemeralFault for PacketLoss {
         })
     }
 
-    fn starter(&self) -> Starter {
-        Starter {
-            hypothesis: "10% packet loss on one checkout pod for 30s costs retransmissions and a few requests, and checkout keeps 97% success.",
-            duration: starter::HOLD,
-            success_during: "0.97",
-            alert: None,
-            params: "      params:\n        loss: 10                # percent of packets dropped\n        # stressImage: ...\n",
-        }
-    }
+    const STARTER: Starter = Starter {
+        hypothesis: "10% packet loss on one checkout pod for 30s costs retransmissions and a few requests, and checkout keeps 97% success.",
+        duration: about::HOLD,
+        success_during: "0.97",
+        alert: None,
+        params: "      params:\n        loss: 10                # percent of packets dropped\n        # stressImage: ...\n",
+    };
 }

@@ -8,8 +8,8 @@ use futures::FutureExt;
 use super::common::{self, TargetOutcome};
 use super::rbac::{Rule, pods_rw, pods_sub};
 use super::{FaultCx, FaultError, FaultKind, targets, Batch, Injecting, Planning, Reverting};
-use super::starter::Starter;
-use crate::k8s::marks::{Marked, ObjRef};
+use super::about::{About, Starter};
+use crate::k8s::marks::{Marked, ObjKind, ObjRef};
 use crate::k8s::{K8sError, Kube};
 use crate::scenario::FaultSpec;
 
@@ -71,20 +71,23 @@ impl FaultSpec for PodEvict {
     }
 }
 
+const ABOUT: About = About {
+    rbac: RBAC,
+    marks: &[ObjKind::Pod],
+    starter: Starter {
+        hypothesis: "Evicting a checkout pod (the PodDisruptionBudget is respected) costs no request, and checkout keeps 99% success.",
+        duration: None,
+        success_during: "0.99",
+        alert: None,
+        params: "      # podEvict takes no params; evictions respect PodDisruptionBudgets\n",
+    },
+};
+
 impl FaultKind for PodEvict {
-    fn rbac(&self) -> &'static [Rule] {
-        RBAC
+    fn about(&self) -> About {
+        ABOUT
     }
 
-    fn starter(&self) -> Starter {
-        Starter {
-            hypothesis: "Evicting a checkout pod (the PodDisruptionBudget is respected) costs no request, and checkout keeps 99% success.",
-            duration: None,
-            success_during: "0.99",
-            alert: None,
-            params: "      # podEvict takes no params; evictions respect PodDisruptionBudgets\n",
-        }
-    }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move { Ok(targets::pods(cx).await?.0) }.boxed()

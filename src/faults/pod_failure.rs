@@ -10,10 +10,10 @@ use serde_json::{Value, json};
 use super::common::{self};
 use super::rbac::{Rule, pods_rw};
 use super::{FaultCx, FaultKind, Reverted, targets, Batch, Injecting, Planning, Reverting};
-use super::starter::{self, Starter};
+use super::about::{self, About, Starter};
 use crate::scenario::ParamCheck;
 use crate::k8s::Kube;
-use crate::k8s::marks::{self, Marked};
+use crate::k8s::marks::{self, Marked, ObjKind};
 use crate::scenario::FaultSpec;
 
 pub struct PodFailure;
@@ -80,26 +80,25 @@ impl FaultSpec for PodFailure {
             check.non_empty(p.image.as_deref(), "image");
         }
     }
-
-    fn params_schema(&self) -> schemars::Schema {
-        schemars::schema_for!(Params)
-    }
 }
 
+const ABOUT: About = About {
+    rbac: RBAC,
+    marks: &[ObjKind::Pod],
+    starter: Starter {
+        hypothesis: "With one checkout pod failing for 30s, checkout keeps 99% success and the replicas-unavailable alert pages within 1m.",
+        duration: about::HOLD,
+        success_during: "0.99",
+        alert: about::UNAVAILABLE,
+        params: "      # params:\n      #   image: registry.k8s.io/pause:3.9   # the image that replaces the containers'\n",
+    },
+};
+
 impl FaultKind for PodFailure {
-    fn rbac(&self) -> &'static [Rule] {
-        RBAC
+    fn about(&self) -> About {
+        ABOUT
     }
 
-    fn starter(&self) -> Starter {
-        Starter {
-            hypothesis: "With one checkout pod failing for 30s, checkout keeps 99% success and the replicas-unavailable alert pages within 1m.",
-            duration: starter::HOLD,
-            success_during: "0.99",
-            alert: starter::UNAVAILABLE,
-            params: "      # params:\n      #   image: registry.k8s.io/pause:3.9   # the image that replaces the containers'\n",
-        }
-    }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move { Ok(targets::pods(cx).await?.0) }.boxed()

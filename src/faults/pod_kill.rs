@@ -23,10 +23,10 @@ use serde::Deserialize;
 
 use super::common::{self, DeleteSeen, TargetOutcome};
 use super::rbac::{Rule, pods_rw};
-use super::starter::{ERRORS, Starter};
+use super::about::{About, ERRORS, Starter};
 use super::{FaultCx, FaultError, FaultKind, targets, Batch, Injecting, Planning, Reverting};
 use crate::k8s::Kube;
-use crate::k8s::marks::{Marked, ObjRef, Stamp};
+use crate::k8s::marks::{Marked, ObjKind, ObjRef, Stamp};
 use crate::scenario::{FaultSpec, ParamCheck};
 use crate::values::Duration as Span;
 use crate::yaml::Target;
@@ -127,26 +127,25 @@ impl FaultSpec for PodKill {
             );
         }
     }
-
-    fn params_schema(&self) -> schemars::Schema {
-        schemars::schema_for!(Params)
-    }
 }
 
+const ABOUT: About = About {
+    rbac: RBAC,
+    marks: &[ObjKind::Pod],
+    starter: Starter {
+        hypothesis: "A crashed checkout pod is replaced while checkout keeps 75% success; the error-rate alert pages within 1m, and checkout is back above 99% within 1m.",
+        duration: None,
+        success_during: "0.75",
+        alert: ERRORS,
+        params: "      params:\n        force: true             # a crash (force delete); its share of requests fails until the endpoints catch up\n",
+    },
+};
+
 impl FaultKind for PodKill {
-    fn rbac(&self) -> &'static [Rule] {
-        RBAC
+    fn about(&self) -> About {
+        ABOUT
     }
 
-    fn starter(&self) -> Starter {
-        Starter {
-            hypothesis: "A crashed checkout pod is replaced while checkout keeps 75% success; the error-rate alert pages within 1m, and checkout is back above 99% within 1m.",
-            duration: None,
-            success_during: "0.75",
-            alert: ERRORS,
-            params: "      params:\n        force: true             # a crash (force delete); its share of requests fails until the endpoints catch up\n",
-        }
-    }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move { Ok(targets::pods(cx).await?.0) }.boxed()

@@ -11,8 +11,8 @@
 use futures::FutureExt;
 
 use super::{
-    Batch, FAULTS, FaultCx, FaultKind, Injecting, Planning, Reverting, Rule, Starter, TargetResult,
-    common,
+    About, Batch, FAULTS, FaultCx, FaultKind, Injecting, Planning, Reverting, Starter,
+    TargetResult, common,
 };
 use crate::k8s::Kube;
 use crate::k8s::marks::{Marked, ObjKind};
@@ -51,17 +51,20 @@ impl FaultSpec for Unknown {
 }
 
 impl FaultKind for Unknown {
-    fn rbac(&self) -> &'static [Rule] {
-        &[]
-    }
-
-    /// Any kind: `recover` must look everywhere for what it cannot place.
-    fn marks(&self) -> &'static [ObjKind] {
-        &ObjKind::ALL
-    }
-
-    fn starter(&self) -> Starter {
-        Starter::default()
+    /// No rights (it never runs), and any kind: `recover` must look
+    /// everywhere for what it cannot place.
+    fn about(&self) -> About {
+        About {
+            rbac: &[],
+            marks: &ObjKind::ALL,
+            starter: Starter {
+                hypothesis: "",
+                duration: None,
+                success_during: "",
+                alert: None,
+                params: "",
+            },
+        }
     }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {

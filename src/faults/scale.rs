@@ -9,7 +9,7 @@ use serde_json::json;
 use super::common::{self};
 use super::rbac::{Rule, workloads};
 use super::{FaultCx, FaultError, FaultKind, targets, Batch, Injecting, Planning, Reverting};
-use super::starter::{self, Starter};
+use super::about::{self, About, Starter};
 use crate::scenario::TargetKind;
 use crate::scenario::ParamCheck;
 use crate::k8s::marks::ObjKind;
@@ -59,30 +59,25 @@ impl FaultSpec for Scale {
             check_replicas_or_by(check, &p);
         }
     }
-
-    fn params_schema(&self) -> schemars::Schema {
-        schemars::schema_for!(Params)
-    }
 }
 
+const ABOUT: About = About {
+    rbac: RBAC,
+    marks: &[ObjKind::Deployment, ObjKind::StatefulSet],
+    starter: Starter {
+        hypothesis: "Checkout on half its replicas for 30s keeps 99% success.",
+        duration: about::HOLD,
+        success_during: "0.99",
+        alert: None,
+        params: "      params:\n        replicas: 2             # absolute (2 of 4 is 50%, within maxPercent); or `by: -1`\n",
+    },
+};
+
 impl FaultKind for Scale {
-    fn rbac(&self) -> &'static [Rule] {
-        RBAC
+    fn about(&self) -> About {
+        ABOUT
     }
 
-    fn marks(&self) -> &'static [ObjKind] {
-        &[ObjKind::Deployment, ObjKind::StatefulSet]
-    }
-
-    fn starter(&self) -> Starter {
-        Starter {
-            hypothesis: "Checkout on half its replicas for 30s keeps 99% success.",
-            duration: starter::HOLD,
-            success_during: "0.99",
-            alert: None,
-            params: "      params:\n        replicas: 2             # absolute (2 of 4 is 50%, within maxPercent); or `by: -1`\n",
-        }
-    }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         targets::workload(cx).boxed()

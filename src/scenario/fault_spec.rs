@@ -41,12 +41,6 @@ pub trait FaultSpec: Sync {
     fn check_params(&self, check: &mut ParamCheck<'_, '_>) {
         check.typed::<NoParams>();
     }
-
-    /// The JSON Schema of `params`, for `gameday schema` (editors). The
-    /// same type `check_params` reads; the registry test checks they agree.
-    fn params_schema(&self) -> schemars::Schema {
-        schemars::schema_for!(NoParams)
-    }
 }
 
 /// The fault types a validator knows: the faults registry.
@@ -70,8 +64,10 @@ pub struct ParamCheck<'a, 'b> {
     root: &'a Node,
     src: &'a Source<'b>,
     diags: &'a mut Vec<Diagnostic>,
-    /// The keys the last `typed` call accepted (for the registry test).
-    pub accepted: Vec<String>,
+    /// The schema of the type the last `typed` call read: what
+    /// [`params_schema`] publishes, so editors and the validator agree by
+    /// construction.
+    schema: Option<schemars::Schema>,
 }
 
 impl<'a, 'b> ParamCheck<'a, 'b> {
@@ -88,7 +84,7 @@ impl<'a, 'b> ParamCheck<'a, 'b> {
             root,
             src,
             diags,
-            accepted: Vec::new(),
+            schema: None,
         }
     }
 
@@ -110,12 +106,14 @@ impl<'a, 'b> ParamCheck<'a, 'b> {
     /// parameter of <type>" with the accepted ones; wrong types as the
     /// schema checker reports them. `None` when anything was wrong.
     pub fn typed<T: DeserializeOwned + JsonSchema + Default>(&mut self) -> Option<T> {
-        self.accepted = property_names::<T>();
+        let schema = schemars::schema_for!(T);
+        let names = property_names(&schema);
+        self.schema = Some(schema);
         let path = self.params_path();
         let Some(node) = lookup(self.root, &path) else {
             return Some(T::default());
         };
-        let accepted: Vec<&str> = self.accepted.iter().map(String::as_str).collect();
+        let accepted: Vec<&str> = names.iter().map(String::as_str).collect();
         let ty = self.fault.kind;
         let mut unknown = false;
         for e in node.entries() {
@@ -190,9 +188,28 @@ impl<'a, 'b> ParamCheck<'a, 'b> {
     }
 }
 
+/// The JSON Schema of a fault type's `params`, for `gameday schema`: the
+/// type its `check_params` reads, found by running it on a fault without
+/// params (which reads the type and finds nothing wrong).
+pub fn params_schema(spec: &dyn FaultSpec) -> schemars::Schema {
+    let fault: Result<Fault, _> = serde_json::from_value(serde_json::json!({
+        "name": "schema", "type": spec.name(), "selector": {}
+    }));
+    let src = Source::new("params", "{}");
+    let (docs, _) = yaml::parse(&src);
+    let (Ok(fault), Some(doc)) = (fault, docs.first()) else {
+        return schemars::schema_for!(NoParams);
+    };
+    let mut diags = Vec::new();
+    let mut check = ParamCheck::new(&fault, 0, &doc.root, &src, &mut diags);
+    spec.check_params(&mut check);
+    check
+        .schema
+        .unwrap_or_else(|| schemars::schema_for!(NoParams))
+}
+
 /// The keys a params type accepts, from its JSON Schema.
-fn property_names<T: JsonSchema>() -> Vec<String> {
-    let schema = schemars::schema_for!(T);
+fn property_names(schema: &schemars::Schema) -> Vec<String> {
     schema
         .as_value()
         .get("properties")

@@ -1,4 +1,5 @@
-//! What one fault type does to the shop world (examples/worlds/shop.yaml,
+//! What a fault type states about itself ([`About`]), and what it does
+//! to the shop world (examples/worlds/shop.yaml,
 //! the sandbox's default), and so what its `gameday init` starter claims.
 //! Each fault's file returns its own [`Starter`]; `cli::init` turns it into
 //! a commented scenario. A starter is only useful if it passes as
@@ -6,7 +7,25 @@
 //! raises, teaches a new user that gameday is broken.
 //! tests/shipped_scenarios.rs runs every starter against the demo stack.
 
-#[derive(Debug, Clone, Default, PartialEq)]
+use super::Rule;
+use crate::k8s::marks::ObjKind;
+
+/// What a fault type states about itself besides its behaviour: the API
+/// rights it needs, the kinds it marks, and its starter. Data, not code, so
+/// each fault's file says it in one `const ABOUT`.
+#[derive(Debug, Clone, Copy)]
+pub struct About {
+    /// The API permissions `inject` and `revert` need (`gameday rbac`,
+    /// the permission preflight).
+    pub rbac: &'static [Rule],
+    /// The kinds this fault can leave marks on: what `recover` lists and
+    /// what `gameday rbac` grants it for.
+    pub marks: &'static [ObjKind],
+    /// What `gameday init --fault` writes for it.
+    pub starter: Starter,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Starter {
     pub hypothesis: &'static str,
     /// How long the fault holds; None for the instantaneous ones.
