@@ -955,3 +955,89 @@ async fn bad_rollout_on_a_statefulset_reverts_to_every_pod_ready_on_its_image() 
             .collect::<Vec<_>>()
     );
 }
+
+const NO_EXECUTE_GREEN: &str = "    - {name: taint, type: nodeTaint, duration: 30s, selector: {nodeLabels: {pool: green}}, params: {taint: {key: gameday, value: drill, effect: NoExecute}}}";
+
+/// A Deployment of `replicas` pods pinned to the green node, with these
+/// tolerations.
+fn on_green(
+    ns: &str,
+    name: &str,
+    replicas: i32,
+    tolerations: serde_json::Value,
+) -> serde_json::Value {
+    let mut d = faults_support::deployment(ns, name, replicas, &format!("{ns}/{name}:1"));
+    d["spec"]["template"]["spec"]["nodeSelector"] = serde_json::json!({"pool": "green"});
+    d["spec"]["template"]["spec"]["tolerations"] = tolerations;
+    d
+}
+
+async fn started(world: Vec<serde_json::Value>, ns: &str, name: &str, n: usize) -> Cluster {
+    let c = Cluster::start(world).await;
+    assert!(
+        c.eventually(Duration::from_secs(5), || async {
+            c.live_pods(ns, name).await == n
+        })
+        .await
+    );
+    c
+}
+
+/// The taint manager evicts every pod that does not tolerate a NoExecute
+/// taint, kube-system included: the plan refuses, naming the pod, and
+/// writes nothing. A pod that tolerates it (`operator: Exists`) is left
+/// out, as the taint manager leaves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_taint_no_execute_is_refused_when_it_would_evict_a_protected_pod() {
+    use serde_json::json;
+    let mut world = shop_world();
+    world.push(
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}}),
+    );
+    world.push(on_green("kube-system", "dns", 1, json!([])));
+    world.push(on_green(
+        "kube-system",
+        "agent",
+        1,
+        json!([{"operator": "Exists"}]),
+    ));
+    let c = started(world, "kube-system", "dns", 1).await;
+    let sc = scenario(NO_EXECUTE_GREEN);
+    let before = c.sandbox.write_count();
+    let err = plan_fault(&c.kube, &sc, &Config::default(), &sc.spec.faults[0], 8)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("kube-system/dns-"), "{err}");
+    assert!(
+        !err.contains("kube-system/agent-"),
+        "a tolerating pod is not evicted: {err}"
+    );
+    assert_eq!(c.sandbox.write_count(), before, "a refusal writes nothing");
+}
+
+/// One node of three is within maxPercent, but a NoExecute taint on it
+/// evicts both pods of `pair`: 100% of that workload, refused at plan. The
+/// same taint as NoSchedule evicts nothing and passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_taint_no_execute_counts_its_evictions_per_workload() {
+    let mut world = shop_world();
+    world.push(on_green("shop", "pair", 2, serde_json::json!([])));
+    let c = started(world, "shop", "pair", 2).await;
+    let sc = scenario(NO_EXECUTE_GREEN);
+    let err = plan_fault(&c.kube, &sc, &Config::default(), &sc.spec.faults[0], 8)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("pair"), "{err}");
+    let no_schedule = scenario(&NO_EXECUTE_GREEN.replace("NoExecute", "NoSchedule"));
+    plan_fault(
+        &c.kube,
+        &no_schedule,
+        &Config::default(),
+        &no_schedule.spec.faults[0],
+        8,
+    )
+    .await
+    .expect("a NoSchedule taint evicts nothing");
+}

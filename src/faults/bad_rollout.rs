@@ -13,20 +13,21 @@
 //! the revert deletes the owned pods whose images differ from the restored
 //! template, gracefully, and the controller recreates them.
 
-
 use futures::FutureExt;
 use serde_json::json;
 
+use super::about::{self, About, Starter};
 use super::common::{self};
 use super::pod_failure::{restored_containers, with_images};
 use super::rbac::{Rule, pods_rw, workloads};
-use super::{FaultCx, FaultError, FaultKind, Reverted, targets, Batch, Injecting, Planning, Reverting};
-use super::about::{self, About, Starter};
-use crate::scenario::TargetKind;
-use crate::scenario::ParamCheck;
+use super::{
+    Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverted, Reverting, targets,
+};
 use crate::k8s::Kube;
 use crate::k8s::marks::{self, Marked, ObjKind, ObjRef};
 use crate::k8s::select::{Candidate, Candidates, GroupImpact};
+use crate::scenario::ParamCheck;
+use crate::scenario::TargetKind;
 use crate::scenario::{Fault, FaultSpec};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{DynamicObject, ListParams};
@@ -121,7 +122,6 @@ impl FaultKind for BadRollout {
         ABOUT
     }
 
-
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move {
             let mut out = targets::workload(cx).await?;
@@ -168,7 +168,11 @@ impl FaultKind for BadRollout {
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let Batch { stamp, targets, stop } = batch;
+        let Batch {
+            stamp,
+            targets,
+            stop,
+        } = batch;
         let p: Params = match cx.params() {
             Ok(p) => p,
             Err(e) => return futures::future::ready(common::all_failed(targets, &e)).boxed(),

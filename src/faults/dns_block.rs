@@ -2,16 +2,15 @@
 //! and UDP), so name resolution fails and everything else works. Policies
 //! are allow-lists; "all but 53" is two port ranges.
 
-
 use futures::FutureExt;
 use serde_json::{Value, json};
 
-use super::rbac::{NETPOL, Rule, pods_rw};
-use super::{FaultCx, FaultKind, netpol, targets, Batch, Injecting, Planning, Reverting};
 use super::about::{self, About, Starter};
-use crate::k8s::marks::ObjKind;
+use super::rbac::{NETPOL, Rule, pods_rw};
+use super::{Batch, FaultCx, FaultKind, Injecting, Planning, Reverting, netpol, targets};
 use crate::k8s::Kube;
 use crate::k8s::marks::Marked;
+use crate::k8s::marks::ObjKind;
 use crate::scenario::FaultSpec;
 
 pub struct DnsBlock;
@@ -56,13 +55,16 @@ impl FaultKind for DnsBlock {
         ABOUT
     }
 
-
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move { targets::pods_on_pod_network(cx).await }.boxed()
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let Batch { stamp, targets, stop } = batch;
+        let Batch {
+            stamp,
+            targets,
+            stop,
+        } = batch;
         netpol::inject(cx, stamp, targets, stop, spec()).boxed()
     }
 

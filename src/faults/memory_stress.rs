@@ -5,9 +5,9 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::about::{self, Starter};
 use super::ephemeral::{self, Effect};
 use super::ephemeral_fault::EphemeralFault;
-use super::about::{self, Starter};
 use super::{FaultCx, FaultError, FaultKind};
 use crate::scenario::{FaultSpec, ParamCheck};
 use crate::yaml::Target;

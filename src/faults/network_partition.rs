@@ -1,18 +1,17 @@
 //! networkPartition: a deny-all NetworkPolicy (ingress, egress or both) for
 //! the chosen pods. Revert deletes the policy and removes the pod labels.
 
-
 use futures::FutureExt;
 use serde_json::{Value, json};
 
-use super::rbac::{NETPOL, Rule, pods_rw};
-use super::{FaultCx, FaultKind, netpol, targets, Batch, Injecting, Planning, Reverting};
 use super::about::{self, About, Starter};
-use crate::scenario::ParamCheck;
-use crate::k8s::marks::ObjKind;
+use super::rbac::{NETPOL, Rule, pods_rw};
+use super::{Batch, FaultCx, FaultKind, Injecting, Planning, Reverting, netpol, targets};
 use crate::k8s::Kube;
 use crate::k8s::marks::Marked;
+use crate::k8s::marks::ObjKind;
 use crate::scenario::FaultSpec;
+use crate::scenario::ParamCheck;
 
 pub struct NetworkPartition;
 
@@ -74,13 +73,16 @@ impl FaultKind for NetworkPartition {
         ABOUT
     }
 
-
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move { targets::pods_on_pod_network(cx).await }.boxed()
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let Batch { stamp, targets, stop } = batch;
+        let Batch {
+            stamp,
+            targets,
+            stop,
+        } = batch;
         match cx.params::<Params>() {
             Ok(p) => netpol::inject(cx, stamp, targets, stop, spec(p.direction)).boxed(),
             Err(e) => futures::future::ready(super::common::all_failed(targets, &e)).boxed(),

@@ -2,19 +2,20 @@
 //! `{"unschedulable": bool}`, so a node that was cordoned by someone else
 //! stays cordoned after the revert.
 
-
 use futures::FutureExt;
 use serde_json::json;
 
+use super::about::{self, About, Starter};
 use super::common::{self, TargetOutcome};
 use super::rbac::{NODES, Rule};
-use super::{FaultCx, FaultError, FaultKind, Reverted, targets, Batch, Injecting, Planning, Reverting};
-use super::about::{self, About, Starter};
-use crate::scenario::TargetKind;
-use crate::k8s::marks::ObjKind;
+use super::{
+    Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverted, Reverting, targets,
+};
 use crate::k8s::Kube;
+use crate::k8s::marks::ObjKind;
 use crate::k8s::marks::{self, Marked, ObjRef, Stamp};
 use crate::scenario::FaultSpec;
+use crate::scenario::TargetKind;
 
 pub struct NodeCordon;
 
@@ -81,13 +82,16 @@ impl FaultKind for NodeCordon {
         ABOUT
     }
 
-
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move { Ok(targets::nodes(cx).await?.0) }.boxed()
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let Batch { stamp, targets, stop } = batch;
+        let Batch {
+            stamp,
+            targets,
+            stop,
+        } = batch;
         common::each_target(targets, cx.concurrency, stop, move |t| {
             async move {
                 Ok(match cordon(cx.kube, &t.obj, stamp).await? {

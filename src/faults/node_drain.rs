@@ -13,21 +13,24 @@
 //! besides the nodes themselves. Undo: uncordon; evicted pods are
 //! rescheduled by their controllers.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use futures::FutureExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::ListParams;
 
+use super::about::{self, About, Starter};
 use super::common::{self, TargetOutcome};
 use super::rbac::{NODES, Rule, pods_rw, pods_sub};
-use super::{FaultCx, FaultError, FaultKind, node_cordon, pod_evict, targets, Batch, Injecting, Planning, Reverting};
-use super::about::{self, About, Starter};
-use crate::scenario::TargetKind;
-use crate::scenario::ParamCheck;
+use super::{
+    Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverting, node_cordon, pod_evict,
+    targets,
+};
 use crate::k8s::Kube;
 use crate::k8s::marks::{Marked, ObjKind, ObjRef, Stamp};
 use crate::k8s::select::{Candidate, Candidates, GroupImpact};
+use crate::scenario::ParamCheck;
+use crate::scenario::TargetKind;
 use crate::scenario::{Fault, FaultSpec};
 
 pub struct NodeDrain;
@@ -218,29 +221,6 @@ async fn drain_one(
     Ok(TargetOutcome::Done(vec![node.clone()]))
 }
 
-/// The chosen nodes against all nodes, and the pods they would evict per
-/// workload against each workload's live size.
-fn drain_impact(chosen: &[Candidate], all: &Candidates) -> Vec<GroupImpact> {
-    let impact = |group: &str, n: usize| {
-        let total = all.total_of(group).max(n).max(1);
-        GroupImpact {
-            group: group.to_string(),
-            chosen: n,
-            total,
-            percent: ((n * 100).div_ceil(total)) as u32,
-        }
-    };
-    let mut per: BTreeMap<&str, usize> = BTreeMap::new();
-    for c in chosen {
-        for (group, n) in all.disrupts.get(&c.obj.to_string()).into_iter().flatten() {
-            *per.entry(group.as_str()).or_default() += n;
-        }
-    }
-    std::iter::once(impact(targets::NODES_GROUP, chosen.len()))
-        .chain(per.into_iter().map(|(g, n)| impact(g, n)))
-        .collect()
-}
-
 impl FaultSpec for NodeDrain {
     fn name(&self) -> &'static str {
         "nodeDrain"
@@ -272,7 +252,6 @@ impl FaultKind for NodeDrain {
         ABOUT
     }
 
-
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         plan_drain(cx).boxed()
     }
@@ -283,11 +262,15 @@ impl FaultKind for NodeDrain {
         chosen: &[Candidate],
         all: &Candidates,
     ) -> Option<Vec<GroupImpact>> {
-        Some(drain_impact(chosen, all))
+        Some(targets::eviction_impact(chosen, all))
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let Batch { stamp, targets, stop } = batch;
+        let Batch {
+            stamp,
+            targets,
+            stop,
+        } = batch;
         common::each_target(targets, cx.concurrency, stop, move |t| {
             drain_one(cx, stamp, &t.obj).boxed()
         })
@@ -308,6 +291,8 @@ impl FaultKind for NodeDrain {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use serde_json::json;
 
@@ -355,7 +340,7 @@ mod tests {
             node("a").obj.to_string(),
             BTreeMap::from([("ReplicaSet/web".to_string(), 2)]),
         );
-        let groups = drain_impact(&[node("a")], &all);
+        let groups = targets::eviction_impact(&[node("a")], &all);
         assert_eq!(groups[0].percent, 34, "1 node of 3");
         assert_eq!(groups[1].group, "ReplicaSet/web");
         assert_eq!(groups[1].percent, 100, "both web pods are on node a");

@@ -2,27 +2,34 @@
 //! the taint added, `{"taint":{"key":..,"value":..,"effect":..}}`; the revert
 //! removes exactly that taint and keeps any others added meanwhile.
 
+use std::collections::BTreeSet;
 
 use futures::FutureExt;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::ListParams;
 use serde_json::{Value, json};
 
-use super::common::{self};
-use super::rbac::{NODES, Rule};
-use super::{FaultCx, FaultError, FaultKind, Reverted, targets, Batch, Injecting, Planning, Reverting};
 use super::about::{self, About, Starter};
-use crate::scenario::TargetKind;
-use crate::scenario::ParamCheck;
-use crate::k8s::marks::ObjKind;
+use super::common::{self};
+use super::rbac::{NODES, PODS_ALL_NAMESPACES, Rule};
+use super::{
+    Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverted, Reverting, targets,
+};
 use crate::k8s::Kube;
-use crate::k8s::marks::{self, Marked};
-use crate::scenario::FaultSpec;
+use crate::k8s::marks::{self, Marked, ObjKind, ObjRef};
+use crate::k8s::select::{Candidate, Candidates, GroupImpact};
+use crate::scenario::ParamCheck;
+use crate::scenario::TargetKind;
+use crate::scenario::{Fault, FaultSpec};
 use crate::yaml::Target;
 
 pub struct NodeTaint;
 
 pub const FAULT: &dyn FaultKind = &NodeTaint;
 
-const RBAC: &[Rule] = &[NODES];
+/// A NoExecute taint's plan lists the pods on the nodes in every
+/// namespace, to see what it would evict.
+const RBAC: &[Rule] = &[NODES, PODS_ALL_NAMESPACES];
 
 #[derive(Debug, Clone, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -46,6 +53,107 @@ pub enum TaintEffect {
     NoSchedule,
     PreferNoSchedule,
     NoExecute,
+}
+
+impl Params {
+    /// The taint to add: the given one, or `gameday=drill:NoSchedule`.
+    pub fn taint(&self) -> Taint {
+        self.taint.clone().unwrap_or(Taint {
+            key: "gameday".into(),
+            value: Some("drill".into()),
+            effect: TaintEffect::NoSchedule,
+        })
+    }
+}
+
+/// Whether a pod tolerates the taint, as the taint manager decides it
+/// (`Toleration.ToleratesTaint`, staging/src/k8s.io/api/core/v1/toleration.go):
+/// the effect and key match when set (an empty key with `Exists` matches
+/// every key), and `Exists` matches any value while `Equal` (the default)
+/// needs the same value.
+pub fn tolerates(pod: &Pod, taint: &Taint) -> bool {
+    let effect = taint_json(taint)["effect"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let value = taint.value.as_deref().unwrap_or("");
+    let tolerations = pod.spec.as_ref().and_then(|s| s.tolerations.as_deref());
+    tolerations.unwrap_or_default().iter().any(|t| {
+        let effect_ok = t
+            .effect
+            .as_deref()
+            .is_none_or(|e| e.is_empty() || e == effect);
+        let key_ok = t
+            .key
+            .as_deref()
+            .is_none_or(|k| k.is_empty() || k == taint.key);
+        let value_ok = match t.operator.as_deref() {
+            Some("Exists") => true,
+            None | Some("") | Some("Equal") => t.value.as_deref().unwrap_or("") == value,
+            Some(_) => false,
+        };
+        effect_ok && key_ok && value_ok
+    })
+}
+
+/// The candidate nodes; for a NoExecute taint, also the pods it would
+/// evict per workload (the taint manager evicts every pod on the node that
+/// does not tolerate it, in every namespace, kube-system included). Refused
+/// when any of those is outside `target.namespaces` or in a protected
+/// namespace, as nodeDrain refuses what `kubectl drain` would.
+async fn plan_taint(cx: &FaultCx<'_>) -> Result<Candidates, FaultError> {
+    let (mut out, _) = targets::nodes(cx).await?;
+    let taint = cx.params::<Params>()?.taint();
+    if taint.effect != TaintEffect::NoExecute {
+        return Ok(out);
+    }
+    let names: BTreeSet<String> = out.items.iter().map(|c| c.obj.name.clone()).collect();
+    let api = cx.kube.all::<Pod>();
+    let lp = ListParams::default();
+    let pods = cx
+        .kube
+        .call("list pods in all namespaces", || api.list(&lp))
+        .await?;
+    let mut refused = Vec::new();
+    for pod in pods.items.iter().filter(|p| targets::pod_is_live(p)) {
+        let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
+        let in_scope = cx.scenario.spec.target.namespaces.iter().any(|n| n == ns)
+            && !cx.config.is_protected(ns);
+        let group = targets::pod_group(pod);
+        if in_scope {
+            *out.group_totals.entry(group.clone()).or_default() += 1;
+        }
+        let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref());
+        let Some(node) = node.filter(|n| names.contains(*n)) else {
+            continue;
+        };
+        if tolerates(pod, &taint) {
+            continue;
+        }
+        if !in_scope {
+            let name = pod.metadata.name.as_deref().unwrap_or_default();
+            refused.push(format!("{ns}/{name} on {node}"));
+            continue;
+        }
+        let key = ObjRef {
+            kind: ObjKind::Node,
+            namespace: None,
+            name: node.to_string(),
+        };
+        *out.disrupts
+            .entry(key.to_string())
+            .or_default()
+            .entry(group)
+            .or_default() += 1;
+    }
+    if refused.is_empty() {
+        Ok(out)
+    } else {
+        Err(cx.invalid(format!(
+            "a NoExecute taint evicts every pod on its nodes that does not tolerate it, in every namespace; it would evict pods outside target.namespaces or in a protected namespace: {}",
+            refused.join(", ")
+        )))
+    }
 }
 
 pub fn taint_json(t: &Taint) -> Value {
@@ -135,23 +243,32 @@ impl FaultKind for NodeTaint {
         ABOUT
     }
 
-
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
-        async move { Ok(targets::nodes(cx).await?.0) }.boxed()
+        plan_taint(cx).boxed()
+    }
+
+    /// A NoExecute taint evicts like a drain; the others evict nothing.
+    fn impact(
+        &self,
+        fault: &Fault,
+        chosen: &[Candidate],
+        all: &Candidates,
+    ) -> Option<Vec<GroupImpact>> {
+        let p = fault.params_as::<Params>().ok()?;
+        (p.taint().effect == TaintEffect::NoExecute).then(|| targets::eviction_impact(chosen, all))
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let Batch { stamp, targets, stop } = batch;
+        let Batch {
+            stamp,
+            targets,
+            stop,
+        } = batch;
         let p: Params = match cx.params() {
             Ok(p) => p,
             Err(e) => return futures::future::ready(common::all_failed(targets, &e)).boxed(),
         };
-        let taint = p.taint.unwrap_or(Taint {
-                key: "gameday".into(),
-                value: Some("drill".into()),
-                effect: TaintEffect::NoSchedule,
-            });
-        let taint = std::sync::Arc::new(taint_json(&taint));
+        let taint = std::sync::Arc::new(taint_json(&p.taint()));
         common::each_target(targets, cx.concurrency, stop, move |t| {
             let taint = taint.clone();
             async move {
@@ -234,5 +351,43 @@ mod tests {
             effect: TaintEffect::NoExecute,
         });
         assert!(mine.get("value").is_none(), "{mine}");
+    }
+
+    #[test]
+    fn tolerations_match_as_the_taint_manager_matches_them() {
+        let pod = |tolerations: Value| -> Pod {
+            serde_json::from_value(json!({"metadata": {"name": "p"}, "spec": {"containers": [], "tolerations": tolerations}})).unwrap()
+        };
+        let taint = Taint {
+            key: "gameday".into(),
+            value: Some("drill".into()),
+            effect: TaintEffect::NoExecute,
+        };
+        assert!(!tolerates(&pod(json!([])), &taint));
+        assert!(tolerates(&pod(json!([{"operator": "Exists"}])), &taint));
+        assert!(tolerates(
+            &pod(json!([{"key": "gameday", "operator": "Exists"}])),
+            &taint
+        ));
+        assert!(tolerates(
+            &pod(json!([{"key": "gameday", "value": "drill"}])),
+            &taint
+        ));
+        assert!(!tolerates(
+            &pod(json!([{"key": "gameday", "value": "other"}])),
+            &taint
+        ));
+        assert!(!tolerates(
+            &pod(json!([{"key": "other", "operator": "Exists"}])),
+            &taint
+        ));
+        assert!(!tolerates(
+            &pod(json!([{"operator": "Exists", "effect": "NoSchedule"}])),
+            &taint
+        ));
+        assert!(tolerates(
+            &pod(json!([{"operator": "Exists", "effect": "NoExecute"}])),
+            &taint
+        ));
     }
 }

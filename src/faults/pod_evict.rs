@@ -2,13 +2,12 @@
 //! A budget that refuses (429) skips the target instead of failing the run:
 //! that refusal is the cluster's safety net working.
 
-
 use futures::FutureExt;
 
+use super::about::{About, Starter};
 use super::common::{self, TargetOutcome};
 use super::rbac::{Rule, pods_rw, pods_sub};
-use super::{FaultCx, FaultError, FaultKind, targets, Batch, Injecting, Planning, Reverting};
-use super::about::{About, Starter};
+use super::{Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverting, targets};
 use crate::k8s::marks::{Marked, ObjKind, ObjRef};
 use crate::k8s::{K8sError, Kube};
 use crate::scenario::FaultSpec;
@@ -88,13 +87,16 @@ impl FaultKind for PodEvict {
         ABOUT
     }
 
-
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move { Ok(targets::pods(cx).await?.0) }.boxed()
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let Batch { stamp, targets, stop } = batch;
+        let Batch {
+            stamp,
+            targets,
+            stop,
+        } = batch;
         common::each_target(targets, cx.concurrency, stop, move |t| {
             async move {
                 common::mark_then(cx.kube, &t.obj, stamp, async {

@@ -7,14 +7,14 @@ use std::collections::BTreeMap;
 use futures::FutureExt;
 use serde_json::{Value, json};
 
+use super::about::{self, About, Starter};
 use super::common::{self};
 use super::rbac::{Rule, pods_rw};
-use super::{FaultCx, FaultKind, Reverted, targets, Batch, Injecting, Planning, Reverting};
-use super::about::{self, About, Starter};
-use crate::scenario::ParamCheck;
+use super::{Batch, FaultCx, FaultKind, Injecting, Planning, Reverted, Reverting, targets};
 use crate::k8s::Kube;
 use crate::k8s::marks::{self, Marked, ObjKind};
 use crate::scenario::FaultSpec;
+use crate::scenario::ParamCheck;
 
 pub struct PodFailure;
 
@@ -99,13 +99,16 @@ impl FaultKind for PodFailure {
         ABOUT
     }
 
-
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move { Ok(targets::pods(cx).await?.0) }.boxed()
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let Batch { stamp, targets, stop } = batch;
+        let Batch {
+            stamp,
+            targets,
+            stop,
+        } = batch;
         let p: Params = match cx.params() {
             Ok(p) => p,
             Err(e) => return futures::future::ready(common::all_failed(targets, &e)).boxed(),

@@ -21,10 +21,10 @@ use futures::FutureExt;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::about::{About, ERRORS, Starter};
 use super::common::{self, DeleteSeen, TargetOutcome};
 use super::rbac::{Rule, pods_rw};
-use super::about::{About, ERRORS, Starter};
-use super::{FaultCx, FaultError, FaultKind, targets, Batch, Injecting, Planning, Reverting};
+use super::{Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverting, targets};
 use crate::k8s::Kube;
 use crate::k8s::marks::{Marked, ObjKind, ObjRef, Stamp};
 use crate::scenario::{FaultSpec, ParamCheck};
@@ -146,13 +146,16 @@ impl FaultKind for PodKill {
         ABOUT
     }
 
-
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move { Ok(targets::pods(cx).await?.0) }.boxed()
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let Batch { stamp, targets, stop } = batch;
+        let Batch {
+            stamp,
+            targets,
+            stop,
+        } = batch;
         async move {
             let grace = match cx.params::<Params>() {
                 Ok(p) => grace_seconds(&p),

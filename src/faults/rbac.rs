@@ -58,6 +58,14 @@ pub const NODES: Rule = Rule {
     cluster: true,
 };
 
+/// Pods in every namespace, read only: what a NoExecute taint would evict.
+pub const PODS_ALL_NAMESPACES: Rule = Rule {
+    api_group: "",
+    resource: "pods",
+    verbs: &["list"],
+    cluster: true,
+};
+
 pub const NETPOL: Rule = Rule {
     api_group: "networking.k8s.io",
     resource: "networkpolicies",

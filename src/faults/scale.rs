@@ -2,20 +2,19 @@
 //! change them `by` a relative amount. Undo: `{"replicas": N}`. The impact
 //! is the share of replicas removed, so scaling to zero is a full outage.
 
-
 use futures::FutureExt;
 use serde_json::json;
 
+use super::about::{self, About, Starter};
 use super::common::{self};
 use super::rbac::{Rule, workloads};
-use super::{FaultCx, FaultError, FaultKind, targets, Batch, Injecting, Planning, Reverting};
-use super::about::{self, About, Starter};
-use crate::scenario::TargetKind;
-use crate::scenario::ParamCheck;
-use crate::k8s::marks::ObjKind;
+use super::{Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverting, targets};
 use crate::k8s::Kube;
+use crate::k8s::marks::ObjKind;
 use crate::k8s::marks::{self, Marked};
 use crate::k8s::select::{Candidate, Candidates, GroupImpact};
+use crate::scenario::ParamCheck;
+use crate::scenario::TargetKind;
 use crate::scenario::{Fault, FaultSpec};
 use crate::yaml::Target;
 
@@ -78,7 +77,6 @@ impl FaultKind for Scale {
         ABOUT
     }
 
-
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         targets::workload(cx).boxed()
     }
@@ -112,7 +110,11 @@ impl FaultKind for Scale {
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let Batch { stamp, targets, stop } = batch;
+        let Batch {
+            stamp,
+            targets,
+            stop,
+        } = batch;
         let p: Params = match cx.params() {
             Ok(p) => p,
             Err(e) => return futures::future::ready(common::all_failed(targets, &e)).boxed(),
@@ -160,7 +162,10 @@ fn check_replicas_or_by(check: &mut ParamCheck<'_, '_>, p: &Params) {
             &["by"],
             Target::Key,
             format!("fault `{name}` sets both `replicas` and `by`"),
-            Some("scale to an absolute count with `replicas`, or relative with `by`, not both".into()),
+            Some(
+                "scale to an absolute count with `replicas`, or relative with `by`, not both"
+                    .into(),
+            ),
         ),
         (None, None) => check.error_at_type(
             format!("fault `{name}` (scale) needs `params.replicas` or `params.by`"),

@@ -10,7 +10,7 @@ use kube::api::ListParams;
 
 use super::{FaultCx, FaultError};
 use crate::k8s::marks::{ObjKind, ObjRef, is_marked};
-use crate::k8s::select::{Candidate, Candidates, check_namespace};
+use crate::k8s::select::{Candidate, Candidates, GroupImpact, check_namespace};
 use crate::scenario::{StringMap, WorkloadKind};
 
 pub fn label_selector(labels: &StringMap) -> String {
@@ -196,6 +196,31 @@ pub async fn nodes(cx: &FaultCx<'_>) -> Result<(Candidates, Vec<Node>), FaultErr
         nodes.push(node);
     }
     Ok((out, nodes))
+}
+
+/// The impact of faults that evict the pods on the chosen nodes (nodeDrain,
+/// a NoExecute nodeTaint): the chosen nodes against all nodes, and the pods
+/// they would evict per workload (`Candidates::disrupts`) against each
+/// workload's live size.
+pub fn eviction_impact(chosen: &[Candidate], all: &Candidates) -> Vec<GroupImpact> {
+    let impact = |group: &str, n: usize| {
+        let total = all.total_of(group).max(n).max(1);
+        GroupImpact {
+            group: group.to_string(),
+            chosen: n,
+            total,
+            percent: ((n * 100).div_ceil(total)) as u32,
+        }
+    };
+    let mut per: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in chosen {
+        for (group, n) in all.disrupts.get(&c.obj.to_string()).into_iter().flatten() {
+            *per.entry(group.as_str()).or_default() += n;
+        }
+    }
+    std::iter::once(impact(NODES_GROUP, chosen.len()))
+        .chain(per.into_iter().map(|(g, n)| impact(g, n)))
+        .collect()
 }
 
 #[cfg(test)]
