@@ -1041,3 +1041,46 @@ async fn node_taint_no_execute_counts_its_evictions_per_workload() {
     .await
     .expect("a NoSchedule taint evicts nothing");
 }
+
+/// An existing policy that allows ingress to the checkout pods may cancel
+/// an ingress partition (policies add up): the plan says so, naming it, and
+/// still plans. A policy that selects other pods, or allows only egress, is
+/// not mentioned; nor is the warning a refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_partition_plan_warns_of_policies_that_may_cancel_it() {
+    use serde_json::json;
+    let policy = |name: &str, app: &str, rules: serde_json::Value| {
+        let mut spec = json!({"podSelector": {"matchLabels": {"app": app}}});
+        for (k, v) in rules.as_object().expect("rules").iter() {
+            spec[k] = v.clone();
+        }
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": "shop"}, "spec": spec})
+    };
+    let mut world = shop_world();
+    world.push(policy(
+        "allow-web",
+        "checkout",
+        json!({"ingress": [{"from": [{"podSelector": {}}]}]}),
+    ));
+    world.push(policy("other-app", "payments", json!({"ingress": [{}]})));
+    world.push(policy(
+        "egress-only",
+        "checkout",
+        json!({"policyTypes": ["Egress"], "egress": [{}]}),
+    ));
+    let c = Cluster::start(world).await;
+    let sc = scenario(
+        "    - {name: cut, type: networkPartition, duration: 30s, selector: {namespace: shop, labels: {app: checkout}}, params: {direction: ingress}}",
+    );
+    let plan = plan_fault(&c.kube, &sc, &Config::default(), &sc.spec.faults[0], 8)
+        .await
+        .expect("a warning is not a refusal");
+    assert_eq!(plan.warnings.len(), 1, "{:?}", plan.warnings);
+    assert!(
+        plan.warnings[0].contains("NetworkPolicy shop/allow-web")
+            && plan.warnings[0].contains("allows Ingress"),
+        "{:?}",
+        plan.warnings
+    );
+}

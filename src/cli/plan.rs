@@ -155,6 +155,9 @@ pub(crate) fn render(scenario: &Scenario, context: &str, plans: &[FaultPlan]) ->
         for t in p.targets() {
             out.push_str(&format!("    - {}\n", t.obj));
         }
+        for w in &p.warnings {
+            out.push_str(&format!("  warning: {w}\n"));
+        }
         out.push_str("  rbac:\n");
         for r in kind_of(p.fault_type).rbac() {
             let group = if r.api_group.is_empty() {

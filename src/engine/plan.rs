@@ -25,6 +25,9 @@ pub struct FaultPlan {
     pub at: Duration,
     /// When it is reverted (same as `at` for instant faults).
     pub until: Duration,
+    /// What may weaken the fault (see `Candidates::warnings`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     #[serde(skip)]
     pub candidates: Candidates,
 }
@@ -102,6 +105,7 @@ pub async fn plan_fault_excluding(
         blast,
         at: fault.at(),
         until: fault.end(),
+        warnings: candidates.warnings.clone(),
         candidates,
     })
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::about::{self, About, Starter};
 use super::rbac::{NETPOL, Rule, pods_rw};
-use super::{Batch, FaultCx, FaultKind, Injecting, Planning, Reverting, netpol, targets};
+use super::{Batch, FaultCx, FaultKind, Injecting, Planning, Reverting, netpol};
 use crate::k8s::Kube;
 use crate::k8s::marks::Marked;
 use crate::k8s::marks::ObjKind;
@@ -56,7 +56,7 @@ impl FaultKind for DnsBlock {
     }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
-        async move { targets::pods_on_pod_network(cx).await }.boxed()
+        netpol::plan(cx, &["Egress"]).boxed()
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {

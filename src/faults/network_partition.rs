@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::about::{self, About, Starter};
 use super::rbac::{NETPOL, Rule, pods_rw};
-use super::{Batch, FaultCx, FaultKind, Injecting, Planning, Reverting, netpol, targets};
+use super::{Batch, FaultCx, FaultKind, Injecting, Planning, Reverting, netpol};
 use crate::k8s::Kube;
 use crate::k8s::marks::Marked;
 use crate::k8s::marks::ObjKind;
@@ -38,12 +38,16 @@ pub enum Direction {
 
 /// A policy with the chosen policy types and no rules denies that traffic.
 pub fn spec(direction: Direction) -> Value {
-    let types: &[&str] = match direction {
+    json!({ "policyTypes": policy_types(direction) })
+}
+
+/// The traffic the partition denies, as NetworkPolicy `policyTypes`.
+fn policy_types(direction: Direction) -> &'static [&'static str] {
+    match direction {
         Direction::Ingress => &["Ingress"],
         Direction::Egress => &["Egress"],
         Direction::Both => &["Ingress", "Egress"],
-    };
-    json!({ "policyTypes": types })
+    }
 }
 
 impl FaultSpec for NetworkPartition {
@@ -74,7 +78,11 @@ impl FaultKind for NetworkPartition {
     }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
-        async move { targets::pods_on_pod_network(cx).await }.boxed()
+        async move {
+            let direction = cx.params::<Params>()?.direction;
+            netpol::plan(cx, policy_types(direction)).await
+        }
+        .boxed()
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {

@@ -98,7 +98,15 @@ pub async fn pods(cx: &FaultCx<'_>) -> Result<(Candidates, Vec<Pod>), FaultError
 /// hit the whole node or silently do nothing. Such pods still count in their
 /// workload's total for the blast radius; they are just never chosen.
 pub async fn pods_on_pod_network(cx: &FaultCx<'_>) -> Result<Candidates, FaultError> {
-    let (mut out, pods) = pods(cx).await?;
+    Ok(pods_on_pod_network_with_specs(cx).await?.0)
+}
+
+/// [`pods_on_pod_network`], with the candidate pods themselves (for checks
+/// that need their labels).
+pub async fn pods_on_pod_network_with_specs(
+    cx: &FaultCx<'_>,
+) -> Result<(Candidates, Vec<Pod>), FaultError> {
+    let (mut out, mut pods) = pods(cx).await?;
     let host: std::collections::HashSet<String> = pods
         .iter()
         .filter(|p| p.spec.as_ref().and_then(|s| s.host_network) == Some(true))
@@ -112,7 +120,11 @@ pub async fn pods_on_pod_network(cx: &FaultCx<'_>) -> Result<Candidates, FaultEr
         );
         out.items.retain(|c| !host.contains(&c.obj.name));
     }
-    Ok(out)
+    pods.retain(|p| {
+        let name = p.metadata.name.as_deref().unwrap_or_default();
+        out.items.iter().any(|c| c.obj.name == name)
+    });
+    Ok((out, pods))
 }
 
 /// The one workload named by the selector; its group total is its replicas.

@@ -36,6 +36,11 @@ pub struct Candidates {
     /// object, then by group, a pod count.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub disrupts: BTreeMap<String, BTreeMap<String, usize>>,
+    /// What the plan found that may weaken the fault (an existing
+    /// NetworkPolicy that allows what a partition denies); shown by `plan`
+    /// and `run`, never a refusal.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Candidates {
