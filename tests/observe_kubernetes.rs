@@ -193,3 +193,27 @@ async fn scaling_down_breaches_and_api_errors_are_unknown() {
     assert!(check.result.is_err(), "{check}");
     eprintln!("{check}");
 }
+
+/// The oldest supported server and the newest pass preflight with their
+/// version named. (The sandbox serves only 1.27 to 1.33, the kubectl
+/// versions installed; the refusal of an older server is a unit test of
+/// `preflight::supported`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_names_the_servers_version() {
+    for minor in [preflight::OLDEST_MINOR, 33] {
+        let sb = Sandbox::start(SandboxOptions {
+            kube_minor: minor,
+            ..SandboxOptions::default()
+        })
+        .await
+        .unwrap();
+        let client = sb.kube_client().unwrap();
+        let check = preflight::check_kube(&client, Duration::from_secs(5)).await;
+        assert_eq!(
+            check.result,
+            Ok(format!("Kubernetes v1.{minor}.0")),
+            "{check}"
+        );
+        sb.shutdown().await;
+    }
+}

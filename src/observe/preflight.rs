@@ -242,9 +242,29 @@ pub async fn check_alertmanager(conn: &AlertmanagerConn, timeout: Duration) -> C
     }
 }
 
+/// The oldest Kubernetes minor gameday supports: the faults' APIs
+/// (`pods/ephemeralcontainers` and policy/v1 evictions are GA well before)
+/// are exercised against it in CI, where kubectl 1.27 to 1.33 run against
+/// the sandbox reporting each of those versions.
+pub const OLDEST_MINOR: u32 = 27;
+
+/// Refuses a server older than [`OLDEST_MINOR`]. Managed clusters report
+/// minors such as `27+` (GKE, EKS); a version that cannot be read is
+/// let through, since the API itself answered.
+fn supported(info: &k8s_openapi::apimachinery::pkg::version::Info) -> Result<String, String> {
+    let minor = info.minor.trim_end_matches('+').parse::<u32>().ok();
+    match (info.major.as_str(), minor) {
+        ("1", Some(m)) if m < OLDEST_MINOR => Err(format!(
+            "Kubernetes {} is older than v1.{OLDEST_MINOR}, the oldest gameday supports; upgrade the cluster or use an older gameday",
+            info.git_version
+        )),
+        _ => Ok(format!("Kubernetes {}", info.git_version)),
+    }
+}
+
 pub async fn check_kube(client: &kube::Client, timeout: Duration) -> Check {
     let result = match tokio::time::timeout(timeout, client.apiserver_version()).await {
-        Ok(Ok(info)) => Ok(format!("Kubernetes {}", info.git_version)),
+        Ok(Ok(info)) => supported(&info),
         Ok(Err(e)) => Err(error_chain(&e)),
         Err(_) => Err(format!(
             "no answer from /version within {}ms",
@@ -255,5 +275,32 @@ pub async fn check_kube(client: &kube::Client, timeout: Duration) -> Check {
         target: "Kubernetes API",
         url: None,
         result,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_older_than_the_oldest_supported_minor_are_refused() {
+        let info = |major: &str, minor: &str| k8s_openapi::apimachinery::pkg::version::Info {
+            major: major.into(),
+            minor: minor.into(),
+            git_version: format!("v{major}.{}.3", minor.trim_end_matches('+')),
+            ..Default::default()
+        };
+        let refused = supported(&info("1", "26")).unwrap_err();
+        assert!(refused.contains("v1.26.3 is older than v1.27"), "{refused}");
+        assert!(supported(&info("1", "26+")).is_err(), "GKE/EKS style minor");
+        assert_eq!(
+            supported(&info("1", "27+")),
+            Ok("Kubernetes v1.27.3".into())
+        );
+        assert!(supported(&info("1", "33")).is_ok());
+        assert!(
+            supported(&info("1", "")).is_ok(),
+            "unreadable: the API answered"
+        );
     }
 }
