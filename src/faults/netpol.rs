@@ -15,7 +15,7 @@ use super::common::{self};
 use super::{FaultCx, FaultError, Reverted, TargetResult, targets};
 use crate::k8s::Kube;
 use crate::k8s::marks::{
-    LABEL_FAULT_ID, Marked, ObjKind, ObjRef, Stamp, generated_name, is_marked,
+    LABEL_FAULT_ID, LABEL_RUN_ID, Marked, ObjKind, ObjRef, Stamp, generated_name, is_marked,
 };
 use crate::k8s::select::{Candidate, Candidates};
 
@@ -156,7 +156,10 @@ pub async fn inject(
         name: name.clone(),
     };
     let body = policy(stamp, &ns, spec);
-    let created = create_policy(cx.kube, &ns, &body).await;
+    let created = match create_policy(cx.kube, &ns, &body).await {
+        Ok(()) => confirm_policy(cx.kube, &policy_ref, stamp).await,
+        Err(e) => Err(e),
+    };
     // Report the policy as part of the first target so the engine reverts it.
     if let Some(first) = results.first_mut() {
         first.marked.push(policy_ref);
@@ -183,6 +186,34 @@ async fn create_policy(kube: &Kube, ns: &str, body: &Value) -> Result<(), FaultE
         // A retried create that landed the first time.
         Err(e) if e.is_conflict() => Ok(()),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The evidence that the partition is in place: the policy exists and is
+/// this run's. (A 409 on create is taken as our own retried create; this
+/// read is what tells it from someone else's policy of the same name.)
+async fn confirm_policy(kube: &Kube, obj: &ObjRef, stamp: &Stamp) -> Result<(), FaultError> {
+    let unverified = |message: &str| FaultError::Unverified {
+        obj: obj.to_string(),
+        message: message.to_string(),
+    };
+    let Some(found) = common::get(kube, obj).await? else {
+        return Err(unverified(
+            "not in effect: the create was accepted but the policy is not there",
+        ));
+    };
+    let ours = found
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(LABEL_RUN_ID))
+        .is_some_and(|r| r == stamp.run_id.as_str());
+    if ours {
+        Ok(())
+    } else {
+        Err(unverified(
+            "not in effect: a policy of that name exists but is not this run's",
+        ))
     }
 }
 

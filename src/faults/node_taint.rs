@@ -10,7 +10,7 @@ use kube::api::ListParams;
 use serde_json::{Value, json};
 
 use super::about::{self, About, Starter};
-use super::common::{self};
+use super::common::{self, TargetOutcome};
 use super::rbac::{NODES, PODS_ALL_NAMESPACES, Rule};
 use super::{
     Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverted, Reverting, targets,
@@ -197,6 +197,27 @@ pub fn with_taint(existing: &Value, taint: &Value) -> Value {
 }
 
 /// The node's taints with `taint` removed.
+pub fn has_taint(existing: &Value, taint: &Value) -> bool {
+    existing
+        .as_array()
+        .is_some_and(|l| l.iter().any(|t| same_taint(t, taint)))
+}
+
+/// The evidence that the revert ended the fault: the node, read back,
+/// no longer has the taint.
+async fn confirm_gone(kube: &Kube, marked: &Marked) -> Result<Reverted, FaultError> {
+    match common::get(kube, &marked.obj).await? {
+        Some(n) if has_taint(&n.data["spec"]["taints"], &marked.undo["taint"]) => {
+            Err(FaultError::Unverified {
+                obj: marked.obj.to_string(),
+                message: "not ended: the node still shows the taint after the revert".into(),
+            })
+        }
+        Some(_) => Ok(Reverted::Restored),
+        None => Ok(Reverted::Gone),
+    }
+}
+
 pub fn without_taint(existing: &Value, taint: &Value) -> Value {
     let list = existing.as_array().cloned().unwrap_or_default();
     Value::Array(list.into_iter().filter(|t| !same_taint(t, taint)).collect())
@@ -283,7 +304,17 @@ impl FaultKind for NodeTaint {
                         "spec": {"taints": taints}
                     }),
                 );
-                common::patch_target(cx.kube, &t.obj, &patch).await
+                // The answer is the node as stored: evidence the taint is on it.
+                match common::merge_patch(cx.kube, &t.obj, &patch).await? {
+                    None => Ok(common::gone_before_injection()),
+                    Some(n) if has_taint(&n.data["spec"]["taints"], &taint) => {
+                        Ok(TargetOutcome::Done(vec![t.obj.clone()]))
+                    }
+                    Some(_) => Err(FaultError::Unverified {
+                        obj: t.obj.to_string(),
+                        message: "not in effect: the patch was accepted but the node does not show the taint".into(),
+                    }),
+                }
             }
             .boxed()
         })
@@ -306,6 +337,7 @@ impl FaultKind for NodeTaint {
                 });
                 match common::restore(kube, &marked.obj, &restore).await {
                     Err(FaultError::K8s(e)) if e.is_conflict() => continue,
+                    Ok(Reverted::Restored) => return confirm_gone(kube, marked).await,
                     other => return other,
                 }
             }
