@@ -13,11 +13,13 @@
 //! the revert deletes the owned pods whose images differ from the restored
 //! template, gracefully, and the controller recreates them.
 
+use std::time::{Duration, Instant};
+
 use futures::FutureExt;
 use serde_json::json;
 
 use super::about::{self, About, Starter};
-use super::common::{self};
+use super::common::{self, TargetOutcome};
 use super::pod_failure::{restored_containers, with_images};
 use super::rbac::{Rule, pods_rw, workloads};
 use super::{
@@ -87,6 +89,39 @@ pub fn pods_hit(kind: ObjKind, workload: &Value, total: usize) -> usize {
         },
     };
     hit.clamp(1, total.max(1))
+}
+
+/// How long the workload's controller may take to start the rollout.
+const ROLLOUT_WAIT: Duration = Duration::from_secs(30);
+
+/// The evidence that the bad rollout started: the controller has observed
+/// the new generation and has pods at the new revision (`updatedReplicas`;
+/// none are expected of a workload scaled to zero). Until then the fault
+/// changed a template and nothing else.
+async fn rollout_started(kube: &Kube, obj: &ObjRef, generation: i64) -> Result<(), FaultError> {
+    let deadline = Instant::now() + ROLLOUT_WAIT;
+    loop {
+        let Some(w) = common::get(kube, obj).await? else {
+            return Ok(());
+        };
+        let status = &w.data["status"];
+        let observed = status["observedGeneration"].as_i64().unwrap_or(0);
+        let updated = status["updatedReplicas"].as_i64().unwrap_or(0);
+        let wanted = w.data["spec"]["replicas"].as_i64().unwrap_or(1);
+        if observed >= generation && (updated >= 1 || wanted == 0) {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(FaultError::Unverified {
+                obj: obj.to_string(),
+                message: format!(
+                    "not in effect: the controller did not start the rollout within {}s (observedGeneration {observed} of {generation}, updatedReplicas {updated})",
+                    ROLLOUT_WAIT.as_secs()
+                ),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 impl FaultSpec for BadRollout {
@@ -193,7 +228,13 @@ impl FaultKind for BadRollout {
                     stamp.patch(&json!({ "images": before }), &[]),
                     &json!({"spec": {"template": {"spec": {"containers": containers}}}}),
                 );
-                common::patch_target(cx.kube, &t.obj, &patch).await
+                let Some(after) = common::merge_patch(cx.kube, &t.obj, &patch).await? else {
+                    return Ok(common::gone_before_injection());
+                };
+                let generation = after.metadata.generation.unwrap_or(0);
+                // An error here still reports the target marked, so it is reverted.
+                rollout_started(cx.kube, &t.obj, generation).await?;
+                Ok(TargetOutcome::Done(vec![t.obj.clone()]))
             }
             .boxed()
         })
