@@ -1084,3 +1084,49 @@ async fn network_partition_plan_warns_of_policies_that_may_cancel_it() {
         plan.warnings
     );
 }
+
+/// Pod Security refuses a NET_ADMIN ephemeral container in a `baseline`
+/// namespace. The run's dry run of its inject writes meets that refusal
+/// before any mark or container is written, naming Pod Security; a fault
+/// without added capabilities passes the same dry run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_meets_pod_security_before_anything_is_written() {
+    use gameday::engine::plan::dry_run_all;
+    let mut world = shop_world();
+    world[0]["metadata"]["labels"] =
+        serde_json::json!({"pod-security.kubernetes.io/enforce": "baseline"});
+    let c = Cluster::start(world).await;
+    let config = Config::default();
+    let delay = scenario(
+        "    - {name: slow, type: networkDelay, duration: 30s, selector: {namespace: shop, labels: {app: checkout}}, mode: {count: 1}}",
+    );
+    let plan = plan_fault(&c.kube, &delay, &config, &delay.spec.faults[0], 8)
+        .await
+        .expect("plans");
+    let err = dry_run_all(&c.kube, &delay, &config, &[plan], 8)
+        .await
+        .expect_err("refused by Pod Security")
+        .to_string();
+    assert!(
+        err.contains("dryRun=All") && err.contains("PodSecurity"),
+        "{err}"
+    );
+    assert!(err.contains("NET_ADMIN"), "{err}");
+    for p in c.pods("shop", "checkout").await {
+        assert!(
+            p.spec.unwrap().ephemeral_containers.is_none(),
+            "nothing added"
+        );
+        let labels = p.metadata.labels.unwrap_or_default();
+        assert!(!labels.contains_key("gameday/run-id"), "nothing marked");
+    }
+    let stress = scenario(
+        "    - {name: hot, type: cpuStress, duration: 30s, selector: {namespace: shop, labels: {app: checkout}}, mode: {count: 1}}",
+    );
+    let plan = plan_fault(&c.kube, &stress, &config, &stress.spec.faults[0], 8)
+        .await
+        .expect("plans");
+    dry_run_all(&c.kube, &stress, &config, &[plan], 8)
+        .await
+        .expect("no added capability: baseline allows it");
+}

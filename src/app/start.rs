@@ -14,7 +14,7 @@ use super::run::{AppError, RunEnd, RunRequest, RunView};
 use crate::engine::gates::{ProbeDisplay, SteadyGates};
 use crate::engine::guard::{RevertGuard, install_panic_hook};
 use crate::engine::halt;
-use crate::engine::plan::{FaultPlan, plan_all};
+use crate::engine::plan::{FaultPlan, dry_run_all, plan_all};
 use crate::engine::progress::Progress;
 use crate::engine::recover::Filter;
 use crate::engine::{Journal, Observer, Outcome, RunOptions, Runner, Status, StopHandle, rundir};
@@ -105,6 +105,12 @@ pub(super) async fn prepare(
         }
     };
     view.plan(&req.scenario, &req.target.context, &plans);
+    // The server's own admission (Pod Security, webhooks) on every inject
+    // write, as a dry run: a refusal here changes nothing (exit 4).
+    if let Err(e) = dry_run_all(kube, &req.scenario, &req.config, &plans, concurrency).await {
+        view.error(&format_args!("{e}; nothing was changed"));
+        return Err(exit::UNREACHABLE);
+    }
     Ok(plans)
 }
 

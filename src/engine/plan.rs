@@ -126,6 +126,28 @@ pub async fn plan_all(
     Ok(out)
 }
 
+/// Sends every planned inject write with `dryRun=All` (see
+/// `FaultKind::dry_run`): the server's refusal, before anything changes.
+pub async fn dry_run_all(
+    kube: &Kube,
+    scenario: &Scenario,
+    config: &Config,
+    plans: &[FaultPlan],
+    concurrency: usize,
+) -> Result<(), FaultError> {
+    for (plan, fault) in plans.iter().zip(&scenario.spec.faults) {
+        let cx = FaultCx {
+            kube,
+            scenario,
+            config,
+            fault,
+            concurrency,
+        };
+        kind_of(fault.kind).dry_run(&cx, plan.targets()).await?;
+    }
+    Ok(())
+}
+
 /// The live re-check right before injection: the planned targets that still
 /// exist and are unmarked, checked against the live workload sizes.
 pub fn recheck(

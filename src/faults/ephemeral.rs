@@ -115,6 +115,77 @@ pub fn container(
     c
 }
 
+/// Adds the inject container to each target with `dryRun=All`: Pod
+/// Security (a NET_ADMIN container in a `baseline` namespace), webhooks and
+/// validation refuse here, before any mark or container is written.
+pub async fn dry_run(
+    cx: &FaultCx<'_>,
+    targets: &[Candidate],
+    effect: &Effect,
+) -> Result<(), FaultError> {
+    let name = container_name(&cx.fault.name, "dryrun");
+    for t in targets {
+        let Some(pod) = common::get(cx.kube, &t.obj).await? else {
+            continue;
+        };
+        let c = container(
+            &name,
+            &effect.image,
+            &effect.command,
+            first_container(&pod.data).as_deref(),
+            effect.net_admin,
+            "dryrun",
+            &cx.fault.name,
+            cx.fault.kind,
+            "inject",
+            1,
+            &effect.env,
+        );
+        let mut list = pod.data["spec"]["ephemeralContainers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        list.push(c);
+        patch_ephemeral(cx.kube, &t.obj, &list, true)
+            .await
+            .map_err(|e| {
+                cx.invalid(format!(
+                    "the server refuses its inject write (dryRun=All) on {}: {e}",
+                    t.obj
+                ))
+            })?;
+    }
+    Ok(())
+}
+
+async fn patch_ephemeral(
+    kube: &Kube,
+    obj: &ObjRef,
+    list: &[Value],
+    dry_run: bool,
+) -> Result<bool, crate::k8s::K8sError> {
+    let api = kube.namespaced::<k8s_openapi::api::core::v1::Pod>(
+        obj.namespace.as_deref().unwrap_or("default"),
+    );
+    let body = json!({"spec": {"ephemeralContainers": list}});
+    let patch = kube::api::Patch::Merge(&body);
+    let pp = kube::api::PatchParams {
+        dry_run,
+        ..Default::default()
+    };
+    let op = format!("add ephemeral container to {obj}");
+    match kube
+        .call(&op, || {
+            api.patch_ephemeral_containers(&obj.name, &pp, &patch)
+        })
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_not_found() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 async fn add_container(
     kube: &Kube,
     obj: &ObjRef,
@@ -126,23 +197,7 @@ async fn add_container(
         return Ok(true);
     }
     list.push(new);
-    let api = kube.namespaced::<k8s_openapi::api::core::v1::Pod>(
-        obj.namespace.as_deref().unwrap_or("default"),
-    );
-    let body = json!({"spec": {"ephemeralContainers": list}});
-    let patch = kube::api::Patch::Merge(&body);
-    let pp = kube::api::PatchParams::default();
-    let op = format!("add ephemeral container to {obj}");
-    match kube
-        .call(&op, || {
-            api.patch_ephemeral_containers(&obj.name, &pp, &patch)
-        })
-        .await
-    {
-        Ok(_) => Ok(true),
-        Err(e) if e.is_not_found() => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    Ok(patch_ephemeral(kube, obj, &list, false).await?)
 }
 
 fn first_container(pod: &Value) -> Option<String> {

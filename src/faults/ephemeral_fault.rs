@@ -9,11 +9,12 @@ use futures::FutureExt;
 use super::ephemeral::{self, Effect};
 use super::rbac::{EPHEMERAL, Rule, pods_rw};
 use super::{
-    About, Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverting, Starter, common,
-    targets,
+    About, Batch, DryRun, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverting, Starter,
+    common, targets,
 };
 use crate::k8s::Kube;
 use crate::k8s::marks::{Marked, ObjKind};
+use crate::k8s::select::Candidate;
 use crate::scenario::FaultSpec;
 
 const RBAC: &[Rule] = &[pods_rw(&["get", "list", "patch"]), EPHEMERAL];
@@ -54,6 +55,10 @@ impl<T: EphemeralFault> FaultKind for T {
             }
         }
         .boxed()
+    }
+
+    fn dry_run<'a>(&'a self, cx: &'a FaultCx<'a>, targets: &'a [Candidate]) -> DryRun<'a> {
+        async move { ephemeral::dry_run(cx, targets, &self.effect(cx, 1)?).await }.boxed()
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {

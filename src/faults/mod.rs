@@ -179,6 +179,15 @@ pub trait FaultKind: FaultSpec + Send + Sync {
         None
     }
 
+    /// Sends each chosen target's inject write with `dryRun=All`, so the
+    /// server's admission (Pod Security, webhooks, validation) refuses it
+    /// before anything changes: a real server runs every check of a dry
+    /// run and stores nothing. The default has no write worth trying (a
+    /// marks-only patch, a delete).
+    fn dry_run<'a>(&'a self, _cx: &'a FaultCx<'a>, _targets: &'a [Candidate]) -> DryRun<'a> {
+        Box::pin(async { Ok(()) })
+    }
+
     /// Marks and changes the targets. The engine has written the intent to
     /// the ledger before calling this. Stops starting new targets once `stop`
     /// is set; targets already in flight finish (and are then reverted).
@@ -191,6 +200,8 @@ pub trait FaultKind: FaultSpec + Send + Sync {
 
 /// What `plan` returns: every candidate, or why the fault cannot run.
 pub type Planning<'a> = BoxFuture<'a, Result<Candidates, FaultError>>;
+/// What `dry_run` returns: the server's refusal, if any.
+pub type DryRun<'a> = BoxFuture<'a, Result<(), FaultError>>;
 /// What `inject` returns: one result per target.
 pub type Injecting<'a> = BoxFuture<'a, Vec<TargetResult>>;
 /// What `revert` returns for one marked object.
