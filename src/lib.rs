@@ -7,7 +7,6 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod demo;
-pub mod diag;
 pub mod drill;
 pub mod engine;
 pub mod exit;
@@ -22,4 +21,8 @@ pub mod scenario;
 pub mod score;
 pub mod term;
 pub mod values;
-pub mod yaml;
+
+// The spanned YAML and its diagnostics live in `crates/spanned` (the sandbox
+// needs them, not the runner); re-exported so `crate::diag` and
+// `crate::yaml` read as before.
+pub use gameday_spanned::{diag, yaml};
