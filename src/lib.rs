@@ -16,7 +16,6 @@ pub mod k8s;
 pub mod observe;
 pub mod report;
 pub mod respond;
-pub mod sandbox;
 pub mod scenario;
 pub mod score;
 pub mod term;
@@ -26,3 +25,7 @@ pub mod values;
 // needs them, not the runner); re-exported so `crate::diag` and
 // `crate::yaml` read as before.
 pub use gameday_spanned::{diag, yaml};
+
+// The Kubernetes-API simulator is `crates/sandbox`; re-exported so
+// `crate::sandbox::…` (and `gameday::sandbox::…` in tests) read as before.
+pub use gameday_sandbox as sandbox;
