@@ -4,9 +4,11 @@
 # 1. installs what the tests need when it is missing (real Prometheus and
 #    Alertmanager from Debian's packages; kubectl must already be on PATH;
 #    the Python Kubernetes client in .venv-clients);
-# 2. cargo fmt --check;
-# 3. cargo clippy --all-targets --locked -- -D warnings;
-# 4. cargo test --locked.
+# 2. cargo fmt --all --check;
+# 3. cargo clippy --workspace --all-targets --locked -- -D warnings, and the
+#    sandbox crate alone (without the `clients` feature gameday turns on, so
+#    it is checked the way `cargo build -p gameday-sandbox` builds it);
+# 4. cargo test --workspace --locked: gameday and the crates under crates/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,11 +62,13 @@ if [ ! -x .venv-clients/bin/python ] || ! .venv-clients/bin/python -c 'import ku
 fi
 
 # --- 2-4. the Rust checks ---------------------------------------------------
-say "cargo fmt --check"
+say "cargo fmt --all --check"
 cargo fmt --all -- --check
 
-say "cargo clippy --all-targets --locked -- -D warnings"
-cargo clippy --all-targets --locked -- -D warnings
+say "cargo clippy --workspace --all-targets --locked -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+say "cargo clippy -p gameday-sandbox --all-targets --locked -- -D warnings"
+cargo clippy -p gameday-sandbox --all-targets --locked -- -D warnings
 
-say "cargo test --locked"
-cargo test --locked "$@"
+say "cargo test --workspace --locked"
+cargo test --workspace --locked "$@"

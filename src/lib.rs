@@ -7,7 +7,6 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod demo;
-pub mod diag;
 pub mod drill;
 pub mod engine;
 pub mod exit;
@@ -17,9 +16,16 @@ pub mod k8s;
 pub mod observe;
 pub mod report;
 pub mod respond;
-pub mod sandbox;
 pub mod scenario;
 pub mod score;
 pub mod term;
 pub mod values;
-pub mod yaml;
+
+// The spanned YAML and its diagnostics live in `crates/spanned` (the sandbox
+// needs them, not the runner); re-exported so `crate::diag` and
+// `crate::yaml` read as before.
+pub use gameday_spanned::{diag, yaml};
+
+// The Kubernetes-API simulator is `crates/sandbox`; re-exported so
+// `crate::sandbox::…` (and `gameday::sandbox::…` in tests) read as before.
+pub use gameday_sandbox as sandbox;

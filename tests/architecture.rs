@@ -1,7 +1,8 @@
-//! The crate's structure, enforced: top-level modules import only from lower
-//! layers (docs/architecture.md), no two of them import each other, nothing
-//! outside `src/cli` imports the CLI, and no function in `src/` runs past
-//! 120 lines.
+//! The workspace's structure, enforced: top-level modules import only from
+//! lower layers (docs/architecture.md), no two of them import each other,
+//! nothing outside `src/cli` imports the CLI, the crates under `crates/` sit
+//! below gameday and never depend on it or name its env and labels, and no
+//! function in `src/` or `crates/*/src` runs past 120 lines.
 //!
 //! Why a test and not a convention: the import cycle this replaced grew one
 //! `use crate::cli::exit` at a time, each harmless on its own. A layer table
@@ -11,20 +12,26 @@
 //! The check reads the source text: comments, strings and char literals are
 //! blanked out, then every `crate::x` path (and each name of a
 //! `crate::{a, b::c}` group) is an edge from the file's top-level module to
-//! `x`. `super::` stays inside a top-level module, so it is no edge.
+//! `x`. `super::` stays inside a top-level module, so it is no edge. A path
+//! through a workspace crate (`gameday_sandbox::…`) is an edge to the name
+//! gameday re-exports it under (`sandbox`), so going around the re-export
+//! does not go around the table.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The layer order, lowest first. A module may import only from modules in
 /// lower layers; modules in the same layer are independent of each other.
-/// Keep this table and the one in docs/architecture.md in step.
+/// The bottom layers are the workspace's crates ([`CRATES`]), as gameday
+/// re-exports them in `src/lib.rs`. Keep this table and the one in
+/// docs/architecture.md in step.
 const LAYERS: &[&[&str]] = &[
-    &["diag", "term", "exit", "values"],
-    &["yaml"],
+    &["diag", "yaml"],
+    &["sandbox"],
+    &["term", "exit", "values"],
     &["config"],
     &["scenario"],
-    &["drill", "history", "k8s", "sandbox"],
+    &["drill", "history", "k8s"],
     &["observe", "faults", "demo"],
     &["score"],
     &["engine"],
@@ -34,28 +41,42 @@ const LAYERS: &[&[&str]] = &[
     &["cli"],
 ];
 
-/// The longest a function in `src/` may be, in lines from `fn` to its `}`.
+/// The crates under `crates/`, lowest first: directory, package, and the
+/// modules gameday re-exports from it (its row of [`LAYERS`], in the same
+/// order). A crate may depend only on crates before it, never on gameday.
+const CRATES: &[(&str, &str, &[&str])] = &[
+    ("crates/spanned", "gameday-spanned", &["diag", "yaml"]),
+    ("crates/sandbox", "gameday-sandbox", &["sandbox"]),
+];
+
+/// The longest a function in `src/` or `crates/*/src` may be, in lines from `fn` to its `}`.
 const MAX_FN_LINES: usize = 120;
 
 /// Functions still over [`MAX_FN_LINES`], with why. Pending: these live in
-/// `src/sandbox` and `src/faults`, which are being restructured on their own
+/// `crates/sandbox` and `src/faults`, which are being restructured on their own
 /// branches (controllers by resource; one fault per file); they are split
 /// there, not here. An entry that no longer exceeds the limit is reported so
 /// the list only shrinks.
 const LONG_FN_PENDING: &[(&str, &str)] = &[
-    ("src/sandbox/controllers/workloads.rs", "deployment"),
-    ("src/sandbox/controllers/workloads.rs", "statefulsets"),
-    ("src/sandbox/controllers/kubelet.rs", "sync_pod"),
-    ("src/sandbox/table.rs", "cells"),
-    ("src/sandbox/metrics.rs", "write_all"),
-    ("src/sandbox/world.rs", "check"),
-    ("src/sandbox/world.rs", "to_objects"),
-    ("src/sandbox/traffic.rs", "tick"),
-    ("src/sandbox/api.rs", "route"),
+    ("crates/sandbox/src/controllers/workloads.rs", "deployment"),
+    (
+        "crates/sandbox/src/controllers/workloads.rs",
+        "statefulsets",
+    ),
+    ("crates/sandbox/src/table.rs", "cells"),
+    ("crates/sandbox/src/metrics.rs", "write_all"),
+    ("crates/sandbox/src/world.rs", "check"),
+    ("crates/sandbox/src/world.rs", "to_objects"),
+    ("crates/sandbox/src/traffic.rs", "tick"),
+    ("crates/sandbox/src/api.rs", "route"),
 ];
 
+fn root_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
 fn src_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+    root_dir().join("src")
 }
 
 /// Every `.rs` file under `dir`, sorted so messages come in a stable order.
@@ -266,28 +287,50 @@ fn edges() -> Vec<Edge> {
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
         let code = code_only(&text);
-        let bytes = code.as_bytes();
-        let mut pos = 0;
-        while let Some(p) = code[pos..].find("crate::") {
-            let at = pos + p;
-            pos = at + "crate::".len();
-            // `gameday_crate::`, but `$crate::` is this crate.
-            if at > 0 && is_ident(bytes[at - 1]) {
-                continue;
-            }
-            let line = code[..at].matches('\n').count() + 1;
-            for name in named_after(bytes, pos) {
-                let to = macros.get(&name).cloned().unwrap_or(name);
-                if to != from && to != "self" {
-                    out.push(Edge {
-                        from: from.clone(),
-                        to,
-                        file: format!("src/{}", rel.display()),
-                        line,
-                    });
-                }
+        let file = format!("src/{}", rel.display());
+        let mut reached: Vec<(usize, String)> = paths_after(&code, "crate::")
+            .into_iter()
+            .map(|(at, name)| (at, macros.get(&name).cloned().unwrap_or(name)))
+            .collect();
+        for (_, package, modules) in CRATES {
+            let prefix = format!("{}::", package.replace('-', "_"));
+            reached.extend(paths_after(&code, &prefix).into_iter().map(|(at, name)| {
+                let to = if modules.contains(&name.as_str()) {
+                    name
+                } else {
+                    modules[0].to_string()
+                };
+                (at, to)
+            }));
+        }
+        for (at, to) in reached {
+            if to != from && to != "self" {
+                out.push(Edge {
+                    from: from.clone(),
+                    to,
+                    file: file.clone(),
+                    line: code[..at].matches('\n').count() + 1,
+                });
             }
         }
+    }
+    out
+}
+
+/// Each `prefix` path in `code` (`crate::`, `gameday_sandbox::`) as its
+/// position and the top-level names it reaches. `gameday_crate::` is not a
+/// `crate::` path, but `$crate::` is.
+fn paths_after(code: &str, prefix: &str) -> Vec<(usize, String)> {
+    let bytes = code.as_bytes();
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while let Some(p) = code[pos..].find(prefix) {
+        let at = pos + p;
+        pos = at + prefix.len();
+        if at > 0 && is_ident(bytes[at - 1]) {
+            continue;
+        }
+        out.extend(named_after(bytes, pos).into_iter().map(|name| (at, name)));
     }
     out
 }
@@ -418,7 +461,7 @@ fn every_top_level_module_has_a_layer() {
 
 #[test]
 fn the_docs_show_the_same_layers() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/architecture.md");
+    let path = root_dir().join("docs/architecture.md");
     let doc = std::fs::read_to_string(&path).expect("docs/architecture.md");
     let missing: Vec<String> = LAYERS
         .iter()
@@ -436,14 +479,181 @@ fn the_docs_show_the_same_layers() {
     );
 }
 
-/// Every function under `src/` as (file, name, first line, lines).
-fn functions() -> Vec<(String, String, usize, usize)> {
+/// The package names a Cargo.toml depends on, in every `[…dependencies]`
+/// table: each key (`kube.workspace = true` is `kube`), each
+/// `[dependencies.name]` header, each `package = "…"` rename, and
+/// `gameday` for a `path` that leads to the workspace root. `dir` is the
+/// manifest's directory, for the paths.
+fn dependencies(manifest: &str, dir: &Path) -> Vec<String> {
+    let root = root_dir().canonicalize().expect("workspace root");
+    let quoted_after = |line: &str, key: &str| {
+        let rest = line.split_once(key)?.1.trim_start().strip_prefix('=')?;
+        let rest = rest.trim_start().strip_prefix('"')?;
+        rest.split_once('"').map(|(v, _)| v.to_string())
+    };
+    let (mut out, mut in_deps) = (Vec::new(), false);
+    for line in manifest.lines().map(str::trim) {
+        if let Some(header) = line.strip_prefix('[') {
+            let header = header.trim_end_matches(']');
+            let (table, name) = header.rsplit_once('.').unwrap_or((header, ""));
+            in_deps = header.ends_with("dependencies") || table.ends_with("dependencies");
+            if table.ends_with("dependencies") && !name.is_empty() {
+                out.push(name.trim_matches('"').to_string());
+            }
+            continue;
+        }
+        if !in_deps || line.starts_with('#') || !line.contains('=') {
+            continue;
+        }
+        let key = line.split(['=', '.']).next().unwrap_or_default().trim();
+        if !key.is_empty() && !["package", "path", "version", "workspace"].contains(&key) {
+            out.push(key.trim_matches('"').to_string());
+        }
+        out.extend(quoted_after(line, "package "));
+        if let Some(path) = quoted_after(line, "path ")
+            && dir.join(&path).canonicalize().is_ok_and(|p| p == root)
+        {
+            out.push("gameday".to_string());
+        }
+    }
+    out
+}
+
+/// Why a crate's dependency is not allowed, if it is not: gameday itself, or
+/// a workspace crate that is not below it in [`CRATES`].
+fn forbidden_dependency(crate_index: usize, dependency: &str) -> Option<String> {
+    if dependency == "gameday" {
+        return Some("depends on the gameday package; the crates sit below it".into());
+    }
+    let below = CRATES[..crate_index]
+        .iter()
+        .any(|(_, p, _)| *p == dependency);
+    (dependency.starts_with("gameday-") && !below)
+        .then(|| format!("depends on `{dependency}`, which is not a crate below it in CRATES"))
+}
+
+#[test]
+fn the_crates_are_the_bottom_layers() {
     let src = src_dir();
+    for (i, (dir, package, modules)) in CRATES.iter().enumerate() {
+        assert_eq!(LAYERS[i], *modules, "layer {i} is the crate {dir}");
+        let manifest = std::fs::read_to_string(root_dir().join(dir).join("Cargo.toml"))
+            .unwrap_or_else(|e| panic!("read {dir}/Cargo.toml: {e}"));
+        assert!(
+            manifest.contains(&format!("name = \"{package}\"")),
+            "{dir}/Cargo.toml is not the package {package}"
+        );
+        for m in *modules {
+            assert!(
+                !src.join(m).exists() && !src.join(format!("{m}.rs")).exists(),
+                "src/{m} exists, but `{m}` is the crate {dir}, re-exported in src/lib.rs"
+            );
+        }
+    }
+    let listed: BTreeSet<&str> = CRATES.iter().map(|(dir, ..)| *dir).collect();
+    let entries = std::fs::read_dir(root_dir().join("crates")).expect("crates/");
+    for entry in entries {
+        let name = entry.expect("directory entry").file_name();
+        let dir = format!("crates/{}", name.to_string_lossy());
+        assert!(
+            listed.contains(dir.as_str()),
+            "{dir} is missing from CRATES in tests/architecture.rs (and docs/architecture.md)"
+        );
+    }
+}
+
+#[test]
+fn crates_never_depend_on_gameday() {
+    let mut bad = Vec::new();
+    for (i, (dir, ..)) in CRATES.iter().enumerate() {
+        let path = root_dir().join(dir);
+        let manifest = std::fs::read_to_string(path.join("Cargo.toml"))
+            .unwrap_or_else(|e| panic!("read {dir}/Cargo.toml: {e}"));
+        let deps: BTreeSet<String> = dependencies(&manifest, &path).into_iter().collect();
+        assert!(!deps.is_empty(), "{dir}/Cargo.toml: no dependencies read");
+        bad.extend(
+            deps.iter()
+                .filter_map(|d| forbidden_dependency(i, d))
+                .map(|why| format!("{dir}/Cargo.toml: {why}")),
+        );
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+/// The values of gameday's marks (`gameday/run-id` and the annotations),
+/// read from `src/k8s/marks.rs` so the list cannot drift from them.
+fn gameday_marks() -> Vec<String> {
+    let path = src_dir().join("k8s/marks.rs");
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    text.lines()
+        .filter(|l| l.starts_with("pub const ") && l.contains(": &str = \"gameday/"))
+        .filter_map(|l| l.split('"').nth(1).map(str::to_string))
+        .collect()
+}
+
+/// Where `text` names gameday's env (`GAMEDAY_…`) or one of `marks`, as
+/// `line: what`, comments included: the sandbox acts out containers from
+/// their image and command, so gameday's conventions must not even be
+/// mentioned as something to special-case.
+fn names_of_gameday(text: &str, marks: &[String]) -> Vec<String> {
     let mut out = Vec::new();
-    for path in rust_files(&src) {
+    for (n, line) in text.lines().enumerate() {
+        if line.contains("GAMEDAY_") {
+            out.push(format!("{}: names gameday's env (`GAMEDAY_…`)", n + 1));
+        }
+        for m in marks.iter().filter(|m| line.contains(m.as_str())) {
+            out.push(format!("{}: names gameday's mark `{m}`", n + 1));
+        }
+    }
+    out
+}
+
+#[test]
+fn crate_sources_never_name_gamedays_env_or_marks() {
+    let marks = gameday_marks();
+    assert!(
+        marks.iter().any(|m| m == "gameday/run-id"),
+        "src/k8s/marks.rs: marks not found ({marks:?})"
+    );
+    let mut bad = Vec::new();
+    for (dir, ..) in CRATES {
+        let base = root_dir().join(dir);
+        for path in rust_files(&base) {
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+            let rel = path.strip_prefix(root_dir()).expect("in the workspace");
+            bad.extend(
+                names_of_gameday(&text, &marks)
+                    .into_iter()
+                    .map(|at| format!("{}:{at}", rel.display())),
+            );
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "the crates must not know gameday's env or marks (docs/architecture.md, \"Crates\"):\n{}",
+        bad.join("\n")
+    );
+}
+
+/// The directories the length limit covers: `src/` and each crate's `src/`.
+fn source_roots() -> Vec<PathBuf> {
+    let crates = CRATES
+        .iter()
+        .map(|(dir, ..)| root_dir().join(dir).join("src"));
+    std::iter::once(src_dir()).chain(crates).collect()
+}
+
+/// Every function under [`source_roots`] as (file, name, first line, lines).
+fn functions() -> Vec<(String, String, usize, usize)> {
+    let mut out = Vec::new();
+    for path in source_roots().iter().flat_map(|root| rust_files(root)) {
         let rel = format!(
-            "src/{}",
-            path.strip_prefix(&src).expect("under src").display()
+            "{}",
+            path.strip_prefix(root_dir())
+                .expect("in the workspace")
+                .display()
         );
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
@@ -564,6 +774,56 @@ mod parser {
     }
 
     #[test]
+    fn a_crate_path_is_an_edge_to_its_re_export() {
+        let code = "use gameday_sandbox::world::World; use gameday_spanned::{yaml, values};";
+        let sandbox: Vec<String> = paths_after(code, "gameday_sandbox::")
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
+        assert_eq!(sandbox, ["world"]);
+        let spanned: Vec<String> = paths_after(code, "gameday_spanned::")
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
+        assert_eq!(spanned, ["yaml", "values"]);
+        assert!(paths_after("my_gameday_sandbox::x", "gameday_sandbox::").is_empty());
+    }
+
+    #[test]
+    fn a_crate_depending_on_gameday_is_reported() {
+        let dir = root_dir().join("crates/sandbox");
+        let manifest = "[package]\nname = \"x\"\n\n[dependencies]\n# gameday = \"1\"\n\
+            serde.workspace = true\nruntime = { package = \"gameday\", path = \"../..\" }\n\
+            \n[dev-dependencies.gameday-sandbox]\npath = \"../sandbox\"\n";
+        let deps = dependencies(manifest, &dir);
+        assert_eq!(
+            deps,
+            ["serde", "runtime", "gameday", "gameday", "gameday-sandbox"]
+        );
+        let bad: Vec<String> = deps
+            .iter()
+            .filter_map(|d| forbidden_dependency(1, d))
+            .collect();
+        assert_eq!(bad.len(), 3, "{bad:?}");
+        assert!(bad[0].contains("depends on the gameday package"));
+        assert!(bad[2].contains("`gameday-sandbox`, which is not a crate below it"));
+        assert_eq!(forbidden_dependency(1, "gameday-spanned"), None);
+    }
+
+    #[test]
+    fn gamedays_env_and_marks_are_found_even_in_comments() {
+        let marks = ["gameday/run-id".to_string()];
+        let text = "let a = \"sandbox.gameday/calls\";\n// reads GAMEDAY_TOKEN\nlet b = \"gameday/run-id\";";
+        assert_eq!(
+            names_of_gameday(text, &marks),
+            [
+                "2: names gameday's env (`GAMEDAY_…`)",
+                "3: names gameday's mark `gameday/run-id`"
+            ]
+        );
+    }
+
+    #[test]
     fn an_upward_edge_and_a_cycle_are_reported() {
         let edge = |from: &str, to: &str| Edge {
             from: from.into(),
@@ -576,7 +836,7 @@ mod parser {
         assert_eq!(bad.len(), 1, "{bad:?}");
         assert!(
             bad[0].starts_with(
-                "src/engine/x.rs:7: `engine` (layer 7) imports `crate::cli` (layer 11)"
+                "src/engine/x.rs:7: `engine` (layer 8) imports `crate::cli` (layer 12)"
             ),
             "{}",
             bad[0]

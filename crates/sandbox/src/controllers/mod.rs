@@ -1,0 +1,345 @@
+//! The control loop: one task that reconciles the whole cluster on a short
+//! tick and right after client writes. Each pass runs the controllers in the
+//! order a real cluster's components would react (garbage collection,
+//! deployments, replicasets, statefulsets, daemonsets, scheduler, kubelet,
+//! termination, disruption).
+//!
+//! A pass only touches pods that changed since the previous pass or whose
+//! timer (readiness delay, a process ending, a back-off) is due, so an idle sandbox of
+//! 10,000 pods costs nothing.
+
+pub mod daemonset;
+pub mod disruption;
+pub mod events;
+pub mod kubelet;
+pub mod scheduler;
+pub mod termination;
+pub mod workloads;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::meta;
+use crate::resources::{
+    self, DAEMONSETS, DEPLOYMENTS, EVENTS, NODES, PODS, REPLICASETS, STATEFULSETS,
+};
+use crate::runtime::Runtime;
+use crate::store::{Obj, Store};
+
+/// What controllers share during one pass.
+pub struct Ctx {
+    pub store: Arc<Store>,
+    pub kube_minor: u32,
+    /// Warm start: the world comes up as if it had been running, with no
+    /// readiness delays and no events.
+    pub warm: bool,
+}
+
+impl Ctx {
+    pub fn event(
+        &self,
+        involved: &Value,
+        kind: &str,
+        reason: &str,
+        message: &str,
+        component: &str,
+    ) {
+        if !self.warm {
+            events::record(&self.store, involved, kind, reason, message, component);
+        }
+    }
+
+    /// Like [`Ctx::event`] for a stored object, parsed only if an event is
+    /// written (a cached parse would stay with the stored version).
+    pub fn event_obj(
+        &self,
+        involved: &Obj,
+        kind: &str,
+        reason: &str,
+        message: &str,
+        component: &str,
+    ) {
+        if !self.warm {
+            events::record(
+                &self.store,
+                &involved.parse(),
+                kind,
+                reason,
+                message,
+                component,
+            );
+        }
+    }
+
+    /// The kubelet's event when a pod's containers are stopped.
+    pub fn killing(&self, pod: &Value) {
+        for c in meta::at(pod, &["spec", "containers"])
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = meta::str_at(c, &["name"]).unwrap_or("");
+            self.event(
+                pod,
+                events::NORMAL,
+                "Killing",
+                &format!("Stopping container {name}"),
+                "kubelet",
+            );
+        }
+    }
+}
+
+/// Events kept before the oldest are dropped, like the apiserver's event TTL.
+const MAX_EVENTS: usize = 3000;
+
+pub struct Controllers {
+    ctx: Ctx,
+    kubelet: kubelet::Kubelet,
+    /// Store resourceVersion at the end of the previous pass.
+    last_rv: u64,
+    /// Pods with a due timer, by uid.
+    timers: HashMap<String, Instant>,
+    termination: termination::Termination,
+    /// When the next terminating pod's containers exit.
+    termination_next: Option<Instant>,
+}
+
+const KNOWN_OWNERS: &[(&str, usize)] = &[
+    ("ReplicaSet", REPLICASETS),
+    ("Deployment", DEPLOYMENTS),
+    ("StatefulSet", STATEFULSETS),
+    ("DaemonSet", DAEMONSETS),
+];
+
+impl Controllers {
+    pub fn new(store: Arc<Store>, kube_minor: u32) -> Self {
+        Controllers::with_runtime(store, kube_minor, Arc::new(Runtime::default()))
+    }
+
+    /// Controllers whose kubelet runs containers in `runtime` (shared with
+    /// the metrics source, which reads what the processes do).
+    pub fn with_runtime(store: Arc<Store>, kube_minor: u32, runtime: Arc<Runtime>) -> Self {
+        Controllers {
+            ctx: Ctx {
+                store,
+                kube_minor,
+                warm: false,
+            },
+            kubelet: kubelet::Kubelet::new(runtime),
+            last_rv: 0,
+            timers: HashMap::new(),
+            termination: termination::Termination::default(),
+            termination_next: None,
+        }
+    }
+
+    /// Runs passes until nothing changes (bounded), with warm-start rules.
+    pub fn settle(&mut self, warm: bool) {
+        self.ctx.warm = warm;
+        for _ in 0..64 {
+            if !self.pass(true) {
+                break;
+            }
+        }
+        self.ctx.warm = false;
+    }
+
+    /// When the loop must next run even without writes.
+    pub fn next_timer(&self) -> Option<Instant> {
+        self.timers
+            .values()
+            .copied()
+            .chain(self.termination_next)
+            .min()
+    }
+
+    /// Whether a pass has anything to do.
+    pub fn due(&self) -> bool {
+        self.ctx.store.current_rv() != self.last_rv
+            || self.next_timer().is_some_and(|t| t <= Instant::now())
+    }
+
+    /// One reconcile pass. Returns whether anything was written.
+    pub fn pass(&mut self, force: bool) -> bool {
+        if !force && !self.due() {
+            return false;
+        }
+        let store = self.ctx.store.clone();
+        let since = self.last_rv;
+        let start_rv = store.current_rv();
+        let now = Instant::now();
+        let mut changed = self.gc();
+        let (rss, _) = store.list(REPLICASETS, None);
+        let (pods, _) = store.list(PODS, None);
+        let rs_by = workloads::by_owner(&rss);
+        let pods_by = workloads::by_owner(&pods);
+        changed |= workloads::deployments(&self.ctx, &rs_by, &pods_by);
+        changed |= workloads::replicasets(&self.ctx, &pods_by);
+        changed |= workloads::statefulsets(&self.ctx, &pods_by);
+        changed |= daemonset::reconcile(&self.ctx, &pods_by);
+        let (pods, _) = store.list(PODS, None);
+        changed |= scheduler::schedule(&self.ctx, &pods);
+        drop(pods);
+        // Nodes: status for new or changed nodes; taint evictions.
+        let (nodes, _) = store.list(NODES, None);
+        let nodes_changed = nodes.iter().any(|n| n.rv > since);
+        for n in nodes.iter().filter(|n| n.rv > since) {
+            changed |= self.kubelet.sync_node(&self.ctx, n.value());
+        }
+        let (pods, _) = store.list(PODS, None);
+        if nodes_changed {
+            // Terminating pods are already on their way out.
+            let running: Vec<Arc<Obj>> = pods
+                .iter()
+                .filter(|p| !p.summary.deleting)
+                .cloned()
+                .collect();
+            changed |= self.kubelet.taint_evictions(&self.ctx, &running);
+        }
+        // Pods that changed or whose timer is due.
+        let due: HashSet<String> = self
+            .timers
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(u, _)| u.clone())
+            .collect();
+        for p in &pods {
+            let uid = p.summary.uid.as_str();
+            if p.rv > since || due.contains(uid) || self.ctx.warm {
+                let (c, next) = self.kubelet.sync_pod(&self.ctx, &p.parse());
+                changed |= c;
+                match next {
+                    Some(t) => {
+                        self.timers.insert(uid.to_string(), t);
+                    }
+                    None => {
+                        self.timers.remove(uid);
+                    }
+                }
+            }
+        }
+        let (c, next) = self.termination.reconcile(&self.ctx, &pods);
+        changed |= c;
+        self.termination_next = next;
+        let live: HashSet<&str> = pods.iter().map(|p| p.summary.uid.as_str()).collect();
+        self.timers.retain(|u, _| live.contains(u.as_str()));
+        self.kubelet.forget_gone(&live);
+        changed |= disruption::reconcile(&store);
+        self.trim_events();
+        // After writes, look again next pass: what this pass wrote may need
+        // a reaction (new pods scheduled, statuses recounted).
+        self.last_rv = if changed {
+            start_rv
+        } else {
+            store.current_rv()
+        };
+        changed
+    }
+
+    /// Background garbage collection: objects whose controlling owner is
+    /// gone are deleted (kubectl delete deployment defaults to this).
+    fn gc(&mut self) -> bool {
+        let store = &self.ctx.store;
+        let mut uids: HashMap<&str, HashSet<String>> = HashMap::new();
+        for (kind, res) in KNOWN_OWNERS {
+            let (objs, _) = store.list(*res, None);
+            uids.insert(kind, objs.iter().map(|o| o.summary.uid.clone()).collect());
+        }
+        let mut changed = false;
+        for res in [REPLICASETS, PODS] {
+            let (objs, _) = store.list(res, None);
+            for o in objs {
+                // A terminating orphan was already deleted; deleting again
+                // would only repeat the Killing event.
+                if !o.summary.deleting && orphaned(&o, &uids) {
+                    let ok = store
+                        .delete(res, meta::namespace(o.value()), meta::name(o.value()), None)
+                        .is_ok();
+                    if ok && res == PODS {
+                        self.ctx.killing(o.value());
+                    }
+                    changed |= ok;
+                }
+            }
+        }
+        changed
+    }
+
+    fn trim_events(&self) {
+        let store = &self.ctx.store;
+        if store.count(EVENTS) <= MAX_EVENTS {
+            return;
+        }
+        let (mut evs, _) = store.list(EVENTS, None);
+        evs.sort_by_key(|e| e.rv);
+        let drop = evs.len() - MAX_EVENTS * 3 / 4;
+        for e in evs.into_iter().take(drop) {
+            let _ = store.delete(
+                EVENTS,
+                meta::namespace(e.value()),
+                meta::name(e.value()),
+                None,
+            );
+        }
+    }
+}
+
+fn orphaned(o: &Obj, uids: &HashMap<&str, HashSet<String>>) -> bool {
+    o.summary.owner.as_ref().is_some_and(|(kind, _, uid)| {
+        uids.get(kind.as_str())
+            .is_some_and(|set| !set.contains(uid))
+    })
+}
+
+/// The control loop task: a pass on every tick when something changed or a
+/// timer is due, and promptly after a write.
+pub async fn run(
+    mut controllers: Controllers,
+    tick: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let store = controllers.ctx.store.clone();
+    let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = store.changed.notified() => {
+                // Let a burst of writes land before reacting.
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            _ = shutdown.changed() => return,
+        }
+        // Controllers do synchronous work over the store; keep it off the
+        // async workers that serve requests.
+        controllers = match tokio::task::spawn_blocking(move || {
+            controllers.pass(false);
+            controllers
+        })
+        .await
+        {
+            Ok(c) => c,
+            Err(_) => return,
+        };
+    }
+}
+
+/// Namespaces every cluster has.
+pub const SYSTEM_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+pub fn ensure_system_namespaces(store: &Store) {
+    for ns in SYSTEM_NAMESPACES {
+        if store.try_get(resources::NAMESPACES, "", ns).is_none() {
+            let _ = store.create(
+                resources::NAMESPACES,
+                "",
+                serde_json::json!({"metadata": {"name": ns}}),
+            );
+        }
+    }
+}

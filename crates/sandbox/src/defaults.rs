@@ -1,0 +1,201 @@
+//! Server-side defaults a real cluster fills into every new pod, so that a
+//! client reading `pod.spec.volumes` or `restartPolicy` finds what it would
+//! find on a real cluster (a drain script that loops over volumes crashed on
+//! the sandbox's bare pods).
+//!
+//! Sources (Kubernetes v1.33):
+//! - scheme defaults: pkg/apis/core/v1/defaults.go (`SetDefaults_Pod`,
+//!   `SetDefaults_PodSpec`, `SetDefaults_Container`);
+//! - the ServiceAccount admission plugin
+//!   (plugin/pkg/admission/serviceaccount/admission.go): `default` account and
+//!   the projected `kube-api-access-<5>` volume, mounted read-only at
+//!   /var/run/secrets/kubernetes.io/serviceaccount in every container;
+//! - the DefaultTolerationSeconds admission plugin: `not-ready` and
+//!   `unreachable` NoExecute tolerations for 300 s.
+
+use serde_json::{Map, Value, json};
+
+use crate::meta;
+
+const SA_MOUNT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+const DEFAULT_TOLERATION_SECONDS: i64 = 300;
+
+/// Fills in a new pod's defaults; fields the client set are kept.
+pub fn pod(v: &mut Value) {
+    let spec = meta::ensure_object(v, &["spec"]);
+    for (k, d) in [
+        ("restartPolicy", json!("Always")),
+        ("dnsPolicy", json!("ClusterFirst")),
+        ("schedulerName", json!("default-scheduler")),
+        ("terminationGracePeriodSeconds", json!(30)),
+        ("securityContext", json!({})),
+        ("enableServiceLinks", json!(true)),
+        ("priority", json!(0)),
+        ("preemptionPolicy", json!("PreemptLowerPriority")),
+        ("serviceAccountName", json!("default")),
+    ] {
+        spec.entry(k).or_insert(d);
+    }
+    // The deprecated alias mirrors the name, as the scheme defaulting does.
+    let sa = spec["serviceAccountName"].clone();
+    spec.entry("serviceAccount").or_insert(sa);
+    tolerations(spec);
+    let mount_token = spec
+        .get("automountServiceAccountToken")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let volume = mount_token.then(|| service_account_volume(spec));
+    for list in ["initContainers", "containers"] {
+        if let Some(cs) = spec.get_mut(list).and_then(Value::as_array_mut) {
+            for c in cs.iter_mut().filter_map(Value::as_object_mut) {
+                container(c, volume.as_deref());
+            }
+        }
+    }
+}
+
+/// A node's taints as the server stores them: Go's `omitempty` drops an
+/// empty `value`, so `{"key":"k","value":"","effect":"NoSchedule"}` reads
+/// back without `value` (a client matching on `value: ""` never finds it).
+pub fn node(v: &mut Value) {
+    let taints = v
+        .get_mut("spec")
+        .and_then(|s| s.get_mut("taints"))
+        .and_then(Value::as_array_mut);
+    for t in taints
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object_mut)
+    {
+        if t.get("value").and_then(Value::as_str) == Some("") {
+            t.remove("value");
+        }
+    }
+}
+
+fn tolerations(spec: &mut Map<String, Value>) {
+    let list = spec
+        .entry("tolerations")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    let Some(list) = list.as_array_mut() else {
+        return;
+    };
+    for key in [
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+    ] {
+        let tolerated = list.iter().any(|t| {
+            let k = t.get("key").and_then(Value::as_str);
+            let effect = t.get("effect").and_then(Value::as_str).unwrap_or("");
+            (k == Some(key) || k.is_none()) && (effect.is_empty() || effect == "NoExecute")
+        });
+        if !tolerated {
+            list.push(json!({
+                "key": key, "operator": "Exists", "effect": "NoExecute",
+                "tolerationSeconds": DEFAULT_TOLERATION_SECONDS,
+            }));
+        }
+    }
+}
+
+/// Adds the projected token volume unless one is mounted already; returns
+/// its name.
+fn service_account_volume(spec: &mut Map<String, Value>) -> String {
+    let volumes = spec
+        .entry("volumes")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    let Some(list) = volumes.as_array_mut() else {
+        return String::new();
+    };
+    if let Some(name) = list.iter().find_map(|v| {
+        v.get("name")
+            .and_then(Value::as_str)
+            .filter(|n| n.starts_with("kube-api-access-"))
+    }) {
+        return name.to_string();
+    }
+    let name = format!("kube-api-access-{}", meta::random_suffix(5));
+    list.push(json!({
+        "name": name,
+        "projected": {
+            "defaultMode": 420,
+            "sources": [
+                {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
+            ],
+        },
+    }));
+    name
+}
+
+fn container(c: &mut Map<String, Value>, sa_volume: Option<&str>) {
+    let image = c.get("image").and_then(Value::as_str).unwrap_or("");
+    // SetDefaults_Container: Always for `:latest` or an untagged image.
+    let tag = image
+        .rsplit_once('/')
+        .map_or(image, |(_, last)| last)
+        .split_once(':')
+        .map(|(_, t)| t);
+    let policy = if image.contains('@') || tag.is_some_and(|t| t != "latest") {
+        "IfNotPresent"
+    } else {
+        "Always"
+    };
+    c.entry("imagePullPolicy").or_insert(json!(policy));
+    c.entry("terminationMessagePath")
+        .or_insert(json!("/dev/termination-log"));
+    c.entry("terminationMessagePolicy").or_insert(json!("File"));
+    c.entry("resources").or_insert(json!({}));
+    let Some(vol) = sa_volume.filter(|v| !v.is_empty()) else {
+        return;
+    };
+    let mounts = c
+        .entry("volumeMounts")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Some(list) = mounts.as_array_mut()
+        && !list
+            .iter()
+            .any(|m| m.get("mountPath").and_then(Value::as_str) == Some(SA_MOUNT))
+    {
+        list.push(json!({"name": vol, "readOnly": true, "mountPath": SA_MOUNT}));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_pod_gets_what_a_real_server_adds() {
+        let mut p = json!({"metadata": {"name": "p"}, "spec": {"containers": [
+            {"name": "app", "image": "shop/checkout:v1"}, {"name": "side", "image": "busybox"}]}});
+        pod(&mut p);
+        let s = &p["spec"];
+        assert_eq!(s["restartPolicy"], "Always");
+        assert_eq!(s["dnsPolicy"], "ClusterFirst");
+        assert_eq!(s["serviceAccountName"], "default");
+        assert_eq!(s["terminationGracePeriodSeconds"], 30);
+        assert_eq!(s["tolerations"].as_array().unwrap().len(), 2);
+        let vol = s["volumes"][0]["name"].as_str().unwrap();
+        assert!(vol.starts_with("kube-api-access-"), "{vol}");
+        assert_eq!(s["containers"][0]["imagePullPolicy"], "IfNotPresent");
+        assert_eq!(s["containers"][1]["imagePullPolicy"], "Always");
+        assert_eq!(s["containers"][1]["volumeMounts"][0]["name"], vol);
+        // Defaulting twice changes nothing.
+        let again = p.clone();
+        pod(&mut p);
+        assert_eq!(p, again);
+    }
+
+    #[test]
+    fn client_choices_are_kept() {
+        let mut p = json!({"spec": {"restartPolicy": "Never", "automountServiceAccountToken": false,
+            "tolerations": [{"operator": "Exists"}], "containers": [{"name": "a", "image": "x:latest"}]}});
+        pod(&mut p);
+        assert_eq!(p["spec"]["restartPolicy"], "Never");
+        assert_eq!(p["spec"]["tolerations"].as_array().unwrap().len(), 1);
+        assert!(p["spec"]["containers"][0].get("volumeMounts").is_none());
+        assert_eq!(p["spec"]["containers"][0]["imagePullPolicy"], "Always");
+    }
+}

@@ -1,0 +1,332 @@
+//! Field validation that kube-apiserver applies to every create and update,
+//! with its wording, so that a client that gets away with something here
+//! would get away with it on a real cluster too.
+//!
+//! Sources (Kubernetes v1.33):
+//! - label keys and values: apimachinery/pkg/util/validation/validation.go
+//!   (`IsQualifiedName`, `IsValidLabelValue`);
+//! - annotation size: apimachinery/pkg/api/validation/objectmeta.go
+//!   (`TotalAnnotationSizeLimitB` = 256 KiB);
+//! - taints unique by key and effect, container names unique, and which pod
+//!   fields an update may change: pkg/apis/core/validation/validation.go
+//!   (`validateNodeTaints`, `validateContainers`, `ValidatePodUpdate`).
+
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::meta;
+use crate::resources::{self, ResId};
+
+const TOTAL_ANNOTATION_SIZE_LIMIT: usize = 256 * 1024;
+const QUALIFIED_NAME_MAX: usize = 63;
+const LABEL_VALUE_MAX: usize = 63;
+const PREFIX_MAX: usize = 253;
+
+/// Checks what every object of `res` must satisfy, on create and update.
+pub fn object(res: ResId, v: &Value) -> Result<(), ApiError> {
+    let mut errs = Vec::new();
+    labels(v, &mut errs);
+    annotations(v, &mut errs);
+    if res == resources::PODS {
+        container_names(v, &mut errs);
+    }
+    if res == resources::NODES {
+        taints(v, &mut errs);
+    }
+    fail(res, v, errs)
+}
+
+/// A pod update may change only the fields the real server lets change.
+pub fn pod_update(old: &Value, new: &Value) -> Result<(), ApiError> {
+    let Some(field) = first_forbidden_change(old, new) else {
+        return Ok(());
+    };
+    fail(
+        resources::PODS,
+        new,
+        vec![format!(
+            "spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)\n  changed: {field}"
+        )],
+    )
+}
+
+fn fail(res: ResId, v: &Value, errs: Vec<String>) -> Result<(), ApiError> {
+    if errs.is_empty() {
+        return Ok(());
+    }
+    // field.ErrorList.ToAggregate: one error as is, several in brackets.
+    let detail = if errs.len() == 1 {
+        errs.join("")
+    } else {
+        format!("[{}]", errs.join(", "))
+    };
+    Err(ApiError::invalid(
+        resources::def(res),
+        meta::name(v),
+        detail,
+    ))
+}
+
+fn is_name_part(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+}
+
+fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= PREFIX_MAX
+        && s.split('.').all(|label| {
+            let b = label.as_bytes();
+            !b.is_empty()
+                && b[0].is_ascii_alphanumeric()
+                && b[b.len() - 1].is_ascii_alphanumeric()
+                && b.iter()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        })
+}
+
+/// `IsQualifiedName`: an optional DNS-subdomain prefix and a name part.
+fn qualified_name_error(key: &str) -> Option<String> {
+    let (prefix, name) = match key.split_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    if let Some(p) = prefix
+        && !is_dns_subdomain(p)
+    {
+        return Some("prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')".into());
+    }
+    if name.len() > QUALIFIED_NAME_MAX {
+        return Some("name part must be no more than 63 characters".into());
+    }
+    if !is_name_part(name) {
+        return Some("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')".into());
+    }
+    None
+}
+
+fn labels(v: &Value, errs: &mut Vec<String>) {
+    let Some(map) = meta::at(v, &["metadata", "labels"]).and_then(Value::as_object) else {
+        return;
+    };
+    for (k, val) in map {
+        if let Some(e) = qualified_name_error(k) {
+            errs.push(format!("metadata.labels: Invalid value: {k:?}: {e}"));
+        }
+        let s = val.as_str().unwrap_or_default();
+        if s.len() > LABEL_VALUE_MAX {
+            errs.push(format!(
+                "metadata.labels: Invalid value: {s:?}: must be no more than 63 characters"
+            ));
+        } else if !s.is_empty() && !is_name_part(s) {
+            errs.push(format!("metadata.labels: Invalid value: {s:?}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"));
+        }
+    }
+}
+
+fn annotations(v: &Value, errs: &mut Vec<String>) {
+    let Some(map) = meta::at(v, &["metadata", "annotations"]).and_then(Value::as_object) else {
+        return;
+    };
+    let mut total = 0;
+    for (k, val) in map {
+        if let Some(e) = qualified_name_error(&k.to_ascii_lowercase()) {
+            errs.push(format!("metadata.annotations: Invalid value: {k:?}: {e}"));
+        }
+        total += k.len() + val.as_str().map_or(0, str::len);
+    }
+    if total > TOTAL_ANNOTATION_SIZE_LIMIT {
+        errs.push(format!(
+            "metadata.annotations: Too long: may not be more than {TOTAL_ANNOTATION_SIZE_LIMIT} bytes"
+        ));
+    }
+}
+
+fn container_names(v: &Value, errs: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    for list in ["initContainers", "containers", "ephemeralContainers"] {
+        let items = meta::at(v, &["spec", list]).and_then(Value::as_array);
+        for (i, c) in items.into_iter().flatten().enumerate() {
+            let name = meta::str_at(c, &["name"]).unwrap_or_default();
+            if !seen.insert(name.to_string()) {
+                errs.push(format!("spec.{list}[{i}].name: Duplicate value: {name:?}"));
+            }
+        }
+    }
+}
+
+fn taints(v: &Value, errs: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    let items = meta::at(v, &["spec", "taints"]).and_then(Value::as_array);
+    for (i, t) in items.into_iter().flatten().enumerate() {
+        let key = meta::str_at(t, &["key"]).unwrap_or_default();
+        let effect = meta::str_at(t, &["effect"]).unwrap_or_default();
+        if !seen.insert((key.to_string(), effect.to_string())) {
+            errs.push(format!(
+                "spec.taints[{i}]: Duplicate value: {{\"key\":{key:?},\"effect\":{effect:?}}}: taints must be unique by key and effect pair"
+            ));
+        }
+    }
+}
+
+/// The first pod-spec path an update changes that it may not, if any.
+fn first_forbidden_change(old: &Value, new: &Value) -> Option<String> {
+    let empty = Value::Null;
+    let mut a = old.get("spec").cloned().unwrap_or(Value::Null);
+    let mut b = new.get("spec").cloned().unwrap_or(Value::Null);
+    // Images may change; compare everything else.
+    for list in ["containers", "initContainers"] {
+        for spec in [&mut a, &mut b] {
+            if let Some(cs) = spec.get_mut(list).and_then(Value::as_array_mut) {
+                for c in cs {
+                    if let Some(o) = c.as_object_mut() {
+                        o.remove("image");
+                    }
+                }
+            }
+        }
+    }
+    for spec in [&mut a, &mut b] {
+        if let Some(o) = spec.as_object_mut() {
+            o.remove("activeDeadlineSeconds");
+            o.remove("ephemeralContainers");
+        }
+    }
+    // Tolerations may only be added to.
+    let old_tol = a
+        .as_object_mut()
+        .and_then(|o| o.remove("tolerations"))
+        .unwrap_or(Value::Array(Vec::new()));
+    let new_tol = b
+        .as_object_mut()
+        .and_then(|o| o.remove("tolerations"))
+        .unwrap_or(Value::Array(Vec::new()));
+    let kept = old_tol
+        .as_array()
+        .into_iter()
+        .flatten()
+        .all(|t| new_tol.as_array().is_some_and(|n| n.contains(t)));
+    if !kept {
+        return Some("spec.tolerations".into());
+    }
+    // terminationGracePeriodSeconds: only from negative to 1.
+    let g = |s: &mut Value| {
+        s.as_object_mut()
+            .and_then(|o| o.remove("terminationGracePeriodSeconds"))
+    };
+    let (og, ng) = (g(&mut a), g(&mut b));
+    if og != ng
+        && !(og.as_ref().and_then(Value::as_i64).is_some_and(|x| x < 0) && ng == Some(1.into()))
+    {
+        return Some("spec.terminationGracePeriodSeconds".into());
+    }
+    diff_path("spec", if a.is_null() { &empty } else { &a }, &b)
+}
+
+/// The first JSON path where `a` and `b` differ.
+fn diff_path(path: &str, a: &Value, b: &Value) -> Option<String> {
+    if a == b {
+        return None;
+    }
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter().find_map(|k| {
+                diff_path(
+                    &format!("{path}.{k}"),
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                )
+            })
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (p, q))| diff_path(&format!("{path}[{i}]"), p, q)),
+        _ => Some(path.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pod(spec: Value) -> Value {
+        json!({"metadata": {"name": "p"}, "spec": spec})
+    }
+
+    #[test]
+    fn labels_and_annotations_follow_the_apimachinery_rules() {
+        let ok = json!({"metadata": {"name": "x", "labels": {"app.kubernetes.io/name": "checkout", "empty": ""}}});
+        assert!(object(resources::PODS, &ok).is_ok());
+        for bad in [
+            json!({"Bad_": "v"}),
+            json!({"k": "-v"}),
+            json!({"UPPER.example/x": "v"}),
+            json!({"k": "x".repeat(64)}),
+        ] {
+            let v = json!({"metadata": {"name": "x", "labels": bad}});
+            let e = object(resources::PODS, &v).unwrap_err();
+            assert_eq!(e.code(), 422, "{bad}");
+            assert!(e.to_string().contains("metadata.labels"), "{e}");
+        }
+        let big = json!({"metadata": {"name": "x", "annotations": {"a": "x".repeat(256 * 1024)}}});
+        assert!(
+            object(resources::PODS, &big)
+                .unwrap_err()
+                .to_string()
+                .contains("Too long")
+        );
+    }
+
+    #[test]
+    fn duplicate_taints_and_container_names_are_refused() {
+        let node = json!({"metadata": {"name": "n"}, "spec": {"taints": [
+            {"key": "k", "effect": "NoSchedule"}, {"key": "k", "value": "v", "effect": "NoSchedule"}]}});
+        let e = object(resources::NODES, &node).unwrap_err().to_string();
+        assert!(e.contains("spec.taints[1]: Duplicate value"), "{e}");
+        let p = pod(json!({"containers": [{"name": "a"}, {"name": "a"}]}));
+        let e = object(resources::PODS, &p).unwrap_err().to_string();
+        assert!(
+            e.contains("spec.containers[1].name: Duplicate value: \"a\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn pod_updates_may_change_images_and_add_tolerations_only() {
+        let old = pod(
+            json!({"containers": [{"name": "a", "image": "x", "command": ["run"]}],
+            "tolerations": [{"key": "t"}]}),
+        );
+        let image = pod(
+            json!({"containers": [{"name": "a", "image": "y", "command": ["run"]}],
+            "tolerations": [{"key": "t"}, {"key": "u"}]}),
+        );
+        assert!(pod_update(&old, &image).is_ok());
+        let command = pod(
+            json!({"containers": [{"name": "a", "image": "x", "command": ["other"]}],
+            "tolerations": [{"key": "t"}]}),
+        );
+        let e = pod_update(&old, &command).unwrap_err().to_string();
+        assert!(
+            e.contains("spec: Forbidden: pod updates may not change fields"),
+            "{e}"
+        );
+        assert!(e.contains("spec.containers[0].command"), "{e}");
+        let dropped = pod(json!({"containers": [{"name": "a", "image": "x", "command": ["run"]}]}));
+        assert!(
+            pod_update(&old, &dropped)
+                .unwrap_err()
+                .to_string()
+                .contains("spec.tolerations")
+        );
+    }
+}
