@@ -203,18 +203,13 @@ impl FaultKind for BadRollout {
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let Batch {
-            stamp,
-            targets,
-            stop,
-        } = batch;
         let p: Params = match cx.params() {
             Ok(p) => p,
-            Err(e) => return futures::future::ready(common::all_failed(targets, &e)).boxed(),
+            Err(e) => return futures::future::ready(common::all_failed(batch.targets, &e)).boxed(),
         };
         let image = p.image.unwrap_or_else(|| DEFAULT_IMAGE.to_string());
         let image = std::sync::Arc::new(image);
-        common::each_target(targets, cx.concurrency, stop, move |t| {
+        common::each_target(batch, cx.concurrency, move |t| {
             let image = image.clone();
             async move {
                 let Some(w) = common::get(cx.kube, &t.obj).await? else {
@@ -225,7 +220,7 @@ impl FaultKind for BadRollout {
                     &|_, _| image.to_string(),
                 );
                 let patch = marks::combine(
-                    stamp.patch(&json!({ "images": before }), &[]),
+                    batch.stamp.patch(&json!({ "images": before }), &[]),
                     &json!({"spec": {"template": {"spec": {"containers": containers}}}}),
                 );
                 let Some(after) = common::merge_patch(cx.kube, &t.obj, &patch).await? else {

@@ -2,7 +2,7 @@
 //! reference (reverts only know a kind, a namespace and a name), bounded
 //! concurrency over targets, and the pieces of revert every fault repeats.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
@@ -13,7 +13,7 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
 use serde_json::Value;
 
-use super::{FaultError, Reverted, TargetResult};
+use super::{Batch, FaultError, Reverted, TargetResult};
 use crate::k8s::marks::{self, Marked, ObjKind, ObjRef};
 use crate::k8s::select::Candidate;
 use crate::k8s::{K8sError, Kube};
@@ -172,15 +172,11 @@ pub async fn revert_unknown(kube: &Kube, marked: &Marked) -> Result<Reverted, Fa
 
 /// Runs `f` on each target with at most `concurrency` in flight; targets not
 /// yet started when `stop` is set are skipped.
-pub async fn each_target<'a, F>(
-    targets: &'a [Candidate],
-    concurrency: usize,
-    stop: &'a AtomicBool,
-    f: F,
-) -> Vec<TargetResult>
+pub async fn each_target<'a, F>(batch: Batch<'a>, concurrency: usize, f: F) -> Vec<TargetResult>
 where
     F: Fn(&'a Candidate) -> BoxFuture<'a, Result<TargetOutcome, FaultError>> + Sync,
 {
+    let Batch { targets, stop, .. } = batch;
     let mut in_flight = FuturesUnordered::new();
     let mut next = targets.iter();
     let mut out = Vec::with_capacity(targets.len());

@@ -60,12 +60,7 @@ impl FaultKind for DnsBlock {
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let Batch {
-            stamp,
-            targets,
-            stop,
-        } = batch;
-        netpol::inject(cx, stamp, targets, stop, spec()).boxed()
+        netpol::inject(cx, batch, spec()).boxed()
     }
 
     fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {

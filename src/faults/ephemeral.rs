@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::common::{self, TargetOutcome};
-use super::{FaultCx, FaultError, Reverted, TargetResult};
+use super::{Batch, FaultCx, FaultError, Reverted, TargetResult};
 use crate::config::HelperImage;
 use crate::k8s::Kube;
-use crate::k8s::marks::{Marked, ObjRef, Stamp, generated_name};
+use crate::k8s::marks::{Marked, ObjRef, generated_name};
 use crate::k8s::select::Candidate;
 use crate::scenario::FaultType;
 
@@ -306,14 +306,13 @@ fn not_in_effect(obj: &ObjRef, message: String) -> FaultError {
 /// it: the target counts as injected only once it is Running.
 pub async fn inject(
     cx: &FaultCx<'_>,
-    stamp: &Stamp,
-    targets: &[Candidate],
-    stop: &AtomicBool,
+    batch: Batch<'_>,
     effect: &Effect,
     timeout_secs: u64,
 ) -> Vec<TargetResult> {
+    let Batch { stamp, stop, .. } = batch;
     let name = container_name(&stamp.fault, stamp.run_id.short());
-    common::each_target(targets, cx.concurrency, stop, |t| {
+    common::each_target(batch, cx.concurrency, |t| {
         let name = name.clone();
         Box::pin(async move {
             let Some(pod) = common::get(cx.kube, &t.obj).await? else {

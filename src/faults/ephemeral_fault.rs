@@ -62,17 +62,12 @@ impl<T: EphemeralFault> FaultKind for T {
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let Batch {
-            stamp,
-            targets,
-            stop,
-        } = batch;
         async move {
             let secs = common::whole_seconds(cx.fault.duration.unwrap_or_default().as_std());
             match self.effect(cx, secs) {
-                Ok(e) => ephemeral::inject(cx, stamp, targets, stop, &e, secs).await,
+                Ok(e) => ephemeral::inject(cx, batch, &e, secs).await,
                 // Checked at plan time; kept total rather than panicking.
-                Err(e) => common::all_failed(targets, &e),
+                Err(e) => common::all_failed(batch.targets, &e),
             }
         }
         .boxed()

@@ -4,7 +4,6 @@
 //! recover finds them separately: the policy is deleted, the pods stripped.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicBool;
 
 use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicySpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -12,12 +11,12 @@ use kube::api::ListParams;
 use serde_json::{Value, json};
 
 use super::common::{self};
-use super::{FaultCx, FaultError, Reverted, TargetResult, targets};
+use super::{Batch, FaultCx, FaultError, Reverted, TargetResult, targets};
 use crate::k8s::Kube;
 use crate::k8s::marks::{
     LABEL_FAULT_ID, LABEL_RUN_ID, Marked, ObjKind, ObjRef, Stamp, generated_name, is_marked,
 };
-use crate::k8s::select::{Candidate, Candidates};
+use crate::k8s::select::Candidates;
 
 /// The candidates of a policy fault (pods on the pod network), with a
 /// warning for each existing NetworkPolicy that selects some of them and
@@ -131,15 +130,10 @@ pub fn policy(stamp: &Stamp, namespace: &str, spec: Value) -> Value {
 /// Labels the targets, then creates the policy. The policy is created even
 /// when the run is stopping if any pod got labelled, so the revert has one
 /// consistent shape to undo.
-pub async fn inject(
-    cx: &FaultCx<'_>,
-    stamp: &Stamp,
-    targets: &[Candidate],
-    stop: &AtomicBool,
-    spec: Value,
-) -> Vec<TargetResult> {
+pub async fn inject(cx: &FaultCx<'_>, batch: Batch<'_>, spec: Value) -> Vec<TargetResult> {
+    let Batch { stamp, targets, .. } = batch;
     let name = policy_name(stamp);
-    let mut results = common::each_target(targets, cx.concurrency, stop, |t| {
+    let mut results = common::each_target(batch, cx.concurrency, |t| {
         let name = name.clone();
         Box::pin(async move {
             let patch = stamp.patch(&json!({}), &[(LABEL_FAULT_ID, name.as_str())]);

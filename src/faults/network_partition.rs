@@ -86,14 +86,9 @@ impl FaultKind for NetworkPartition {
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let Batch {
-            stamp,
-            targets,
-            stop,
-        } = batch;
         match cx.params::<Params>() {
-            Ok(p) => netpol::inject(cx, stamp, targets, stop, spec(p.direction)).boxed(),
-            Err(e) => futures::future::ready(super::common::all_failed(targets, &e)).boxed(),
+            Ok(p) => netpol::inject(cx, batch, spec(p.direction)).boxed(),
+            Err(e) => futures::future::ready(super::common::all_failed(batch.targets, &e)).boxed(),
         }
     }
 

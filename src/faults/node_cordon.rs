@@ -87,14 +87,9 @@ impl FaultKind for NodeCordon {
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let Batch {
-            stamp,
-            targets,
-            stop,
-        } = batch;
-        common::each_target(targets, cx.concurrency, stop, move |t| {
+        common::each_target(batch, cx.concurrency, move |t| {
             async move {
-                Ok(match cordon(cx.kube, &t.obj, stamp).await? {
+                Ok(match cordon(cx.kube, &t.obj, batch.stamp).await? {
                     Some(()) => TargetOutcome::Done(vec![t.obj.clone()]),
                     None => common::gone_before_injection(),
                 })

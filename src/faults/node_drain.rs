@@ -266,13 +266,8 @@ impl FaultKind for NodeDrain {
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let Batch {
-            stamp,
-            targets,
-            stop,
-        } = batch;
-        common::each_target(targets, cx.concurrency, stop, move |t| {
-            drain_one(cx, stamp, &t.obj).boxed()
+        common::each_target(batch, cx.concurrency, move |t| {
+            drain_one(cx, batch.stamp, &t.obj).boxed()
         })
         .boxed()
     }

@@ -280,17 +280,12 @@ impl FaultKind for NodeTaint {
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let Batch {
-            stamp,
-            targets,
-            stop,
-        } = batch;
         let p: Params = match cx.params() {
             Ok(p) => p,
-            Err(e) => return futures::future::ready(common::all_failed(targets, &e)).boxed(),
+            Err(e) => return futures::future::ready(common::all_failed(batch.targets, &e)).boxed(),
         };
         let taint = std::sync::Arc::new(taint_json(&p.taint()));
-        common::each_target(targets, cx.concurrency, stop, move |t| {
+        common::each_target(batch, cx.concurrency, move |t| {
             let taint = taint.clone();
             async move {
                 let Some(node) = common::get(cx.kube, &t.obj).await? else {
@@ -298,7 +293,7 @@ impl FaultKind for NodeTaint {
                 };
                 let taints = with_taint(&node.data["spec"]["taints"], &taint);
                 let patch = marks::combine(
-                    stamp.patch(&json!({ "taint": *taint }), &[]),
+                    batch.stamp.patch(&json!({ "taint": *taint }), &[]),
                     &json!({
                         "metadata": {"resourceVersion": node.metadata.resource_version},
                         "spec": {"taints": taints}

@@ -92,14 +92,9 @@ impl FaultKind for PodEvict {
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let Batch {
-            stamp,
-            targets,
-            stop,
-        } = batch;
-        common::each_target(targets, cx.concurrency, stop, move |t| {
+        common::each_target(batch, cx.concurrency, move |t| {
             async move {
-                common::mark_then(cx.kube, &t.obj, stamp, async {
+                common::mark_then(cx.kube, &t.obj, batch.stamp, async {
                     match evict(cx.kube, &t.obj, None).await? {
                         Some(()) => Ok(TargetOutcome::Done(vec![])),
                         None => Ok(TargetOutcome::Skipped {

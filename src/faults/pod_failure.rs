@@ -104,18 +104,13 @@ impl FaultKind for PodFailure {
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let Batch {
-            stamp,
-            targets,
-            stop,
-        } = batch;
         let p: Params = match cx.params() {
             Ok(p) => p,
-            Err(e) => return futures::future::ready(common::all_failed(targets, &e)).boxed(),
+            Err(e) => return futures::future::ready(common::all_failed(batch.targets, &e)).boxed(),
         };
         let image = p.image.unwrap_or_else(|| DEFAULT_IMAGE.to_string());
         let image = std::sync::Arc::new(image);
-        common::each_target(targets, cx.concurrency, stop, move |t| {
+        common::each_target(batch, cx.concurrency, move |t| {
             let image = image.clone();
             async move {
                 let Some(pod) = common::get(cx.kube, &t.obj).await? else {
@@ -125,7 +120,7 @@ impl FaultKind for PodFailure {
                     with_images(&pod.data["spec"]["containers"], &|_, _| image.to_string());
                 let undo = json!({ "images": before });
                 let patch = marks::combine(
-                    stamp.patch(&undo, &[]),
+                    batch.stamp.patch(&undo, &[]),
                     &json!({"spec": {"containers": containers}}),
                 );
                 common::patch_target(cx.kube, &t.obj, &patch).await

@@ -151,18 +151,13 @@ impl FaultKind for PodKill {
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let Batch {
-            stamp,
-            targets,
-            stop,
-        } = batch;
         async move {
             let grace = match cx.params::<Params>() {
                 Ok(p) => grace_seconds(&p),
-                Err(e) => return common::all_failed(targets, &e),
+                Err(e) => return common::all_failed(batch.targets, &e),
             };
-            common::each_target(targets, cx.concurrency, stop, move |t| {
-                kill(cx.kube, &t.obj, stamp, grace).boxed()
+            common::each_target(batch, cx.concurrency, move |t| {
+                kill(cx.kube, &t.obj, batch.stamp, grace).boxed()
             })
             .await
         }

@@ -110,17 +110,12 @@ impl FaultKind for Scale {
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let Batch {
-            stamp,
-            targets,
-            stop,
-        } = batch;
         let p: Params = match cx.params() {
             Ok(p) => p,
-            Err(e) => return futures::future::ready(common::all_failed(targets, &e)).boxed(),
+            Err(e) => return futures::future::ready(common::all_failed(batch.targets, &e)).boxed(),
         };
         let p = std::sync::Arc::new(p);
-        common::each_target(targets, cx.concurrency, stop, move |t| {
+        common::each_target(batch, cx.concurrency, move |t| {
             let p = p.clone();
             async move {
                 let Some(w) = common::get(cx.kube, &t.obj).await? else {
@@ -128,7 +123,7 @@ impl FaultKind for Scale {
                 };
                 let current = w.data["spec"]["replicas"].as_i64().unwrap_or(1);
                 let patch = marks::combine(
-                    stamp.patch(&json!({ "replicas": current }), &[]),
+                    batch.stamp.patch(&json!({ "replicas": current }), &[]),
                     &json!({"spec": {"replicas": desired(&p, current)}}),
                 );
                 common::patch_target(cx.kube, &t.obj, &patch).await
