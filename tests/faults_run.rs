@@ -324,3 +324,99 @@ async fn plan_changes_nothing_and_shows_limits() {
         rv_before
     );
 }
+
+/// A minimal HTTP CONNECT proxy on 127.0.0.1 (what corporate proxies
+/// speak for HTTPS): records each CONNECT target, then splices bytes.
+async fn connect_proxy() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    tokio::task::JoinHandle<()>,
+) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let task = tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut reader = BufReader::new(sock);
+                let mut line = String::new();
+                if reader.read_line(&mut line).await.is_err() {
+                    return;
+                }
+                let target = line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_string();
+                // The rest of the request head, up to the blank line.
+                loop {
+                    let mut h = String::new();
+                    match reader.read_line(&mut h).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) if h == "\r\n" => break,
+                        Ok(_) => {}
+                    }
+                }
+                log.lock().unwrap().push(target.clone());
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(&target).await else {
+                    return;
+                };
+                let mut client = reader.into_inner();
+                if client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .is_ok()
+                {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                }
+            });
+        }
+    });
+    (addr, seen, task)
+}
+
+/// Users behind a proxy set HTTPS_PROXY, as for kubectl: gameday's API
+/// calls go through it (CONNECT to the API server), and NO_PROXY naming
+/// the server sends them direct again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_proxy_and_no_proxy_are_respected() {
+    let c = Cluster::start(shop_world()).await;
+    let sc = c.write_scenario("s.yaml", "proxied", &faults("5s"), "");
+    let (proxy, seen, task) = connect_proxy().await;
+    let out = c
+        .gameday(&["plan", sc.to_str().unwrap()])
+        .env("HTTPS_PROXY", format!("http://{proxy}"))
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let through: Vec<String> = seen.lock().unwrap().clone();
+    assert!(
+        through.iter().any(|t| t.starts_with("127.0.0.1:")),
+        "the API calls went through the proxy: {through:?}"
+    );
+    seen.lock().unwrap().clear();
+    let out = c
+        .gameday(&["plan", sc.to_str().unwrap()])
+        .env("HTTPS_PROXY", format!("http://{proxy}"))
+        .env("NO_PROXY", "127.0.0.1")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(seen.lock().unwrap().is_empty(), "NO_PROXY bypasses it");
+    task.abort();
+}
