@@ -24,7 +24,7 @@ const LAYERS: &[&[&str]] = &[
     &["yaml"],
     &["config"],
     &["scenario"],
-    &["drill", "history", "k8s", "sandbox"],
+    &["incident", "history", "k8s", "sandbox"],
     &["observe", "faults", "demo"],
     &["score"],
     &["engine"],

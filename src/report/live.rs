@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use super::model::{FaultRecord, Phase as ReportPhase, ProbePoint, ProbeSeries};
 use crate::config::Config;
-use crate::drill::{Drill, JOURNAL_EVENT, ResponderEvent, describe};
 use crate::engine::{Entry, Journal};
+use crate::incident::{Incident, JOURNAL_EVENT, ResponderEvent, describe};
 use crate::observe::alerts::{AlertTimes, TrackedNoise};
 use crate::scenario::Scenario;
 use crate::score::{AlertObservation, NoiseAlert, Observed, Targets};
@@ -44,7 +44,7 @@ pub struct Live {
     pub inject_instant: Option<Instant>,
     pub t_impact: Option<Timestamp>,
     pub t_mitigate: Option<Timestamp>,
-    pub drill: Drill,
+    pub incident: Incident,
     /// One per `detection.alerts` item, in scenario order.
     pub alerts: Vec<AlertObservation>,
     pub noise: Vec<NoiseAlert>,
@@ -83,7 +83,7 @@ impl Live {
                     .collect()
             })
             .unwrap_or_default();
-        let drill = Drill::new(spec.response.as_ref(), started);
+        let incident = Incident::new(spec.response.as_ref(), started);
         let autopilot_left = spec.response.as_ref().map_or(0, |r| r.autopilot.len());
         let probes = spec
             .steady_state
@@ -113,7 +113,7 @@ impl Live {
             inject_instant: None,
             t_impact: None,
             t_mitigate: None,
-            drill,
+            incident,
             alerts,
             noise: Vec::new(),
             timeline: Vec::new(),
@@ -142,7 +142,7 @@ impl Live {
         Targets::resolve(
             &self.config,
             &self.scenario,
-            self.drill.declared().map(|(_, s)| s),
+            self.incident.declared().map(|(_, s)| s),
         )
     }
 
@@ -191,7 +191,7 @@ impl Live {
         journal.append("responder", JOURNAL_EVENT, event.journal_data())?;
         let text = describe(&event);
         self.push(event.at, "responder", JOURNAL_EVENT, text);
-        self.drill.record(event);
+        self.incident.record(event);
         Ok(())
     }
 
@@ -389,7 +389,7 @@ impl Live {
     /// What `GET /v1/state` answers: phase, timeline and the scores so far.
     pub fn state_json(&self) -> Value {
         let now = Timestamp::now();
-        let scored = crate::score::score(&self.targets(), &self.observed(now), &self.drill);
+        let scored = crate::score::score(&self.targets(), &self.observed(now), &self.incident);
         json!({
             "runId": self.run_id,
             "scenario": self.scenario.metadata.name,
@@ -399,8 +399,8 @@ impl Live {
             "alerts": self.alerts,
             "noise": self.noise,
             "timeline": self.timeline,
-            "responders": self.drill.events,
-            "runbook": self.drill.runbook,
+            "responders": self.incident.events,
+            "runbook": self.incident.runbook,
             "scorecard": scored.scorecard,
         })
     }

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use super::blameless::{Blameless, scrub};
 use super::model::{Phase, RunReport};
 use super::{templates, timeline};
-use crate::drill::role_label;
+use crate::incident::role_label;
 use crate::score::{Component, human_secs};
 
 /// Section headings of the postmortem draft, in order; tests and the HTML

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::drill::{ResponderEvent, RoleAssignment, RunbookProgress};
+use crate::incident::{ResponderEvent, RoleAssignment, RunbookProgress};
 use crate::scenario::{FaultType, RoleName};
 use crate::score::{AlertDetection, NoiseAlert, Scorecard};
 
@@ -254,7 +254,7 @@ pub enum OwnerRole {
 impl OwnerRole {
     pub fn label(self) -> &'static str {
         match self {
-            OwnerRole::Incident(r) => crate::drill::role_label(r),
+            OwnerRole::Incident(r) => crate::incident::role_label(r),
             OwnerRole::AlertOwner => "alert owner",
             OwnerRole::RunbookOwner => "runbook owner",
             OwnerRole::RotationLead => "on-call rotation lead",

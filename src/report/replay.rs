@@ -18,8 +18,8 @@ use super::assemble::{RunFacts, assemble};
 use super::live::Live;
 use super::model::{RunReport, RunStatus};
 use crate::config::Config;
-use crate::drill::{JOURNAL_EVENT, ResponderEvent};
 use crate::engine::{Entry, Journal};
+use crate::incident::{JOURNAL_EVENT, ResponderEvent};
 use crate::observe::alerts::DetectionEvent;
 use crate::scenario::Scenario;
 use crate::score::{AlertObservation, NoiseAlert};
@@ -121,7 +121,7 @@ pub fn from_entries(path: &Path, entries: &[Entry]) -> Result<RunReport, ReplayE
         faults: live.faults.clone(),
         probes: live.probes.values().cloned().collect(),
         observed: live.observed(ended),
-        drill: live.drill.clone(),
+        incident: live.incident.clone(),
         targets: live.targets(),
     }))
 }
@@ -164,9 +164,9 @@ fn replay_entry(live: &mut Live, e: &Entry) {
     match e.event.as_str() {
         JOURNAL_EVENT => {
             if let Some(ev) = ResponderEvent::from_journal_data(&e.data) {
-                let line = crate::drill::describe(&ev);
+                let line = crate::incident::describe(&ev);
                 live.push(ev.at, "responder", JOURNAL_EVENT, line);
-                live.drill.record(ev);
+                live.incident.record(ev);
             }
         }
         "step.verified" => {
@@ -179,7 +179,7 @@ fn replay_entry(live: &mut Live, e: &Entry) {
                 .and_then(|t| t.parse::<Timestamp>().ok())
                 .unwrap_or(e.ts);
             if let Some(step) = step
-                && live.drill.runbook.verified(&step, at)
+                && live.incident.runbook.verified(&step, at)
             {
                 live.push(
                     at,

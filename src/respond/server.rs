@@ -20,8 +20,8 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::drill::{Action, EventSource, ResponderEvent};
 use crate::engine::Journal;
+use crate::incident::{Action, EventSource, ResponderEvent};
 use crate::observe::alerts::is_expected;
 use crate::report::live::{Shared, lock};
 
@@ -146,7 +146,7 @@ fn validate(req: &EventRequest, s: &ApiState) -> Result<(), InvalidEvent> {
             })
         }
         Action::Step { step } => {
-            let steps = &live.drill.runbook.steps;
+            let steps = &live.incident.runbook.steps;
             if steps.iter().any(|s| &s.id == step) {
                 Ok(())
             } else {

@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::drill::RoleBook;
+use crate::incident::RoleBook;
 use crate::scenario::RoleName;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,4 +1,4 @@
-//! The human side of a drill: what responders did (events), who held which
+//! The human side of a incident: what responders did (events), who held which
 //! role and when (roles), and how far the runbook got (runbook). Pure state,
 //! fed by the engine from the responder API, autopilot and Alertmanager
 //! silences, so that scoring and reports never depend on where an event came from.
@@ -12,6 +12,6 @@ pub use event::{
     Action, EventSource, JOURNAL_EVENT, ParseActionError, ResponderEvent, describe, parse_role,
     role_label,
 };
-pub use log::Drill;
+pub use log::Incident;
 pub use roles::{AssignedBy, RoleAssignment, RoleBook};
 pub use runbook::{RunbookProgress, StepProgress};
