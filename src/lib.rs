@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod diag;
+pub mod drill;
 pub mod engine;
 pub mod exit;
 pub mod faults;

@@ -24,7 +24,7 @@ const LAYERS: &[&[&str]] = &[
     &["yaml"],
     &["config"],
     &["scenario"],
-    &["incident", "history", "k8s", "sandbox"],
+    &["drill", "incident", "history", "k8s", "sandbox"],
     &["observe", "faults", "demo"],
     &["score"],
     &["engine"],
