@@ -21,6 +21,7 @@ pub mod respond;
 pub mod sandbox;
 pub mod scenario;
 pub mod score;
+pub mod tabletop;
 pub mod term;
 pub mod values;
 pub mod yaml;

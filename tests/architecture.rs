@@ -30,7 +30,7 @@ const LAYERS: &[&[&str]] = &[
     &["engine"],
     &["report"],
     &["respond"],
-    &["app"],
+    &["app", "tabletop"],
     &["cli"],
 ];
 

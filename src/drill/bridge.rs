@@ -40,7 +40,11 @@ impl Drill {
                 }),
                 steady_state: SteadyState {
                     interval: None,
-                    recover_within: Some(Duration::ZERO),
+                    // Mitigation in a drill is the responders' `resolve`;
+                    // its target is the planned length of the timeline
+                    // (a hybrid drill keeps the scenario's recovery window,
+                    // which its faults are validated against).
+                    recover_within: (!spec.is_hybrid()).then(|| self.length()),
                     settle: Some(Duration::ZERO),
                     probes: Vec::new(),
                 },

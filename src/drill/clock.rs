@@ -11,13 +11,14 @@ use jiff::{SignedDuration, Timestamp};
 
 #[derive(Debug, Clone)]
 pub struct DrillClock {
-    started: Timestamp,
     scale: f64,
     state: Arc<Mutex<State>>,
 }
 
 #[derive(Debug)]
 struct State {
+    /// Drill time zero on the wall clock.
+    started: Timestamp,
     origin: Instant,
     /// Wall time spent paused, not counting a pause in progress.
     paused: Duration,
@@ -28,13 +29,13 @@ impl DrillClock {
     /// Starts the clock now; `scale` drill seconds pass per wall second.
     pub fn start(scale: f64) -> DrillClock {
         DrillClock {
-            started: Timestamp::now(),
             scale: if scale > 0.0 && scale.is_finite() {
                 scale
             } else {
                 1.0
             },
             state: Arc::new(Mutex::new(State {
+                started: Timestamp::now(),
                 origin: Instant::now(),
                 paused: Duration::ZERO,
                 paused_since: None,
@@ -52,7 +53,17 @@ impl DrillClock {
 
     /// The wall-clock start, which is also drill time zero.
     pub fn started(&self) -> Timestamp {
-        self.started
+        self.state().started
+    }
+
+    /// Makes now drill time zero again (the drill's real start, once its
+    /// API is up); a pause is lifted.
+    pub fn restart(&self) {
+        let mut s = self.state();
+        s.started = Timestamp::now();
+        s.origin = Instant::now();
+        s.paused = Duration::ZERO;
+        s.paused_since = None;
     }
 
     /// Drill time elapsed.
@@ -72,13 +83,14 @@ impl DrillClock {
 
     /// The drill timestamp of a drill time.
     pub fn at(&self, drill: Duration) -> Timestamp {
+        let started = self.started();
         let d = SignedDuration::try_from(drill).unwrap_or(SignedDuration::MAX);
-        self.started.checked_add(d).unwrap_or(self.started)
+        started.checked_add(d).unwrap_or(started)
     }
 
     /// The drill time of a drill timestamp.
     pub fn seconds_of(&self, t: Timestamp) -> f64 {
-        t.duration_since(self.started).as_secs_f64()
+        t.duration_since(self.started()).as_secs_f64()
     }
 
     /// Stops the clock; false when it was already stopped.

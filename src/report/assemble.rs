@@ -73,6 +73,10 @@ pub fn assemble(facts: RunFacts<'_>) -> RunReport {
         runbook: facts.incident.runbook,
         scorecard: scored.scorecard,
         action_items,
+        kind: None,
+        injects: Vec::new(),
+        objectives: Vec::new(),
+        evaluation: None,
     }
 }
 

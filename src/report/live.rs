@@ -54,9 +54,15 @@ pub struct Live {
     /// Autopilot entries not yet acted on.
     pub autopilot_left: usize,
     pub ended: Option<Timestamp>,
+    /// A tabletop drill's clock: responder events and notifications are
+    /// stamped in drill time (`crate::drill::clock`). None in a game day.
+    pub clock: Option<crate::drill::DrillClock>,
 }
 
 pub type Shared = Arc<Mutex<Live>>;
+
+/// The journal event that starts a drill's clock; its `at` is drill time 0.
+pub const DRILL_START: &str = "drill.start";
 
 /// A poisoned lock only means another task panicked mid-update; the data is
 /// still the best record there is, so keep going with it.
@@ -121,7 +127,14 @@ impl Live {
             probes,
             autopilot_left,
             ended: None,
+            clock: None,
         }
+    }
+
+    /// The time to stamp an event with: wall time in a game day, the drill
+    /// timestamp in a drill.
+    pub fn now(&self) -> Timestamp {
+        self.clock.as_ref().map_or_else(Timestamp::now, |c| c.now())
     }
 
     pub fn shared(self) -> Shared {
@@ -272,6 +285,17 @@ impl Live {
                     &e.event,
                     format!("fault {name} {}", &e.event[6..]),
                 );
+            }
+            // A drill's time zero (`tabletop`): its first page is T_inject.
+            DRILL_START => {
+                let at = s("at")
+                    .and_then(|t| t.parse::<Timestamp>().ok())
+                    .unwrap_or(e.ts);
+                self.t_inject = Some(at);
+                self.fault_phase_at = Some(at);
+                self.inject_instant = Some(Instant::now());
+                self.phase = "drill".into();
+                self.push(at, &e.source, DRILL_START, "drill started".into());
             }
             "guardrail.breach" | "run.stopping" | "run.end" => {
                 self.push(e.ts, &e.source, &e.event, compact(d));

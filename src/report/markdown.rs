@@ -51,6 +51,7 @@ pub fn render(r: &RunReport) -> String {
     detection(&mut s, r);
     faults_and_probes(&mut s, r);
     full_timeline(&mut s, r);
+    s.push_str(&super::exercise::markdown(r));
     postmortem(&mut s, r);
     s
 }

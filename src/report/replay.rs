@@ -78,7 +78,8 @@ pub fn from_entries(path: &Path, entries: &[Entry]) -> Result<RunReport, ReplayE
         .ok_or_else(|| ReplayError::NoStart {
             path: path.to_path_buf(),
         })?;
-    let mut live = live_from_start(path, start)?;
+    let drill = super::exercise::drill_of(start, entries);
+    let mut live = live_from_start(path, start, drill.as_ref().map(|d| d.1))?;
     let scenario = live.scenario.clone();
     let mut summary: Option<&Entry> = None;
     let mut end: Option<&Entry> = None;
@@ -110,7 +111,10 @@ pub fn from_entries(path: &Path, entries: &[Entry]) -> Result<RunReport, ReplayE
         ),
     };
     live.ended = Some(ended);
-    Ok(assemble(RunFacts {
+    if drill.is_some() {
+        super::exercise::mitigate_at_resolve(&mut live);
+    }
+    let mut report = assemble(RunFacts {
         run_id: live.run_id.clone(),
         scenario: &scenario,
         status,
@@ -123,12 +127,20 @@ pub fn from_entries(path: &Path, entries: &[Entry]) -> Result<RunReport, ReplayE
         observed: live.observed(ended),
         incident: live.incident.clone(),
         targets: live.targets(),
-    }))
+    });
+    if let Some((d, zero)) = &drill {
+        super::exercise::attach(&mut report, d, entries, *zero);
+    }
+    Ok(report)
 }
 
 /// The live picture as `run.start` set it up: the scenario and config the
 /// run used (written there so a report needs nothing but the journal).
-fn live_from_start(path: &Path, start: &Entry) -> Result<Live, ReplayError> {
+fn live_from_start(
+    path: &Path,
+    start: &Entry,
+    zero: Option<Timestamp>,
+) -> Result<Live, ReplayError> {
     let spec = start
         .data
         .get("scenarioSpec")
@@ -148,13 +160,9 @@ fn live_from_start(path: &Path, start: &Entry) -> Result<Live, ReplayError> {
     let scenario = Arc::new(scenario);
     let run_id = text(&start.data, "runId").unwrap_or_default();
     let context = text(&start.data, "context").unwrap_or_default();
-    let live = Live::new(
-        scenario.clone(),
-        Arc::new(config),
-        run_id,
-        context,
-        start.ts,
-    );
+    // A drill's events are stamped from its clock's zero, not the entry's.
+    let started = zero.unwrap_or(start.ts);
+    let live = Live::new(scenario.clone(), Arc::new(config), run_id, context, started);
     Ok(live)
 }
 
