@@ -12,6 +12,7 @@ mod drill;
 mod halt;
 mod history;
 pub mod init;
+mod init_drill;
 mod logging;
 mod metrics;
 mod plan;
