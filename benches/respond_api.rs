@@ -71,6 +71,7 @@ async fn main() {
             shared: shared.clone(),
             journal,
             token: Arc::from("t"),
+            facilitator: None,
         },
     )
     .await

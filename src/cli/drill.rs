@@ -14,10 +14,13 @@ use crate::observe::{EndpointArgs, Endpoints};
 use crate::tabletop::{DrillRequest, DrillSettings};
 
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<DrillCommand>,
     /// The drill file (`kind: Drill`).
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    #[arg(value_name = "FILE", required = true)]
+    pub file: Option<PathBuf>,
     /// Drill seconds per wall-clock second (overrides the drill's `timeScale`).
     #[arg(long, value_name = "N")]
     pub speed: Option<f64>,
@@ -36,24 +39,35 @@ pub struct Args {
     /// Also write the run's API token to this file (0600).
     #[arg(long, value_name = "FILE")]
     pub api_token_file: Option<PathBuf>,
+    /// Also write the facilitator's token to this file (0600). It is
+    /// always in the run directory's `facilitator-token`; participants'
+    /// tokens cannot control the drill.
+    #[arg(long, value_name = "FILE")]
+    pub facilitator_token_file: Option<PathBuf>,
     #[command(flatten)]
     pub endpoints: EndpointArgs,
 }
 
-fn load(global: &GlobalArgs, args: &Args) -> Result<(Config, crate::drill::Drill), i32> {
+#[derive(Debug, clap::Subcommand)]
+pub enum DrillCommand {
+    /// The facilitator's controls of a running drill: pause | resume | inject ID | skip ID | hint TEXT | end.
+    Control(super::drill_control::Args),
+}
+
+fn load(global: &GlobalArgs, file: &std::path::Path) -> Result<(Config, crate::drill::Drill), i32> {
     let color = super::use_color();
     let config = Config::load(global.config.as_deref()).map_err(|d| {
         crate::errln!("{}", diag::render_all(&d, color));
         exit::USAGE
     })?;
-    let mut drills = crate::drill::load_file(&args.file, &config).map_err(|d| {
+    let mut drills = crate::drill::load_file(file, &config).map_err(|d| {
         crate::errln!("{}", diag::render_all(&d, color));
         exit::USAGE
     })?;
     if drills.len() != 1 {
         crate::errln!(
             "error: {} holds {} drills; one drill per file",
-            args.file.display(),
+            file.display(),
             drills.len()
         );
         return Err(exit::USAGE);
@@ -73,7 +87,10 @@ fn request(args: &Args, global: &GlobalArgs) -> Result<DrillRequest, i32> {
         crate::errln!("error: {e}");
         return Err(exit::USAGE);
     }
-    let (config, drill) = load(global, args)?;
+    let Some(file) = &args.file else {
+        return Err(exit::USAGE);
+    };
+    let (config, drill) = load(global, file)?;
     let endpoints = Endpoints::resolve(&args.endpoints, &config).map_err(|e| {
         crate::errln!("error: {e}");
         exit::USAGE
@@ -89,11 +106,15 @@ fn request(args: &Args, global: &GlobalArgs) -> Result<DrillRequest, i32> {
             api_listen: args.api_listen,
             api_token_file: args.api_token_file.clone(),
             alertmanager: endpoints.alertmanager,
+            facilitator_token_file: args.facilitator_token_file.clone(),
         },
     })
 }
 
 pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
+    if let Some(DrillCommand::Control(c)) = args.command {
+        return super::drill_control::run(c);
+    }
     let req = match request(&args, global) {
         Ok(r) => r,
         Err(code) => return Ok(code),

@@ -9,6 +9,7 @@ mod actions;
 mod completions;
 mod demo;
 mod drill;
+mod drill_control;
 mod halt;
 mod history;
 pub mod init;

@@ -7,6 +7,7 @@
 
 mod bridge;
 pub mod clock;
+pub mod control;
 mod load;
 pub mod model;
 pub mod validate;

@@ -116,6 +116,7 @@ impl ResponseSession {
                 shared: shared.clone(),
                 journal: journal.clone(),
                 token: Arc::from(token.as_str()),
+                facilitator: None,
             },
         )
         .await

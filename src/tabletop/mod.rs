@@ -7,6 +7,7 @@
 //! hybrid.
 
 pub mod alerts;
+pub mod control;
 mod deliver;
 pub mod progress;
 pub mod run;

@@ -21,10 +21,9 @@ use crate::engine::{Journal, rundir};
 use crate::incident::{Action, EventSource, ResponderEvent};
 use crate::k8s::marks::RunId;
 use crate::observe::AlertmanagerConn;
-use crate::report::exercise::INJECT_SKIPPED;
 use crate::report::live::{DRILL_START, Live, Shared, lock};
 use crate::report::model::RunReport;
-use crate::respond::server::{ApiServer, ApiState};
+use crate::respond::server::{ApiServer, ApiState, Facilitator};
 use crate::scenario::AutopilotEntry;
 
 /// How often the loop looks at the responder events and the facilitator's
@@ -49,7 +48,15 @@ pub struct DrillSettings {
     pub api_token_file: Option<PathBuf>,
     /// Where alert injects are posted; None delivers them directly.
     pub alertmanager: Option<AlertmanagerConn>,
+    /// Also write the facilitator's token here (0600).
+    pub facilitator_token_file: Option<PathBuf>,
 }
+
+/// The facilitator's controls as they arrive, each with its reply.
+type Controls = tokio::sync::mpsc::UnboundedReceiver<(
+    crate::drill::control::Control,
+    crate::respond::server::ControlReply,
+)>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TabletopError {
@@ -97,10 +104,10 @@ pub async fn run(req: DrillRequest) -> Result<DrillEnd, TabletopError> {
         return Err(TabletopError::Hybrid(i.id.clone()));
     }
     let running = open(&req)?;
-    let server = serve(&running, &req.settings).await?;
+    let (server, mut controls) = serve(&running, &req.settings).await?;
     let deliverer = Deliverer::new(&running, req.settings.alertmanager.clone());
     start_clock(&running)?;
-    let reason = drive(&running, &deliverer).await;
+    let reason = drive(&running, &deliverer, &mut controls).await;
     deliverer.resolve_all(&running).await;
     server.stop();
     finish(&running, &req.config, &reason)
@@ -171,12 +178,23 @@ fn start_clock(running: &Running) -> Result<(), TabletopError> {
     Ok(())
 }
 
-async fn serve(running: &Running, settings: &DrillSettings) -> Result<ApiServer, TabletopError> {
+/// Serves the responder API with the facilitator's route; returns the
+/// server and where the facilitator's controls arrive.
+async fn serve(
+    running: &Running,
+    settings: &DrillSettings,
+) -> Result<(ApiServer, Controls), TabletopError> {
     let token = crate::respond::files::new_token();
+    let facilitator_token = crate::respond::files::new_token();
+    let (tx, controls) = tokio::sync::mpsc::unbounded_channel();
     let state = ApiState {
         shared: running.shared.clone(),
         journal: running.journal.clone(),
         token: Arc::from(token.as_str()),
+        facilitator: Some(Facilitator {
+            token: Arc::from(facilitator_token.as_str()),
+            controls: tx,
+        }),
     };
     let server = ApiServer::bind(settings.api_listen, state)
         .await
@@ -189,10 +207,17 @@ async fn serve(running: &Running, settings: &DrillSettings) -> Result<ApiServer,
     if let Some(f) = &settings.api_token_file {
         crate::respond::files::write_secret(f, &token)?;
     }
+    crate::respond::files::write_secret(
+        &running.run_dir.join(super::control::TOKEN_FILE),
+        &facilitator_token,
+    )?;
+    if let Some(f) = &settings.facilitator_token_file {
+        crate::respond::files::write_secret(f, &facilitator_token)?;
+    }
     let _ = running
         .journal
         .append("responder", "api.listening", json!({"url": url}));
-    Ok(server)
+    Ok((server, controls))
 }
 
 /// The drill loop: injects and autopilot in drill time until the incident
@@ -200,7 +225,7 @@ async fn serve(running: &Running, settings: &DrillSettings) -> Result<ApiServer,
 /// due at a drill time are judged before autopilot entries of the same
 /// time, so an acknowledgement exactly at a `noEvent`'s `by` is too late,
 /// as "before then" says. Returns why the drill ended.
-async fn drive(running: &Running, deliverer: &Deliverer) -> String {
+async fn drive(running: &Running, deliverer: &Deliverer, controls: &mut Controls) -> String {
     let drill = &running.drill;
     let mut schedule = Schedule::new(drill);
     let mut autopilot: Vec<AutopilotEntry> = drill
@@ -246,7 +271,14 @@ async fn drive(running: &Running, deliverer: &Deliverer) -> String {
         let wait = next
             .and_then(|n| running.clock.wall_until(n))
             .map_or(TICK, |w| w.min(TICK));
-        tokio::time::sleep(wait).await;
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            Some((control, reply)) = controls.recv() => {
+                if let Some(reason) = super::control::apply(running, deliverer, &mut schedule, control, reply).await {
+                    return reason;
+                }
+            }
+        }
     }
 }
 
@@ -308,13 +340,4 @@ fn finish(running: &Running, config: &Config, reason: &str) -> Result<DrillEnd, 
         report,
         exit_code,
     })
-}
-
-/// Skips an inject (facilitator `skip ID`).
-pub fn skip(running: &Running, id: &str) {
-    let _ = running.journal.append(
-        "facilitator",
-        INJECT_SKIPPED,
-        json!({"inject": id, "drillSeconds": running.clock.elapsed().as_secs_f64()}),
-    );
 }
