@@ -4,11 +4,14 @@
 //! result.json), suppressed by an inhibition rule (the report says
 //! "inhibited"), and resolved in Alertmanager when the drill ends.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+mod drill_support;
+use drill_support::{component, gameday, inject, result};
 
 const ALERTMANAGER_BIN: &str = "/usr/bin/prometheus-alertmanager";
 const AMTOOL_BIN: &str = "/usr/bin/amtool";
@@ -112,10 +115,6 @@ fn amtool_query(am: &Alertmanager, extra: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/drills/alertmanager/paging.yaml")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alert_injects_page_through_alertmanager_with_inhibition_and_resolve() {
     let tmp = tempfile::tempdir().unwrap();
@@ -124,9 +123,7 @@ async fn alert_injects_page_through_alertmanager_with_inhibition_and_resolve() {
     std::fs::write(&token_file, "not-yet").unwrap();
     let am = start_alertmanager(tmp.path(), api_port, &token_file).await;
     let run = tmp.path().join("run");
-    let drill = Command::new(env!("CARGO_BIN_EXE_gameday"))
-        .env("NO_COLOR", "1")
-        .env("GAMEDAY_HISTORY_DB", tmp.path().join("history.db"))
+    let drill = gameday(tmp.path())
         .env("GAMEDAY_ALERTMANAGER_URL", &am.url)
         .args([
             "drill",
@@ -140,7 +137,7 @@ async fn alert_injects_page_through_alertmanager_with_inhibition_and_resolve() {
         .arg(&token_file)
         .arg("--out")
         .arg(&run)
-        .arg(fixture())
+        .arg(drill_support::fixture("alertmanager/paging.yaml"))
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -164,18 +161,8 @@ async fn alert_injects_page_through_alertmanager_with_inhibition_and_resolve() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let r: Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("result.json")).unwrap()).unwrap();
-    let inject = |id: &str| {
-        r["injects"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["id"] == id)
-            .unwrap()
-            .clone()
-    };
-    let page = inject("page");
+    let r = result(&run);
+    let page = inject(&r, "page");
     assert_eq!(page["alert"]["delivery"], "alertmanager");
     assert!(page["alert"]["postedAt"].is_string(), "{page}");
     assert!(
@@ -184,18 +171,12 @@ async fn alert_injects_page_through_alertmanager_with_inhibition_and_resolve() {
     );
     assert_eq!(page["alert"]["suppressed"], Value::Null);
     assert_eq!(
-        inject("latency")["alert"]["suppressed"],
+        inject(&r, "latency")["alert"]["suppressed"],
         "inhibited",
         "{}",
-        inject("latency")
+        inject(&r, "latency")
     );
-    let detect = r["scorecard"]["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["component"] == "detect")
-        .unwrap()
-        .clone();
+    let detect = component(&r, "detect");
     assert!(
         detect["score"].is_number(),
         "detection is scored with an Alertmanager: {detect}"

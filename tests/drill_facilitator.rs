@@ -5,33 +5,20 @@
 //! participants' token cannot control the drill.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/drills/run")
-        .join(name)
-}
-
-fn gameday(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gameday"));
-    c.env("NO_COLOR", "1")
-        .env("GAMEDAY_HISTORY_DB", dir.join("history.db"))
-        .env_remove("GAMEDAY_ALERTMANAGER_URL")
-        .env_remove("GAMEDAY_FACILITATOR_TOKEN")
-        .env_remove("GAMEDAY_CONFIG");
-    c
-}
+mod drill_support;
+use drill_support::{fixture, gameday, inject, result};
 
 fn start(dir: &Path, file: &str) -> (Child, PathBuf) {
     let run = dir.join("run");
     let child = gameday(dir)
         .args(["drill", "--ci", "--speed", "1", "--out"])
         .arg(&run)
-        .arg(fixture(file))
+        .arg(fixture(&format!("run/{file}")))
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -175,20 +162,10 @@ fn inject_skip_hint_and_end_need_the_facilitator_token() {
     let code = child.wait().unwrap().code();
     assert!(matches!(code, Some(0 | 1)), "{code:?}");
 
-    let r: Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("result.json")).unwrap()).unwrap();
-    let inject = |id: &str| {
-        r["injects"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["id"] == id)
-            .unwrap()
-            .clone()
-    };
-    assert_eq!(inject("later")["fired"], true);
-    assert_eq!(inject("maybe")["fired"], false);
-    assert_eq!(inject("maybe")["skipped"], true);
+    let r = result(&run);
+    assert_eq!(inject(&r, "later")["fired"], true);
+    assert_eq!(inject(&r, "maybe")["fired"], false);
+    assert_eq!(inject(&r, "maybe")["skipped"], true);
     let j = journal(&run);
     assert!(
         j.iter()

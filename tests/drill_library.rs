@@ -3,16 +3,9 @@
 //! `gameday init --drill` writes a starter that validates and runs too.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn gameday(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gameday"));
-    c.env("NO_COLOR", "1")
-        .env("GAMEDAY_HISTORY_DB", dir.join("history.db"))
-        .env_remove("GAMEDAY_ALERTMANAGER_URL")
-        .env_remove("GAMEDAY_CONFIG");
-    c
-}
+mod drill_support;
+use drill_support::{gameday, result};
 
 fn library() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/drills");
@@ -47,7 +40,7 @@ fn run_to_exit_0(tmp: &Path, file: &Path) -> serde_json::Value {
         "{name}: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap()
+    result(&out)
 }
 
 #[test]

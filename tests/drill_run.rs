@@ -4,25 +4,13 @@
 //! events in drill time; a SIGKILLed drill is reported from its journal.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/drills")
-        .join(rel)
-}
-
-fn gameday(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gameday"));
-    c.env("NO_COLOR", "1")
-        .env("GAMEDAY_HISTORY_DB", dir.join("history.db"))
-        .env_remove("GAMEDAY_ALERTMANAGER_URL")
-        .env_remove("GAMEDAY_CONFIG");
-    c
-}
+mod drill_support;
+use drill_support::{component, fixture, gameday, inject, result};
 
 fn drill(dir: &Path, file: &Path, speed: &str) -> (Output, PathBuf) {
     let out = dir.join(format!(
@@ -36,19 +24,6 @@ fn drill(dir: &Path, file: &Path, speed: &str) -> (Output, PathBuf) {
         .output()
         .unwrap();
     (o, out)
-}
-
-fn result(run: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(run.join("result.json")).unwrap()).unwrap()
-}
-
-fn inject<'r>(r: &'r Value, id: &str) -> &'r Value {
-    r["injects"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["id"] == id)
-        .unwrap()
 }
 
 fn stderr(o: &Output) -> String {
@@ -96,12 +71,7 @@ fn a_drill_with_autopilot_runs_offline_to_exit_0_and_writes_every_report() {
         "declare at 1m of drill time, got {declared}"
     );
     // Detection is left out without an Alertmanager; the weights renormalise.
-    let detect = r["scorecard"]["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["component"] == "detect")
-        .unwrap();
+    let detect = component(&r, "detect");
     assert_eq!(detect["score"], Value::Null);
     let md = std::fs::read_to_string(run.join("report.md")).unwrap();
     for needle in [

@@ -87,7 +87,7 @@ const GOLDEN: &[(&str, usize, usize, &str)] = &[
         "fault-longer-than-max-duration",
         13,
         150,
-        "fault `ledger-partition` does not fit in `blastRadius.maxDuration` (2m): it ends at 3m and recovery may take 0s more, 3m in all",
+        "fault `ledger-partition` does not fit in `blastRadius.maxDuration` (2m): it ends at 3m and recovery may take 2m more, 5m in all",
     ),
     (
         "fault-protected-namespace",

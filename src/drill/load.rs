@@ -1,26 +1,20 @@
 //! Loading drill files: YAML with positions -> schema check -> typed `Drill`
 //! -> semantic rules, each mistake a `Diagnostic` with file, line and column.
+//! The file handling is the scenario loader's (`scenario::read_then`,
+//! `documents`, `verdict`).
 
 use std::path::Path;
 
 use super::model::Drill;
 use super::validate::validate;
 use crate::config::Config;
-use crate::diag::{self, Diagnostic, Source, Span};
+use crate::diag::{Diagnostic, Source};
+use crate::scenario::{documents, read_then, verdict};
 use crate::yaml::{self, Document};
 
 /// Reads and validates a drill file.
 pub fn load_file(path: &Path, config: &Config) -> Result<Vec<Drill>, Vec<Diagnostic>> {
-    let name = path.display().to_string();
-    match std::fs::read_to_string(path) {
-        Ok(text) => load_str(&name, &text, config),
-        Err(e) => Err(vec![Diagnostic::error(
-            name,
-            1,
-            1,
-            format!("cannot read the file: {e}"),
-        )]),
-    }
+    read_then(path, |name, text| load_str(name, text, config))
 }
 
 /// Validates drill text; `file_name` is only used in diagnostics.
@@ -42,16 +36,8 @@ pub fn load_parsed(
     mut diags: Vec<Diagnostic>,
     config: &Config,
 ) -> Result<Vec<Drill>, Vec<Diagnostic>> {
-    let docs: Vec<_> = docs
-        .iter()
-        .filter(|d| !yaml::is_empty_document(d))
-        .collect();
-    if docs.is_empty() && diags.is_empty() {
-        diags.push(
-            src.error(Span::new(1, 1, 1), "no drill in this file")
-                .with_hint("a drill starts with `apiVersion: gameday/v1` and `kind: Drill`; `gameday init --drill` writes one"),
-        );
-    }
+    let hint = "a drill starts with `apiVersion: gameday/v1` and `kind: Drill`; `gameday init --drill` writes one";
+    let docs = documents(src, docs, &mut diags, "drill", hint);
     let mut out = Vec::with_capacity(docs.len());
     for doc in docs {
         if let Some(d) = yaml::check_node::<Drill>(src, &doc.root, &mut diags) {
@@ -59,10 +45,5 @@ pub fn load_parsed(
             out.push(d);
         }
     }
-    if diags.iter().any(Diagnostic::is_error) {
-        diag::sort(&mut diags);
-        Err(diags)
-    } else {
-        Ok(out)
-    }
+    verdict(out, diags)
 }

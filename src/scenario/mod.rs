@@ -9,5 +9,5 @@ pub mod validate;
 /// The value types moved to `values` (config needs them too); these paths
 /// keep `scenario::Duration` and `scenario::duration::Duration` working.
 pub use crate::values::{duration, expectation};
-pub use load::{load_file, load_parsed, load_str};
+pub use load::{documents, load_file, load_parsed, load_str, read_then, verdict};
 pub use model::*;

@@ -24,6 +24,7 @@ use crate::observe::AlertmanagerConn;
 use crate::report::live::{DRILL_START, Live, Shared, lock};
 use crate::report::model::RunReport;
 use crate::respond::server::{ApiServer, ApiState, Facilitator};
+use crate::respond::session::StartError;
 use crate::scenario::AutopilotEntry;
 
 /// How often the loop looks at the responder events and the facilitator's
@@ -64,14 +65,8 @@ pub enum TabletopError {
     RunDir(#[from] rundir::RunDirError),
     #[error(transparent)]
     Journal(#[from] crate::engine::journal::JournalError),
-    #[error("cannot bind the responder API on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
     #[error(transparent)]
-    Files(#[from] crate::respond::files::FilesError),
+    Start(#[from] StartError),
     #[error(transparent)]
     Replay(#[from] crate::report::replay::ReplayError),
     #[error(
@@ -198,22 +193,29 @@ async fn serve(
     };
     let server = ApiServer::bind(settings.api_listen, state)
         .await
-        .map_err(|source| TabletopError::Bind {
+        .map_err(|source| StartError::Bind {
             addr: settings.api_listen,
             source,
         })?;
     let url = server.url();
-    crate::respond::files::write_run_files(&running.run_dir, &url, &token)?;
-    if let Some(f) = &settings.api_token_file {
-        crate::respond::files::write_secret(f, &token)?;
-    }
-    crate::respond::files::write_secret(
-        &running.run_dir.join(super::control::TOKEN_FILE),
-        &facilitator_token,
-    )?;
-    if let Some(f) = &settings.facilitator_token_file {
-        crate::respond::files::write_secret(f, &facilitator_token)?;
-    }
+    let write = || -> Result<(), crate::respond::files::FilesError> {
+        use crate::respond::files::{write_run_files, write_secret};
+        write_run_files(&running.run_dir, &url, &token)?;
+        write_secret(
+            &running.run_dir.join(super::control::TOKEN_FILE),
+            &facilitator_token,
+        )?;
+        for (file, secret) in [
+            (&settings.api_token_file, &token),
+            (&settings.facilitator_token_file, &facilitator_token),
+        ] {
+            if let Some(f) = file {
+                write_secret(f, secret)?;
+            }
+        }
+        Ok(())
+    };
+    write().map_err(StartError::from)?;
     let _ = running
         .journal
         .append("responder", "api.listening", json!({"url": url}));
