@@ -244,7 +244,10 @@ fn flag_items(items: &mut Items, card: &Scorecard) {
                 Priority::P3,
                 format!("unexpected alerts fired: {}", alerts.join(", ")),
             ),
-            Flag::DetectionFailure { .. } | Flag::CadenceGap { .. } | Flag::NotMeasured { .. } => {}
+            Flag::DetectionFailure { .. }
+            | Flag::CadenceGap { .. }
+            | Flag::NotMeasured { .. }
+            | Flag::ResolvedBeforeMitigated { .. } => {}
         }
     }
 }

@@ -479,6 +479,7 @@ fn well_and_poorly(r: &RunReport) -> (Vec<String>, Vec<String>) {
                 | Flag::CadenceGap { .. }
                 | Flag::StepUnverified { .. }
                 | Flag::NotMeasured { .. }
+                | Flag::ResolvedBeforeMitigated { .. }
         ) {
             poorly.push(capital(&f.message()));
         }

@@ -116,6 +116,10 @@ pub enum Flag {
         component: Component,
         probes: Vec<String>,
     },
+    /// Responders resolved the incident before the SLI was back within its
+    /// SLO (issue 14, "scoring truths"): the resolve was premature, or the
+    /// SLO is not what responders watch.
+    ResolvedBeforeMitigated { ttr_seconds: f64, ttm_seconds: f64 },
 }
 
 impl Flag {
@@ -166,6 +170,12 @@ impl Flag {
             Flag::StepUnverified { step } => {
                 format!("runbook step `{step}` was claimed but its verify probe never held")
             }
+            Flag::ResolvedBeforeMitigated {
+                ttr_seconds,
+                ttm_seconds,
+            } => format!(
+                "resolved before mitigated: the incident was resolved {ttr_seconds:.0}s after injection, before the SLI recovered at {ttm_seconds:.0}s"
+            ),
             Flag::NotMeasured { component, probes } => format!(
                 "{} not measured: {} could not be read after the injection",
                 component.name(),
@@ -574,6 +584,18 @@ fn flags(
     for s in &runbook.unverified {
         flags.push(Flag::StepUnverified { step: s.clone() });
     }
+    if let (Some(t0), Some(resolve), Some(mitigate)) = (
+        run.obs.t_inject,
+        run.incident.t_resolve(),
+        run.obs.t_mitigate,
+    ) && resolve < mitigate
+    {
+        let secs = |t: jiff::Timestamp| t.duration_since(t0).as_secs_f64();
+        flags.push(Flag::ResolvedBeforeMitigated {
+            ttr_seconds: secs(resolve),
+            ttm_seconds: secs(mitigate),
+        });
+    }
     if run.obs.t_mitigate.is_none() && !run.obs.unreadable.is_empty() {
         flags.push(Flag::NotMeasured {
             component: Component::Mitigate,
@@ -795,6 +817,34 @@ mod tests {
         let mut t = Targets::for_severity(&Config::default(), "SEV2");
         t.mitigate = Some(Duration::from_secs(180));
         t
+    }
+
+    #[test]
+    fn resolving_before_the_sli_recovered_is_flagged_and_after_is_not() {
+        let flagged = |resolve: i64| {
+            let mut d = Incident::new(None, t(0));
+            d.record(ev(resolve, "ic", Action::Resolve));
+            let s = score(&sev2(), &observed(Some(30)), &d);
+            s.scorecard
+                .flags
+                .iter()
+                .find(|f| matches!(f, Flag::ResolvedBeforeMitigated { .. }))
+                .cloned()
+        };
+        let f = flagged(20).expect("resolved at 20s, SLI back at 100s");
+        assert_eq!(
+            f,
+            Flag::ResolvedBeforeMitigated {
+                ttr_seconds: 20.0,
+                ttm_seconds: 100.0
+            }
+        );
+        assert!(f.message().contains("resolved before mitigated"));
+        assert!(
+            !f.fails_run(),
+            "a finding for the postmortem, not a failed run"
+        );
+        assert_eq!(flagged(120), None);
     }
 
     #[test]
