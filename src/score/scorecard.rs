@@ -649,7 +649,12 @@ pub fn score(targets: &Targets, obs: &Observed, incident: &Incident) -> Scored {
         (Some(p), Some(a)) => p.checked_add(a.as_std()).ok(),
         _ => None,
     };
-    let roles = coverage(&incident.roles, &targets.required_roles, deadline);
+    let roles = coverage(
+        &incident.roles,
+        &incident.events,
+        &targets.required_roles,
+        deadline,
+    );
     let comms = cadence(
         metrics.t_declare.or(metrics.t_page).or(obs.t_inject),
         &incident.updates(),
