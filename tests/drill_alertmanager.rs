@@ -222,3 +222,60 @@ async fn alert_injects_page_through_alertmanager_with_inhibition_and_resolve() {
         "amtool still lists the page"
     );
 }
+
+/// With a 500 ms resend, each post's `endsAt` is 2 s ahead: an alert still
+/// active in Alertmanager at 3 s (and with `endsAt` in the future) was
+/// re-posted while it fired. Driven through the library to set the resend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_firing_alert_inject_is_reposted_before_its_ends_at() {
+    use gameday::tabletop::{DrillRequest, DrillSettings};
+    let tmp = tempfile::tempdir().unwrap();
+    let token_file = tmp.path().join("api-token");
+    std::fs::write(&token_file, "unused").unwrap();
+    let am = start_alertmanager(tmp.path(), free_port(), &token_file).await;
+    let text = "apiVersion: gameday/v1\nkind: Drill\nmetadata: {name: resend}\nspec:\n  injects:\n    - {id: page, at: 0s, alert: {labels: {alertname: StillFiring}, for: 1h}}\n  response:\n    roles: {incidentCommander: ic}\n    autopilot:\n      - {at: 4s, as: ic, do: resolve}\n";
+    let mut config = gameday::config::Config::default();
+    config.history.path = Some(tmp.path().join("history.db"));
+    let drill = gameday::drill::load_str("resend.yaml", text, &config)
+        .unwrap()
+        .remove(0);
+    let req = DrillRequest {
+        drill,
+        config,
+        placement: gameday::engine::rundir::Placement::Exact(tmp.path().join("run")),
+        settings: DrillSettings {
+            speed: None,
+            live_view: false,
+            api_listen: "127.0.0.1:0".parse().unwrap(),
+            api_token_file: None,
+            alertmanager: Some(gameday::observe::AlertmanagerConn::from_url(&am.url).unwrap()),
+            facilitator_token_file: None,
+            alert_resend: Duration::from_millis(500),
+        },
+    };
+    let started = Instant::now();
+    let running = tokio::spawn(gameday::tabletop::run(req));
+    // Past the first post's endsAt (2 s), before the resolve (4 s).
+    tokio::time::sleep_until((started + Duration::from_secs(3)).into()).await;
+    let alerts: Vec<Value> = reqwest::get(format!(
+        "{}/api/v2/alerts?filter=alertname%3D%22StillFiring%22",
+        am.url
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let ends: jiff::Timestamp = alerts
+        .first()
+        .and_then(|a| a["endsAt"].as_str())
+        .unwrap_or_else(|| panic!("the alert expired: {alerts:?}"))
+        .parse()
+        .unwrap();
+    assert!(
+        ends > jiff::Timestamp::now(),
+        "endsAt {ends} is not ahead: not re-posted"
+    );
+    let end = running.await.unwrap().unwrap();
+    assert_eq!(end.exit_code, 0, "{:?}", end.report.status_reason);
+}

@@ -107,6 +107,7 @@ fn request(args: &Args, global: &GlobalArgs) -> Result<DrillRequest, i32> {
             api_token_file: args.api_token_file.clone(),
             alertmanager: endpoints.alertmanager,
             facilitator_token_file: args.facilitator_token_file.clone(),
+            alert_resend: crate::tabletop::alerts::RESEND,
         },
     })
 }

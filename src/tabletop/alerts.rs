@@ -27,10 +27,10 @@ use crate::observe::alerts::{DetectionEvent, alertmanager_alerts};
 use crate::report::exercise::{ALERT_POSTED, ALERT_SUPPRESSED};
 use crate::report::live::{Shared, lock};
 
-/// Wall time between re-posts of a firing alert.
+/// Wall time between re-posts of a firing alert (the default of
+/// `DrillSettings::alert_resend`). Each post's `endsAt` is four resends
+/// ahead, as Prometheus sets it.
 pub const RESEND: Duration = Duration::from_secs(15);
-/// `endsAt` is this far ahead of each post (four resends, as Prometheus).
-const VALID_FOR: Duration = Duration::from_secs(60);
 /// How long to look for Alertmanager's verdict on suppression.
 const STATUS_WAIT: Duration = Duration::from_secs(3);
 const STATUS_POLL: Duration = Duration::from_millis(200);
@@ -44,11 +44,20 @@ struct Posted {
     annotations: BTreeMap<String, String>,
     starts_at: Timestamp,
     resolved: bool,
+    /// Re-post interval; `endsAt` is four of them ahead.
+    resend: Duration,
+}
+
+impl Posted {
+    fn valid_until(&self) -> Timestamp {
+        ts(self.resend * 4)
+    }
 }
 
 pub struct Paging {
     am: AlertmanagerConn,
     run_id: String,
+    resend: Duration,
     posted: Arc<Mutex<Vec<Posted>>>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -60,10 +69,11 @@ fn ts(d: Duration) -> Timestamp {
 }
 
 impl Paging {
-    pub fn new(am: AlertmanagerConn, running: &Running) -> Self {
+    pub fn new(am: AlertmanagerConn, running: &Running, resend: Duration) -> Self {
         Paging {
             am,
             run_id: running.run_id.0.clone(),
+            resend,
             posted: Arc::default(),
             tasks: Mutex::default(),
         }
@@ -82,9 +92,10 @@ impl Paging {
             annotations: alert.annotations.clone(),
             starts_at: Timestamp::now(),
             resolved: false,
+            resend: self.resend,
         };
         let at = running.clock.now();
-        let result = send(&self.am, &p, ts(VALID_FOR)).await;
+        let result = send(&self.am, &p, p.valid_until()).await;
         let _ = running.journal.append(
             "drill",
             ALERT_POSTED,
@@ -106,6 +117,15 @@ impl Paging {
         let until = alert
             .firing_for
             .map(|f| running.clock.elapsed() + f.as_std());
+        // Suppression is looked for beside the re-posting, never before
+        // it: the alert must not lapse while Alertmanager is asked.
+        let (am, q, journal, clock) = (
+            self.am.clone(),
+            p.clone(),
+            running.journal.clone(),
+            running.clock.clone(),
+        );
+        let check = tokio::spawn(async move { suppression(&am, &q, &journal, &clock).await });
         let task = tokio::spawn(keep_firing(
             self.am.clone(),
             p,
@@ -116,7 +136,7 @@ impl Paging {
             self.posted.clone(),
         ));
         if let Ok(mut t) = self.tasks.lock() {
-            t.push(task);
+            t.extend([check, task]);
         }
     }
 
@@ -165,8 +185,8 @@ async fn resolve(am: &AlertmanagerConn, p: &Posted, journal: &Journal, at: Times
     let _ = journal.append("detection", "alert.resolved", ev);
 }
 
-/// Looks for suppression, then re-posts every [`RESEND`] until the alert's
-/// time is up or responders resolve the incident; then resolves it.
+/// Re-posts every `resend` until the alert's time is up or responders
+/// resolve the incident; then resolves it.
 async fn keep_firing(
     am: AlertmanagerConn,
     p: Posted,
@@ -176,7 +196,6 @@ async fn keep_firing(
     until: Option<Duration>,
     posted: Arc<Mutex<Vec<Posted>>>,
 ) {
-    suppression(&am, &p, &journal, &clock).await;
     let mut last = tokio::time::Instant::now();
     loop {
         let over = until.is_some_and(|u| clock.elapsed() >= u);
@@ -189,8 +208,8 @@ async fn keep_firing(
             }
             return;
         }
-        if last.elapsed() >= RESEND {
-            let _ = send(&am, &p, ts(VALID_FOR)).await;
+        if last.elapsed() >= p.resend {
+            let _ = send(&am, &p, p.valid_until()).await;
             last = tokio::time::Instant::now();
         }
         tokio::time::sleep(STATUS_POLL).await;

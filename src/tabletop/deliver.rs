@@ -19,9 +19,13 @@ pub struct Deliverer {
 }
 
 impl Deliverer {
-    pub fn new(running: &Running, alertmanager: Option<AlertmanagerConn>) -> Self {
+    pub fn new(
+        running: &Running,
+        alertmanager: Option<AlertmanagerConn>,
+        resend: std::time::Duration,
+    ) -> Self {
         Deliverer {
-            alertmanager: alertmanager.map(|am| super::alerts::Paging::new(am, running)),
+            alertmanager: alertmanager.map(|am| super::alerts::Paging::new(am, running, resend)),
         }
     }
 

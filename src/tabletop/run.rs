@@ -51,6 +51,9 @@ pub struct DrillSettings {
     pub alertmanager: Option<AlertmanagerConn>,
     /// Also write the facilitator's token here (0600).
     pub facilitator_token_file: Option<PathBuf>,
+    /// How often a firing alert inject is re-posted to Alertmanager
+    /// (`tabletop::alerts::RESEND`).
+    pub alert_resend: Duration,
 }
 
 /// The facilitator's controls as they arrive, each with its reply.
@@ -100,7 +103,11 @@ pub async fn run(req: DrillRequest) -> Result<DrillEnd, TabletopError> {
     }
     let running = open(&req)?;
     let (server, mut controls) = serve(&running, &req.settings).await?;
-    let deliverer = Deliverer::new(&running, req.settings.alertmanager.clone());
+    let deliverer = Deliverer::new(
+        &running,
+        req.settings.alertmanager.clone(),
+        req.settings.alert_resend,
+    );
     start_clock(&running)?;
     let reason = drive(&running, &deliverer, &mut controls).await;
     deliverer.resolve_all(&running).await;
