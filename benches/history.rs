@@ -33,6 +33,7 @@ fn run(i: usize, run_dir: &Path) -> RunRecord {
     let f = |base: usize| Some((base + (i * 7919) % 300) as f64 / 1.5);
     RunRecord {
         run_id: format!("run-{i:06}"),
+        kind: "scenario".to_string(),
         scenario: SCENARIOS[i % SCENARIOS.len()].to_string(),
         severity: SEVERITIES[i % SEVERITIES.len()].map(str::to_string),
         status: "passed".into(),

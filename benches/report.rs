@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration as StdDuration, Instant};
 
 use gameday::config::Config;
-use gameday::drill::{Action, Drill, EventSource, ResponderEvent};
+use gameday::incident::{Action, EventSource, Incident, ResponderEvent};
 use gameday::report::model::{FaultRecord, Phase, ProbePoint, ProbeSeries, RunReport, RunStatus};
 use gameday::report::{RunFacts, assemble, junit, markdown};
 use gameday::scenario::{FaultType, RoleName, Scenario};
@@ -26,7 +26,7 @@ fn t(s: i64) -> Timestamp {
 
 fn build(scenario: &Scenario) -> RunReport {
     let people: Vec<String> = (0..PEOPLE).map(|i| format!("person-{i}")).collect();
-    let mut drill = Drill::new(scenario.spec.response.as_ref(), t(0));
+    let mut drill = Incident::new(scenario.spec.response.as_ref(), t(0));
     for i in 0..EVENTS {
         let who = &people[i as usize % PEOPLE];
         let action = match i % 4 {
@@ -113,7 +113,7 @@ fn build(scenario: &Scenario) -> RunReport {
             noise: vec![],
             unreadable: vec![],
         },
-        drill,
+        incident: drill,
         targets: Targets::resolve(&Config::default(), scenario, None),
     })
 }

@@ -72,6 +72,7 @@ async fn main() {
             shared: shared.clone(),
             journal,
             token: Arc::from("t"),
+            facilitator: None,
         },
     )
     .await

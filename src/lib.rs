@@ -12,12 +12,14 @@ pub mod engine;
 pub mod exit;
 pub mod faults;
 pub mod history;
+pub mod incident;
 pub mod k8s;
 pub mod observe;
 pub mod report;
 pub mod respond;
 pub mod scenario;
 pub mod score;
+pub mod tabletop;
 pub mod term;
 pub mod values;
 

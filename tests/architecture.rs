@@ -31,13 +31,13 @@ const LAYERS: &[&[&str]] = &[
     &["term", "exit", "values"],
     &["config"],
     &["scenario"],
-    &["drill", "history", "k8s"],
+    &["drill", "incident", "history", "k8s"],
     &["observe", "faults", "demo"],
     &["score"],
     &["engine"],
     &["report"],
     &["respond"],
-    &["app"],
+    &["app", "tabletop"],
     &["cli"],
 ];
 

@@ -25,6 +25,7 @@ fn records_round_trip_newest_first_with_action_items() {
             scenario: Some("pod-loss".into()),
             since: Some(ts("2026-09-08T00:00:00Z")),
             limit: Some(2),
+            kind: None,
         })
         .unwrap();
     let ids: Vec<_> = pod.iter().map(|r| r.run_id.as_str()).collect();

@@ -13,6 +13,22 @@ use crate::config::Config;
 use crate::diag;
 use crate::history::{self, RunFilter, RunRecord, Store};
 
+/// Which runs `--kind` keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunKind {
+    Scenario,
+    Drill,
+}
+
+impl RunKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Scenario => crate::history::KIND_SCENARIO,
+            RunKind::Drill => crate::history::KIND_DRILL,
+        }
+    }
+}
+
 /// Where the history database is, shared by `history`, `metrics` and `actions`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DbArgs {
@@ -32,6 +48,9 @@ pub struct Args {
     /// At most this many runs (the newest).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Only game days (`scenario`) or only tabletop drills (`drill`).
+    #[arg(long, value_enum)]
+    pub kind: Option<RunKind>,
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 }
@@ -59,6 +78,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
     };
     let runs = store.runs(&RunFilter {
         scenario: args.scenario.clone(),
+        kind: args.kind.map(|k| k.as_str().to_string()),
         since: None,
         limit: args.limit,
     })?;

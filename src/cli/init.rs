@@ -13,10 +13,14 @@ use crate::scenario::{self, FaultType, TargetKind};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The scenario name (DNS-1123 label: lowercase letters, digits and '-').
-    pub name: String,
+    #[arg(required_unless_present = "drill")]
+    pub name: Option<String>,
     /// The fault to start with.
-    #[arg(long, value_parser = FaultTypeParser, value_name = "TYPE")]
-    pub fault: FaultType,
+    #[arg(long, value_parser = FaultTypeParser, value_name = "TYPE", required_unless_present = "drill", conflicts_with = "drill")]
+    pub fault: Option<FaultType>,
+    /// Write a commented starter tabletop drill (`kind: Drill`) instead.
+    #[arg(long)]
+    pub drill: bool,
     /// Write to this file instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -85,16 +89,26 @@ impl clap::builder::TypedValueParser for FaultTypeParser {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    if !scenario::validate::is_dns_label(&args.name) {
+    let name = args
+        .name
+        .as_deref()
+        .unwrap_or(super::init_drill::DEFAULT_NAME);
+    if !scenario::validate::is_dns_label(name) {
         crate::errln!(
-            "error: `{}` is not a valid scenario name: use lowercase letters, digits and '-', at most 63 characters",
-            args.name
+            "error: `{name}` is not a valid scenario name: use lowercase letters, digits and '-', at most 63 characters"
         );
         return Ok(exit::USAGE);
     }
-    let text = starter(&args.name, args.fault);
+    let text = match args.fault {
+        _ if args.drill => super::init_drill::starter(name)?,
+        Some(fault) => starter(name, fault),
+        None => return Ok(exit::USAGE),
+    };
     // The promise of this command is a file that validates; check it.
-    if let Err(diags) = scenario::load_str(&args.name, &text, &Config::default(), &Registry) {
+    if let (false, Err(diags)) = (
+        args.drill,
+        scenario::load_str(name, &text, &Config::default(), &Registry),
+    ) {
         anyhow::bail!(
             "internal error: the starter scenario does not validate:\n{}",
             crate::diag::render_all(&diags, false)

@@ -33,6 +33,9 @@ pub struct Args {
     /// Only runs of this scenario.
     #[arg(long, value_name = "NAME")]
     pub scenario: Option<String>,
+    /// Only game days (`scenario`) or only tabletop drills (`drill`).
+    #[arg(long, value_enum)]
+    pub kind: Option<super::history::RunKind>,
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
     pub output: Format,
 }
@@ -52,6 +55,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
     };
     let runs = store.runs(&RunFilter {
         scenario: args.scenario.clone(),
+        kind: args.kind.map(|k| k.as_str().to_string()),
         since,
         limit: None,
     })?;

@@ -8,9 +8,12 @@
 mod actions;
 mod completions;
 mod demo;
+mod drill;
+mod drill_control;
 mod halt;
 mod history;
 pub mod init;
+mod init_drill;
 mod logging;
 mod metrics;
 mod plan;
@@ -120,6 +123,8 @@ pub enum Command {
     Report(report::Args),
     /// A whole game day on the built-in sandbox: the place to start.
     Demo(demo::Args),
+    /// Run a tabletop drill (`kind: Drill`): injects on a timeline, no cluster needed.
+    Drill(drill::Args),
 }
 
 /// `--log-format json` or `--log-format=json` anywhere in the arguments.
@@ -173,6 +178,7 @@ pub fn main() -> i32 {
         Command::Respond(args) => respond::run(args, &cli.global),
         Command::Report(args) => report::run(args, &cli.global),
         Command::Demo(args) => demo::run(args, &cli.global),
+        Command::Drill(args) => drill::run(args, &cli.global),
     };
     match result {
         Ok(code) => code,

@@ -9,7 +9,7 @@ use crate::scenario::fault_spec::params_schema;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Which format: a scenario file, or the config file (gameday.yaml).
+    /// Which format: a scenario file, a drill file, or the config file (gameday.yaml).
     #[arg(value_enum, default_value_t = Format::Scenario)]
     pub format: Format,
 }
@@ -17,6 +17,8 @@ pub struct Args {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Scenario,
+    /// A tabletop drill (`kind: Drill`, shared/drill-v1.md).
+    Drill,
     Config,
 }
 
@@ -62,6 +64,10 @@ pub fn scenario_schema() -> serde_json::Value {
     root
 }
 
+pub fn drill_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(crate::drill::Drill)).unwrap_or_default()
+}
+
 pub fn config_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(crate::config::Config)).unwrap_or_default()
 }
@@ -69,6 +75,7 @@ pub fn config_schema() -> serde_json::Value {
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let schema = match args.format {
         Format::Scenario => scenario_schema(),
+        Format::Drill => drill_schema(),
         Format::Config => config_schema(),
     };
     crate::outln!("{}", serde_json::to_string_pretty(&schema)?);

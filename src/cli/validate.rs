@@ -27,6 +27,7 @@ pub struct Args {
 #[serde(rename_all = "lowercase")]
 pub enum FileKind {
     Scenario,
+    Drill,
     Config,
     Skipped,
 }
@@ -95,13 +96,25 @@ fn print(report: &Report, format: OutputFormat) -> anyhow::Result<()> {
         .iter()
         .filter(|f| f.kind != FileKind::Skipped)
         .count();
-    let scenarios: usize = report.files.iter().map(|f| f.scenarios.len()).sum();
+    let count = |kind: FileKind| -> usize {
+        report
+            .files
+            .iter()
+            .filter(|f| f.kind == kind)
+            .map(|f| f.scenarios.len())
+            .sum()
+    };
+    let (scenarios, drills) = (count(FileKind::Scenario), count(FileKind::Drill));
     let errors = report.diagnostics.iter().filter(|d| d.is_error()).count();
     if report.valid {
         let mut out = std::io::stdout().lock();
+        let drills = match drills {
+            0 => String::new(),
+            n => format!(", {n} {}", plural(n, "drill", "drills")),
+        };
         writeln!(
             out,
-            "ok: {checked} {} valid ({scenarios} {})",
+            "ok: {checked} {} valid ({scenarios} {}{drills})",
             plural(checked, "file", "files"),
             plural(scenarios, "scenario", "scenarios")
         )?;
@@ -286,6 +299,11 @@ fn check_file(
             scenario::load_parsed(&src, &docs, parse_diags, config, &crate::faults::Registry)
                 .map(|s| s.into_iter().map(|s| s.metadata.name).collect())
         }
+        Class::Drill => {
+            report.kind = FileKind::Drill;
+            crate::drill::load_parsed(&src, &docs, parse_diags, config, &crate::faults::Registry)
+                .map(|d| d.into_iter().map(|d| d.metadata.name).collect())
+        }
     };
     match result {
         Ok(names) => report.scenarios = names,
@@ -299,6 +317,8 @@ fn check_file(
 
 enum Class {
     Scenario,
+    /// `kind: Drill` (or a near miss of it): a tabletop drill.
+    Drill,
     Config,
     Skip(String),
 }
@@ -323,6 +343,9 @@ fn classify(docs: &[Document], explicit: bool) -> Class {
     ];
     let has = |k: &str| root.get(k).is_some();
     let kind = root.get("kind").and_then(Node::as_str);
+    if kind.is_some_and(|k| k != "Scenario" && did_you_mean(k, ["Drill"]).is_some()) {
+        return Class::Drill;
+    }
     let api = root.get("apiVersion").and_then(Node::as_str);
     let looks_like_config = !has("kind") && !has("spec") && config_keys.iter().any(|k| has(k));
     if looks_like_config && api.is_none_or(|a| a.starts_with("gameday/")) {

@@ -1,17 +1,18 @@
-//! The human side of a drill: what responders did (events), who held which
-//! role and when (roles), and how far the runbook got (runbook). Pure state,
-//! fed by the engine from the responder API, autopilot and Alertmanager
-//! silences, so that scoring and reports never depend on where an event came from.
+//! Tabletop drills (`kind: Drill`, shared/drill-v1.md): the format (typed
+//! model, loader, validator), its view as a scenario for the shared
+//! machinery, and the drill clock. Separate from `scenario` because a drill
+//! is a timeline of injects for people, not a fault hypothesis; it sits a
+//! layer above it because it reuses the scenario's sections and rules.
+//! Running a drill is `tabletop`'s job, higher up.
 
-pub mod event;
-pub mod log;
-pub mod roles;
-pub mod runbook;
+mod bridge;
+pub mod clock;
+pub mod control;
+mod load;
+pub mod model;
+pub mod validate;
 
-pub use event::{
-    Action, EventSource, JOURNAL_EVENT, ParseActionError, ResponderEvent, describe, parse_role,
-    role_label,
-};
-pub use log::Drill;
-pub use roles::{AssignedBy, RoleAssignment, RoleBook};
-pub use runbook::{RunbookProgress, StepProgress};
+pub use bridge::TABLETOP_CONTEXT;
+pub use clock::DrillClock;
+pub use load::{load_file, load_parsed, load_str};
+pub use model::*;

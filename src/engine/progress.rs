@@ -113,8 +113,8 @@ impl Progress {
                     .unwrap_or_default()
             ),
             "responder.event" => {
-                let ev = crate::drill::ResponderEvent::from_journal_data(d)?;
-                format!("responder {}", crate::drill::describe(&ev))
+                let ev = crate::incident::ResponderEvent::from_journal_data(d)?;
+                format!("responder {}", crate::incident::describe(&ev))
             }
             "alert.pending" | "alert.firing" | "alert.resolved" => format!(
                 "alert {} {}",

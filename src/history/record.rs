@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 pub struct RunRecord {
     pub run_id: String,
+    /// `scenario` (a game day) or `drill` (a tabletop drill).
+    #[serde(default = "scenario_kind")]
+    pub kind: String,
     pub scenario: String,
     /// Declared severity (e.g. `SEV2`); `None` when nobody declared one.
     pub severity: Option<String>,
@@ -36,6 +39,14 @@ pub struct RunRecord {
     #[serde(default)]
     pub action_items: Vec<ActionItem>,
 }
+
+/// The kind of the rows recorded before drills were.
+pub fn scenario_kind() -> String {
+    KIND_SCENARIO.to_string()
+}
+
+pub const KIND_SCENARIO: &str = "scenario";
+pub const KIND_DRILL: &str = "drill";
 
 /// A postmortem action item. Completion is tracked here rather than in the
 /// report, because it happens weeks after the run (`gameday actions done`).

@@ -59,6 +59,9 @@ pub const MIGRATIONS: &[&str] = &[
          WHEN '{"incident":"operations"}' THEN 'operations lead'
          WHEN '{"incident":"sme"}' THEN 'subject-matter expert'
          ELSE owner_role END;"#,
+    // v5: tabletop drills are recorded beside game days; trends can be
+    // read for one kind or both.
+    "ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'scenario';",
 ];
 
 /// The version a database has after all migrations.

@@ -35,6 +35,8 @@ impl Default for OpenOptions {
 #[derive(Debug, Clone, Default)]
 pub struct RunFilter {
     pub scenario: Option<String>,
+    /// `scenario` or `drill`; None for both.
+    pub kind: Option<String>,
     /// Runs that started at or after this instant.
     pub since: Option<Timestamp>,
     pub limit: Option<usize>,
@@ -157,8 +159,8 @@ impl Store {
         tx.execute(
             "INSERT INTO runs (run_id, scenario, severity, status, exit_code, started_at_ms,
                  ended_at_ms, ttd_seconds, tta_seconds, ttm_seconds, ttr_seconds, score, passed,
-                 run_dir, recorded_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                 run_dir, recorded_at_ms, kind)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
              ON CONFLICT (run_id) DO UPDATE SET
                  scenario = excluded.scenario, severity = excluded.severity,
                  status = excluded.status, exit_code = excluded.exit_code,
@@ -166,7 +168,7 @@ impl Store {
                  ttd_seconds = excluded.ttd_seconds, tta_seconds = excluded.tta_seconds,
                  ttm_seconds = excluded.ttm_seconds, ttr_seconds = excluded.ttr_seconds,
                  score = excluded.score, passed = excluded.passed, run_dir = excluded.run_dir,
-                 recorded_at_ms = excluded.recorded_at_ms",
+                 recorded_at_ms = excluded.recorded_at_ms, kind = excluded.kind",
             params![
                 run.run_id,
                 run.scenario,
@@ -183,6 +185,7 @@ impl Store {
                 run.passed,
                 run.run_dir.to_string_lossy(),
                 Timestamp::now().as_millisecond(),
+                run.kind,
             ],
         )
         .map_err(sql)?;
@@ -223,14 +226,17 @@ impl Store {
             .conn
             .prepare_cached(&format!(
                 "SELECT run_id, scenario, severity, status, exit_code, started_at_ms, ended_at_ms,
-                        ttd_seconds, tta_seconds, ttm_seconds, ttr_seconds, score, passed, run_dir
+                        ttd_seconds, tta_seconds, ttm_seconds, ttr_seconds, score, passed, run_dir, kind
                  FROM runs r WHERE {RUN_FILTER}
                  ORDER BY started_at_ms DESC, run_id DESC LIMIT ?3"
             ))
             .map_err(|e| self.err(e))?;
         let since = filter.since.map(|t| t.as_millisecond());
         let mut runs = stmt
-            .query_map(params![filter.scenario, since, limit], run_from_row)
+            .query_map(
+                params![filter.scenario, since, limit, filter.kind],
+                run_from_row,
+            )
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(|e| self.err(e))?;
         // One query for the items of every run in the window rather than
@@ -256,7 +262,10 @@ impl Store {
             .prepare_cached(&items_sql)
             .map_err(|e| self.err(e))?;
         let items = stmt
-            .query_map(params![filter.scenario, since, limit], action_from_row)
+            .query_map(
+                params![filter.scenario, since, limit, filter.kind],
+                action_from_row,
+            )
             .map_err(|e| self.err(e))?;
         for item in items {
             let item = item.map_err(|e| self.err(e))?;
@@ -325,9 +334,9 @@ fn finite(v: Option<f64>) -> Option<f64> {
 }
 
 /// The condition a [`RunFilter`] puts on `runs r` (?1 scenario, ?2 since in
-/// ms); shared by the run and item queries so they always agree.
-const RUN_FILTER: &str =
-    "(?1 IS NULL OR r.scenario = ?1) AND (?2 IS NULL OR r.started_at_ms >= ?2)";
+/// ms, ?4 kind); shared by the run and item queries so they always agree.
+const RUN_FILTER: &str = "(?1 IS NULL OR r.scenario = ?1) AND (?2 IS NULL OR r.started_at_ms >= ?2)
+     AND (?4 IS NULL OR r.kind = ?4)";
 
 const ACTION_SELECT: &str =
     "SELECT a.id, a.run_id, r.scenario, r.started_at_ms, a.item_id, a.title,
@@ -350,6 +359,7 @@ pub(super) fn opt_timestamp(row: &Row<'_>, idx: usize) -> rusqlite::Result<Optio
 fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
     Ok(RunRecord {
         run_id: row.get(0)?,
+        kind: row.get(14)?,
         scenario: row.get(1)?,
         severity: row.get(2)?,
         status: row.get(3)?,

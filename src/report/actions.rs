@@ -8,7 +8,7 @@ use jiff::{Timestamp, ToSpan, tz::TimeZone};
 use serde::{Deserialize, Serialize};
 
 use super::model::{ActionItem, FaultRecord, OwnerRole, Priority};
-use crate::drill::role_label;
+use crate::incident::role_label;
 use crate::scenario::RoleName;
 use crate::score::{AlertDetection, Component, Flag, Observed, Scorecard, human_secs, secs};
 
@@ -244,7 +244,10 @@ fn flag_items(items: &mut Items, card: &Scorecard) {
                 Priority::P3,
                 format!("unexpected alerts fired: {}", alerts.join(", ")),
             ),
-            Flag::DetectionFailure { .. } | Flag::CadenceGap { .. } | Flag::NotMeasured { .. } => {}
+            Flag::DetectionFailure { .. }
+            | Flag::CadenceGap { .. }
+            | Flag::NotMeasured { .. }
+            | Flag::ResolvedBeforeMitigated { .. } => {}
         }
     }
 }
@@ -321,7 +324,7 @@ fn revert_items(items: &mut Items, faults: &[FaultRecord]) {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::drill::Drill;
+    use crate::incident::Incident;
     use crate::scenario::Duration;
     use crate::score::{AlertObservation, Observed, Targets, score};
     use std::collections::BTreeMap;
@@ -342,7 +345,7 @@ mod tests {
         };
         let mut targets = Targets::for_severity(&Config::default(), severity);
         targets.mitigate = Some(Duration::from_secs(120));
-        let s = score(&targets, &obs, &Drill::new(None, t(0)));
+        let s = score(&targets, &obs, &Incident::new(None, t(0)));
         derive(&s.scorecard, &s.detection, &[], (&obs, false), t(600))
     }
 

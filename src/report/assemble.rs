@@ -8,7 +8,7 @@ use super::actions;
 use super::model::{
     FaultRecord, Moments, ProbeSeries, RESULT_VERSION, RunReport, RunStatus, ScenarioInfo,
 };
-use crate::drill::Drill;
+use crate::incident::Incident;
 use crate::scenario::Scenario;
 use crate::score::{Observed, Targets, score};
 
@@ -24,7 +24,7 @@ pub struct RunFacts<'a> {
     pub faults: Vec<FaultRecord>,
     pub probes: Vec<ProbeSeries>,
     pub observed: Observed,
-    pub drill: Drill,
+    pub incident: Incident,
     pub targets: Targets,
 }
 
@@ -32,7 +32,7 @@ pub struct RunFacts<'a> {
 /// or a failing flag was raised (DESIGN.md exit code 1); every other status
 /// is kept as the engine reported it.
 pub fn assemble(facts: RunFacts<'_>) -> RunReport {
-    let scored = score(&facts.targets, &facts.observed, &facts.drill);
+    let scored = score(&facts.targets, &facts.observed, &facts.incident);
     let from = facts.ended.unwrap_or(facts.observed.t_end);
     let cut_short = matches!(facts.status, RunStatus::Aborted | RunStatus::Incomplete);
     let action_items = actions::derive(
@@ -68,11 +68,15 @@ pub fn assemble(facts: RunFacts<'_>) -> RunReport {
         },
         detection: scored.detection,
         noise: scored.noise,
-        roles: facts.drill.roles.assignments().to_vec(),
-        responders: facts.drill.events,
-        runbook: facts.drill.runbook,
+        roles: facts.incident.roles.assignments().to_vec(),
+        responders: facts.incident.events,
+        runbook: facts.incident.runbook,
         scorecard: scored.scorecard,
         action_items,
+        kind: None,
+        injects: Vec::new(),
+        objectives: Vec::new(),
+        evaluation: None,
     }
 }
 
@@ -83,7 +87,7 @@ impl RunReport {
         let mut v: Vec<String> = self.roles.iter().map(|r| r.person.clone()).collect();
         for e in &self.responders {
             v.push(e.person.clone());
-            if let crate::drill::Action::Assign { person, .. } = &e.action {
+            if let crate::incident::Action::Assign { person, .. } = &e.action {
                 v.push(person.clone());
             }
         }

@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 
 use super::model::RunReport;
-use crate::drill::{EventSource, RoleBook, role_label};
+use crate::incident::{EventSource, RoleBook, role_label};
 
 /// The name-to-role view of one report, built once per rendering: the
 /// role book and every known name with the label that replaces it.

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use super::assemble::{RunFacts, assemble};
 use super::model::{FaultRecord, Phase, ProbePoint, ProbeSeries, RunReport, RunStatus};
 use crate::config::Config;
-use crate::drill::{Action, Drill, EventSource, ResponderEvent};
+use crate::incident::{Action, EventSource, Incident, ResponderEvent};
 use crate::scenario::{FaultType, RoleName, Roles, Scenario};
 use crate::score::{AlertObservation, NoiseAlert, Observed, Targets};
 
@@ -241,8 +241,8 @@ fn observed(case: &Case, probe: &ProbeSeries) -> Observed {
 
 /// Responders as a real drill has them; nobody acts in a run that injected
 /// nothing.
-fn drill(case: &Case, scenario: &Scenario) -> Drill {
-    let mut drill = Drill::new(scenario.spec.response.as_ref(), t(0));
+fn drill(case: &Case, scenario: &Scenario) -> Incident {
+    let mut drill = Incident::new(scenario.spec.response.as_ref(), t(0));
     if !case.injected {
         return drill;
     }
@@ -333,7 +333,7 @@ pub fn build(case: &Case) -> RunReport {
         .collect(),
         probes: vec![probe],
         observed,
-        drill,
+        incident: drill,
         targets,
     })
 }

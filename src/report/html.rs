@@ -41,6 +41,7 @@ pub fn render(r: &RunReport) -> String {
     charts(&mut s, r);
     detection(&mut s, r);
     full_timeline(&mut s, r);
+    s.push_str(&super::exercise::html(r));
     postmortem(&mut s, r);
     s.push_str("</body></html>\n");
     s

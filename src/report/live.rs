@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use super::model::{FaultRecord, Phase as ReportPhase, ProbePoint, ProbeSeries};
 use crate::config::Config;
-use crate::drill::{Drill, JOURNAL_EVENT, ResponderEvent, describe};
 use crate::engine::{Entry, Journal};
+use crate::incident::{Incident, JOURNAL_EVENT, ResponderEvent, describe};
 use crate::observe::alerts::{AlertTimes, TrackedNoise};
 use crate::scenario::Scenario;
 use crate::score::{AlertObservation, NoiseAlert, Observed, Targets};
@@ -44,7 +44,7 @@ pub struct Live {
     pub inject_instant: Option<Instant>,
     pub t_impact: Option<Timestamp>,
     pub t_mitigate: Option<Timestamp>,
-    pub drill: Drill,
+    pub incident: Incident,
     /// One per `detection.alerts` item, in scenario order.
     pub alerts: Vec<AlertObservation>,
     pub noise: Vec<NoiseAlert>,
@@ -54,9 +54,15 @@ pub struct Live {
     /// Autopilot entries not yet acted on.
     pub autopilot_left: usize,
     pub ended: Option<Timestamp>,
+    /// A tabletop drill's clock: responder events and notifications are
+    /// stamped in drill time (`crate::drill::clock`). None in a game day.
+    pub clock: Option<crate::drill::DrillClock>,
 }
 
 pub type Shared = Arc<Mutex<Live>>;
+
+/// The journal event that starts a drill's clock; its `at` is drill time 0.
+pub const DRILL_START: &str = "drill.start";
 
 /// A poisoned lock only means another task panicked mid-update; the data is
 /// still the best record there is, so keep going with it.
@@ -83,7 +89,7 @@ impl Live {
                     .collect()
             })
             .unwrap_or_default();
-        let drill = Drill::new(spec.response.as_ref(), started);
+        let incident = Incident::new(spec.response.as_ref(), started);
         let autopilot_left = spec.response.as_ref().map_or(0, |r| r.autopilot.len());
         let probes = spec
             .steady_state
@@ -113,7 +119,7 @@ impl Live {
             inject_instant: None,
             t_impact: None,
             t_mitigate: None,
-            drill,
+            incident,
             alerts,
             noise: Vec::new(),
             timeline: Vec::new(),
@@ -121,7 +127,14 @@ impl Live {
             probes,
             autopilot_left,
             ended: None,
+            clock: None,
         }
+    }
+
+    /// The time to stamp an event with: wall time in a game day, the drill
+    /// timestamp in a drill.
+    pub fn now(&self) -> Timestamp {
+        self.clock.as_ref().map_or_else(Timestamp::now, |c| c.now())
     }
 
     pub fn shared(self) -> Shared {
@@ -142,7 +155,7 @@ impl Live {
         Targets::resolve(
             &self.config,
             &self.scenario,
-            self.drill.declared().map(|(_, s)| s),
+            self.incident.declared().map(|(_, s)| s),
         )
     }
 
@@ -191,7 +204,7 @@ impl Live {
         journal.append("responder", JOURNAL_EVENT, event.journal_data())?;
         let text = describe(&event);
         self.push(event.at, "responder", JOURNAL_EVENT, text);
-        self.drill.record(event);
+        self.incident.record(event);
         Ok(())
     }
 
@@ -272,6 +285,17 @@ impl Live {
                     &e.event,
                     format!("fault {name} {}", &e.event[6..]),
                 );
+            }
+            // A drill's time zero (`tabletop`): its first page is T_inject.
+            DRILL_START => {
+                let at = s("at")
+                    .and_then(|t| t.parse::<Timestamp>().ok())
+                    .unwrap_or(e.ts);
+                self.t_inject = Some(at);
+                self.fault_phase_at = Some(at);
+                self.inject_instant = Some(Instant::now());
+                self.phase = "drill".into();
+                self.push(at, &e.source, DRILL_START, "drill started".into());
             }
             "guardrail.breach" | "run.stopping" | "run.end" => {
                 self.push(e.ts, &e.source, &e.event, compact(d));
@@ -389,7 +413,7 @@ impl Live {
     /// What `GET /v1/state` answers: phase, timeline and the scores so far.
     pub fn state_json(&self) -> Value {
         let now = Timestamp::now();
-        let scored = crate::score::score(&self.targets(), &self.observed(now), &self.drill);
+        let scored = crate::score::score(&self.targets(), &self.observed(now), &self.incident);
         json!({
             "runId": self.run_id,
             "scenario": self.scenario.metadata.name,
@@ -399,8 +423,8 @@ impl Live {
             "alerts": self.alerts,
             "noise": self.noise,
             "timeline": self.timeline,
-            "responders": self.drill.events,
-            "runbook": self.drill.runbook,
+            "responders": self.incident.events,
+            "runbook": self.incident.runbook,
             "scorecard": scored.scorecard,
         })
     }

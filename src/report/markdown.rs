@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use super::blameless::{Blameless, scrub};
 use super::model::{Phase, RunReport};
 use super::{templates, timeline};
-use crate::drill::role_label;
+use crate::incident::role_label;
 use crate::score::{Component, human_secs};
 
 /// Section headings of the postmortem draft, in order; tests and the HTML
@@ -51,6 +51,7 @@ pub fn render(r: &RunReport) -> String {
     detection(&mut s, r);
     faults_and_probes(&mut s, r);
     full_timeline(&mut s, r);
+    s.push_str(&super::exercise::markdown(r));
     postmortem(&mut s, r);
     s
 }
@@ -478,6 +479,7 @@ fn well_and_poorly(r: &RunReport) -> (Vec<String>, Vec<String>) {
                 | Flag::CadenceGap { .. }
                 | Flag::StepUnverified { .. }
                 | Flag::NotMeasured { .. }
+                | Flag::ResolvedBeforeMitigated { .. }
         ) {
             poorly.push(capital(&f.message()));
         }

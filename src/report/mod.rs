@@ -3,12 +3,14 @@
 //! `timeline`, `templates`), junit.xml for CI (`junit`), the rules that
 //! derive action items (`actions`), the name scrubbing that keeps the draft
 //! blameless (`blameless`), and writing them all into the run directory
-//! (`files`).
+//! (`files`), and what a tabletop drill adds: injects, objectives and the
+//! exercise evaluation (`exercise`).
 
 pub mod actions;
 pub mod assemble;
 pub mod blameless;
 pub mod chart;
+pub mod exercise;
 pub mod files;
 pub mod html;
 pub mod junit;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::drill::{ResponderEvent, RoleAssignment, RunbookProgress};
+use crate::incident::{ResponderEvent, RoleAssignment, RunbookProgress};
 use crate::scenario::{FaultType, RoleName};
 use crate::score::{AlertDetection, NoiseAlert, Scorecard};
 
@@ -84,6 +84,18 @@ pub struct RunReport {
     pub runbook: RunbookProgress,
     pub scorecard: Scorecard,
     pub action_items: Vec<ActionItem>,
+    /// `Drill` for a tabletop drill; absent for a game day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// A drill's injects as they went (drill-v1.md, result.json).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub injects: Vec<super::exercise::InjectRecord>,
+    /// A drill's objectives, met or not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objectives: Vec<super::exercise::ObjectiveRecord>,
+    /// A drill's "Exercise evaluation".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<super::exercise::Evaluation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -254,7 +266,7 @@ pub enum OwnerRole {
 impl OwnerRole {
     pub fn label(self) -> &'static str {
         match self {
-            OwnerRole::Incident(r) => crate::drill::role_label(r),
+            OwnerRole::Incident(r) => crate::incident::role_label(r),
             OwnerRole::AlertOwner => "alert owner",
             OwnerRole::RunbookOwner => "runbook owner",
             OwnerRole::RotationLead => "on-call rotation lead",

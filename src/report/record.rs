@@ -25,6 +25,12 @@ impl From<(&RunReport, &Path)> for RunRecord {
         let m = &r.scorecard.metrics;
         RunRecord {
             run_id: r.run_id.clone(),
+            kind: if r.kind.is_some() {
+                history::KIND_DRILL
+            } else {
+                history::KIND_SCENARIO
+            }
+            .to_string(),
             scenario: r.scenario.name.clone(),
             severity: r.scorecard.severity.clone(),
             status: r.status.as_str().to_string(),

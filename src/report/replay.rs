@@ -18,8 +18,8 @@ use super::assemble::{RunFacts, assemble};
 use super::live::Live;
 use super::model::{RunReport, RunStatus};
 use crate::config::Config;
-use crate::drill::{JOURNAL_EVENT, ResponderEvent};
 use crate::engine::{Entry, Journal};
+use crate::incident::{JOURNAL_EVENT, ResponderEvent};
 use crate::observe::alerts::DetectionEvent;
 use crate::scenario::Scenario;
 use crate::score::{AlertObservation, NoiseAlert};
@@ -78,7 +78,8 @@ pub fn from_entries(path: &Path, entries: &[Entry]) -> Result<RunReport, ReplayE
         .ok_or_else(|| ReplayError::NoStart {
             path: path.to_path_buf(),
         })?;
-    let mut live = live_from_start(path, start)?;
+    let drill = super::exercise::drill_of(start, entries);
+    let mut live = live_from_start(path, start, drill.as_ref().map(|d| d.1))?;
     let scenario = live.scenario.clone();
     let mut summary: Option<&Entry> = None;
     let mut end: Option<&Entry> = None;
@@ -110,7 +111,10 @@ pub fn from_entries(path: &Path, entries: &[Entry]) -> Result<RunReport, ReplayE
         ),
     };
     live.ended = Some(ended);
-    Ok(assemble(RunFacts {
+    if drill.is_some() {
+        super::exercise::mitigate_at_resolve(&mut live);
+    }
+    let mut report = assemble(RunFacts {
         run_id: live.run_id.clone(),
         scenario: &scenario,
         status,
@@ -121,14 +125,22 @@ pub fn from_entries(path: &Path, entries: &[Entry]) -> Result<RunReport, ReplayE
         faults: live.faults.clone(),
         probes: live.probes.values().cloned().collect(),
         observed: live.observed(ended),
-        drill: live.drill.clone(),
+        incident: live.incident.clone(),
         targets: live.targets(),
-    }))
+    });
+    if let Some((d, zero)) = &drill {
+        super::exercise::attach(&mut report, d, entries, *zero);
+    }
+    Ok(report)
 }
 
 /// The live picture as `run.start` set it up: the scenario and config the
 /// run used (written there so a report needs nothing but the journal).
-fn live_from_start(path: &Path, start: &Entry) -> Result<Live, ReplayError> {
+fn live_from_start(
+    path: &Path,
+    start: &Entry,
+    zero: Option<Timestamp>,
+) -> Result<Live, ReplayError> {
     let spec = start
         .data
         .get("scenarioSpec")
@@ -148,13 +160,9 @@ fn live_from_start(path: &Path, start: &Entry) -> Result<Live, ReplayError> {
     let scenario = Arc::new(scenario);
     let run_id = text(&start.data, "runId").unwrap_or_default();
     let context = text(&start.data, "context").unwrap_or_default();
-    let live = Live::new(
-        scenario.clone(),
-        Arc::new(config),
-        run_id,
-        context,
-        start.ts,
-    );
+    // A drill's events are stamped from its clock's zero, not the entry's.
+    let started = zero.unwrap_or(start.ts);
+    let live = Live::new(scenario.clone(), Arc::new(config), run_id, context, started);
     Ok(live)
 }
 
@@ -164,9 +172,9 @@ fn replay_entry(live: &mut Live, e: &Entry) {
     match e.event.as_str() {
         JOURNAL_EVENT => {
             if let Some(ev) = ResponderEvent::from_journal_data(&e.data) {
-                let line = crate::drill::describe(&ev);
+                let line = crate::incident::describe(&ev);
                 live.push(ev.at, "responder", JOURNAL_EVENT, line);
-                live.drill.record(ev);
+                live.incident.record(ev);
             }
         }
         "step.verified" => {
@@ -179,7 +187,7 @@ fn replay_entry(live: &mut Live, e: &Entry) {
                 .and_then(|t| t.parse::<Timestamp>().ok())
                 .unwrap_or(e.ts);
             if let Some(step) = step
-                && live.drill.runbook.verified(&step, at)
+                && live.incident.runbook.verified(&step, at)
             {
                 live.push(
                     at,

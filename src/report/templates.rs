@@ -8,7 +8,7 @@ use jiff::Timestamp;
 
 use super::blameless::scrub;
 use super::model::RunReport;
-use crate::drill::{Action, role_label};
+use crate::incident::{Action, role_label};
 use crate::scenario::RoleName;
 use crate::score::human_secs;
 

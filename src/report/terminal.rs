@@ -105,7 +105,7 @@ pub fn print(card: &Scorecard) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drill::Drill;
+    use crate::incident::Incident;
     use crate::score::{Observed, Targets, score};
 
     fn card() -> Scorecard {
@@ -121,7 +121,7 @@ mod tests {
         };
         let mut targets = Targets::none(0.7);
         targets.mitigate = Some(crate::scenario::Duration::from_secs(60));
-        score(&targets, &obs, &Drill::default()).scorecard
+        score(&targets, &obs, &Incident::default()).scorecard
     }
 
     #[test]

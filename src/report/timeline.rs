@@ -6,7 +6,7 @@ use jiff::Timestamp;
 
 use super::blameless::Blameless;
 use super::model::RunReport;
-use crate::drill::{Action, AssignedBy, role_label};
+use crate::incident::{Action, AssignedBy, role_label};
 use crate::score::human_secs;
 
 #[derive(Debug, Clone, PartialEq)]

@@ -15,9 +15,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde_json::json;
 
-use crate::drill::{Action, EventSource, ResponderEvent};
 use crate::engine::Journal;
 use crate::engine::actions::{self, ActionError, ActionMark};
+use crate::incident::{Action, EventSource, ResponderEvent};
 use crate::k8s::Kube;
 use crate::k8s::marks::RunId;
 use crate::observe::ProbeReader;
@@ -203,7 +203,7 @@ pub async fn verify_loop(
             let live = lock(&shared);
             steps
                 .iter()
-                .filter(|(id, _)| live.drill.runbook.awaiting_verify().any(|s| &s.id == id))
+                .filter(|(id, _)| live.incident.runbook.awaiting_verify().any(|s| &s.id == id))
                 .collect()
         };
         for (id, probe) in due {
@@ -220,7 +220,7 @@ pub async fn verify_loop(
             );
             if holds {
                 let mut live = lock(&shared);
-                if live.drill.runbook.verified(id, reading.at) {
+                if live.incident.runbook.verified(id, reading.at) {
                     live.push(
                         reading.at,
                         "runbook",

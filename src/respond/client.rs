@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::files::{self, FilesError};
 use super::server::EVENTS_PATH;
-use crate::drill::Action;
+use crate::incident::Action;
 
 pub const RUN_URL_ENV: &str = "GAMEDAY_RUN_URL";
 pub const TOKEN_ENV: &str = "GAMEDAY_TOKEN";
@@ -91,7 +91,10 @@ pub fn check_running(run_dir: &Path) -> Result<(), ClientError> {
 
 /// The words after `gameday respond` as the API's JSON body. Role names may
 /// be the short forms people type (`ic`, `comms`).
-pub fn event_body(words: &[String], person: &str) -> Result<Value, crate::drill::ParseActionError> {
+pub fn event_body(
+    words: &[String],
+    person: &str,
+) -> Result<Value, crate::incident::ParseActionError> {
     let action = Action::parse_words(words)?;
     let mut body = serde_json::to_value(&action).unwrap_or_else(|_| json!({}));
     if let Some(o) = body.as_object_mut() {

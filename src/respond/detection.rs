@@ -10,8 +10,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde_json::json;
 
-use crate::drill::{Action, EventSource, ResponderEvent};
 use crate::engine::Journal;
+use crate::incident::{Action, EventSource, ResponderEvent};
 use crate::observe::Endpoints;
 use crate::observe::alerts::{DetectionEvent, DetectionTracker};
 use crate::report::live::{Shared, lock};

@@ -20,20 +20,36 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::drill::{Action, EventSource, ResponderEvent};
 use crate::engine::Journal;
+use crate::incident::{Action, EventSource, ResponderEvent};
 use crate::observe::alerts::is_expected;
 use crate::report::live::{Shared, lock};
 
 pub const EVENTS_PATH: &str = "/v1/events";
 pub const STATE_PATH: &str = "/v1/state";
 pub const WEBHOOK_PATH: &str = "/v1/alertmanager";
+/// A tabletop drill's facilitator controls (`crate::drill::control`).
+pub const FACILITATOR_PATH: &str = "/v1/facilitator";
 
 #[derive(Clone)]
 pub struct ApiState {
     pub shared: Shared,
     pub journal: Arc<Journal>,
     pub token: Arc<str>,
+    /// A drill's facilitator: a token of its own (participants' tokens
+    /// cannot pause or end the drill) and where its controls go.
+    pub facilitator: Option<Facilitator>,
+}
+
+/// The answer the drill gives a facilitator control: what was done, or
+/// why not (an unknown or already fired inject).
+pub type ControlReply = tokio::sync::oneshot::Sender<Result<String, String>>;
+
+#[derive(Clone)]
+pub struct Facilitator {
+    pub token: Arc<str>,
+    pub controls:
+        tokio::sync::mpsc::UnboundedSender<(crate::drill::control::Control, ControlReply)>,
 }
 
 /// A bound, serving API; dropping the handle does not stop it, `stop` does.
@@ -65,12 +81,66 @@ impl ApiServer {
 }
 
 pub fn router(state: ApiState) -> Router {
-    Router::new()
+    let responders = Router::new()
         .route(STATE_PATH, get(live_state))
         .route(EVENTS_PATH, post(responder_event))
         .route(WEBHOOK_PATH, post(alertmanager_webhook))
-        .layer(middleware::from_fn_with_state(state.clone(), require_token))
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(state.clone(), require_token));
+    let facilitator = Router::new()
+        .route(FACILITATOR_PATH, post(facilitator_control))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_facilitator,
+        ));
+    responders.merge(facilitator).with_state(state)
+}
+
+/// The facilitator's token, never the participants' (which is refused 403).
+async fn require_facilitator(State(s): State<ApiState>, req: Request, next: Next) -> Response {
+    let Some(f) = &s.facilitator else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "this run has no facilitator controls (only a tabletop drill has)",
+        );
+    };
+    match bearer(req.headers()) {
+        Some(t) if same(t.as_bytes(), f.token.as_bytes()) => next.run(req).await,
+        Some(t) if same(t.as_bytes(), s.token.as_bytes()) => error(
+            StatusCode::FORBIDDEN,
+            "the participants' token cannot control the drill; use the facilitator token (the run directory's `facilitator-token`)",
+        ),
+        _ => error(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong facilitator bearer token",
+        ),
+    }
+}
+
+/// `POST /v1/facilitator`: pause and resume act on the drill clock at once
+/// (so the pause is exact); the rest go to the drill loop, which answers.
+async fn facilitator_control(State(s): State<ApiState>, body: Bytes) -> Response {
+    use crate::drill::control::Control;
+    let control: Control = match serde_json::from_slice(&body) {
+        Ok(c) => c,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("malformed control: {e} (expected e.g. {{\"do\": \"pause\"}})"),
+            );
+        }
+    };
+    let Some(f) = &s.facilitator else {
+        return error(StatusCode::NOT_FOUND, "no facilitator");
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    if f.controls.send((control, tx)).is_err() {
+        return error(StatusCode::CONFLICT, "the drill has ended");
+    }
+    match rx.await {
+        Ok(Ok(done)) => (StatusCode::OK, Json(json!({"done": done}))).into_response(),
+        Ok(Err(why)) => error(StatusCode::BAD_REQUEST, why),
+        Err(_) => error(StatusCode::CONFLICT, "the drill has ended"),
+    }
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -146,7 +216,7 @@ fn validate(req: &EventRequest, s: &ApiState) -> Result<(), InvalidEvent> {
             })
         }
         Action::Step { step } => {
-            let steps = &live.drill.runbook.steps;
+            let steps = &live.incident.runbook.steps;
             if steps.iter().any(|s| &s.id == step) {
                 Ok(())
             } else {
@@ -173,7 +243,8 @@ fn validate(req: &EventRequest, s: &ApiState) -> Result<(), InvalidEvent> {
 }
 
 async fn responder_event(State(s): State<ApiState>, body: Bytes) -> Response {
-    let at = Timestamp::now();
+    // Drill time in a drill (see `Live::now`).
+    let at = lock(&s.shared).now();
     let req: EventRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
@@ -221,8 +292,9 @@ struct WebhookAlert {
 }
 
 async fn alertmanager_webhook(State(s): State<ApiState>, body: Bytes) -> Response {
-    // Taken first: T_notify is the arrival of the notification.
-    let arrived = Timestamp::now();
+    // Taken first: T_notify is the arrival of the notification (in drill
+    // time in a drill, see `Live::now`).
+    let arrived = lock(&s.shared).now();
     let payload: WebhookPayload = match serde_json::from_slice(&body) {
         Ok(p) => p,
         Err(e) => {

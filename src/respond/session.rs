@@ -116,6 +116,7 @@ impl ResponseSession {
                 shared: shared.clone(),
                 journal: journal.clone(),
                 token: Arc::from(token.as_str()),
+                facilitator: None,
             },
         )
         .await
@@ -183,7 +184,7 @@ fn settled(live: &Live, now: Timestamp) -> bool {
     let Some(t_inject) = live.t_inject else {
         return true;
     };
-    if live.autopilot_left > 0 || live.drill.runbook.awaiting_verify().next().is_some() {
+    if live.autopilot_left > 0 || live.incident.runbook.awaiting_verify().next().is_some() {
         return false;
     }
     let since = |t: Timestamp| now.duration_since(t).as_secs_f64();
@@ -194,7 +195,7 @@ fn settled(live: &Live, now: Timestamp) -> bool {
                 .within
                 .is_some_and(|w| since(t_inject) >= w.as_std().as_secs_f64()),
             (Some(f), None, _) if since(f) < NOTIFY_GRACE.as_secs_f64() => false,
-            (Some(_), _, None) => live.drill.t_resolve().is_some(),
+            (Some(_), _, None) => live.incident.t_resolve().is_some(),
             _ => true,
         })
 }
@@ -287,7 +288,7 @@ impl Observer for ResponseSession {
                 faults: live.faults.clone(),
                 probes: live.probes.values().cloned().collect(),
                 observed: live.observed(now),
-                drill: live.drill.clone(),
+                incident: live.incident.clone(),
                 targets: live.targets(),
             })
         };
@@ -417,11 +418,11 @@ spec:
         l.alerts[0].t_fire = Some(at(5));
         l.alerts[0].t_notify = Some(at(5));
         assert!(!settled(&l, at(9)));
-        l.drill.record(crate::drill::ResponderEvent {
+        l.incident.record(crate::incident::ResponderEvent {
             at: at(9),
             person: "ic".into(),
-            source: crate::drill::EventSource::Cli,
-            action: crate::drill::Action::Resolve,
+            source: crate::incident::EventSource::Cli,
+            action: crate::incident::Action::Resolve,
         });
         assert!(settled(&l, at(9)));
     }
@@ -436,9 +437,9 @@ spec:
         l.autopilot_left = 1;
         assert!(!settled(&l, at(1)));
         l.autopilot_left = 0;
-        l.drill.runbook.claim("up", "ops", at(2));
+        l.incident.runbook.claim("up", "ops", at(2));
         assert!(!settled(&l, at(3)), "claimed, not verified");
-        l.drill.runbook.verified("up", at(4));
+        l.incident.runbook.verified("up", at(4));
         assert!(settled(&l, at(5)));
     }
 

@@ -20,15 +20,57 @@ pub fn load_file(
     config: &Config,
     faults: &dyn FaultRules,
 ) -> Result<Vec<Scenario>, Vec<Diagnostic>> {
+    read_then(path, |name, text| load_str(name, text, config, faults))
+}
+
+/// Reads a gameday file and hands its name and text to a loader; a file
+/// that cannot be read is one diagnostic at 1:1. Scenario and drill
+/// loaders share it.
+pub fn read_then<T>(
+    path: &Path,
+    load: impl FnOnce(&str, &str) -> Result<T, Vec<Diagnostic>>,
+) -> Result<T, Vec<Diagnostic>> {
     let name = path.display().to_string();
     match std::fs::read_to_string(path) {
-        Ok(text) => load_str(&name, &text, config, faults),
+        Ok(text) => load(&name, &text),
         Err(e) => Err(vec![Diagnostic::error(
             name,
             1,
             1,
             format!("cannot read the file: {e}"),
         )]),
+    }
+}
+
+/// The non-empty documents of a parsed file; with none (and no parse
+/// error), a diagnostic saying what the file should start with.
+pub fn documents<'d>(
+    src: &Source<'_>,
+    docs: &'d [Document],
+    diags: &mut Vec<Diagnostic>,
+    what: &str,
+    hint: &str,
+) -> Vec<&'d Document> {
+    let docs: Vec<_> = docs
+        .iter()
+        .filter(|d| !yaml::is_empty_document(d))
+        .collect();
+    if docs.is_empty() && diags.is_empty() {
+        diags.push(
+            src.error(Span::new(1, 1, 1), format!("no {what} in this file"))
+                .with_hint(hint),
+        );
+    }
+    docs
+}
+
+/// What was loaded, or every diagnostic (sorted) when one is an error.
+pub fn verdict<T>(out: Vec<T>, mut diags: Vec<Diagnostic>) -> Result<Vec<T>, Vec<Diagnostic>> {
+    if diags.iter().any(Diagnostic::is_error) {
+        diag::sort(&mut diags);
+        Err(diags)
+    } else {
+        Ok(out)
     }
 }
 
@@ -54,16 +96,13 @@ pub fn load_parsed(
     config: &Config,
     faults: &dyn FaultRules,
 ) -> Result<Vec<Scenario>, Vec<Diagnostic>> {
-    let docs: Vec<_> = docs
-        .iter()
-        .filter(|d| !yaml::is_empty_document(d))
-        .collect();
-    if docs.is_empty() && diags.is_empty() {
-        diags.push(
-            src.error(Span::new(1, 1, 1), "no scenario in this file")
-                .with_hint("a scenario starts with `apiVersion: gameday/v1` and `kind: Scenario`; `gameday init` writes one"),
-        );
-    }
+    let docs = documents(
+        src,
+        docs,
+        &mut diags,
+        "scenario",
+        "a scenario starts with `apiVersion: gameday/v1` and `kind: Scenario`; `gameday init` writes one",
+    );
     let mut out: Vec<Scenario> = Vec::with_capacity(docs.len());
     let mut names: Vec<(String, u32)> = Vec::new();
     for doc in docs {
@@ -88,10 +127,5 @@ pub fn load_parsed(
         }
         out.push(s);
     }
-    if diags.iter().any(Diagnostic::is_error) {
-        diag::sort(&mut diags);
-        Err(diags)
-    } else {
-        Ok(out)
-    }
+    verdict(out, diags)
 }

@@ -12,5 +12,5 @@ pub mod validate;
 /// keep `scenario::Duration` and `scenario::duration::Duration` working.
 pub use crate::values::{duration, expectation};
 pub use fault_spec::{FaultRules, FaultSpec, NoParams, ParamCheck};
-pub use load::{load_file, load_parsed, load_str};
+pub use load::{documents, load_file, load_parsed, load_str, read_then, verdict};
 pub use model::*;

@@ -1,6 +1,6 @@
 //! Scoring a run, exactly as DESIGN.md "Scoring" lays out: timestamps in,
 //! a vector of six component scores and a weighted composite out. Pure logic:
-//! the engine gathers the timestamps (`Observed`, `Drill`), the config and
+//! the engine gathers the timestamps (`Observed`, `Incident`), the config and
 //! scenario give the targets (`Targets`), and `score` does the rest.
 
 pub mod comms;

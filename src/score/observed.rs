@@ -1,5 +1,5 @@
 //! What the engine observed, as plain timestamps: the input to scoring and
-//! the part of result.json that the drill (`crate::drill`) does not cover.
+//! the part of result.json that the drill (`crate::incident`) does not cover.
 
 use std::collections::BTreeMap;
 

@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::drill::RoleBook;
+use crate::incident::{ResponderEvent, RoleBook};
 use crate::scenario::RoleName;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,9 +30,12 @@ pub struct RoleCoverage {
 }
 
 /// `deadline` is the page time plus the ack target: roles are due by the time
-/// the page should have been acknowledged.
+/// the page should have been acknowledged. A role counts from when it was
+/// taken (`RoleBook::first_taken`: an `assign`, or the first action of the
+/// person the file named), not from the roster written in the file.
 pub fn coverage(
     book: &RoleBook,
+    events: &[ResponderEvent],
     required: &[RoleName],
     deadline: Option<Timestamp>,
 ) -> RoleCoverage {
@@ -46,7 +49,7 @@ pub fn coverage(
         .iter()
         .filter(|r| required.contains(r) || book.first_filled(**r).is_some())
         .map(|&role| {
-            let filled_at = book.first_filled(role);
+            let filled_at = book.first_taken(role, events);
             RoleCheck {
                 role,
                 required: required.contains(&role),
@@ -86,7 +89,7 @@ mod tests {
         let mut book = RoleBook::default();
         book.assign(RoleName::Communications, "comms", t(10));
         book.assign(RoleName::Operations, "ops", t(10));
-        let c = coverage(&book, &MAJOR, Some(t(300)));
+        let c = coverage(&book, &[], &MAJOR, Some(t(300)));
         assert_eq!(c.score, Some(0.5));
         let ic = c
             .checks
@@ -108,7 +111,7 @@ mod tests {
         let mut book = RoleBook::default();
         book.assign(RoleName::IncidentCommander, "a", t(300));
         book.assign(RoleName::Communications, "b", t(301));
-        let c = coverage(&book, &MAJOR, Some(t(300)));
+        let c = coverage(&book, &[], &MAJOR, Some(t(300)));
         assert_eq!(c.score, Some(0.5));
     }
 
@@ -122,19 +125,55 @@ mod tests {
         ] {
             book.assign(r, "alice", t(5));
         }
-        let c = coverage(&book, &MAJOR, Some(t(300)));
+        let c = coverage(&book, &[], &MAJOR, Some(t(300)));
         assert!(c.hero_dependent);
         assert_eq!(c.score, Some(1.0));
         let mut single = RoleBook::default();
         single.assign(RoleName::Operations, "alice", t(5));
-        assert!(!coverage(&single, &[RoleName::Operations], None).hero_dependent);
+        assert!(!coverage(&single, &[], &[RoleName::Operations], None).hero_dependent);
+    }
+
+    #[test]
+    fn a_role_named_in_the_file_counts_only_once_its_holder_acts() {
+        use crate::incident::{Action, EventSource};
+        let roles = crate::scenario::Roles {
+            incident_commander: Some("ic".into()),
+            communications: Some("comms".into()),
+            ..Default::default()
+        };
+        let book = RoleBook::from_scenario(Some(&roles), t(0));
+        let ev = |s: i64, who: &str| ResponderEvent {
+            at: t(s),
+            person: who.into(),
+            source: EventSource::Cli,
+            action: Action::Ack,
+        };
+        let c = coverage(&book, &[ev(40, "ic")], &MAJOR, Some(t(300)));
+        assert_eq!(c.score, Some(0.5), "comms never acted: planned, not taken");
+        let ic = c
+            .checks
+            .iter()
+            .find(|c| c.role == RoleName::IncidentCommander)
+            .unwrap();
+        assert_eq!(ic.filled_at, Some(t(40)), "taken at the IC's first action");
+        let late = coverage(
+            &book,
+            &[ev(40, "ic"), ev(400, "comms")],
+            &MAJOR,
+            Some(t(300)),
+        );
+        assert_eq!(
+            late.score,
+            Some(0.5),
+            "comms took the role after the deadline"
+        );
     }
 
     #[test]
     fn nothing_required_is_not_scored_and_nobody_scores_zero() {
-        assert_eq!(coverage(&RoleBook::default(), &[], None).score, None);
+        assert_eq!(coverage(&RoleBook::default(), &[], &[], None).score, None);
         assert_eq!(
-            coverage(&RoleBook::default(), &MAJOR, None).score,
+            coverage(&RoleBook::default(), &[], &MAJOR, None).score,
             Some(0.0)
         );
     }

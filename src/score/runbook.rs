@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::drill::RunbookProgress;
+use crate::incident::RunbookProgress;
 
 /// Weights inside the runbook component: doing the steps (recall) and the
 /// critical ones matter most; order is a refinement.
@@ -112,7 +112,7 @@ pub fn adherence(progress: &RunbookProgress, t_inject: Option<Timestamp>) -> Run
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drill::StepProgress;
+    use crate::incident::StepProgress;
     use crate::scenario::Duration;
 
     fn t(s: i64) -> Timestamp {

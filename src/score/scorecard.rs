@@ -14,7 +14,7 @@ use super::roles::{RoleCoverage, coverage};
 use super::runbook::{RunbookAdherence, adherence};
 use super::targets::Targets;
 use super::{curve::time_score, human_secs, secs, times};
-use crate::drill::{Drill, role_label};
+use crate::incident::{Incident, role_label};
 use crate::scenario::{Noise, RoleName};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -116,6 +116,10 @@ pub enum Flag {
         component: Component,
         probes: Vec<String>,
     },
+    /// Responders resolved the incident before the SLI was back within its
+    /// SLO (issue 14, "scoring truths"): the resolve was premature, or the
+    /// SLO is not what responders watch.
+    ResolvedBeforeMitigated { ttr_seconds: f64, ttm_seconds: f64 },
 }
 
 impl Flag {
@@ -166,6 +170,12 @@ impl Flag {
             Flag::StepUnverified { step } => {
                 format!("runbook step `{step}` was claimed but its verify probe never held")
             }
+            Flag::ResolvedBeforeMitigated {
+                ttr_seconds,
+                ttm_seconds,
+            } => format!(
+                "resolved before mitigated: the incident was resolved {ttr_seconds:.0}s after injection, before the SLI recovered at {ttm_seconds:.0}s"
+            ),
             Flag::NotMeasured { component, probes } => format!(
                 "{} not measured: {} could not be read after the injection",
                 component.name(),
@@ -244,7 +254,7 @@ const NOT_RUN: &str = "not scored: nothing was injected";
 struct Run<'a> {
     targets: &'a Targets,
     obs: &'a Observed,
-    drill: &'a Drill,
+    incident: &'a Incident,
     detection: &'a [AlertDetection],
     metrics: &'a Metrics,
     injected: bool,
@@ -282,10 +292,10 @@ fn component(
     }
 }
 
-fn metrics(obs: &Observed, drill: &Drill, detection: &[AlertDetection]) -> Metrics {
+fn metrics(obs: &Observed, incident: &Incident, detection: &[AlertDetection]) -> Metrics {
     let page = times::page_time(detection, obs);
-    let t_ack = drill.t_ack();
-    let t_resolve = times::t_resolve(detection, drill.t_resolve());
+    let t_ack = incident.t_ack();
+    let t_resolve = times::t_resolve(detection, incident.t_resolve());
     Metrics {
         ttd_seconds: times::first_ttd(detection),
         tta_seconds: times::tta(page, t_ack),
@@ -295,7 +305,7 @@ fn metrics(obs: &Observed, drill: &Drill, detection: &[AlertDetection]) -> Metri
             _ => None,
         },
         t_ack,
-        t_declare: drill.declared().map(|(t, _)| t),
+        t_declare: incident.declared().map(|(t, _)| t),
         t_resolve,
         t_page: page,
     }
@@ -562,7 +572,7 @@ fn flags(
     }
     if roles.hero_dependent {
         flags.push(Flag::HeroDependent {
-            roles: run.drill.roles.filled_roles().into_iter().collect(),
+            roles: run.incident.roles.filled_roles().into_iter().collect(),
         });
     }
     for g in &comms.gaps {
@@ -573,6 +583,18 @@ fn flags(
     }
     for s in &runbook.unverified {
         flags.push(Flag::StepUnverified { step: s.clone() });
+    }
+    if let (Some(t0), Some(resolve), Some(mitigate)) = (
+        run.obs.t_inject,
+        run.incident.t_resolve(),
+        run.obs.t_mitigate,
+    ) && resolve < mitigate
+    {
+        let secs = |t: jiff::Timestamp| t.duration_since(t0).as_secs_f64();
+        flags.push(Flag::ResolvedBeforeMitigated {
+            ttr_seconds: secs(resolve),
+            ttm_seconds: secs(mitigate),
+        });
     }
     if run.obs.t_mitigate.is_none() && !run.obs.unreadable.is_empty() {
         flags.push(Flag::NotMeasured {
@@ -608,17 +630,17 @@ fn verdict(composite: Option<f64>, pass_mark: f64, flags: &[Flag]) -> (bool, Str
     }
 }
 
-pub fn score(targets: &Targets, obs: &Observed, drill: &Drill) -> Scored {
+pub fn score(targets: &Targets, obs: &Observed, incident: &Incident) -> Scored {
     let detection: Vec<AlertDetection> = obs
         .alerts
         .iter()
         .map(|a| detect_alert(a, obs, targets))
         .collect();
-    let metrics = metrics(obs, drill, &detection);
+    let metrics = metrics(obs, incident, &detection);
     let run = Run {
         targets,
         obs,
-        drill,
+        incident,
         detection: &detection,
         metrics: &metrics,
         injected: obs.t_inject.is_some(),
@@ -627,15 +649,20 @@ pub fn score(targets: &Targets, obs: &Observed, drill: &Drill) -> Scored {
         (Some(p), Some(a)) => p.checked_add(a.as_std()).ok(),
         _ => None,
     };
-    let roles = coverage(&drill.roles, &targets.required_roles, deadline);
+    let roles = coverage(
+        &incident.roles,
+        &incident.events,
+        &targets.required_roles,
+        deadline,
+    );
     let comms = cadence(
         metrics.t_declare.or(metrics.t_page).or(obs.t_inject),
-        &drill.updates(),
+        &incident.updates(),
         metrics.t_resolve.unwrap_or(obs.t_end),
         targets.initial_notification.map(|d| d.as_secs_f64()),
         targets.update_cadence.map(|d| d.as_secs_f64()),
     );
-    let runbook = adherence(&drill.runbook, obs.t_inject);
+    let runbook = adherence(&incident.runbook, obs.t_inject);
     let mut components = vec![
         detect_component(&run),
         ack_component(&run),
@@ -693,7 +720,7 @@ fn noise_names<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::drill::{Action, EventSource, ResponderEvent};
+    use crate::incident::{Action, EventSource, ResponderEvent};
     use crate::scenario::{Duration, Roles, Runbook, RunbookStep};
     use crate::score::AlertObservation;
     use jiff::Timestamp;
@@ -734,7 +761,7 @@ mod tests {
         }
     }
 
-    fn good_drill() -> Drill {
+    fn good_drill() -> Incident {
         let resp = crate::scenario::Response {
             severity: Some("SEV2".into()),
             roles: Some(Roles {
@@ -764,7 +791,7 @@ mod tests {
             }),
             autopilot: vec![],
         };
-        let mut d = Drill::new(Some(&resp), t(0));
+        let mut d = Incident::new(Some(&resp), t(0));
         d.record(ev(40, "ops-oncall", Action::Ack));
         d.record(ev(41, "ops-oncall", Action::Step { step: "ack".into() }));
         d.record(ev(
@@ -795,6 +822,34 @@ mod tests {
         let mut t = Targets::for_severity(&Config::default(), "SEV2");
         t.mitigate = Some(Duration::from_secs(180));
         t
+    }
+
+    #[test]
+    fn resolving_before_the_sli_recovered_is_flagged_and_after_is_not() {
+        let flagged = |resolve: i64| {
+            let mut d = Incident::new(None, t(0));
+            d.record(ev(resolve, "ic", Action::Resolve));
+            let s = score(&sev2(), &observed(Some(30)), &d);
+            s.scorecard
+                .flags
+                .iter()
+                .find(|f| matches!(f, Flag::ResolvedBeforeMitigated { .. }))
+                .cloned()
+        };
+        let f = flagged(20).expect("resolved at 20s, SLI back at 100s");
+        assert_eq!(
+            f,
+            Flag::ResolvedBeforeMitigated {
+                ttr_seconds: 20.0,
+                ttm_seconds: 100.0
+            }
+        );
+        assert!(f.message().contains("resolved before mitigated"));
+        assert!(
+            !f.fails_run(),
+            "a finding for the postmortem, not a failed run"
+        );
+        assert_eq!(flagged(120), None);
     }
 
     #[test]
@@ -853,7 +908,7 @@ mod tests {
 
     #[test]
     fn sev1_without_ic_is_flagged() {
-        let mut d = Drill::new(None, t(0));
+        let mut d = Incident::new(None, t(0));
         d.record(ev(
             10,
             "comms",
@@ -879,7 +934,7 @@ mod tests {
 
     #[test]
     fn one_person_in_every_role_is_flagged_without_a_name() {
-        let mut d = Drill::new(None, t(0));
+        let mut d = Incident::new(None, t(0));
         for role in [RoleName::IncidentCommander, RoleName::Communications] {
             d.record(ev(
                 10,
@@ -920,7 +975,7 @@ mod tests {
     fn nothing_injected_scores_nothing() {
         let mut o = observed(None);
         o.t_inject = None;
-        let s = score(&sev2(), &o, &Drill::default());
+        let s = score(&sev2(), &o, &Incident::default());
         assert_eq!(s.scorecard.composite, None);
         assert!(!s.scorecard.passed);
         assert!(s.scorecard.components.iter().all(|c| c.score.is_none()));
@@ -929,7 +984,11 @@ mod tests {
 
     #[test]
     fn no_severity_leaves_people_components_unscored() {
-        let s = score(&Targets::none(0.7), &observed(Some(30)), &Drill::default());
+        let s = score(
+            &Targets::none(0.7),
+            &observed(Some(30)),
+            &Incident::default(),
+        );
         for c in [Component::Ack, Component::Roles, Component::Comms] {
             let comp = s.scorecard.component(c).unwrap();
             assert_eq!(comp.score, None, "{c:?}");
@@ -1018,7 +1077,7 @@ mod tests {
             (None, None, 0.0, 0.0),                 // never happened
         ];
         for (ack, mitigated, want_ack, want_mit) in cases {
-            let mut d = Drill::new(None, t(0));
+            let mut d = Incident::new(None, t(0));
             if let Some(a) = ack {
                 d.record(ev(a, "x", Action::Ack));
             }

@@ -35,6 +35,7 @@ pub fn run(
     let started_at = ts(started);
     RunRecord {
         run_id: id.to_string(),
+        kind: "scenario".to_string(),
         scenario: scenario.to_string(),
         severity: severity.map(str::to_string),
         status: if passed { "passed" } else { "failed" }.to_string(),

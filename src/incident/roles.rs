@@ -83,6 +83,29 @@ impl RoleBook {
         &self.assignments
     }
 
+    /// When the role was first *taken* (issue 14, "scoring truths"): an
+    /// `assign` to it, or the first action of a person the file named for
+    /// it. A name in the file is the planned roster; a role nobody took
+    /// during the incident was not filled.
+    pub fn first_taken(
+        &self,
+        role: RoleName,
+        events: &[super::ResponderEvent],
+    ) -> Option<Timestamp> {
+        self.assignments
+            .iter()
+            .filter(|a| a.role == role)
+            .filter_map(|a| match a.assigned_by {
+                AssignedBy::Event => Some(a.at),
+                AssignedBy::Scenario => events
+                    .iter()
+                    .filter(|e| e.person == a.person && e.at >= a.at)
+                    .map(|e| e.at)
+                    .min(),
+            })
+            .min()
+    }
+
     /// When the role was first held by anyone.
     pub fn first_filled(&self, role: RoleName) -> Option<Timestamp> {
         self.assignments

@@ -1,4 +1,4 @@
-//! The drill as a whole: every responder event in arrival order, with the
+//! The incident as responders worked it: every responder event in arrival order, with the
 //! role book and runbook progress they imply.
 
 use jiff::Timestamp;
@@ -11,17 +11,17 @@ use crate::scenario::Response;
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Drill {
+pub struct Incident {
     pub events: Vec<ResponderEvent>,
     pub roles: RoleBook,
     pub runbook: RunbookProgress,
 }
 
-impl Drill {
+impl Incident {
     /// Starts a drill at `t0` (the first injection) from the scenario's
     /// `response` section.
-    pub fn new(response: Option<&Response>, t0: Timestamp) -> Drill {
-        Drill {
+    pub fn new(response: Option<&Response>, t0: Timestamp) -> Incident {
+        Incident {
             events: Vec::new(),
             roles: RoleBook::from_scenario(response.and_then(|r| r.roles.as_ref()), t0),
             runbook: RunbookProgress::new(response.and_then(|r| r.runbook.as_ref())),
@@ -104,7 +104,7 @@ impl Drill {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drill::EventSource;
+    use crate::incident::EventSource;
     use crate::scenario::RoleName;
 
     fn t(s: i64) -> Timestamp {
@@ -122,7 +122,7 @@ mod tests {
 
     #[test]
     fn events_feed_roles_runbook_and_first_times() {
-        let mut d = Drill::new(None, t(0));
+        let mut d = Incident::new(None, t(0));
         d.record(ev(30, "b", Action::Ack));
         d.record(ev(20, "silence-bot", Action::Ack));
         d.record(ev(
@@ -172,7 +172,7 @@ mod tests {
             "runbook: {steps: [{id: ack}, {id: mitigate}, {id: update}, {id: resolve}]}",
         )
         .unwrap();
-        let mut d = Drill::new(Some(&response), t(0));
+        let mut d = Incident::new(Some(&response), t(0));
         d.record(ev(5, "silence-bot", Action::Ack));
         d.record(ev(6, "alice", Action::Ack));
         d.record(ev(

@@ -1,0 +1,352 @@
+//! One tabletop drill, from a loaded drill to its reports: the run
+//! directory and journal, the responder API (the same server as a game
+//! day's), the inject timeline and autopilot in drill time, and at the end
+//! the reports, rebuilt from the journal by the same replay `gameday report`
+//! uses, so a drill's own report and one from its journal cannot differ.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::RngExt;
+use serde_json::json;
+
+use super::deliver::Deliverer;
+use super::progress;
+use super::schedule::{Schedule, State};
+use crate::config::Config;
+use crate::drill::{Drill, DrillClock, TABLETOP_CONTEXT};
+use crate::engine::{Journal, rundir};
+use crate::incident::{Action, EventSource, ResponderEvent};
+use crate::k8s::marks::RunId;
+use crate::observe::AlertmanagerConn;
+use crate::report::live::{DRILL_START, Live, Shared, lock};
+use crate::report::model::RunReport;
+use crate::respond::server::{ApiServer, ApiState, Facilitator};
+use crate::respond::session::StartError;
+use crate::scenario::AutopilotEntry;
+
+/// How often the loop looks at the responder events and the facilitator's
+/// commands while nothing is due: the bound on how late a `noEvent`
+/// decision or a pause can be noticed.
+const TICK: Duration = Duration::from_millis(20);
+
+pub struct DrillRequest {
+    pub drill: Drill,
+    pub config: Config,
+    pub placement: rundir::Placement,
+    pub settings: DrillSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct DrillSettings {
+    /// `--speed`: overrides the drill's `timeScale`.
+    pub speed: Option<f64>,
+    /// Draw progress for a terminal (else plain lines, `--ci`).
+    pub live_view: bool,
+    pub api_listen: SocketAddr,
+    pub api_token_file: Option<PathBuf>,
+    /// Where alert injects are posted; None delivers them directly.
+    pub alertmanager: Option<AlertmanagerConn>,
+    /// Also write the facilitator's token here (0600).
+    pub facilitator_token_file: Option<PathBuf>,
+    /// How often a firing alert inject is re-posted to Alertmanager
+    /// (`tabletop::alerts::RESEND`).
+    pub alert_resend: Duration,
+}
+
+/// The facilitator's controls as they arrive, each with its reply.
+type Controls = tokio::sync::mpsc::UnboundedReceiver<(
+    crate::drill::control::Control,
+    crate::respond::server::ControlReply,
+)>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TabletopError {
+    #[error(transparent)]
+    RunDir(#[from] rundir::RunDirError),
+    #[error(transparent)]
+    Journal(#[from] crate::engine::journal::JournalError),
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error(transparent)]
+    Replay(#[from] crate::report::replay::ReplayError),
+    #[error(
+        "inject `{0}` has a `fault`: hybrid drills run through the fault engine, which `gameday drill` does not drive yet; run the fault as a scenario with `gameday run` beside the tabletop"
+    )]
+    Hybrid(String),
+}
+
+/// How a drill ended.
+pub struct DrillEnd {
+    pub run_dir: PathBuf,
+    pub report: RunReport,
+    pub exit_code: i32,
+}
+
+/// What the drill loop shares with the API and the facilitator.
+pub struct Running {
+    pub drill: Arc<Drill>,
+    pub clock: DrillClock,
+    pub shared: Shared,
+    pub journal: Arc<Journal>,
+    pub run_id: RunId,
+    pub run_dir: PathBuf,
+    live_view: bool,
+}
+
+/// Runs the drill of `req` to its end and writes its reports.
+pub async fn run(req: DrillRequest) -> Result<DrillEnd, TabletopError> {
+    if let Some(i) = req.drill.spec.injects.iter().find(|i| i.fault.is_some()) {
+        return Err(TabletopError::Hybrid(i.id.clone()));
+    }
+    let running = open(&req)?;
+    let (server, mut controls) = serve(&running, &req.settings).await?;
+    let deliverer = Deliverer::new(
+        &running,
+        req.settings.alertmanager.clone(),
+        req.settings.alert_resend,
+    );
+    start_clock(&running)?;
+    let reason = drive(&running, &deliverer, &mut controls).await;
+    deliverer.resolve_all(&running).await;
+    server.stop();
+    finish(&running, &req.config, &reason)
+}
+
+/// Claims the run directory and writes `run.start`, with the drill and its
+/// scenario view, so `gameday report` needs nothing else. The clock is
+/// made here and started by [`start_clock`] once the API is up, so the
+/// first inject is not late by the server's start.
+fn open(req: &DrillRequest) -> Result<Running, TabletopError> {
+    let drill = Arc::new(req.drill.clone());
+    let scenario = Arc::new(drill.to_scenario(req.settings.alertmanager.is_some()));
+    let now = jiff::Timestamp::now();
+    let run_id = RunId::generate(now, rand::rng().random());
+    let run_dir = rundir::create(&req.placement, now, &drill.metadata.name, &run_id)?;
+    let journal = Arc::new(Journal::open(&run_dir.join(rundir::JOURNAL))?);
+    let scale = req
+        .settings
+        .speed
+        .unwrap_or_else(|| drill.spec.time_scale());
+    let clock = DrillClock::start(scale);
+    journal.append(
+        "engine",
+        "run.start",
+        json!({
+            "runId": run_id.0, "scenario": drill.metadata.name, "kind": "Drill",
+            "context": TABLETOP_CONTEXT, "runDir": run_dir.display().to_string(),
+            "scenarioSpec": *scenario, "config": req.config, "drill": *drill,
+            "timeScale": scale,
+            "alertmanager": req.settings.alertmanager.as_ref().map(|a| a.base_url()),
+        }),
+    )?;
+    let live = Live::new(
+        scenario,
+        Arc::new(req.config.clone()),
+        run_id.0.clone(),
+        TABLETOP_CONTEXT.into(),
+        clock.started(),
+    );
+    let live_view = req.settings.live_view;
+    Ok(Running {
+        drill,
+        clock,
+        shared: live.shared(),
+        journal,
+        run_id,
+        run_dir,
+        live_view,
+    })
+}
+
+/// Drill time zero: restarts the clock and journals `drill.start`.
+fn start_clock(running: &Running) -> Result<(), TabletopError> {
+    running.clock.restart();
+    let zero = running.clock.started();
+    running
+        .journal
+        .set_tap(progress::tap(zero, running.live_view));
+    let entry = running.journal.append(
+        "drill",
+        DRILL_START,
+        json!({"at": zero, "drillSeconds": 0.0, "timeScale": running.clock.scale(), "briefing": running.drill.spec.briefing}),
+    )?;
+    let mut live = lock(&running.shared);
+    live.started = zero;
+    live.clock = Some(running.clock.clone());
+    live.on_entry(&entry);
+    Ok(())
+}
+
+/// Serves the responder API with the facilitator's route; returns the
+/// server and where the facilitator's controls arrive.
+async fn serve(
+    running: &Running,
+    settings: &DrillSettings,
+) -> Result<(ApiServer, Controls), TabletopError> {
+    let token = crate::respond::files::new_token();
+    let facilitator_token = crate::respond::files::new_token();
+    let (tx, controls) = tokio::sync::mpsc::unbounded_channel();
+    let state = ApiState {
+        shared: running.shared.clone(),
+        journal: running.journal.clone(),
+        token: Arc::from(token.as_str()),
+        facilitator: Some(Facilitator {
+            token: Arc::from(facilitator_token.as_str()),
+            controls: tx,
+        }),
+    };
+    let server = ApiServer::bind(settings.api_listen, state)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: settings.api_listen,
+            source,
+        })?;
+    let url = server.url();
+    let write = || -> Result<(), crate::respond::files::FilesError> {
+        use crate::respond::files::{write_run_files, write_secret};
+        write_run_files(&running.run_dir, &url, &token)?;
+        write_secret(
+            &running.run_dir.join(super::control::TOKEN_FILE),
+            &facilitator_token,
+        )?;
+        for (file, secret) in [
+            (&settings.api_token_file, &token),
+            (&settings.facilitator_token_file, &facilitator_token),
+        ] {
+            if let Some(f) = file {
+                write_secret(f, secret)?;
+            }
+        }
+        Ok(())
+    };
+    write().map_err(StartError::from)?;
+    let _ = running
+        .journal
+        .append("responder", "api.listening", json!({"url": url}));
+    Ok((server, controls))
+}
+
+/// The drill loop: injects and autopilot in drill time until the incident
+/// is resolved with autopilot done, or the timeline has run out. Injects
+/// due at a drill time are judged before autopilot entries of the same
+/// time, so an acknowledgement exactly at a `noEvent`'s `by` is too late,
+/// as "before then" says. Returns why the drill ended.
+async fn drive(running: &Running, deliverer: &Deliverer, controls: &mut Controls) -> String {
+    let drill = &running.drill;
+    let mut schedule = Schedule::new(drill);
+    let mut autopilot: Vec<AutopilotEntry> = drill
+        .spec
+        .response
+        .as_ref()
+        .map(|r| r.autopilot.clone())
+        .unwrap_or_default();
+    autopilot.sort_by_key(|e| e.at.0);
+    let mut next_ap = 0;
+    let length = drill.length().as_std();
+    let zero = running.clock.started();
+    loop {
+        let now = running.clock.elapsed();
+        let due = schedule.due(now, &lock(&running.shared).incident, zero);
+        for i in due.settle {
+            schedule.states[i] = State::Settled;
+        }
+        for (i, at) in due.fire {
+            deliverer.fire(running, schedule.inject(i)).await;
+            schedule.states[i] = State::Fired(at);
+        }
+        while autopilot.get(next_ap).is_some_and(|e| e.at.as_std() <= now) {
+            act(running, &autopilot[next_ap]);
+            next_ap += 1;
+        }
+        let autopilot_done = next_ap == autopilot.len();
+        let resolved = lock(&running.shared).incident.t_resolve().is_some();
+        if resolved && autopilot_done {
+            return "the incident was resolved".into();
+        }
+        if autopilot_done && schedule.done() && now >= length {
+            return "the inject timeline ran out".into();
+        }
+        let next = [
+            due.next,
+            autopilot.get(next_ap).map(|e| e.at.as_std()),
+            (now < length).then_some(length),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let wait = next
+            .and_then(|n| running.clock.wall_until(n))
+            .map_or(TICK, |w| w.min(TICK));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            Some((control, reply)) = controls.recv() => {
+                if let Some(reason) = super::control::apply(running, deliverer, &mut schedule, control, reply).await {
+                    return reason;
+                }
+            }
+        }
+    }
+}
+
+/// One autopilot entry, as its person, stamped in drill time. Cluster
+/// actions (`action: {scale: …}`) need a hybrid drill and are skipped.
+fn act(running: &Running, entry: &AutopilotEntry) {
+    let journal = &running.journal;
+    let skipped = |error: String| {
+        let _ = journal.append(
+            "autopilot",
+            "autopilot.skipped",
+            json!({"as": entry.person, "error": error}),
+        );
+    };
+    if entry.action.is_some() {
+        skipped("a tabletop drill changes no cluster: the step's `action` is skipped".into());
+    }
+    let action = match Action::from_autopilot(entry) {
+        Ok(a) => a,
+        Err(e) => return skipped(e.to_string()),
+    };
+    let mut live = lock(&running.shared);
+    let event = ResponderEvent {
+        at: running.clock.now(),
+        person: entry.person.clone(),
+        source: EventSource::Autopilot,
+        action,
+    };
+    let _ = live.record_event(journal, event);
+    live.autopilot_left = live.autopilot_left.saturating_sub(1);
+}
+
+/// Writes `run.end`, then the reports from the journal, then the history
+/// row (a warning if that fails, never a lost drill).
+fn finish(running: &Running, config: &Config, reason: &str) -> Result<DrillEnd, TabletopError> {
+    let _ = running.journal.append(
+        "engine",
+        "run.end",
+        json!({"status": "passed", "reason": reason, "drillSeconds": running.clock.elapsed().as_secs_f64()}),
+    );
+    let report = crate::report::replay::from_run_dir(&running.run_dir)?;
+    if let Err(e) = crate::report::files::write_all(&running.run_dir, &report) {
+        crate::term::event(
+            "error",
+            json!({"level": "error", "kind": "reports", "message": e.to_string()}),
+            format_args!("error: writing the reports: {e}"),
+        );
+    }
+    if let Err(warning) = crate::report::record::record(&report, &running.run_dir, config) {
+        crate::term::event(
+            "warning",
+            json!({"level": "warn", "kind": "history", "message": warning.to_string()}),
+            format_args!("warning: {warning}"),
+        );
+    }
+    let exit_code = report.exit_code;
+    Ok(DrillEnd {
+        run_dir: running.run_dir.clone(),
+        report,
+        exit_code,
+    })
+}
