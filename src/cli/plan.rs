@@ -159,7 +159,10 @@ pub(crate) fn render(scenario: &Scenario, context: &str, plans: &[FaultPlan]) ->
             out.push_str(&format!("  warning: {w}\n"));
         }
         out.push_str("  rbac:\n");
-        for r in kind_of(p.fault_type).rbac() {
+        let kind = kind_of(p.fault_type);
+        let fault = scenario.spec.faults.iter().find(|f| f.name == p.fault);
+        let rules = fault.map_or_else(|| kind.rbac(), |f| kind.rbac_for(f));
+        for r in rules {
             let group = if r.api_group.is_empty() {
                 "core"
             } else {

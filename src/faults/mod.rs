@@ -153,6 +153,13 @@ pub trait FaultKind: FaultSpec + Send + Sync {
         self.about().rbac
     }
 
+    /// The permissions this fault needs with these params: what `gameday
+    /// rbac` grants and the preflight asks. Defaults to [`Self::rbac`]; a
+    /// fault whose params widen what it reads overrides it.
+    fn rbac_for(&self, _fault: &Fault) -> &'static [Rule] {
+        self.rbac()
+    }
+
     /// The kinds this fault can leave marks on: what `recover` lists and
     /// what `gameday rbac` grants it for.
     fn marks(&self) -> &'static [ObjKind] {

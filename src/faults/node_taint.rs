@@ -27,9 +27,10 @@ pub struct NodeTaint;
 
 pub const FAULT: &dyn FaultKind = &NodeTaint;
 
-/// A NoExecute taint's plan lists the pods on the nodes in every
-/// namespace, to see what it would evict.
+/// A NoExecute taint's plan also lists the pods on the nodes in every
+/// namespace, to see what it would evict; the others need only the nodes.
 const RBAC: &[Rule] = &[NODES, PODS_ALL_NAMESPACES];
+const RBAC_NODES_ONLY: &[Rule] = &[NODES];
 
 #[derive(Debug, Clone, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -262,6 +263,13 @@ const ABOUT: About = About {
 impl FaultKind for NodeTaint {
     fn about(&self) -> About {
         ABOUT
+    }
+
+    fn rbac_for(&self, fault: &Fault) -> &'static [Rule] {
+        match fault.params_as::<Params>() {
+            Ok(p) if p.taint().effect != TaintEffect::NoExecute => RBAC_NODES_ONLY,
+            _ => RBAC,
+        }
     }
 
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {

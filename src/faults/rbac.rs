@@ -144,7 +144,7 @@ pub fn rules_for_run(scenario: &Scenario, config: &Config) -> RuleSet {
     let mut set = RuleSet::new();
     let namespaces = &scenario.spec.target.namespaces;
     for fault in &scenario.spec.faults {
-        for rule in super::kind_of(fault.kind).rbac() {
+        for rule in super::kind_of(fault.kind).rbac_for(fault) {
             if rule.cluster {
                 add(&mut set, None, rule);
             } else if super::kind_of(fault.kind).target_kind() == crate::scenario::TargetKind::Nodes
@@ -379,5 +379,19 @@ spec:
         assert!(kinds.contains(&"Role") && kinds.contains(&"RoleBinding"));
         let yaml = to_yaml(&docs).unwrap();
         assert!(yaml.starts_with("---\n"));
+    }
+
+    /// Only a NoExecute taint reads pods cluster-wide (to count what it
+    /// would evict); other taints need the nodes alone.
+    #[test]
+    fn only_a_no_execute_taint_lists_pods_cluster_wide() {
+        let taint = |effect: &str| {
+            let s = scenario(&format!(
+                "    - {{name: t, type: nodeTaint, duration: 30s, selector: {{nodeLabels: {{pool: blue}}}}, params: {{taint: {{key: k, effect: {effect}}}}}}}"
+            ));
+            rules_for(&s, &Config::default())[&None].contains_key(&("".into(), "pods".into()))
+        };
+        assert!(taint("NoExecute"));
+        assert!(!taint("NoSchedule"));
     }
 }
