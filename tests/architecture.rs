@@ -68,7 +68,6 @@ const LONG_FN_PENDING: &[(&str, &str)] = &[
     ("crates/sandbox/src/world.rs", "check"),
     ("crates/sandbox/src/world.rs", "to_objects"),
     ("crates/sandbox/src/traffic.rs", "tick"),
-    ("crates/sandbox/src/api.rs", "route"),
 ];
 
 fn root_dir() -> &'static Path {
