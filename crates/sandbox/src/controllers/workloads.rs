@@ -4,7 +4,7 @@
 //! ReplicaSet and rolls with maxSurge/maxUnavailable; StatefulSets create
 //! ordinal pods in order and replace outdated ones from the highest ordinal.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -499,140 +499,213 @@ pub fn statefulsets(ctx: &Ctx, pods_by: &HashMap<String, Vec<Arc<Obj>>>) -> bool
     let (all, _) = ctx.store.list(STATEFULSETS, None);
     let mut changed = false;
     for sts in all {
-        let sts = &sts.value();
-        let ns = meta::namespace(sts);
-        let name = meta::name(sts);
-        let want = replicas(sts);
-        let parallel = meta::str_at(sts, &["spec", "podManagementPolicy"]) == Some("Parallel");
-        let Some(template) = meta::at(sts, &["spec", "template"]) else {
-            continue;
-        };
-        let revision = format!(
-            "{name}-{}",
-            meta::value_hash(&meta::canonical_template(template))
-        );
-        let mut by_ord: std::collections::BTreeMap<i64, Arc<Obj>> =
-            std::collections::BTreeMap::new();
-        // Ordinals whose pod is terminating: the identity is taken until
-        // that pod is gone, so it is never recreated alongside it.
-        let mut terminating: std::collections::BTreeSet<i64> = Default::default();
-        for p in pods_by.get(meta::uid(sts)).into_iter().flatten() {
-            if let Some(o) = ordinal(name, &p.summary.name) {
-                if live(p) {
-                    by_ord.insert(o, p.clone());
-                } else {
-                    terminating.insert(o);
-                }
-            }
-        }
-        // OrderedReady waits for every terminating pod to be gone before
-        // any other change ("waiting for Pod to Terminate" in the upstream
-        // stateful_set_control.go); Parallel only skips those ordinals.
-        let wait = !parallel && !terminating.is_empty();
-        // Scale up, in order unless Parallel.
-        for i in 0..want {
-            if wait {
-                break;
-            }
-            if by_ord.contains_key(&i) || terminating.contains(&i) {
-                continue;
-            }
-            let predecessors_ready =
-                (0..i).all(|j| by_ord.get(&j).is_some_and(|p| p.summary.ready));
-            if !parallel && !predecessors_ready {
-                break;
-            }
-            let pod_name = format!("{name}-{i}");
-            let mut pod = pod_from_template(
-                sts,
-                &pod_name,
-                &[
-                    ("statefulset.kubernetes.io/pod-name", pod_name.clone()),
-                    ("apps.kubernetes.io/pod-index", i.to_string()),
-                    ("controller-revision-hash", revision.clone()),
-                ],
-            );
-            pod["spec"]["hostname"] = json!(pod_name);
-            if let Some(svc) = meta::str_at(sts, &["spec", "serviceName"]) {
-                pod["spec"]["subdomain"] = json!(svc);
-            }
-            if let Ok(p) = ctx.store.create(PODS, ns, pod) {
-                ctx.event(
-                    sts,
-                    NORMAL,
-                    "SuccessfulCreate",
-                    &format!("create Pod {pod_name} in StatefulSet {name} successful"),
-                    "statefulset-controller",
-                );
-                by_ord.insert(i, p);
-                changed = true;
-            }
-            if !parallel {
-                break;
-            }
-        }
-        // Scale down from the highest ordinal, one at a time.
-        if let Some((&top, p)) = by_ord.iter().next_back()
-            && top >= want
-            && !wait
-        {
-            let p = p.clone();
-            if ctx
-                .store
-                .delete(PODS, ns, p.summary.name.as_str(), None)
-                .is_ok()
-            {
-                ctx.killing(p.value());
-                ctx.event(
-                    sts,
-                    NORMAL,
-                    "SuccessfulDelete",
-                    &format!(
-                        "delete Pod {} in StatefulSet {name} successful",
-                        p.summary.name.as_str()
-                    ),
-                    "statefulset-controller",
-                );
-                by_ord.remove(&top);
-                changed = true;
-            }
-        }
-        // Rolling update: replace the highest outdated pod once all are ready.
-        let all_ready = terminating.is_empty()
-            && (0..want).all(|i| by_ord.get(&i).is_some_and(|p| p.summary.ready));
-        if all_ready
-            && let Some((_, p)) = by_ord.iter().rev().find(|(_, p)| {
-                p.summary.label("controller-revision-hash") != Some(revision.as_str())
-            })
-        {
-            let p = p.clone();
-            if ctx
-                .store
-                .delete(PODS, ns, p.summary.name.as_str(), None)
-                .is_ok()
-            {
-                ctx.killing(p.value());
-                by_ord.retain(|_, x| !Arc::ptr_eq(x, &p));
-                changed = true;
-            }
-        }
-        let ready = by_ord.values().filter(|p| p.summary.ready).count() as i64;
-        let updated = by_ord
-            .values()
-            .filter(|p| p.summary.label("controller-revision-hash") == Some(revision.as_str()))
-            .count() as i64;
-        let status = strip_zero(json!({
-            "observedGeneration": meta::at(sts, &["metadata", "generation"]).cloned().unwrap_or(json!(1)),
-            "replicas": by_ord.len(),
-            "readyReplicas": ready,
-            "availableReplicas": ready,
-            "currentReplicas": updated,
-            "updatedReplicas": updated,
-            "currentRevision": revision,
-            "updateRevision": revision,
-            "collisionCount": 0,
-        }));
-        changed |= set_status(ctx, STATEFULSETS, sts, status);
+        changed |= statefulset(ctx, sts.value(), pods_by);
     }
     changed
+}
+
+/// What one StatefulSet sync reads from the object, once.
+struct StsSpec<'a> {
+    sts: &'a Value,
+    ns: &'a str,
+    name: &'a str,
+    want: i64,
+    parallel: bool,
+    /// `<name>-<template hash>`, the pods' `controller-revision-hash`.
+    revision: String,
+}
+
+/// The set's pods by ordinal: live ones, and the ordinals whose pod is still
+/// terminating.
+struct StsPods {
+    by_ord: BTreeMap<i64, Arc<Obj>>,
+    /// Ordinals whose pod is terminating: the identity is taken until that
+    /// pod is gone, so it is never recreated alongside it.
+    terminating: BTreeSet<i64>,
+}
+
+/// One StatefulSet's sync, in the order of the upstream
+/// stateful_set_control.go: observe pods by ordinal, scale up, scale down,
+/// roll, then write status.
+fn statefulset(ctx: &Ctx, sts: &Value, pods_by: &HashMap<String, Vec<Arc<Obj>>>) -> bool {
+    let name = meta::name(sts);
+    let Some(template) = meta::at(sts, &["spec", "template"]) else {
+        return false;
+    };
+    let spec = StsSpec {
+        sts,
+        ns: meta::namespace(sts),
+        name,
+        want: replicas(sts),
+        parallel: meta::str_at(sts, &["spec", "podManagementPolicy"]) == Some("Parallel"),
+        revision: format!(
+            "{name}-{}",
+            meta::value_hash(&meta::canonical_template(template))
+        ),
+    };
+    let mut pods = sts_observe(&spec, pods_by);
+    let mut changed = false;
+    // OrderedReady waits for every terminating pod to be gone before
+    // any other change ("waiting for Pod to Terminate" in the upstream
+    // stateful_set_control.go); Parallel only skips those ordinals.
+    let wait = !spec.parallel && !pods.terminating.is_empty();
+    if !wait {
+        changed |= sts_scale_up(ctx, &spec, &mut pods);
+        changed |= sts_scale_down(ctx, &spec, &mut pods);
+    }
+    changed |= sts_roll(ctx, &spec, &mut pods);
+    changed |= sts_status(ctx, &spec, &pods);
+    changed
+}
+
+fn sts_observe(spec: &StsSpec<'_>, pods_by: &HashMap<String, Vec<Arc<Obj>>>) -> StsPods {
+    let mut pods = StsPods {
+        by_ord: BTreeMap::new(),
+        terminating: BTreeSet::new(),
+    };
+    for p in pods_by.get(meta::uid(spec.sts)).into_iter().flatten() {
+        if let Some(o) = ordinal(spec.name, &p.summary.name) {
+            if live(p) {
+                pods.by_ord.insert(o, p.clone());
+            } else {
+                pods.terminating.insert(o);
+            }
+        }
+    }
+    pods
+}
+
+/// Scale up, in order unless Parallel: OrderedReady creates one pod per
+/// sync, and only once every lower ordinal is ready.
+fn sts_scale_up(ctx: &Ctx, spec: &StsSpec<'_>, pods: &mut StsPods) -> bool {
+    let StsSpec {
+        sts,
+        ns,
+        name,
+        want,
+        parallel,
+        ..
+    } = *spec;
+    let mut changed = false;
+    for i in 0..want {
+        if pods.by_ord.contains_key(&i) || pods.terminating.contains(&i) {
+            continue;
+        }
+        let predecessors_ready =
+            (0..i).all(|j| pods.by_ord.get(&j).is_some_and(|p| p.summary.ready));
+        if !parallel && !predecessors_ready {
+            break;
+        }
+        let pod_name = format!("{name}-{i}");
+        let mut pod = pod_from_template(
+            sts,
+            &pod_name,
+            &[
+                ("statefulset.kubernetes.io/pod-name", pod_name.clone()),
+                ("apps.kubernetes.io/pod-index", i.to_string()),
+                ("controller-revision-hash", spec.revision.clone()),
+            ],
+        );
+        pod["spec"]["hostname"] = json!(pod_name);
+        if let Some(svc) = meta::str_at(sts, &["spec", "serviceName"]) {
+            pod["spec"]["subdomain"] = json!(svc);
+        }
+        if let Ok(p) = ctx.store.create(PODS, ns, pod) {
+            ctx.event(
+                sts,
+                NORMAL,
+                "SuccessfulCreate",
+                &format!("create Pod {pod_name} in StatefulSet {name} successful"),
+                "statefulset-controller",
+            );
+            pods.by_ord.insert(i, p);
+            changed = true;
+        }
+        if !parallel {
+            break;
+        }
+    }
+    changed
+}
+
+/// Scale down from the highest ordinal, one at a time.
+fn sts_scale_down(ctx: &Ctx, spec: &StsSpec<'_>, pods: &mut StsPods) -> bool {
+    let Some((&top, p)) = pods.by_ord.iter().next_back() else {
+        return false;
+    };
+    if top < spec.want {
+        return false;
+    }
+    let p = p.clone();
+    if ctx
+        .store
+        .delete(PODS, spec.ns, p.summary.name.as_str(), None)
+        .is_err()
+    {
+        return false;
+    }
+    ctx.killing(p.value());
+    ctx.event(
+        spec.sts,
+        NORMAL,
+        "SuccessfulDelete",
+        &format!(
+            "delete Pod {} in StatefulSet {} successful",
+            p.summary.name.as_str(),
+            spec.name
+        ),
+        "statefulset-controller",
+    );
+    pods.by_ord.remove(&top);
+    true
+}
+
+/// Rolling update: replace the highest outdated pod once all are ready.
+fn sts_roll(ctx: &Ctx, spec: &StsSpec<'_>, pods: &mut StsPods) -> bool {
+    let all_ready = pods.terminating.is_empty()
+        && (0..spec.want).all(|i| pods.by_ord.get(&i).is_some_and(|p| p.summary.ready));
+    if !all_ready {
+        return false;
+    }
+    let Some((_, p)) =
+        pods.by_ord.iter().rev().find(|(_, p)| {
+            p.summary.label("controller-revision-hash") != Some(spec.revision.as_str())
+        })
+    else {
+        return false;
+    };
+    let p = p.clone();
+    if ctx
+        .store
+        .delete(PODS, spec.ns, p.summary.name.as_str(), None)
+        .is_err()
+    {
+        return false;
+    }
+    ctx.killing(p.value());
+    pods.by_ord.retain(|_, x| !Arc::ptr_eq(x, &p));
+    true
+}
+
+fn sts_status(ctx: &Ctx, spec: &StsSpec<'_>, pods: &StsPods) -> bool {
+    let sts = spec.sts;
+    let revision = spec.revision.as_str();
+    let ready = pods.by_ord.values().filter(|p| p.summary.ready).count() as i64;
+    let updated = pods
+        .by_ord
+        .values()
+        .filter(|p| p.summary.label("controller-revision-hash") == Some(revision))
+        .count() as i64;
+    let status = strip_zero(json!({
+        "observedGeneration": meta::at(sts, &["metadata", "generation"]).cloned().unwrap_or(json!(1)),
+        "replicas": pods.by_ord.len(),
+        "readyReplicas": ready,
+        "availableReplicas": ready,
+        "currentReplicas": updated,
+        "updatedReplicas": updated,
+        "currentRevision": revision,
+        "updateRevision": revision,
+        "collisionCount": 0,
+    }));
+    set_status(ctx, STATEFULSETS, sts, status)
 }
