@@ -62,7 +62,6 @@ const LONG_FN_PENDING: &[(&str, &str)] = &[
     ("crates/sandbox/src/table.rs", "cells"),
     ("crates/sandbox/src/metrics.rs", "write_all"),
     ("crates/sandbox/src/world.rs", "check"),
-    ("crates/sandbox/src/world.rs", "to_objects"),
     ("crates/sandbox/src/traffic.rs", "tick"),
 ];
 

@@ -568,41 +568,23 @@ impl World {
         out
     }
 
-    /// The initial Kubernetes objects, in creation order (namespaces and
-    /// nodes first). Objects carry no status: the sandbox owns status.
     /// The image catalog the world's nodes pull from: its own entries,
     /// then the built-in ones. Pass it as `SandboxOptions::images`.
     pub fn catalog(&self) -> ImageCatalog {
         ImageCatalog::with_overrides(&self.spec.images)
     }
 
+    /// The initial Kubernetes objects, in creation order (namespaces and
+    /// nodes first). Objects carry no status: the sandbox owns status.
     pub fn to_objects(&self) -> Vec<Value> {
         let s = &self.spec;
         let mut out = Vec::new();
-        for ns in &s.namespaces {
-            let mut labels = s.namespace_labels.get(ns).cloned().unwrap_or_default();
-            labels.insert("kubernetes.io/metadata.name".into(), ns.clone());
-            out.push(json!({
-                "apiVersion": "v1",
-                "kind": "Namespace",
-                "metadata": {"name": ns, "labels": labels},
-            }));
-        }
-        for n in &s.nodes {
-            let mut labels = n.labels.clone();
-            labels.insert("kubernetes.io/hostname".into(), n.name.clone());
-            labels.insert("kubernetes.io/os".into(), "linux".into());
-            out.push(json!({
-                "apiVersion": "v1",
-                "kind": "Node",
-                "metadata": {"name": n.name, "labels": labels},
-                "spec": {"unschedulable": n.unschedulable},
-                "status": {
-                    "capacity": {"pods": n.capacity.to_string(), "cpu": "4", "memory": "16Gi"},
-                    "allocatable": {"pods": n.capacity.to_string(), "cpu": "4", "memory": "16Gi"},
-                },
-            }));
-        }
+        out.extend(
+            s.namespaces
+                .iter()
+                .map(|ns| namespace_object(ns, s.namespace_labels.get(ns))),
+        );
+        out.extend(s.nodes.iter().map(node_object));
         for (kind, list) in [
             ("Deployment", &s.deployments),
             ("StatefulSet", &s.stateful_sets),
@@ -611,116 +593,11 @@ impl World {
                 out.push(self.workload_object(kind, w));
             }
         }
-        for d in &s.daemon_sets {
-            let mut pod_spec = json!({"containers": [{
-                "name": CONTAINER_NAME, "image": d.image, "imagePullPolicy": "IfNotPresent",
-            }]});
-            if !d.node_selector.is_empty() {
-                pod_spec["nodeSelector"] = json!(d.node_selector);
-            }
-            out.push(json!({
-                "apiVersion": "apps/v1",
-                "kind": "DaemonSet",
-                "metadata": {"name": d.name, "namespace": d.namespace, "labels": d.labels},
-                "spec": {
-                    "selector": {"matchLabels": d.labels},
-                    "template": {"metadata": {"labels": d.labels}, "spec": pod_spec},
-                },
-            }));
-        }
-        for p in &s.pods {
-            out.push(json!({
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "metadata": {"name": p.name, "namespace": p.namespace, "labels": p.labels},
-                "spec": {"containers": [{
-                    "name": CONTAINER_NAME, "image": p.image, "imagePullPolicy": "IfNotPresent",
-                }]},
-            }));
-        }
-        for svc in &s.services {
-            let calls: Vec<String> = svc
-                .traffic
-                .calls
-                .iter()
-                .map(|c| {
-                    let (ns, name) = qualify(&svc.namespace, c);
-                    format!("{ns}/{name}")
-                })
-                .collect();
-            out.push(json!({
-                "apiVersion": "v1",
-                "kind": "Service",
-                "metadata": {
-                    "name": svc.name,
-                    "namespace": svc.namespace,
-                    "annotations": {
-                        ANN_REQUESTS_PER_SECOND: format_number(svc.traffic.requests_per_second),
-                        ANN_BASE_LATENCY: svc.traffic.base_latency.to_string(),
-                        ANN_CALLS: calls.join(","),
-                    },
-                },
-                "spec": {
-                    "type": "ClusterIP",
-                    "selector": svc.selector,
-                    "ports": [{"name": "http", "protocol": "TCP", "port": svc.port, "targetPort": svc.port}],
-                },
-            }));
-        }
-        for pdb in &s.pod_disruption_budgets {
-            let mut spec = serde_json::Map::new();
-            spec.insert("selector".into(), json!({"matchLabels": pdb.selector}));
-            if let Some(m) = &pdb.max_unavailable {
-                spec.insert("maxUnavailable".into(), m.to_json());
-            }
-            if let Some(m) = &pdb.min_available {
-                spec.insert("minAvailable".into(), m.to_json());
-            }
-            out.push(json!({
-                "apiVersion": "policy/v1",
-                "kind": "PodDisruptionBudget",
-                "metadata": {"name": pdb.name, "namespace": pdb.namespace},
-                "spec": spec,
-            }));
-        }
-        for np in &s.network_policies {
-            let rules = |rules: &[PolicyRule]| -> Vec<Value> {
-                rules
-                    .iter()
-                    .map(|r| {
-                        if r.ports.is_empty() {
-                            json!({})
-                        } else {
-                            let ports: Vec<Value> = r
-                                .ports
-                                .iter()
-                                .map(|p| json!({"protocol": "TCP", "port": p}))
-                                .collect();
-                            json!({"ports": ports})
-                        }
-                    })
-                    .collect()
-            };
-            let types: Vec<&str> = np
-                .policy_types
-                .iter()
-                .map(|t| match t {
-                    PolicyType::Ingress => "Ingress",
-                    PolicyType::Egress => "Egress",
-                })
-                .collect();
-            out.push(json!({
-                "apiVersion": "networking.k8s.io/v1",
-                "kind": "NetworkPolicy",
-                "metadata": {"name": np.name, "namespace": np.namespace},
-                "spec": {
-                    "podSelector": {"matchLabels": np.pod_selector},
-                    "policyTypes": types,
-                    "ingress": rules(&np.ingress),
-                    "egress": rules(&np.egress),
-                },
-            }));
-        }
+        out.extend(s.daemon_sets.iter().map(daemon_set_object));
+        out.extend(s.pods.iter().map(bare_pod_object));
+        out.extend(s.services.iter().map(service_object));
+        out.extend(s.pod_disruption_budgets.iter().map(pdb_object));
+        out.extend(s.network_policies.iter().map(network_policy_object));
         out
     }
 
@@ -768,6 +645,157 @@ impl World {
             "spec": spec,
         })
     }
+}
+
+/// A Namespace with the labels the world gives it, plus the
+/// `kubernetes.io/metadata.name` label the apiserver always sets.
+fn namespace_object(ns: &str, labels: Option<&BTreeMap<String, String>>) -> Value {
+    let mut labels = labels.cloned().unwrap_or_default();
+    labels.insert("kubernetes.io/metadata.name".into(), ns.to_string());
+    json!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": ns, "labels": labels},
+    })
+}
+
+/// A Node with the well-known hostname and os labels a kubelet registers
+/// with, and its pod capacity.
+fn node_object(n: &NodeSpec) -> Value {
+    let mut labels = n.labels.clone();
+    labels.insert("kubernetes.io/hostname".into(), n.name.clone());
+    labels.insert("kubernetes.io/os".into(), "linux".into());
+    json!({
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": n.name, "labels": labels},
+        "spec": {"unschedulable": n.unschedulable},
+        "status": {
+            "capacity": {"pods": n.capacity.to_string(), "cpu": "4", "memory": "16Gi"},
+            "allocatable": {"pods": n.capacity.to_string(), "cpu": "4", "memory": "16Gi"},
+        },
+    })
+}
+
+fn daemon_set_object(d: &DaemonSetSpec) -> Value {
+    let mut pod_spec = json!({"containers": [{
+        "name": CONTAINER_NAME, "image": d.image, "imagePullPolicy": "IfNotPresent",
+    }]});
+    if !d.node_selector.is_empty() {
+        pod_spec["nodeSelector"] = json!(d.node_selector);
+    }
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": d.name, "namespace": d.namespace, "labels": d.labels},
+        "spec": {
+            "selector": {"matchLabels": d.labels},
+            "template": {"metadata": {"labels": d.labels}, "spec": pod_spec},
+        },
+    })
+}
+
+fn bare_pod_object(p: &BarePodSpec) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": p.name, "namespace": p.namespace, "labels": p.labels},
+        "spec": {"containers": [{
+            "name": CONTAINER_NAME, "image": p.image, "imagePullPolicy": "IfNotPresent",
+        }]},
+    })
+}
+
+/// A ClusterIP Service whose traffic model (rate, latency, callees) rides
+/// on annotations, so the traffic model reads it back from the store.
+fn service_object(svc: &ServiceSpec) -> Value {
+    let calls: Vec<String> = svc
+        .traffic
+        .calls
+        .iter()
+        .map(|c| {
+            let (ns, name) = qualify(&svc.namespace, c);
+            format!("{ns}/{name}")
+        })
+        .collect();
+    json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": svc.name,
+            "namespace": svc.namespace,
+            "annotations": {
+                ANN_REQUESTS_PER_SECOND: format_number(svc.traffic.requests_per_second),
+                ANN_BASE_LATENCY: svc.traffic.base_latency.to_string(),
+                ANN_CALLS: calls.join(","),
+            },
+        },
+        "spec": {
+            "type": "ClusterIP",
+            "selector": svc.selector,
+            "ports": [{"name": "http", "protocol": "TCP", "port": svc.port, "targetPort": svc.port}],
+        },
+    })
+}
+
+/// A PodDisruptionBudget; only the bounds the world sets are written.
+fn pdb_object(pdb: &PdbSpec) -> Value {
+    let mut spec = serde_json::Map::new();
+    spec.insert("selector".into(), json!({"matchLabels": pdb.selector}));
+    if let Some(m) = &pdb.max_unavailable {
+        spec.insert("maxUnavailable".into(), m.to_json());
+    }
+    if let Some(m) = &pdb.min_available {
+        spec.insert("minAvailable".into(), m.to_json());
+    }
+    json!({
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": pdb.name, "namespace": pdb.namespace},
+        "spec": spec,
+    })
+}
+
+fn network_policy_object(np: &NetworkPolicySpec) -> Value {
+    let types: Vec<&str> = np
+        .policy_types
+        .iter()
+        .map(|t| match t {
+            PolicyType::Ingress => "Ingress",
+            PolicyType::Egress => "Egress",
+        })
+        .collect();
+    json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": np.name, "namespace": np.namespace},
+        "spec": {
+            "podSelector": {"matchLabels": np.pod_selector},
+            "policyTypes": types,
+            "ingress": policy_rules(&np.ingress),
+            "egress": policy_rules(&np.egress),
+        },
+    })
+}
+
+/// Ingress or egress rules: a rule with no ports is `{}` (any peer, any
+/// port); otherwise it lists its TCP ports.
+fn policy_rules(rules: &[PolicyRule]) -> Vec<Value> {
+    rules
+        .iter()
+        .map(|r| {
+            if r.ports.is_empty() {
+                json!({})
+            } else {
+                let ports: Vec<Value> = r
+                    .ports
+                    .iter()
+                    .map(|p| json!({"protocol": "TCP", "port": p}))
+                    .collect();
+                json!({"ports": ports})
+            }
+        })
+        .collect()
 }
 
 /// `name` or `namespace/name` → (namespace, name).
