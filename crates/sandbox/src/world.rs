@@ -336,236 +336,24 @@ impl World {
     }
 
     /// Semantic rules that the structure alone cannot express, each with the
-    /// path of the node to blame.
+    /// path of the node to blame, section by section in the file's order.
     fn check(&self) -> Vec<(Vec<Step<'static>>, String)> {
         let s = &self.spec;
-        let mut out = Vec::new();
-        let spec = |rest: &[Step<'static>]| {
-            let mut p = vec![Step::Key("spec")];
-            p.extend_from_slice(rest);
-            p
+        let mut c = WorldCheck {
+            out: Vec::new(),
+            namespaces: s.namespaces.iter().map(String::as_str).collect(),
         };
-        if s.nodes.is_empty() {
-            out.push((
-                spec(&[Step::Key("nodes")]),
-                "a world needs at least one node".into(),
-            ));
-        }
-        let mut seen = BTreeSet::new();
-        for (i, n) in s.nodes.iter().enumerate() {
-            if !seen.insert(n.name.as_str()) {
-                out.push((
-                    spec(&[Step::Key("nodes"), Step::Index(i), Step::Key("name")]),
-                    format!("duplicate node `{}`", n.name),
-                ));
-            }
-            if n.capacity == 0 {
-                out.push((
-                    spec(&[Step::Key("nodes"), Step::Index(i), Step::Key("capacity")]),
-                    "node capacity must be at least 1 pod".into(),
-                ));
-            }
-        }
-        let namespaces: BTreeSet<&str> = s.namespaces.iter().map(String::as_str).collect();
-        for (i, ns) in s.namespaces.iter().enumerate() {
-            if !is_dns_label(ns) {
-                out.push((
-                    spec(&[Step::Key("namespaces"), Step::Index(i)]),
-                    format!("namespace `{ns}` is not a DNS-1123 label"),
-                ));
-            }
-        }
-        let check_ns = |list: &'static str, i: usize, ns: &str, out: &mut Vec<_>| {
-            if !namespaces.contains(ns) {
-                out.push((
-                    spec(&[Step::Key(list), Step::Index(i), Step::Key("namespace")]),
-                    format!("namespace `{ns}` is not declared under spec.namespaces"),
-                ));
-            }
-        };
-        for (list, items) in [
-            ("deployments", &s.deployments),
-            ("statefulSets", &s.stateful_sets),
-        ] {
-            let mut seen = BTreeSet::new();
-            for (i, w) in items.iter().enumerate() {
-                check_ns(list, i, &w.namespace, &mut out);
-                if !seen.insert((w.namespace.as_str(), w.name.as_str())) {
-                    out.push((
-                        spec(&[Step::Key(list), Step::Index(i), Step::Key("name")]),
-                        format!("duplicate {list} entry `{}/{}`", w.namespace, w.name),
-                    ));
-                }
-                if !is_dns_label(&w.name) {
-                    out.push((
-                        spec(&[Step::Key(list), Step::Index(i), Step::Key("name")]),
-                        format!("name `{}` is not a DNS-1123 label", w.name),
-                    ));
-                }
-                if w.labels.is_empty() {
-                    out.push((
-                        spec(&[Step::Key(list), Step::Index(i), Step::Key("labels")]),
-                        "a workload needs at least one pod label (it is also its selector)".into(),
-                    ));
-                }
-                if !(w.capacity_per_pod.is_finite() && w.capacity_per_pod > 0.0) {
-                    out.push((
-                        spec(&[Step::Key(list), Step::Index(i), Step::Key("capacityPerPod")]),
-                        "capacityPerPod must be a positive number of requests/s".into(),
-                    ));
-                }
-            }
-        }
-        let mut services = BTreeSet::new();
-        for ns in s.namespace_labels.keys() {
-            if !namespaces.contains(ns.as_str()) {
-                out.push((
-                    spec(&[Step::Key("namespaceLabels")]),
-                    format!("namespace `{ns}` is not declared under spec.namespaces"),
-                ));
-            }
-        }
-        for (list, i, ns, name) in s
-            .daemon_sets
-            .iter()
-            .enumerate()
-            .map(|(i, d)| ("daemonSets", i, &d.namespace, &d.name))
-            .chain(
-                s.pods
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| ("pods", i, &p.namespace, &p.name)),
-            )
-        {
-            check_ns(list, i, ns, &mut out);
-            if !is_dns_label(name) {
-                out.push((
-                    spec(&[Step::Key(list), Step::Index(i), Step::Key("name")]),
-                    format!("name `{name}` is not a DNS-1123 label"),
-                ));
-            }
-        }
-        for (i, d) in s.daemon_sets.iter().enumerate() {
-            if d.labels.is_empty() {
-                out.push((
-                    spec(&[Step::Key("daemonSets"), Step::Index(i), Step::Key("labels")]),
-                    "a DaemonSet needs at least one pod label (it is also its selector)".into(),
-                ));
-            }
-        }
-        for (list, items) in [
-            ("deployments", &s.deployments),
-            ("statefulSets", &s.stateful_sets),
-        ] {
-            for (i, w) in items.iter().enumerate() {
-                let ok = w.shutdown_delay.as_deref().is_none_or(|d| {
-                    d == "grace" || d.parse::<gameday_spanned::values::Duration>().is_ok()
-                });
-                if !ok {
-                    out.push((
-                        spec(&[Step::Key(list), Step::Index(i), Step::Key("shutdownDelay")]),
-                        "shutdownDelay is a duration (e.g. 2s) or `grace`".into(),
-                    ));
-                }
-            }
-        }
-        for (i, svc) in s.services.iter().enumerate() {
-            check_ns("services", i, &svc.namespace, &mut out);
-            if !services.insert((svc.namespace.as_str(), svc.name.as_str())) {
-                out.push((
-                    spec(&[Step::Key("services"), Step::Index(i), Step::Key("name")]),
-                    format!("duplicate service `{}/{}`", svc.namespace, svc.name),
-                ));
-            }
-            if svc.selector.is_empty() {
-                out.push((
-                    spec(&[Step::Key("services"), Step::Index(i), Step::Key("selector")]),
-                    "a service needs a selector".into(),
-                ));
-            }
-            if svc.port == 0 {
-                out.push((
-                    spec(&[Step::Key("services"), Step::Index(i), Step::Key("port")]),
-                    "port must be between 1 and 65535".into(),
-                ));
-            }
-            let rps = svc.traffic.requests_per_second;
-            if !(rps.is_finite() && rps >= 0.0) {
-                out.push((
-                    spec(&[
-                        Step::Key("services"),
-                        Step::Index(i),
-                        Step::Key("traffic"),
-                        Step::Key("requestsPerSecond"),
-                    ]),
-                    "requestsPerSecond must be a number >= 0".into(),
-                ));
-            }
-        }
-        // Calls must name a declared service and must not loop: a loop would
-        // make both load and failure propagation undefined.
-        let mut graph: HashMap<(String, String), Vec<(String, String)>> = HashMap::new();
-        for (i, svc) in s.services.iter().enumerate() {
-            let mut edges = Vec::new();
-            for (j, call) in svc.traffic.calls.iter().enumerate() {
-                let target = qualify(&svc.namespace, call);
-                if !services.contains(&(target.0.as_str(), target.1.as_str())) {
-                    out.push((
-                        spec(&[
-                            Step::Key("services"),
-                            Step::Index(i),
-                            Step::Key("traffic"),
-                            Step::Key("calls"),
-                            Step::Index(j),
-                        ]),
-                        format!("calls unknown service `{}/{}`", target.0, target.1),
-                    ));
-                } else {
-                    edges.push(target);
-                }
-            }
-            graph.insert((svc.namespace.clone(), svc.name.clone()), edges);
-        }
-        for (i, svc) in s.services.iter().enumerate() {
-            let start = (svc.namespace.clone(), svc.name.clone());
-            if reaches(&graph, &start, &start) {
-                out.push((
-                    spec(&[
-                        Step::Key("services"),
-                        Step::Index(i),
-                        Step::Key("traffic"),
-                        Step::Key("calls"),
-                    ]),
-                    format!(
-                        "service `{}/{}` calls itself through a cycle",
-                        svc.namespace, svc.name
-                    ),
-                ));
-            }
-        }
-        for (i, pdb) in s.pod_disruption_budgets.iter().enumerate() {
-            check_ns("podDisruptionBudgets", i, &pdb.namespace, &mut out);
-            if pdb.max_unavailable.is_some() == pdb.min_available.is_some() {
-                out.push((
-                    spec(&[Step::Key("podDisruptionBudgets"), Step::Index(i)]),
-                    "set exactly one of maxUnavailable and minAvailable".into(),
-                ));
-            }
-        }
-        for (i, np) in s.network_policies.iter().enumerate() {
-            check_ns("networkPolicies", i, &np.namespace, &mut out);
-            if np.policy_types.is_empty() {
-                out.push((
-                    spec(&[
-                        Step::Key("networkPolicies"),
-                        Step::Index(i),
-                        Step::Key("policyTypes"),
-                    ]),
-                    "policyTypes needs Ingress, Egress or both".into(),
-                ));
-            }
-        }
-        out
+        c.nodes(s);
+        c.namespaces(s);
+        c.workloads(s);
+        c.namespace_labels(s);
+        c.daemon_sets_and_pods(s);
+        c.shutdown_delays(s);
+        let services = c.services(s);
+        c.calls(s, &services);
+        c.pod_disruption_budgets(s);
+        c.network_policies(s);
+        c.out
     }
 
     /// The image catalog the world's nodes pull from: its own entries,
@@ -644,6 +432,279 @@ impl World {
             "metadata": {"name": w.name, "namespace": w.namespace, "labels": w.labels},
             "spec": spec,
         })
+    }
+}
+
+/// The problems [`World::check`] finds so far, and the declared namespaces
+/// every namespaced entry is checked against.
+struct WorldCheck<'a> {
+    out: Vec<(Vec<Step<'static>>, String)>,
+    namespaces: BTreeSet<&'a str>,
+}
+
+impl<'a> WorldCheck<'a> {
+    /// Blames the node at `spec.<rest>`.
+    fn push(&mut self, rest: &[Step<'static>], message: String) {
+        let mut p = vec![Step::Key("spec")];
+        p.extend_from_slice(rest);
+        self.out.push((p, message));
+    }
+
+    fn check_ns(&mut self, list: &'static str, i: usize, ns: &str) {
+        if !self.namespaces.contains(ns) {
+            self.push(
+                &[Step::Key(list), Step::Index(i), Step::Key("namespace")],
+                format!("namespace `{ns}` is not declared under spec.namespaces"),
+            );
+        }
+    }
+
+    fn nodes(&mut self, s: &WorldSpec) {
+        if s.nodes.is_empty() {
+            self.push(
+                &[Step::Key("nodes")],
+                "a world needs at least one node".into(),
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for (i, n) in s.nodes.iter().enumerate() {
+            if !seen.insert(n.name.as_str()) {
+                self.push(
+                    &[Step::Key("nodes"), Step::Index(i), Step::Key("name")],
+                    format!("duplicate node `{}`", n.name),
+                );
+            }
+            if n.capacity == 0 {
+                self.push(
+                    &[Step::Key("nodes"), Step::Index(i), Step::Key("capacity")],
+                    "node capacity must be at least 1 pod".into(),
+                );
+            }
+        }
+    }
+
+    fn namespaces(&mut self, s: &WorldSpec) {
+        for (i, ns) in s.namespaces.iter().enumerate() {
+            if !is_dns_label(ns) {
+                self.push(
+                    &[Step::Key("namespaces"), Step::Index(i)],
+                    format!("namespace `{ns}` is not a DNS-1123 label"),
+                );
+            }
+        }
+    }
+
+    /// Deployments, then StatefulSets: namespace, unique name, DNS name,
+    /// pod labels (the selector) and a usable capacity.
+    fn workloads(&mut self, s: &WorldSpec) {
+        for (list, items) in [
+            ("deployments", &s.deployments),
+            ("statefulSets", &s.stateful_sets),
+        ] {
+            let mut seen = BTreeSet::new();
+            for (i, w) in items.iter().enumerate() {
+                self.check_ns(list, i, &w.namespace);
+                if !seen.insert((w.namespace.as_str(), w.name.as_str())) {
+                    self.push(
+                        &[Step::Key(list), Step::Index(i), Step::Key("name")],
+                        format!("duplicate {list} entry `{}/{}`", w.namespace, w.name),
+                    );
+                }
+                if !is_dns_label(&w.name) {
+                    self.push(
+                        &[Step::Key(list), Step::Index(i), Step::Key("name")],
+                        format!("name `{}` is not a DNS-1123 label", w.name),
+                    );
+                }
+                if w.labels.is_empty() {
+                    self.push(
+                        &[Step::Key(list), Step::Index(i), Step::Key("labels")],
+                        "a workload needs at least one pod label (it is also its selector)".into(),
+                    );
+                }
+                if !(w.capacity_per_pod.is_finite() && w.capacity_per_pod > 0.0) {
+                    self.push(
+                        &[Step::Key(list), Step::Index(i), Step::Key("capacityPerPod")],
+                        "capacityPerPod must be a positive number of requests/s".into(),
+                    );
+                }
+            }
+        }
+    }
+
+    fn namespace_labels(&mut self, s: &WorldSpec) {
+        for ns in s.namespace_labels.keys() {
+            if !self.namespaces.contains(ns.as_str()) {
+                self.push(
+                    &[Step::Key("namespaceLabels")],
+                    format!("namespace `{ns}` is not declared under spec.namespaces"),
+                );
+            }
+        }
+    }
+
+    /// DaemonSets and bare pods: namespace and DNS name for both, then pod
+    /// labels for DaemonSets.
+    fn daemon_sets_and_pods(&mut self, s: &WorldSpec) {
+        for (list, i, ns, name) in s
+            .daemon_sets
+            .iter()
+            .enumerate()
+            .map(|(i, d)| ("daemonSets", i, &d.namespace, &d.name))
+            .chain(
+                s.pods
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| ("pods", i, &p.namespace, &p.name)),
+            )
+        {
+            self.check_ns(list, i, ns);
+            if !is_dns_label(name) {
+                self.push(
+                    &[Step::Key(list), Step::Index(i), Step::Key("name")],
+                    format!("name `{name}` is not a DNS-1123 label"),
+                );
+            }
+        }
+        for (i, d) in s.daemon_sets.iter().enumerate() {
+            if d.labels.is_empty() {
+                self.push(
+                    &[Step::Key("daemonSets"), Step::Index(i), Step::Key("labels")],
+                    "a DaemonSet needs at least one pod label (it is also its selector)".into(),
+                );
+            }
+        }
+    }
+
+    fn shutdown_delays(&mut self, s: &WorldSpec) {
+        for (list, items) in [
+            ("deployments", &s.deployments),
+            ("statefulSets", &s.stateful_sets),
+        ] {
+            for (i, w) in items.iter().enumerate() {
+                let ok = w.shutdown_delay.as_deref().is_none_or(|d| {
+                    d == "grace" || d.parse::<gameday_spanned::values::Duration>().is_ok()
+                });
+                if !ok {
+                    self.push(
+                        &[Step::Key(list), Step::Index(i), Step::Key("shutdownDelay")],
+                        "shutdownDelay is a duration (e.g. 2s) or `grace`".into(),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Each Service on its own; returns the declared `(namespace, name)`s
+    /// for [`Self::calls`].
+    fn services<'s>(&mut self, s: &'s WorldSpec) -> BTreeSet<(&'s str, &'s str)> {
+        let mut services = BTreeSet::new();
+        for (i, svc) in s.services.iter().enumerate() {
+            self.check_ns("services", i, &svc.namespace);
+            if !services.insert((svc.namespace.as_str(), svc.name.as_str())) {
+                self.push(
+                    &[Step::Key("services"), Step::Index(i), Step::Key("name")],
+                    format!("duplicate service `{}/{}`", svc.namespace, svc.name),
+                );
+            }
+            if svc.selector.is_empty() {
+                self.push(
+                    &[Step::Key("services"), Step::Index(i), Step::Key("selector")],
+                    "a service needs a selector".into(),
+                );
+            }
+            if svc.port == 0 {
+                self.push(
+                    &[Step::Key("services"), Step::Index(i), Step::Key("port")],
+                    "port must be between 1 and 65535".into(),
+                );
+            }
+            let rps = svc.traffic.requests_per_second;
+            if !(rps.is_finite() && rps >= 0.0) {
+                self.push(
+                    &[
+                        Step::Key("services"),
+                        Step::Index(i),
+                        Step::Key("traffic"),
+                        Step::Key("requestsPerSecond"),
+                    ],
+                    "requestsPerSecond must be a number >= 0".into(),
+                );
+            }
+        }
+        services
+    }
+
+    /// Calls must name a declared service and must not loop: a loop would
+    /// make both load and failure propagation undefined.
+    fn calls(&mut self, s: &WorldSpec, services: &BTreeSet<(&str, &str)>) {
+        let mut graph: HashMap<(String, String), Vec<(String, String)>> = HashMap::new();
+        for (i, svc) in s.services.iter().enumerate() {
+            let mut edges = Vec::new();
+            for (j, call) in svc.traffic.calls.iter().enumerate() {
+                let target = qualify(&svc.namespace, call);
+                if !services.contains(&(target.0.as_str(), target.1.as_str())) {
+                    self.push(
+                        &[
+                            Step::Key("services"),
+                            Step::Index(i),
+                            Step::Key("traffic"),
+                            Step::Key("calls"),
+                            Step::Index(j),
+                        ],
+                        format!("calls unknown service `{}/{}`", target.0, target.1),
+                    );
+                } else {
+                    edges.push(target);
+                }
+            }
+            graph.insert((svc.namespace.clone(), svc.name.clone()), edges);
+        }
+        for (i, svc) in s.services.iter().enumerate() {
+            let start = (svc.namespace.clone(), svc.name.clone());
+            if reaches(&graph, &start, &start) {
+                self.push(
+                    &[
+                        Step::Key("services"),
+                        Step::Index(i),
+                        Step::Key("traffic"),
+                        Step::Key("calls"),
+                    ],
+                    format!(
+                        "service `{}/{}` calls itself through a cycle",
+                        svc.namespace, svc.name
+                    ),
+                );
+            }
+        }
+    }
+
+    fn pod_disruption_budgets(&mut self, s: &WorldSpec) {
+        for (i, pdb) in s.pod_disruption_budgets.iter().enumerate() {
+            self.check_ns("podDisruptionBudgets", i, &pdb.namespace);
+            if pdb.max_unavailable.is_some() == pdb.min_available.is_some() {
+                self.push(
+                    &[Step::Key("podDisruptionBudgets"), Step::Index(i)],
+                    "set exactly one of maxUnavailable and minAvailable".into(),
+                );
+            }
+        }
+    }
+
+    fn network_policies(&mut self, s: &WorldSpec) {
+        for (i, np) in s.network_policies.iter().enumerate() {
+            self.check_ns("networkPolicies", i, &np.namespace);
+            if np.policy_types.is_empty() {
+                self.push(
+                    &[
+                        Step::Key("networkPolicies"),
+                        Step::Index(i),
+                        Step::Key("policyTypes"),
+                    ],
+                    "policyTypes needs Ingress, Egress or both".into(),
+                );
+            }
+        }
     }
 }
 
