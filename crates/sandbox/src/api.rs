@@ -31,7 +31,7 @@ use crate::events_v1;
 use crate::meta;
 use crate::misbehave::{Admin, Misbehaviour, RequestRecord, Verdict};
 use crate::patch::{self, PatchKind};
-use crate::resources::{self, ResId};
+use crate::resources::{self, ResId, ResourceDef};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::{DeleteRequest, Obj, Store, UpdateMode};
 use crate::table;
@@ -364,6 +364,19 @@ async fn dispatch(
     }
 }
 
+/// One request as the router sees it, so each resource-level handler below
+/// takes the request whole instead of six loose arguments.
+struct Call<'a> {
+    st: &'a Shared,
+    method: &'a Method,
+    q: &'a Params,
+    headers: &'a HeaderMap,
+    body: &'a Bytes,
+}
+
+/// Routes a request by path: discovery, then events.k8s.io/v1, then by what
+/// the path names (a collection, one object, or a subresource of one), as
+/// kube-apiserver's handler chain does.
 async fn route(
     st: &Shared,
     method: &Method,
@@ -392,110 +405,177 @@ async fn route(
     if t.res == resources::EVENTS_V1 {
         return events_v1_route(st, method, &t, q, headers, body);
     }
+    let call = Call {
+        st,
+        method,
+        q,
+        headers,
+        body,
+    };
     match (&t.name, &t.sub) {
-        (None, _) => match *method {
-            Method::GET => {
-                if q.get("watch").is_some_and(|w| w == "true" || w == "1") {
-                    watch(st, t.res, t.ns.as_deref(), q, as_stored)
-                } else {
-                    list(st, t.res, t.ns.as_deref(), q, headers)
-                }
-            }
-            Method::POST => {
-                if def.namespaced && t.ns.is_none() {
-                    return Err(ApiError::MethodNotAllowed);
-                }
-                let v = body_value(headers, body)?;
-                check_kind(def, &v)?;
-                if is_dry_run(q) {
-                    return dry_create(st, t.res, &ns, v);
-                }
-                let o = st.store.create(t.res, &ns, v)?;
-                Ok(raw_response(StatusCode::CREATED, &o))
-            }
-            Method::DELETE => delete_collection(st, t.res, t.ns.as_deref(), q),
-            _ => Err(ApiError::MethodNotAllowed),
-        },
-        (Some(name), None) => match *method {
-            Method::GET => {
-                let o = st.store.get(t.res, &ns, name)?;
-                // `kubectl get pod NAME` asks for a Table too.
-                if wants_table(headers) {
-                    return Ok(json_ok(table::table(t.res, std::slice::from_ref(&o), o.rv)));
-                }
-                Ok(raw_response(StatusCode::OK, &o))
-            }
-            Method::PUT => {
-                let v = body_value(headers, body)?;
-                check_kind(def, &v)?;
-                if is_dry_run(q) {
-                    return Ok(json_ok(v));
-                }
-                validation::object(t.res, &v)?;
-                if t.res == resources::PODS {
-                    validation::pod_update(st.store.get(t.res, &ns, name)?.value(), &v)?;
-                }
-                let o = st.store.update(t.res, &ns, name, v, UpdateMode::Spec)?;
-                Ok(raw_response(StatusCode::OK, &o))
-            }
-            Method::PATCH => patch_object(st, t.res, &ns, name, UpdateMode::Spec, q, headers, body),
-            Method::DELETE => {
-                let opts: Value = if body.is_empty() {
-                    Value::Null
-                } else {
-                    serde_json::from_slice(body).unwrap_or(Value::Null)
-                };
-                let uid = meta::str_at(&opts, &["preconditions", "uid"]);
-                if is_dry_run(q) {
-                    return Ok(raw_response(
-                        StatusCode::OK,
-                        &st.store.get(t.res, &ns, name)?,
-                    ));
-                }
-                let grace = requested_grace(q, &opts);
-                let d = st
-                    .store
-                    .delete_with(t.res, &ns, name, DeleteRequest { uid, grace })?;
-                if t.res == resources::PODS {
-                    killing(&st.store, &d.obj.parse());
-                }
-                Ok(raw_response(StatusCode::OK, &d.obj))
-            }
-            _ => Err(ApiError::MethodNotAllowed),
-        },
-        (Some(name), Some(sub)) => {
-            if def.subresource(sub).is_none() {
-                return Err(ApiError::NoRoute);
-            }
-            match (sub.as_str(), method.clone()) {
-                ("status", Method::GET) | ("ephemeralcontainers", Method::GET) => Ok(raw_response(
-                    StatusCode::OK,
-                    &st.store.get(t.res, &ns, name)?,
-                )),
-                ("status", Method::PUT) => {
-                    let v = body_value(headers, body)?;
-                    let o = st.store.update(t.res, &ns, name, v, UpdateMode::Status)?;
-                    Ok(raw_response(StatusCode::OK, &o))
-                }
-                ("status", Method::PATCH) => {
-                    patch_object(st, t.res, &ns, name, UpdateMode::Status, q, headers, body)
-                }
-                ("scale", Method::GET) => {
-                    Ok(json_ok(scale_of(st.store.get(t.res, &ns, name)?.value())))
-                }
-                ("scale", Method::PUT) | ("scale", Method::PATCH) => {
-                    scale(st, t.res, &ns, name, method, headers, body)
-                }
-                ("eviction", Method::POST) => evict(st, &ns, name, body).await,
-                ("log", Method::GET) => {
-                    crate::logs::serve(&st.runtime, st.store.get(t.res, &ns, name)?.value(), q)
-                }
-                ("ephemeralcontainers", Method::PUT) | ("ephemeralcontainers", Method::PATCH) => {
-                    ephemeral(st, &ns, name, method, q, headers, body)
-                }
-                _ => Err(ApiError::MethodNotAllowed),
+        (None, _) => collection_route(&call, &t, def, &ns),
+        (Some(name), None) => object_route(&call, t.res, def, &ns, name),
+        (Some(name), Some(sub)) => subresource_route(&call, t.res, def, &ns, name, sub).await,
+    }
+}
+
+/// A collection (no name in the path): list or watch, create, or delete the
+/// collection.
+fn collection_route(
+    call: &Call<'_>,
+    t: &Target,
+    def: &'static ResourceDef,
+    ns: &str,
+) -> Result<Response, ApiError> {
+    let Call {
+        st,
+        method,
+        q,
+        headers,
+        body,
+    } = *call;
+    match *method {
+        Method::GET => {
+            if q.get("watch").is_some_and(|w| w == "true" || w == "1") {
+                watch(st, t.res, t.ns.as_deref(), q, as_stored)
+            } else {
+                list(st, t.res, t.ns.as_deref(), q, headers)
             }
         }
+        Method::POST => {
+            if def.namespaced && t.ns.is_none() {
+                return Err(ApiError::MethodNotAllowed);
+            }
+            let v = body_value(headers, body)?;
+            check_kind(def, &v)?;
+            if is_dry_run(q) {
+                return dry_create(st, t.res, ns, v);
+            }
+            let o = st.store.create(t.res, ns, v)?;
+            Ok(raw_response(StatusCode::CREATED, &o))
+        }
+        Method::DELETE => delete_collection(st, t.res, t.ns.as_deref(), q),
+        _ => Err(ApiError::MethodNotAllowed),
+    }
+}
+
+/// One named object: get, replace, patch or delete it.
+fn object_route(
+    call: &Call<'_>,
+    res: ResId,
+    def: &'static ResourceDef,
+    ns: &str,
+    name: &str,
+) -> Result<Response, ApiError> {
+    let Call {
+        st,
+        method,
+        q,
+        headers,
+        body,
+    } = *call;
+    match *method {
+        Method::GET => {
+            let o = st.store.get(res, ns, name)?;
+            // `kubectl get pod NAME` asks for a Table too.
+            if wants_table(headers) {
+                return Ok(json_ok(table::table(res, std::slice::from_ref(&o), o.rv)));
+            }
+            Ok(raw_response(StatusCode::OK, &o))
+        }
+        Method::PUT => {
+            let v = body_value(headers, body)?;
+            check_kind(def, &v)?;
+            if is_dry_run(q) {
+                return Ok(json_ok(v));
+            }
+            validation::object(res, &v)?;
+            if res == resources::PODS {
+                validation::pod_update(st.store.get(res, ns, name)?.value(), &v)?;
+            }
+            let o = st.store.update(res, ns, name, v, UpdateMode::Spec)?;
+            Ok(raw_response(StatusCode::OK, &o))
+        }
+        Method::PATCH => patch_object(st, res, ns, name, UpdateMode::Spec, q, headers, body),
+        Method::DELETE => delete_object(st, res, ns, name, q, body),
+        _ => Err(ApiError::MethodNotAllowed),
+    }
+}
+
+/// DELETE of one object: the body's DeleteOptions give the uid precondition
+/// and grace period; a deleted pod gets its `Killing` event.
+fn delete_object(
+    st: &Shared,
+    res: ResId,
+    ns: &str,
+    name: &str,
+    q: &Params,
+    body: &Bytes,
+) -> Result<Response, ApiError> {
+    let opts: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(body).unwrap_or(Value::Null)
+    };
+    let uid = meta::str_at(&opts, &["preconditions", "uid"]);
+    if is_dry_run(q) {
+        return Ok(raw_response(StatusCode::OK, &st.store.get(res, ns, name)?));
+    }
+    let grace = requested_grace(q, &opts);
+    let d = st
+        .store
+        .delete_with(res, ns, name, DeleteRequest { uid, grace })?;
+    if res == resources::PODS {
+        killing(&st.store, &d.obj.parse());
+    }
+    Ok(raw_response(StatusCode::OK, &d.obj))
+}
+
+/// A subresource of one object (status, scale, eviction, log,
+/// ephemeralcontainers): 404 if the resource has no such subresource, 405 if
+/// it does but not for this verb.
+async fn subresource_route(
+    call: &Call<'_>,
+    res: ResId,
+    def: &'static ResourceDef,
+    ns: &str,
+    name: &str,
+    sub: &str,
+) -> Result<Response, ApiError> {
+    let Call {
+        st,
+        method,
+        q,
+        headers,
+        body,
+    } = *call;
+    if def.subresource(sub).is_none() {
+        return Err(ApiError::NoRoute);
+    }
+    match (sub, method.clone()) {
+        ("status", Method::GET) | ("ephemeralcontainers", Method::GET) => {
+            Ok(raw_response(StatusCode::OK, &st.store.get(res, ns, name)?))
+        }
+        ("status", Method::PUT) => {
+            let v = body_value(headers, body)?;
+            let o = st.store.update(res, ns, name, v, UpdateMode::Status)?;
+            Ok(raw_response(StatusCode::OK, &o))
+        }
+        ("status", Method::PATCH) => {
+            patch_object(st, res, ns, name, UpdateMode::Status, q, headers, body)
+        }
+        ("scale", Method::GET) => Ok(json_ok(scale_of(st.store.get(res, ns, name)?.value()))),
+        ("scale", Method::PUT) | ("scale", Method::PATCH) => {
+            scale(st, res, ns, name, method, headers, body)
+        }
+        ("eviction", Method::POST) => evict(st, ns, name, body).await,
+        ("log", Method::GET) => {
+            crate::logs::serve(&st.runtime, st.store.get(res, ns, name)?.value(), q)
+        }
+        ("ephemeralcontainers", Method::PUT) | ("ephemeralcontainers", Method::PATCH) => {
+            ephemeral(st, ns, name, method, q, headers, body)
+        }
+        _ => Err(ApiError::MethodNotAllowed),
     }
 }
 

@@ -12,7 +12,7 @@ use std::time::Instant;
 use super::api::MetricsFn;
 use super::resources;
 use super::runtime::Runtime;
-use super::snapshot::{FaultEffect, Snapshot};
+use super::snapshot::{FaultEffect, PodView, Snapshot};
 use super::store::Store;
 use super::traffic::{BUCKETS, TrafficModel};
 
@@ -77,6 +77,29 @@ pub fn render(snapshot: &Snapshot, traffic: &TrafficModel) -> String {
 }
 
 fn write_all(out: &mut String, snapshot: &Snapshot, traffic: &TrafficModel) -> std::fmt::Result {
+    http_requests(out, traffic)?;
+    http_request_duration(out, traffic)?;
+    workload_families(out, snapshot)?;
+    // Pod families dominate the exposition (8 lines per pod): their label
+    // sets are built once per pod and lines are pushed without formatting.
+    let pod_label_sets: Vec<String> = snapshot
+        .pods
+        .iter()
+        .map(|p| pod_labels(&p.namespace, &p.name, &p.uid))
+        .collect();
+    let pods: Vec<(&PodView, &str)> = snapshot
+        .pods
+        .iter()
+        .zip(pod_label_sets.iter().map(String::as_str))
+        .collect();
+    pod_status_ready(out, &pods)?;
+    pod_status_phase(out, &pods)?;
+    pod_container_restarts(out, &pods)?;
+    pod_runtime_effects(out, &pods)?;
+    node_unschedulable(out, snapshot)
+}
+
+fn http_requests(out: &mut String, traffic: &TrafficModel) -> std::fmt::Result {
     header(
         out,
         "http_requests_total",
@@ -92,7 +115,10 @@ fn write_all(out: &mut String, snapshot: &Snapshot, traffic: &TrafficModel) -> s
             writeln!(out, "\",code=\"{code}\"}} {n}")?;
         }
     }
+    Ok(())
+}
 
+fn http_request_duration(out: &mut String, traffic: &TrafficModel) -> std::fmt::Result {
     header(
         out,
         "http_request_duration_seconds",
@@ -130,7 +156,11 @@ fn write_all(out: &mut String, snapshot: &Snapshot, traffic: &TrafficModel) -> s
             stats.count
         )?;
     }
+    Ok(())
+}
 
+/// The kube-state-metrics Deployment and StatefulSet replica families.
+fn workload_families(out: &mut String, snapshot: &Snapshot) -> std::fmt::Result {
     workload_family(
         out,
         "kube_deployment_spec_replicas",
@@ -178,22 +208,17 @@ fn write_all(out: &mut String, snapshot: &Snapshot, traffic: &TrafficModel) -> s
         "statefulset",
         &snapshot.statefulsets,
         |w| w.ready_replicas,
-    )?;
+    )
+}
 
+fn pod_status_ready(out: &mut String, pods: &[(&PodView, &str)]) -> std::fmt::Result {
     header(
         out,
         "kube_pod_status_ready",
         "gauge",
         "Describes whether the pod is ready to serve requests.",
     )?;
-    // Pod families dominate the exposition (8 lines per pod): their label
-    // sets are built once per pod and lines are pushed without formatting.
-    let pod_label_sets: Vec<String> = snapshot
-        .pods
-        .iter()
-        .map(|p| pod_labels(&p.namespace, &p.name, &p.uid))
-        .collect();
-    for (p, labels) in snapshot.pods.iter().zip(&pod_label_sets) {
+    for &(p, labels) in pods {
         for (condition, on) in [
             ("true", p.ready == Some(true)),
             ("false", p.ready == Some(false)),
@@ -209,14 +234,17 @@ fn write_all(out: &mut String, snapshot: &Snapshot, traffic: &TrafficModel) -> s
             );
         }
     }
+    Ok(())
+}
 
+fn pod_status_phase(out: &mut String, pods: &[(&PodView, &str)]) -> std::fmt::Result {
     header(
         out,
         "kube_pod_status_phase",
         "gauge",
         "The pods current phase.",
     )?;
-    for (p, labels) in snapshot.pods.iter().zip(&pod_label_sets) {
+    for &(p, labels) in pods {
         for phase in ["Pending", "Succeeded", "Failed", "Unknown", "Running"] {
             gauge_line(
                 out,
@@ -228,14 +256,17 @@ fn write_all(out: &mut String, snapshot: &Snapshot, traffic: &TrafficModel) -> s
             );
         }
     }
+    Ok(())
+}
 
+fn pod_container_restarts(out: &mut String, pods: &[(&PodView, &str)]) -> std::fmt::Result {
     header(
         out,
         "kube_pod_container_status_restarts_total",
         "counter",
         "The number of container restarts per container.",
     )?;
-    for (p, labels) in snapshot.pods.iter().zip(&pod_label_sets) {
+    for &(p, labels) in pods {
         for c in &p.containers {
             out.push_str("kube_pod_container_status_restarts_total{");
             out.push_str(labels);
@@ -244,14 +275,17 @@ fn write_all(out: &mut String, snapshot: &Snapshot, traffic: &TrafficModel) -> s
             writeln!(out, "\"}} {}", c.restarts)?;
         }
     }
+    Ok(())
+}
 
+fn pod_runtime_effects(out: &mut String, pods: &[(&PodView, &str)]) -> std::fmt::Result {
     header(
         out,
         "sandbox_pod_runtime_effect",
         "gauge",
         "What a pod's processes do to it now, as the node's container runtime model runs them: stress CPU workers, stress memory bytes, netem delay seconds and loss ratio on eth0. Pods without any are left out.",
     )?;
-    for (p, labels) in snapshot.pods.iter().zip(&pod_label_sets) {
+    for &(p, labels) in pods {
         for e in &p.effects {
             let (kind, value) = match *e {
                 FaultEffect::CpuStress { workers } => ("cpu_workers", f64::from(workers)),
@@ -266,7 +300,10 @@ fn write_all(out: &mut String, snapshot: &Snapshot, traffic: &TrafficModel) -> s
             writeln!(out, ",effect=\"{kind}\"}} {value}")?;
         }
     }
+    Ok(())
+}
 
+fn node_unschedulable(out: &mut String, snapshot: &Snapshot) -> std::fmt::Result {
     header(
         out,
         "kube_node_spec_unschedulable",

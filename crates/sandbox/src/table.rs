@@ -178,6 +178,7 @@ fn selector_string(sel: Option<&Value>) -> String {
         .unwrap_or_default()
 }
 
+/// The row cells of one object, in [`columns`] order, per resource kind.
 fn cells(res: ResId, o: &Value) -> Vec<Value> {
     use resources::*;
     let name = json!(meta::name(o));
@@ -186,169 +187,15 @@ fn cells(res: ResId, o: &Value) -> Vec<Value> {
         &["metadata", "creationTimestamp"]
     )));
     match res {
-        PODS => {
-            let statuses = at(o, &["status", "containerStatuses"]).and_then(Value::as_array);
-            let total = at(o, &["spec", "containers"])
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            let ready = statuses
-                .map(|a| {
-                    a.iter()
-                        .filter(|c| c.get("ready") == Some(&Value::Bool(true)))
-                        .count()
-                })
-                .unwrap_or(0);
-            let restarts: i64 = statuses
-                .map(|a| a.iter().map(|c| n(c, &["restartCount"])).sum())
-                .unwrap_or(0);
-            vec![
-                name,
-                json!(format!("{ready}/{total}")),
-                json!(pod_status(o)),
-                json!(restarts),
-                age,
-                json!(or_none(s(o, &["status", "podIP"]))),
-                json!(or_none(s(o, &["spec", "nodeName"]))),
-                json!("<none>"),
-                json!("<none>"),
-            ]
-        }
-        DEPLOYMENTS => {
-            let (c, i) = containers_images(at(o, &["spec", "template", "spec"]));
-            vec![
-                name,
-                json!(format!(
-                    "{}/{}",
-                    n(o, &["status", "readyReplicas"]),
-                    n(o, &["spec", "replicas"])
-                )),
-                json!(n(o, &["status", "updatedReplicas"])),
-                json!(n(o, &["status", "availableReplicas"])),
-                age,
-                json!(c),
-                json!(i),
-                json!(selector_string(at(o, &["spec", "selector"]))),
-            ]
-        }
-        DAEMONSETS => {
-            let (c, i) = containers_images(at(o, &["spec", "template", "spec"]));
-            let node_selector = key_values(at(o, &["spec", "template", "spec", "nodeSelector"]));
-            vec![
-                name,
-                json!(n(o, &["status", "desiredNumberScheduled"])),
-                json!(n(o, &["status", "currentNumberScheduled"])),
-                json!(n(o, &["status", "numberReady"])),
-                json!(n(o, &["status", "updatedNumberScheduled"])),
-                json!(n(o, &["status", "numberAvailable"])),
-                json!(or_none(node_selector)),
-                age,
-                json!(c),
-                json!(i),
-                json!(selector_string(at(o, &["spec", "selector"]))),
-            ]
-        }
-        STATEFULSETS => {
-            let (c, i) = containers_images(at(o, &["spec", "template", "spec"]));
-            vec![
-                name,
-                json!(format!(
-                    "{}/{}",
-                    n(o, &["status", "readyReplicas"]),
-                    n(o, &["spec", "replicas"])
-                )),
-                age,
-                json!(c),
-                json!(i),
-            ]
-        }
-        REPLICASETS => {
-            let (c, i) = containers_images(at(o, &["spec", "template", "spec"]));
-            vec![
-                name,
-                json!(n(o, &["spec", "replicas"])),
-                json!(n(o, &["status", "replicas"])),
-                json!(n(o, &["status", "readyReplicas"])),
-                age,
-                json!(c),
-                json!(i),
-                json!(selector_string(at(o, &["spec", "selector"]))),
-            ]
-        }
-        NODES => {
-            let ready = at(o, &["status", "conditions"])
-                .and_then(Value::as_array)
-                .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"))
-                .map(|c| c["status"] == "True")
-                .unwrap_or(false);
-            let mut status = if ready {
-                "Ready".to_string()
-            } else {
-                "NotReady".to_string()
-            };
-            if at(o, &["spec", "unschedulable"]) == Some(&Value::Bool(true)) {
-                status.push_str(",SchedulingDisabled");
-            }
-            let roles: Vec<String> = meta::labels(o)
-                .map(|l| {
-                    l.keys()
-                        .filter_map(|k| {
-                            k.strip_prefix("node-role.kubernetes.io/").map(String::from)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let ip = at(o, &["status", "addresses"])
-                .and_then(Value::as_array)
-                .and_then(|a| a.iter().find(|x| x["type"] == "InternalIP"))
-                .map(|x| s(x, &["address"]))
-                .unwrap_or_default();
-            vec![
-                name,
-                json!(status),
-                json!(or_none(roles.join(","))),
-                age,
-                json!(s(o, &["status", "nodeInfo", "kubeletVersion"])),
-                json!(or_none(ip)),
-            ]
-        }
+        PODS => pod_cells(o, name, age),
+        DEPLOYMENTS => deployment_cells(o, name, age),
+        DAEMONSETS => daemon_set_cells(o, name, age),
+        STATEFULSETS => stateful_set_cells(o, name, age),
+        REPLICASETS => replica_set_cells(o, name, age),
+        NODES => node_cells(o, name, age),
         NAMESPACES => vec![name, json!(s(o, &["status", "phase"])), age],
-        SERVICES => {
-            let ports: Vec<String> = at(o, &["spec", "ports"])
-                .and_then(Value::as_array)
-                .map(|ps| {
-                    ps.iter()
-                        .map(|p| {
-                            let proto = str_at(p, &["protocol"]).unwrap_or("TCP");
-                            format!("{}/{proto}", n(p, &["port"]))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let sel = key_values(at(o, &["spec", "selector"]));
-            vec![
-                name,
-                json!(str_at(o, &["spec", "type"]).unwrap_or("ClusterIP")),
-                json!(or_none(s(o, &["spec", "clusterIP"]))),
-                json!("<none>"),
-                json!(or_none(ports.join(","))),
-                age,
-                json!(or_none(sel)),
-            ]
-        }
-        PDBS => {
-            let show = |k: &str| match at(o, &["spec", k]) {
-                Some(Value::Number(x)) => x.to_string(),
-                Some(Value::String(x)) => x.clone(),
-                _ => "N/A".to_string(),
-            };
-            vec![
-                name,
-                json!(show("minAvailable")),
-                json!(show("maxUnavailable")),
-                json!(n(o, &["status", "disruptionsAllowed"])),
-                age,
-            ]
-        }
+        SERVICES => service_cells(o, name, age),
+        PDBS => pdb_cells(o, name, age),
         NETWORKPOLICIES => {
             let sel = selector_string(at(o, &["spec", "podSelector"]));
             vec![
@@ -368,28 +215,202 @@ fn cells(res: ResId, o: &Value) -> Vec<Value> {
                 .map_or(0, |m| m.len());
             vec![name, json!(count), age]
         }
-        EVENTS => {
-            let last = str_at(o, &["lastTimestamp"]).or_else(|| str_at(o, &["eventTime"]));
-            let obj = format!(
-                "{}/{}",
-                s(o, &["involvedObject", "kind"]).to_lowercase(),
-                s(o, &["involvedObject", "name"])
-            );
-            vec![
-                json!(meta::human_age(last)),
-                json!(s(o, &["type"])),
-                json!(s(o, &["reason"])),
-                json!(obj),
-                json!(s(o, &["involvedObject", "fieldPath"])),
-                json!(s(o, &["source", "component"])),
-                json!(s(o, &["message"])),
-                json!(meta::human_age(str_at(o, &["firstTimestamp"]))),
-                json!(n(o, &["count"])),
-                name,
-            ]
-        }
+        EVENTS => event_cells(o, name),
         _ => vec![name, age],
     }
+}
+
+/// A Pod row, as `kubectl get pods -o wide` shows it.
+fn pod_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let statuses = at(o, &["status", "containerStatuses"]).and_then(Value::as_array);
+    let total = at(o, &["spec", "containers"])
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let ready = statuses
+        .map(|a| {
+            a.iter()
+                .filter(|c| c.get("ready") == Some(&Value::Bool(true)))
+                .count()
+        })
+        .unwrap_or(0);
+    let restarts: i64 = statuses
+        .map(|a| a.iter().map(|c| n(c, &["restartCount"])).sum())
+        .unwrap_or(0);
+    vec![
+        name,
+        json!(format!("{ready}/{total}")),
+        json!(pod_status(o)),
+        json!(restarts),
+        age,
+        json!(or_none(s(o, &["status", "podIP"]))),
+        json!(or_none(s(o, &["spec", "nodeName"]))),
+        json!("<none>"),
+        json!("<none>"),
+    ]
+}
+
+fn deployment_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let (c, i) = containers_images(at(o, &["spec", "template", "spec"]));
+    vec![
+        name,
+        json!(format!(
+            "{}/{}",
+            n(o, &["status", "readyReplicas"]),
+            n(o, &["spec", "replicas"])
+        )),
+        json!(n(o, &["status", "updatedReplicas"])),
+        json!(n(o, &["status", "availableReplicas"])),
+        age,
+        json!(c),
+        json!(i),
+        json!(selector_string(at(o, &["spec", "selector"]))),
+    ]
+}
+
+fn daemon_set_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let (c, i) = containers_images(at(o, &["spec", "template", "spec"]));
+    let node_selector = key_values(at(o, &["spec", "template", "spec", "nodeSelector"]));
+    vec![
+        name,
+        json!(n(o, &["status", "desiredNumberScheduled"])),
+        json!(n(o, &["status", "currentNumberScheduled"])),
+        json!(n(o, &["status", "numberReady"])),
+        json!(n(o, &["status", "updatedNumberScheduled"])),
+        json!(n(o, &["status", "numberAvailable"])),
+        json!(or_none(node_selector)),
+        age,
+        json!(c),
+        json!(i),
+        json!(selector_string(at(o, &["spec", "selector"]))),
+    ]
+}
+
+fn stateful_set_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let (c, i) = containers_images(at(o, &["spec", "template", "spec"]));
+    vec![
+        name,
+        json!(format!(
+            "{}/{}",
+            n(o, &["status", "readyReplicas"]),
+            n(o, &["spec", "replicas"])
+        )),
+        age,
+        json!(c),
+        json!(i),
+    ]
+}
+
+fn replica_set_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let (c, i) = containers_images(at(o, &["spec", "template", "spec"]));
+    vec![
+        name,
+        json!(n(o, &["spec", "replicas"])),
+        json!(n(o, &["status", "replicas"])),
+        json!(n(o, &["status", "readyReplicas"])),
+        age,
+        json!(c),
+        json!(i),
+        json!(selector_string(at(o, &["spec", "selector"]))),
+    ]
+}
+
+/// A Node row: Ready or NotReady (plus SchedulingDisabled when cordoned), roles from the `node-role.kubernetes.io/` labels, and the InternalIP.
+fn node_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let ready = at(o, &["status", "conditions"])
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"))
+        .map(|c| c["status"] == "True")
+        .unwrap_or(false);
+    let mut status = if ready {
+        "Ready".to_string()
+    } else {
+        "NotReady".to_string()
+    };
+    if at(o, &["spec", "unschedulable"]) == Some(&Value::Bool(true)) {
+        status.push_str(",SchedulingDisabled");
+    }
+    let roles: Vec<String> = meta::labels(o)
+        .map(|l| {
+            l.keys()
+                .filter_map(|k| k.strip_prefix("node-role.kubernetes.io/").map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let ip = at(o, &["status", "addresses"])
+        .and_then(Value::as_array)
+        .and_then(|a| a.iter().find(|x| x["type"] == "InternalIP"))
+        .map(|x| s(x, &["address"]))
+        .unwrap_or_default();
+    vec![
+        name,
+        json!(status),
+        json!(or_none(roles.join(","))),
+        age,
+        json!(s(o, &["status", "nodeInfo", "kubeletVersion"])),
+        json!(or_none(ip)),
+    ]
+}
+
+fn service_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let ports: Vec<String> = at(o, &["spec", "ports"])
+        .and_then(Value::as_array)
+        .map(|ps| {
+            ps.iter()
+                .map(|p| {
+                    let proto = str_at(p, &["protocol"]).unwrap_or("TCP");
+                    format!("{}/{proto}", n(p, &["port"]))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let sel = key_values(at(o, &["spec", "selector"]));
+    vec![
+        name,
+        json!(str_at(o, &["spec", "type"]).unwrap_or("ClusterIP")),
+        json!(or_none(s(o, &["spec", "clusterIP"]))),
+        json!("<none>"),
+        json!(or_none(ports.join(","))),
+        age,
+        json!(or_none(sel)),
+    ]
+}
+
+/// A PodDisruptionBudget row; a bound the spec does not set shows as N/A.
+fn pdb_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
+    let show = |k: &str| match at(o, &["spec", k]) {
+        Some(Value::Number(x)) => x.to_string(),
+        Some(Value::String(x)) => x.clone(),
+        _ => "N/A".to_string(),
+    };
+    vec![
+        name,
+        json!(show("minAvailable")),
+        json!(show("maxUnavailable")),
+        json!(n(o, &["status", "disruptionsAllowed"])),
+        age,
+    ]
+}
+
+/// An Event row, `kubectl get events -o wide`: the name is the last column.
+fn event_cells(o: &Value, name: Value) -> Vec<Value> {
+    let last = str_at(o, &["lastTimestamp"]).or_else(|| str_at(o, &["eventTime"]));
+    let obj = format!(
+        "{}/{}",
+        s(o, &["involvedObject", "kind"]).to_lowercase(),
+        s(o, &["involvedObject", "name"])
+    );
+    vec![
+        json!(meta::human_age(last)),
+        json!(s(o, &["type"])),
+        json!(s(o, &["reason"])),
+        json!(obj),
+        json!(s(o, &["involvedObject", "fieldPath"])),
+        json!(s(o, &["source", "component"])),
+        json!(s(o, &["message"])),
+        json!(meta::human_age(str_at(o, &["firstTimestamp"]))),
+        json!(n(o, &["count"])),
+        name,
+    ]
 }
 
 pub fn table(res: ResId, objs: &[Arc<Obj>], rv: u64) -> Value {

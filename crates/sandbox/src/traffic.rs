@@ -174,67 +174,39 @@ impl TrafficModel {
         self.stats.iter()
     }
 
-    /// Advances the model by `dt` against the cluster as it is now.
+    /// Advances the model by `dt` against the cluster as it is now: find
+    /// each Service's endpoints, age the stale ones, push load from callers
+    /// to callees, then settle outcomes from callees back to callers.
     pub fn tick(&mut self, snapshot: &Snapshot, dt: std::time::Duration) {
         let dt = dt.as_secs_f64();
         self.now += dt;
         let tick_start = self.now - dt;
-        let mut services: Vec<&ServiceView> = snapshot.services.iter().collect();
-        services.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-        let index: HashMap<(&str, &str), usize> = services
-            .iter()
-            .enumerate()
-            .map(|(i, s)| ((s.namespace.as_str(), s.name.as_str()), i))
-            .collect();
-        let calls: Vec<Vec<Option<usize>>> = services
-            .iter()
-            .map(|s| {
-                s.calls
-                    .iter()
-                    .map(|(ns, n)| index.get(&(ns.as_str(), n.as_str())).copied())
-                    .collect()
-            })
-            .collect();
-        let order = callers_first(&calls);
+        let graph = CallGraph::of(snapshot);
+        let stale_counts = self.track_stale_endpoints(snapshot, &graph, tick_start);
+        let (load, plans) = self.spread_load(snapshot, &graph, &stale_counts);
+        self.settle(&graph, &load, &plans, dt);
+    }
 
-        let mut pods_by_ns: HashMap<&str, Vec<&PodView>> = HashMap::new();
-        for p in &snapshot.pods {
-            pods_by_ns.entry(p.namespace.as_str()).or_default().push(p);
-        }
-        let endpoints: Vec<Vec<&PodView>> = services
-            .iter()
-            .map(|svc| {
-                let mut eps: Vec<&PodView> = pods_by_ns
-                    .get(svc.namespace.as_str())
-                    .map(|pods| {
-                        pods.iter()
-                            .copied()
-                            .filter(|p| {
-                                !svc.selector.is_empty()
-                                    && svc.selector.iter().all(|(k, v)| p.labels.get(k) == Some(v))
-                                    && p.is_endpoint()
-                                    && snapshot.ingress_allowed(p, svc.port)
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                eps.sort_by(|a, b| a.name.cmp(&b.name));
-                eps
-            })
-            .collect();
-
-        // Endpoints that were there last tick and whose pod was deleted with
-        // no grace period keep receiving requests for a while. A pod deleted
-        // with a grace period (an eviction, a controller scaling down, a
-        // plain delete) leaves the endpoints before it stops serving.
+    /// Endpoints that were there last tick and whose pod was deleted with
+    /// no grace period keep receiving requests for a while. A pod deleted
+    /// with a grace period (an eviction, a controller scaling down, a
+    /// plain delete) leaves the endpoints before it stops serving. Returns
+    /// how many stale endpoints each Service has this tick, and remembers
+    /// this tick's endpoints for the next.
+    fn track_stale_endpoints(
+        &mut self,
+        snapshot: &Snapshot,
+        graph: &CallGraph<'_>,
+        tick_start: f64,
+    ) -> Vec<usize> {
         let present: HashSet<(&str, &str, &str)> = snapshot
             .pods
             .iter()
             .map(|p| (p.namespace.as_str(), p.name.as_str(), p.uid.as_str()))
             .collect();
         let mut prev = std::mem::take(&mut self.prev_endpoints);
-        let mut stale_counts = vec![0usize; services.len()];
-        for (i, svc) in services.iter().enumerate() {
+        let mut stale_counts = vec![0usize; graph.services.len()];
+        for (i, svc) in graph.services.iter().enumerate() {
             let key = (svc.namespace.clone(), svc.name.clone());
             let stale = self.stale.entry(key.clone()).or_default();
             stale.retain(|(_, expires)| *expires > tick_start);
@@ -253,27 +225,42 @@ impl TrafficModel {
             stale_counts[i] = stale.len();
             self.prev_endpoints.insert(
                 key,
-                endpoints[i]
+                graph.endpoints[i]
                     .iter()
                     .map(|p| (p.name.clone(), p.uid.clone()))
                     .collect(),
             );
         }
         self.stale.retain(|_, v| !v.is_empty());
+        stale_counts
+    }
 
-        // Pass 1, callers before callees: how much load reaches each Service.
+    /// Pass 1, callers before callees: how much load reaches each Service,
+    /// and each endpoint's plan (stale endpoints are dead ones).
+    fn spread_load(
+        &mut self,
+        snapshot: &Snapshot,
+        graph: &CallGraph<'_>,
+        stale_counts: &[usize],
+    ) -> (Vec<f64>, Vec<Vec<PodPlan>>) {
+        let CallGraph {
+            services,
+            calls,
+            order,
+            endpoints,
+        } = graph;
         let mut load = vec![0.0f64; services.len()];
         for (i, svc) in services.iter().enumerate() {
             let noise = 1.0 + self.rng.random_range(-0.05..=0.05);
             load[i] = svc.requests_per_second * noise;
         }
         let mut plans: Vec<Vec<PodPlan>> = (0..services.len()).map(|_| Vec::new()).collect();
-        for &i in &order {
+        for &i in order {
             let svc = services[i];
             let slots = (endpoints[i].len() + stale_counts[i]) as f64;
             plans[i] = endpoints[i]
                 .iter()
-                .map(|pod| plan_pod(snapshot, svc, pod, load[i] / slots, &calls[i], &services))
+                .map(|pod| plan_pod(snapshot, svc, pod, load[i] / slots, &calls[i], services))
                 .collect();
             plans[i].extend((0..stale_counts[i]).map(|_| PodPlan::dead(calls[i].len())));
             for (j, target) in calls[i].iter().enumerate() {
@@ -286,13 +273,17 @@ impl TrafficModel {
                 load[t] += load[i] * passed;
             }
         }
+        (load, plans)
+    }
 
-        // Pass 2, callees before callers: expected outcome, then sampled requests.
+    /// Pass 2, callees before callers: expected outcome, then sampled requests.
+    fn settle(&mut self, graph: &CallGraph<'_>, load: &[f64], plans: &[Vec<PodPlan>], dt: f64) {
+        let services = &graph.services;
         let mut outcomes = vec![Outcome::default(); services.len()];
         let mut done = vec![false; services.len()];
-        for &i in order.iter().rev() {
+        for &i in graph.order.iter().rev() {
             let svc = services[i];
-            let downstream: Vec<(f64, f64)> = calls[i]
+            let downstream: Vec<(f64, f64)> = graph.calls[i]
                 .iter()
                 .map(|t| match t {
                     Some(t) if done[*t] => (
@@ -305,29 +296,7 @@ impl TrafficModel {
                     None => (0.0, FAST_FAIL_SECONDS),
                 })
                 .collect();
-            let capacity: f64 = endpoints[i].iter().map(|p| p.capacity_rps).sum();
-            let mut outcome = Outcome {
-                load_rps: load[i],
-                endpoints: endpoints[i].len(),
-                utilisation: if capacity > 0.0 {
-                    load[i] / capacity
-                } else {
-                    f64::INFINITY
-                },
-                success_ratio: 0.0,
-                mean_latency_seconds: FAST_FAIL_SECONDS,
-            };
-            if !plans[i].is_empty() {
-                let share = 1.0 / plans[i].len() as f64;
-                let (mut s, mut l) = (0.0, 0.0);
-                for p in &plans[i] {
-                    let (ps, pl) = expected(p, &downstream);
-                    s += share * ps;
-                    l += share * pl;
-                }
-                outcome.success_ratio = s;
-                outcome.mean_latency_seconds = l;
-            }
+            let outcome = expected_outcome(load[i], &graph.endpoints[i], &plans[i], &downstream);
             outcomes[i] = outcome;
             done[i] = true;
 
@@ -346,6 +315,114 @@ impl TrafficModel {
             }
         }
     }
+}
+
+/// The Services of one snapshot as a call graph, in `(namespace, name)`
+/// order so a tick does not depend on the snapshot's order.
+struct CallGraph<'s> {
+    services: Vec<&'s ServiceView>,
+    /// Each Service's calls, as indices into `services`; `None` for a
+    /// Service that does not exist.
+    calls: Vec<Vec<Option<usize>>>,
+    /// Callers before callees ([`callers_first`]).
+    order: Vec<usize>,
+    /// Each Service's endpoints, by pod name.
+    endpoints: Vec<Vec<&'s PodView>>,
+}
+
+impl<'s> CallGraph<'s> {
+    fn of(snapshot: &'s Snapshot) -> CallGraph<'s> {
+        let mut services: Vec<&ServiceView> = snapshot.services.iter().collect();
+        services.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        let index: HashMap<(&str, &str), usize> = services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| ((s.namespace.as_str(), s.name.as_str()), i))
+            .collect();
+        let calls: Vec<Vec<Option<usize>>> = services
+            .iter()
+            .map(|s| {
+                s.calls
+                    .iter()
+                    .map(|(ns, n)| index.get(&(ns.as_str(), n.as_str())).copied())
+                    .collect()
+            })
+            .collect();
+        let order = callers_first(&calls);
+        let endpoints = endpoints(snapshot, &services);
+        CallGraph {
+            services,
+            calls,
+            order,
+            endpoints,
+        }
+    }
+}
+
+/// Each Service's endpoints: the pods in its namespace that its (non-empty)
+/// selector matches, that are endpoints (ready, not terminating), and that
+/// ingress policy admits on its port; sorted by name.
+fn endpoints<'s>(snapshot: &'s Snapshot, services: &[&ServiceView]) -> Vec<Vec<&'s PodView>> {
+    let mut pods_by_ns: HashMap<&str, Vec<&PodView>> = HashMap::new();
+    for p in &snapshot.pods {
+        pods_by_ns.entry(p.namespace.as_str()).or_default().push(p);
+    }
+    services
+        .iter()
+        .map(|svc| {
+            let mut eps: Vec<&PodView> = pods_by_ns
+                .get(svc.namespace.as_str())
+                .map(|pods| {
+                    pods.iter()
+                        .copied()
+                        .filter(|p| {
+                            !svc.selector.is_empty()
+                                && svc.selector.iter().all(|(k, v)| p.labels.get(k) == Some(v))
+                                && p.is_endpoint()
+                                && snapshot.ingress_allowed(p, svc.port)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            eps.sort_by(|a, b| a.name.cmp(&b.name));
+            eps
+        })
+        .collect()
+}
+
+/// A Service's expected outcome this tick: its load against its endpoints'
+/// capacity, and success and latency averaged over its endpoints' plans
+/// (no plan at all: every request fails fast).
+fn expected_outcome(
+    load: f64,
+    endpoints: &[&PodView],
+    plans: &[PodPlan],
+    downstream: &[(f64, f64)],
+) -> Outcome {
+    let capacity: f64 = endpoints.iter().map(|p| p.capacity_rps).sum();
+    let mut outcome = Outcome {
+        load_rps: load,
+        endpoints: endpoints.len(),
+        utilisation: if capacity > 0.0 {
+            load / capacity
+        } else {
+            f64::INFINITY
+        },
+        success_ratio: 0.0,
+        mean_latency_seconds: FAST_FAIL_SECONDS,
+    };
+    if !plans.is_empty() {
+        let share = 1.0 / plans.len() as f64;
+        let (mut s, mut l) = (0.0, 0.0);
+        for p in plans {
+            let (ps, pl) = expected(p, downstream);
+            s += share * ps;
+            l += share * pl;
+        }
+        outcome.success_ratio = s;
+        outcome.mean_latency_seconds = l;
+    }
+    outcome
 }
 
 impl PodPlan {

@@ -336,273 +336,43 @@ impl World {
     }
 
     /// Semantic rules that the structure alone cannot express, each with the
-    /// path of the node to blame.
+    /// path of the node to blame, section by section in the file's order.
     fn check(&self) -> Vec<(Vec<Step<'static>>, String)> {
         let s = &self.spec;
-        let mut out = Vec::new();
-        let spec = |rest: &[Step<'static>]| {
-            let mut p = vec![Step::Key("spec")];
-            p.extend_from_slice(rest);
-            p
+        let mut c = WorldCheck {
+            out: Vec::new(),
+            namespaces: s.namespaces.iter().map(String::as_str).collect(),
         };
-        if s.nodes.is_empty() {
-            out.push((
-                spec(&[Step::Key("nodes")]),
-                "a world needs at least one node".into(),
-            ));
-        }
-        let mut seen = BTreeSet::new();
-        for (i, n) in s.nodes.iter().enumerate() {
-            if !seen.insert(n.name.as_str()) {
-                out.push((
-                    spec(&[Step::Key("nodes"), Step::Index(i), Step::Key("name")]),
-                    format!("duplicate node `{}`", n.name),
-                ));
-            }
-            if n.capacity == 0 {
-                out.push((
-                    spec(&[Step::Key("nodes"), Step::Index(i), Step::Key("capacity")]),
-                    "node capacity must be at least 1 pod".into(),
-                ));
-            }
-        }
-        let namespaces: BTreeSet<&str> = s.namespaces.iter().map(String::as_str).collect();
-        for (i, ns) in s.namespaces.iter().enumerate() {
-            if !is_dns_label(ns) {
-                out.push((
-                    spec(&[Step::Key("namespaces"), Step::Index(i)]),
-                    format!("namespace `{ns}` is not a DNS-1123 label"),
-                ));
-            }
-        }
-        let check_ns = |list: &'static str, i: usize, ns: &str, out: &mut Vec<_>| {
-            if !namespaces.contains(ns) {
-                out.push((
-                    spec(&[Step::Key(list), Step::Index(i), Step::Key("namespace")]),
-                    format!("namespace `{ns}` is not declared under spec.namespaces"),
-                ));
-            }
-        };
-        for (list, items) in [
-            ("deployments", &s.deployments),
-            ("statefulSets", &s.stateful_sets),
-        ] {
-            let mut seen = BTreeSet::new();
-            for (i, w) in items.iter().enumerate() {
-                check_ns(list, i, &w.namespace, &mut out);
-                if !seen.insert((w.namespace.as_str(), w.name.as_str())) {
-                    out.push((
-                        spec(&[Step::Key(list), Step::Index(i), Step::Key("name")]),
-                        format!("duplicate {list} entry `{}/{}`", w.namespace, w.name),
-                    ));
-                }
-                if !is_dns_label(&w.name) {
-                    out.push((
-                        spec(&[Step::Key(list), Step::Index(i), Step::Key("name")]),
-                        format!("name `{}` is not a DNS-1123 label", w.name),
-                    ));
-                }
-                if w.labels.is_empty() {
-                    out.push((
-                        spec(&[Step::Key(list), Step::Index(i), Step::Key("labels")]),
-                        "a workload needs at least one pod label (it is also its selector)".into(),
-                    ));
-                }
-                if !(w.capacity_per_pod.is_finite() && w.capacity_per_pod > 0.0) {
-                    out.push((
-                        spec(&[Step::Key(list), Step::Index(i), Step::Key("capacityPerPod")]),
-                        "capacityPerPod must be a positive number of requests/s".into(),
-                    ));
-                }
-            }
-        }
-        let mut services = BTreeSet::new();
-        for ns in s.namespace_labels.keys() {
-            if !namespaces.contains(ns.as_str()) {
-                out.push((
-                    spec(&[Step::Key("namespaceLabels")]),
-                    format!("namespace `{ns}` is not declared under spec.namespaces"),
-                ));
-            }
-        }
-        for (list, i, ns, name) in s
-            .daemon_sets
-            .iter()
-            .enumerate()
-            .map(|(i, d)| ("daemonSets", i, &d.namespace, &d.name))
-            .chain(
-                s.pods
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| ("pods", i, &p.namespace, &p.name)),
-            )
-        {
-            check_ns(list, i, ns, &mut out);
-            if !is_dns_label(name) {
-                out.push((
-                    spec(&[Step::Key(list), Step::Index(i), Step::Key("name")]),
-                    format!("name `{name}` is not a DNS-1123 label"),
-                ));
-            }
-        }
-        for (i, d) in s.daemon_sets.iter().enumerate() {
-            if d.labels.is_empty() {
-                out.push((
-                    spec(&[Step::Key("daemonSets"), Step::Index(i), Step::Key("labels")]),
-                    "a DaemonSet needs at least one pod label (it is also its selector)".into(),
-                ));
-            }
-        }
-        for (list, items) in [
-            ("deployments", &s.deployments),
-            ("statefulSets", &s.stateful_sets),
-        ] {
-            for (i, w) in items.iter().enumerate() {
-                let ok = w.shutdown_delay.as_deref().is_none_or(|d| {
-                    d == "grace" || d.parse::<gameday_spanned::values::Duration>().is_ok()
-                });
-                if !ok {
-                    out.push((
-                        spec(&[Step::Key(list), Step::Index(i), Step::Key("shutdownDelay")]),
-                        "shutdownDelay is a duration (e.g. 2s) or `grace`".into(),
-                    ));
-                }
-            }
-        }
-        for (i, svc) in s.services.iter().enumerate() {
-            check_ns("services", i, &svc.namespace, &mut out);
-            if !services.insert((svc.namespace.as_str(), svc.name.as_str())) {
-                out.push((
-                    spec(&[Step::Key("services"), Step::Index(i), Step::Key("name")]),
-                    format!("duplicate service `{}/{}`", svc.namespace, svc.name),
-                ));
-            }
-            if svc.selector.is_empty() {
-                out.push((
-                    spec(&[Step::Key("services"), Step::Index(i), Step::Key("selector")]),
-                    "a service needs a selector".into(),
-                ));
-            }
-            if svc.port == 0 {
-                out.push((
-                    spec(&[Step::Key("services"), Step::Index(i), Step::Key("port")]),
-                    "port must be between 1 and 65535".into(),
-                ));
-            }
-            let rps = svc.traffic.requests_per_second;
-            if !(rps.is_finite() && rps >= 0.0) {
-                out.push((
-                    spec(&[
-                        Step::Key("services"),
-                        Step::Index(i),
-                        Step::Key("traffic"),
-                        Step::Key("requestsPerSecond"),
-                    ]),
-                    "requestsPerSecond must be a number >= 0".into(),
-                ));
-            }
-        }
-        // Calls must name a declared service and must not loop: a loop would
-        // make both load and failure propagation undefined.
-        let mut graph: HashMap<(String, String), Vec<(String, String)>> = HashMap::new();
-        for (i, svc) in s.services.iter().enumerate() {
-            let mut edges = Vec::new();
-            for (j, call) in svc.traffic.calls.iter().enumerate() {
-                let target = qualify(&svc.namespace, call);
-                if !services.contains(&(target.0.as_str(), target.1.as_str())) {
-                    out.push((
-                        spec(&[
-                            Step::Key("services"),
-                            Step::Index(i),
-                            Step::Key("traffic"),
-                            Step::Key("calls"),
-                            Step::Index(j),
-                        ]),
-                        format!("calls unknown service `{}/{}`", target.0, target.1),
-                    ));
-                } else {
-                    edges.push(target);
-                }
-            }
-            graph.insert((svc.namespace.clone(), svc.name.clone()), edges);
-        }
-        for (i, svc) in s.services.iter().enumerate() {
-            let start = (svc.namespace.clone(), svc.name.clone());
-            if reaches(&graph, &start, &start) {
-                out.push((
-                    spec(&[
-                        Step::Key("services"),
-                        Step::Index(i),
-                        Step::Key("traffic"),
-                        Step::Key("calls"),
-                    ]),
-                    format!(
-                        "service `{}/{}` calls itself through a cycle",
-                        svc.namespace, svc.name
-                    ),
-                ));
-            }
-        }
-        for (i, pdb) in s.pod_disruption_budgets.iter().enumerate() {
-            check_ns("podDisruptionBudgets", i, &pdb.namespace, &mut out);
-            if pdb.max_unavailable.is_some() == pdb.min_available.is_some() {
-                out.push((
-                    spec(&[Step::Key("podDisruptionBudgets"), Step::Index(i)]),
-                    "set exactly one of maxUnavailable and minAvailable".into(),
-                ));
-            }
-        }
-        for (i, np) in s.network_policies.iter().enumerate() {
-            check_ns("networkPolicies", i, &np.namespace, &mut out);
-            if np.policy_types.is_empty() {
-                out.push((
-                    spec(&[
-                        Step::Key("networkPolicies"),
-                        Step::Index(i),
-                        Step::Key("policyTypes"),
-                    ]),
-                    "policyTypes needs Ingress, Egress or both".into(),
-                ));
-            }
-        }
-        out
+        c.nodes(s);
+        c.namespaces(s);
+        c.workloads(s);
+        c.namespace_labels(s);
+        c.daemon_sets_and_pods(s);
+        c.shutdown_delays(s);
+        let services = c.services(s);
+        c.calls(s, &services);
+        c.pod_disruption_budgets(s);
+        c.network_policies(s);
+        c.out
     }
 
-    /// The initial Kubernetes objects, in creation order (namespaces and
-    /// nodes first). Objects carry no status: the sandbox owns status.
     /// The image catalog the world's nodes pull from: its own entries,
     /// then the built-in ones. Pass it as `SandboxOptions::images`.
     pub fn catalog(&self) -> ImageCatalog {
         ImageCatalog::with_overrides(&self.spec.images)
     }
 
+    /// The initial Kubernetes objects, in creation order (namespaces and
+    /// nodes first). Objects carry no status: the sandbox owns status.
     pub fn to_objects(&self) -> Vec<Value> {
         let s = &self.spec;
         let mut out = Vec::new();
-        for ns in &s.namespaces {
-            let mut labels = s.namespace_labels.get(ns).cloned().unwrap_or_default();
-            labels.insert("kubernetes.io/metadata.name".into(), ns.clone());
-            out.push(json!({
-                "apiVersion": "v1",
-                "kind": "Namespace",
-                "metadata": {"name": ns, "labels": labels},
-            }));
-        }
-        for n in &s.nodes {
-            let mut labels = n.labels.clone();
-            labels.insert("kubernetes.io/hostname".into(), n.name.clone());
-            labels.insert("kubernetes.io/os".into(), "linux".into());
-            out.push(json!({
-                "apiVersion": "v1",
-                "kind": "Node",
-                "metadata": {"name": n.name, "labels": labels},
-                "spec": {"unschedulable": n.unschedulable},
-                "status": {
-                    "capacity": {"pods": n.capacity.to_string(), "cpu": "4", "memory": "16Gi"},
-                    "allocatable": {"pods": n.capacity.to_string(), "cpu": "4", "memory": "16Gi"},
-                },
-            }));
-        }
+        out.extend(
+            s.namespaces
+                .iter()
+                .map(|ns| namespace_object(ns, s.namespace_labels.get(ns))),
+        );
+        out.extend(s.nodes.iter().map(node_object));
         for (kind, list) in [
             ("Deployment", &s.deployments),
             ("StatefulSet", &s.stateful_sets),
@@ -611,116 +381,11 @@ impl World {
                 out.push(self.workload_object(kind, w));
             }
         }
-        for d in &s.daemon_sets {
-            let mut pod_spec = json!({"containers": [{
-                "name": CONTAINER_NAME, "image": d.image, "imagePullPolicy": "IfNotPresent",
-            }]});
-            if !d.node_selector.is_empty() {
-                pod_spec["nodeSelector"] = json!(d.node_selector);
-            }
-            out.push(json!({
-                "apiVersion": "apps/v1",
-                "kind": "DaemonSet",
-                "metadata": {"name": d.name, "namespace": d.namespace, "labels": d.labels},
-                "spec": {
-                    "selector": {"matchLabels": d.labels},
-                    "template": {"metadata": {"labels": d.labels}, "spec": pod_spec},
-                },
-            }));
-        }
-        for p in &s.pods {
-            out.push(json!({
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "metadata": {"name": p.name, "namespace": p.namespace, "labels": p.labels},
-                "spec": {"containers": [{
-                    "name": CONTAINER_NAME, "image": p.image, "imagePullPolicy": "IfNotPresent",
-                }]},
-            }));
-        }
-        for svc in &s.services {
-            let calls: Vec<String> = svc
-                .traffic
-                .calls
-                .iter()
-                .map(|c| {
-                    let (ns, name) = qualify(&svc.namespace, c);
-                    format!("{ns}/{name}")
-                })
-                .collect();
-            out.push(json!({
-                "apiVersion": "v1",
-                "kind": "Service",
-                "metadata": {
-                    "name": svc.name,
-                    "namespace": svc.namespace,
-                    "annotations": {
-                        ANN_REQUESTS_PER_SECOND: format_number(svc.traffic.requests_per_second),
-                        ANN_BASE_LATENCY: svc.traffic.base_latency.to_string(),
-                        ANN_CALLS: calls.join(","),
-                    },
-                },
-                "spec": {
-                    "type": "ClusterIP",
-                    "selector": svc.selector,
-                    "ports": [{"name": "http", "protocol": "TCP", "port": svc.port, "targetPort": svc.port}],
-                },
-            }));
-        }
-        for pdb in &s.pod_disruption_budgets {
-            let mut spec = serde_json::Map::new();
-            spec.insert("selector".into(), json!({"matchLabels": pdb.selector}));
-            if let Some(m) = &pdb.max_unavailable {
-                spec.insert("maxUnavailable".into(), m.to_json());
-            }
-            if let Some(m) = &pdb.min_available {
-                spec.insert("minAvailable".into(), m.to_json());
-            }
-            out.push(json!({
-                "apiVersion": "policy/v1",
-                "kind": "PodDisruptionBudget",
-                "metadata": {"name": pdb.name, "namespace": pdb.namespace},
-                "spec": spec,
-            }));
-        }
-        for np in &s.network_policies {
-            let rules = |rules: &[PolicyRule]| -> Vec<Value> {
-                rules
-                    .iter()
-                    .map(|r| {
-                        if r.ports.is_empty() {
-                            json!({})
-                        } else {
-                            let ports: Vec<Value> = r
-                                .ports
-                                .iter()
-                                .map(|p| json!({"protocol": "TCP", "port": p}))
-                                .collect();
-                            json!({"ports": ports})
-                        }
-                    })
-                    .collect()
-            };
-            let types: Vec<&str> = np
-                .policy_types
-                .iter()
-                .map(|t| match t {
-                    PolicyType::Ingress => "Ingress",
-                    PolicyType::Egress => "Egress",
-                })
-                .collect();
-            out.push(json!({
-                "apiVersion": "networking.k8s.io/v1",
-                "kind": "NetworkPolicy",
-                "metadata": {"name": np.name, "namespace": np.namespace},
-                "spec": {
-                    "podSelector": {"matchLabels": np.pod_selector},
-                    "policyTypes": types,
-                    "ingress": rules(&np.ingress),
-                    "egress": rules(&np.egress),
-                },
-            }));
-        }
+        out.extend(s.daemon_sets.iter().map(daemon_set_object));
+        out.extend(s.pods.iter().map(bare_pod_object));
+        out.extend(s.services.iter().map(service_object));
+        out.extend(s.pod_disruption_budgets.iter().map(pdb_object));
+        out.extend(s.network_policies.iter().map(network_policy_object));
         out
     }
 
@@ -768,6 +433,430 @@ impl World {
             "spec": spec,
         })
     }
+}
+
+/// The problems [`World::check`] finds so far, and the declared namespaces
+/// every namespaced entry is checked against.
+struct WorldCheck<'a> {
+    out: Vec<(Vec<Step<'static>>, String)>,
+    namespaces: BTreeSet<&'a str>,
+}
+
+impl<'a> WorldCheck<'a> {
+    /// Blames the node at `spec.<rest>`.
+    fn push(&mut self, rest: &[Step<'static>], message: String) {
+        let mut p = vec![Step::Key("spec")];
+        p.extend_from_slice(rest);
+        self.out.push((p, message));
+    }
+
+    fn check_ns(&mut self, list: &'static str, i: usize, ns: &str) {
+        if !self.namespaces.contains(ns) {
+            self.push(
+                &[Step::Key(list), Step::Index(i), Step::Key("namespace")],
+                format!("namespace `{ns}` is not declared under spec.namespaces"),
+            );
+        }
+    }
+
+    fn nodes(&mut self, s: &WorldSpec) {
+        if s.nodes.is_empty() {
+            self.push(
+                &[Step::Key("nodes")],
+                "a world needs at least one node".into(),
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for (i, n) in s.nodes.iter().enumerate() {
+            if !seen.insert(n.name.as_str()) {
+                self.push(
+                    &[Step::Key("nodes"), Step::Index(i), Step::Key("name")],
+                    format!("duplicate node `{}`", n.name),
+                );
+            }
+            if n.capacity == 0 {
+                self.push(
+                    &[Step::Key("nodes"), Step::Index(i), Step::Key("capacity")],
+                    "node capacity must be at least 1 pod".into(),
+                );
+            }
+        }
+    }
+
+    fn namespaces(&mut self, s: &WorldSpec) {
+        for (i, ns) in s.namespaces.iter().enumerate() {
+            if !is_dns_label(ns) {
+                self.push(
+                    &[Step::Key("namespaces"), Step::Index(i)],
+                    format!("namespace `{ns}` is not a DNS-1123 label"),
+                );
+            }
+        }
+    }
+
+    /// Deployments, then StatefulSets: namespace, unique name, DNS name,
+    /// pod labels (the selector) and a usable capacity.
+    fn workloads(&mut self, s: &WorldSpec) {
+        for (list, items) in [
+            ("deployments", &s.deployments),
+            ("statefulSets", &s.stateful_sets),
+        ] {
+            let mut seen = BTreeSet::new();
+            for (i, w) in items.iter().enumerate() {
+                self.check_ns(list, i, &w.namespace);
+                if !seen.insert((w.namespace.as_str(), w.name.as_str())) {
+                    self.push(
+                        &[Step::Key(list), Step::Index(i), Step::Key("name")],
+                        format!("duplicate {list} entry `{}/{}`", w.namespace, w.name),
+                    );
+                }
+                if !is_dns_label(&w.name) {
+                    self.push(
+                        &[Step::Key(list), Step::Index(i), Step::Key("name")],
+                        format!("name `{}` is not a DNS-1123 label", w.name),
+                    );
+                }
+                if w.labels.is_empty() {
+                    self.push(
+                        &[Step::Key(list), Step::Index(i), Step::Key("labels")],
+                        "a workload needs at least one pod label (it is also its selector)".into(),
+                    );
+                }
+                if !(w.capacity_per_pod.is_finite() && w.capacity_per_pod > 0.0) {
+                    self.push(
+                        &[Step::Key(list), Step::Index(i), Step::Key("capacityPerPod")],
+                        "capacityPerPod must be a positive number of requests/s".into(),
+                    );
+                }
+            }
+        }
+    }
+
+    fn namespace_labels(&mut self, s: &WorldSpec) {
+        for ns in s.namespace_labels.keys() {
+            if !self.namespaces.contains(ns.as_str()) {
+                self.push(
+                    &[Step::Key("namespaceLabels")],
+                    format!("namespace `{ns}` is not declared under spec.namespaces"),
+                );
+            }
+        }
+    }
+
+    /// DaemonSets and bare pods: namespace and DNS name for both, then pod
+    /// labels for DaemonSets.
+    fn daemon_sets_and_pods(&mut self, s: &WorldSpec) {
+        for (list, i, ns, name) in s
+            .daemon_sets
+            .iter()
+            .enumerate()
+            .map(|(i, d)| ("daemonSets", i, &d.namespace, &d.name))
+            .chain(
+                s.pods
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| ("pods", i, &p.namespace, &p.name)),
+            )
+        {
+            self.check_ns(list, i, ns);
+            if !is_dns_label(name) {
+                self.push(
+                    &[Step::Key(list), Step::Index(i), Step::Key("name")],
+                    format!("name `{name}` is not a DNS-1123 label"),
+                );
+            }
+        }
+        for (i, d) in s.daemon_sets.iter().enumerate() {
+            if d.labels.is_empty() {
+                self.push(
+                    &[Step::Key("daemonSets"), Step::Index(i), Step::Key("labels")],
+                    "a DaemonSet needs at least one pod label (it is also its selector)".into(),
+                );
+            }
+        }
+    }
+
+    fn shutdown_delays(&mut self, s: &WorldSpec) {
+        for (list, items) in [
+            ("deployments", &s.deployments),
+            ("statefulSets", &s.stateful_sets),
+        ] {
+            for (i, w) in items.iter().enumerate() {
+                let ok = w.shutdown_delay.as_deref().is_none_or(|d| {
+                    d == "grace" || d.parse::<gameday_spanned::values::Duration>().is_ok()
+                });
+                if !ok {
+                    self.push(
+                        &[Step::Key(list), Step::Index(i), Step::Key("shutdownDelay")],
+                        "shutdownDelay is a duration (e.g. 2s) or `grace`".into(),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Each Service on its own; returns the declared `(namespace, name)`s
+    /// for [`Self::calls`].
+    fn services<'s>(&mut self, s: &'s WorldSpec) -> BTreeSet<(&'s str, &'s str)> {
+        let mut services = BTreeSet::new();
+        for (i, svc) in s.services.iter().enumerate() {
+            self.check_ns("services", i, &svc.namespace);
+            if !services.insert((svc.namespace.as_str(), svc.name.as_str())) {
+                self.push(
+                    &[Step::Key("services"), Step::Index(i), Step::Key("name")],
+                    format!("duplicate service `{}/{}`", svc.namespace, svc.name),
+                );
+            }
+            if svc.selector.is_empty() {
+                self.push(
+                    &[Step::Key("services"), Step::Index(i), Step::Key("selector")],
+                    "a service needs a selector".into(),
+                );
+            }
+            if svc.port == 0 {
+                self.push(
+                    &[Step::Key("services"), Step::Index(i), Step::Key("port")],
+                    "port must be between 1 and 65535".into(),
+                );
+            }
+            let rps = svc.traffic.requests_per_second;
+            if !(rps.is_finite() && rps >= 0.0) {
+                self.push(
+                    &[
+                        Step::Key("services"),
+                        Step::Index(i),
+                        Step::Key("traffic"),
+                        Step::Key("requestsPerSecond"),
+                    ],
+                    "requestsPerSecond must be a number >= 0".into(),
+                );
+            }
+        }
+        services
+    }
+
+    /// Calls must name a declared service and must not loop: a loop would
+    /// make both load and failure propagation undefined.
+    fn calls(&mut self, s: &WorldSpec, services: &BTreeSet<(&str, &str)>) {
+        let mut graph: HashMap<(String, String), Vec<(String, String)>> = HashMap::new();
+        for (i, svc) in s.services.iter().enumerate() {
+            let mut edges = Vec::new();
+            for (j, call) in svc.traffic.calls.iter().enumerate() {
+                let target = qualify(&svc.namespace, call);
+                if !services.contains(&(target.0.as_str(), target.1.as_str())) {
+                    self.push(
+                        &[
+                            Step::Key("services"),
+                            Step::Index(i),
+                            Step::Key("traffic"),
+                            Step::Key("calls"),
+                            Step::Index(j),
+                        ],
+                        format!("calls unknown service `{}/{}`", target.0, target.1),
+                    );
+                } else {
+                    edges.push(target);
+                }
+            }
+            graph.insert((svc.namespace.clone(), svc.name.clone()), edges);
+        }
+        for (i, svc) in s.services.iter().enumerate() {
+            let start = (svc.namespace.clone(), svc.name.clone());
+            if reaches(&graph, &start, &start) {
+                self.push(
+                    &[
+                        Step::Key("services"),
+                        Step::Index(i),
+                        Step::Key("traffic"),
+                        Step::Key("calls"),
+                    ],
+                    format!(
+                        "service `{}/{}` calls itself through a cycle",
+                        svc.namespace, svc.name
+                    ),
+                );
+            }
+        }
+    }
+
+    fn pod_disruption_budgets(&mut self, s: &WorldSpec) {
+        for (i, pdb) in s.pod_disruption_budgets.iter().enumerate() {
+            self.check_ns("podDisruptionBudgets", i, &pdb.namespace);
+            if pdb.max_unavailable.is_some() == pdb.min_available.is_some() {
+                self.push(
+                    &[Step::Key("podDisruptionBudgets"), Step::Index(i)],
+                    "set exactly one of maxUnavailable and minAvailable".into(),
+                );
+            }
+        }
+    }
+
+    fn network_policies(&mut self, s: &WorldSpec) {
+        for (i, np) in s.network_policies.iter().enumerate() {
+            self.check_ns("networkPolicies", i, &np.namespace);
+            if np.policy_types.is_empty() {
+                self.push(
+                    &[
+                        Step::Key("networkPolicies"),
+                        Step::Index(i),
+                        Step::Key("policyTypes"),
+                    ],
+                    "policyTypes needs Ingress, Egress or both".into(),
+                );
+            }
+        }
+    }
+}
+
+/// A Namespace with the labels the world gives it, plus the
+/// `kubernetes.io/metadata.name` label the apiserver always sets.
+fn namespace_object(ns: &str, labels: Option<&BTreeMap<String, String>>) -> Value {
+    let mut labels = labels.cloned().unwrap_or_default();
+    labels.insert("kubernetes.io/metadata.name".into(), ns.to_string());
+    json!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": ns, "labels": labels},
+    })
+}
+
+/// A Node with the well-known hostname and os labels a kubelet registers
+/// with, and its pod capacity.
+fn node_object(n: &NodeSpec) -> Value {
+    let mut labels = n.labels.clone();
+    labels.insert("kubernetes.io/hostname".into(), n.name.clone());
+    labels.insert("kubernetes.io/os".into(), "linux".into());
+    json!({
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": n.name, "labels": labels},
+        "spec": {"unschedulable": n.unschedulable},
+        "status": {
+            "capacity": {"pods": n.capacity.to_string(), "cpu": "4", "memory": "16Gi"},
+            "allocatable": {"pods": n.capacity.to_string(), "cpu": "4", "memory": "16Gi"},
+        },
+    })
+}
+
+fn daemon_set_object(d: &DaemonSetSpec) -> Value {
+    let mut pod_spec = json!({"containers": [{
+        "name": CONTAINER_NAME, "image": d.image, "imagePullPolicy": "IfNotPresent",
+    }]});
+    if !d.node_selector.is_empty() {
+        pod_spec["nodeSelector"] = json!(d.node_selector);
+    }
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": d.name, "namespace": d.namespace, "labels": d.labels},
+        "spec": {
+            "selector": {"matchLabels": d.labels},
+            "template": {"metadata": {"labels": d.labels}, "spec": pod_spec},
+        },
+    })
+}
+
+fn bare_pod_object(p: &BarePodSpec) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": p.name, "namespace": p.namespace, "labels": p.labels},
+        "spec": {"containers": [{
+            "name": CONTAINER_NAME, "image": p.image, "imagePullPolicy": "IfNotPresent",
+        }]},
+    })
+}
+
+/// A ClusterIP Service whose traffic model (rate, latency, callees) rides
+/// on annotations, so the traffic model reads it back from the store.
+fn service_object(svc: &ServiceSpec) -> Value {
+    let calls: Vec<String> = svc
+        .traffic
+        .calls
+        .iter()
+        .map(|c| {
+            let (ns, name) = qualify(&svc.namespace, c);
+            format!("{ns}/{name}")
+        })
+        .collect();
+    json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": svc.name,
+            "namespace": svc.namespace,
+            "annotations": {
+                ANN_REQUESTS_PER_SECOND: format_number(svc.traffic.requests_per_second),
+                ANN_BASE_LATENCY: svc.traffic.base_latency.to_string(),
+                ANN_CALLS: calls.join(","),
+            },
+        },
+        "spec": {
+            "type": "ClusterIP",
+            "selector": svc.selector,
+            "ports": [{"name": "http", "protocol": "TCP", "port": svc.port, "targetPort": svc.port}],
+        },
+    })
+}
+
+/// A PodDisruptionBudget; only the bounds the world sets are written.
+fn pdb_object(pdb: &PdbSpec) -> Value {
+    let mut spec = serde_json::Map::new();
+    spec.insert("selector".into(), json!({"matchLabels": pdb.selector}));
+    if let Some(m) = &pdb.max_unavailable {
+        spec.insert("maxUnavailable".into(), m.to_json());
+    }
+    if let Some(m) = &pdb.min_available {
+        spec.insert("minAvailable".into(), m.to_json());
+    }
+    json!({
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": pdb.name, "namespace": pdb.namespace},
+        "spec": spec,
+    })
+}
+
+fn network_policy_object(np: &NetworkPolicySpec) -> Value {
+    let types: Vec<&str> = np
+        .policy_types
+        .iter()
+        .map(|t| match t {
+            PolicyType::Ingress => "Ingress",
+            PolicyType::Egress => "Egress",
+        })
+        .collect();
+    json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": np.name, "namespace": np.namespace},
+        "spec": {
+            "podSelector": {"matchLabels": np.pod_selector},
+            "policyTypes": types,
+            "ingress": policy_rules(&np.ingress),
+            "egress": policy_rules(&np.egress),
+        },
+    })
+}
+
+/// Ingress or egress rules: a rule with no ports is `{}` (any peer, any
+/// port); otherwise it lists its TCP ports.
+fn policy_rules(rules: &[PolicyRule]) -> Vec<Value> {
+    rules
+        .iter()
+        .map(|r| {
+            if r.ports.is_empty() {
+                json!({})
+            } else {
+                let ports: Vec<Value> = r
+                    .ports
+                    .iter()
+                    .map(|p| json!({"protocol": "TCP", "port": p}))
+                    .collect();
+                json!({"ports": ports})
+            }
+        })
+        .collect()
 }
 
 /// `name` or `namespace/name` → (namespace, name).

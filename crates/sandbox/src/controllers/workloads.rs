@@ -4,7 +4,7 @@
 //! ReplicaSet and rolls with maxSurge/maxUnavailable; StatefulSets create
 //! ordinal pods in order and replace outdated ones from the highest ordinal.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -151,19 +151,19 @@ pub fn deployments(
     changed
 }
 
+/// One Deployment's sync, in the order of the upstream deployment
+/// controller: find or create the ReplicaSet for the current template,
+/// scale ReplicaSets by the strategy, then write status.
 fn deployment(
     ctx: &Ctx,
     d: &Value,
     owned: Option<&Vec<Arc<Obj>>>,
     pods_by: &HashMap<String, Vec<Arc<Obj>>>,
 ) -> bool {
-    let ns = meta::namespace(d);
-    let name = meta::name(d);
     let want = replicas(d);
     let Some(template) = meta::at(d, &["spec", "template"]) else {
         return false;
     };
-    let hash = meta::value_hash(&meta::canonical_template(template));
     let mut rss: Vec<Value> = owned
         .map(|v| v.iter().map(|o| o.parse()).collect())
         .unwrap_or_default();
@@ -172,102 +172,8 @@ fn deployment(
             .unwrap_or("")
             .to_string()
     });
-    let max_rev = rss.iter().map(revision).max().unwrap_or(0);
-    let mut changed = false;
-    let new_pos = rss.iter().position(|r| {
-        meta::str_at(r, &["metadata", "labels", "pod-template-hash"]) == Some(hash.as_str())
-    });
-    let old_total: i64 = rss
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| Some(*i) != new_pos)
-        .map(|(_, r)| replicas(r))
-        .sum();
-    let new_rs = match new_pos {
-        Some(i) => {
-            let r = rss[i].clone();
-            if revision(&r) < max_rev
-                || meta::annotation(d, REVISION) != meta::annotation(&r, REVISION)
-            {
-                // A rollback to an older template: it becomes the newest revision.
-                let rev = if revision(&r) < max_rev {
-                    max_rev + 1
-                } else {
-                    revision(&r)
-                };
-                let _ = ctx.store.modify(
-                    REPLICASETS,
-                    ns,
-                    meta::name(&r),
-                    UpdateMode::Full,
-                    |_, new| {
-                        meta::ensure_object(new, &["metadata", "annotations"])
-                            .insert(REVISION.into(), json!(rev.to_string()));
-                        Ok(())
-                    },
-                );
-                let _ = ctx
-                    .store
-                    .modify(DEPLOYMENTS, ns, name, UpdateMode::Full, |_, new| {
-                        meta::ensure_object(new, &["metadata", "annotations"])
-                            .insert(REVISION.into(), json!(rev.to_string()));
-                        Ok(())
-                    });
-                changed = true;
-            }
-            r
-        }
-        None => {
-            let mut tpl = template.clone();
-            meta::ensure_object(&mut tpl, &["metadata", "labels"])
-                .insert("pod-template-hash".into(), json!(hash));
-            let mut selector = meta::at(d, &["spec", "selector"])
-                .cloned()
-                .unwrap_or(json!({}));
-            meta::ensure_object(&mut selector, &["matchLabels"])
-                .insert("pod-template-hash".into(), json!(hash));
-            let mut labels = meta::at(template, &["metadata", "labels"])
-                .cloned()
-                .unwrap_or(json!({}));
-            labels["pod-template-hash"] = json!(hash);
-            let initial = if old_total == 0 { want } else { 0 };
-            let rs_name = format!("{name}-{hash}");
-            let rev = (max_rev + 1).to_string();
-            let rs = json!({
-                "metadata": {
-                    "name": rs_name,
-                    "labels": labels,
-                    "annotations": {REVISION: rev, "deployment.kubernetes.io/desired-replicas": want.to_string()},
-                    "ownerReferences": [meta::owner_ref(d)],
-                },
-                "spec": {"replicas": initial, "selector": selector, "template": tpl},
-                "status": {"replicas": 0},
-            });
-            match ctx.store.create(REPLICASETS, ns, rs) {
-                Ok(o) => {
-                    let _ = ctx
-                        .store
-                        .modify(DEPLOYMENTS, ns, name, UpdateMode::Full, |_, new| {
-                            meta::ensure_object(new, &["metadata", "annotations"])
-                                .insert(REVISION.into(), json!(rev));
-                            Ok(())
-                        });
-                    if initial > 0 {
-                        ctx.event(
-                            d,
-                            NORMAL,
-                            "ScalingReplicaSet",
-                            &format!("Scaled up replica set {rs_name} from 0 to {initial}"),
-                            "deployment-controller",
-                        );
-                    }
-                    rss.push(o.parse());
-                    changed = true;
-                    o.parse()
-                }
-                Err(_) => return changed,
-            }
-        }
+    let Some((new_rs, mut changed)) = new_replica_set(ctx, d, template, want, &mut rss) else {
+        return false;
     };
     let new_uid = meta::uid(&new_rs).to_string();
     let olds: Vec<&Value> = rss.iter().filter(|r| meta::uid(r) != new_uid).collect();
@@ -287,65 +193,228 @@ fn deployment(
             changed |= set_replicas(ctx, r, 0, d);
         }
     } else {
-        let ru = meta::at(d, &["spec", "strategy", "rollingUpdate"]);
-        let mut surge = scaled(ru.and_then(|r| r.get("maxSurge")), want, true)
-            .unwrap_or((want as f64 * 0.25).ceil() as i64);
-        let mut unavailable = scaled(ru.and_then(|r| r.get("maxUnavailable")), want, false)
-            .unwrap_or((want as f64 * 0.25).floor() as i64);
-        if surge == 0 && unavailable == 0 {
-            unavailable = 1;
+        changed |= rolling_update(ctx, d, want, &new_rs, &olds, &rss, pods_by);
+    }
+    changed |= deployment_status(ctx, d, want, &new_rs, &rss, pods_by);
+    changed
+}
+
+/// The ReplicaSet for the Deployment's current template (by
+/// `pod-template-hash`), created at the next revision if there is none (it is
+/// then pushed onto `rss`). Returns it and whether anything was written, or
+/// `None` if creating it failed (nothing was written then).
+fn new_replica_set(
+    ctx: &Ctx,
+    d: &Value,
+    template: &Value,
+    want: i64,
+    rss: &mut Vec<Value>,
+) -> Option<(Value, bool)> {
+    let hash = meta::value_hash(&meta::canonical_template(template));
+    let max_rev = rss.iter().map(revision).max().unwrap_or(0);
+    let new_pos = rss.iter().position(|r| {
+        meta::str_at(r, &["metadata", "labels", "pod-template-hash"]) == Some(hash.as_str())
+    });
+    let old_total: i64 = rss
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != new_pos)
+        .map(|(_, r)| replicas(r))
+        .sum();
+    match new_pos {
+        Some(i) => {
+            let r = rss[i].clone();
+            let changed = sync_revision(ctx, d, &r, max_rev);
+            Some((r, changed))
         }
-        surge = surge.max(0);
-        // Scale up the new ReplicaSet within the surge.
-        let new_spec = replicas(&new_rs);
-        let total: i64 = new_spec + olds.iter().map(|r| replicas(r)).sum::<i64>();
-        let new_target = (new_spec + (want + surge - total).max(0)).min(want);
-        if new_target != new_spec {
-            changed |= set_replicas(ctx, &new_rs, new_target, d);
-        }
-        // Scale down old ReplicaSets within maxUnavailable, unhealthy first.
-        let min_available = want - unavailable;
-        let all_pods: i64 = rss
-            .iter()
-            .map(|r| pod_count(pods_by.get(meta::uid(r))))
-            .sum();
-        let new_unavailable = (new_spec - ready_count(pods_by.get(&new_uid))).max(0);
-        let max_scaled_down = all_pods - min_available - new_unavailable;
-        if max_scaled_down > 0 {
-            let mut cleaned = 0;
-            let mut specs: Vec<(Value, i64)> =
-                olds.iter().map(|r| ((*r).clone(), replicas(r))).collect();
-            for (r, spec) in specs.iter_mut() {
-                if cleaned >= max_scaled_down {
-                    break;
-                }
-                let unhealthy = (*spec - ready_count(pods_by.get(meta::uid(r)))).max(0);
-                let n = unhealthy.min(max_scaled_down - cleaned);
-                if n > 0 {
-                    *spec -= n;
-                    cleaned += n;
-                }
-            }
-            let available: i64 = rss
-                .iter()
-                .map(|r| ready_count(pods_by.get(meta::uid(r))))
-                .sum();
-            let mut budget = available - min_available;
-            for (r, spec) in specs.iter_mut() {
-                if budget <= 0 {
-                    break;
-                }
-                let n = (*spec).min(budget);
-                *spec -= n;
-                budget -= n;
-                let _ = r;
-            }
-            for (r, spec) in specs {
-                changed |= set_replicas(ctx, &r, spec, d);
-            }
+        None => {
+            let initial = if old_total == 0 { want } else { 0 };
+            let o = create_replica_set(ctx, d, template, &hash, want, initial, max_rev + 1)?;
+            rss.push(o.clone());
+            Some((o, true))
         }
     }
-    // Status from the pods that exist now.
+}
+
+/// A rollback to an older template: its ReplicaSet becomes the newest
+/// revision, and the Deployment's revision annotation follows it. Returns
+/// whether it wrote.
+fn sync_revision(ctx: &Ctx, d: &Value, r: &Value, max_rev: i64) -> bool {
+    if revision(r) >= max_rev && meta::annotation(d, REVISION) == meta::annotation(r, REVISION) {
+        return false;
+    }
+    let ns = meta::namespace(d);
+    let rev = if revision(r) < max_rev {
+        max_rev + 1
+    } else {
+        revision(r)
+    };
+    let _ = ctx.store.modify(
+        REPLICASETS,
+        ns,
+        meta::name(r),
+        UpdateMode::Full,
+        |_, new| {
+            meta::ensure_object(new, &["metadata", "annotations"])
+                .insert(REVISION.into(), json!(rev.to_string()));
+            Ok(())
+        },
+    );
+    let _ = ctx.store.modify(
+        DEPLOYMENTS,
+        ns,
+        meta::name(d),
+        UpdateMode::Full,
+        |_, new| {
+            meta::ensure_object(new, &["metadata", "annotations"])
+                .insert(REVISION.into(), json!(rev.to_string()));
+            Ok(())
+        },
+    );
+    true
+}
+
+/// Creates `<name>-<hash>` at revision `rev` with `initial` replicas (all
+/// of them when nothing older runs, else none: the rollout scales it), and
+/// stamps the revision on the Deployment.
+fn create_replica_set(
+    ctx: &Ctx,
+    d: &Value,
+    template: &Value,
+    hash: &str,
+    want: i64,
+    initial: i64,
+    rev: i64,
+) -> Option<Value> {
+    let ns = meta::namespace(d);
+    let name = meta::name(d);
+    let mut tpl = template.clone();
+    meta::ensure_object(&mut tpl, &["metadata", "labels"])
+        .insert("pod-template-hash".into(), json!(hash));
+    let mut selector = meta::at(d, &["spec", "selector"])
+        .cloned()
+        .unwrap_or(json!({}));
+    meta::ensure_object(&mut selector, &["matchLabels"])
+        .insert("pod-template-hash".into(), json!(hash));
+    let mut labels = meta::at(template, &["metadata", "labels"])
+        .cloned()
+        .unwrap_or(json!({}));
+    labels["pod-template-hash"] = json!(hash);
+    let rs_name = format!("{name}-{hash}");
+    let rev = rev.to_string();
+    let rs = json!({
+        "metadata": {
+            "name": rs_name,
+            "labels": labels,
+            "annotations": {REVISION: rev, "deployment.kubernetes.io/desired-replicas": want.to_string()},
+            "ownerReferences": [meta::owner_ref(d)],
+        },
+        "spec": {"replicas": initial, "selector": selector, "template": tpl},
+        "status": {"replicas": 0},
+    });
+    let o = ctx.store.create(REPLICASETS, ns, rs).ok()?;
+    let _ = ctx
+        .store
+        .modify(DEPLOYMENTS, ns, name, UpdateMode::Full, |_, new| {
+            meta::ensure_object(new, &["metadata", "annotations"])
+                .insert(REVISION.into(), json!(rev));
+            Ok(())
+        });
+    if initial > 0 {
+        ctx.event(
+            d,
+            NORMAL,
+            "ScalingReplicaSet",
+            &format!("Scaled up replica set {rs_name} from 0 to {initial}"),
+            "deployment-controller",
+        );
+    }
+    Some(o.parse())
+}
+
+/// One RollingUpdate step: scale the new ReplicaSet up within maxSurge, then
+/// the old ones down within maxUnavailable, unhealthy pods first.
+fn rolling_update(
+    ctx: &Ctx,
+    d: &Value,
+    want: i64,
+    new_rs: &Value,
+    olds: &[&Value],
+    rss: &[Value],
+    pods_by: &HashMap<String, Vec<Arc<Obj>>>,
+) -> bool {
+    let mut changed = false;
+    let ru = meta::at(d, &["spec", "strategy", "rollingUpdate"]);
+    let mut surge = scaled(ru.and_then(|r| r.get("maxSurge")), want, true)
+        .unwrap_or((want as f64 * 0.25).ceil() as i64);
+    let mut unavailable = scaled(ru.and_then(|r| r.get("maxUnavailable")), want, false)
+        .unwrap_or((want as f64 * 0.25).floor() as i64);
+    if surge == 0 && unavailable == 0 {
+        unavailable = 1;
+    }
+    surge = surge.max(0);
+    // Scale up the new ReplicaSet within the surge.
+    let new_spec = replicas(new_rs);
+    let total: i64 = new_spec + olds.iter().map(|r| replicas(r)).sum::<i64>();
+    let new_target = (new_spec + (want + surge - total).max(0)).min(want);
+    if new_target != new_spec {
+        changed |= set_replicas(ctx, new_rs, new_target, d);
+    }
+    // Scale down old ReplicaSets within maxUnavailable, unhealthy first.
+    let min_available = want - unavailable;
+    let all_pods: i64 = rss
+        .iter()
+        .map(|r| pod_count(pods_by.get(meta::uid(r))))
+        .sum();
+    let new_unavailable = (new_spec - ready_count(pods_by.get(meta::uid(new_rs)))).max(0);
+    let max_scaled_down = all_pods - min_available - new_unavailable;
+    if max_scaled_down > 0 {
+        let mut cleaned = 0;
+        let mut specs: Vec<(Value, i64)> =
+            olds.iter().map(|r| ((*r).clone(), replicas(r))).collect();
+        for (r, spec) in specs.iter_mut() {
+            if cleaned >= max_scaled_down {
+                break;
+            }
+            let unhealthy = (*spec - ready_count(pods_by.get(meta::uid(r)))).max(0);
+            let n = unhealthy.min(max_scaled_down - cleaned);
+            if n > 0 {
+                *spec -= n;
+                cleaned += n;
+            }
+        }
+        let available: i64 = rss
+            .iter()
+            .map(|r| ready_count(pods_by.get(meta::uid(r))))
+            .sum();
+        let mut budget = available - min_available;
+        for (r, spec) in specs.iter_mut() {
+            if budget <= 0 {
+                break;
+            }
+            let n = (*spec).min(budget);
+            *spec -= n;
+            budget -= n;
+            let _ = r;
+        }
+        for (r, spec) in specs {
+            changed |= set_replicas(ctx, &r, spec, d);
+        }
+    }
+    changed
+}
+
+/// Status from the pods that exist now, with the Available and Progressing
+/// conditions; a condition keeps its timestamps while its status and reason
+/// stay the same.
+fn deployment_status(
+    ctx: &Ctx,
+    d: &Value,
+    want: i64,
+    new_rs: &Value,
+    rss: &[Value],
+    pods_by: &HashMap<String, Vec<Arc<Obj>>>,
+) -> bool {
     let all_pods: i64 = rss
         .iter()
         .map(|r| pod_count(pods_by.get(meta::uid(r))))
@@ -354,7 +423,7 @@ fn deployment(
         .iter()
         .map(|r| ready_count(pods_by.get(meta::uid(r))))
         .sum();
-    let updated = pod_count(pods_by.get(&new_uid));
+    let updated = pod_count(pods_by.get(meta::uid(new_rs)));
     let unavailable_allowed = {
         let ru = meta::at(d, &["spec", "strategy", "rollingUpdate"]);
         scaled(ru.and_then(|r| r.get("maxUnavailable")), want, false)
@@ -377,7 +446,7 @@ fn deployment(
             }
         }
     };
-    let new_rs_name = meta::name(&new_rs).to_string();
+    let new_rs_name = meta::name(new_rs).to_string();
     let status = json!({
         "observedGeneration": meta::at(d, &["metadata", "generation"]).cloned().unwrap_or(json!(1)),
         "replicas": all_pods,
@@ -394,8 +463,7 @@ fn deployment(
                  if complete { format!("ReplicaSet \"{new_rs_name}\" has successfully progressed.") } else { format!("ReplicaSet \"{new_rs_name}\" is progressing.") }),
         ],
     });
-    changed |= set_status(ctx, DEPLOYMENTS, d, strip_zero(status));
-    changed
+    set_status(ctx, DEPLOYMENTS, d, strip_zero(status))
 }
 
 /// The apiserver omits zero-valued optional counters; kubectl and
@@ -499,140 +567,213 @@ pub fn statefulsets(ctx: &Ctx, pods_by: &HashMap<String, Vec<Arc<Obj>>>) -> bool
     let (all, _) = ctx.store.list(STATEFULSETS, None);
     let mut changed = false;
     for sts in all {
-        let sts = &sts.value();
-        let ns = meta::namespace(sts);
-        let name = meta::name(sts);
-        let want = replicas(sts);
-        let parallel = meta::str_at(sts, &["spec", "podManagementPolicy"]) == Some("Parallel");
-        let Some(template) = meta::at(sts, &["spec", "template"]) else {
-            continue;
-        };
-        let revision = format!(
-            "{name}-{}",
-            meta::value_hash(&meta::canonical_template(template))
-        );
-        let mut by_ord: std::collections::BTreeMap<i64, Arc<Obj>> =
-            std::collections::BTreeMap::new();
-        // Ordinals whose pod is terminating: the identity is taken until
-        // that pod is gone, so it is never recreated alongside it.
-        let mut terminating: std::collections::BTreeSet<i64> = Default::default();
-        for p in pods_by.get(meta::uid(sts)).into_iter().flatten() {
-            if let Some(o) = ordinal(name, &p.summary.name) {
-                if live(p) {
-                    by_ord.insert(o, p.clone());
-                } else {
-                    terminating.insert(o);
-                }
-            }
-        }
-        // OrderedReady waits for every terminating pod to be gone before
-        // any other change ("waiting for Pod to Terminate" in the upstream
-        // stateful_set_control.go); Parallel only skips those ordinals.
-        let wait = !parallel && !terminating.is_empty();
-        // Scale up, in order unless Parallel.
-        for i in 0..want {
-            if wait {
-                break;
-            }
-            if by_ord.contains_key(&i) || terminating.contains(&i) {
-                continue;
-            }
-            let predecessors_ready =
-                (0..i).all(|j| by_ord.get(&j).is_some_and(|p| p.summary.ready));
-            if !parallel && !predecessors_ready {
-                break;
-            }
-            let pod_name = format!("{name}-{i}");
-            let mut pod = pod_from_template(
-                sts,
-                &pod_name,
-                &[
-                    ("statefulset.kubernetes.io/pod-name", pod_name.clone()),
-                    ("apps.kubernetes.io/pod-index", i.to_string()),
-                    ("controller-revision-hash", revision.clone()),
-                ],
-            );
-            pod["spec"]["hostname"] = json!(pod_name);
-            if let Some(svc) = meta::str_at(sts, &["spec", "serviceName"]) {
-                pod["spec"]["subdomain"] = json!(svc);
-            }
-            if let Ok(p) = ctx.store.create(PODS, ns, pod) {
-                ctx.event(
-                    sts,
-                    NORMAL,
-                    "SuccessfulCreate",
-                    &format!("create Pod {pod_name} in StatefulSet {name} successful"),
-                    "statefulset-controller",
-                );
-                by_ord.insert(i, p);
-                changed = true;
-            }
-            if !parallel {
-                break;
-            }
-        }
-        // Scale down from the highest ordinal, one at a time.
-        if let Some((&top, p)) = by_ord.iter().next_back()
-            && top >= want
-            && !wait
-        {
-            let p = p.clone();
-            if ctx
-                .store
-                .delete(PODS, ns, p.summary.name.as_str(), None)
-                .is_ok()
-            {
-                ctx.killing(p.value());
-                ctx.event(
-                    sts,
-                    NORMAL,
-                    "SuccessfulDelete",
-                    &format!(
-                        "delete Pod {} in StatefulSet {name} successful",
-                        p.summary.name.as_str()
-                    ),
-                    "statefulset-controller",
-                );
-                by_ord.remove(&top);
-                changed = true;
-            }
-        }
-        // Rolling update: replace the highest outdated pod once all are ready.
-        let all_ready = terminating.is_empty()
-            && (0..want).all(|i| by_ord.get(&i).is_some_and(|p| p.summary.ready));
-        if all_ready
-            && let Some((_, p)) = by_ord.iter().rev().find(|(_, p)| {
-                p.summary.label("controller-revision-hash") != Some(revision.as_str())
-            })
-        {
-            let p = p.clone();
-            if ctx
-                .store
-                .delete(PODS, ns, p.summary.name.as_str(), None)
-                .is_ok()
-            {
-                ctx.killing(p.value());
-                by_ord.retain(|_, x| !Arc::ptr_eq(x, &p));
-                changed = true;
-            }
-        }
-        let ready = by_ord.values().filter(|p| p.summary.ready).count() as i64;
-        let updated = by_ord
-            .values()
-            .filter(|p| p.summary.label("controller-revision-hash") == Some(revision.as_str()))
-            .count() as i64;
-        let status = strip_zero(json!({
-            "observedGeneration": meta::at(sts, &["metadata", "generation"]).cloned().unwrap_or(json!(1)),
-            "replicas": by_ord.len(),
-            "readyReplicas": ready,
-            "availableReplicas": ready,
-            "currentReplicas": updated,
-            "updatedReplicas": updated,
-            "currentRevision": revision,
-            "updateRevision": revision,
-            "collisionCount": 0,
-        }));
-        changed |= set_status(ctx, STATEFULSETS, sts, status);
+        changed |= statefulset(ctx, sts.value(), pods_by);
     }
     changed
+}
+
+/// What one StatefulSet sync reads from the object, once.
+struct StsSpec<'a> {
+    sts: &'a Value,
+    ns: &'a str,
+    name: &'a str,
+    want: i64,
+    parallel: bool,
+    /// `<name>-<template hash>`, the pods' `controller-revision-hash`.
+    revision: String,
+}
+
+/// The set's pods by ordinal: live ones, and the ordinals whose pod is still
+/// terminating.
+struct StsPods {
+    by_ord: BTreeMap<i64, Arc<Obj>>,
+    /// Ordinals whose pod is terminating: the identity is taken until that
+    /// pod is gone, so it is never recreated alongside it.
+    terminating: BTreeSet<i64>,
+}
+
+/// One StatefulSet's sync, in the order of the upstream
+/// stateful_set_control.go: observe pods by ordinal, scale up, scale down,
+/// roll, then write status.
+fn statefulset(ctx: &Ctx, sts: &Value, pods_by: &HashMap<String, Vec<Arc<Obj>>>) -> bool {
+    let name = meta::name(sts);
+    let Some(template) = meta::at(sts, &["spec", "template"]) else {
+        return false;
+    };
+    let spec = StsSpec {
+        sts,
+        ns: meta::namespace(sts),
+        name,
+        want: replicas(sts),
+        parallel: meta::str_at(sts, &["spec", "podManagementPolicy"]) == Some("Parallel"),
+        revision: format!(
+            "{name}-{}",
+            meta::value_hash(&meta::canonical_template(template))
+        ),
+    };
+    let mut pods = sts_observe(&spec, pods_by);
+    let mut changed = false;
+    // OrderedReady waits for every terminating pod to be gone before
+    // any other change ("waiting for Pod to Terminate" in the upstream
+    // stateful_set_control.go); Parallel only skips those ordinals.
+    let wait = !spec.parallel && !pods.terminating.is_empty();
+    if !wait {
+        changed |= sts_scale_up(ctx, &spec, &mut pods);
+        changed |= sts_scale_down(ctx, &spec, &mut pods);
+    }
+    changed |= sts_roll(ctx, &spec, &mut pods);
+    changed |= sts_status(ctx, &spec, &pods);
+    changed
+}
+
+fn sts_observe(spec: &StsSpec<'_>, pods_by: &HashMap<String, Vec<Arc<Obj>>>) -> StsPods {
+    let mut pods = StsPods {
+        by_ord: BTreeMap::new(),
+        terminating: BTreeSet::new(),
+    };
+    for p in pods_by.get(meta::uid(spec.sts)).into_iter().flatten() {
+        if let Some(o) = ordinal(spec.name, &p.summary.name) {
+            if live(p) {
+                pods.by_ord.insert(o, p.clone());
+            } else {
+                pods.terminating.insert(o);
+            }
+        }
+    }
+    pods
+}
+
+/// Scale up, in order unless Parallel: OrderedReady creates one pod per
+/// sync, and only once every lower ordinal is ready.
+fn sts_scale_up(ctx: &Ctx, spec: &StsSpec<'_>, pods: &mut StsPods) -> bool {
+    let StsSpec {
+        sts,
+        ns,
+        name,
+        want,
+        parallel,
+        ..
+    } = *spec;
+    let mut changed = false;
+    for i in 0..want {
+        if pods.by_ord.contains_key(&i) || pods.terminating.contains(&i) {
+            continue;
+        }
+        let predecessors_ready =
+            (0..i).all(|j| pods.by_ord.get(&j).is_some_and(|p| p.summary.ready));
+        if !parallel && !predecessors_ready {
+            break;
+        }
+        let pod_name = format!("{name}-{i}");
+        let mut pod = pod_from_template(
+            sts,
+            &pod_name,
+            &[
+                ("statefulset.kubernetes.io/pod-name", pod_name.clone()),
+                ("apps.kubernetes.io/pod-index", i.to_string()),
+                ("controller-revision-hash", spec.revision.clone()),
+            ],
+        );
+        pod["spec"]["hostname"] = json!(pod_name);
+        if let Some(svc) = meta::str_at(sts, &["spec", "serviceName"]) {
+            pod["spec"]["subdomain"] = json!(svc);
+        }
+        if let Ok(p) = ctx.store.create(PODS, ns, pod) {
+            ctx.event(
+                sts,
+                NORMAL,
+                "SuccessfulCreate",
+                &format!("create Pod {pod_name} in StatefulSet {name} successful"),
+                "statefulset-controller",
+            );
+            pods.by_ord.insert(i, p);
+            changed = true;
+        }
+        if !parallel {
+            break;
+        }
+    }
+    changed
+}
+
+/// Scale down from the highest ordinal, one at a time.
+fn sts_scale_down(ctx: &Ctx, spec: &StsSpec<'_>, pods: &mut StsPods) -> bool {
+    let Some((&top, p)) = pods.by_ord.iter().next_back() else {
+        return false;
+    };
+    if top < spec.want {
+        return false;
+    }
+    let p = p.clone();
+    if ctx
+        .store
+        .delete(PODS, spec.ns, p.summary.name.as_str(), None)
+        .is_err()
+    {
+        return false;
+    }
+    ctx.killing(p.value());
+    ctx.event(
+        spec.sts,
+        NORMAL,
+        "SuccessfulDelete",
+        &format!(
+            "delete Pod {} in StatefulSet {} successful",
+            p.summary.name.as_str(),
+            spec.name
+        ),
+        "statefulset-controller",
+    );
+    pods.by_ord.remove(&top);
+    true
+}
+
+/// Rolling update: replace the highest outdated pod once all are ready.
+fn sts_roll(ctx: &Ctx, spec: &StsSpec<'_>, pods: &mut StsPods) -> bool {
+    let all_ready = pods.terminating.is_empty()
+        && (0..spec.want).all(|i| pods.by_ord.get(&i).is_some_and(|p| p.summary.ready));
+    if !all_ready {
+        return false;
+    }
+    let Some((_, p)) =
+        pods.by_ord.iter().rev().find(|(_, p)| {
+            p.summary.label("controller-revision-hash") != Some(spec.revision.as_str())
+        })
+    else {
+        return false;
+    };
+    let p = p.clone();
+    if ctx
+        .store
+        .delete(PODS, spec.ns, p.summary.name.as_str(), None)
+        .is_err()
+    {
+        return false;
+    }
+    ctx.killing(p.value());
+    pods.by_ord.retain(|_, x| !Arc::ptr_eq(x, &p));
+    true
+}
+
+fn sts_status(ctx: &Ctx, spec: &StsSpec<'_>, pods: &StsPods) -> bool {
+    let sts = spec.sts;
+    let revision = spec.revision.as_str();
+    let ready = pods.by_ord.values().filter(|p| p.summary.ready).count() as i64;
+    let updated = pods
+        .by_ord
+        .values()
+        .filter(|p| p.summary.label("controller-revision-hash") == Some(revision))
+        .count() as i64;
+    let status = strip_zero(json!({
+        "observedGeneration": meta::at(sts, &["metadata", "generation"]).cloned().unwrap_or(json!(1)),
+        "replicas": pods.by_ord.len(),
+        "readyReplicas": ready,
+        "availableReplicas": ready,
+        "currentReplicas": updated,
+        "updatedReplicas": updated,
+        "currentRevision": revision,
+        "updateRevision": revision,
+        "collisionCount": 0,
+    }));
+    set_status(ctx, STATEFULSETS, sts, status)
 }
