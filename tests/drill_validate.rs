@@ -3,6 +3,8 @@
 //! must report it at the given line and column, with a hint, and exit 2.
 //! The valid drills validate, and `gameday schema drill` accepts them.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -204,28 +206,7 @@ fn gameday(args: &[&std::ffi::OsStr]) -> std::process::Output {
 
 #[test]
 fn the_corpus_has_fifteen_distinct_mistakes_each_golden() {
-    let mut stems: Vec<String> = std::fs::read_dir(dir("invalid"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
-        .collect();
-    stems.sort();
-    assert!(stems.len() >= 15, "only {} invalid drills", stems.len());
-    let mut golden: Vec<&str> = GOLDEN.iter().map(|g| g.0).collect();
-    golden.sort();
-    assert_eq!(
-        stems, golden,
-        "every fixture needs exactly one golden entry"
-    );
-    let mut messages: Vec<&str> = GOLDEN.iter().map(|g| g.3).collect();
-    messages.sort();
-    messages.dedup();
-    assert_eq!(
-        messages.len(),
-        GOLDEN.len(),
-        "each fixture is a different mistake"
-    );
+    common::golden::check_corpus(&dir("invalid"), GOLDEN, 15);
 }
 
 #[test]

@@ -386,37 +386,29 @@ async fn https_proxy_and_no_proxy_are_respected() {
     let c = Cluster::start(shop_world()).await;
     let sc = c.write_scenario("s.yaml", "proxied", &faults("5s"), "");
     let (proxy, seen, task) = connect_proxy().await;
-    let out = c
-        .gameday(&["plan", sc.to_str().unwrap()])
-        .env("HTTPS_PROXY", format!("http://{proxy}"))
-        .env_remove("NO_PROXY")
-        .env_remove("no_proxy")
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // `gameday plan` behind the proxy, with NO_PROXY as given.
+    let plan = |no_proxy: &'static str| {
+        let mut cmd = c.gameday(&["plan", sc.to_str().unwrap()]);
+        cmd.env("HTTPS_PROXY", format!("http://{proxy}"))
+            .env("NO_PROXY", no_proxy)
+            .env_remove("no_proxy");
+        async move {
+            let out = cmd.output().await.unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    };
+    plan("").await;
     let through: Vec<String> = seen.lock().unwrap().clone();
     assert!(
         through.iter().any(|t| t.starts_with("127.0.0.1:")),
         "the API calls went through the proxy: {through:?}"
     );
     seen.lock().unwrap().clear();
-    let out = c
-        .gameday(&["plan", sc.to_str().unwrap()])
-        .env("HTTPS_PROXY", format!("http://{proxy}"))
-        .env("NO_PROXY", "127.0.0.1")
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    plan("127.0.0.1").await;
     assert!(seen.lock().unwrap().is_empty(), "NO_PROXY bypasses it");
     task.abort();
 }

@@ -2,6 +2,8 @@
 //! holds one mistake, and `gameday validate` must report it at the given
 //! line and column with the given message, and exit 2.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -338,28 +340,7 @@ fn fixture(stem: &str) -> PathBuf {
 
 #[test]
 fn corpus_has_thirty_distinct_mistakes_and_each_is_golden() {
-    let mut stems: Vec<String> = std::fs::read_dir(invalid_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
-        .collect();
-    stems.sort();
-    assert!(stems.len() >= 30, "only {} invalid fixtures", stems.len());
-    let mut golden: Vec<&str> = GOLDEN.iter().map(|g| g.0).collect();
-    golden.sort();
-    assert_eq!(
-        stems, golden,
-        "every fixture needs exactly one golden entry"
-    );
-    let mut messages: Vec<&str> = GOLDEN.iter().map(|g| g.3).collect();
-    messages.sort();
-    messages.dedup();
-    assert_eq!(
-        messages.len(),
-        GOLDEN.len(),
-        "each fixture must be a different mistake"
-    );
+    common::golden::check_corpus(&invalid_dir(), GOLDEN, 30);
 }
 
 #[test]

@@ -760,13 +760,7 @@ async fn execute(
     stop: &std::sync::atomic::AtomicBool,
     idx: usize,
 ) -> (usize, Vec<TargetResult>) {
-    let cx = FaultCx {
-        kube,
-        scenario,
-        config,
-        fault,
-        concurrency,
-    };
+    let cx = FaultCx::new(kube, scenario, config, fault, concurrency);
     (
         idx,
         kind_of(fault.kind)

@@ -87,13 +87,7 @@ pub async fn plan_fault_excluding(
     concurrency: usize,
     taken: &BTreeSet<ObjRef>,
 ) -> Result<FaultPlan, FaultError> {
-    let cx = FaultCx {
-        kube,
-        scenario,
-        config,
-        fault,
-        concurrency,
-    };
+    let cx = FaultCx::new(kube, scenario, config, fault, concurrency);
     let mut candidates = kind_of(fault.kind).plan(&cx).await?;
     candidates.items.retain(|c| !taken.contains(&c.obj));
     let seed = fault.seed.unwrap_or_else(fresh_seed);
@@ -136,13 +130,7 @@ pub async fn dry_run_all(
     concurrency: usize,
 ) -> Result<(), FaultError> {
     for (plan, fault) in plans.iter().zip(&scenario.spec.faults) {
-        let cx = FaultCx {
-            kube,
-            scenario,
-            config,
-            fault,
-            concurrency,
-        };
+        let cx = FaultCx::new(kube, scenario, config, fault, concurrency);
         kind_of(fault.kind).dry_run(&cx, plan.targets()).await?;
     }
     Ok(())

@@ -102,7 +102,23 @@ pub struct FaultCx<'a> {
     pub concurrency: usize,
 }
 
-impl FaultCx<'_> {
+impl<'a> FaultCx<'a> {
+    pub fn new(
+        kube: &'a Kube,
+        scenario: &'a Scenario,
+        config: &'a Config,
+        fault: &'a Fault,
+        concurrency: usize,
+    ) -> Self {
+        FaultCx {
+            kube,
+            scenario,
+            config,
+            fault,
+            concurrency,
+        }
+    }
+
     pub fn invalid(&self, message: impl Into<String>) -> FaultError {
         FaultError::Invalid {
             fault: self.fault.name.clone(),

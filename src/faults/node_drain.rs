@@ -146,17 +146,7 @@ async fn plan_drain(cx: &FaultCx<'_>) -> Result<Candidates, FaultError> {
             if let Some(why) = refusal(pod, force, delete_empty_dir) {
                 refused.push(format!("pod {ns}/{name} on {node} {why}"));
             }
-            let key = ObjRef {
-                kind: ObjKind::Node,
-                namespace: None,
-                name: node.to_string(),
-            }
-            .to_string();
-            *out.disrupts
-                .entry(key)
-                .or_default()
-                .entry(group)
-                .or_default() += 1;
+            targets::count_eviction(&mut out, node, group);
         }
     }
     if refused.is_empty() {

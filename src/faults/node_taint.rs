@@ -16,7 +16,7 @@ use super::{
     Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverted, Reverting, targets,
 };
 use crate::k8s::Kube;
-use crate::k8s::marks::{self, Marked, ObjKind, ObjRef};
+use crate::k8s::marks::{self, Marked, ObjKind};
 use crate::k8s::select::{Candidate, Candidates, GroupImpact};
 use crate::scenario::ParamCheck;
 use crate::scenario::TargetKind;
@@ -136,16 +136,7 @@ async fn plan_taint(cx: &FaultCx<'_>) -> Result<Candidates, FaultError> {
             refused.push(format!("{ns}/{name} on {node}"));
             continue;
         }
-        let key = ObjRef {
-            kind: ObjKind::Node,
-            namespace: None,
-            name: node.to_string(),
-        };
-        *out.disrupts
-            .entry(key.to_string())
-            .or_default()
-            .entry(group)
-            .or_default() += 1;
+        targets::count_eviction(&mut out, node, group);
     }
     if refused.is_empty() {
         Ok(out)

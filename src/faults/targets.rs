@@ -210,6 +210,21 @@ pub async fn nodes(cx: &FaultCx<'_>) -> Result<(Candidates, Vec<Node>), FaultErr
     Ok((out, nodes))
 }
 
+/// Records that evicting from `node` would take one pod of `group` (the
+/// count `eviction_impact` sums per chosen node).
+pub fn count_eviction(out: &mut Candidates, node: &str, group: String) {
+    let key = ObjRef {
+        kind: ObjKind::Node,
+        namespace: None,
+        name: node.to_string(),
+    };
+    *out.disrupts
+        .entry(key.to_string())
+        .or_default()
+        .entry(group)
+        .or_default() += 1;
+}
+
 /// The impact of faults that evict the pods on the chosen nodes (nodeDrain,
 /// a NoExecute nodeTaint): the chosen nodes against all nodes, and the pods
 /// they would evict per workload (`Candidates::disrupts`) against each

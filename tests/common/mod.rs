@@ -2,5 +2,6 @@
 //! of it, so unused items are expected.
 #![allow(dead_code)]
 
+pub mod golden;
 pub mod harness;
 pub mod strict_json;
