@@ -229,13 +229,7 @@ fn the_loader_reports_each_mistake_at_its_node_with_a_hint() {
     }
     for &(stem, hint) in HINTS {
         let diags = load_file(&fixture(stem), &config, &gameday::faults::Registry).expect_err(stem);
-        assert!(
-            diags
-                .iter()
-                .any(|d| d.hint.as_deref().is_some_and(|h| h.contains(hint))),
-            "{stem}: no hint containing `{hint}` in\n{}",
-            gameday::diag::render_all(&diags, false)
-        );
+        common::golden::assert_hint(stem, &diags, hint);
     }
 }
 

@@ -372,13 +372,7 @@ fn hints_explain_the_fix() {
     let config = Config::default();
     for &(stem, hint) in HINTS {
         let diags = load_file(&fixture(stem), &config, &Registry).expect_err(stem);
-        assert!(
-            diags
-                .iter()
-                .any(|d| d.hint.as_deref().is_some_and(|h| h.contains(hint))),
-            "{stem}: no hint containing `{hint}` in\n{}",
-            gameday::diag::render_all(&diags, false)
-        );
+        common::golden::assert_hint(stem, &diags, hint);
     }
 }
 

@@ -27,3 +27,14 @@ pub fn check_corpus(dir: &Path, golden: &[(&str, usize, usize, &str)], min: usiz
         "each fixture must be a different mistake"
     );
 }
+
+/// The fixture `stem` was reported with a hint containing `hint`.
+pub fn assert_hint(stem: &str, diags: &[gameday::diag::Diagnostic], hint: &str) {
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.hint.as_deref().is_some_and(|h| h.contains(hint))),
+        "{stem}: no hint containing `{hint}` in\n{}",
+        gameday::diag::render_all(diags, false)
+    );
+}
