@@ -99,13 +99,20 @@ const MAX_EVENTS: usize = 3000;
 pub struct Controllers {
     ctx: Ctx,
     kubelet: kubelet::Kubelet,
-    /// Store resourceVersion at the end of the previous pass.
+    /// Store resourceVersion when the previous pass began reading. Not the
+    /// one at its end: a client write landing after a pass's last list
+    /// would then count as seen, and the pod it changed would never be
+    /// synced (an ephemeral container left unstarted for good).
     last_rv: u64,
     /// Pods with a due timer, by uid.
     timers: HashMap<String, Instant>,
     termination: termination::Termination,
     /// When the next terminating pod's containers exit.
     termination_next: Option<Instant>,
+    /// Test hook: runs after a pass's last read, standing in for a client
+    /// write that lands while the pass runs.
+    #[cfg(test)]
+    mid_pass: Option<Box<dyn FnMut(&Store) + Send>>,
 }
 
 const KNOWN_OWNERS: &[(&str, usize)] = &[
@@ -134,6 +141,8 @@ impl Controllers {
             timers: HashMap::new(),
             termination: termination::Termination::default(),
             termination_next: None,
+            #[cfg(test)]
+            mid_pass: None,
         }
     }
 
@@ -230,13 +239,16 @@ impl Controllers {
         self.kubelet.forget_gone(&live);
         changed |= disruption::reconcile(&store);
         self.trim_events();
-        // After writes, look again next pass: what this pass wrote may need
-        // a reaction (new pods scheduled, statuses recounted).
-        self.last_rv = if changed {
-            start_rv
-        } else {
-            store.current_rv()
-        };
+        #[cfg(test)]
+        if let Some(f) = self.mid_pass.as_mut() {
+            f(&store);
+        }
+        // The next pass looks at everything written since this one began:
+        // what this pass wrote may need a reaction (new pods scheduled,
+        // statuses recounted), and a client's write may have landed after
+        // the lists above. Looking twice at an object is harmless; missing
+        // one leaves it unsynced until something else touches it.
+        self.last_rv = start_rv;
         changed
     }
 
@@ -341,5 +353,63 @@ pub fn ensure_system_namespaces(store: &Store) {
                 serde_json::json!({"metadata": {"name": ns}}),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::UpdateMode;
+    use serde_json::json;
+
+    /// A client write that lands after a pass has read the pods (here: an
+    /// ephemeral container added, as `gameday run` does) is still synced by
+    /// the next pass. Before the fix the pass recorded the store's version
+    /// at its end as seen, so the container never started: the
+    /// faults_crash flake, where a revert waited 30 s for it.
+    #[test]
+    fn a_write_during_a_pass_is_synced_by_the_next() {
+        let store = Arc::new(Store::new(100));
+        ensure_system_namespaces(&store);
+        store
+            .create(NODES, "", json!({"metadata": {"name": "n1"}}))
+            .expect("node");
+        store
+            .create(
+                PODS,
+                "default",
+                json!({"metadata": {"name": "p"}, "spec": {"nodeName": "n1",
+                    "containers": [{"name": "app", "image": "busybox:1.36",
+                        "command": ["sleep", "3600"]}]}}),
+            )
+            .expect("pod");
+        let mut ctrl = Controllers::new(store.clone(), 33);
+        ctrl.settle(true);
+        let mut once = true;
+        ctrl.mid_pass = Some(Box::new(move |s: &Store| {
+            if std::mem::take(&mut once) {
+                s.modify(PODS, "default", "p", UpdateMode::Full, |_, v| {
+                    v["spec"]["ephemeralContainers"] = json!([{"name": "probe",
+                        "image": "busybox:1.36", "command": ["sleep", "60"]}]);
+                    Ok(())
+                })
+                .expect("add ephemeral container");
+            }
+        }));
+        ctrl.pass(true);
+        for _ in 0..5 {
+            ctrl.pass(false);
+        }
+        let pod = store.get(PODS, "default", "p").expect("pod").parse();
+        let started = pod["status"]["ephemeralContainerStatuses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["name"] == "probe" && c["state"].get("running").is_some());
+        assert!(
+            started,
+            "ephemeral container never synced: {}",
+            pod["status"]
+        );
     }
 }
