@@ -3,12 +3,16 @@
 //! `gameday recover`, and checks that no gameday mark remains, every undo
 //! was applied and the workloads are back to their declared replicas and
 //! images. Prints the number of iterations and orphans.
+//!
+//! Both `gameday run` and `gameday recover --namespace shop --nodes` run as a
+//! ServiceAccount bound to exactly what `gameday rbac` prints for the
+//! scenario (issue 13's acceptance: crash safety under least privilege).
 
 mod faults_support;
 
 use std::time::Duration;
 
-use faults_support::{Cluster, journal_events, shop_world};
+use faults_support::{Cluster, shop_world};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use rand::{RngExt, SeedableRng};
 
@@ -25,19 +29,23 @@ const ITERATIONS: usize = 20;
 async fn sigkill_then_recover_leaves_no_orphans() {
     let c = Cluster::start(shop_world()).await;
     let sc = c.write_scenario("crash.yaml", "crash", FAULTS, "");
+    let sa = c.bound_to_printed_rbac(&sc, |_| {}).await;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x5eed);
     let mut orphans = 0usize;
     let mut killed_with_marks = 0usize;
     for i in 0..ITERATIONS {
         let out = c.path(&format!("run-{i}"));
         let mut child = c
-            .gameday(&[
-                "run",
-                sc.to_str().unwrap(),
-                "--ci",
-                "--out",
-                out.to_str().unwrap(),
-            ])
+            .gameday_with(
+                &sa,
+                &[
+                    "run",
+                    sc.to_str().unwrap(),
+                    "--ci",
+                    "--out",
+                    out.to_str().unwrap(),
+                ],
+            )
             .stderr(std::fs::File::create(c.path(&format!("stderr-{i}"))).unwrap())
             .spawn()
             .unwrap();
@@ -53,16 +61,11 @@ async fn sigkill_then_recover_leaves_no_orphans() {
         if !c.marked().await.is_empty() {
             killed_with_marks += 1;
         }
-        // Recover from the cluster alone; by run directory when the journal
-        // got far enough to name the run, else everything.
-        let has_run = journal_events(&out).iter().any(|e| e.event == "run.start");
-        let run_arg = out.to_str().unwrap().to_string();
-        let args: Vec<&str> = if has_run {
-            vec!["recover", "--run", &run_arg]
-        } else {
-            vec!["recover", "--all"]
-        };
-        let (code, stdout, err) = c.run(&args).await;
+        // Recover from the cluster alone, as the same identity: namespaced
+        // lists plus nodes, no cluster-wide right.
+        let (code, stdout, err) = c
+            .run_as(&sa, &["recover", "--namespace", "shop", "--nodes"])
+            .await;
         assert_eq!(code, 0, "iteration {i}: {stdout}{err}");
         let left = c.marked().await;
         orphans += left.len();
@@ -107,7 +110,9 @@ async fn sigkill_then_recover_leaves_no_orphans() {
         }
         // A second recover is a no-op (idempotent).
         let writes = c.sandbox.write_count();
-        let (code, _, _) = c.run(&["recover", "--all"]).await;
+        let (code, _, _) = c
+            .run_as(&sa, &["recover", "--namespace", "shop", "--nodes"])
+            .await;
         assert_eq!(code, 0);
         assert_eq!(
             c.sandbox.write_count(),

@@ -282,40 +282,6 @@ use faults_support::{Cluster, journal_events};
 const LONG_FAULTS: &str = "    - {name: freeze, type: podFailure, duration: 5m, selector: {namespace: shop, labels: {app: checkout}}, mode: {count: 1}}
     - {name: shrink, type: scale, duration: 5m, selector: {namespace: shop, kind: Deployment, name: frontend}, params: {replicas: 1}}";
 
-/// Applies what `gameday rbac SCENARIO` prints (after `edit`), and returns a
-/// kubeconfig that authenticates as its ServiceAccount `gameday`.
-async fn bound_to_printed_rbac(
-    c: &Cluster,
-    scenario: &Path,
-    edit: impl Fn(&mut Vec<serde_json::Value>),
-) -> PathBuf {
-    let (code, yaml, err) = c.run(&["rbac", scenario.to_str().unwrap()]).await;
-    assert_eq!(code, 0, "{err}");
-    let mut docs: Vec<serde_json::Value> = serde_yaml::Deserializer::from_str(&yaml)
-        .map(|d| serde::Deserialize::deserialize(d).unwrap())
-        .collect();
-    edit(&mut docs);
-    let file = c.path("rbac.yaml");
-    std::fs::write(&file, gameday::faults::rbac::to_yaml(&docs).unwrap()).unwrap();
-    c.kubectl(&["apply", "-f", file.to_str().unwrap()]).await;
-    let token = c
-        .kubectl(&["create", "token", "gameday", "-n", "gameday-system"])
-        .await;
-    let dir = c.path("sa");
-    std::fs::create_dir_all(&dir).unwrap();
-    kubeconfig_with_token(&c.kubeconfig, token.trim(), dir.join("kubeconfig"))
-}
-
-/// gameday with another kubeconfig; returns (exit code, stdout, stderr).
-async fn gameday_as(c: &Cluster, kubeconfig: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = c.gameday_with(kubeconfig, args).output().await.unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// `run SCENARIO --ci --out OUT`.
 fn ci_run<'a>(scenario: &'a Path, out: &'a Path) -> [&'a str; 5] {
     [
@@ -354,19 +320,19 @@ async fn run_with_active_faults(c: &Cluster, scenario: &Path, out: &Path) -> tok
 async fn recover_namespace_under_exactly_the_printed_rbac_reverts_a_killed_run() {
     let c = Cluster::start(faults_support::shop_world()).await;
     let sc = c.write_scenario("long.yaml", "long", LONG_FAULTS, "");
-    let sa = bound_to_printed_rbac(&c, &sc, |_| {}).await;
+    let sa = c.bound_to_printed_rbac(&sc, |_| {}).await;
     let mut child = run_with_active_faults(&c, &sc, &c.path("run")).await;
     child.start_kill().unwrap();
     child.wait().await.unwrap();
     assert!(!c.marked().await.is_empty(), "the SIGKILL left marks");
 
-    let (code, out, err) = gameday_as(&c, &sa, &["recover", "--namespace", "shop"]).await;
+    let (code, out, err) = c.run_as(&sa, &["recover", "--namespace", "shop"]).await;
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(c.marked().await.is_empty(), "{:?}", c.marked().await);
     assert!(c.shop_restored(Duration::from_secs(20)).await);
     // Without --namespace it must list cluster-wide, which the Roles do not
     // allow: it says so and does not claim a clean cluster.
-    let (code, out, _) = gameday_as(&c, &sa, &["recover", "--all"]).await;
+    let (code, out, _) = c.run_as(&sa, &["recover", "--all"]).await;
     assert_eq!(code, 5, "{out}");
     assert!(out.contains("forbidden to list"), "{out}");
 }
@@ -376,14 +342,15 @@ async fn halt_with_namespaced_rights_reverts_active_faults_even_without_its_mark
     let c = Cluster::start(faults_support::shop_world()).await;
     let sc = c.write_scenario("long.yaml", "long", LONG_FAULTS, "");
     // The printed RBAC minus the kill-switch Role: halt cannot write its marker.
-    let sa = bound_to_printed_rbac(&c, &sc, |docs| {
-        docs.retain(|d| {
-            !(d["kind"] == "RoleBinding" && d["metadata"]["namespace"] == "gameday-system")
-        });
-    })
-    .await;
+    let sa = c
+        .bound_to_printed_rbac(&sc, |docs| {
+            docs.retain(|d| {
+                !(d["kind"] == "RoleBinding" && d["metadata"]["namespace"] == "gameday-system")
+            });
+        })
+        .await;
     let mut child = run_with_active_faults(&c, &sc, &c.path("run")).await;
-    let (code, _, err) = gameday_as(&c, &sa, &["halt", "--namespace", "shop"]).await;
+    let (code, _, err) = c.run_as(&sa, &["halt", "--namespace", "shop"]).await;
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("kill switch NOT set"), "{err}");
     assert!(err.contains("reverted"), "{err}");
@@ -392,9 +359,9 @@ async fn halt_with_namespaced_rights_reverts_active_faults_even_without_its_mark
     child.wait().await.unwrap();
 
     // With the printed RBAC complete, halt sets the switch and the run stops.
-    let sa = bound_to_printed_rbac(&c, &sc, |_| {}).await;
+    let sa = c.bound_to_printed_rbac(&sc, |_| {}).await;
     let mut child = run_with_active_faults(&c, &sc, &c.path("run2")).await;
-    let (code, _, err) = gameday_as(&c, &sa, &["halt", "--namespace", "shop"]).await;
+    let (code, _, err) = c.run_as(&sa, &["halt", "--namespace", "shop"]).await;
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("kill switch set"), "{err}");
     let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
@@ -403,7 +370,7 @@ async fn halt_with_namespaced_rights_reverts_active_faults_even_without_its_mark
         .unwrap();
     assert_eq!(status.code(), Some(3), "a halted run exits 3");
     assert!(c.marked().await.is_empty(), "{:?}", c.marked().await);
-    let (code, _, err) = gameday_as(&c, &sa, &["halt", "--lift"]).await;
+    let (code, _, err) = c.run_as(&sa, &["halt", "--lift"]).await;
     assert_eq!(code, 0, "{err}");
 }
 
@@ -417,22 +384,23 @@ async fn a_run_missing_one_permission_is_refused_at_preflight_with_nothing_writt
         "",
     );
     // Everything `gameday rbac` prints, except `delete` on pods in shop.
-    let sa = bound_to_printed_rbac(&c, &sc, |docs| {
-        for d in docs.iter_mut() {
-            if d["kind"] == "Role" && d["metadata"]["namespace"] == "shop" {
-                for r in d["rules"].as_array_mut().unwrap() {
-                    if r["resources"] == json!(["pods"]) {
-                        r["verbs"].as_array_mut().unwrap().retain(|v| v != "delete");
+    let sa = c
+        .bound_to_printed_rbac(&sc, |docs| {
+            for d in docs.iter_mut() {
+                if d["kind"] == "Role" && d["metadata"]["namespace"] == "shop" {
+                    for r in d["rules"].as_array_mut().unwrap() {
+                        if r["resources"] == json!(["pods"]) {
+                            r["verbs"].as_array_mut().unwrap().retain(|v| v != "delete");
+                        }
                     }
                 }
             }
-        }
-    })
-    .await;
+        })
+        .await;
     let pods_before = c.pods("shop", "checkout").await.len();
     c.sandbox.admin().reset_log();
     let out = c.path("run");
-    let (code, _, err) = gameday_as(&c, &sa, &ci_run(&sc, &out)).await;
+    let (code, _, err) = c.run_as(&sa, &ci_run(&sc, &out)).await;
     assert_eq!(code, 4, "{err}");
     assert!(
         err.contains("delete pods (core) in namespace shop"),

@@ -29,6 +29,11 @@ pub struct Args {
     /// so a Role per namespace is enough (`gameday rbac` prints it).
     #[arg(long, value_name = "NS")]
     pub namespace: Vec<String>,
+    /// With --namespace, also look at nodes (for nodeTaint, nodeCordon,
+    /// nodeDrain). Needs `list` on nodes, which the ClusterRole `gameday
+    /// rbac` prints for node faults grants.
+    #[arg(long, requires = "namespace")]
+    pub nodes: bool,
     /// Show what would be reverted; change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -65,7 +70,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
         run_id: args.run.as_deref().map(run_id_of),
         expired_only: args.expired,
         namespaces: (!args.namespace.is_empty()).then(|| args.namespace.clone()),
-        nodes: args.namespace.is_empty(),
+        nodes: args.namespace.is_empty() || args.nodes,
         kinds: None,
     };
     let rt = super::plan::runtime()?;

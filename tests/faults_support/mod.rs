@@ -14,6 +14,9 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use serde_json::{Value, json};
 
+#[path = "../common/identity.rs"]
+mod identity;
+
 pub const CONTEXT: &str = "gameday-sandbox";
 
 pub struct Cluster {
@@ -134,12 +137,42 @@ impl Cluster {
 
     /// Runs gameday to completion; returns (exit code, stdout, stderr).
     pub async fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let out = self.gameday(args).output().await.unwrap();
+        self.run_as(&self.kubeconfig, args).await
+    }
+
+    /// As [`Cluster::run`] under another identity's kubeconfig.
+    pub async fn run_as(&self, kubeconfig: &Path, args: &[&str]) -> (i32, String, String) {
+        let out = self.gameday_with(kubeconfig, args).output().await.unwrap();
         (
             out.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&out.stdout).into_owned(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
+    }
+
+    /// Applies what `gameday rbac SCENARIO` prints (after `edit`), and
+    /// returns a kubeconfig that authenticates as its ServiceAccount
+    /// `gameday`: least privilege exactly as a user would set it up.
+    pub async fn bound_to_printed_rbac(
+        &self,
+        scenario: &Path,
+        edit: impl Fn(&mut Vec<Value>),
+    ) -> PathBuf {
+        let (code, yaml, err) = self.run(&["rbac", scenario.to_str().unwrap()]).await;
+        assert_eq!(code, 0, "{err}");
+        let mut docs: Vec<Value> = serde_yaml::Deserializer::from_str(&yaml)
+            .map(|d| serde::Deserialize::deserialize(d).unwrap())
+            .collect();
+        edit(&mut docs);
+        let file = self.path("rbac.yaml");
+        std::fs::write(&file, gameday::faults::rbac::to_yaml(&docs).unwrap()).unwrap();
+        self.kubectl(&["apply", "-f", file.to_str().unwrap()]).await;
+        let token = self
+            .kubectl(&["create", "token", "gameday", "-n", "gameday-system"])
+            .await;
+        let dir = self.path("sa");
+        std::fs::create_dir_all(&dir).unwrap();
+        identity::kubeconfig_with_token(&self.kubeconfig, token.trim(), dir.join("kubeconfig"))
     }
 
     /// Real kubectl against the sandbox.

@@ -7,6 +7,10 @@ use std::time::{Duration, Instant};
 use gameday::sandbox::{Sandbox, SandboxHandle, SandboxOptions};
 use serde_json::Value;
 
+#[path = "../common/identity.rs"]
+mod identity;
+pub use identity::kubeconfig_with_token;
+
 /// The test world (plain manifests): shop and payments namespaces, three
 /// nodes, checkout (4 replicas, 1 s readiness delay, PDB maxUnavailable 1),
 /// frontend, payments-api and the ledger-db StatefulSet.
@@ -125,15 +129,6 @@ impl Env {
         assert!(out.ok, "kubectl {args:?} failed: {}", out.stderr);
         out.stdout
     }
-}
-
-/// The admin kubeconfig with its user's token replaced by `token`.
-pub fn kubeconfig_with_token(admin: &Path, token: &str, out: PathBuf) -> PathBuf {
-    let mut v: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(admin).unwrap()).unwrap();
-    v["users"][0]["user"]["token"] = serde_yaml::Value::String(token.to_string());
-    std::fs::write(&out, serde_yaml::to_string(&v).unwrap()).unwrap();
-    out
 }
 
 /// One scrape of the sandbox's `/metrics` as the admin, over its TLS (each
