@@ -834,3 +834,42 @@ mod parser {
         );
     }
 }
+
+/// `Result<T, String>` in code (not comments or strings): an error the
+/// caller can only print, never match on.
+fn string_errors(code: &str) -> Vec<usize> {
+    let re = regex::Regex::new(r"Result<[^;{]*,\s*String\s*>").expect("regex");
+    re.find_iter(code)
+        .map(|m| code[..m.start()].matches('\n').count() + 1)
+        .collect()
+}
+
+#[test]
+fn errors_are_typed_not_strings() {
+    let mut found = Vec::new();
+    for path in source_roots().iter().flat_map(|root| rust_files(root)) {
+        let src = std::fs::read_to_string(&path).expect("read source");
+        for line in string_errors(&code_only(&src)) {
+            let rel = path.strip_prefix(root_dir()).unwrap_or(&path);
+            found.push(format!("{}:{line}", rel.display()));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "`Result<_, String>` (use a thiserror enum the caller can match on):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn a_string_error_is_found() {
+    assert_eq!(
+        string_errors("fn a() {}\nfn f() -> Result<u8, String> {\n"),
+        vec![2]
+    );
+    assert_eq!(
+        string_errors("type R = std::result::Result<Vec<u8>,String>;"),
+        vec![1]
+    );
+    assert!(string_errors("fn f() -> Result<String, Error> {").is_empty());
+}

@@ -138,7 +138,12 @@ async fn tls_with_private_ca_and_basic_auth_against_real_prometheus() {
     .await;
     eprintln!("{check}");
     assert!(
-        check.result.as_ref().unwrap_err().contains("certificate"),
+        check
+            .result
+            .as_ref()
+            .unwrap_err()
+            .to_string()
+            .contains("certificate"),
         "{check}"
     );
 
@@ -171,7 +176,7 @@ async fn tls_with_private_ca_and_basic_auth_against_real_prometheus() {
     )
     .await;
     eprintln!("{check}");
-    let msg = check.result.unwrap_err();
+    let msg = check.result.unwrap_err().to_string();
     assert!(msg.contains("401") && msg.contains("basicAuth"), "{msg}");
 }
 

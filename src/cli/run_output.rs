@@ -44,7 +44,7 @@ pub fn preflight_failed(pre: &Preflight) {
                 "target": c.target,
                 "url": c.url,
                 "ok": c.result.is_ok(),
-                "detail": match &c.result { Ok(t) | Err(t) => t },
+                "detail": match &c.result { Ok(t) => t.clone(), Err(e) => e.to_string() },
             })
         })
         .collect();

@@ -79,7 +79,17 @@ fn load_objects(path: &std::path::Path) -> anyhow::Result<Vec<serde_json::Value>
 /// built-in catalog), or its rendered diagnostics.
 type Loaded = (Vec<serde_json::Value>, ImageCatalog);
 
-fn load_world(path: &std::path::Path) -> anyhow::Result<Result<Loaded, String>> {
+/// Why a world could not be loaded: the user's file is invalid (exit 2,
+/// with its rendered diagnostics), or anything else (reported at the edge).
+#[derive(Debug, thiserror::Error)]
+enum LoadError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+fn load_world(path: &std::path::Path) -> Result<Loaded, LoadError> {
     use serde::Deserialize;
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -93,25 +103,27 @@ fn load_world(path: &std::path::Path) -> anyhow::Result<Result<Loaded, String>> 
         None => false,
     };
     if !is_world {
-        return Ok(Ok((load_objects(path)?, ImageCatalog::builtin())));
+        return Ok((load_objects(path)?, ImageCatalog::builtin()));
     }
     match World::from_str(&path.display().to_string(), &text) {
-        Ok(world) => Ok(Ok((world.to_objects(), world.catalog()))),
-        Err(WorldLoadError::Invalid(diags)) => {
-            Ok(Err(crate::diag::render_all(&diags, super::use_color())))
-        }
-        Err(e) => Err(e.into()),
+        Ok(world) => Ok((world.to_objects(), world.catalog())),
+        Err(WorldLoadError::Invalid(diags)) => Err(LoadError::Invalid(crate::diag::render_all(
+            &diags,
+            super::use_color(),
+        ))),
+        Err(e) => Err(anyhow::Error::from(e).into()),
     }
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let (objects, images) = match &args.world {
-        Some(p) => match load_world(p)? {
+        Some(p) => match load_world(p) {
             Ok(loaded) => loaded,
-            Err(diagnostics) => {
+            Err(LoadError::Invalid(diagnostics)) => {
                 crate::errln!("{diagnostics}");
                 return Ok(crate::cli::exit::USAGE);
             }
+            Err(LoadError::Other(e)) => return Err(e),
         },
         None => {
             let shop = World::shop()?;

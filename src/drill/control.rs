@@ -40,11 +40,11 @@ impl Control {
 
     /// From the CLI's words: `pause`, `resume`, `inject ID`, `skip ID`,
     /// `hint TEXT...`, `end`.
-    pub fn parse(words: &[String]) -> Result<Control, String> {
+    pub fn parse(words: &[String]) -> Result<Control, ControlParseError> {
         let rest = || words[1..].join(" ");
-        let one = |what: &str| match words {
+        let one = |what: &'static str| match words {
             [_, id] if !id.trim().is_empty() => Ok(id.clone()),
-            _ => Err(format!("`{what}` needs one inject id")),
+            _ => Err(ControlParseError::NeedsId(what)),
         };
         match words.first().map(String::as_str) {
             Some("pause") if words.len() == 1 => Ok(Control::Pause),
@@ -53,17 +53,42 @@ impl Control {
             Some("inject") => one("inject").map(|id| Control::Inject { id }),
             Some("skip") => one("skip").map(|id| Control::Skip { id }),
             Some("hint") if !rest().trim().is_empty() => Ok(Control::Hint { text: rest() }),
-            Some("hint") => Err("`hint` needs a text".into()),
-            Some(w) => Err(format!(
-                "unknown control `{w}` (expected pause, resume, inject ID, skip ID, hint TEXT or end)"
-            )),
-            None => Err(
-                "no control given (expected pause, resume, inject ID, skip ID, hint TEXT or end)"
-                    .into(),
-            ),
+            Some("hint") => Err(ControlParseError::NeedsText),
+            Some(w) => Err(ControlParseError::Unknown(w.to_string())),
+            None => Err(ControlParseError::Missing),
         }
     }
 }
+
+/// Words that are not a facilitator control, said with the list of those
+/// that are.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlParseError {
+    #[error("`{0}` needs one inject id")]
+    NeedsId(&'static str),
+    #[error("`hint` needs a text")]
+    NeedsText,
+    #[error("unknown control `{0}` (expected {EXPECTED})")]
+    Unknown(String),
+    #[error("no control given (expected {EXPECTED})")]
+    Missing,
+}
+
+/// A well-formed control the running drill cannot carry out now; the
+/// facilitator gets it as a 400 with this text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlRefused {
+    #[error("no inject `{0}` in this drill")]
+    NoSuchInject(String),
+    #[error("inject `{0}` has already fired or been settled")]
+    AlreadySettled(String),
+    #[error("the drill is already paused")]
+    AlreadyPaused,
+    #[error("the drill is not paused")]
+    NotPaused,
+}
+
+const EXPECTED: &str = "pause, resume, inject ID, skip ID, hint TEXT or end";
 
 #[cfg(test)]
 mod tests {

@@ -171,7 +171,7 @@ pub async fn revert(
     let mut out = Vec::new();
     for m in &found {
         let evidence = if left.iter().any(|l| l.obj == m.obj) {
-            Err("still marked after the revert's retries".to_string())
+            Err(Unconfirmed::StillMarked)
         } else {
             confirm(kube, m).await
         };
@@ -179,28 +179,44 @@ pub async fn revert(
             target: m.obj.to_string(),
             action: m.fault.clone(),
             replicas: evidence.as_ref().ok().copied().flatten(),
-            error: evidence.err(),
+            error: evidence.err().map(|e| e.to_string()),
         });
     }
     Ok(out)
 }
 
+/// Why an action's revert could not be confirmed by reading it back.
+#[derive(Debug, thiserror::Error)]
+enum Unconfirmed {
+    #[error("still marked after the revert's retries")]
+    StillMarked,
+    #[error("still marked")]
+    Marked,
+    #[error("spec.replicas is {have:?}, expected {want:?}")]
+    Replicas {
+        have: Option<i64>,
+        want: Option<i64>,
+    },
+    #[error(transparent)]
+    Read(#[from] K8sError),
+}
+
 /// Reads the object back: no marks left, and the replicas of the undo
 /// data in its spec. A workload deleted meanwhile has nothing to restore.
-async fn confirm(kube: &Kube, m: &Marked) -> Result<Option<i64>, String> {
+async fn confirm(kube: &Kube, m: &Marked) -> Result<Option<i64>, Unconfirmed> {
     let retry = Duration::from_millis(200);
-    let mut last = String::new();
+    let mut last = Unconfirmed::Marked;
     // A few reads: another writer (an HPA, a person) may race the revert.
     for _ in 0..5 {
-        let Some(o) = common::get(kube, &m.obj).await.map_err(|e| e.to_string())? else {
+        let Some(o) = common::get(kube, &m.obj).await? else {
             return Ok(None);
         };
         let want = m.undo.get("replicas").and_then(Value::as_i64);
         let have = o.data["spec"]["replicas"].as_i64();
         if marks::is_marked(&o.metadata) {
-            last = "still marked".into();
+            last = Unconfirmed::Marked;
         } else if want.is_some() && want != have {
-            last = format!("spec.replicas is {have:?}, expected {want:?}");
+            last = Unconfirmed::Replicas { have, want };
         } else {
             return Ok(have);
         }

@@ -66,14 +66,53 @@ pub struct Check {
     /// The URL checked, if one was configured.
     pub url: Option<String>,
     /// What was seen on success, or exactly what failed.
-    pub result: Result<String, String>,
+    pub result: Result<String, CheckError>,
+}
+
+/// Why one endpoint's check failed, worded for the person who must fix the
+/// configuration: which setting, which credential, which service.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CheckError {
+    #[error("not configured: set {flag}, {env} or `{key}` in the config file")]
+    NotConfigured {
+        flag: &'static str,
+        env: &'static str,
+        key: &'static str,
+    },
+    #[error("no kube client: check --kubeconfig / --context")]
+    NoKubeClient,
+    #[error("{0}")]
+    BadUrl(String),
+    #[error("no answer within {0}ms")]
+    Timeout(u128),
+    /// Refused, DNS, TLS: the transport's error chain.
+    #[error("{0}")]
+    Transport(String),
+    #[error("HTTP {status}{hint}: {body}")]
+    Status {
+        status: String,
+        hint: &'static str,
+        body: String,
+    },
+    #[error("answered HTTP {status} but not with JSON (is this the right service?): {snippet:?}")]
+    NotJson { status: String, snippet: String },
+    #[error("query vector(1) failed: {0}")]
+    QueryFailed(String),
+    #[error("api/v2/status has no versionInfo: not an Alertmanager v2 API")]
+    NotAlertmanagerV2,
+    #[error(
+        "Kubernetes {0} is older than v1.{OLDEST_MINOR}, the oldest gameday supports; upgrade the cluster or use an older gameday"
+    )]
+    TooOld(String),
+    #[error("no answer from /version within {0}ms")]
+    VersionTimeout(u128),
 }
 
 impl fmt::Display for Check {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (mark, text) = match &self.result {
-            Ok(t) => ("ok", t),
-            Err(t) => ("FAILED", t),
+            Ok(t) => ("ok", t.clone()),
+            Err(e) => ("FAILED", e.to_string()),
         };
         match &self.url {
             Some(u) => write!(f, "{mark:6} {} at {u}: {text}", self.target),
@@ -122,11 +161,11 @@ pub async fn run(needs: Needs, targets: Services<'_>, timeout: Duration) -> Pref
             (true, None) => Some(Check {
                 target: "Prometheus",
                 url: None,
-                result: Err(
-                    "not configured: set --prometheus-url, GAMEDAY_PROMETHEUS_URL or \
-                             `prometheus.url` in the config file"
-                        .into(),
-                ),
+                result: Err(CheckError::NotConfigured {
+                    flag: "--prometheus-url",
+                    env: "GAMEDAY_PROMETHEUS_URL",
+                    key: "prometheus.url",
+                }),
             }),
             (true, Some(c)) => Some(check_prometheus(c, timeout).await),
         }
@@ -137,11 +176,11 @@ pub async fn run(needs: Needs, targets: Services<'_>, timeout: Duration) -> Pref
             (true, None) => Some(Check {
                 target: "Alertmanager",
                 url: None,
-                result: Err(
-                    "not configured: set --alertmanager-url, GAMEDAY_ALERTMANAGER_URL or \
-                             `alertmanager.url` in the config file"
-                        .into(),
-                ),
+                result: Err(CheckError::NotConfigured {
+                    flag: "--alertmanager-url",
+                    env: "GAMEDAY_ALERTMANAGER_URL",
+                    key: "alertmanager.url",
+                }),
             }),
             (true, Some(c)) => Some(check_alertmanager(c, timeout).await),
         }
@@ -152,7 +191,7 @@ pub async fn run(needs: Needs, targets: Services<'_>, timeout: Duration) -> Pref
             (true, None) => Some(Check {
                 target: "Kubernetes API",
                 url: None,
-                result: Err("no kube client: check --kubeconfig / --context".into()),
+                result: Err(CheckError::NoKubeClient),
             }),
             (true, Some(c)) => Some(check_kube(c, timeout).await),
         }
@@ -170,16 +209,19 @@ async fn get_json(
     http: &reqwest::Client,
     url: reqwest::Url,
     timeout: Duration,
-) -> Result<serde_json::Value, String> {
+) -> Result<serde_json::Value, CheckError> {
     let response = http.get(url).timeout(timeout).send().await.map_err(|e| {
         if e.is_timeout() {
-            format!("no answer within {}ms", timeout.as_millis())
+            CheckError::Timeout(timeout.as_millis())
         } else {
-            error_chain(&e)
+            CheckError::Transport(error_chain(&e))
         }
     })?;
     let status = response.status();
-    let body = response.text().await.map_err(|e| error_chain(&e))?;
+    let body = response
+        .text()
+        .await
+        .map_err(|e| CheckError::Transport(error_chain(&e)))?;
     if !status.is_success() {
         let hint = match status.as_u16() {
             401 => " (check bearerToken / basicAuth)",
@@ -188,13 +230,15 @@ async fn get_json(
             _ => "",
         };
         let snippet: String = body.chars().take(200).collect();
-        return Err(format!("HTTP {status}{hint}: {}", snippet.trim()));
+        return Err(CheckError::Status {
+            status: status.to_string(),
+            hint,
+            body: snippet.trim().to_string(),
+        });
     }
-    serde_json::from_str(&body).map_err(|_| {
-        let snippet: String = body.chars().take(80).collect();
-        format!(
-            "answered HTTP {status} but not with JSON (is this the right service?): {snippet:?}"
-        )
+    serde_json::from_str(&body).map_err(|_| CheckError::NotJson {
+        status: status.to_string(),
+        snippet: body.chars().take(80).collect(),
     })
 }
 
@@ -202,13 +246,17 @@ pub async fn check_prometheus(conn: &PrometheusConn, timeout: Duration) -> Check
     let url = conn.base_url().to_string();
     let started = Instant::now();
     let result = async {
-        let mut q = conn.url("api/v1/query").map_err(|e| e.to_string())?;
+        let mut q = conn
+            .url("api/v1/query")
+            .map_err(|e| CheckError::BadUrl(e.to_string()))?;
         q.query_pairs_mut().append_pair("query", "vector(1)");
         let v = get_json(conn.http(), q, timeout).await?;
         if v["status"] != "success" {
-            return Err(format!(
-                "query vector(1) failed: {}",
-                v["error"].as_str().unwrap_or("no error message")
+            return Err(CheckError::QueryFailed(
+                v["error"]
+                    .as_str()
+                    .unwrap_or("no error message")
+                    .to_string(),
             ));
         }
         Ok(format!(
@@ -227,11 +275,13 @@ pub async fn check_prometheus(conn: &PrometheusConn, timeout: Duration) -> Check
 pub async fn check_alertmanager(conn: &AlertmanagerConn, timeout: Duration) -> Check {
     let url = conn.base_url().to_string();
     let result = async {
-        let status_url = conn.url("api/v2/status").map_err(|e| e.to_string())?;
+        let status_url = conn
+            .url("api/v2/status")
+            .map_err(|e| CheckError::BadUrl(e.to_string()))?;
         let v = get_json(conn.http(), status_url, timeout).await?;
-        let version = v["versionInfo"]["version"].as_str().ok_or_else(|| {
-            "api/v2/status has no versionInfo: not an Alertmanager v2 API".to_string()
-        })?;
+        let version = v["versionInfo"]["version"]
+            .as_str()
+            .ok_or(CheckError::NotAlertmanagerV2)?;
         Ok(format!("Alertmanager {version}"))
     }
     .await;
@@ -251,13 +301,10 @@ pub const OLDEST_MINOR: u32 = 27;
 /// Refuses a server older than [`OLDEST_MINOR`]. Managed clusters report
 /// minors such as `27+` (GKE, EKS); a version that cannot be read is
 /// let through, since the API itself answered.
-fn supported(info: &k8s_openapi::apimachinery::pkg::version::Info) -> Result<String, String> {
+fn supported(info: &k8s_openapi::apimachinery::pkg::version::Info) -> Result<String, CheckError> {
     let minor = info.minor.trim_end_matches('+').parse::<u32>().ok();
     match (info.major.as_str(), minor) {
-        ("1", Some(m)) if m < OLDEST_MINOR => Err(format!(
-            "Kubernetes {} is older than v1.{OLDEST_MINOR}, the oldest gameday supports; upgrade the cluster or use an older gameday",
-            info.git_version
-        )),
+        ("1", Some(m)) if m < OLDEST_MINOR => Err(CheckError::TooOld(info.git_version.clone())),
         _ => Ok(format!("Kubernetes {}", info.git_version)),
     }
 }
@@ -265,11 +312,8 @@ fn supported(info: &k8s_openapi::apimachinery::pkg::version::Info) -> Result<Str
 pub async fn check_kube(client: &kube::Client, timeout: Duration) -> Check {
     let result = match tokio::time::timeout(timeout, client.apiserver_version()).await {
         Ok(Ok(info)) => supported(&info),
-        Ok(Err(e)) => Err(error_chain(&e)),
-        Err(_) => Err(format!(
-            "no answer from /version within {}ms",
-            timeout.as_millis()
-        )),
+        Ok(Err(e)) => Err(CheckError::Transport(error_chain(&e))),
+        Err(_) => Err(CheckError::VersionTimeout(timeout.as_millis())),
     };
     Check {
         target: "Kubernetes API",
@@ -290,7 +334,7 @@ mod tests {
             git_version: format!("v{major}.{}.3", minor.trim_end_matches('+')),
             ..Default::default()
         };
-        let refused = supported(&info("1", "26")).unwrap_err();
+        let refused = supported(&info("1", "26")).unwrap_err().to_string();
         assert!(refused.contains("v1.26.3 is older than v1.27"), "{refused}");
         assert!(supported(&info("1", "26+")).is_err(), "GKE/EKS style minor");
         assert_eq!(

@@ -43,7 +43,8 @@ pub struct ApiState {
 
 /// The answer the drill gives a facilitator control: what was done, or
 /// why not (an unknown or already fired inject).
-pub type ControlReply = tokio::sync::oneshot::Sender<Result<String, String>>;
+pub type ControlReply =
+    tokio::sync::oneshot::Sender<Result<String, crate::drill::control::ControlRefused>>;
 
 #[derive(Clone)]
 pub struct Facilitator {
@@ -138,7 +139,7 @@ async fn facilitator_control(State(s): State<ApiState>, body: Bytes) -> Response
     }
     match rx.await {
         Ok(Ok(done)) => (StatusCode::OK, Json(json!({"done": done}))).into_response(),
-        Ok(Err(why)) => error(StatusCode::BAD_REQUEST, why),
+        Ok(Err(why)) => error(StatusCode::BAD_REQUEST, why.to_string()),
         Err(_) => error(StatusCode::CONFLICT, "the drill has ended"),
     }
 }

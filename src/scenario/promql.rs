@@ -13,11 +13,11 @@ pub struct PromqlError(pub String);
 
 /// Checks that a query parses; the error is promql-parser's message.
 pub fn check(query: &str) -> Result<(), PromqlError> {
-    parse(query).map_err(PromqlError)
+    parse(query)
 }
 
 /// promql-parser's verdict, by the fast path when it can be taken.
-fn parse(query: &str) -> Result<(), String> {
+fn parse(query: &str) -> Result<(), PromqlError> {
     if let Some((stripped, regexes)) = strip_regex_literals(query) {
         let all_ok = regexes.iter().all(|re| {
             regex_syntax::Parser::new()
@@ -25,10 +25,14 @@ fn parse(query: &str) -> Result<(), String> {
                 .is_ok()
         });
         if all_ok {
-            return promql_parser::parser::parse(&stripped).map(|_| ());
+            return promql_parser::parser::parse(&stripped)
+                .map(|_| ())
+                .map_err(PromqlError);
         }
     }
-    promql_parser::parser::parse(query).map(|_| ())
+    promql_parser::parser::parse(query)
+        .map(|_| ())
+        .map_err(PromqlError)
 }
 
 /// The query with every plain regex matcher literal emptied, and those

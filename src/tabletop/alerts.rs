@@ -156,21 +156,28 @@ impl Paging {
     }
 }
 
+/// Why an alert could not be posted to Alertmanager.
+#[derive(Debug, thiserror::Error)]
+enum PostError {
+    #[error("bad Alertmanager URL: {0}")]
+    Url(String),
+    #[error("posting to Alertmanager: {0}")]
+    Transport(#[from] reqwest::Error),
+    #[error("Alertmanager answered {0}")]
+    Status(reqwest::StatusCode),
+}
+
 /// `POST /api/v2/alerts` with one alert.
-async fn send(am: &AlertmanagerConn, p: &Posted, ends_at: Timestamp) -> Result<(), String> {
-    let url = am.url("api/v2/alerts").map_err(|e| e.to_string())?;
+async fn send(am: &AlertmanagerConn, p: &Posted, ends_at: Timestamp) -> Result<(), PostError> {
+    let url = am
+        .url("api/v2/alerts")
+        .map_err(|e| PostError::Url(e.to_string()))?;
     let body = json!([{"labels": p.labels, "annotations": p.annotations, "startsAt": p.starts_at, "endsAt": ends_at}]);
-    let resp = am
-        .http()
-        .post(url)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
+    let resp = am.http().post(url).json(&body).send().await?;
     if resp.status().is_success() {
         Ok(())
     } else {
-        Err(format!("Alertmanager answered {}", resp.status()))
+        Err(PostError::Status(resp.status()))
     }
 }
 

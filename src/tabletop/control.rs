@@ -8,7 +8,7 @@ use serde_json::json;
 use super::deliver::Deliverer;
 use super::run::Running;
 use super::schedule::{Schedule, State};
-use crate::drill::control::Control;
+use crate::drill::control::{Control, ControlRefused};
 use crate::report::exercise::INJECT_SKIPPED;
 use crate::report::live::lock;
 use crate::respond::server::ControlReply;
@@ -27,17 +27,17 @@ pub async fn apply(
 ) -> Option<String> {
     let clock = &running.clock;
     let waiting = |id: &str| match schedule.index(id) {
-        None => Err(format!("no inject `{id}` in this drill")),
+        None => Err(ControlRefused::NoSuchInject(id.to_string())),
         Some(i) if schedule.states[i] != State::Waiting => {
-            Err(format!("inject `{id}` has already fired or been settled"))
+            Err(ControlRefused::AlreadySettled(id.to_string()))
         }
         Some(i) => Ok(i),
     };
-    let result: Result<String, String> = match &control {
+    let result: Result<String, ControlRefused> = match &control {
         Control::Pause if clock.pause() => Ok("paused".into()),
-        Control::Pause => Err("the drill is already paused".into()),
+        Control::Pause => Err(ControlRefused::AlreadyPaused),
         Control::Resume if clock.resume() => Ok("resumed".into()),
-        Control::Resume => Err("the drill is not paused".into()),
+        Control::Resume => Err(ControlRefused::NotPaused),
         Control::Inject { id } => match waiting(id) {
             Ok(i) => {
                 deliverer.fire(running, schedule.inject(i)).await;

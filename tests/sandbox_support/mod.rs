@@ -9,6 +9,7 @@ use serde_json::Value;
 
 #[path = "../common/identity.rs"]
 mod identity;
+#[allow(unused_imports)] // used by some of the test binaries that include this module
 pub use identity::kubeconfig_with_token;
 
 /// The test world (plain manifests): shop and payments namespaces, three

@@ -86,15 +86,23 @@ fn options(pairs: &[(String, String)]) -> Result<Options, ApiError> {
     Ok(o)
 }
 
+/// How an exec ended: the process's exit code, or why it never started
+/// (the runtime's words, which kubectl shows).
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    Exited(i32),
+    NotStarted(String),
+}
+
 /// The kubelet's final status on channel 3 (kubelet
 /// `pkg/kubelet/cri/streaming/remotecommand/exec.go` ServeExec): Success;
 /// NonZeroExitCode with the code as an
 /// `ExitCode` cause, which kubectl turns into its own exit code; or an
 /// internal error for a process that could not start.
-fn status(argv: &[String], outcome: &Result<i32, String>) -> Value {
+fn status(argv: &[String], outcome: &Outcome) -> Value {
     match outcome {
-        Ok(0) => json!({"metadata": {}, "status": "Success"}),
-        Ok(code) => json!({
+        Outcome::Exited(0) => json!({"metadata": {}, "status": "Success"}),
+        Outcome::Exited(code) => json!({
             "metadata": {},
             "status": "Failure",
             "message": format!(
@@ -104,7 +112,7 @@ fn status(argv: &[String], outcome: &Result<i32, String>) -> Value {
             "reason": "NonZeroExitCode",
             "details": {"causes": [{"reason": "ExitCode", "message": code.to_string()}]},
         }),
-        Err(e) => json!({
+        Outcome::NotStarted(e) => json!({
             "metadata": {},
             "status": "Failure",
             "message": format!(
@@ -205,12 +213,17 @@ async fn run(
     let mut side: Side = match started {
         Some(Ok(side)) => side,
         Some(Err(e)) => {
-            finish(&mut socket, &opts.command, &Err(e.to_string())).await;
+            finish(
+                &mut socket,
+                &opts.command,
+                &Outcome::NotStarted(e.to_string()),
+            )
+            .await;
             return;
         }
         None => {
             let e = format!("container not found (\"{}\")", container_name(&key));
-            finish(&mut socket, &opts.command, &Err(e)).await;
+            finish(&mut socket, &opts.command, &Outcome::NotStarted(e)).await;
             return;
         }
     };
@@ -235,7 +248,7 @@ async fn run(
             }
         }
         if let Some(code) = side.exec.exit {
-            finish(&mut socket, &opts.command, &Ok(code)).await;
+            finish(&mut socket, &opts.command, &Outcome::Exited(code)).await;
             return;
         }
         let wait = side
@@ -255,7 +268,7 @@ async fn run(
     }
 }
 
-async fn finish(socket: &mut WebSocket, argv: &[String], outcome: &Result<i32, String>) {
+async fn finish(socket: &mut WebSocket, argv: &[String], outcome: &Outcome) {
     let body = serde_json::to_vec(&status(argv, outcome)).unwrap_or_default();
     // A client that left cannot be told; nothing else to do.
     let _ = socket.send(frame(ERROR, &body)).await;
@@ -298,8 +311,8 @@ mod tests {
     #[test]
     fn the_status_carries_the_exit_code() {
         let argv = vec!["sh".to_string()];
-        assert_eq!(status(&argv, &Ok(0))["status"], "Success");
-        let s = status(&argv, &Ok(3));
+        assert_eq!(status(&argv, &Outcome::Exited(0))["status"], "Success");
+        let s = status(&argv, &Outcome::Exited(3));
         assert_eq!(s["reason"], "NonZeroExitCode");
         assert_eq!(
             s["details"]["causes"][0],
@@ -307,7 +320,7 @@ mod tests {
         );
         let s = status(
             &argv,
-            &Err("exec: \"x\": executable file not found in $PATH".into()),
+            &Outcome::NotStarted("exec: \"x\": executable file not found in $PATH".into()),
         );
         assert_eq!(s["code"], 500);
         assert!(

@@ -31,9 +31,27 @@ fn millis(s: &str) -> Option<f64> {
         .map(|v| v * mult)
 }
 
+/// What `tc` prints when its parser or the kernel refuses, in iproute2's
+/// own words (q_netem.c, tc_qdisc.c, and the kernel's extack messages).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TcError {
+    #[error("Illegal \"latency\"")]
+    IllegalLatency,
+    #[error("Illegal \"loss percent\"")]
+    IllegalLossPercent,
+    #[error("What is \"{0}\"?")]
+    Unknown(String),
+    #[error("RTNETLINK answers: File exists")]
+    Exists,
+    #[error("Error: Cannot delete qdisc with handle of zero.")]
+    HandleZero,
+    #[error("Error: Invalid handle.")]
+    InvalidHandle,
+}
+
 impl Netem {
     /// `delay X [Y]` and `loss [random] P%`, as iproute2's netem takes them.
-    pub fn parse(words: &[&str]) -> Result<Netem, String> {
+    pub fn parse(words: &[&str]) -> Result<Netem, TcError> {
         let mut n = Netem::default();
         let mut i = 0;
         while let Some(w) = words.get(i) {
@@ -42,7 +60,7 @@ impl Netem {
                     n.delay_ms = words
                         .get(i + 1)
                         .and_then(|v| millis(v))
-                        .ok_or_else(|| "Illegal \"latency\"".to_string())?;
+                        .ok_or(TcError::IllegalLatency)?;
                     i += 2;
                     if let Some(j) = words.get(i).and_then(|v| millis(v)) {
                         n.jitter_ms = j;
@@ -59,10 +77,10 @@ impl Netem {
                         .and_then(|v| v.strip_suffix('%'))
                         .and_then(|v| v.parse::<f64>().ok())
                         .filter(|v| (0.0..=100.0).contains(v))
-                        .ok_or_else(|| "Illegal \"loss percent\"".to_string())?;
+                        .ok_or(TcError::IllegalLossPercent)?;
                     i += 1;
                 }
-                other => return Err(format!("What is \"{other}\"?")),
+                other => return Err(TcError::Unknown(other.to_string())),
             }
         }
         Ok(n)
@@ -120,9 +138,9 @@ impl Netns {
         handle: Option<&str>,
         netem: Netem,
         replace: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), TcError> {
         if !replace && self.root.contains_key(dev) {
-            return Err("RTNETLINK answers: File exists".into());
+            return Err(TcError::Exists);
         }
         let handle = handle.map_or_else(|| "8001:".to_string(), normal_handle);
         self.root.insert(dev.to_string(), Qdisc { handle, netem });
@@ -132,14 +150,14 @@ impl Netns {
     /// `del ... root [handle H]`: the kernel refuses a handle that is not the
     /// root qdisc's (tc_get_qdisc: "Invalid handle") and the default qdisc
     /// (handle 0).
-    pub fn delete(&mut self, dev: &str, handle: Option<&str>) -> Result<(), String> {
+    pub fn delete(&mut self, dev: &str, handle: Option<&str>) -> Result<(), TcError> {
         let Some(q) = self.root.get(dev) else {
-            return Err("Error: Cannot delete qdisc with handle of zero.".into());
+            return Err(TcError::HandleZero);
         };
         if let Some(h) = handle
             && normal_handle(h) != q.handle
         {
-            return Err("Error: Invalid handle.".into());
+            return Err(TcError::InvalidHandle);
         }
         self.root.remove(dev);
         Ok(())
@@ -190,6 +208,7 @@ mod tests {
         assert!(
             ns.add("eth0", Some("7a11:"), n, false)
                 .unwrap_err()
+                .to_string()
                 .contains("File exists")
         );
         assert!(ns.show("eth0").starts_with("qdisc netem 7a11: root"));
@@ -200,6 +219,7 @@ mod tests {
         assert!(
             ns.delete("eth0", None)
                 .unwrap_err()
+                .to_string()
                 .contains("handle of zero")
         );
         assert_eq!(ns.show("eth0"), "qdisc noqueue 0: root refcnt 2");

@@ -616,9 +616,18 @@ impl Exec {
     }
 }
 
+/// Why stress-ng refuses its arguments (printed after `stress-ng: `).
+#[derive(Debug, thiserror::Error)]
+enum StressArgs {
+    #[error("invalid {0}")]
+    Invalid(&'static str),
+    #[error("no stressor specified")]
+    NoStressor,
+}
+
 /// stress-ng's options the model acts on: `--cpu N`, `--vm N`,
 /// `--vm-bytes X`, `--timeout T` (0 or absent: until stopped).
-fn stress(args: &[String]) -> Result<(Load, Option<Duration>), String> {
+fn stress(args: &[String]) -> Result<(Load, Option<Duration>), StressArgs> {
     let mut cpu = 0u32;
     let mut vm = 0u64;
     let mut vm_bytes: u64 = 256 << 20;
@@ -634,29 +643,31 @@ fn stress(args: &[String]) -> Result<(Load, Option<Duration>), String> {
             "--cpu" | "-c" => {
                 cpu = value()
                     .and_then(|v| v.parse().ok())
-                    .ok_or("invalid --cpu")?;
+                    .ok_or(StressArgs::Invalid("--cpu"))?;
             }
             "--vm" | "-m" => {
-                vm = value().and_then(|v| v.parse().ok()).ok_or("invalid --vm")?;
+                vm = value()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or(StressArgs::Invalid("--vm"))?;
             }
             "--vm-bytes" => {
                 vm_bytes = value()
                     .as_deref()
                     .and_then(bytes)
-                    .ok_or("invalid --vm-bytes")?;
+                    .ok_or(StressArgs::Invalid("--vm-bytes"))?;
             }
             "--timeout" | "-t" => {
                 timeout = value()
                     .as_deref()
                     .and_then(command::duration_arg)
-                    .ok_or("invalid --timeout")?
+                    .ok_or(StressArgs::Invalid("--timeout"))?
                     .filter(|d| !d.is_zero());
             }
             _ => {}
         }
     }
     if cpu == 0 && vm == 0 {
-        return Err("no stressor specified".into());
+        return Err(StressArgs::NoStressor);
     }
     // Each of N CPU workers is one busy core; `--cpu 0` would mean "all".
     Ok((
@@ -717,7 +728,7 @@ fn tc(args: &[String], who: &Identity, netns: &mut Netns) -> (i32, String) {
             if matches!(op, "del" | "delete") {
                 return match netns.delete(dev, handle.as_deref()) {
                     Ok(()) => (0, String::new()),
-                    Err(msg) => (2, msg),
+                    Err(e) => (2, e.to_string()),
                 };
             }
             let Some(n) = a.iter().position(|w| *w == "netem") else {
@@ -728,7 +739,7 @@ fn tc(args: &[String], who: &Identity, netns: &mut Netns) -> (i32, String) {
             };
             let netem = match Netem::parse(&a[n + 1..]) {
                 Ok(n) => n,
-                Err(msg) => return (1, msg),
+                Err(e) => return (1, e.to_string()),
             };
             match netns.add(
                 dev,
@@ -737,7 +748,7 @@ fn tc(args: &[String], who: &Identity, netns: &mut Netns) -> (i32, String) {
                 op == "replace" || op == "change",
             ) {
                 Ok(()) => (0, String::new()),
-                Err(msg) => (2, msg),
+                Err(e) => (2, e.to_string()),
             }
         }
         other => (
