@@ -20,13 +20,14 @@ use serde_json::json;
 
 use super::about::{self, About, Starter};
 use super::common::{self, TargetOutcome};
+use super::patched::{self, Change, Shown};
 use super::pod_failure::{restored_containers, with_images};
 use super::rbac::{Rule, pods_rw, workloads};
 use super::{
     Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverted, Reverting, targets,
 };
 use crate::k8s::Kube;
-use crate::k8s::marks::{self, Marked, ObjKind, ObjRef};
+use crate::k8s::marks::{Marked, ObjKind, ObjRef};
 use crate::k8s::select::{Candidate, Candidates, GroupImpact};
 use crate::scenario::ParamCheck;
 use crate::scenario::TargetKind;
@@ -40,10 +41,9 @@ pub struct BadRollout;
 pub const FAULT: &dyn FaultKind = &BadRollout;
 
 #[derive(Debug, Clone, Default, serde::Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct Params {
     /// The image to set (default: an image that cannot be pulled).
-    #[serde(default)]
     pub image: Option<String>,
 }
 
@@ -93,6 +93,30 @@ pub fn pods_hit(kind: ObjKind, workload: &Value, total: usize) -> usize {
 
 /// How long the workload's controller may take to start the rollout.
 const ROLLOUT_WAIT: Duration = Duration::from_secs(30);
+
+/// Records the template's images and points every container at the bad one.
+fn change(p: &Params, w: &DynamicObject) -> Change {
+    let image = p.image.as_deref().unwrap_or(DEFAULT_IMAGE);
+    let (containers, before) = with_images(
+        &w.data["spec"]["template"]["spec"]["containers"],
+        &|_, _| image.to_string(),
+    );
+    Change {
+        undo: json!({ "images": before }),
+        patch: json!({"spec": {"template": {"spec": {"containers": containers}}}}),
+    }
+}
+
+/// Injected once the rollout of the new template has started; an error
+/// still reports the target marked, so it is reverted.
+fn shown<'a>(cx: &'a FaultCx<'a>, _: &Params, obj: &'a ObjRef, w: DynamicObject) -> Shown<'a> {
+    let generation = w.metadata.generation.unwrap_or(0);
+    async move {
+        rollout_started(cx.kube, obj, generation).await?;
+        Ok(TargetOutcome::Done(vec![obj.clone()]))
+    }
+    .boxed()
+}
 
 /// The evidence that the bad rollout started: the controller has observed
 /// the new generation and has pods at the new revision (`updatedReplicas`;
@@ -203,37 +227,7 @@ impl FaultKind for BadRollout {
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let p: Params = match cx.params() {
-            Ok(p) => p,
-            Err(e) => return futures::future::ready(common::all_failed(batch.targets, &e)).boxed(),
-        };
-        let image = p.image.unwrap_or_else(|| DEFAULT_IMAGE.to_string());
-        let image = std::sync::Arc::new(image);
-        common::each_target(batch, cx.concurrency, move |t| {
-            let image = image.clone();
-            async move {
-                let Some(w) = common::get(cx.kube, &t.obj).await? else {
-                    return Ok(common::gone_before_injection());
-                };
-                let (containers, before) = with_images(
-                    &w.data["spec"]["template"]["spec"]["containers"],
-                    &|_, _| image.to_string(),
-                );
-                let patch = marks::combine(
-                    batch.stamp.patch(&json!({ "images": before }), &[]),
-                    &json!({"spec": {"template": {"spec": {"containers": containers}}}}),
-                );
-                let Some(after) = common::merge_patch(cx.kube, &t.obj, &patch).await? else {
-                    return Ok(common::gone_before_injection());
-                };
-                let generation = after.metadata.generation.unwrap_or(0);
-                // An error here still reports the target marked, so it is reverted.
-                rollout_started(cx.kube, &t.obj, generation).await?;
-                Ok(TargetOutcome::Done(vec![t.obj.clone()]))
-            }
-            .boxed()
-        })
-        .boxed()
+        patched::inject(cx, batch, change, shown)
     }
 
     fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {

@@ -18,13 +18,11 @@ pub struct CpuStress;
 pub const FAULT: &dyn FaultKind = &CpuStress;
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct Params {
     /// Busy CPU workers (default 1).
-    #[serde(default)]
     pub workers: Option<u32>,
     /// An image with stress-ng (default: the config's `helperImages.stress`).
-    #[serde(default)]
     pub stress_image: Option<String>,
 }
 

@@ -17,13 +17,11 @@ pub struct MemoryStress;
 pub const FAULT: &dyn FaultKind = &MemoryStress;
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct Params {
     /// A Kubernetes quantity such as 256Mi (default 256Mi).
-    #[serde(default)]
     pub memory: Option<String>,
     /// An image with stress-ng (default: the config's `helperImages.stress`).
-    #[serde(default)]
     pub stress_image: Option<String>,
 }
 

@@ -17,6 +17,7 @@ mod ephemeral_fault;
 #[cfg(test)]
 mod ephemeral_on_runtime;
 mod netpol;
+mod patched;
 pub mod rbac;
 mod registry;
 pub mod targets;

@@ -17,16 +17,13 @@ pub struct NetworkDelay;
 pub const FAULT: &dyn FaultKind = &NetworkDelay;
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct Params {
     /// Added latency (default 200ms).
-    #[serde(default)]
     pub latency: Option<Duration>,
     /// Jitter around the latency (default none).
-    #[serde(default)]
     pub jitter: Option<Duration>,
     /// An image with `tc` (default: the config's `helperImages.network`).
-    #[serde(default)]
     pub stress_image: Option<String>,
 }
 

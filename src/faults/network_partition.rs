@@ -20,10 +20,9 @@ pub const FAULT: &dyn FaultKind = &NetworkPartition;
 const RBAC: &[Rule] = &[pods_rw(&["get", "list", "patch"]), NETPOL];
 
 #[derive(Debug, Clone, Default, serde::Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct Params {
     /// ingress | egress | both (default both).
-    #[serde(default)]
     pub direction: Direction,
 }
 

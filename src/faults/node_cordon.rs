@@ -6,7 +6,8 @@ use futures::FutureExt;
 use serde_json::json;
 
 use super::about::{self, About, Starter};
-use super::common::{self, TargetOutcome};
+use super::common;
+use super::patched::{self, Change};
 use super::rbac::{NODES, Rule};
 use super::{
     Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverted, Reverting, targets,
@@ -14,8 +15,9 @@ use super::{
 use crate::k8s::Kube;
 use crate::k8s::marks::ObjKind;
 use crate::k8s::marks::{self, Marked, ObjRef, Stamp};
-use crate::scenario::FaultSpec;
 use crate::scenario::TargetKind;
+use crate::scenario::{FaultSpec, NoParams};
+use kube::api::DynamicObject;
 
 pub struct NodeCordon;
 
@@ -23,18 +25,24 @@ pub const FAULT: &dyn FaultKind = &NodeCordon;
 
 const RBAC: &[Rule] = &[NODES];
 
-/// Cordons one node in the same write that marks it.
+/// Records whether the node was already unschedulable, and cordons it.
+fn change(_: &NoParams, node: &DynamicObject) -> Change {
+    let was = node.data["spec"]["unschedulable"]
+        .as_bool()
+        .unwrap_or(false);
+    Change {
+        undo: json!({ "unschedulable": was }),
+        patch: json!({"spec": {"unschedulable": true}}),
+    }
+}
+
+/// Cordons one node in the same write that marks it (nodeDrain's first step).
 pub async fn cordon(kube: &Kube, obj: &ObjRef, stamp: &Stamp) -> Result<Option<()>, FaultError> {
     let Some(node) = common::get(kube, obj).await? else {
         return Ok(None);
     };
-    let was = node.data["spec"]["unschedulable"]
-        .as_bool()
-        .unwrap_or(false);
-    let patch = marks::combine(
-        stamp.patch(&json!({ "unschedulable": was }), &[]),
-        &json!({"spec": {"unschedulable": true}}),
-    );
+    let Change { undo, patch } = change(&NoParams {}, &node);
+    let patch = marks::combine(stamp.patch(&undo, &[]), &patch);
     Ok(common::merge_patch(kube, obj, &patch).await?.map(|_| ()))
 }
 
@@ -87,16 +95,7 @@ impl FaultKind for NodeCordon {
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        common::each_target(batch, cx.concurrency, move |t| {
-            async move {
-                Ok(match cordon(cx.kube, &t.obj, batch.stamp).await? {
-                    Some(()) => TargetOutcome::Done(vec![t.obj.clone()]),
-                    None => common::gone_before_injection(),
-                })
-            }
-            .boxed()
-        })
-        .boxed()
+        patched::inject(cx, batch, change, patched::accepted)
     }
 
     fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {

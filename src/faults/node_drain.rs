@@ -38,19 +38,16 @@ pub struct NodeDrain;
 pub const FAULT: &dyn FaultKind = &NodeDrain;
 
 #[derive(Debug, Clone, Default, serde::Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct Params {
     /// Grace period of each eviction (default: each pod's own; `0s`
     /// means 1s, as in kubectl).
-    #[serde(default)]
     pub grace_period: Option<crate::values::Duration>,
     /// Also evict bare pods (no controller recreates them), as
     /// `kubectl drain --force`.
-    #[serde(default)]
     pub force: Option<bool>,
     /// Also evict pods with emptyDir volumes (their data is lost), as
     /// `kubectl drain --delete-emptydir-data`.
-    #[serde(default)]
     pub delete_empty_dir_data: Option<bool>,
 }
 

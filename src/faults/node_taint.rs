@@ -11,17 +11,20 @@ use serde_json::{Value, json};
 
 use super::about::{self, About, Starter};
 use super::common::{self, TargetOutcome};
+use super::patched::{self, Change, Shown};
 use super::rbac::{NODES, PODS_ALL_NAMESPACES, Rule};
 use super::{
     Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverted, Reverting, targets,
 };
 use crate::k8s::Kube;
-use crate::k8s::marks::{self, Marked, ObjKind};
+use crate::k8s::marks::ObjRef;
+use crate::k8s::marks::{Marked, ObjKind};
 use crate::k8s::select::{Candidate, Candidates, GroupImpact};
 use crate::scenario::ParamCheck;
 use crate::scenario::TargetKind;
 use crate::scenario::{Fault, FaultSpec};
 use crate::yaml::Target;
+use kube::api::DynamicObject;
 
 pub struct NodeTaint;
 
@@ -33,10 +36,9 @@ const RBAC: &[Rule] = &[NODES, PODS_ALL_NAMESPACES];
 const RBAC_NODES_ONLY: &[Rule] = &[NODES];
 
 #[derive(Debug, Clone, Default, serde::Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct Params {
     /// The taint to add (default `gameday=drill:NoSchedule`).
-    #[serde(default)]
     pub taint: Option<Taint>,
 }
 
@@ -146,6 +148,33 @@ async fn plan_taint(cx: &FaultCx<'_>) -> Result<Candidates, FaultError> {
             refused.join(", ")
         )))
     }
+}
+
+/// Records the taint and adds it, guarded by the node's resourceVersion so
+/// that taints another controller adds meanwhile are never overwritten.
+fn change(p: &Params, node: &DynamicObject) -> Change {
+    let taint = taint_json(&p.taint());
+    Change {
+        patch: json!({
+            "metadata": {"resourceVersion": node.metadata.resource_version},
+            "spec": {"taints": with_taint(&node.data["spec"]["taints"], &taint)}
+        }),
+        undo: json!({ "taint": taint }),
+    }
+}
+
+/// The answer to the patch is the node as stored: evidence the taint is on it.
+fn shown<'a>(_: &'a FaultCx<'a>, p: &Params, obj: &'a ObjRef, node: DynamicObject) -> Shown<'a> {
+    let outcome = if has_taint(&node.data["spec"]["taints"], &taint_json(&p.taint())) {
+        Ok(TargetOutcome::Done(vec![obj.clone()]))
+    } else {
+        Err(FaultError::Unverified {
+            obj: obj.to_string(),
+            message: "not in effect: the patch was accepted but the node does not show the taint"
+                .into(),
+        })
+    };
+    futures::future::ready(outcome).boxed()
 }
 
 pub fn taint_json(t: &Taint) -> Value {
@@ -279,40 +308,7 @@ impl FaultKind for NodeTaint {
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let p: Params = match cx.params() {
-            Ok(p) => p,
-            Err(e) => return futures::future::ready(common::all_failed(batch.targets, &e)).boxed(),
-        };
-        let taint = std::sync::Arc::new(taint_json(&p.taint()));
-        common::each_target(batch, cx.concurrency, move |t| {
-            let taint = taint.clone();
-            async move {
-                let Some(node) = common::get(cx.kube, &t.obj).await? else {
-                    return Ok(common::gone_before_injection());
-                };
-                let taints = with_taint(&node.data["spec"]["taints"], &taint);
-                let patch = marks::combine(
-                    batch.stamp.patch(&json!({ "taint": *taint }), &[]),
-                    &json!({
-                        "metadata": {"resourceVersion": node.metadata.resource_version},
-                        "spec": {"taints": taints}
-                    }),
-                );
-                // The answer is the node as stored: evidence the taint is on it.
-                match common::merge_patch(cx.kube, &t.obj, &patch).await? {
-                    None => Ok(common::gone_before_injection()),
-                    Some(n) if has_taint(&n.data["spec"]["taints"], &taint) => {
-                        Ok(TargetOutcome::Done(vec![t.obj.clone()]))
-                    }
-                    Some(_) => Err(FaultError::Unverified {
-                        obj: t.obj.to_string(),
-                        message: "not in effect: the patch was accepted but the node does not show the taint".into(),
-                    }),
-                }
-            }
-            .boxed()
-        })
-        .boxed()
+        patched::inject(cx, batch, change, shown)
     }
 
     fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {

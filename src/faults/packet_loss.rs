@@ -16,13 +16,11 @@ pub struct PacketLoss;
 pub const FAULT: &dyn FaultKind = &PacketLoss;
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct Params {
     /// Percent of packets dropped (default 10).
-    #[serde(default)]
     pub loss: Option<f64>,
     /// An image with `tc` (default: the config's `helperImages.network`).
-    #[serde(default)]
     pub stress_image: Option<String>,
 }
 

@@ -9,26 +9,38 @@ use serde_json::{Value, json};
 
 use super::about::{self, About, Starter};
 use super::common::{self};
+use super::patched::{self, Change};
 use super::rbac::{Rule, pods_rw};
 use super::{Batch, FaultCx, FaultKind, Injecting, Planning, Reverted, Reverting, targets};
 use crate::k8s::Kube;
-use crate::k8s::marks::{self, Marked, ObjKind};
+use crate::k8s::marks::{Marked, ObjKind};
 use crate::scenario::FaultSpec;
 use crate::scenario::ParamCheck;
+use kube::api::DynamicObject;
 
 pub struct PodFailure;
 
 pub const FAULT: &dyn FaultKind = &PodFailure;
 
 #[derive(Debug, Clone, Default, serde::Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct Params {
     /// The image to set (default: the pause image: a container that runs but serves nothing).
-    #[serde(default)]
     pub image: Option<String>,
 }
 
 pub const DEFAULT_IMAGE: &str = "registry.k8s.io/pause:3.9";
+
+/// Records every container's image and swaps them all for the fault's.
+fn change(p: &Params, pod: &DynamicObject) -> Change {
+    let image = p.image.as_deref().unwrap_or(DEFAULT_IMAGE);
+    let (containers, before) =
+        with_images(&pod.data["spec"]["containers"], &|_, _| image.to_string());
+    Change {
+        undo: json!({ "images": before }),
+        patch: json!({"spec": {"containers": containers}}),
+    }
+}
 
 const RBAC: &[Rule] = &[pods_rw(&["get", "list", "patch"])];
 
@@ -104,30 +116,7 @@ impl FaultKind for PodFailure {
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let p: Params = match cx.params() {
-            Ok(p) => p,
-            Err(e) => return futures::future::ready(common::all_failed(batch.targets, &e)).boxed(),
-        };
-        let image = p.image.unwrap_or_else(|| DEFAULT_IMAGE.to_string());
-        let image = std::sync::Arc::new(image);
-        common::each_target(batch, cx.concurrency, move |t| {
-            let image = image.clone();
-            async move {
-                let Some(pod) = common::get(cx.kube, &t.obj).await? else {
-                    return Ok(common::gone_before_injection());
-                };
-                let (containers, before) =
-                    with_images(&pod.data["spec"]["containers"], &|_, _| image.to_string());
-                let undo = json!({ "images": before });
-                let patch = marks::combine(
-                    batch.stamp.patch(&undo, &[]),
-                    &json!({"spec": {"containers": containers}}),
-                );
-                common::patch_target(cx.kube, &t.obj, &patch).await
-            }
-            .boxed()
-        })
-        .boxed()
+        patched::inject(cx, batch, change, patched::accepted)
     }
 
     fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {

@@ -36,15 +36,13 @@ pub struct PodKill;
 pub const FAULT: &dyn FaultKind = &PodKill;
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct Params {
     /// Grace period for the deletion (default: the pod's own
     /// `terminationGracePeriodSeconds`; `0s` means 1s, as in kubectl,
     /// unless `force`).
-    #[serde(default)]
     pub grace_period: Option<Span>,
     /// Force delete (`gracePeriodSeconds: 0`): the pod vanishes while serving.
-    #[serde(default)]
     pub force: Option<bool>,
 }
 

@@ -7,16 +7,18 @@ use serde_json::json;
 
 use super::about::{self, About, Starter};
 use super::common::{self};
+use super::patched::{self, Change};
 use super::rbac::{Rule, workloads};
 use super::{Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverting, targets};
 use crate::k8s::Kube;
+use crate::k8s::marks::Marked;
 use crate::k8s::marks::ObjKind;
-use crate::k8s::marks::{self, Marked};
 use crate::k8s::select::{Candidate, Candidates, GroupImpact};
 use crate::scenario::ParamCheck;
 use crate::scenario::TargetKind;
 use crate::scenario::{Fault, FaultSpec};
 use crate::yaml::Target;
+use kube::api::DynamicObject;
 
 pub struct Scale;
 
@@ -25,14 +27,21 @@ pub const FAULT: &dyn FaultKind = &Scale;
 const RBAC: &[Rule] = &[workloads("deployments"), workloads("statefulsets")];
 
 #[derive(Debug, Clone, Default, serde::Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct Params {
     /// Absolute replica count.
-    #[serde(default)]
     pub replicas: Option<u32>,
     /// Relative change, e.g. -2.
-    #[serde(default)]
     pub by: Option<i32>,
+}
+
+/// Records the current replicas and sets the new count.
+fn change(p: &Params, w: &DynamicObject) -> Change {
+    let current = w.data["spec"]["replicas"].as_i64().unwrap_or(1);
+    Change {
+        undo: json!({ "replicas": current }),
+        patch: json!({"spec": {"replicas": desired(p, current)}}),
+    }
 }
 
 /// The replica count after the fault. Default: minus one.
@@ -110,27 +119,7 @@ impl FaultKind for Scale {
     }
 
     fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        let p: Params = match cx.params() {
-            Ok(p) => p,
-            Err(e) => return futures::future::ready(common::all_failed(batch.targets, &e)).boxed(),
-        };
-        let p = std::sync::Arc::new(p);
-        common::each_target(batch, cx.concurrency, move |t| {
-            let p = p.clone();
-            async move {
-                let Some(w) = common::get(cx.kube, &t.obj).await? else {
-                    return Ok(common::gone_before_injection());
-                };
-                let current = w.data["spec"]["replicas"].as_i64().unwrap_or(1);
-                let patch = marks::combine(
-                    batch.stamp.patch(&json!({ "replicas": current }), &[]),
-                    &json!({"spec": {"replicas": desired(&p, current)}}),
-                );
-                common::patch_target(cx.kube, &t.obj, &patch).await
-            }
-            .boxed()
-        })
-        .boxed()
+        patched::inject(cx, batch, change, patched::accepted)
     }
 
     fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {

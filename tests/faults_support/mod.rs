@@ -14,6 +14,8 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use serde_json::{Value, json};
 
+// A test binary may include both support modules: one source, two copies.
+#[allow(clippy::duplicate_mod)]
 #[path = "../common/identity.rs"]
 mod identity;
 

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use gameday::sandbox::{Sandbox, SandboxHandle, SandboxOptions};
 use serde_json::Value;
 
+// A test binary may include both support modules: one source, two copies.
+#[allow(clippy::duplicate_mod)]
 #[path = "../common/identity.rs"]
 mod identity;
 #[allow(unused_imports)] // used by some of the test binaries that include this module

@@ -112,8 +112,12 @@ pub struct Controllers {
     /// Test hook: runs after a pass's last read, standing in for a client
     /// write that lands while the pass runs.
     #[cfg(test)]
-    mid_pass: Option<Box<dyn FnMut(&Store) + Send>>,
+    mid_pass: Option<MidPass>,
 }
+
+/// See [`Controllers::mid_pass`].
+#[cfg(test)]
+type MidPass = Box<dyn FnMut(&Store) + Send>;
 
 const KNOWN_OWNERS: &[(&str, usize)] = &[
     ("ReplicaSet", REPLICASETS),
