@@ -16,6 +16,8 @@ fn history_lists_runs_newest_first_as_text_and_json() {
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("STARTED (UTC)"), "{text}");
+    assert!(lines[0].contains(" KIND "), "{text}");
+    assert!(lines[1].contains(" scenario "), "{text}");
     assert_eq!(lines.len(), 8, "{text}");
     assert!(
         lines[1].contains("d3") && lines[1].contains("not-run (1)"),

@@ -97,7 +97,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
 }
 
 fn write_table(out: &mut impl Write, runs: &[RunRecord]) -> std::io::Result<()> {
-    let rows: Vec<[String; 11]> = runs
+    let rows: Vec<[String; 12]> = runs
         .iter()
         .map(|r| {
             let done = r
@@ -108,6 +108,7 @@ fn write_table(out: &mut impl Write, runs: &[RunRecord]) -> std::io::Result<()> 
             [
                 fmt_time(r.started_at),
                 r.run_id.clone(),
+                r.kind.clone(),
                 r.scenario.clone(),
                 r.severity.clone().unwrap_or_else(|| "-".into()),
                 format!("{} ({})", r.status, r.exit_code),
@@ -123,6 +124,7 @@ fn write_table(out: &mut impl Write, runs: &[RunRecord]) -> std::io::Result<()> 
     let header = [
         "STARTED (UTC)",
         "RUN",
+        "KIND",
         "SCENARIO",
         "SEV",
         "STATUS",
