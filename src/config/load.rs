@@ -126,6 +126,22 @@ fn check(c: &Config, root: &Node, src: &Source<'_>, diags: &mut Vec<Diagnostic>)
             );
         }
     }
+    if let Some(p) = &c.paging {
+        for ([tool, field], value) in p.credentials() {
+            if super::env_reference(value).is_none() {
+                err(
+                    &[Step::Key("paging"), Step::Key(tool), Step::Key(field)],
+                    Target::Value,
+                    format!(
+                        "`paging.{tool}.{field}` must name an environment variable, not hold the secret itself"
+                    ),
+                    Some(
+                        "write `${NAME}` and export NAME; a token in gameday.yaml ends up in the journal and in version control",
+                    ),
+                );
+            }
+        }
+    }
     for (key, ep) in [
         ("prometheus", &c.prometheus),
         ("alertmanager", &c.alertmanager),
