@@ -1,0 +1,119 @@
+//! The `paging.*` journal entries (written by the paging session of a run
+//! or drill, with the tool as the entry's source: `pagerduty`, `opsgenie`,
+//! `grafana-oncall`) folded into one [`PageObservation`] per page and
+//! tool, and the line each puts on the timeline. The live picture and the
+//! replay both go through here, so a report rebuilt from the journal shows
+//! the same pages.
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::engine::journal::Entry;
+use crate::score::{Escalation, PageObservation, human_secs, secs};
+
+/// Every paging entry's event starts with this.
+pub const PREFIX: &str = "paging.";
+
+fn page<'a>(
+    pages: &'a mut Vec<PageObservation>,
+    source: &str,
+    key: &str,
+) -> &'a mut PageObservation {
+    let i = match pages
+        .iter()
+        .position(|p| p.source == source && p.key == key)
+    {
+        Some(i) => i,
+        None => {
+            pages.push(PageObservation {
+                source: source.to_string(),
+                key: key.to_string(),
+                ..Default::default()
+            });
+            pages.len() - 1
+        }
+    };
+    &mut pages[i]
+}
+
+/// Applies one entry; returns the timeline line it makes, if any.
+pub fn apply(pages: &mut Vec<PageObservation>, e: &Entry) -> Option<(Timestamp, String)> {
+    let d = &e.data;
+    let text = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
+    let at = text("at")
+        .and_then(|t| t.parse::<Timestamp>().ok())
+        .unwrap_or(e.ts);
+    let src = e.source.as_str();
+    let who = text("who");
+    let by = who.as_deref().map_or(String::new(), |w| format!(" ({w})"));
+    let event = e.event.strip_prefix(PREFIX)?;
+    if matches!(event, "warning" | "oncall") {
+        let line = match event {
+            "warning" => format!("{src}: {}", text("message").unwrap_or_default()),
+            _ => format!("{src}: {} is on call", text("person").unwrap_or_default()),
+        };
+        return Some((at, line));
+    }
+    let p = page(pages, src, &text("key")?);
+    let line = match event {
+        "triggered" => {
+            p.t_trigger.get_or_insert(at);
+            format!(
+                "page sent through {src}: {}",
+                text("summary").unwrap_or_default()
+            )
+        }
+        "created" => {
+            p.read = true;
+            return None;
+        }
+        "notified" => {
+            p.read = true;
+            p.t_notify.get_or_insert(at);
+            p.reached
+                .extend(who.clone().filter(|w| !p.reached.contains(w)));
+            format!("{src} notified{by}")
+        }
+        "acknowledged" => {
+            p.read = true;
+            if p.t_ack.is_none() {
+                p.t_ack = Some(at);
+                p.acknowledged_by = who.clone();
+                p.tta_seconds = p.paged_at().map(|t| secs(t, at).max(0.0));
+            }
+            let after = p
+                .tta_seconds
+                .map_or(String::new(), |s| format!(" after {}", human_secs(s)));
+            format!("acknowledged in {src}{by}{after}")
+        }
+        "escalated" => {
+            p.read = true;
+            let level = d.get("level").and_then(Value::as_u64).map(|l| l as u32);
+            p.escalations.push(Escalation {
+                at,
+                level,
+                to: who.clone(),
+            });
+            p.reached
+                .extend(who.clone().filter(|w| !p.reached.contains(w)));
+            let to = level.map_or("the next level".into(), |l| format!("level {l}"));
+            format!("{src} escalated to {to}{by}")
+        }
+        "assigned" => {
+            p.read = true;
+            p.reached
+                .extend(who.clone().filter(|w| !p.reached.contains(w)));
+            format!("{src} assigned{by}")
+        }
+        "closed" => {
+            p.read = true;
+            return None;
+        }
+        "resolved" => {
+            p.resolved = true;
+            format!("page resolved in {src}")
+        }
+        _ => return None,
+    };
+    Some((at, line))
+}
