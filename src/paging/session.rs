@@ -204,6 +204,7 @@ impl PagingSession {
         let source = pager.source();
         match pager.read_back(key).await {
             Ok(entries) => {
+                tracing::debug!(source, key, entries = entries.len(), "paging read-back");
                 self.answered(source);
                 self.report(source, key, entries);
             }

@@ -8,6 +8,7 @@
 use jiff::Timestamp;
 use serde_json::Value;
 
+use super::model::RunReport;
 use crate::engine::journal::Entry;
 use crate::score::{Escalation, PageObservation, human_secs, secs};
 
@@ -116,4 +117,82 @@ pub fn apply(pages: &mut Vec<PageObservation>, e: &Entry) -> Option<(Timestamp, 
         _ => return None,
     };
     Some((at, line))
+}
+
+/// The pages on the report's timeline: without names (the timeline is
+/// told with roles), the tool said each time came from.
+pub fn timeline(r: &RunReport) -> Vec<(Timestamp, String)> {
+    let mut v = Vec::new();
+    for p in &r.paging {
+        let src = &p.source;
+        if let Some(t) = p.t_trigger {
+            v.push((t, format!("Page sent through {src}")));
+        }
+        if let Some(t) = p.t_notify {
+            v.push((t, format!("{src} notified the first responder")));
+        }
+        if let Some(t) = p.t_ack {
+            let after = p
+                .tta_seconds
+                .map_or(String::new(), |s| format!(" after {}", human_secs(s)));
+            v.push((t, format!("Acknowledged in {src}{after}")));
+        }
+        for e in &p.escalations {
+            let to = e
+                .level
+                .map_or("the next level".into(), |l| format!("level {l}"));
+            v.push((e.at, format!("{src} escalated the page to {to}")));
+        }
+    }
+    v
+}
+
+/// The report's "Paging" section: whom each page reached and who
+/// acknowledged it (issue 17: the report names whom the page reached).
+pub fn markdown(r: &RunReport) -> String {
+    if r.paging.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("## Paging\n\n");
+    for p in &r.paging {
+        let mut parts = Vec::new();
+        if p.t_trigger.is_none() {
+            parts.push("not sent (the tool refused or was unreachable)".to_string());
+        }
+        if !p.reached.is_empty() {
+            parts.push(format!("reached {}", p.reached.join(", ")));
+        }
+        match (&p.acknowledged_by, p.tta_seconds) {
+            (Some(by), Some(t)) => {
+                parts.push(format!("acknowledged by {by} after {}", human_secs(t)))
+            }
+            (None, Some(t)) => parts.push(format!("acknowledged after {}", human_secs(t))),
+            _ if p.read => parts.push("never acknowledged".into()),
+            _ => parts.push("not read back (the tool did not answer)".into()),
+        }
+        let paged = p.paged_at();
+        for e in &p.escalations {
+            let to = e
+                .level
+                .map_or("the next level".into(), |l| format!("level {l}"));
+            let who = e.to.as_deref().map_or(String::new(), |w| format!(" ({w})"));
+            let after = paged.map_or(String::new(), |t| {
+                format!(" after {}", human_secs(secs(t, e.at)))
+            });
+            parts.push(format!("escalated to {to}{who}{after}"));
+        }
+        parts.push(if p.resolved {
+            "resolved by gameday at the end".into()
+        } else {
+            "not resolved by gameday".into()
+        });
+        s.push_str(&format!(
+            "- **{}** page `{}`: {}\n",
+            p.source,
+            p.key,
+            parts.join("; ")
+        ));
+    }
+    s.push('\n');
+    s
 }
