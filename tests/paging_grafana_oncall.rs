@@ -1,0 +1,62 @@
+//! Grafana OnCall as the source of the ack (issue 17), against a local stub
+//! of its Formatted Webhook integration (bodies validated against the
+//! schema transcribed from OnCall's docs) and public API alert groups: the
+//! group's `acknowledged_at` is 42 s after it was created, and result.json
+//! says TTA 42 s from `grafana-oncall` with `acknowledged_by`; the group is
+//! resolved (`state: ok`) at the end.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+mod paging_support;
+use paging_support::*;
+
+#[test]
+fn an_ack_42s_after_the_alert_group_in_oncall_is_the_drills_tta() {
+    let stub = grafana_oncall(Script {
+        ack: Some((Duration::from_secs(42), "UADALOVELACE".into())),
+        ..Default::default()
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let config = format!(
+        "paging:\n  pollInterval: 1s\n  grafanaOncall:\n    url: {}\n    token: ${{ONCALL_TOKEN}}\n    webhookUrl: ${{ONCALL_WEBHOOK_URL}}\n",
+        stub.url
+    );
+    let (mut cmd, run) = drill_command(tmp.path(), &config, &drill_yaml("3s"));
+    cmd.env(
+        "ONCALL_WEBHOOK_URL",
+        format!(
+            "{}/integrations/v1/formatted_webhook/{ONCALL_HOOK_SECRET}/",
+            stub.url
+        ),
+    );
+    let o = cmd.output().unwrap();
+    assert!(
+        o.status.code().is_some(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    stub.assert_no_violations();
+    let r = result(&run);
+    assert_eq!(r["scorecard"]["metrics"]["ttaSeconds"], json!(42.0));
+    assert_eq!(r["scorecard"]["metrics"]["ttaSource"], "grafana-oncall");
+    let p = &r["paging"][0];
+    assert_eq!(p["acknowledgedBy"], "UADALOVELACE");
+    let (uid, body) = stub.recorded(|r| (r.triggers[0].0.clone(), r.triggers[0].2.clone()));
+    assert!(body["title"].as_str().unwrap().starts_with("[DRILL] "));
+    assert_eq!(stub.recorded(|r| r.resolved.clone()), vec![uid]);
+    let journal = std::fs::read_to_string(run.join("journal.jsonl")).unwrap();
+    assert!(
+        !journal.contains(ONCALL_HOOK_SECRET),
+        "the webhook URL is a secret"
+    );
+}
+
+#[test]
+fn the_stub_rejects_a_malformed_webhook_body() {
+    let v = validator("grafana-oncall-formatted-webhook.schema.json", None);
+    assert!(v.is_valid(&json!({"alert_uid": "u", "title": "t", "state": "alerting"})));
+    assert!(!v.is_valid(&json!({"alert_uid": "u", "state": "firing"})));
+    assert!(!v.is_valid(&json!({"title": 3})));
+}
