@@ -137,6 +137,21 @@ impl Paging {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn a_literal_token_is_refused_at_its_position_without_printing_it() {
+        let text =
+            "paging:\n  pagerduty:\n    routingKey: ${PD_ROUTING_KEY}\n    apiToken: u+S3CRET\n";
+        let d = Config::load_str("gameday.yaml", text).unwrap_err();
+        assert_eq!((d[0].line, d[0].column), (4, 15), "{d:?}");
+        assert!(d[0].message.contains("paging.pagerduty.apiToken"));
+        assert!(d[0].hint.as_deref().unwrap().contains("${NAME}"));
+        let shown = crate::diag::render_all(&d, false);
+        assert!(!shown.contains("S3CRET"), "{shown}");
+        let ok = "paging:\n  via: alertmanager\n  pagerduty:\n    routingKey: ${PD_ROUTING_KEY}\n";
+        assert!(Config::load_str("gameday.yaml", ok).is_ok());
+    }
 
     #[test]
     fn only_a_whole_dollar_brace_name_is_a_reference() {

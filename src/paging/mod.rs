@@ -204,6 +204,43 @@ pub fn connect(paging: &config::Paging) -> (Vec<Arc<dyn Pager>>, Vec<(String, Pa
     (pagers, warnings)
 }
 
+/// `gameday plan`'s verdict on one integration.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Check {
+    pub source: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// Checks every configured integration with one read-only call each (all
+/// at once, each within its budget); an integration that cannot be built
+/// is reported as failed with the reason.
+pub async fn check_all(paging: &config::Paging) -> Vec<Check> {
+    let (pagers, failed) = connect(paging);
+    let mut checks: Vec<Check> = failed
+        .into_iter()
+        .map(|(source, e)| Check {
+            source,
+            ok: false,
+            detail: e.to_string(),
+        })
+        .collect();
+    let results = futures::future::join_all(
+        pagers
+            .iter()
+            .map(|p| async move { (p.source(), p.check().await) }),
+    )
+    .await;
+    for (source, r) in results {
+        checks.push(Check {
+            source: source.to_string(),
+            ok: r.is_ok(),
+            detail: r.unwrap_or_else(|e| e.to_string()),
+        });
+    }
+    checks
+}
+
 /// Parses an RFC 3339 time from a tool's JSON.
 fn time(v: Option<&serde_json::Value>) -> Option<Timestamp> {
     v?.as_str()?.parse().ok()
