@@ -177,31 +177,41 @@ pub trait Pager: Send + Sync {
     fn check(&self) -> BoxFuture<'_, Result<String, PagingError>>;
 }
 
+/// The integrations of `paging:` that could be built, and those that
+/// could not (a variable unset), each with why: the reason names the
+/// field, never the value.
+#[derive(Default)]
+pub struct Connected {
+    pub pagers: Vec<Arc<dyn Pager>>,
+    pub failed: Vec<(&'static str, PagingError)>,
+}
+
+impl Connected {
+    fn add<P: Pager + 'static>(&mut self, source: &'static str, built: Result<P, PagingError>) {
+        match built {
+            Ok(p) => self.pagers.push(Arc::new(p)),
+            Err(e) => self.failed.push((source, e)),
+        }
+    }
+}
+
 /// The integrations of `paging:`, each with its credentials from the
-/// environment. One that cannot be built (a variable unset) is returned as
-/// a warning naming the field, never the value, and left out.
-pub fn connect(paging: &config::Paging) -> (Vec<Arc<dyn Pager>>, Vec<(String, PagingError)>) {
-    let mut pagers: Vec<Arc<dyn Pager>> = Vec::new();
-    let mut warnings = Vec::new();
-    if let Some(c) = &paging.pagerduty {
-        match pagerduty::PagerDuty::new(c) {
-            Ok(p) => pagers.push(Arc::new(p)),
-            Err(e) => warnings.push((pagerduty::SOURCE.to_string(), e)),
-        }
+/// environment.
+pub fn connect(paging: &config::Paging) -> Connected {
+    let mut c = Connected::default();
+    if let Some(cfg) = &paging.pagerduty {
+        c.add(pagerduty::SOURCE, pagerduty::PagerDuty::new(cfg));
     }
-    if let Some(c) = &paging.opsgenie {
-        match opsgenie::Opsgenie::new(c) {
-            Ok(p) => pagers.push(Arc::new(p)),
-            Err(e) => warnings.push((opsgenie::SOURCE.to_string(), e)),
-        }
+    if let Some(cfg) = &paging.opsgenie {
+        c.add(opsgenie::SOURCE, opsgenie::Opsgenie::new(cfg));
     }
-    if let Some(c) = &paging.grafana_oncall {
-        match grafana_oncall::GrafanaOncall::new(c) {
-            Ok(p) => pagers.push(Arc::new(p)),
-            Err(e) => warnings.push((grafana_oncall::SOURCE.to_string(), e)),
-        }
+    if let Some(cfg) = &paging.grafana_oncall {
+        c.add(
+            grafana_oncall::SOURCE,
+            grafana_oncall::GrafanaOncall::new(cfg),
+        );
     }
-    (pagers, warnings)
+    c
 }
 
 /// `gameday plan`'s verdict on one integration.
@@ -216,11 +226,11 @@ pub struct Check {
 /// at once, each within its budget); an integration that cannot be built
 /// is reported as failed with the reason.
 pub async fn check_all(paging: &config::Paging) -> Vec<Check> {
-    let (pagers, failed) = connect(paging);
+    let Connected { pagers, failed } = connect(paging);
     let mut checks: Vec<Check> = failed
         .into_iter()
         .map(|(source, e)| Check {
-            source,
+            source: source.to_string(),
             ok: false,
             detail: e.to_string(),
         })

@@ -39,13 +39,8 @@ pub struct DrillPaging {
 pub async fn start(running: &Running, config: &Config) -> Option<DrillPaging> {
     let paging = config.paging.as_ref().filter(|p| p.any())?;
     let sink = sink(running);
-    let (pagers, failed) = crate::paging::connect(paging);
+    let crate::paging::Connected { pagers, failed } = crate::paging::connect(paging);
     for (source, e) in failed {
-        let source: &'static str = match source.as_str() {
-            "pagerduty" => "pagerduty",
-            "opsgenie" => "opsgenie",
-            _ => "grafana-oncall",
-        };
         sink(PagingEvent::Warning {
             source,
             message: format!("not used: {e}"),
