@@ -171,6 +171,14 @@ impl PagingSession {
         first
     }
 
+    /// [`Self::on_call`], bounded: a slow tool must not hold up a start.
+    pub async fn on_call_within(&self, wait: Duration) -> Option<String> {
+        tokio::time::timeout(wait, self.on_call())
+            .await
+            .ok()
+            .flatten()
+    }
+
     /// Starts the poller: every interval, each integration reads one page.
     pub fn start_polling(self: &Arc<Self>) {
         let me = self.clone();

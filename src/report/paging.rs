@@ -8,9 +8,108 @@
 use jiff::Timestamp;
 use serde_json::Value;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::json;
+
+use super::live::{Live, Shared, lock};
 use super::model::RunReport;
+use crate::engine::Journal;
 use crate::engine::journal::Entry;
+use crate::incident::{Action, EventSource, ResponderEvent};
+use crate::paging::PagingEvent;
+use crate::paging::session::Sink;
+use crate::scenario::RoleName;
 use crate::score::{Escalation, PageObservation, human_secs, secs};
+
+/// The placeholder person a scenario names for "whoever is on call".
+pub const ONCALL_PLACEHOLDER: &str = "ops-oncall";
+
+/// The sink a run's paging session reports to: each event is journalled
+/// with the tool as its source, then applied to the live picture. Once
+/// `closed` is set (the journal has its `run.end`, after which nothing may
+/// be written) events only reach the live picture the report is built from.
+pub fn journal_sink(journal: Arc<Journal>, shared: Shared, closed: Arc<AtomicBool>) -> Sink {
+    Arc::new(move |event: PagingEvent| {
+        let (source, name, data) = journal_form(event);
+        let entry = if closed.load(Ordering::SeqCst) {
+            let serde_json::Value::Object(data) = data else {
+                return;
+            };
+            Entry {
+                ts: Timestamp::now(),
+                source: source.to_string(),
+                event: name.to_string(),
+                data,
+            }
+        } else {
+            match journal.append(source, name, data) {
+                Ok(e) => e,
+                Err(_) => return,
+            }
+        };
+        lock(&shared).on_entry(&entry);
+    })
+}
+
+/// An event as a journal entry: (source, event, data). A warning is also
+/// printed.
+fn journal_form(event: PagingEvent) -> (&'static str, &'static str, serde_json::Value) {
+    match event {
+        PagingEvent::Triggered {
+            source,
+            key,
+            summary,
+            at,
+        } => (
+            source,
+            "paging.triggered",
+            json!({"key": key, "summary": summary, "at": at}),
+        ),
+        PagingEvent::Entry {
+            source,
+            key,
+            entry,
+            at,
+        } => (
+            source,
+            entry.kind.event(),
+            json!({"key": key, "at": at, "who": entry.who, "level": entry.level, "toolAt": entry.at}),
+        ),
+        PagingEvent::Resolved { source, key } => (source, "paging.resolved", json!({"key": key})),
+        PagingEvent::OnCall { source, person } => {
+            (source, "paging.oncall", json!({"person": person}))
+        }
+        PagingEvent::Warning { source, message } => {
+            crate::term::event(
+                "warning",
+                json!({"level": "warn", "kind": "paging", "source": source, "message": message}),
+                format_args!("warning: {source}: {message}"),
+            );
+            (source, "paging.warning", json!({"message": message}))
+        }
+    }
+}
+
+/// The on-call person takes the operations role when the scenario names
+/// the placeholder `ops-oncall` for it (or nobody).
+pub fn assign_oncall(live: &mut Live, journal: &Journal, person: &str, at: Timestamp) {
+    let holder = live.incident.roles.holder_at(RoleName::Operations, at);
+    if holder.is_some_and(|h| h != ONCALL_PLACEHOLDER) {
+        return;
+    }
+    let event = ResponderEvent {
+        at,
+        person: person.to_string(),
+        source: EventSource::Webhook,
+        action: Action::Assign {
+            role: RoleName::Operations,
+            person: person.to_string(),
+        },
+    };
+    let _ = live.record_event(journal, event);
+}
 
 /// Every paging entry's event starts with this.
 pub const PREFIX: &str = "paging.";

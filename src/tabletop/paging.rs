@@ -11,19 +11,15 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde_json::json;
-
 use super::run::Running;
 use crate::config::{Config, PagingVia};
 use crate::drill::{AlertInject, Inject};
-use crate::incident::{Action, EventSource, ResponderEvent};
-use crate::paging::session::{POLL_INTERVAL, Sink};
+use crate::paging::session::POLL_INTERVAL;
 use crate::paging::{DRILL_PREFIX, Page, PagingEvent, PagingSession, page_key};
 use crate::report::live::lock;
-use crate::scenario::RoleName;
 
-/// The placeholder person a scenario names for "whoever is on call".
-pub const ONCALL_PLACEHOLDER: &str = "ops-oncall";
+/// How long the start waits for the on-call lookup.
+const ONCALL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub struct DrillPaging {
     session: Arc<PagingSession>,
@@ -38,7 +34,11 @@ pub struct DrillPaging {
 /// `paging:` configures none.
 pub async fn start(running: &Running, config: &Config) -> Option<DrillPaging> {
     let paging = config.paging.as_ref().filter(|p| p.any())?;
-    let sink = sink(running);
+    let sink = crate::report::paging::journal_sink(
+        running.journal.clone(),
+        running.shared.clone(),
+        std::sync::Arc::default(),
+    );
     let crate::paging::Connected { pagers, failed } = crate::paging::connect(paging);
     for (source, e) in failed {
         sink(PagingEvent::Warning {
@@ -51,7 +51,7 @@ pub async fn start(running: &Running, config: &Config) -> Option<DrillPaging> {
     if session.is_empty() {
         return None;
     }
-    if let Some(person) = session.on_call().await {
+    if let Some(person) = session.on_call_within(ONCALL_WAIT).await {
         resolve_oncall(running, &person);
     }
     session.start_polling();
@@ -123,70 +123,10 @@ pub fn drill_page(run_id: &str, inject: &Inject, alert: &AlertInject) -> Page {
     }
 }
 
-/// Journals each paging event with the tool as its source, then shows it.
-fn sink(running: &Running) -> Sink {
-    let journal = running.journal.clone();
-    let shared = running.shared.clone();
-    Arc::new(move |event: PagingEvent| {
-        let (source, name, data) = match event {
-            PagingEvent::Triggered {
-                source,
-                key,
-                summary,
-                at,
-            } => (
-                source,
-                "paging.triggered",
-                json!({"key": key, "summary": summary, "at": at}),
-            ),
-            PagingEvent::Entry {
-                source,
-                key,
-                entry,
-                at,
-            } => (
-                source,
-                entry.kind.event(),
-                json!({"key": key, "at": at, "who": entry.who, "level": entry.level, "toolAt": entry.at}),
-            ),
-            PagingEvent::Resolved { source, key } => {
-                (source, "paging.resolved", json!({"key": key}))
-            }
-            PagingEvent::OnCall { source, person } => {
-                (source, "paging.oncall", json!({"person": person}))
-            }
-            PagingEvent::Warning { source, message } => {
-                crate::term::event(
-                    "warning",
-                    json!({"level": "warn", "kind": "paging", "source": source, "message": message}),
-                    format_args!("warning: {source}: {message}"),
-                );
-                (source, "paging.warning", json!({"message": message}))
-            }
-        };
-        if let Ok(entry) = journal.append(source, name, data) {
-            lock(&shared).on_entry(&entry);
-        }
-    })
-}
-
-/// The on-call person takes the operations role when the drill names the
-/// placeholder `ops-oncall` for it (or nobody).
+/// The on-call person takes the operations role (see
+/// `report::paging::assign_oncall`), stamped in drill time.
 fn resolve_oncall(running: &Running, person: &str) {
     let mut live = lock(&running.shared);
     let at = running.clock.now();
-    let holder = live.incident.roles.holder_at(RoleName::Operations, at);
-    if holder.is_some_and(|h| h != ONCALL_PLACEHOLDER) {
-        return;
-    }
-    let event = ResponderEvent {
-        at,
-        person: person.to_string(),
-        source: EventSource::Webhook,
-        action: Action::Assign {
-            role: RoleName::Operations,
-            person: person.to_string(),
-        },
-    };
-    let _ = live.record_event(&running.journal, event);
+    crate::report::paging::assign_oncall(&mut live, &running.journal, person, at);
 }
