@@ -6,6 +6,8 @@
 
 mod common;
 mod paging_support;
+// Shared with the response tests; this test uses part of it.
+#[allow(dead_code)]
 mod response_support;
 
 use std::process::Stdio;
