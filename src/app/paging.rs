@@ -21,13 +21,11 @@ use jiff::Timestamp;
 
 use crate::config::{Config, PagingVia};
 use crate::engine::{Entry, Journal, ObserveCx, Observer, Outcome};
-use crate::paging::session::POLL_INTERVAL;
 use crate::paging::{CALL_BUDGET, DRILL_PREFIX, Page, PagingSession, page_key};
 use crate::report::live::{Shared, lock};
 
 /// How often fired alerts are looked for.
 const WATCH: Duration = Duration::from_secs(1);
-const ONCALL_WAIT: Duration = Duration::from_secs(5);
 
 pub struct GameDayPaging {
     session: Arc<PagingSession>,
@@ -49,24 +47,14 @@ pub async fn start(
 ) -> Option<GameDayPaging> {
     let paging = config.paging.as_ref().filter(|p| p.any())?;
     let closed = Arc::new(AtomicBool::new(false));
-    let sink = crate::report::paging::journal_sink(journal.clone(), shared.clone(), closed.clone());
-    let crate::paging::Connected { pagers, failed } = crate::paging::connect(paging);
-    for (source, e) in failed {
-        sink(crate::paging::PagingEvent::Warning {
-            source,
-            message: format!("not used: {e}"),
-        });
-    }
-    let interval = paging.poll_interval.map_or(POLL_INTERVAL, |d| d.as_std());
-    let session = PagingSession::new(pagers, sink, interval, 1.0);
-    if session.is_empty() {
-        return None;
-    }
-    if let Some(person) = session.on_call_within(ONCALL_WAIT).await {
-        let mut live = lock(&shared);
-        crate::report::paging::assign_oncall(&mut live, &journal, &person, Timestamp::now());
-    }
-    session.start_polling();
+    let session = crate::report::paging::open_session(
+        paging,
+        (journal, shared.clone()),
+        closed.clone(),
+        1.0,
+        Timestamp::now,
+    )
+    .await?;
     let stopping = Arc::new(AtomicBool::new(false));
     let watcher = (paging.via == PagingVia::Direct).then(|| {
         tokio::spawn(watch(

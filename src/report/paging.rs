@@ -92,9 +92,43 @@ fn journal_form(event: PagingEvent) -> (&'static str, &'static str, serde_json::
     }
 }
 
+/// How long a start waits for the on-call lookup.
+const ONCALL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Connects the integrations of `paging` (an unusable one is a warning),
+/// looks up who is on call and gives them `ops-oncall`'s role (stamped
+/// `now()`), and starts the poller. None when no integration is usable.
+pub async fn open_session(
+    paging: &crate::config::Paging,
+    (journal, shared): (Arc<Journal>, Shared),
+    closed: Arc<AtomicBool>,
+    scale: f64,
+    now: impl Fn() -> Timestamp,
+) -> Option<Arc<crate::paging::PagingSession>> {
+    use crate::paging::session::POLL_INTERVAL;
+    let sink = journal_sink(journal.clone(), shared.clone(), closed);
+    let crate::paging::Connected { pagers, failed } = crate::paging::connect(paging);
+    for (source, e) in failed {
+        sink(PagingEvent::Warning {
+            source,
+            message: format!("not used: {e}"),
+        });
+    }
+    let interval = paging.poll_interval.map_or(POLL_INTERVAL, |d| d.as_std());
+    let session = crate::paging::PagingSession::new(pagers, sink, interval, scale);
+    if session.is_empty() {
+        return None;
+    }
+    if let Some(person) = session.on_call_within(ONCALL_WAIT).await {
+        assign_oncall(&mut lock(&shared), &journal, &person, now());
+    }
+    session.start_polling();
+    Some(session)
+}
+
 /// The on-call person takes the operations role when the scenario names
 /// the placeholder `ops-oncall` for it (or nobody).
-pub fn assign_oncall(live: &mut Live, journal: &Journal, person: &str, at: Timestamp) {
+fn assign_oncall(live: &mut Live, journal: &Journal, person: &str, at: Timestamp) {
     let holder = live.incident.roles.holder_at(RoleName::Operations, at);
     if holder.is_some_and(|h| h != ONCALL_PLACEHOLDER) {
         return;

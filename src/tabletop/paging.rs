@@ -14,12 +14,7 @@ use std::sync::Arc;
 use super::run::Running;
 use crate::config::{Config, PagingVia};
 use crate::drill::{AlertInject, Inject};
-use crate::paging::session::POLL_INTERVAL;
-use crate::paging::{DRILL_PREFIX, Page, PagingEvent, PagingSession, page_key};
-use crate::report::live::lock;
-
-/// How long the start waits for the on-call lookup.
-const ONCALL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+use crate::paging::{DRILL_PREFIX, Page, PagingSession, page_key};
 
 pub struct DrillPaging {
     session: Arc<PagingSession>,
@@ -34,27 +29,15 @@ pub struct DrillPaging {
 /// `paging:` configures none.
 pub async fn start(running: &Running, config: &Config) -> Option<DrillPaging> {
     let paging = config.paging.as_ref().filter(|p| p.any())?;
-    let sink = crate::report::paging::journal_sink(
-        running.journal.clone(),
-        running.shared.clone(),
-        std::sync::Arc::default(),
-    );
-    let crate::paging::Connected { pagers, failed } = crate::paging::connect(paging);
-    for (source, e) in failed {
-        sink(PagingEvent::Warning {
-            source,
-            message: format!("not used: {e}"),
-        });
-    }
-    let interval = paging.poll_interval.map_or(POLL_INTERVAL, |d| d.as_std());
-    let session = PagingSession::new(pagers, sink, interval, running.clock.scale());
-    if session.is_empty() {
-        return None;
-    }
-    if let Some(person) = session.on_call_within(ONCALL_WAIT).await {
-        resolve_oncall(running, &person);
-    }
-    session.start_polling();
+    let clock = running.clock.clone();
+    let session = crate::report::paging::open_session(
+        paging,
+        (running.journal.clone(), running.shared.clone()),
+        Arc::default(),
+        running.clock.scale(),
+        move || clock.now(),
+    )
+    .await?;
     Some(DrillPaging {
         session,
         direct: paging.via == PagingVia::Direct,
@@ -121,12 +104,4 @@ pub fn drill_page(run_id: &str, inject: &Inject, alert: &AlertInject) -> Page {
         severity: severity.into(),
         details,
     }
-}
-
-/// The on-call person takes the operations role (see
-/// `report::paging::assign_oncall`), stamped in drill time.
-fn resolve_oncall(running: &Running, person: &str) {
-    let mut live = lock(&running.shared);
-    let at = running.clock.now();
-    crate::report::paging::assign_oncall(&mut live, &running.journal, person, at);
 }
