@@ -5,6 +5,7 @@
 //! acknowledger; the page is resolved at the end.
 
 mod common;
+mod drill_support;
 mod paging_support;
 // Shared with the response tests; this test uses part of it.
 #[allow(dead_code)]
@@ -15,19 +16,14 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use paging_support::{PD_API_TOKEN, PD_ROUTING_KEY, Script, pagerduty, pagerduty_config};
+use paging_support::{PD_API_TOKEN, PD_ROUTING_KEY, ack_after, pagerduty, pagerduty_config};
 use response_support::{Drill, finish, fixture, result};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_game_day_pages_pagerduty_when_the_alert_fires_and_takes_tta_from_it() {
-    let stub = tokio::task::spawn_blocking(|| {
-        pagerduty(Script {
-            ack: Some((Duration::from_secs(42), "Ada Lovelace".into())),
-            ..Default::default()
-        })
-    })
-    .await
-    .unwrap();
+    let stub = tokio::task::spawn_blocking(|| pagerduty(ack_after(42, "Ada Lovelace")))
+        .await
+        .unwrap();
     let drill = Drill::start().await;
     let config = drill.dir.path().join("gameday.yaml");
     std::fs::write(&config, pagerduty_config(&stub, "")).unwrap();

@@ -5,19 +5,15 @@
 //! says TTA 42 s from `grafana-oncall` with `acknowledged_by`; the group is
 //! resolved (`state: ok`) at the end.
 
-use std::time::Duration;
-
 use serde_json::json;
 
+mod drill_support;
 mod paging_support;
 use paging_support::*;
 
 #[test]
 fn an_ack_42s_after_the_alert_group_in_oncall_is_the_drills_tta() {
-    let stub = grafana_oncall(Script {
-        ack: Some((Duration::from_secs(42), "UADALOVELACE".into())),
-        ..Default::default()
-    });
+    let stub = grafana_oncall(ack_after(42, "UADALOVELACE"));
     let tmp = tempfile::tempdir().unwrap();
     let config = format!(
         "paging:\n  pollInterval: 1s\n  grafanaOncall:\n    url: {}\n    token: ${{ONCALL_TOKEN}}\n    webhookUrl: ${{ONCALL_WEBHOOK_URL}}\n",
@@ -31,21 +27,8 @@ fn an_ack_42s_after_the_alert_group_in_oncall_is_the_drills_tta() {
             stub.url
         ),
     );
-    let o = cmd.output().unwrap();
-    assert!(
-        o.status.code().is_some(),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    stub.assert_no_violations();
-    let r = result(&run);
-    assert_eq!(r["scorecard"]["metrics"]["ttaSeconds"], json!(42.0));
-    assert_eq!(r["scorecard"]["metrics"]["ttaSource"], "grafana-oncall");
-    let p = &r["paging"][0];
-    assert_eq!(p["acknowledgedBy"], "UADALOVELACE");
-    let (uid, body) = stub.recorded(|r| (r.triggers[0].0.clone(), r.triggers[0].2.clone()));
+    let (_, body) = run_acked(&stub, cmd, &run, "grafana-oncall", "UADALOVELACE");
     assert!(body["title"].as_str().unwrap().starts_with("[DRILL] "));
-    assert_eq!(stub.recorded(|r| r.resolved.clone()), vec![uid]);
     let journal = std::fs::read_to_string(run.join("journal.jsonl")).unwrap();
     assert!(
         !journal.contains(ONCALL_HOOK_SECRET),

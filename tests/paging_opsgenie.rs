@@ -4,44 +4,26 @@
 //! 42 s after the alert was created, and result.json says TTA 42 s from
 //! `opsgenie` with the acknowledger; the alert is closed at the end.
 
-use std::time::Duration;
-
 use serde_json::json;
 
+mod drill_support;
 mod paging_support;
 use paging_support::*;
 
 #[test]
 fn an_ack_42s_after_the_alert_in_opsgenie_is_the_drills_tta() {
-    let stub = opsgenie(Script {
-        ack: Some((Duration::from_secs(42), "ada@example.com".into())),
-        ..Default::default()
-    });
+    let stub = opsgenie(ack_after(42, "ada@example.com"));
     let tmp = tempfile::tempdir().unwrap();
     let config = format!(
         "paging:\n  pollInterval: 1s\n  opsgenie:\n    apiKey: ${{OPSGENIE_API_KEY}}\n    apiUrl: {}\n",
         stub.url
     );
-    let (mut cmd, run) = drill_command(tmp.path(), &config, &drill_yaml("3s"));
-    let o = cmd.output().unwrap();
-    assert!(
-        o.status.code().is_some(),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    stub.assert_no_violations();
-    let r = result(&run);
-    assert_eq!(r["scorecard"]["metrics"]["ttaSeconds"], json!(42.0));
-    assert_eq!(r["scorecard"]["metrics"]["ttaSource"], "opsgenie");
-    let p = &r["paging"][0];
-    assert_eq!(p["source"], "opsgenie");
-    assert_eq!(p["acknowledgedBy"], "ada@example.com");
-    assert_eq!(p["reached"], json!(["ada@example.com"]));
-    let (alias, body) = stub.recorded(|r| (r.triggers[0].0.clone(), r.triggers[0].2.clone()));
+    let (cmd, run) = drill_command(tmp.path(), &config, &drill_yaml("3s"));
+    let (r, body) = run_acked(&stub, cmd, &run, "opsgenie", "ada@example.com");
+    assert_eq!(r["paging"][0]["reached"], json!(["ada@example.com"]));
     assert!(body["message"].as_str().unwrap().starts_with("[DRILL] "));
     assert_eq!(body["details"]["gameday_drill"], "true");
     assert_eq!(body["priority"], "P1");
-    assert_eq!(stub.recorded(|r| r.resolved.clone()), vec![alias]);
 }
 
 #[test]

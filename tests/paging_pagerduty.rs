@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod drill_support;
 mod paging_support;
+use drill_support::result;
 use paging_support::*;
 
 fn stderr(o: &std::process::Output) -> String {
@@ -21,10 +23,7 @@ fn stderr(o: &std::process::Output) -> String {
 }
 
 fn ack_script() -> Script {
-    Script {
-        ack: Some((Duration::from_secs(42), "Ada Lovelace".into())),
-        ..Default::default()
-    }
+    ack_after(42, "Ada Lovelace")
 }
 
 /// The paging entry of `source` in result.json.

@@ -2,6 +2,7 @@
 //! read-only call and reports it: a working one as ok, an unset credential
 //! or an unreachable tool as FAILED, without failing the plan.
 
+mod drill_support;
 mod faults_support;
 mod paging_support;
 

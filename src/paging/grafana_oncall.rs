@@ -124,17 +124,11 @@ impl Pager for GrafanaOncall {
 
     fn on_call(&self) -> BoxFuture<'_, Result<Option<String>, PagingError>> {
         async move {
-            let Some(name) = self.oncall.as_ref().and_then(|o| o.schedule.as_deref()) else {
+            let Some(name) = super::schedule(&self.oncall) else {
                 return Ok(None);
             };
             let v = self.get("/api/v1/schedules/", &[("name", name)]).await?;
-            Ok(v["results"]
-                .as_array()
-                .and_then(|a| a.first())
-                .and_then(|s| s["on_call_now"].as_array())
-                .and_then(|a| a.first())
-                .and_then(Value::as_str)
-                .map(str::to_string))
+            Ok(super::first_str(&v["results"][0]["on_call_now"]))
         }
         .boxed()
     }

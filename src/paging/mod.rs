@@ -251,6 +251,16 @@ pub async fn check_all(paging: &config::Paging) -> Vec<Check> {
     checks
 }
 
+/// The schedule named in an integration's `oncall:`.
+fn schedule(oncall: &Option<config::OnCallSource>) -> Option<&str> {
+    oncall.as_ref()?.schedule.as_deref()
+}
+
+/// The first string of a JSON array (the first on-call person).
+fn first_str(v: &serde_json::Value) -> Option<String> {
+    v.as_array()?.first()?.as_str().map(str::to_string)
+}
+
 /// Parses an RFC 3339 time from a tool's JSON.
 fn time(v: Option<&serde_json::Value>) -> Option<Timestamp> {
     v?.as_str()?.parse().ok()

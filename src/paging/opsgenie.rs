@@ -179,7 +179,7 @@ impl Pager for Opsgenie {
 
     fn on_call(&self) -> BoxFuture<'_, Result<Option<String>, PagingError>> {
         async move {
-            let Some(schedule) = self.oncall.as_ref().and_then(|o| o.schedule.as_deref()) else {
+            let Some(schedule) = super::schedule(&self.oncall) else {
                 return Ok(None);
             };
             let v = self
@@ -188,11 +188,7 @@ impl Pager for Opsgenie {
                     &[("scheduleIdentifierType", "name"), ("flat", "true")],
                 )
                 .await?;
-            Ok(v["data"]["onCallRecipients"]
-                .as_array()
-                .and_then(|a| a.first())
-                .and_then(Value::as_str)
-                .map(str::to_string))
+            Ok(super::first_str(&v["data"]["onCallRecipients"]))
         }
         .boxed()
     }

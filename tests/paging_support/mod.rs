@@ -58,6 +58,14 @@ pub struct Stub {
     _rt: tokio::runtime::Runtime,
 }
 
+/// An ack `secs` after the trigger, by `who`.
+pub fn ack_after(secs: u64, who: &str) -> Script {
+    Script {
+        ack: Some((Duration::from_secs(secs), who.into())),
+        ..Default::default()
+    }
+}
+
 impl Stub {
     pub fn recorded<T>(&self, f: impl FnOnce(&Recorded) -> T) -> T {
         f(&self.state.lock().unwrap().1)
@@ -450,16 +458,11 @@ async fn oc_integrations(State(s): State<Shared>, h: HeaderMap) -> Response {
 
 // -------------------------------------------------------------- the runs
 
-/// `gameday` with a private history, no ambient settings, and the stubs'
-/// credentials in its environment (never in the config file).
+/// The drill tests' `gameday` (private history, no ambient settings) with
+/// the stubs' credentials in its environment (never in the config file).
 pub fn gameday(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gameday"));
-    c.env("NO_COLOR", "1")
-        .env("GAMEDAY_HISTORY_DB", dir.join("history.db"))
-        .env_remove("GAMEDAY_ALERTMANAGER_URL")
-        .env_remove("GAMEDAY_FACILITATOR_TOKEN")
-        .env_remove("GAMEDAY_CONFIG")
-        .env("PD_ROUTING_KEY", PD_ROUTING_KEY)
+    let mut c = crate::drill_support::gameday(dir);
+    c.env("PD_ROUTING_KEY", PD_ROUTING_KEY)
         .env("PD_API_TOKEN", PD_API_TOKEN)
         .env("OPSGENIE_API_KEY", OG_API_KEY)
         .env("ONCALL_TOKEN", ONCALL_TOKEN);
@@ -520,10 +523,6 @@ pub fn drill_command(dir: &Path, config: &str, drill: &str) -> (Command, PathBuf
     (c, run)
 }
 
-pub fn result(run: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(run.join("result.json")).unwrap()).unwrap()
-}
-
 /// The journal entries of `event`.
 pub fn journal(run: &Path, event: &str) -> Vec<Value> {
     std::fs::read_to_string(run.join("journal.jsonl"))
@@ -532,4 +531,33 @@ pub fn journal(run: &Path, event: &str) -> Vec<Value> {
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|e| e["event"] == event)
         .collect()
+}
+
+/// Runs `cmd` (a drill whose stub acks 42 s after the trigger) and checks
+/// what every tool's ack test checks: no malformed request, TTA 42 s from
+/// `source` with `who` as the acknowledger, the one page resolved at the
+/// end. Returns result.json and the trigger's body.
+pub fn run_acked(
+    stub: &Stub,
+    mut cmd: Command,
+    run: &Path,
+    source: &str,
+    who: &str,
+) -> (Value, Value) {
+    let o = cmd.output().unwrap();
+    assert!(
+        o.status.code().is_some(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    stub.assert_no_violations();
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("result.json")).unwrap()).unwrap();
+    assert_eq!(r["scorecard"]["metrics"]["ttaSeconds"], json!(42.0));
+    assert_eq!(r["scorecard"]["metrics"]["ttaSource"], source);
+    assert_eq!(r["paging"][0]["source"], source);
+    assert_eq!(r["paging"][0]["acknowledgedBy"], who);
+    let (key, body) = stub.recorded(|r| (r.triggers[0].0.clone(), r.triggers[0].2.clone()));
+    assert_eq!(stub.recorded(|r| r.resolved.clone()), vec![key]);
+    (r, body)
 }
