@@ -112,6 +112,7 @@ fn build(scenario: &Scenario) -> RunReport {
             alerts,
             noise: vec![],
             unreadable: vec![],
+            paging: vec![],
         },
         incident: drill,
         targets: Targets::resolve(&Config::default(), scenario, None),

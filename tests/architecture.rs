@@ -32,7 +32,7 @@ const LAYERS: &[&[&str]] = &[
     &["config"],
     &["scenario"],
     &["drill", "incident", "history", "k8s"],
-    &["observe", "faults", "demo"],
+    &["observe", "faults", "demo", "paging"],
     &["score"],
     &["engine"],
     &["report"],

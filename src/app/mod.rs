@@ -7,6 +7,7 @@
 //! target, options) goes in and a [`RunEnd`] comes out; what is shown on the
 //! way goes through a [`RunView`] the caller provides.
 
+mod paging;
 pub mod run;
 mod start;
 

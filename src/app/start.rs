@@ -250,8 +250,20 @@ pub(super) async fn drive(
         }
     };
     let report_slot = response.report_slot();
-    let observers: Vec<Box<dyn Observer>> =
-        vec![Box::new(progress), Box::new(steady), Box::new(response)];
+    let mut observers: Vec<Box<dyn Observer>> = vec![Box::new(progress), Box::new(steady)];
+    // Before the responder session: its `finish` builds the report, which
+    // must see the pages resolved.
+    let paging = super::paging::start(
+        &config,
+        response.shared(),
+        opened.journal.clone(),
+        &opened.run_id.0,
+    )
+    .await;
+    if let Some(p) = paging {
+        observers.push(Box::new(p));
+    }
+    observers.push(Box::new(response));
     let runner = Runner {
         kube,
         scenario: scenario.clone(),

@@ -180,6 +180,17 @@ pub(crate) fn render(scenario: &Scenario, context: &str, plans: &[FaultPlan]) ->
     out
 }
 
+/// The paging integrations' read-only checks: a failure is reported, not
+/// fatal (a run goes on without a paging tool, with a warning).
+fn render_paging(checks: &[crate::paging::Check]) -> String {
+    let mut out = String::from("\npaging:\n");
+    for c in checks {
+        let verdict = if c.ok { "ok" } else { "FAILED" };
+        out.push_str(&format!("  {}: {verdict}: {}\n", c.source, c.detail));
+    }
+    out
+}
+
 pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
     let (config, scenario) = match load(global, &args.scenario, args.name.as_deref()) {
         Ok(v) => v,
@@ -202,12 +213,24 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
                 return Ok(plan_error_code(&e));
             }
         };
+        let paging = match config.paging.as_ref().filter(|p| p.any()) {
+            Some(p) => Some(crate::paging::check_all(p).await),
+            None => None,
+        };
         match args.output {
-            OutputFormat::Text => crate::out!("{}", render(&scenario, &target.context, &plans)),
-            OutputFormat::Json => crate::outln!(
-                "{}",
-                serde_json::to_string_pretty(&plan_json(&scenario, &target.context, &plans))?
-            ),
+            OutputFormat::Text => {
+                crate::out!("{}", render(&scenario, &target.context, &plans));
+                if let Some(checks) = &paging {
+                    crate::out!("{}", render_paging(checks));
+                }
+            }
+            OutputFormat::Json => {
+                let mut v = plan_json(&scenario, &target.context, &plans);
+                if let Some(checks) = &paging {
+                    v["paging"] = json!(checks);
+                }
+                crate::outln!("{}", serde_json::to_string_pretty(&v)?)
+            }
         }
         Ok(exit::OK)
     })

@@ -141,4 +141,20 @@ fn check(c: &Config, root: &Node, src: &Source<'_>, diags: &mut Vec<Diagnostic>)
             );
         }
     }
+    if let Some(p) = &c.paging {
+        for ([tool, field], value) in p.credentials() {
+            if super::env_reference(value).is_none() {
+                let path = [Step::Key("paging"), Step::Key(tool), Step::Key(field)];
+                let mut d = src
+                    .error(
+                        root.locate(&path, Target::Value),
+                        format!("`paging.{tool}.{field}` must name an environment variable, not hold the secret itself"),
+                    )
+                    .with_hint("write `${NAME}` and export NAME; a token in gameday.yaml ends up in the journal and in version control");
+                // The line holds the secret: point at it, never print it.
+                d.source_line = None;
+                diags.push(d);
+            }
+        }
+    }
 }

@@ -12,8 +12,13 @@ use crate::values::{Duration, RoleName};
 
 mod helper_images;
 mod load;
+mod paging;
 pub use helper_images::{HelperImage, HelperImages};
 pub use load::DEFAULT_FILE;
+pub use paging::{
+    GrafanaOncallConfig, OnCallSource, OpsgenieConfig, PagerDutyConfig, Paging, PagingVia,
+    env_reference,
+};
 
 /// Namespaces that no fault may ever touch, whatever the config says (S3).
 pub const BUILTIN_PROTECTED_NAMESPACES: [&str; 3] =
@@ -50,6 +55,9 @@ pub struct Config {
     /// Images the ephemeral faults run, by role, with their tools.
     #[serde(default)]
     pub helper_images: HelperImages,
+    /// Paging tools a run pages through and reads back from (docs/paging.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paging: Option<Paging>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -183,6 +191,7 @@ impl Default for Config {
             pass_mark: default_pass_mark(),
             halt_namespace: default_halt_namespace(),
             helper_images: HelperImages::default(),
+            paging: None,
         }
     }
 }

@@ -244,7 +244,15 @@ fn flag_items(items: &mut Items, card: &Scorecard) {
                 Priority::P3,
                 format!("unexpected alerts fired: {}", alerts.join(", ")),
             ),
+            Flag::PageUnacknowledged { source } => items.add(
+                (ActionRule::ReviewPaging, source),
+                format!("Find out why nobody acknowledged the {source} page"),
+                OwnerRole::RotationLead,
+                Priority::P1,
+                format!("the page went out through {source} and nobody acknowledged it there: check the escalation policy, the schedule and the notification rules"),
+            ),
             Flag::DetectionFailure { .. }
+            | Flag::Escalated { .. }
             | Flag::CadenceGap { .. }
             | Flag::NotMeasured { .. }
             | Flag::ResolvedBeforeMitigated { .. } => {}
@@ -279,7 +287,11 @@ fn response_items(items: &mut Items, card: &Scorecard) {
     // Nobody paged means the alert did not fire: the detection item covers
     // it, and a paging item on top would blame the rotation for it.
     let paged = card.metrics.t_page.is_some();
-    if paged && card.score_of(Component::Ack).is_some_and(|s| s < 1.0) {
+    let unacked_page = card
+        .flags
+        .iter()
+        .any(|f| matches!(f, Flag::PageUnacknowledged { .. }));
+    if paged && !unacked_page && card.score_of(Component::Ack).is_some_and(|s| s < 1.0) {
         items.add(
             (ActionRule::ReviewPaging, ""),
             "Review paging and acknowledgement".into(),
@@ -342,6 +354,7 @@ mod tests {
             alerts: vec![alert],
             noise: vec![],
             unreadable: vec![],
+            paging: vec![],
         };
         let mut targets = Targets::for_severity(&Config::default(), severity);
         targets.mitigate = Some(Duration::from_secs(120));

@@ -77,6 +77,7 @@ pub fn assemble(facts: RunFacts<'_>) -> RunReport {
         injects: Vec::new(),
         objectives: Vec::new(),
         evaluation: None,
+        paging: facts.observed.paging.clone(),
     }
 }
 

@@ -236,6 +236,7 @@ fn observed(case: &Case, probe: &ProbeSeries) -> Observed {
             vec![]
         },
         unreadable: crate::report::model::unreadable_probes([probe], case.injected.then(|| t(0))),
+        paging: vec![],
     }
 }
 

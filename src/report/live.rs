@@ -57,6 +57,8 @@ pub struct Live {
     /// A tabletop drill's clock: responder events and notifications are
     /// stamped in drill time (`crate::drill::clock`). None in a game day.
     pub clock: Option<crate::drill::DrillClock>,
+    /// The run's pages as the paging tools report them (`paging.*` entries).
+    pub paging: Vec<crate::score::PageObservation>,
 }
 
 pub type Shared = Arc<Mutex<Live>>;
@@ -128,6 +130,7 @@ impl Live {
             autopilot_left,
             ended: None,
             clock: None,
+            paging: Vec::new(),
         }
     }
 
@@ -168,6 +171,7 @@ impl Live {
             alerts: self.alerts.clone(),
             noise: self.noise.clone(),
             unreadable: super::model::unreadable_probes(self.probes.values(), self.t_inject),
+            paging: self.paging.clone(),
         }
     }
 
@@ -299,6 +303,11 @@ impl Live {
             }
             "guardrail.breach" | "run.stopping" | "run.end" => {
                 self.push(e.ts, &e.source, &e.event, compact(d));
+            }
+            ev if ev.starts_with(super::paging::PREFIX) => {
+                if let Some((at, text)) = super::paging::apply(&mut self.paging, e) {
+                    self.push(at, &e.source, &e.event, text);
+                }
             }
             _ => self.on_reading(e),
         }

@@ -49,6 +49,7 @@ pub fn render(r: &RunReport) -> String {
     header(&mut s, r);
     scorecard(&mut s, r);
     detection(&mut s, r);
+    s.push_str(&super::paging::markdown(r));
     faults_and_probes(&mut s, r);
     full_timeline(&mut s, r);
     s.push_str(&super::exercise::markdown(r));

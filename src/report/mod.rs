@@ -17,6 +17,7 @@ pub mod junit;
 pub mod live;
 pub mod markdown;
 pub mod model;
+pub mod paging;
 pub mod record;
 pub mod replay;
 pub mod templates;

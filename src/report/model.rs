@@ -96,6 +96,10 @@ pub struct RunReport {
     /// A drill's "Exercise evaluation".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluation: Option<super::exercise::Evaluation>,
+    /// The run's pages as the paging tools recorded them: source, whom the
+    /// page reached, who acknowledged and when, escalations (issue 17).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paging: Vec<crate::score::PageObservation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

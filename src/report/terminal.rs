@@ -118,6 +118,7 @@ mod tests {
             alerts: vec![],
             noise: vec![],
             unreadable: vec![],
+            paging: vec![],
         };
         let mut targets = Targets::none(0.7);
         targets.mitigate = Some(crate::scenario::Duration::from_secs(60));

@@ -126,6 +126,9 @@ pub fn entries(r: &RunReport) -> Vec<Entry> {
         true,
         "SLIs back within their SLOs (mitigated)".into(),
     );
+    for (at, text) in super::paging::timeline(r) {
+        push(Some(at), true, text);
+    }
     v.sort_by_key(|e| e.at);
     v
 }

@@ -112,6 +112,7 @@ mod tests {
                 alerts: vec![alert.clone()],
                 noise: vec![],
                 unreadable: vec![],
+                paging: vec![],
             },
             alert,
         )

@@ -7,6 +7,7 @@ pub mod comms;
 pub mod curve;
 pub mod detect;
 pub mod observed;
+pub mod paging;
 pub mod roles;
 pub mod runbook;
 pub mod scorecard;
@@ -16,6 +17,7 @@ pub mod times;
 pub use curve::time_score;
 pub use detect::{AlertDetection, TtdParts};
 pub use observed::{AlertObservation, NoiseAlert, Observed, expected_alerts};
+pub use paging::{Escalation, PageObservation};
 pub use scorecard::{Component, ComponentScore, Flag, Metrics, Scorecard, Scored, score};
 pub use targets::Targets;
 

@@ -28,6 +28,9 @@ pub struct Observed {
     /// them is unknown, not a success.
     #[serde(default)]
     pub unreadable: Vec<String>,
+    /// The run's pages as the paging tools recorded them (issue 17).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paging: Vec<super::PageObservation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::comms::{CommsCadence, cadence};
 use super::detect::{AlertDetection, detect_alert, detect_score};
 use super::observed::{NoiseAlert, Observed};
+use super::paging::{self, PageObservation};
 use super::roles::{RoleCoverage, coverage};
 use super::runbook::{RunbookAdherence, adherence};
 use super::targets::Targets;
@@ -120,6 +121,18 @@ pub enum Flag {
     /// SLO (issue 14, "scoring truths"): the resolve was premature, or the
     /// SLO is not what responders watch.
     ResolvedBeforeMitigated { ttr_seconds: f64, ttm_seconds: f64 },
+    /// A page sent through a paging tool that answered was never
+    /// acknowledged there (issue 17: a P1 action item).
+    PageUnacknowledged { source: String },
+    /// The paging tool escalated the page, judged against the severity's
+    /// ack target: `needed` when the target had passed without an ack.
+    Escalated {
+        source: String,
+        level: Option<u32>,
+        after_seconds: f64,
+        ack_target_seconds: Option<f64>,
+        needed: Option<bool>,
+    },
 }
 
 impl Flag {
@@ -181,6 +194,16 @@ impl Flag {
                 component.name(),
                 probe_list(probes)
             ),
+            Flag::PageUnacknowledged { source } => {
+                format!("the page through {source} was never acknowledged")
+            }
+            Flag::Escalated {
+                source,
+                level,
+                after_seconds,
+                ack_target_seconds,
+                needed,
+            } => escalation_message(source, *level, *after_seconds, *ack_target_seconds, *needed),
         }
     }
 }
@@ -198,6 +221,11 @@ pub struct Metrics {
     pub t_resolve: Option<jiff::Timestamp>,
     /// The instant TTA and the role/comms deadlines count from.
     pub t_page: Option<jiff::Timestamp>,
+    /// Where T_page and T_ack came from: a paging tool (`pagerduty`,
+    /// `opsgenie`, `grafana-oncall`) when one was read, else absent
+    /// (gameday's own alerts and responder events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tta_source: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -293,8 +321,7 @@ fn component(
 }
 
 fn metrics(obs: &Observed, incident: &Incident, detection: &[AlertDetection]) -> Metrics {
-    let page = times::page_time(detection, obs);
-    let t_ack = incident.t_ack();
+    let (page, t_ack, tta_source) = page_and_ack(obs, incident, detection);
     let t_resolve = times::t_resolve(detection, incident.t_resolve());
     Metrics {
         ttd_seconds: times::first_ttd(detection),
@@ -308,7 +335,31 @@ fn metrics(obs: &Observed, incident: &Incident, detection: &[AlertDetection]) ->
         t_declare: incident.declared().map(|(t, _)| t),
         t_resolve,
         t_page: page,
+        tta_source,
     }
+}
+
+/// The page and ack instants TTA is measured between. A paging tool that
+/// answered is the source of truth (issue 17): its first notification and
+/// acknowledgement, and its silence means nobody acknowledged. Otherwise
+/// (no tool, or a tool that never answered) gameday's own sources.
+fn page_and_ack(
+    obs: &Observed,
+    incident: &Incident,
+    detection: &[AlertDetection],
+) -> (
+    Option<jiff::Timestamp>,
+    Option<jiff::Timestamp>,
+    Option<String>,
+) {
+    let read: Vec<PageObservation> = obs.paging.iter().filter(|p| p.read).cloned().collect();
+    if let Some((p, paged, ack)) = paging::first_ack(&read) {
+        return (Some(paged), Some(ack), Some(p.source.clone()));
+    }
+    if let Some(first) = read.first() {
+        return (paging::first_page(&read), None, Some(first.source.clone()));
+    }
+    (times::page_time(detection, obs), incident.t_ack(), None)
 }
 
 fn detect_component(run: &Run<'_>) -> ComponentScore {
@@ -602,7 +653,51 @@ fn flags(
             probes: run.obs.unreadable.clone(),
         });
     }
+    paging_flags(run, &mut flags);
     flags
+}
+
+fn escalation_message(
+    source: &str,
+    level: Option<u32>,
+    after: f64,
+    target: Option<f64>,
+    needed: Option<bool>,
+) -> String {
+    let to = level.map_or("the next level".to_string(), |l| format!("level {l}"));
+    let judged = match (needed, target) {
+        (Some(true), Some(t)) => format!(
+            ": needed, nobody acknowledged within the ack target {}",
+            human_secs(t)
+        ),
+        (Some(false), Some(t)) => format!(": before the ack target {}", human_secs(t)),
+        _ => String::new(),
+    };
+    format!(
+        "{source} escalated the page to {to} after {}{judged}",
+        human_secs(after)
+    )
+}
+
+/// The paging tools' findings: an unacknowledged page, each escalation.
+fn paging_flags(run: &Run<'_>, flags: &mut Vec<Flag>) {
+    let pages = &run.obs.paging;
+    let read: Vec<&PageObservation> = pages.iter().filter(|p| p.read).collect();
+    if !read.is_empty() && read.iter().all(|p| p.t_ack.is_none()) {
+        flags.push(Flag::PageUnacknowledged {
+            source: read[0].source.clone(),
+        });
+    }
+    let target = run.targets.ack.map(|d| d.as_secs_f64());
+    for e in paging::judge_escalations(pages, target) {
+        flags.push(Flag::Escalated {
+            source: e.source,
+            level: e.level,
+            after_seconds: e.after_seconds,
+            ack_target_seconds: target,
+            needed: e.needed,
+        });
+    }
 }
 
 /// Pass or fail, and why in one line.
@@ -758,6 +853,7 @@ mod tests {
             alerts: vec![alert(fire)],
             noise: vec![],
             unreadable: vec![],
+            paging: vec![],
         }
     }
 

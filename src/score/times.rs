@@ -71,6 +71,7 @@ mod tests {
             alerts: vec![],
             noise: vec![],
             unreadable: vec![],
+            paging: vec![],
         }
     }
 

@@ -16,6 +16,8 @@ use crate::report::live::lock;
 
 pub struct Deliverer {
     alertmanager: Option<super::alerts::Paging>,
+    /// The paging tools of `paging:` (docs/paging.md).
+    pub paging: Option<super::paging::DrillPaging>,
 }
 
 impl Deliverer {
@@ -26,6 +28,7 @@ impl Deliverer {
     ) -> Self {
         Deliverer {
             alertmanager: alertmanager.map(|am| super::alerts::Paging::new(am, running, resend)),
+            paging: None,
         }
     }
 
@@ -68,6 +71,9 @@ impl Deliverer {
                 )
             }
             Some(InjectAction::Alert(a)) => {
+                if let Some(p) = &self.paging {
+                    p.page(running, inject, a);
+                }
                 data["action"] = "alert".into();
                 data["labels"] = json!(a.labels);
                 data["annotations"] = json!(a.annotations);
@@ -92,10 +98,14 @@ impl Deliverer {
         now
     }
 
-    /// Ends the drill's alerts (endsAt = now) in Alertmanager.
+    /// Ends the drill's alerts (endsAt = now) in Alertmanager and resolves
+    /// its pages in the paging tools.
     pub async fn resolve_all(&self, running: &Running) {
         if let Some(p) = &self.alertmanager {
             p.resolve_all(running).await;
+        }
+        if let Some(p) = &self.paging {
+            p.finish().await;
         }
     }
 }

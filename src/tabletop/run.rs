@@ -72,10 +72,40 @@ pub enum TabletopError {
     Start(#[from] StartError),
     #[error(transparent)]
     Replay(#[from] crate::report::replay::ReplayError),
+    #[error("listening for signals: {0}")]
+    Signals(std::io::Error),
     #[error(
         "inject `{0}` has a `fault`: hybrid drills run through the fault engine, which `gameday drill` does not drive yet; run the fault as a scenario with `gameday run` beside the tabletop"
     )]
     Hybrid(String),
+}
+
+/// Why a drill ended when SIGINT or SIGTERM stopped it: it still resolves
+/// its pages and alerts and writes its reports, as aborted.
+pub const INTERRUPTED: &str = "interrupted by SIGINT or SIGTERM";
+
+/// SIGINT and SIGTERM, listened for from the start so none is missed
+/// between two turns of the loop.
+struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
+    }
 }
 
 /// How a drill ended.
@@ -103,13 +133,18 @@ pub async fn run(req: DrillRequest) -> Result<DrillEnd, TabletopError> {
     }
     let running = open(&req)?;
     let (server, mut controls) = serve(&running, &req.settings).await?;
-    let deliverer = Deliverer::new(
+    let mut deliverer = Deliverer::new(
         &running,
         req.settings.alertmanager.clone(),
         req.settings.alert_resend,
     );
+    let mut signals = Signals::listen().map_err(TabletopError::Signals)?;
+    deliverer.paging = super::paging::start(&running, &req.config).await;
     start_clock(&running)?;
-    let reason = drive(&running, &deliverer, &mut controls).await;
+    let reason = tokio::select! {
+        reason = drive(&running, &deliverer, &mut controls) => reason,
+        () = signals.recv() => INTERRUPTED.to_string(),
+    };
     deliverer.resolve_all(&running).await;
     server.stop();
     finish(&running, &req.config, &reason)
@@ -323,10 +358,15 @@ fn act(running: &Running, entry: &AutopilotEntry) {
 /// Writes `run.end`, then the reports from the journal, then the history
 /// row (a warning if that fails, never a lost drill).
 fn finish(running: &Running, config: &Config, reason: &str) -> Result<DrillEnd, TabletopError> {
+    let status = if reason == INTERRUPTED {
+        "aborted"
+    } else {
+        "passed"
+    };
     let _ = running.journal.append(
         "engine",
         "run.end",
-        json!({"status": "passed", "reason": reason, "drillSeconds": running.clock.elapsed().as_secs_f64()}),
+        json!({"status": status, "reason": reason, "drillSeconds": running.clock.elapsed().as_secs_f64()}),
     );
     let report = crate::report::replay::from_run_dir(&running.run_dir)?;
     if let Err(e) = crate::report::files::write_all(&running.run_dir, &report) {
