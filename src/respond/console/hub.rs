@@ -1,0 +1,113 @@
+//! One producer per run for every console client: it wakes when the
+//! journal grows (or once a second, for the clocks and scores that move
+//! with time), reads the new entries, builds one snapshot per kind of
+//! viewer, and publishes them on a watch channel. Fifty clients then cost
+//! fifty clones of an `Arc<str>`, not fifty scorings of the run.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::feed::{Feed, Tail};
+use super::view::{Viewer, snapshot};
+use crate::engine::Journal;
+use crate::report::live::{Shared, lock};
+
+/// A writer journals an entry and then updates the live picture; waiting
+/// this long after the wake-up lets that update land first, and gathers a
+/// burst of entries into one snapshot.
+const SETTLE: Duration = Duration::from_millis(5);
+/// Rebuilt this often even when nothing was journalled: drill time,
+/// countdowns and the scorecard move with the clock.
+const REFRESH: Duration = Duration::from_secs(1);
+
+/// The snapshots of one moment, as JSON text.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshots {
+    pub participant: Arc<str>,
+    pub facilitator: Arc<str>,
+    /// The run has ended: this is the last snapshot, and streams close.
+    pub last: bool,
+}
+
+impl Snapshots {
+    pub fn for_viewer(&self, viewer: Viewer) -> Arc<str> {
+        match viewer {
+            Viewer::Participant => self.participant.clone(),
+            Viewer::Facilitator => self.facilitator.clone(),
+        }
+    }
+}
+
+/// Started by the first client, so a run nobody watches pays nothing.
+#[derive(Clone, Default)]
+pub struct Hub {
+    snapshots: Arc<OnceLock<watch::Receiver<Snapshots>>>,
+}
+
+impl Hub {
+    pub fn subscribe(&self, shared: &Shared, journal: &Arc<Journal>) -> watch::Receiver<Snapshots> {
+        self.snapshots
+            .get_or_init(|| {
+                let mut producer = Producer {
+                    shared: shared.clone(),
+                    journal: journal.clone(),
+                    tail: Tail::new(journal.path()),
+                    feed: Feed::default(),
+                };
+                let (tx, rx) = watch::channel(producer.build());
+                tokio::spawn(producer.run(tx));
+                rx
+            })
+            .clone()
+    }
+}
+
+struct Producer {
+    shared: Shared,
+    journal: Arc<Journal>,
+    tail: Tail,
+    feed: Feed,
+}
+
+impl Producer {
+    fn build(&mut self) -> Snapshots {
+        for e in self.tail.read_new() {
+            self.feed.on_entry(&e);
+        }
+        let live = lock(&self.shared);
+        let text = |v: Viewer| Arc::from(snapshot(&live, &self.feed, v).to_string());
+        Snapshots {
+            participant: text(Viewer::Participant),
+            facilitator: text(Viewer::Facilitator),
+            last: self.feed.ended.is_some(),
+        }
+    }
+
+    async fn run(mut self, tx: watch::Sender<Snapshots>) {
+        let mut appended = self.journal.appended();
+        loop {
+            if tx.borrow().last {
+                return;
+            }
+            tokio::select! {
+                changed = appended.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(SETTLE).await;
+                }
+                _ = tokio::time::sleep(REFRESH) => {}
+            }
+            let next = self.build();
+            tx.send_if_modified(|cur| {
+                let changed = *cur != next;
+                if changed {
+                    *cur = next;
+                }
+                changed
+            });
+        }
+    }
+}
