@@ -66,6 +66,10 @@ pub struct Feed {
     pub messages: Vec<Value>,
     /// Pages a drill delivered (to Alertmanager or directly), oldest first.
     pub pages: Vec<Value>,
+    /// Probe name → its readings as chart points. The steady-state observer
+    /// journals its readings without going through the live picture, so
+    /// during a run the journal is where they are.
+    pub probe_points: BTreeMap<String, Vec<Value>>,
     pub paused: bool,
     /// `run.end`'s status and reason, once written.
     pub ended: Option<Value>,
@@ -96,7 +100,37 @@ impl Feed {
                 self.ended =
                     Some(json!({"status": text(e, "status"), "reason": text(e, "reason")}));
             }
+            _ if e.source == "probe" => self.on_probe(e),
             _ => {}
+        }
+    }
+
+    /// A steady-state reading, flat or under `reading`/`readings` (as
+    /// `report::live` reads them); settling and verify readings are not
+    /// part of the experiment and get no point.
+    fn on_probe(&mut self, e: &Entry) {
+        use crate::observe::{Phase, Reading};
+        let mut readings: Vec<Reading> = Vec::new();
+        readings.extend(serde_json::from_value(Value::Object(e.data.clone())).ok());
+        readings.extend(
+            e.data
+                .get("reading")
+                .and_then(|r| serde_json::from_value(r.clone()).ok()),
+        );
+        if let Some(rs) = e
+            .data
+            .get("readings")
+            .and_then(|r| serde_json::from_value::<Vec<Reading>>(r.clone()).ok())
+        {
+            readings.extend(rs);
+        }
+        for r in readings {
+            if matches!(r.phase, Phase::Verify | Phase::Settle) {
+                continue;
+            }
+            self.probe_points.entry(r.probe.clone()).or_default().push(
+                json!({"at": r.at, "value": r.value, "ok": r.outcome.holds(), "phase": r.phase}),
+            );
         }
     }
 

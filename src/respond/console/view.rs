@@ -50,7 +50,7 @@ pub fn snapshot(live: &Live, feed: &Feed, viewer: Viewer) -> Value {
         "alerts": alerts(live, feed),
         "roles": roles(live, now),
         "faults": faults(live),
-        "probes": probes(live),
+        "probes": probes(live, feed),
         "timeline": tail(&live.timeline, TIMELINE_MAX),
         "messages": feed.messages,
         "runbook": live.incident.runbook.steps,
@@ -152,14 +152,17 @@ fn faults(live: &Live) -> Vec<Value> {
         .collect()
 }
 
-fn probes(live: &Live) -> Vec<Value> {
+/// Each probe with its readings: the live picture's once it has them (a
+/// replayed or finished run), else those the console read in the journal.
+fn probes(live: &Live, feed: &Feed) -> Vec<Value> {
     live.probes
         .values()
         .map(|s| {
-            json!({
-                "name": s.name, "expect": s.expect, "during": s.during,
-                "points": tail(&s.points, POINTS_MAX),
-            })
+            let points = match feed.probe_points.get(&s.name) {
+                Some(p) if s.points.is_empty() => tail(p, POINTS_MAX),
+                _ => tail(&s.points, POINTS_MAX),
+            };
+            json!({"name": s.name, "expect": s.expect, "during": s.during, "points": points})
         })
         .collect()
 }
