@@ -5,6 +5,7 @@
 
 mod common;
 mod console_support;
+#[allow(dead_code)]
 mod response_support;
 
 use std::time::Duration;

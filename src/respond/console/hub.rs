@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::feed::{Feed, Tail};
-use super::view::{Viewer, snapshot};
+use super::view::{Viewer, facilitator, snapshot};
 use crate::engine::Journal;
 use crate::report::live::{Shared, lock};
 
@@ -47,10 +47,18 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn subscribe(&self, shared: &Shared, journal: &Arc<Journal>) -> watch::Receiver<Snapshots> {
+    /// `facilitated`: the run has a facilitator (a drill), so the
+    /// facilitator's view (with its scoring) is worth building.
+    pub fn subscribe(
+        &self,
+        shared: &Shared,
+        journal: &Arc<Journal>,
+        facilitated: bool,
+    ) -> watch::Receiver<Snapshots> {
         self.snapshots
             .get_or_init(|| {
                 let mut producer = Producer {
+                    facilitated,
                     shared: shared.clone(),
                     journal: journal.clone(),
                     tail: Tail::new(journal.path()),
@@ -65,6 +73,7 @@ impl Hub {
 }
 
 struct Producer {
+    facilitated: bool,
     shared: Shared,
     journal: Arc<Journal>,
     tail: Tail,
@@ -77,10 +86,16 @@ impl Producer {
             self.feed.on_entry(&e);
         }
         let live = lock(&self.shared);
-        let text = |v: Viewer| Arc::from(snapshot(&live, &self.feed, v).to_string());
+        let participant = snapshot(&live, &self.feed);
+        let text = participant.to_string();
+        let facilitator = if self.facilitated {
+            Arc::from(facilitator(participant, &live, &self.feed).to_string())
+        } else {
+            Arc::from("")
+        };
         Snapshots {
-            participant: text(Viewer::Participant),
-            facilitator: text(Viewer::Facilitator),
+            participant: Arc::from(text),
+            facilitator,
             last: self.feed.ended.is_some(),
         }
     }

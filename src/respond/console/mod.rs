@@ -102,7 +102,7 @@ async fn stream(State((state, hub)): State<(ApiState, Hub)>, req: Request) -> Re
         )
             .into_response();
     };
-    let rx = hub.subscribe(&state.shared, &state.journal);
+    let rx = hub.subscribe(&state.shared, &state.journal, state.facilitator.is_some());
     let events = futures::stream::unfold((rx, true), move |(mut rx, first)| async move {
         if !first {
             rx.changed().await.ok()?;

@@ -32,11 +32,11 @@ pub enum Viewer {
     Facilitator,
 }
 
-/// The snapshot for `viewer`.
-pub fn snapshot(live: &Live, feed: &Feed, viewer: Viewer) -> Value {
+/// The participants' snapshot: everything but what is the facilitator's.
+pub fn snapshot(live: &Live, feed: &Feed) -> Value {
     let now = live.now();
-    let mut v = json!({
-        "viewer": match viewer { Viewer::Participant => "participant", Viewer::Facilitator => "facilitator" },
+    json!({
+        "viewer": "participant",
         "kind": if feed.drill.is_some() { "drill" } else { "run" },
         "runId": live.run_id,
         "scenario": live.scenario.metadata.name,
@@ -55,13 +55,17 @@ pub fn snapshot(live: &Live, feed: &Feed, viewer: Viewer) -> Value {
         "messages": feed.messages,
         "runbook": live.incident.runbook.steps,
         "severities": live.config.severities.keys().collect::<Vec<_>>(),
-    });
-    if viewer == Viewer::Facilitator {
-        let scored = crate::score::score(&live.targets(), &live.observed(now), &live.incident);
-        v["injects"] = json!(feed.inject_list());
-        v["scorecard"] = json!(scored.scorecard);
-    }
-    v
+    })
+}
+
+/// The facilitator's snapshot: the participants' one (built once, shared)
+/// plus the inject list and the live scorecard.
+pub fn facilitator(mut participant: Value, live: &Live, feed: &Feed) -> Value {
+    let scored = crate::score::score(&live.targets(), &live.observed(live.now()), &live.incident);
+    participant["viewer"] = json!("facilitator");
+    participant["injects"] = json!(feed.inject_list());
+    participant["scorecard"] = json!(scored.scorecard);
+    participant
 }
 
 fn tail<T: serde::Serialize>(items: &[T], max: usize) -> Value {
