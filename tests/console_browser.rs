@@ -268,3 +268,74 @@ async fn markup_in_an_update_shows_as_text_and_opens_no_dialog() {
     ic.quit().await.unwrap();
     comms.quit().await.unwrap();
 }
+
+/// Every visible control of the page (name form, actions, facilitator
+/// controls) that has no label, no aria-label and no text, or that Tab
+/// skips.
+const UNLABELLED: &str = r#"
+const bad = [];
+for (const c of document.querySelectorAll("input, select, textarea, button")) {
+  if (c.closest("[hidden]")) continue;
+  const named = (c.labels && c.labels.length) || c.getAttribute("aria-label")
+    || (c.tagName === "BUTTON" && c.textContent.trim());
+  if (!named) bad.push("unlabelled " + (c.id || c.outerHTML));
+  if (c.tabIndex < 0) bad.push("not tabbable " + (c.id || c.outerHTML));
+}
+return bad;
+"#;
+
+/// Presses Tab from the top of the page until `id` has the focus.
+async fn tab_reaches(browser: &WebDriver, id: &str) -> bool {
+    browser
+        .execute(
+            "document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let body = browser.find(By::Css("body")).await.unwrap();
+    body.send_keys(Key::Tab).await.unwrap();
+    for _ in 0..80 {
+        let active = browser.active_element().await.unwrap();
+        if active.attr("id").await.unwrap().as_deref() == Some(id) {
+            return true;
+        }
+        active.send_keys(Key::Tab).await.unwrap();
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_control_has_a_label_and_the_keyboard_reaches_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let drill = start_drill(tmp.path(), DRILL, Stdio::null());
+    let driver = Chromedriver::start().await;
+    let participant = driver.browser(375, 900).await;
+    let facilitator = driver.browser(1280, 900).await;
+    open(&participant, &drill.url, &drill.token, Some("ic-oncall")).await;
+    open(&facilitator, &drill.url, &drill.facilitator, None).await;
+    wait_text(&facilitator, "#injects", "exec-pressure", SECOND * 5).await;
+    for b in [&participant, &facilitator] {
+        let bad: Vec<String> = b
+            .execute(UNLABELLED, vec![])
+            .await
+            .unwrap()
+            .convert()
+            .unwrap();
+        assert!(bad.is_empty(), "{bad:?}");
+    }
+    for id in ["declare-severity", "update-message", "step-id", "note-text"] {
+        assert!(
+            tab_reaches(&participant, id).await,
+            "Tab never reaches #{id}"
+        );
+    }
+    for id in ["pause", "end", "hint-text"] {
+        assert!(
+            tab_reaches(&facilitator, id).await,
+            "Tab never reaches #{id}"
+        );
+    }
+    participant.quit().await.unwrap();
+    facilitator.quit().await.unwrap();
+}
