@@ -4,6 +4,7 @@
 //! viewer, and publishes them on a watch channel. Fifty clients then cost
 //! fifty clones of an `Arc<str>`, not fifty scorings of the run.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -44,21 +45,37 @@ impl Snapshots {
 #[derive(Clone, Default)]
 pub struct Hub {
     snapshots: Arc<OnceLock<watch::Receiver<Snapshots>>>,
+    /// Facilitator streams open now: their view (with its scoring) is
+    /// built only while there is one.
+    facilitators: Arc<AtomicUsize>,
+    /// Asks the producer for a snapshot now (a facilitator just arrived).
+    kick: Arc<tokio::sync::Notify>,
+}
+
+/// One open facilitator stream; counted while it lives.
+pub struct FacilitatorSeat(Arc<AtomicUsize>);
+
+impl Drop for FacilitatorSeat {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Hub {
-    /// `facilitated`: the run has a facilitator (a drill), so the
-    /// facilitator's view (with its scoring) is worth building.
-    pub fn subscribe(
-        &self,
-        shared: &Shared,
-        journal: &Arc<Journal>,
-        facilitated: bool,
-    ) -> watch::Receiver<Snapshots> {
+    /// A facilitator's stream takes a seat for as long as it is open; the
+    /// producer builds their view from the next snapshot on.
+    pub fn seat(&self) -> FacilitatorSeat {
+        self.facilitators.fetch_add(1, Ordering::SeqCst);
+        self.kick.notify_one();
+        FacilitatorSeat(self.facilitators.clone())
+    }
+
+    pub fn subscribe(&self, shared: &Shared, journal: &Arc<Journal>) -> watch::Receiver<Snapshots> {
         self.snapshots
             .get_or_init(|| {
                 let mut producer = Producer {
-                    facilitated,
+                    facilitators: self.facilitators.clone(),
+                    kick: self.kick.clone(),
                     shared: shared.clone(),
                     journal: journal.clone(),
                     tail: Tail::new(journal.path()),
@@ -73,7 +90,8 @@ impl Hub {
 }
 
 struct Producer {
-    facilitated: bool,
+    facilitators: Arc<AtomicUsize>,
+    kick: Arc<tokio::sync::Notify>,
     shared: Shared,
     journal: Arc<Journal>,
     tail: Tail,
@@ -88,7 +106,7 @@ impl Producer {
         let live = lock(&self.shared);
         let participant = snapshot(&live, &self.feed);
         let text = participant.to_string();
-        let facilitator = if self.facilitated {
+        let facilitator = if self.facilitators.load(Ordering::SeqCst) > 0 {
             Arc::from(facilitator(participant, &live, &self.feed).to_string())
         } else {
             Arc::from("")
@@ -114,6 +132,7 @@ impl Producer {
                     tokio::time::sleep(SETTLE).await;
                 }
                 _ = tokio::time::sleep(REFRESH) => {}
+                _ = self.kick.notified() => {}
             }
             let next = self.build();
             tx.send_if_modified(|cur| {

@@ -102,15 +102,22 @@ async fn stream(State((state, hub)): State<(ApiState, Hub)>, req: Request) -> Re
         )
             .into_response();
     };
-    let rx = hub.subscribe(&state.shared, &state.journal, state.facilitator.is_some());
-    let events = futures::stream::unfold((rx, true), move |(mut rx, first)| async move {
-        if !first {
-            rx.changed().await.ok()?;
-        }
-        let snap = rx.borrow_and_update().for_viewer(viewer);
-        let event = Event::default().event("state").data(&*snap);
-        Some((Ok::<_, Infallible>(event), (rx, false)))
-    });
+    let seat = (viewer == Viewer::Facilitator).then(|| hub.seat());
+    let rx = hub.subscribe(&state.shared, &state.journal);
+    let events =
+        futures::stream::unfold((rx, true, seat), move |(mut rx, first, seat)| async move {
+            if !first {
+                rx.changed().await.ok()?;
+            }
+            let mut snap = rx.borrow_and_update().for_viewer(viewer);
+            // A facilitator's view is built from the snapshot after they came.
+            while snap.is_empty() {
+                rx.changed().await.ok()?;
+                snap = rx.borrow_and_update().for_viewer(viewer);
+            }
+            let event = Event::default().event("state").data(&*snap);
+            Some((Ok::<_, Infallible>(event), (rx, false, seat)))
+        });
     let mut r = Sse::new(events)
         .keep_alive(KeepAlive::default())
         .into_response();
