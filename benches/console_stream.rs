@@ -18,7 +18,13 @@ use serde_json::{Value, json};
 
 const CLIENTS: usize = 50;
 const EVENTS: usize = 100;
-const GAP: Duration = Duration::from_millis(20);
+/// Between two events; `CONSOLE_BENCH_GAP_MS` overrides it.
+fn gap() -> Duration {
+    let ms = std::env::var("CONSOLE_BENCH_GAP_MS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    Duration::from_millis(ms.unwrap_or(20))
+}
 
 /// Client → event number → when that client first had it.
 type Seen = Arc<Mutex<Vec<HashMap<usize, jiff::Timestamp>>>>;
@@ -147,7 +153,7 @@ async fn main() {
             .await
             .unwrap();
         assert_eq!(r.status(), 201);
-        tokio::time::sleep(GAP).await;
+        tokio::time::sleep(gap()).await;
     }
     let deadline = Instant::now() + Duration::from_secs(30);
     while seen.lock().unwrap().iter().any(|m| m.len() < EVENTS) {
@@ -184,7 +190,8 @@ async fn main() {
         per_client.extend(lat);
     }
     println!(
-        "console stream: {CLIENTS} clients, {EVENTS} events {GAP:?} apart, drill process {pid}"
+        "console stream: {CLIENTS} clients, {EVENTS} events {:?} apart, drill process {pid}",
+        gap()
     );
     quantiles("journalled -> one client has it", per_client);
     quantiles("journalled -> all clients have it", all_have_it);
