@@ -21,6 +21,7 @@ command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need_pkgs+=(prometheus-alertmanager)
 command -v amtool >/dev/null 2>&1 || need_pkgs+=(prometheus-alertmanager)
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need_pkgs+=(chromium-driver)
 # The README tour (tests/readme_tour.rs) waits for Prometheus with curl.
 command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
 

@@ -251,6 +251,7 @@ async fn a_firing_alert_inject_is_reposted_before_its_ends_at() {
             alertmanager: Some(gameday::observe::AlertmanagerConn::from_url(&am.url).unwrap()),
             facilitator_token_file: None,
             alert_resend: Duration::from_millis(500),
+            console_tokens: false,
         },
     };
     let started = Instant::now();

@@ -36,6 +36,10 @@ pub struct Args {
     /// Where the responder API (and the Alertmanager webhook) listens.
     #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
     pub api_listen: std::net::SocketAddr,
+    /// Allow --api-listen on an address other than loopback (the API and
+    /// the web console are then reachable from other machines).
+    #[arg(long)]
+    pub api_allow_remote: bool,
     /// Also write the run's API token to this file (0600).
     #[arg(long, value_name = "FILE")]
     pub api_token_file: Option<PathBuf>,
@@ -91,6 +95,7 @@ fn request(args: &Args, global: &GlobalArgs) -> Result<DrillRequest, i32> {
     let Some(file) = &args.file else {
         return Err(exit::USAGE);
     };
+    super::run_output::check_api_listen(args.api_listen, args.api_allow_remote)?;
     let (config, drill) = load(global, file)?;
     let endpoints = Endpoints::resolve(&args.endpoints, &config).map_err(|e| {
         crate::errln!("error: {e}");
@@ -109,6 +114,7 @@ fn request(args: &Args, global: &GlobalArgs) -> Result<DrillRequest, i32> {
             alertmanager: endpoints.alertmanager,
             facilitator_token_file: args.facilitator_token_file.clone(),
             alert_resend: crate::tabletop::alerts::RESEND,
+            console_tokens: !ci && !crate::term::json(),
         },
     })
 }

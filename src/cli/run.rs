@@ -44,6 +44,10 @@ pub struct Args {
     /// Where the responder API (and the Alertmanager webhook) listens.
     #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
     pub api_listen: std::net::SocketAddr,
+    /// Allow --api-listen on an address other than loopback (the API and
+    /// the web console are then reachable from other machines).
+    #[arg(long)]
+    pub api_allow_remote: bool,
     /// Also write the run's API token to this file (0600), e.g. the
     /// `credentials_file` of an Alertmanager webhook receiver.
     #[arg(long, value_name = "FILE")]
@@ -71,6 +75,9 @@ struct CliView {
     /// Whether the run goes under ./gameday-runs, where `gameday respond`
     /// finds it without being told (it shapes the hint printed).
     default_runs_root: bool,
+    /// Whether the console link may carry the token (not under --ci or
+    /// JSON logs, which are kept and shared).
+    console_token: bool,
 }
 
 impl RunView for CliView {
@@ -102,7 +109,7 @@ impl RunView for CliView {
         run_output::started(run_id, run_dir);
     }
     fn responder_api(&self, url: &str, token_file: &Path) {
-        run_output::responder_api(url, token_file, self.default_runs_root);
+        run_output::responder_api(url, token_file, self.default_runs_root, self.console_token);
     }
     fn ended(&self, outcome: &Outcome, journal: &Path, crashed: bool) {
         run_output::ended(outcome, journal, crashed);
@@ -119,6 +126,7 @@ fn request(args: &Args, global: &GlobalArgs) -> Result<RunRequest, i32> {
         crate::errln!("error: {e}");
         return Err(exit::USAGE);
     }
+    run_output::check_api_listen(args.api_listen, args.api_allow_remote)?;
     let (config, scenario) = super::plan::load(global, &args.scenario, args.name.as_deref())?;
     let target = super::plan::guarded_target(global, &scenario, &config)?;
     let endpoints = Endpoints::resolve(&args.endpoints, &config).map_err(|e| {
@@ -148,6 +156,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
     };
     let view = CliView {
         default_runs_root: args.out.is_none(),
+        console_token: !(args.ci || ci_env() || crate::term::json()),
     };
     let rt = super::plan::runtime()?;
     let end = rt.block_on(app::execute(req, &view))?;

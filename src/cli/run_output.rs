@@ -83,10 +83,11 @@ pub fn started(run_id: &RunId, run_dir: &Path) {
     );
 }
 
-/// Where the responder API listens and which file holds its bearer token.
-/// The token itself is never printed: terminals are recorded and CI logs
-/// are kept and shared.
-pub fn responder_api(url: &str, token_file: &Path, default_runs_root: bool) {
+/// Where the responder API listens, which file holds its bearer token,
+/// and the console link. The token is printed only inside that link's
+/// fragment (issue 15): a browser never sends a fragment to a server, and
+/// the token dies with the run.
+pub fn responder_api(url: &str, token_file: &Path, default_runs_root: bool, console_token: bool) {
     let token_file = token_file.display().to_string();
     // `gameday respond` finds the newest run under ./gameday-runs by itself.
     let hint = if default_runs_root {
@@ -94,10 +95,26 @@ pub fn responder_api(url: &str, token_file: &Path, default_runs_root: bool) {
     } else {
         format!("gameday respond ack --as NAME --run-url {url} --token \"$(cat {token_file})\"")
     };
+    // The console link carries the token (in the fragment): it is the
+    // one way in for people at a browser (issue 15). CI logs are kept and
+    // shared, so under --ci or JSON logs the link names the file instead.
+    let console = if console_token {
+        std::fs::read_to_string(&token_file)
+            .ok()
+            .map(|t| crate::respond::console::link(url, t.trim()))
+    } else {
+        Some(crate::respond::console::link(
+            url,
+            &format!("$(cat {token_file})"),
+        ))
+    };
+    let console_line = console
+        .as_deref()
+        .map_or(String::new(), |c| format!("\n  console {c}"));
     crate::term::event(
         "responder.api",
-        json!({"url": url, "tokenFile": token_file, "example": hint}),
-        format_args!("responder API {url} (bearer token in {token_file})\n  {hint}"),
+        json!({"url": url, "tokenFile": token_file, "example": hint, "console": console}),
+        format_args!("responder API {url} (bearer token in {token_file})\n  {hint}{console_line}"),
     );
 }
 
@@ -135,4 +152,28 @@ pub fn ended(outcome: &Outcome, journal: &Path, crashed: bool) {
         )
     };
     crate::term::event("run.result", fields, text);
+}
+
+/// `--api-listen` on anything but loopback opens the responder API and the
+/// console (plain HTTP, a bearer token per run) to other machines, so it
+/// needs `--api-allow-remote`; with it, the start-up output says so.
+/// Refused: exit 2 with the flag to add.
+pub fn check_api_listen(listen: std::net::SocketAddr, allow_remote: bool) -> Result<(), i32> {
+    if listen.ip().is_loopback() {
+        return Ok(());
+    }
+    if !allow_remote {
+        error(format_args!(
+            "--api-listen {listen} is not a loopback address: the responder API and the web console would be reachable from other machines\n  hint: add --api-allow-remote to mean it, or listen on 127.0.0.1"
+        ));
+        return Err(super::exit::USAGE);
+    }
+    crate::term::event(
+        "warning",
+        json!({"level": "warn", "kind": "api-remote", "listen": listen.to_string()}),
+        format_args!(
+            "warning: the responder API and the web console listen on {listen}, reachable from other machines over plain HTTP; anyone with a console link can act in this run"
+        ),
+    );
+    Ok(())
 }

@@ -44,6 +44,10 @@ pub struct Journal {
     /// view learns of responder events that arrive on the API's threads
     /// without the writers knowing there is a display.
     tap: std::sync::OnceLock<Tap>,
+    /// How many entries this handle has appended, for readers that follow
+    /// the file as it grows (the web console) and want to be woken rather
+    /// than poll it.
+    appended: tokio::sync::watch::Sender<u64>,
 }
 
 /// See [`Journal::set_tap`].
@@ -65,6 +69,7 @@ impl Journal {
             file: Mutex::new(file),
             ended: std::sync::atomic::AtomicBool::new(false),
             tap: std::sync::OnceLock::new(),
+            appended: tokio::sync::watch::Sender::new(0),
         })
     }
 
@@ -72,6 +77,12 @@ impl Journal {
     /// entry is synced and must not block: it is on every writer's path.
     pub fn set_tap(&self, tap: Tap) {
         let _ = self.tap.set(tap);
+    }
+
+    /// Changes after every append, once the entry is on disk: a follower
+    /// wakes on it and reads the new lines from the file.
+    pub fn appended(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.appended.subscribe()
     }
 
     /// Whether this handle has written the run's `run.end`.
@@ -120,6 +131,7 @@ impl Journal {
         if let Some(tap) = self.tap.get() {
             tap(&entry);
         }
+        self.appended.send_modify(|n| *n += 1);
         Ok(entry)
     }
 

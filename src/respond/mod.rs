@@ -6,6 +6,7 @@
 
 pub mod autopilot;
 pub mod client;
+pub mod console;
 pub mod detection;
 pub mod files;
 /// The live picture moved to `report::live` (the report replays it from the

@@ -93,7 +93,10 @@ pub fn router(state: ApiState) -> Router {
             state.clone(),
             require_facilitator,
         ));
-    responders.merge(facilitator).with_state(state)
+    responders
+        .merge(facilitator)
+        .with_state(state.clone())
+        .merge(super::console::router(state))
 }
 
 /// The facilitator's token, never the participants' (which is refused 403).
@@ -149,7 +152,7 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 /// Compares without an early exit, so timing does not leak the token.
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

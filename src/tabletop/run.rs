@@ -54,6 +54,9 @@ pub struct DrillSettings {
     /// How often a firing alert inject is re-posted to Alertmanager
     /// (`tabletop::alerts::RESEND`).
     pub alert_resend: Duration,
+    /// Print the console links with their tokens (not under --ci or JSON
+    /// logs, which are kept and shared: then the links name the files).
+    pub console_tokens: bool,
 }
 
 /// The facilitator's controls as they arrive, each with its reply.
@@ -261,7 +264,31 @@ async fn serve(
     let _ = running
         .journal
         .append("responder", "api.listening", json!({"url": url}));
+    if settings.console_tokens {
+        announce(&url, &token, &facilitator_token);
+    } else {
+        let file = |name: &str| format!("$(cat {})", running.run_dir.join(name).display());
+        announce(
+            &url,
+            &file(crate::respond::files::TOKEN_FILE),
+            &file(super::control::TOKEN_FILE),
+        );
+    }
     Ok((server, controls))
+}
+
+/// Where the participants and the facilitator open the console: one link
+/// each, the token in the fragment (`respond::console::link`).
+fn announce(url: &str, token: &str, facilitator_token: &str) {
+    use crate::respond::console::link;
+    let (participants, facilitator) = (link(url, token), link(url, facilitator_token));
+    crate::term::event(
+        "responder.api",
+        json!({"url": url, "console": participants, "facilitatorConsole": facilitator}),
+        format_args!(
+            "responder API {url}\n  console {participants}\n  facilitator console {facilitator}"
+        ),
+    );
 }
 
 /// The drill loop: injects and autopilot in drill time until the incident
