@@ -19,6 +19,7 @@ pub mod discovery;
 pub mod error;
 pub mod events_v1;
 pub mod exec;
+pub mod kube_state;
 pub mod kubeconfig;
 pub mod logs;
 pub mod meta;
