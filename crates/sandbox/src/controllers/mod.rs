@@ -36,9 +36,18 @@ pub struct Ctx {
     /// Warm start: the world comes up as if it had been running, with no
     /// readiness delays and no events.
     pub warm: bool,
+    /// The earliest time a controller asked to run again without any write
+    /// (a Deployment's progress deadline), during this pass.
+    wake: std::cell::Cell<Option<Instant>>,
 }
 
 impl Ctx {
+    /// Asks for a pass at `t` even if nothing is written meanwhile.
+    pub fn wake_at(&self, t: Instant) {
+        let next = self.wake.get().map_or(t, |w| w.min(t));
+        self.wake.set(Some(next));
+    }
+
     pub fn event(
         &self,
         involved: &Value,
@@ -106,6 +115,8 @@ pub struct Controllers {
     termination: termination::Termination,
     /// When the next terminating pod's containers exit.
     termination_next: Option<Instant>,
+    /// When a controller asked to look again ([`Ctx::wake_at`]).
+    controller_next: Option<Instant>,
 }
 
 const KNOWN_OWNERS: &[(&str, usize)] = &[
@@ -128,12 +139,14 @@ impl Controllers {
                 store,
                 kube_minor,
                 warm: false,
+                wake: std::cell::Cell::new(None),
             },
             kubelet: kubelet::Kubelet::new(runtime),
             last_rv: 0,
             timers: HashMap::new(),
             termination: termination::Termination::default(),
             termination_next: None,
+            controller_next: None,
         }
     }
 
@@ -154,6 +167,7 @@ impl Controllers {
             .values()
             .copied()
             .chain(self.termination_next)
+            .chain(self.controller_next)
             .min()
     }
 
@@ -172,6 +186,7 @@ impl Controllers {
         let since = self.last_rv;
         let start_rv = store.current_rv();
         let now = Instant::now();
+        self.ctx.wake.set(None);
         let mut changed = self.gc();
         let (rss, _) = store.list(REPLICASETS, None);
         let (pods, _) = store.list(PODS, None);
@@ -230,6 +245,7 @@ impl Controllers {
         self.kubelet.forget_gone(&live);
         changed |= disruption::reconcile(&store);
         self.trim_events();
+        self.controller_next = self.ctx.wake.get();
         // After writes, look again next pass: what this pass wrote may need
         // a reaction (new pods scheduled, statuses recounted).
         self.last_rv = if changed {
