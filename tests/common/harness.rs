@@ -120,6 +120,9 @@ pub struct StackOptions {
     /// Bearer credential (and CA) for the scrape: the sandbox's `/metrics`
     /// needs authorization, as a real API server's does.
     pub scrape_auth: Option<gameday::sandbox::scrape::ScrapeAuth>,
+    /// The scrape job's name, [`JOB`] unless set: the kube-prometheus rules
+    /// select `job="kube-state-metrics"`.
+    pub job: String,
 }
 
 impl StackOptions {
@@ -131,7 +134,14 @@ impl StackOptions {
             webhook_credentials_file: None,
             extra_rules: None,
             scrape_auth: None,
+            job: JOB.to_string(),
         }
+    }
+
+    /// Names the scrape job `job` (the `job` label of every series).
+    pub fn job(mut self, job: impl Into<String>) -> StackOptions {
+        self.job = job.into();
+        self
     }
 
     /// Scrapes the sandbox's `/metrics` with a `system:monitoring` token.
@@ -169,6 +179,7 @@ pub struct Stack {
     pub alertmanager: Process,
     pub prometheus_url: String,
     pub alertmanager_url: String,
+    job: String,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
 }
@@ -247,10 +258,11 @@ impl Stack {
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
              rule_files: {rule_files:?}\n\
              alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{am_port}']\n\
-             scrape_configs:\n  - job_name: {JOB}\n    scheme: {scheme}\n    metrics_path: {path:?}\n{auth_lines}    \
+             scrape_configs:\n  - job_name: {job}\n    scheme: {scheme}\n    metrics_path: {path:?}\n{auth_lines}    \
              static_configs:\n      - targets: ['{host}:{port}']\n",
             scheme = target.scheme(),
             path = target.path(),
+            job = opts.job,
         );
         std::fs::write(dir.path().join("prometheus.yml"), prom_config).unwrap();
 
@@ -274,6 +286,7 @@ impl Stack {
             alertmanager,
             prometheus_url: format!("http://127.0.0.1:{prom_port}"),
             alertmanager_url,
+            job: opts.job.clone(),
             http,
             _dir: dir,
         };
@@ -330,8 +343,10 @@ impl Stack {
 
     /// Waits until Prometheus has scraped the target successfully.
     pub async fn wait_up(&self) {
-        self.wait_for_query(&format!("up{{job=\"{JOB}\"}}"), UP_TIMEOUT, |v| v == 1.0)
-            .await;
+        self.wait_for_query(&format!("up{{job={:?}}}", self.job), UP_TIMEOUT, |v| {
+            v == 1.0
+        })
+        .await;
     }
 
     /// Prometheus's `/api/v1/alerts`.
