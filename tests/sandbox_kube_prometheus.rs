@@ -571,3 +571,137 @@ async fn kubernetes_mixin_alerts_fire_and_resolve_on_the_sandbox_as_on_a_real_cl
     drop(stack);
     sandbox.shutdown().await;
 }
+
+/// The node lifecycle: a node whose kubelet stops posting status goes
+/// Unknown after the grace period, is tainted unreachable, its pods turn
+/// NotReady and are evicted after their 300 s toleration, the scheduler
+/// skips it; KubeNodeNotReady and KubeNodeUnreachable fire, and resolve when
+/// the kubelet is back. The sandbox runs ten times faster than a cluster
+/// here (grace period 5 s, toleration 30 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_kubelet_makes_its_node_unreachable_and_the_node_alerts_fire() {
+    use gameday::sandbox::world::World;
+    use gameday::sandbox::{Sandbox, SandboxOptions};
+    let sandbox = Sandbox::start(SandboxOptions {
+        objects: World::shop().unwrap().to_objects(),
+        time_scale: 10.0,
+        ..SandboxOptions::default()
+    })
+    .await
+    .unwrap();
+    let stack = Stack::start(
+        StackOptions::sandbox(&sandbox)
+            .job("kube-state-metrics")
+            .extra_rules(kube_prometheus_rules()),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    sandbox
+        .write_kubeconfig(&kubeconfig, "gameday-sandbox")
+        .unwrap();
+    let k = Kubectl {
+        kubeconfig,
+        _dir: dir,
+    };
+    let mut watch = Watch {
+        stack: &stack,
+        seen: Vec::new(),
+        started: Instant::now(),
+    };
+    let node = "node-green-1";
+    let on_node = |k: &Kubectl| -> Vec<String> {
+        let out = k.ok(&[
+            "get", "pods", "-A", "--field-selector", &format!("spec.nodeName={node}"),
+            "-o", "jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {.metadata.deletionTimestamp} {.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}",
+        ]);
+        out.lines().map(String::from).collect()
+    };
+    let before = on_node(&k);
+    assert!(!before.is_empty(), "no pods on {node}");
+
+    k.ok(&["annotate", "node", node, "sandbox.gameday/kubelet=stopped"]);
+    let long = Duration::from_secs(90);
+    watch.firing("KubeNodeNotReady", "node", node, long).await;
+    watch
+        .firing("KubeNodeUnreachable", "node", node, long)
+        .await;
+    let taints = k.ok(&[
+        "get",
+        "node",
+        node,
+        "-o",
+        "jsonpath={range .spec.taints[*]}{.key}:{.effect} {end}",
+    ]);
+    assert!(
+        taints.contains("node.kubernetes.io/unreachable:NoSchedule")
+            && taints.contains("node.kubernetes.io/unreachable:NoExecute"),
+        "{taints}"
+    );
+    let ready = k.ok(&[
+        "get",
+        "node",
+        node,
+        "-o",
+        "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+    ]);
+    assert_eq!(ready, "Unknown");
+    // Its pods are NotReady, then evicted after the (scaled) 300 s
+    // toleration: marked for deletion, and Terminating while the kubelet
+    // cannot confirm. Their replacements run elsewhere.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let pods = on_node(&k);
+        let workload_pods: Vec<&String> = pods
+            .iter()
+            .filter(|p| !p.starts_with("ops/log-agent"))
+            .collect();
+        if !workload_pods.is_empty()
+            && workload_pods
+                .iter()
+                .all(|p| p.split(' ').nth(1).is_some_and(|t| !t.is_empty()))
+        {
+            assert!(
+                workload_pods.iter().all(|p| p.ends_with("False")),
+                "{pods:?}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pods not evicted from {node}: {pods:?}"
+        );
+        watch.poll().await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let (_, placed) = k.run(&["get", "pods", "-A", "-o", "wide", "--no-headers"]);
+    let new_on_node = on_node(&k).len();
+    assert!(
+        new_on_node <= before.len(),
+        "the scheduler placed pods on {node}: {placed}"
+    );
+
+    // The kubelet comes back: Ready, untainted, the evicted pods go, the
+    // alerts resolve.
+    k.ok(&["annotate", "node", node, "sandbox.gameday/kubelet-"]);
+    watch
+        .resolved(
+            "after the kubelet came back",
+            |a| a["labels"]["node"] == node,
+            Duration::from_secs(60),
+        )
+        .await;
+    let ready = k.ok(&[
+        "get",
+        "node",
+        node,
+        "-o",
+        "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+    ]);
+    assert_eq!(ready, "True");
+    let taints = k.ok(&["get", "node", node, "-o", "jsonpath={.spec.taints}"]);
+    assert!(!taints.contains("node.kubernetes.io/"), "{taints}");
+
+    drop(stack);
+    sandbox.shutdown().await;
+}
