@@ -15,6 +15,7 @@
 //! - checkout, which has a PDB, rolls out a good image.
 
 mod common;
+mod sandbox_support;
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -22,7 +23,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::harness::{Stack, StackOptions, require_binary, shop_sandbox};
+use common::harness::{Stack, StackOptions, promtool_check_metrics, require_binary};
 use serde_json::Value;
 
 fn rules_dir() -> std::path::PathBuf {
@@ -156,7 +157,15 @@ struct Watch<'a> {
     started: Instant,
 }
 
-impl Watch<'_> {
+impl<'a> Watch<'a> {
+    fn new(stack: &'a Stack) -> Watch<'a> {
+        Watch {
+            stack,
+            seen: Vec::new(),
+            started: Instant::now(),
+        }
+    }
+
     async fn poll(&mut self) -> Vec<Value> {
         let alerts = self.stack.alerts().await;
         self.seen.extend(alerts.iter().cloned());
@@ -227,30 +236,32 @@ spec:
           command: [/app/missing]
 ";
 
-fn promtool_check_metrics(body: &str) {
-    let mut promtool = Command::new(require_binary("promtool"))
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    promtool
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
-    let out = promtool.wait_with_output().unwrap();
-    let findings = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && findings.trim().is_empty(),
-        "promtool check metrics: {findings}"
-    );
+/// The shop world at `time_scale`, real Prometheus scraping it as the
+/// `kube-state-metrics` job with the shortened kube-prometheus rules, and
+/// kubectl for it.
+async fn start(time_scale: f64) -> (gameday::sandbox::SandboxHandle, Stack, Kubectl) {
+    use gameday::sandbox::world::World;
+    use gameday::sandbox::{Sandbox, SandboxOptions};
+    let sandbox = Sandbox::start(SandboxOptions {
+        objects: World::shop().unwrap().to_objects(),
+        time_scale,
+        ..SandboxOptions::default()
+    })
+    .await
+    .unwrap();
+    let stack = Stack::start(
+        StackOptions::sandbox(&sandbox)
+            .job("kube-state-metrics")
+            .extra_rules(kube_prometheus_rules()),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = sandbox_support::kubeconfig(&sandbox, dir.path());
+    let k = Kubectl {
+        kubeconfig,
+        _dir: dir,
+    };
+    (sandbox, stack, k)
 }
 
 /// RESTARTS of the crasher pod as `kubectl get pods` prints it, with its STATUS.
@@ -312,27 +323,8 @@ fn the_shortened_rules_are_the_upstream_ones_with_seconds_for_minutes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubernetes_mixin_alerts_fire_and_resolve_on_the_sandbox_as_on_a_real_cluster() {
-    let sandbox = shop_sandbox().await;
-    let stack = Stack::start(
-        StackOptions::sandbox(&sandbox)
-            .job("kube-state-metrics")
-            .extra_rules(kube_prometheus_rules()),
-    )
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    sandbox
-        .write_kubeconfig(&kubeconfig, "gameday-sandbox")
-        .unwrap();
-    let k = Kubectl {
-        kubeconfig,
-        _dir: dir,
-    };
-    let mut watch = Watch {
-        stack: &stack,
-        seen: Vec::new(),
-        started: Instant::now(),
-    };
+    let (sandbox, stack, k) = start(1.0).await;
+    let mut watch = Watch::new(&stack);
 
     // Break three workloads and roll a healthy one, all at once. catalog may
     // lose a pod during its rollout (maxUnavailable 1; with the default 25%
@@ -495,16 +487,7 @@ async fn kubernetes_mixin_alerts_fire_and_resolve_on_the_sandbox_as_on_a_real_cl
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     // The scrape with all of that in it is still valid exposition.
-    let body = sandbox
-        .http_client()
-        .unwrap()
-        .get(sandbox.metrics_url())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = sandbox_support::metrics_text(&sandbox).await;
     assert!(body.contains("kube_pod_container_status_waiting_reason{"));
     promtool_check_metrics(&body);
 
@@ -580,35 +563,8 @@ async fn kubernetes_mixin_alerts_fire_and_resolve_on_the_sandbox_as_on_a_real_cl
 /// here (grace period 5 s, toleration 30 s).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_kubelet_makes_its_node_unreachable_and_the_node_alerts_fire() {
-    use gameday::sandbox::world::World;
-    use gameday::sandbox::{Sandbox, SandboxOptions};
-    let sandbox = Sandbox::start(SandboxOptions {
-        objects: World::shop().unwrap().to_objects(),
-        time_scale: 10.0,
-        ..SandboxOptions::default()
-    })
-    .await
-    .unwrap();
-    let stack = Stack::start(
-        StackOptions::sandbox(&sandbox)
-            .job("kube-state-metrics")
-            .extra_rules(kube_prometheus_rules()),
-    )
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    sandbox
-        .write_kubeconfig(&kubeconfig, "gameday-sandbox")
-        .unwrap();
-    let k = Kubectl {
-        kubeconfig,
-        _dir: dir,
-    };
-    let mut watch = Watch {
-        stack: &stack,
-        seen: Vec::new(),
-        started: Instant::now(),
-    };
+    let (sandbox, stack, k) = start(10.0).await;
+    let mut watch = Watch::new(&stack);
     let node = "node-green-1";
     let on_node = |k: &Kubectl| -> Vec<String> {
         let out = k.ok(&[

@@ -46,6 +46,35 @@ pub fn require_binary(name: &str) -> PathBuf {
     );
 }
 
+/// `promtool check metrics` must accept `body` (an exposition) with no
+/// finding at all, lint warnings included.
+pub fn promtool_check_metrics(body: &str) {
+    use std::io::Write;
+    let mut promtool = Command::new(require_binary("promtool"))
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    promtool
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let out = promtool.wait_with_output().unwrap();
+    let findings = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && findings.trim().is_empty(),
+        "promtool check metrics: {findings}"
+    );
+}
+
 /// A port the kernel just gave out on 127.0.0.1. Another process could take
 /// it before ours binds, so starts retry with a fresh port when that happens.
 pub fn free_port() -> u16 {
