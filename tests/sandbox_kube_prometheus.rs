@@ -486,6 +486,11 @@ async fn kubernetes_mixin_alerts_fire_and_resolve_on_the_sandbox_as_on_a_real_cl
         watch.poll().await;
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    // The kubelet keeps the failed start as the container's last state, as
+    // containerd reports a missing executable.
+    let last = k.ok(&["-n", "shop", "get", "pod", &crasher_pod, "-o",
+        "jsonpath={.status.containerStatuses[0].lastState.terminated.reason}/{.status.containerStatuses[0].lastState.terminated.exitCode}"]);
+    assert_eq!(last, "StartError/128");
     // The scrape with all of that in it is still valid exposition.
     let body = sandbox_support::metrics_text(&sandbox).await;
     assert!(body.contains("kube_pod_container_status_waiting_reason{"));
