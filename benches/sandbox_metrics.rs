@@ -24,6 +24,34 @@ const SERVICES_PER_NS: usize = 5;
 const PODS_PER_SERVICE: usize = 10;
 const RUNS: usize = 31;
 
+/// The families `kube_state.rs` renders (issue 19), by name prefix.
+const KUBE_STATE_PREFIXES: &[&str] = &[
+    "kube_pod_info{",
+    "kube_pod_owner{",
+    "kube_pod_status_reason{",
+    "kube_pod_container_status_waiting_reason{",
+    "kube_pod_container_resource_",
+    "kube_deployment_metadata_generation{",
+    "kube_deployment_status_observed_generation{",
+    "kube_deployment_status_replicas_ready{",
+    "kube_deployment_status_replicas_unavailable{",
+    "kube_deployment_status_condition{",
+    "kube_statefulset_status_replicas{",
+    "kube_statefulset_status_replicas_available{",
+    "kube_statefulset_status_replicas_current{",
+    "kube_statefulset_status_replicas_updated{",
+    "kube_statefulset_status_observed_generation{",
+    "kube_statefulset_status_current_revision{",
+    "kube_statefulset_status_update_revision{",
+    "kube_statefulset_metadata_generation{",
+    "kube_daemonset_",
+    "kube_node_info{",
+    "kube_node_role{",
+    "kube_node_spec_taint{",
+    "kube_node_status_",
+    "kube_poddisruptionbudget_",
+];
+
 /// 200 namespaces, each a chain of 5 services (web → api → ... → db) with
 /// 10 pods each, ready and spread over 100 nodes.
 fn objects() -> Vec<Value> {
@@ -59,9 +87,13 @@ fn objects() -> Vec<Value> {
                     "kind": "Pod",
                     "metadata": {"name": pod, "namespace": ns, "uid": format!("{ns_i}-{s}-{p}"),
                                  "labels": {"app": name, "pod-template-hash": "7d9f8c6b5"},
-                                 "annotations": {ANN_CAPACITY_RPS: "50"}},
+                                 "annotations": {ANN_CAPACITY_RPS: "50"},
+                                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                     "name": format!("{name}-7d9f8c6b5"), "uid": format!("rs-{ns_i}-{s}"), "controller": true}]},
                     "spec": {"nodeName": format!("node-{}", (ns_i + p) % 100),
-                             "containers": [{"name": "app", "image": format!("registry.example.com/{name}:1.0")}]},
+                             "containers": [{"name": "app", "image": format!("registry.example.com/{name}:1.0"),
+                                 "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
+                                               "limits": {"memory": "256Mi"}}}]},
                     "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
                                "containerStatuses": [{"name": "app", "restartCount": 0}]},
                 }));
@@ -131,6 +163,7 @@ fn main() {
     let (mut t_snap, mut t_tick, mut t_render, mut t_total) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut bytes = 0;
+    let mut lines = (0, 0);
     for _ in 0..RUNS {
         let start = Instant::now();
         let snap = Snapshot::from_objects(&objs);
@@ -140,6 +173,13 @@ fn main() {
         let text = metrics::render(&snap, &traffic);
         let end = Instant::now();
         bytes = text.len();
+        // Samples, and those of the kube-state-metrics families issue 19
+        // added (crate::kube_state).
+        let samples = text.lines().filter(|l| !l.starts_with('#'));
+        lines = samples.fold((0, 0), |(all, ksm), l| {
+            let new = KUBE_STATE_PREFIXES.iter().any(|p| l.starts_with(p));
+            (all + 1, ksm + usize::from(new))
+        });
         t_snap.push(a - start);
         t_tick.push(b - a);
         t_render.push(end - b);
@@ -147,8 +187,10 @@ fn main() {
         std::hint::black_box(text);
     }
     println!(
-        "sandbox /metrics scrape: {pods} pods, {NAMESPACES} namespaces, {} services, {RUNS} runs, exposition {bytes} bytes",
-        NAMESPACES * SERVICES_PER_NS
+        "sandbox /metrics scrape: {pods} pods, {NAMESPACES} namespaces, {} services, {RUNS} runs, exposition {bytes} bytes, {} samples ({} from the issue 19 families)",
+        NAMESPACES * SERVICES_PER_NS,
+        lines.0,
+        lines.1
     );
     for (name, samples) in [
         ("snapshot", t_snap),

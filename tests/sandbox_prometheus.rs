@@ -5,11 +5,10 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use common::harness::{WebhookSink, require_binary, sandbox_stack};
+use common::harness::{WebhookSink, promtool_check_metrics, require_binary, sandbox_stack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_the_sandbox_and_scaling_checkout_to_zero_fires_the_alert() {
@@ -29,29 +28,7 @@ async fn prometheus_scrapes_the_sandbox_and_scaling_checkout_to_zero_fires_the_a
         .text()
         .await
         .unwrap();
-    let mut promtool = Command::new(require_binary("promtool"))
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    promtool
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
-    let out = promtool.wait_with_output().unwrap();
-    let findings = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && findings.trim().is_empty(),
-        "promtool check metrics: {findings}"
-    );
+    promtool_check_metrics(&body);
 
     // The world's facts reach Prometheus through kube-state-metrics names.
     let replicas = stack

@@ -46,6 +46,35 @@ pub fn require_binary(name: &str) -> PathBuf {
     );
 }
 
+/// `promtool check metrics` must accept `body` (an exposition) with no
+/// finding at all, lint warnings included.
+pub fn promtool_check_metrics(body: &str) {
+    use std::io::Write;
+    let mut promtool = Command::new(require_binary("promtool"))
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    promtool
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let out = promtool.wait_with_output().unwrap();
+    let findings = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && findings.trim().is_empty(),
+        "promtool check metrics: {findings}"
+    );
+}
+
 /// A port the kernel just gave out on 127.0.0.1. Another process could take
 /// it before ours binds, so starts retry with a fresh port when that happens.
 pub fn free_port() -> u16 {
@@ -120,6 +149,9 @@ pub struct StackOptions {
     /// Bearer credential (and CA) for the scrape: the sandbox's `/metrics`
     /// needs authorization, as a real API server's does.
     pub scrape_auth: Option<gameday::sandbox::scrape::ScrapeAuth>,
+    /// The scrape job's name, [`JOB`] unless set: the kube-prometheus rules
+    /// select `job="kube-state-metrics"`.
+    pub job: String,
 }
 
 impl StackOptions {
@@ -131,7 +163,14 @@ impl StackOptions {
             webhook_credentials_file: None,
             extra_rules: None,
             scrape_auth: None,
+            job: JOB.to_string(),
         }
+    }
+
+    /// Names the scrape job `job` (the `job` label of every series).
+    pub fn job(mut self, job: impl Into<String>) -> StackOptions {
+        self.job = job.into();
+        self
     }
 
     /// Scrapes the sandbox's `/metrics` with a `system:monitoring` token.
@@ -169,6 +208,7 @@ pub struct Stack {
     pub alertmanager: Process,
     pub prometheus_url: String,
     pub alertmanager_url: String,
+    job: String,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
 }
@@ -247,10 +287,11 @@ impl Stack {
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
              rule_files: {rule_files:?}\n\
              alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{am_port}']\n\
-             scrape_configs:\n  - job_name: {JOB}\n    scheme: {scheme}\n    metrics_path: {path:?}\n{auth_lines}    \
+             scrape_configs:\n  - job_name: {job}\n    scheme: {scheme}\n    metrics_path: {path:?}\n{auth_lines}    \
              static_configs:\n      - targets: ['{host}:{port}']\n",
             scheme = target.scheme(),
             path = target.path(),
+            job = opts.job,
         );
         std::fs::write(dir.path().join("prometheus.yml"), prom_config).unwrap();
 
@@ -274,6 +315,7 @@ impl Stack {
             alertmanager,
             prometheus_url: format!("http://127.0.0.1:{prom_port}"),
             alertmanager_url,
+            job: opts.job.clone(),
             http,
             _dir: dir,
         };
@@ -330,8 +372,10 @@ impl Stack {
 
     /// Waits until Prometheus has scraped the target successfully.
     pub async fn wait_up(&self) {
-        self.wait_for_query(&format!("up{{job=\"{JOB}\"}}"), UP_TIMEOUT, |v| v == 1.0)
-            .await;
+        self.wait_for_query(&format!("up{{job={:?}}}", self.job), UP_TIMEOUT, |v| {
+            v == 1.0
+        })
+        .await;
     }
 
     /// Prometheus's `/api/v1/alerts`.

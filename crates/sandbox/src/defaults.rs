@@ -73,6 +73,44 @@ pub fn node(v: &mut Value) {
     }
 }
 
+/// The apps/v1 scheme defaults of Deployments and StatefulSets
+/// (pkg/apis/apps/v1/defaults.go `SetDefaults_Deployment`,
+/// `SetDefaults_StatefulSet`): kubectl reads them, e.g. `rollout status
+/// statefulset` refuses a set without `updateStrategy.type: RollingUpdate`,
+/// and the deployment controller's progress deadline is 600 s unless set.
+pub fn workload(res: crate::resources::ResId, v: &mut Value) {
+    use crate::resources::{DEPLOYMENTS, STATEFULSETS};
+    let defaults = match res {
+        DEPLOYMENTS => [
+            ("replicas", json!(1)),
+            (
+                "strategy",
+                json!({"type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}),
+            ),
+            ("revisionHistoryLimit", json!(10)),
+            ("progressDeadlineSeconds", json!(600)),
+        ],
+        STATEFULSETS => [
+            ("replicas", json!(1)),
+            (
+                "updateStrategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
+            ),
+            ("revisionHistoryLimit", json!(10)),
+            ("podManagementPolicy", json!("OrderedReady")),
+        ],
+        _ => return,
+    };
+    if !v.get("spec").is_some_and(Value::is_object) {
+        return;
+    }
+    let spec = meta::ensure_object(v, &["spec"]);
+    for (k, d) in defaults {
+        spec.entry(k).or_insert(d);
+    }
+}
+
 fn tolerations(spec: &mut Map<String, Value>) {
     let list = spec
         .entry("tolerations")

@@ -19,6 +19,7 @@ pub mod discovery;
 pub mod error;
 pub mod events_v1;
 pub mod exec;
+pub mod kube_state;
 pub mod kubeconfig;
 pub mod logs;
 pub mod meta;
@@ -87,6 +88,12 @@ pub struct SandboxOptions {
     /// The images nodes can pull and what they contain
     /// ([`world::World::catalog`] for a world file's).
     pub images: runtime::ImageCatalog,
+    /// How many times faster than a real cluster the cluster's own timers
+    /// run: the kubelet's crash back-off, the node lifecycle controller's
+    /// grace period and NoExecute `tolerationSeconds` are divided by it.
+    /// 1 (the default) is a real cluster's timing; tests and short drills
+    /// raise it so that a 300 s toleration does not take five minutes.
+    pub time_scale: f64,
 }
 
 impl Default for SandboxOptions {
@@ -104,6 +111,7 @@ impl Default for SandboxOptions {
             authorization: true,
             tls: true,
             images: runtime::ImageCatalog::builtin(),
+            time_scale: 1.0,
         }
     }
 }
@@ -213,6 +221,7 @@ impl Sandbox {
         auth::bootstrap::ensure_default_policy(&store);
         let node = Arc::new(runtime::Runtime::new(opts.images.clone()));
         let mut ctrl = Controllers::with_runtime(store.clone(), opts.kube_minor, node.clone());
+        ctrl.set_time_scale(opts.time_scale);
         let warm = opts.warm_start;
         let ctrl = tokio::task::spawn_blocking(move || {
             ctrl.settle(warm);

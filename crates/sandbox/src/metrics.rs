@@ -45,6 +45,8 @@ fn source(store: Arc<Store>, seed: u64, runtime: Option<Arc<Runtime>>) -> Metric
             resources::SERVICES,
             resources::NETWORKPOLICIES,
             resources::NODES,
+            resources::DAEMONSETS,
+            resources::PDBS,
         ];
         let objects: Vec<_> = kinds.iter().flat_map(|r| store.list(*r, None).0).collect();
         // Parse without caching: keeping 10k parsed pods alive would undo the
@@ -96,7 +98,8 @@ fn write_all(out: &mut String, snapshot: &Snapshot, traffic: &TrafficModel) -> s
     pod_status_phase(out, &pods)?;
     pod_container_restarts(out, &pods)?;
     pod_runtime_effects(out, &pods)?;
-    node_unschedulable(out, snapshot)
+    node_unschedulable(out, snapshot)?;
+    super::kube_state::write(out, snapshot, &pods)
 }
 
 fn http_requests(out: &mut String, traffic: &TrafficModel) -> std::fmt::Result {
@@ -318,7 +321,7 @@ fn node_unschedulable(out: &mut String, snapshot: &Snapshot) -> std::fmt::Result
     Ok(())
 }
 
-fn header(out: &mut String, name: &str, kind: &str, help: &str) -> std::fmt::Result {
+pub(crate) fn header(out: &mut String, name: &str, kind: &str, help: &str) -> std::fmt::Result {
     writeln!(out, "# HELP {name} {help}")?;
     writeln!(out, "# TYPE {name} {kind}")
 }
@@ -364,7 +367,7 @@ fn pod_labels(ns: &str, pod: &str, uid: &str) -> String {
 }
 
 /// Label values escape backslash, double quote and newline (exposition format).
-fn escape(out: &mut String, value: &str) {
+pub(crate) fn escape(out: &mut String, value: &str) {
     if !value.contains(['\\', '"', '\n']) {
         out.push_str(value);
         return;

@@ -274,6 +274,19 @@ pub static RESOURCES: &[ResourceDef] = &[
         short_names: &["ds"],
         subresources: &[status_sub("apps", "v1", "DaemonSet")],
     },
+    // The StatefulSet controller's revision history: `kubectl rollout
+    // history|undo statefulset` reads it (kubectl's StatefulSetHistoryViewer
+    // and StatefulSetRollbacker list them by the set's selector).
+    ResourceDef {
+        group: "apps",
+        version: "v1",
+        plural: "controllerrevisions",
+        singular: "controllerrevision",
+        kind: "ControllerRevision",
+        namespaced: true,
+        short_names: &[],
+        subresources: &[],
+    },
 ];
 
 pub const NAMESPACES: ResId = 0;
@@ -294,6 +307,7 @@ pub const CLUSTERROLES: ResId = 14;
 pub const CLUSTERROLEBINDINGS: ResId = 15;
 pub const EVENTS_V1: ResId = 16;
 pub const DAEMONSETS: ResId = 17;
+pub const CONTROLLERREVISIONS: ResId = 18;
 
 /// The verbs every resource supports; the sandbox implements them all.
 pub fn verbs() -> &'static [&'static str] {
@@ -375,6 +389,7 @@ mod tests {
         assert_eq!(def(CLUSTERROLES).plural, "clusterroles");
         assert_eq!(def(CLUSTERROLEBINDINGS).plural, "clusterrolebindings");
         assert_eq!(def(DAEMONSETS).plural, "daemonsets");
+        assert_eq!(def(CONTROLLERREVISIONS).plural, "controllerrevisions");
     }
 
     #[test]

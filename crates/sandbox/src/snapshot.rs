@@ -65,6 +65,12 @@ pub struct ContainerView {
     pub name: String,
     pub image: String,
     pub restarts: u64,
+    /// `state.waiting.reason` when the container is waiting.
+    pub waiting: Option<String>,
+    /// `resources.requests` and `.limits` as (resource, value in the
+    /// kube-state-metrics unit: cores, bytes, count).
+    pub requests: Vec<(String, f64)>,
+    pub limits: Vec<(String, f64)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -83,6 +89,17 @@ pub struct PodView {
     pub effects: Vec<FaultEffect>,
     /// Requests/s this pod serves (`sandbox.gameday/capacity-rps`).
     pub capacity_rps: f64,
+    /// `metadata.ownerReferences` as (kind, name, controller).
+    pub owners: Vec<(String, String, bool)>,
+    pub host_ip: String,
+    pub pod_ip: String,
+    /// The pod status reasons kube-state-metrics reports
+    /// (`kube_pod_status_reason`): [`POD_STATUS_REASONS`] found in
+    /// `status.reason`, a condition's reason or a terminated container's
+    /// reason, then `Other` for an unlisted `status.reason`.
+    pub status_reasons: Vec<&'static str>,
+    pub priority_class: String,
+    pub host_network: bool,
 }
 
 impl PodView {
@@ -109,6 +126,51 @@ pub struct WorkloadView {
     pub ready_replicas: u64,
     pub available_replicas: u64,
     pub updated_replicas: u64,
+    pub unavailable_replicas: u64,
+    pub current_replicas: u64,
+    pub generation: u64,
+    pub observed_generation: u64,
+    pub conditions: Vec<ConditionView>,
+    /// StatefulSets: `status.currentRevision` / `status.updateRevision`.
+    pub current_revision: String,
+    pub update_revision: String,
+}
+
+/// One entry of `status.conditions`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConditionView {
+    pub kind: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+    pub reason: String,
+}
+
+/// A DaemonSet's status counters, as kube-state-metrics reads them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DaemonSetView {
+    pub namespace: String,
+    pub name: String,
+    pub generation: u64,
+    pub observed_generation: u64,
+    pub current_number_scheduled: u64,
+    pub desired_number_scheduled: u64,
+    pub number_available: u64,
+    pub number_misscheduled: u64,
+    pub number_ready: u64,
+    pub number_unavailable: u64,
+    pub updated_number_scheduled: u64,
+}
+
+/// A PodDisruptionBudget's status, as the disruption controller wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PdbView {
+    pub namespace: String,
+    pub name: String,
+    pub current_healthy: i64,
+    pub desired_healthy: i64,
+    pub disruptions_allowed: i64,
+    pub expected_pods: i64,
+    pub observed_generation: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -151,6 +213,16 @@ pub struct NodeView {
     pub name: String,
     pub labels: Labels,
     pub unschedulable: bool,
+    pub conditions: Vec<ConditionView>,
+    /// `spec.taints` as (key, value, effect).
+    pub taints: Vec<(String, String, String)>,
+    /// `status.nodeInfo` fields kube_node_info reports, in its label order:
+    /// kernel_version, os_image, container_runtime_version,
+    /// kubelet_version, kubeproxy_version, pod_cidr, provider_id,
+    /// system_uuid, internal_ip.
+    pub info: [String; 9],
+    pub capacity: Vec<(String, f64)>,
+    pub allocatable: Vec<(String, f64)>,
 }
 
 /// A `metav1.LabelSelector` (matchLabels and matchExpressions).
@@ -215,6 +287,8 @@ pub struct Snapshot {
     pub services: Vec<ServiceView>,
     pub network_policies: Vec<PolicyView>,
     pub nodes: Vec<NodeView>,
+    pub daemonsets: Vec<DaemonSetView>,
+    pub pdbs: Vec<PdbView>,
     /// Recent pods deleted with no grace period, `(namespace, name, uid)`
     /// (`Store::abrupt_pod_deletions`): not objects, so `from_objects`
     /// leaves it empty and the store's metrics source fills it in.
@@ -246,11 +320,9 @@ impl Snapshot {
                 Some("StatefulSet") => snap.statefulsets.push(workload_view(obj)),
                 Some("Service") => snap.services.push(service_view(obj)),
                 Some("NetworkPolicy") => snap.network_policies.push(policy_view(obj)),
-                Some("Node") => snap.nodes.push(NodeView {
-                    name: str_of(&obj["metadata"]["name"]),
-                    labels: string_map(&obj["metadata"]["labels"]),
-                    unschedulable: obj["spec"]["unschedulable"].as_bool().unwrap_or(false),
-                }),
+                Some("Node") => snap.nodes.push(node_view(obj)),
+                Some("DaemonSet") => snap.daemonsets.push(daemonset_view(obj)),
+                Some("PodDisruptionBudget") => snap.pdbs.push(pdb_view(obj)),
                 _ => {}
             }
         }
@@ -329,19 +401,24 @@ fn pod_view(obj: &Value) -> PodView {
             })
     });
     let statuses = status["containerStatuses"].as_array();
-    let restarts_of = |name: &str| -> u64 {
-        statuses
-            .and_then(|a| a.iter().find(|c| c["name"] == name))
-            .map_or(0, |c| u64_of(&c["restartCount"]))
-    };
+    let status_of = |name: &str| statuses.and_then(|a| a.iter().find(|c| c["name"] == name));
     let containers = obj["spec"]["containers"]
         .as_array()
         .map(|a| {
             a.iter()
                 .map(|c| {
                     let name = str_of(&c["name"]);
+                    let st = status_of(&name);
                     ContainerView {
-                        restarts: restarts_of(&name),
+                        restarts: st.map_or(0, |c| u64_of(&c["restartCount"])),
+                        waiting: st.and_then(|c| c["state"]["waiting"].as_object()).map(|w| {
+                            w.get("reason")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_string()
+                        }),
+                        requests: quantities(&c["resources"]["requests"]),
+                        limits: quantities(&c["resources"]["limits"]),
                         image: str_of(&c["image"]),
                         name,
                     }
@@ -366,6 +443,25 @@ fn pod_view(obj: &Value) -> PodView {
             .and_then(|s| s.trim().parse::<f64>().ok())
             .filter(|c| c.is_finite() && *c > 0.0)
             .unwrap_or(DEFAULT_CAPACITY_RPS),
+        owners: meta["ownerReferences"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|o| {
+                        (
+                            str_of(&o["kind"]),
+                            str_of(&o["name"]),
+                            o["controller"].as_bool().unwrap_or(false),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        host_ip: str_of(&status["hostIP"]),
+        pod_ip: str_of(&status["podIP"]),
+        status_reasons: status_reasons(status),
+        priority_class: str_of(&obj["spec"]["priorityClassName"]),
+        host_network: obj["spec"]["hostNetwork"].as_bool().unwrap_or(false),
     }
 }
 
@@ -380,6 +476,182 @@ fn workload_view(obj: &Value) -> WorkloadView {
         ready_replicas: u64_of(&status["readyReplicas"]),
         available_replicas: u64_of(&status["availableReplicas"]),
         updated_replicas: u64_of(&status["updatedReplicas"]),
+        unavailable_replicas: u64_of(&status["unavailableReplicas"]),
+        current_replicas: u64_of(&status["currentReplicas"]),
+        generation: u64_of(&obj["metadata"]["generation"]),
+        observed_generation: u64_of(&status["observedGeneration"]),
+        conditions: conditions(&status["conditions"]),
+        current_revision: str_of(&status["currentRevision"]),
+        update_revision: str_of(&status["updateRevision"]),
+    }
+}
+
+/// kube-state-metrics' `podStatusReasons` (internal/store/pod.go).
+pub const POD_STATUS_REASONS: &[&str] = &[
+    "Evicted",
+    "NodeAffinity",
+    "NodeLost",
+    "PreemptionByScheduler",
+    "SchedulingGated",
+    "Shutdown",
+    "TerminationByKubelet",
+    "UnexpectedAdmissionError",
+];
+
+/// kube-state-metrics' `hasPodStatusReason` over every listed reason, plus
+/// `Other` for a `status.reason` it does not list.
+fn status_reasons(status: &Value) -> Vec<&'static str> {
+    let own = status["reason"].as_str().unwrap_or_default();
+    let mut seen: Vec<&str> = vec![own];
+    for c in status["conditions"].as_array().into_iter().flatten() {
+        seen.push(c["reason"].as_str().unwrap_or_default());
+    }
+    for c in status["containerStatuses"].as_array().into_iter().flatten() {
+        seen.push(
+            c["state"]["terminated"]["reason"]
+                .as_str()
+                .unwrap_or_default(),
+        );
+    }
+    let mut out: Vec<&'static str> = POD_STATUS_REASONS
+        .iter()
+        .copied()
+        .filter(|r| seen.contains(r))
+        .collect();
+    if !own.is_empty() && !POD_STATUS_REASONS.contains(&own) {
+        out.push("Other");
+    }
+    out
+}
+
+fn conditions(v: &Value) -> Vec<ConditionView> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|c| ConditionView {
+                    kind: str_of(&c["type"]),
+                    status: str_of(&c["status"]),
+                    reason: str_of(&c["reason"]),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A resource list (`requests`, `capacity`) in kube-state-metrics units:
+/// CPU in cores, memory and storage in bytes, everything else as a count.
+/// Unparsable quantities are left out, as a half-written object must not
+/// take `/metrics` down.
+fn quantities(v: &Value) -> Vec<(String, f64)> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, q)| {
+                    let q = match q {
+                        Value::String(s) => quantity(s)?,
+                        Value::Number(n) => n.as_f64()?,
+                        _ => return None,
+                    };
+                    Some((k.clone(), q))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A Kubernetes quantity (`500m`, `2`, `128Mi`, `1G`, `1e3`) as a number.
+pub fn quantity(s: &str) -> Option<f64> {
+    let s = s.trim();
+    const SUFFIXES: &[(&str, f64)] = &[
+        ("Ki", 1024.0),
+        ("Mi", 1048576.0),
+        ("Gi", 1073741824.0),
+        ("Ti", 1099511627776.0),
+        ("Pi", 1125899906842624.0),
+        ("Ei", 1152921504606846976.0),
+        ("n", 1e-9),
+        ("u", 1e-6),
+        ("m", 1e-3),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("P", 1e15),
+        ("E", 1e18),
+    ];
+    for (suffix, factor) in SUFFIXES {
+        if let Some(num) = s.strip_suffix(suffix) {
+            return num.parse::<f64>().ok().map(|n| n * factor);
+        }
+    }
+    s.parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
+fn node_view(obj: &Value) -> NodeView {
+    let status = &obj["status"];
+    let info = &status["nodeInfo"];
+    let internal_ip = status["addresses"]
+        .as_array()
+        .and_then(|a| a.iter().rfind(|x| x["type"] == "InternalIP"))
+        .map(|x| str_of(&x["address"]))
+        .unwrap_or_default();
+    NodeView {
+        name: str_of(&obj["metadata"]["name"]),
+        labels: string_map(&obj["metadata"]["labels"]),
+        unschedulable: obj["spec"]["unschedulable"].as_bool().unwrap_or(false),
+        conditions: conditions(&status["conditions"]),
+        taints: obj["spec"]["taints"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|t| (str_of(&t["key"]), str_of(&t["value"]), str_of(&t["effect"])))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        info: [
+            str_of(&info["kernelVersion"]),
+            str_of(&info["osImage"]),
+            str_of(&info["containerRuntimeVersion"]),
+            str_of(&info["kubeletVersion"]),
+            str_of(&info["kubeProxyVersion"]),
+            str_of(&obj["spec"]["podCIDR"]),
+            str_of(&obj["spec"]["providerID"]),
+            str_of(&info["systemUUID"]),
+            internal_ip,
+        ],
+        capacity: quantities(&status["capacity"]),
+        allocatable: quantities(&status["allocatable"]),
+    }
+}
+
+fn daemonset_view(obj: &Value) -> DaemonSetView {
+    let st = &obj["status"];
+    DaemonSetView {
+        namespace: str_of(&obj["metadata"]["namespace"]),
+        name: str_of(&obj["metadata"]["name"]),
+        generation: u64_of(&obj["metadata"]["generation"]),
+        observed_generation: u64_of(&st["observedGeneration"]),
+        current_number_scheduled: u64_of(&st["currentNumberScheduled"]),
+        desired_number_scheduled: u64_of(&st["desiredNumberScheduled"]),
+        number_available: u64_of(&st["numberAvailable"]),
+        number_misscheduled: u64_of(&st["numberMisscheduled"]),
+        number_ready: u64_of(&st["numberReady"]),
+        number_unavailable: u64_of(&st["numberUnavailable"]),
+        updated_number_scheduled: u64_of(&st["updatedNumberScheduled"]),
+    }
+}
+
+fn pdb_view(obj: &Value) -> PdbView {
+    let st = &obj["status"];
+    let i = |v: &Value| v.as_i64().unwrap_or(0);
+    PdbView {
+        namespace: str_of(&obj["metadata"]["namespace"]),
+        name: str_of(&obj["metadata"]["name"]),
+        current_healthy: i(&st["currentHealthy"]),
+        desired_healthy: i(&st["desiredHealthy"]),
+        disruptions_allowed: i(&st["disruptionsAllowed"]),
+        expected_pods: i(&st["expectedPods"]),
+        observed_generation: i(&st["observedGeneration"]),
     }
 }
 

@@ -424,6 +424,7 @@ impl Store {
         if res == resources::NODES {
             crate::defaults::node(&mut v);
         }
+        crate::defaults::workload(res, &mut v);
         if res == resources::PODS {
             crate::defaults::pod(&mut v);
             let namespace = inner.tables[resources::NAMESPACES]
@@ -571,6 +572,7 @@ impl Store {
         if res == resources::NODES {
             crate::defaults::node(&mut new);
         }
+        crate::defaults::workload(res, &mut new);
         let has_status = def.subresource("status").is_some();
         match mode {
             UpdateMode::Spec if has_status => {

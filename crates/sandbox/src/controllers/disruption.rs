@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::error::ApiError;
 use crate::meta;
-use crate::resources::{PDBS, PODS, REPLICASETS, STATEFULSETS};
+use crate::resources::{DEPLOYMENTS, PDBS, PODS, REPLICASETS, STATEFULSETS};
 use crate::selector::LabelSelector;
 use crate::store::{Obj, Store};
 
@@ -52,27 +52,45 @@ pub struct Budget {
     pub disruptions_allowed: i64,
 }
 
-/// Expected pods come from the owners' replica counts, not from the pods
+/// Expected pods come from the controllers' scale, not from the pods
 /// that exist: right after an eviction the replacement does not exist yet,
-/// and counting pods would let a second eviction through.
+/// and counting pods would let a second eviction through. As upstream's
+/// `getExpectedScale` (pkg/controller/disruption/disruption.go) does, a
+/// ReplicaSet controlled by a Deployment counts as that Deployment, once:
+/// mid-rollout the old and new ReplicaSets together hold more replicas
+/// (the surge) than the Deployment's scale, which is what is expected.
 fn expected_pods(store: &Store, pods: &[Arc<Obj>]) -> i64 {
     let mut owners: HashSet<(String, String)> = HashSet::new();
     let mut bare = 0;
+    let ns = pods
+        .first()
+        .map(|p| p.summary.namespace.clone())
+        .unwrap_or_default();
     for p in pods {
         match &p.summary.owner {
+            Some((kind, name, _)) if kind == "ReplicaSet" => {
+                let deployment = store.try_get(REPLICASETS, &ns, name).and_then(|rs| {
+                    rs.summary
+                        .owner
+                        .as_ref()
+                        .filter(|(k, _, _)| k == "Deployment")
+                        .map(|(_, n, _)| n.clone())
+                });
+                owners.insert(match deployment {
+                    Some(d) => ("Deployment".into(), d),
+                    None => (kind.clone(), name.clone()),
+                });
+            }
             Some((kind, name, _)) => {
                 owners.insert((kind.clone(), name.clone()));
             }
             None => bare += 1,
         }
     }
-    let ns = pods
-        .first()
-        .map(|p| p.summary.namespace.clone())
-        .unwrap_or_default();
     let mut total = bare;
     for (kind, name) in owners {
         let res = match kind.as_str() {
+            "Deployment" => DEPLOYMENTS,
             "ReplicaSet" => REPLICASETS,
             "StatefulSet" => STATEFULSETS,
             _ => {

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::Ctx;
 use super::events::{NORMAL, WARNING};
-use super::scheduler::{set_condition, tolerates};
+use super::scheduler::{set_condition, toleration_matches, tolerations_of};
 use crate::meta;
 use crate::resources::{NODES, PODS};
 use crate::runtime::security::{self, ConfigError};
@@ -38,10 +38,11 @@ pub fn readiness_delay(pod: &Value) -> Duration {
 const TRANSIENT: Duration = Duration::from_secs(1);
 
 /// Crash back-off: 10 s doubling to 5 min, as the kubelet's
-/// (pkg/kubelet/kuberuntime: initial 10s, MaxContainerBackOff 300s).
-fn backoff(restarts: i64) -> Duration {
+/// (pkg/kubelet/kubelet.go: `backOffPeriod = 10s`, `MaxContainerBackOff =
+/// 300s`, one doubling per restart), divided by the sandbox's time scale.
+fn backoff(restarts: i64, time_scale: f64) -> Duration {
     let exp = u32::try_from(restarts.clamp(0, 5)).unwrap_or(5);
-    Duration::from_secs((10u64 << exp).min(300))
+    Duration::from_secs((10u64 << exp).min(300)).div_f64(time_scale.max(f64::MIN_POSITIVE))
 }
 
 /// Whether a container is one of the pod's own or an ephemeral one.
@@ -60,6 +61,8 @@ struct Run {
     restarts: i64,
     last_state: Value,
     phase: Phase,
+    /// The sandbox's time scale ([`Kubelet::time_scale`]), for the back-off.
+    time_scale: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +90,9 @@ enum Phase {
 pub struct Kubelet {
     runtime: Arc<Runtime>,
     runs: HashMap<(String, String), Run>,
+    /// How much faster than a real cluster the sandbox's timers run
+    /// (`SandboxOptions::time_scale`): back-offs are divided by it.
+    pub time_scale: f64,
 }
 
 impl Default for Kubelet {
@@ -144,6 +150,7 @@ impl Kubelet {
         Kubelet {
             runtime,
             runs: HashMap::new(),
+            time_scale: 1.0,
         }
     }
 
@@ -195,7 +202,12 @@ impl Kubelet {
         changed
     }
 
-    /// Deletes pods that do not tolerate a NoExecute taint of their node.
+    /// The taint eviction controller (pkg/controller/tainteviction): a pod
+    /// on a node with a NoExecute taint it does not tolerate is deleted at
+    /// once; one whose matching tolerations all carry `tolerationSeconds`
+    /// is deleted that long (the shortest, divided by the time scale)
+    /// after the taint's `timeAdded`; a toleration without them keeps it
+    /// for good.
     pub fn taint_evictions(&mut self, ctx: &Ctx, pods: &[Arc<Obj>]) -> bool {
         let (nodes, _) = ctx.store.list(NODES, None);
         let mut no_exec: HashMap<String, Vec<Value>> = HashMap::new();
@@ -216,34 +228,20 @@ impl Kubelet {
         if no_exec.is_empty() {
             return false;
         }
+        let now = Instant::now();
         let mut changed = false;
         for p in pods {
             let Some(taints) = no_exec.get(&p.summary.node_name) else {
                 continue;
             };
-            if taints.iter().any(|t| !tolerates(p.value(), t))
-                && ctx
-                    .store
-                    .delete(
-                        PODS,
-                        meta::namespace(p.value()),
-                        meta::name(p.value()),
-                        None,
-                    )
-                    .is_ok()
-            {
-                ctx.event(
-                    p.value(),
-                    NORMAL,
-                    "TaintManagerEviction",
-                    &format!(
-                        "Marking for deletion Pod {}/{}",
-                        meta::namespace(p.value()),
-                        meta::name(p.value())
-                    ),
-                    "taint-eviction-controller",
-                );
-                changed = true;
+            let due = taints
+                .iter()
+                .filter_map(|t| eviction_time(p.value(), t, ctx.time_scale, now))
+                .min();
+            match due {
+                Some(t) if t > now => ctx.wake_at(t),
+                Some(_) => changed |= evict_for_taint(ctx, p.value()),
+                None => {}
             }
         }
         changed
@@ -415,6 +413,7 @@ impl Kubelet {
             started_at: Value::Null,
             restarts: 0,
             last_state: json!({}),
+            time_scale: self.time_scale,
             phase: Phase::Blocked {
                 since: now,
                 reason: "ContainerCreating",
@@ -480,7 +479,7 @@ impl Kubelet {
                         run.last_state = st;
                         run.phase = Phase::BackOff {
                             since: now,
-                            until: now + backoff(run.restarts),
+                            until: now + backoff(run.restarts, run.time_scale),
                             start_error: true,
                         };
                     }
@@ -673,7 +672,7 @@ fn note_exit(
         run.last_state = st;
         run.phase = Phase::BackOff {
             since: now,
-            until: now + backoff(run.restarts),
+            until: now + backoff(run.restarts, run.time_scale),
             start_error: false,
         };
     } else {
@@ -713,7 +712,7 @@ fn waiting(
                     "CrashLoopBackOff",
                     format!(
                         "back-off {}s restarting failed container={name} pod={}_{}({uid})",
-                        backoff(run.restarts).as_secs(),
+                        backoff(run.restarts, run.time_scale).as_secs(),
                         meta::name(pod),
                         meta::namespace(pod)
                     ),
@@ -737,6 +736,51 @@ fn waiting(
         }
         Phase::Running | Phase::Exited(_) => json!({}),
     }
+}
+
+/// When `pod` must go because of the NoExecute `taint`, or None if it may
+/// stay (`getMinTolerationTime` in pkg/controller/tainteviction).
+fn eviction_time(pod: &Value, taint: &Value, time_scale: f64, now: Instant) -> Option<Instant> {
+    let mut seconds: Option<i64> = None;
+    let mut matched = false;
+    for t in tolerations_of(pod).filter(|t| toleration_matches(t, taint)) {
+        matched = true;
+        match t["tolerationSeconds"].as_i64() {
+            None => return None,
+            Some(s) => seconds = Some(seconds.map_or(s, |m| m.min(s))),
+        }
+    }
+    if !matched {
+        return Some(now);
+    }
+    let wait = Duration::from_secs(seconds.unwrap_or(0).max(0).unsigned_abs()).div_f64(time_scale);
+    let added = taint["timeAdded"]
+        .as_str()
+        .and_then(meta::parse_time)
+        .unwrap_or_else(jiff::Timestamp::now);
+    let elapsed = jiff::Timestamp::now().duration_since(added).unsigned_abs();
+    Some(now + wait.saturating_sub(elapsed))
+}
+
+fn evict_for_taint(ctx: &Ctx, pod: &Value) -> bool {
+    let ok = ctx
+        .store
+        .delete(PODS, meta::namespace(pod), meta::name(pod), None)
+        .is_ok();
+    if ok {
+        ctx.event(
+            pod,
+            NORMAL,
+            "TaintManagerEviction",
+            &format!(
+                "Marking for deletion Pod {}/{}",
+                meta::namespace(pod),
+                meta::name(pod)
+            ),
+            "taint-eviction-controller",
+        );
+    }
+    ok
 }
 
 fn list<'a>(pod: &'a Value, key: &str) -> &'a Vec<Value> {
@@ -766,9 +810,11 @@ mod tests {
 
     #[test]
     fn crash_backoff_doubles_to_five_minutes() {
-        assert_eq!(backoff(0), Duration::from_secs(10));
-        assert_eq!(backoff(1), Duration::from_secs(20));
-        assert_eq!(backoff(9), Duration::from_secs(300));
+        assert_eq!(backoff(0, 1.0), Duration::from_secs(10));
+        assert_eq!(backoff(1, 1.0), Duration::from_secs(20));
+        assert_eq!(backoff(9, 1.0), Duration::from_secs(300));
+        // A sandbox ten times faster than a cluster backs off ten times less.
+        assert_eq!(backoff(9, 10.0), Duration::from_secs(30));
     }
 
     #[test]

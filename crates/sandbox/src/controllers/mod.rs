@@ -12,6 +12,7 @@ pub mod daemonset;
 pub mod disruption;
 pub mod events;
 pub mod kubelet;
+pub mod node_lifecycle;
 pub mod scheduler;
 pub mod termination;
 pub mod workloads;
@@ -36,9 +37,21 @@ pub struct Ctx {
     /// Warm start: the world comes up as if it had been running, with no
     /// readiness delays and no events.
     pub warm: bool,
+    /// How many times faster than a real cluster the cluster's own timers
+    /// run (`SandboxOptions::time_scale`).
+    pub time_scale: f64,
+    /// The earliest time a controller asked to run again without any write
+    /// (a Deployment's progress deadline), during this pass.
+    wake: std::cell::Cell<Option<Instant>>,
 }
 
 impl Ctx {
+    /// Asks for a pass at `t` even if nothing is written meanwhile.
+    pub fn wake_at(&self, t: Instant) {
+        let next = self.wake.get().map_or(t, |w| w.min(t));
+        self.wake.set(Some(next));
+    }
+
     pub fn event(
         &self,
         involved: &Value,
@@ -109,6 +122,9 @@ pub struct Controllers {
     termination: termination::Termination,
     /// When the next terminating pod's containers exit.
     termination_next: Option<Instant>,
+    /// When a controller asked to look again ([`Ctx::wake_at`]).
+    controller_next: Option<Instant>,
+    node_lifecycle: node_lifecycle::NodeLifecycle,
     /// Test hook: runs after a pass's last read, standing in for a client
     /// write that lands while the pass runs.
     #[cfg(test)]
@@ -139,15 +155,32 @@ impl Controllers {
                 store,
                 kube_minor,
                 warm: false,
+                time_scale: 1.0,
+                wake: std::cell::Cell::new(None),
             },
             kubelet: kubelet::Kubelet::new(runtime),
             last_rv: 0,
             timers: HashMap::new(),
             termination: termination::Termination::default(),
             termination_next: None,
+            controller_next: None,
+            node_lifecycle: node_lifecycle::NodeLifecycle::default(),
             #[cfg(test)]
             mid_pass: None,
         }
+    }
+
+    /// Runs the cluster's own timers `scale` times faster than a real
+    /// cluster's (see `SandboxOptions::time_scale`); values that are not
+    /// positive and finite leave real timing.
+    pub fn set_time_scale(&mut self, scale: f64) {
+        let scale = if scale.is_finite() && scale > 0.0 {
+            scale
+        } else {
+            1.0
+        };
+        self.ctx.time_scale = scale;
+        self.kubelet.time_scale = scale;
     }
 
     /// Runs passes until nothing changes (bounded), with warm-start rules.
@@ -167,6 +200,7 @@ impl Controllers {
             .values()
             .copied()
             .chain(self.termination_next)
+            .chain(self.controller_next)
             .min()
     }
 
@@ -185,6 +219,7 @@ impl Controllers {
         let since = self.last_rv;
         let start_rv = store.current_rv();
         let now = Instant::now();
+        self.ctx.wake.set(None);
         let mut changed = self.gc();
         let (rss, _) = store.list(REPLICASETS, None);
         let (pods, _) = store.list(PODS, None);
@@ -197,22 +232,32 @@ impl Controllers {
         let (pods, _) = store.list(PODS, None);
         changed |= scheduler::schedule(&self.ctx, &pods);
         drop(pods);
-        // Nodes: status for new or changed nodes; taint evictions.
+        // Nodes: status for new or changed nodes, health, taint evictions.
         let (nodes, _) = store.list(NODES, None);
-        let nodes_changed = nodes.iter().any(|n| n.rv > since);
         for n in nodes.iter().filter(|n| n.rv > since) {
             changed |= self.kubelet.sync_node(&self.ctx, n.value());
         }
         let (pods, _) = store.list(PODS, None);
-        if nodes_changed {
-            // Terminating pods are already on their way out.
-            let running: Vec<Arc<Obj>> = pods
-                .iter()
-                .filter(|p| !p.summary.deleting)
-                .cloned()
-                .collect();
-            changed |= self.kubelet.taint_evictions(&self.ctx, &running);
-        }
+        changed |= self.node_lifecycle.reconcile(&self.ctx, &nodes, &pods);
+        // A stopped kubelet syncs nothing: its pods keep the status the
+        // lifecycle controller gave them and never finish terminating.
+        let silent: HashSet<&str> = nodes
+            .iter()
+            .filter(|n| node_lifecycle::kubelet_state(n.value()) == Some("stopped"))
+            .map(|n| n.summary.name.as_str())
+            .collect();
+        let running: Vec<Arc<Obj>> = pods
+            .iter()
+            .filter(|p| !p.summary.deleting)
+            .cloned()
+            .collect();
+        changed |= self.kubelet.taint_evictions(&self.ctx, &running);
+        let (all_pods, _) = store.list(PODS, None);
+        let pods: Vec<Arc<Obj>> = all_pods
+            .iter()
+            .filter(|p| !silent.contains(p.summary.node_name.as_str()))
+            .cloned()
+            .collect();
         // Pods that changed or whose timer is due.
         let due: HashSet<String> = self
             .timers
@@ -238,11 +283,12 @@ impl Controllers {
         let (c, next) = self.termination.reconcile(&self.ctx, &pods);
         changed |= c;
         self.termination_next = next;
-        let live: HashSet<&str> = pods.iter().map(|p| p.summary.uid.as_str()).collect();
+        let live: HashSet<&str> = all_pods.iter().map(|p| p.summary.uid.as_str()).collect();
         self.timers.retain(|u, _| live.contains(u.as_str()));
         self.kubelet.forget_gone(&live);
         changed |= disruption::reconcile(&store);
         self.trim_events();
+        self.controller_next = self.ctx.wake.get();
         #[cfg(test)]
         if let Some(f) = self.mid_pass.as_mut() {
             f(&store);

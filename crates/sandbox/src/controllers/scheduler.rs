@@ -29,21 +29,31 @@ fn quantity<'a>(node: &'a Value, field: &str) -> Option<&'a str> {
 }
 
 pub fn tolerates(pod: &Value, taint: &Value) -> bool {
-    let tolerations = meta::at(pod, &["spec", "tolerations"]).and_then(Value::as_array);
-    tolerations.into_iter().flatten().any(|t| {
-        let key_ok = match t.get("key").and_then(Value::as_str) {
-            None | Some("") => t.get("operator").and_then(Value::as_str) == Some("Exists"),
-            Some(k) => Some(k) == taint.get("key").and_then(Value::as_str),
-        };
-        let value_ok = t.get("operator").and_then(Value::as_str) == Some("Exists")
-            || t.get("value") == taint.get("value")
-            || (t.get("value").is_none() && taint.get("value").is_none());
-        let effect_ok = match t.get("effect").and_then(Value::as_str) {
-            None | Some("") => true,
-            Some(e) => Some(e) == taint.get("effect").and_then(Value::as_str),
-        };
-        key_ok && value_ok && effect_ok
-    })
+    tolerations_of(pod).any(|t| toleration_matches(t, taint))
+}
+
+/// The pod's `spec.tolerations`.
+pub fn tolerations_of(pod: &Value) -> impl Iterator<Item = &Value> {
+    meta::at(pod, &["spec", "tolerations"])
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// Whether one toleration matches `taint` (`Toleration.ToleratesTaint`).
+pub fn toleration_matches(t: &Value, taint: &Value) -> bool {
+    let key_ok = match t.get("key").and_then(Value::as_str) {
+        None | Some("") => t.get("operator").and_then(Value::as_str) == Some("Exists"),
+        Some(k) => Some(k) == taint.get("key").and_then(Value::as_str),
+    };
+    let value_ok = t.get("operator").and_then(Value::as_str) == Some("Exists")
+        || t.get("value") == taint.get("value")
+        || (t.get("value").is_none() && taint.get("value").is_none());
+    let effect_ok = match t.get("effect").and_then(Value::as_str) {
+        None | Some("") => true,
+        Some(e) => Some(e) == taint.get("effect").and_then(Value::as_str),
+    };
+    key_ok && value_ok && effect_ok
 }
 
 fn fits(pod: &Value, node: &Value) -> Result<(), &'static str> {

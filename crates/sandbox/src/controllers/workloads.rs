@@ -13,7 +13,7 @@ use super::Ctx;
 use super::disruption::scaled;
 use super::events::NORMAL;
 use crate::meta;
-use crate::resources::{DEPLOYMENTS, PODS, REPLICASETS, STATEFULSETS};
+use crate::resources::{CONTROLLERREVISIONS, DEPLOYMENTS, PODS, REPLICASETS, STATEFULSETS};
 use crate::selector::LabelSelector;
 use crate::store::{Obj, UpdateMode};
 
@@ -430,23 +430,31 @@ fn deployment_status(
             .unwrap_or((want as f64 * 0.25).floor() as i64)
     };
     let available_ok = ready >= want - unavailable_allowed;
-    let complete = updated == want && ready >= want && all_pods == want;
+    let counts = Counts {
+        replicas: all_pods,
+        updated,
+        ready,
+    };
     let old_conds = meta::at(d, &["status", "conditions"])
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    let cond = |t: &str, ok: bool, reason: &str, msg: String| {
-        let status = if ok { "True" } else { "False" };
-        match old_conds.iter().find(|c| c["type"] == t) {
-            Some(c) if c["status"] == status && c["reason"] == reason => c.clone(),
-            _ => {
-                let now = meta::now_rfc3339();
-                json!({"type": t, "status": status, "reason": reason, "message": msg,
-                       "lastUpdateTime": now, "lastTransitionTime": now})
-            }
-        }
-    };
-    let new_rs_name = meta::name(new_rs).to_string();
+    let available = keep_or_new(
+        &old_conds,
+        "Available",
+        available_ok,
+        if available_ok {
+            "MinimumReplicasAvailable"
+        } else {
+            "MinimumReplicasUnavailable"
+        },
+        if available_ok {
+            "Deployment has minimum availability."
+        } else {
+            "Deployment does not have minimum availability."
+        },
+    );
+    let progressing = progressing_condition(ctx, d, want, meta::name(new_rs), &counts, &old_conds);
     let status = json!({
         "observedGeneration": meta::at(d, &["metadata", "generation"]).cloned().unwrap_or(json!(1)),
         "replicas": all_pods,
@@ -454,16 +462,131 @@ fn deployment_status(
         "readyReplicas": ready,
         "availableReplicas": ready,
         "unavailableReplicas": (want - ready).max(0),
-        "conditions": [
-            cond("Available", available_ok,
-                 if available_ok { "MinimumReplicasAvailable" } else { "MinimumReplicasUnavailable" },
-                 if available_ok { "Deployment has minimum availability.".into() } else { "Deployment does not have minimum availability.".into() }),
-            cond("Progressing", true,
-                 if complete { "NewReplicaSetAvailable" } else { "ReplicaSetUpdated" },
-                 if complete { format!("ReplicaSet \"{new_rs_name}\" has successfully progressed.") } else { format!("ReplicaSet \"{new_rs_name}\" is progressing.") }),
-        ],
+        "conditions": [available, progressing],
     });
     set_status(ctx, DEPLOYMENTS, d, strip_zero(status))
+}
+
+/// The replica counts of one Deployment status.
+struct Counts {
+    replicas: i64,
+    updated: i64,
+    ready: i64,
+}
+
+/// `SetDeploymentCondition` (pkg/controller/deployment/util): a condition
+/// with the same status and reason is kept as it is, timestamps included.
+fn keep_or_new(old: &[Value], kind: &str, ok: bool, reason: &str, msg: &str) -> Value {
+    let status = if ok { "True" } else { "False" };
+    match old.iter().find(|c| c["type"] == kind) {
+        Some(c) if c["status"] == status && c["reason"] == reason => c.clone(),
+        _ => {
+            let now = meta::now_rfc3339();
+            json!({"type": kind, "status": status, "reason": reason, "message": msg,
+                   "lastUpdateTime": now, "lastTransitionTime": now})
+        }
+    }
+}
+
+/// apps/v1's default `progressDeadlineSeconds`.
+const DEFAULT_PROGRESS_DEADLINE: i64 = 600;
+
+/// The Progressing condition as `syncRolloutStatus`
+/// (pkg/controller/deployment/progress.go) computes it:
+/// - complete (every replica updated and available): True,
+///   NewReplicaSetAvailable;
+/// - progress since the last status (more updated, ready or available
+///   replicas, fewer old ones): True, ReplicaSetUpdated, with a fresh
+///   `lastUpdateTime` and the old `lastTransitionTime` if it was True;
+/// - no progress for `progressDeadlineSeconds` since `lastUpdateTime`
+///   (`DeploymentTimedOut`): False, ProgressDeadlineExceeded, which stays
+///   until progress is seen again (`kubectl rollout status` fails on it).
+///
+/// Without progress the controller asks to run again at the deadline
+/// (`requeueStuckDeployment`).
+fn progressing_condition(
+    ctx: &Ctx,
+    d: &Value,
+    want: i64,
+    new_rs: &str,
+    now: &Counts,
+    old_conds: &[Value],
+) -> Value {
+    let old = |k: &str| {
+        meta::at(d, &["status", k])
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+    };
+    let current = old_conds.iter().find(|c| c["type"] == "Progressing");
+    let generation = meta::at(d, &["metadata", "generation"]).and_then(Value::as_i64);
+    let complete = now.updated == want && now.replicas == want && now.ready >= want;
+    let progressed = now.updated > old("updatedReplicas")
+        || now.replicas - now.updated < old("replicas") - old("updatedReplicas")
+        || now.ready > old("readyReplicas")
+        || now.ready > old("availableReplicas")
+        // A new template is progress (getNewReplicaSet: NewReplicaSetCreated).
+        || generation != meta::at(d, &["status", "observedGeneration"]).and_then(Value::as_i64);
+    if complete {
+        let msg = format!("ReplicaSet \"{new_rs}\" has successfully progressed.");
+        return keep_or_new(
+            old_conds,
+            "Progressing",
+            true,
+            "NewReplicaSetAvailable",
+            &msg,
+        );
+    }
+    let stamp = meta::now_rfc3339();
+    let Some(cur) = current.filter(|_| !progressed) else {
+        let mut c = json!({"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated",
+            "message": format!("ReplicaSet \"{new_rs}\" is progressing."),
+            "lastUpdateTime": stamp, "lastTransitionTime": stamp});
+        if let Some(cur) = current.filter(|c| c["status"] == "True") {
+            c["lastTransitionTime"] = cur["lastTransitionTime"].clone();
+        }
+        wake_at_deadline(ctx, d, &stamp);
+        return c;
+    };
+    match cur["reason"].as_str() {
+        Some("ProgressDeadlineExceeded") | Some("NewReplicaSetAvailable") => cur.clone(),
+        _ => {
+            let since = cur["lastUpdateTime"].as_str().unwrap_or(&stamp);
+            if !wake_at_deadline(ctx, d, since) {
+                let msg = format!("ReplicaSet \"{new_rs}\" has timed out progressing.");
+                return keep_or_new(
+                    old_conds,
+                    "Progressing",
+                    false,
+                    "ProgressDeadlineExceeded",
+                    &msg,
+                );
+            }
+            cur.clone()
+        }
+    }
+}
+
+/// Asks for a pass when `since + progressDeadlineSeconds` comes; false if
+/// that time has passed already.
+fn wake_at_deadline(ctx: &Ctx, d: &Value, since: &str) -> bool {
+    let secs = meta::at(d, &["spec", "progressDeadlineSeconds"])
+        .and_then(Value::as_i64)
+        .unwrap_or(DEFAULT_PROGRESS_DEADLINE);
+    let Some(from) = meta::parse_time(since) else {
+        return true;
+    };
+    let deadline = from.as_second() + secs;
+    let now = jiff::Timestamp::now();
+    // lastUpdateTime has second precision: round the wait up.
+    let left = deadline - now.as_second();
+    if left < 0 || (left == 0 && now.subsec_nanosecond() > 0) {
+        return false;
+    }
+    let wait = std::time::Duration::from_secs(left as u64 + 1).saturating_sub(
+        std::time::Duration::from_nanos(now.subsec_nanosecond() as u64),
+    );
+    ctx.wake_at(std::time::Instant::now() + wait);
+    true
 }
 
 /// The apiserver omits zero-valued optional counters; kubectl and
@@ -612,7 +735,7 @@ fn statefulset(ctx: &Ctx, sts: &Value, pods_by: &HashMap<String, Vec<Arc<Obj>>>)
         ),
     };
     let mut pods = sts_observe(&spec, pods_by);
-    let mut changed = false;
+    let mut changed = sts_history(ctx, &spec, template);
     // OrderedReady waits for every terminating pod to be gone before
     // any other change ("waiting for Pod to Terminate" in the upstream
     // stateful_set_control.go); Parallel only skips those ordinals.
@@ -755,24 +878,93 @@ fn sts_roll(ctx: &Ctx, spec: &StsSpec<'_>, pods: &mut StsPods) -> bool {
     true
 }
 
+/// The set's ControllerRevisions, as the upstream `history` package keeps
+/// them (pkg/controller/history, stateful_set_utils.go `newRevision`):
+/// one per distinct template, named like the pods' `controller-revision-hash`,
+/// holding the template as a strategic-merge patch (`$patch: replace`) that
+/// `kubectl rollout undo statefulset` applies. A template seen before (a
+/// rollback) gets its old revision renumbered to the newest.
+fn sts_history(ctx: &Ctx, spec: &StsSpec<'_>, template: &Value) -> bool {
+    let uid = meta::uid(spec.sts);
+    let (revs, _) = ctx
+        .store
+        .list_filtered(CONTROLLERREVISIONS, Some(spec.ns), |o| {
+            o.summary.owner_uid() == Some(uid)
+        });
+    let number = |o: &Obj| o.value()["revision"].as_i64().unwrap_or(0);
+    let max = revs.iter().map(|o| number(o)).max().unwrap_or(0);
+    if let Some(own) = revs.iter().find(|o| o.summary.name == spec.revision) {
+        if number(own) == max {
+            return false;
+        }
+        return ctx
+            .store
+            .modify(
+                CONTROLLERREVISIONS,
+                spec.ns,
+                &spec.revision,
+                UpdateMode::Full,
+                |_, new| {
+                    new["revision"] = json!(max + 1);
+                    Ok(())
+                },
+            )
+            .is_ok();
+    }
+    let mut data_template = template.clone();
+    if let Some(t) = data_template.as_object_mut() {
+        t.insert("$patch".into(), json!("replace"));
+    }
+    let mut labels = meta::at(template, &["metadata", "labels"])
+        .cloned()
+        .filter(Value::is_object)
+        .unwrap_or(json!({}));
+    let hash = spec.revision.rsplit('-').next().unwrap_or_default();
+    labels["controller.kubernetes.io/hash"] = json!(hash);
+    let rev = json!({
+        "metadata": {"name": spec.revision, "labels": labels,
+                     "ownerReferences": [meta::owner_ref(spec.sts)]},
+        "data": {"spec": {"template": data_template}},
+        "revision": max + 1,
+    });
+    ctx.store.create(CONTROLLERREVISIONS, spec.ns, rev).is_ok()
+}
+
+/// Status as `updateStatefulSet` / `completeRollingUpdate`
+/// (pkg/controller/statefulset/stateful_set_control.go) write it:
+/// `updateRevision` is the template's revision at once, while
+/// `currentRevision` (and `currentReplicas`, the pods at it) stays on the
+/// old revision until every replica is updated and ready.
 fn sts_status(ctx: &Ctx, spec: &StsSpec<'_>, pods: &StsPods) -> bool {
     let sts = spec.sts;
-    let revision = spec.revision.as_str();
+    let update = spec.revision.as_str();
+    let current = meta::str_at(sts, &["status", "currentRevision"])
+        .filter(|r| !r.is_empty())
+        .unwrap_or(update);
+    let at = |rev: &str| {
+        pods.by_ord
+            .values()
+            .filter(|p| p.summary.label("controller-revision-hash") == Some(rev))
+            .count() as i64
+    };
     let ready = pods.by_ord.values().filter(|p| p.summary.ready).count() as i64;
-    let updated = pods
-        .by_ord
-        .values()
-        .filter(|p| p.summary.label("controller-revision-hash") == Some(revision))
-        .count() as i64;
+    let replicas = pods.by_ord.len() as i64;
+    let updated = at(update);
+    let complete = updated == replicas && ready == replicas && replicas == spec.want;
+    let (current, current_replicas) = if complete {
+        (update, updated)
+    } else {
+        (current, at(current))
+    };
     let status = strip_zero(json!({
         "observedGeneration": meta::at(sts, &["metadata", "generation"]).cloned().unwrap_or(json!(1)),
-        "replicas": pods.by_ord.len(),
+        "replicas": replicas,
         "readyReplicas": ready,
         "availableReplicas": ready,
-        "currentReplicas": updated,
+        "currentReplicas": current_replicas,
         "updatedReplicas": updated,
-        "currentRevision": revision,
-        "updateRevision": revision,
+        "currentRevision": current,
+        "updateRevision": update,
         "collisionCount": 0,
     }));
     set_status(ctx, STATEFULSETS, sts, status)
