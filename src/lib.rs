@@ -15,6 +15,7 @@ pub mod history;
 pub mod incident;
 pub mod k8s;
 pub mod observe;
+pub mod readiness;
 pub mod report;
 pub mod respond;
 pub mod scenario;
