@@ -278,7 +278,7 @@ fn routing(estate: &Estate, opts: &Options) -> CheckRun {
                     })
                     .collect();
                 let hint = format!(
-                    "routes only to {}, which has no {}: route it to a paging receiver",
+                    "reaches only {}, none with {}: route it to a paging receiver",
                     at.join(", "),
                     PAGER_INTEGRATIONS.join(", ")
                 );
