@@ -22,14 +22,26 @@ fn audit(args: &[&str], xdg: &Path) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_gameday"))
         .arg("readiness")
         .args(args)
-        .args(["--catalog", "catalog-info.yaml", "--scenarios", "scenarios", "-o", "json"])
+        .args([
+            "--catalog",
+            "catalog-info.yaml",
+            "--scenarios",
+            "scenarios",
+            "-o",
+            "json",
+        ])
         .current_dir(example_dir())
         .env_remove("GAMEDAY_HISTORY_DB")
         .env_remove("GAMEDAY_CONFIG")
         .env("XDG_DATA_HOME", xdg)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -55,7 +67,10 @@ fn findings(json: &Value) -> Vec<(String, String, PathBuf, u64)> {
 
 async fn start_prometheus(dir: &Path, http: &reqwest::Client) -> (Process, String) {
     let rules = example_dir().join("rules").canonicalize().unwrap();
-    let config = format!("global:\n  evaluation_interval: 1s\nrule_files: ['{}/*.yml']\n", rules.display());
+    let config = format!(
+        "global:\n  evaluation_interval: 1s\nrule_files: ['{}/*.yml']\n",
+        rules.display()
+    );
     std::fs::write(dir.join("prometheus.yml"), config).unwrap();
     let bin = require_binary("prometheus");
     let (process, port) = start_with_retries("prometheus", http, |port| {
@@ -93,7 +108,10 @@ async fn wait_for_rules(http: &reqwest::Client, url: &str) {
     while Instant::now() < deadline {
         if let Ok(r) = http.get(format!("{url}/api/v1/rules")).send().await {
             last = r.json().await.unwrap_or(Value::Null);
-            if last["data"]["groups"].as_array().is_some_and(|g| g.len() == 4) {
+            if last["data"]["groups"]
+                .as_array()
+                .is_some_and(|g| g.len() == 4)
+            {
                 return;
             }
         }
@@ -105,15 +123,32 @@ async fn wait_for_rules(http: &reqwest::Client, url: &str) {
 #[tokio::test]
 async fn live_prometheus_and_alertmanager_give_the_file_mode_findings() {
     let dir = tempfile::tempdir().unwrap();
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
     let (_prometheus, prom_url) = start_prometheus(dir.path(), &http).await;
     let (_alertmanager, am_url) = start_alertmanager(dir.path(), &http).await;
     wait_for_rules(&http, &prom_url).await;
 
     let xdg = dir.path().join("xdg");
-    let files = audit(&["--rules", "rules", "--alertmanager-config", "alertmanager.yml"], &xdg);
-    let live = audit(&["--prometheus", &prom_url, "--alertmanager", &am_url], &xdg);
+    let files = audit(
+        &[
+            "--rules",
+            "rules",
+            "--alertmanager-config",
+            "alertmanager.yml",
+        ],
+        &xdg,
+    );
+    let live = audit(
+        &["--prometheus", &prom_url, "--alertmanager", &am_url],
+        &xdg,
+    );
     assert_eq!(findings(&live), findings(&files));
-    assert!(findings(&live).iter().any(|f| f.0 == "route-no-pager"), "{live}");
+    assert!(
+        findings(&live).iter().any(|f| f.0 == "route-no-pager"),
+        "{live}"
+    );
     assert_eq!(live["score"], files["score"]);
 }

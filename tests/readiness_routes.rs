@@ -46,8 +46,17 @@ fn amtool() -> PathBuf {
 }
 
 fn check_config(path: &Path) {
-    let out = Command::new(amtool()).args(["check-config"]).arg(path).output().unwrap();
-    assert!(out.status.success(), "amtool check-config {}: {}", path.display(), String::from_utf8_lossy(&out.stdout));
+    let out = Command::new(amtool())
+        .args(["check-config"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "amtool check-config {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 /// What `amtool config routes test` prints for `labels`.
@@ -58,8 +67,16 @@ fn amtool_receivers(config: &Path, labels: &[(&str, &str)]) -> Vec<String> {
         .args(labels.iter().map(|(k, v)| format!("{k}={v}")))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().split(',').map(str::to_string).collect()
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .split(',')
+        .map(str::to_string)
+        .collect()
 }
 
 fn agree(config: &Path, sets: &[&[(&str, &str)]]) {
@@ -67,27 +84,66 @@ fn agree(config: &Path, sets: &[&[(&str, &str)]]) {
     let text = std::fs::read_to_string(config).unwrap();
     let routing = Routing::parse(&config.display().to_string(), &text).unwrap();
     for labels in sets {
-        let map: BTreeMap<String, String> = labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        assert_eq!(routing.receivers_for(&map), amtool_receivers(config, labels), "labels {labels:?}");
+        let map: BTreeMap<String, String> = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(
+            routing.receivers_for(&map),
+            amtool_receivers(config, labels),
+            "labels {labels:?}"
+        );
     }
 }
 
 #[test]
 fn the_example_routes_like_amtool_says() {
-    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/readiness/alertmanager.yml");
-    agree(&config, &[
-        &[],
-        &[("alertname", "CheckoutHighErrorRate"), ("service", "checkout"), ("severity", "critical")],
-        &[("service", "checkout"), ("severity", "critical")],
-        &[("alertname", "CheckoutHighLatency"), ("service", "checkout"), ("severity", "warning")],
-        &[("alertname", "PaymentsDown"), ("service", "payments"), ("severity", "critical")],
-        &[("alertname", "InventoryErrors"), ("service", "inventory"), ("severity", "critical")],
-        &[("service", "inventory"), ("severity", "critical"), ("env", "staging")],
-        &[("alertname", "SearchSlow"), ("service", "search"), ("severity", "page")],
-        &[("alertname", "LedgerDiskFilling"), ("service", "ledger"), ("severity", "page")],
-        &[("alertname", "NodeClockSkew"), ("severity", "warning")],
-        &[("service", "checkout-canary"), ("severity", "critical")],
-    ]);
+    let config =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/readiness/alertmanager.yml");
+    agree(
+        &config,
+        &[
+            &[],
+            &[
+                ("alertname", "CheckoutHighErrorRate"),
+                ("service", "checkout"),
+                ("severity", "critical"),
+            ],
+            &[("service", "checkout"), ("severity", "critical")],
+            &[
+                ("alertname", "CheckoutHighLatency"),
+                ("service", "checkout"),
+                ("severity", "warning"),
+            ],
+            &[
+                ("alertname", "PaymentsDown"),
+                ("service", "payments"),
+                ("severity", "critical"),
+            ],
+            &[
+                ("alertname", "InventoryErrors"),
+                ("service", "inventory"),
+                ("severity", "critical"),
+            ],
+            &[
+                ("service", "inventory"),
+                ("severity", "critical"),
+                ("env", "staging"),
+            ],
+            &[
+                ("alertname", "SearchSlow"),
+                ("service", "search"),
+                ("severity", "page"),
+            ],
+            &[
+                ("alertname", "LedgerDiskFilling"),
+                ("service", "ledger"),
+                ("severity", "page"),
+            ],
+            &[("alertname", "NodeClockSkew"), ("severity", "warning")],
+            &[("service", "checkout-canary"), ("severity", "critical")],
+        ],
+    );
 }
 
 #[test]
@@ -95,14 +151,17 @@ fn nested_continue_and_negative_regexes_route_like_amtool_says() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("alertmanager.yml");
     std::fs::write(&config, TRICKY).unwrap();
-    agree(&config, &[
-        &[("team", "a"), ("severity", "critical")],
-        &[("team", "a"), ("severity", "critical"), ("env", "dev")],
-        &[("team", "a"), ("env", "prod")],
-        &[("team", "a"), ("env", "prod"), ("severity", "critical")],
-        &[("team", "b"), ("note", "x, y"), ("env", "test")],
-        &[("team", "ab")],
-        &[("team", "c")],
-        &[("team", "b"), ("severity", "critical")],
-    ]);
+    agree(
+        &config,
+        &[
+            &[("team", "a"), ("severity", "critical")],
+            &[("team", "a"), ("severity", "critical"), ("env", "dev")],
+            &[("team", "a"), ("env", "prod")],
+            &[("team", "a"), ("env", "prod"), ("severity", "critical")],
+            &[("team", "b"), ("note", "x, y"), ("env", "test")],
+            &[("team", "ab")],
+            &[("team", "c")],
+            &[("team", "b"), ("severity", "critical")],
+        ],
+    );
 }
