@@ -56,20 +56,31 @@ pub fn load(
 ) -> Result<Vec<Exercise>, Vec<Diagnostic>> {
     let mut out = Vec::new();
     let mut diags = Vec::new();
+    let mut files = Vec::new();
     for dir in dirs {
-        let files = match nodes::yaml_files(dir) {
-            Ok(f) => f,
-            Err(d) => {
-                diags.push(d);
-                continue;
-            }
-        };
-        for file in files {
-            match nodes::read(&file) {
-                Ok(text) => load_file(&file, &text, service_label, config, &mut out, &mut diags),
-                Err(d) => diags.push(d),
-            }
+        match nodes::yaml_files(dir) {
+            Ok(mut f) => files.append(&mut f),
+            Err(d) => diags.push(d),
         }
+    }
+    let loaded = nodes::par_map(&files, |file| {
+        let (mut found, mut problems) = (Vec::new(), Vec::new());
+        match nodes::read(file) {
+            Ok(text) => load_file(
+                file,
+                &text,
+                service_label,
+                config,
+                &mut found,
+                &mut problems,
+            ),
+            Err(d) => problems.push(d),
+        }
+        (found, problems)
+    });
+    for (mut found, mut problems) in loaded {
+        out.append(&mut found);
+        diags.append(&mut problems);
     }
     if diags.iter().any(Diagnostic::is_error) {
         crate::diag::sort(&mut diags);

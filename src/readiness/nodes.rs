@@ -165,3 +165,27 @@ pub fn yaml_files(path: &std::path::Path) -> Result<Vec<std::path::PathBuf>, Dia
     out.sort();
     Ok(out)
 }
+
+/// `items.iter().map(f)` on every core, in order. Loading is per file and
+/// files are independent; a thousand scenarios are otherwise most of an
+/// audit's time (docs/performance.md, "Readiness").
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || items.len() < 2 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| scope.spawn(|| c.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}

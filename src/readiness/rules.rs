@@ -34,22 +34,22 @@ pub struct AlertRule {
 pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<AlertRule>, Vec<Diagnostic>> {
     let mut rules = Vec::new();
     let mut diags = Vec::new();
+    let mut files = Vec::new();
     for path in paths {
-        let files = match nodes::yaml_files(path) {
-            Ok(f) => f,
-            Err(d) => {
-                diags.push(d);
-                continue;
-            }
-        };
-        for file in files {
-            match nodes::read(&file)
-                .map_err(|d| vec![d])
-                .and_then(|text| parse_str(&file.display().to_string(), &text, file.parent()))
-            {
-                Ok(mut r) => rules.append(&mut r),
-                Err(mut d) => diags.append(&mut d),
-            }
+        match nodes::yaml_files(path) {
+            Ok(mut f) => files.append(&mut f),
+            Err(d) => diags.push(d),
+        }
+    }
+    let loaded = nodes::par_map(&files, |file| {
+        nodes::read(file)
+            .map_err(|d| vec![d])
+            .and_then(|text| parse_str(&file.display().to_string(), &text, file.parent()))
+    });
+    for result in loaded {
+        match result {
+            Ok(mut r) => rules.append(&mut r),
+            Err(mut d) => diags.append(&mut d),
         }
     }
     if diags.is_empty() {
