@@ -73,7 +73,7 @@ impl Catalog {
         for path in paths {
             match nodes::read(path) {
                 Ok(text) => catalog.add_str(&path.display().to_string(), &text, &mut diags),
-                Err(d) => diags.push(d),
+                Err(mut d) => diags.append(&mut d),
             }
         }
         if diags.iter().any(Diagnostic::is_error) {

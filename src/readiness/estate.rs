@@ -71,7 +71,7 @@ impl Estate {
                     Routing::parse(&path.display().to_string(), &text),
                     &mut diags,
                 ),
-                Err(d) => keep(Err(vec![d]), &mut diags),
+                Err(d) => keep(Err(d), &mut diags),
             },
             (None, None) => None,
         };

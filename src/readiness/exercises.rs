@@ -60,7 +60,7 @@ pub fn load(
     for dir in dirs {
         match nodes::yaml_files(dir) {
             Ok(mut f) => files.append(&mut f),
-            Err(d) => diags.push(d),
+            Err(mut d) => diags.append(&mut d),
         }
     }
     let loaded = nodes::par_map(&files, |file| {
@@ -74,7 +74,7 @@ pub fn load(
                 &mut found,
                 &mut problems,
             ),
-            Err(d) => problems.push(d),
+            Err(mut d) => problems.append(&mut d),
         }
         (found, problems)
     });

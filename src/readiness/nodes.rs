@@ -116,29 +116,30 @@ pub fn line_of(node: &Node, key: &str) -> usize {
     node.entry(key).map_or(node.span.line, |e| e.key.span.line) as usize
 }
 
-/// Reads a file for a loader; an unreadable file is one diagnostic at 1:1.
-pub fn read(path: &std::path::Path) -> Result<String, Diagnostic> {
+/// Reads a file for a loader; an unreadable file is one diagnostic at 1:1
+/// (in a Vec, the loaders' error type).
+pub fn read(path: &std::path::Path) -> Result<String, Vec<Diagnostic>> {
     std::fs::read_to_string(path).map_err(|e| {
-        Diagnostic::error(
+        vec![Diagnostic::error(
             path.display().to_string(),
             1,
             1,
             format!("cannot read the file: {e}"),
-        )
+        )]
     })
 }
 
 /// Every `.yml`/`.yaml` file under `path` (itself when it is a file),
 /// sorted, so findings come in a stable order.
-pub fn yaml_files(path: &std::path::Path) -> Result<Vec<std::path::PathBuf>, Diagnostic> {
+pub fn yaml_files(path: &std::path::Path) -> Result<Vec<std::path::PathBuf>, Vec<Diagnostic>> {
     if !path.is_dir() {
         if !path.exists() {
-            return Err(Diagnostic::error(
+            return Err(vec![Diagnostic::error(
                 path.display().to_string(),
                 1,
                 1,
                 "no such file or directory",
-            ));
+            )]);
         }
         return Ok(vec![path.to_path_buf()]);
     }
@@ -146,12 +147,12 @@ pub fn yaml_files(path: &std::path::Path) -> Result<Vec<std::path::PathBuf>, Dia
     let mut stack = vec![path.to_path_buf()];
     while let Some(dir) = stack.pop() {
         let entries = std::fs::read_dir(&dir).map_err(|e| {
-            Diagnostic::error(
+            vec![Diagnostic::error(
                 dir.display().to_string(),
                 1,
                 1,
                 format!("cannot read the folder: {e}"),
-            )
+            )]
         })?;
         for entry in entries.flatten() {
             let p = entry.path();

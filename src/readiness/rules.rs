@@ -38,12 +38,11 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<AlertRule>, Vec<Diagnostic>> 
     for path in paths {
         match nodes::yaml_files(path) {
             Ok(mut f) => files.append(&mut f),
-            Err(d) => diags.push(d),
+            Err(mut d) => diags.append(&mut d),
         }
     }
     let loaded = nodes::par_map(&files, |file| {
         nodes::read(file)
-            .map_err(|d| vec![d])
             .and_then(|text| parse_str(&file.display().to_string(), &text, file.parent()))
     });
     for result in loaded {
