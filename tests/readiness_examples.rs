@@ -318,3 +318,76 @@ fn an_unreachable_server_exits_4() {
         assert!(stderr(&out).contains("cannot reach"), "{}", stderr(&out));
     }
 }
+
+/// A loopback HTTP server answering `HEAD /ok` with 200 and anything else
+/// with 404, for `--check-urls`. Serves `requests` connections, then ends;
+/// nobody waits for it, so a binary that never connects cannot hang the test.
+fn head_server(requests: usize) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        for stream in listener.incoming().take(requests) {
+            let mut stream = stream.unwrap();
+            let mut line = String::new();
+            BufReader::new(&stream).read_line(&mut line).unwrap();
+            let status = if line.starts_with("HEAD /ok ") {
+                "200 OK"
+            } else {
+                "404 Not Found"
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+        }
+    });
+    (url, handle)
+}
+
+#[test]
+fn check_urls_heads_each_runbook_url_and_reports_the_ones_that_fail() {
+    let (url, server) = head_server(2);
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = format!(
+        "groups:\n  - name: g\n    rules:\n      - alert: Good\n        expr: up == 0\n        labels: {{severity: info}}\n        annotations: {{runbook_url: '{url}/ok'}}\n      - alert: Gone\n        expr: up == 0\n        labels: {{severity: info}}\n        annotations: {{runbook_url: '{url}/gone'}}\n"
+    );
+    std::fs::write(tmp.path().join("r.yml"), rules).unwrap();
+    let without = gameday(
+        tmp.path(),
+        None,
+        &["readiness", "--rules", "r.yml", "-o", "json"],
+    );
+    let json: Value = serde_json::from_slice(&without.stdout).unwrap();
+    assert_eq!(
+        json["findings"],
+        serde_json::json!([]),
+        "no HEAD without --check-urls"
+    );
+    let with = gameday(
+        tmp.path(),
+        None,
+        &[
+            "readiness",
+            "--rules",
+            "r.yml",
+            "--check-urls",
+            "-o",
+            "json",
+        ],
+    );
+    drop(server);
+    let json: Value = serde_json::from_slice(&with.stdout).unwrap();
+    assert_eq!(
+        set(&json),
+        vec![row("runbook-unresolved", "Gone", "r.yml", 11)],
+        "{json}"
+    );
+    assert!(
+        json["findings"][0]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("404"),
+        "{json}"
+    );
+}

@@ -56,13 +56,7 @@ pub fn load(
 ) -> Result<Vec<Exercise>, Vec<Diagnostic>> {
     let mut out = Vec::new();
     let mut diags = Vec::new();
-    let mut files = Vec::new();
-    for dir in dirs {
-        match nodes::yaml_files(dir) {
-            Ok(mut f) => files.append(&mut f),
-            Err(mut d) => diags.append(&mut d),
-        }
-    }
+    let files = nodes::files_under(dirs, &mut diags);
     let loaded = nodes::par_map(&files, |file| {
         let (mut found, mut problems) = (Vec::new(), Vec::new());
         match nodes::read(file) {

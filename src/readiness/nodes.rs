@@ -129,6 +129,22 @@ pub fn read(path: &std::path::Path) -> Result<String, Vec<Diagnostic>> {
     })
 }
 
+/// Every YAML file under each of `paths`, in order; a path that is not
+/// there is a diagnostic.
+pub fn files_under(
+    paths: &[std::path::PathBuf],
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for path in paths {
+        match yaml_files(path) {
+            Ok(mut f) => files.append(&mut f),
+            Err(mut d) => diags.append(&mut d),
+        }
+    }
+    files
+}
+
 /// Every `.yml`/`.yaml` file under `path` (itself when it is a file),
 /// sorted, so findings come in a stable order.
 pub fn yaml_files(path: &std::path::Path) -> Result<Vec<std::path::PathBuf>, Vec<Diagnostic>> {

@@ -210,6 +210,7 @@ fn read_matchers(src: &Source<'_>, node: &Node, diags: &mut Vec<Diagnostic>) -> 
 
 #[cfg(test)]
 mod tests {
+    use super::super::matchers::labels;
     use super::*;
 
     const CONFIG: &str = "route:
@@ -231,13 +232,6 @@ receivers:
   - name: b-pager
     pagerduty_configs: [{routing_key: x}]
 ";
-
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn continue_reaches_the_next_sibling_and_children_inherit_the_receiver() {

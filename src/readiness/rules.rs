@@ -34,13 +34,7 @@ pub struct AlertRule {
 pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<AlertRule>, Vec<Diagnostic>> {
     let mut rules = Vec::new();
     let mut diags = Vec::new();
-    let mut files = Vec::new();
-    for path in paths {
-        match nodes::yaml_files(path) {
-            Ok(mut f) => files.append(&mut f),
-            Err(mut d) => diags.append(&mut d),
-        }
-    }
+    let files = nodes::files_under(paths, &mut diags);
     let loaded = nodes::par_map(&files, |file| {
         nodes::read(file)
             .and_then(|text| parse_str(&file.display().to_string(), &text, file.parent()))
