@@ -213,6 +213,11 @@ fn fail_under_exits_1_below_the_score_and_0_at_or_above_it() {
     let above = format!("{:.3}", (score - 0.01).max(0.0));
     assert_eq!(audit(&["--fail-under", &below], None).0, 1);
     assert_eq!(audit(&["--fail-under", &above], None).0, 0);
+    assert_eq!(
+        audit(&["--fail-under", &score.to_string()], None).0,
+        0,
+        "at the printed score"
+    );
     assert_eq!(audit(&["--fail-under", "0"], None).0, 0);
 }
 

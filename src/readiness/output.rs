@@ -79,7 +79,7 @@ struct Json<'a> {
 /// `{"score": 0..1, "findings": [{check, severity, subject, file, line, hint}]}`.
 pub fn json(audit: &Audit) -> String {
     let body = Json {
-        score: (audit.score * 1000.0).round() / 1000.0,
+        score: audit.score,
         findings: audit.findings(),
     };
     serde_json::to_string_pretty(&body).unwrap_or_default()
