@@ -16,6 +16,7 @@ pub mod incident;
 pub mod k8s;
 pub mod observe;
 pub mod paging;
+pub mod readiness;
 pub mod report;
 pub mod respond;
 pub mod scenario;

@@ -33,7 +33,7 @@ const LAYERS: &[&[&str]] = &[
     &["scenario"],
     &["drill", "incident", "history", "k8s"],
     &["observe", "faults", "demo", "paging"],
-    &["score"],
+    &["score", "readiness"],
     &["engine"],
     &["report"],
     &["respond"],

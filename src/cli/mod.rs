@@ -18,6 +18,7 @@ mod logging;
 mod metrics;
 mod plan;
 mod rbac;
+mod readiness;
 mod recover;
 mod report;
 mod respond;
@@ -125,6 +126,8 @@ pub enum Command {
     Demo(demo::Args),
     /// Run a tabletop drill (`kind: Drill`): injects on a timeline, no cluster needed.
     Drill(drill::Args),
+    /// Audit alerts, runbooks, routing, ownership and drill coverage (readiness checklist).
+    Readiness(readiness::Args),
 }
 
 /// `--log-format json` or `--log-format=json` anywhere in the arguments.
@@ -179,6 +182,7 @@ pub fn main() -> i32 {
         Command::Report(args) => report::run(args, &cli.global),
         Command::Demo(args) => demo::run(args, &cli.global),
         Command::Drill(args) => drill::run(args, &cli.global),
+        Command::Readiness(args) => readiness::run(args, &cli.global),
     };
     match result {
         Ok(code) => code,

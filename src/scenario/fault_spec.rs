@@ -113,7 +113,9 @@ impl<'a, 'b> ParamCheck<'a, 'b> {
         let Some(node) = lookup(self.root, &path) else {
             return Some(T::default());
         };
-        let accepted: Vec<&str> = names.iter().map(String::as_str).collect();
+        // Alphabetical, whatever order the schema keeps its properties in.
+        let mut accepted: Vec<&str> = names.iter().map(String::as_str).collect();
+        accepted.sort_unstable();
         let ty = self.fault.kind;
         let mut unknown = false;
         for e in node.entries() {

@@ -118,7 +118,7 @@ impl Drop for Process {
     }
 }
 
-fn spawn(name: &'static str, bin: &Path, args: &[String], dir: &Path) -> Process {
+pub fn spawn(name: &'static str, bin: &Path, args: &[String], dir: &Path) -> Process {
     let log = dir.join(format!("{name}.log"));
     let out = std::fs::File::create(&log).unwrap();
     let err = out.try_clone().unwrap();
@@ -442,7 +442,7 @@ impl Stack {
 
 /// Starts a server on a free port and waits for `/-/ready`; if the process
 /// dies first (typically: the port was taken meanwhile), tries another port.
-async fn start_with_retries(
+pub async fn start_with_retries(
     name: &str,
     http: &reqwest::Client,
     start: impl Fn(u16) -> Process,
