@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use super::exit;
 use crate::config::Config;
-use crate::faults::{FAULTS, Registry, Starter, kind_of};
+use crate::faults::{FAULTS, Registry, Starter, StarterError, kind_of};
 use crate::scenario::{self, FaultType, TargetKind};
 
 #[derive(Debug, clap::Args)]
@@ -101,7 +101,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     }
     let text = match args.fault {
         _ if args.drill => super::init_drill::starter(name)?,
-        Some(fault) => starter(name, fault),
+        Some(fault) => starter(name, fault)?,
         None => return Ok(exit::USAGE),
     };
     // The promise of this command is a file that validates; check it.
@@ -164,10 +164,10 @@ fn detection(alert: Option<(&str, &str)>) -> String {
 }
 
 /// The starter scenario text for a fault type.
-pub fn starter(name: &str, fault: FaultType) -> String {
+pub fn starter(name: &str, fault: FaultType) -> Result<String, StarterError> {
     let ty = fault.as_str();
     let fault_name = format!("{}-1", kebab(ty));
-    let p: Starter = kind_of(fault).starter();
+    let p: Starter = kind_of(fault).starter()?;
     let duration = match p.duration {
         Some(d) => format!(
             "      duration: {d}           # how long the fault holds before it is reverted\n"
@@ -177,7 +177,7 @@ pub fn starter(name: &str, fault: FaultType) -> String {
     let (hypothesis, during) = (p.hypothesis, p.success_during);
     let fault_lines = format!("{duration}{}{}", selector_and_mode(fault), p.params);
     let detection = detection(p.alert);
-    format!(
+    Ok(format!(
         r#"# {name}: a gameday scenario (format v1), started with `gameday init --fault {ty}`.
 # It targets the shop world that `gameday sandbox` serves, and passes there
 # as generated. Every field is explained in docs/scenario.md. Check your
@@ -248,7 +248,7 @@ spec:
     #     as: ops-oncall
     #     do: ack
 "#
-    )
+    ))
 }
 
 fn kebab(s: &str) -> String {
@@ -272,7 +272,7 @@ mod tests {
     fn every_fault_type_gets_a_starter_that_validates() {
         for kind in FAULTS {
             let ty = kind.fault_type();
-            let text = starter("my-drill", ty);
+            let text = starter("my-drill", ty).unwrap();
             let parsed = scenario::load_str("starter.yaml", &text, &Config::default(), &Registry)
                 .unwrap_or_else(|d| panic!("{ty}:\n{}", crate::diag::render_all(&d, false)));
             assert_eq!(parsed.len(), 1);

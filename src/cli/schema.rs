@@ -33,7 +33,7 @@ pub fn scenario_schema() -> serde_json::Value {
     let mut cases = Vec::new();
     let mut defs = serde_json::Map::new();
     for kind in FAULTS {
-        let mut params = params_schema(*kind).to_value();
+        let mut params = params_schema(kind.kind).to_value();
         if let Some(obj) = params.as_object_mut() {
             obj.remove("$schema");
             obj.remove("title");

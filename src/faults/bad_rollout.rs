@@ -18,13 +18,13 @@ use std::time::{Duration, Instant};
 use futures::FutureExt;
 use serde_json::json;
 
-use super::about::{self, About, Starter};
+use super::about::About;
 use super::common::{self, TargetOutcome};
 use super::patched::{self, Change, Shown};
 use super::pod_failure::{restored_containers, with_images};
 use super::rbac::{Rule, pods_rw, workloads};
 use super::{
-    Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverted, Reverting, targets,
+    Batch, Entry, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverted, Reverting, targets,
 };
 use crate::k8s::Kube;
 use crate::k8s::marks::{Marked, ObjKind, ObjRef};
@@ -38,7 +38,22 @@ use serde_json::Value;
 
 pub struct BadRollout;
 
-pub const FAULT: &dyn FaultKind = &BadRollout;
+pub const FAULT: Entry = Entry::new(&BadRollout, ABOUT);
+
+const STARTER: &str = r#"
+hypothesis: A checkout rollout to an image that cannot be pulled stalls without a failed request; the replicas-unavailable alert pages within 1m, and the revert restores every replica.
+duration: 30s
+successDuring: 0.99
+alert: DeploymentReplicasUnavailable
+      params:
+        image: registry.invalid/does-not-exist:0   # an image that cannot be pulled
+"#;
+
+const ABOUT: About = About {
+    rbac: RBAC,
+    marks: &[ObjKind::Deployment, ObjKind::StatefulSet],
+    starter: STARTER,
+};
 
 #[derive(Debug, Clone, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
@@ -164,23 +179,7 @@ impl FaultSpec for BadRollout {
     }
 }
 
-const ABOUT: About = About {
-    rbac: RBAC,
-    marks: &[ObjKind::Deployment, ObjKind::StatefulSet],
-    starter: Starter {
-        hypothesis: "A checkout rollout to an image that cannot be pulled stalls without a failed request; the replicas-unavailable alert pages within 1m, and the revert restores every replica.",
-        duration: about::HOLD,
-        success_during: "0.99",
-        alert: about::UNAVAILABLE,
-        params: "      params:\n        image: registry.invalid/does-not-exist:0   # an image that cannot be pulled\n",
-    },
-};
-
 impl FaultKind for BadRollout {
-    fn about(&self) -> About {
-        ABOUT
-    }
-
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move {
             let mut out = targets::workload(cx).await?;

@@ -6,16 +6,24 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::about::{self, Starter};
 use super::ephemeral::{self, Effect};
-use super::ephemeral_fault::EphemeralFault;
-use super::{FaultCx, FaultError, FaultKind};
+use super::ephemeral_fault::{self, EphemeralFault};
+use super::{Entry, FaultCx, FaultError};
 use crate::scenario::{FaultSpec, ParamCheck};
 use crate::yaml::Target;
 
 pub struct CpuStress;
 
-pub const FAULT: &dyn FaultKind = &CpuStress;
+pub const FAULT: Entry = Entry::new(&CpuStress, ephemeral_fault::about(STARTER));
+
+const STARTER: &str = r#"
+hypothesis: CPU stress on one checkout pod for 30s costs latency, not success, and checkout keeps 99%.
+duration: 30s
+successDuring: 0.99
+      params:
+        workers: 2              # busy CPU workers in the ephemeral container
+        # stressImage: ...      # image with stress-ng, if the default is not reachable
+"#;
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
@@ -64,12 +72,4 @@ impl EphemeralFault for CpuStress {
             revert_command: ephemeral::stress_revert_command(),
         })
     }
-
-    const STARTER: Starter = Starter {
-        hypothesis: "CPU stress on one checkout pod for 30s costs latency, not success, and checkout keeps 99%.",
-        duration: about::HOLD,
-        success_during: "0.99",
-        alert: None,
-        params: "      params:\n        workers: 2              # busy CPU workers in the ephemeral container\n        # stressImage: ...      # image with stress-ng, if the default is not reachable\n",
-    };
 }

@@ -5,9 +5,9 @@
 use futures::FutureExt;
 use serde_json::{Value, json};
 
-use super::about::{self, About, Starter};
+use super::about::About;
 use super::rbac::{NETPOL, Rule, pods_rw};
-use super::{Batch, FaultCx, FaultKind, Injecting, Planning, Reverting, netpol};
+use super::{Batch, Entry, FaultCx, FaultKind, Injecting, Planning, Reverting, netpol};
 use crate::k8s::Kube;
 use crate::k8s::marks::Marked;
 use crate::k8s::marks::ObjKind;
@@ -15,7 +15,21 @@ use crate::scenario::FaultSpec;
 
 pub struct DnsBlock;
 
-pub const FAULT: &dyn FaultKind = &DnsBlock;
+pub const FAULT: Entry = Entry::new(&DnsBlock, ABOUT);
+
+const STARTER: &str = r#"
+hypothesis: One checkout pod without DNS for 30s fails its share of requests (about a quarter); the error-rate alert pages within 1m, and checkout is back above 99% within 1m of the revert.
+duration: 30s
+successDuring: 0.5
+alert: CheckoutHighErrorRate
+      # dnsBlock takes no params: it denies egress to port 53
+"#;
+
+const ABOUT: About = About {
+    rbac: RBAC,
+    marks: &[ObjKind::Pod, ObjKind::NetworkPolicy],
+    starter: STARTER,
+};
 
 const RBAC: &[Rule] = &[pods_rw(&["get", "list", "patch"]), NETPOL];
 
@@ -38,23 +52,7 @@ impl FaultSpec for DnsBlock {
     }
 }
 
-const ABOUT: About = About {
-    rbac: RBAC,
-    marks: &[ObjKind::Pod, ObjKind::NetworkPolicy],
-    starter: Starter {
-        hypothesis: "One checkout pod without DNS for 30s fails its share of requests (about a quarter); the error-rate alert pages within 1m, and checkout is back above 99% within 1m of the revert.",
-        duration: about::HOLD,
-        success_during: "0.5",
-        alert: about::ERRORS,
-        params: "      # dnsBlock takes no params: it denies egress to port 53\n",
-    },
-};
-
 impl FaultKind for DnsBlock {
-    fn about(&self) -> About {
-        ABOUT
-    }
-
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         netpol::plan(cx, &["Egress"]).boxed()
     }

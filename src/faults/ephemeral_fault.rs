@@ -9,8 +9,8 @@ use futures::FutureExt;
 use super::ephemeral::{self, Effect};
 use super::rbac::{EPHEMERAL, Rule, pods_rw};
 use super::{
-    About, Batch, DryRun, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverting, Starter,
-    common, targets,
+    About, Batch, DryRun, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverting, common,
+    targets,
 };
 use crate::k8s::Kube;
 use crate::k8s::marks::{Marked, ObjKind};
@@ -29,20 +29,19 @@ pub trait EphemeralFault: FaultSpec + Send + Sync {
     /// The containers to run for `secs` seconds, from the fault's params
     /// and the config's helper images.
     fn effect(&self, cx: &FaultCx<'_>, secs: u64) -> Result<Effect, FaultError>;
+}
 
-    /// What `gameday init --fault` writes for it.
-    const STARTER: Starter;
+/// What every fault of this shape states about itself: the same rights and
+/// marks, and its own starter card.
+pub const fn about(starter: &'static str) -> About {
+    About {
+        rbac: RBAC,
+        marks: &[ObjKind::Pod],
+        starter,
+    }
 }
 
 impl<T: EphemeralFault> FaultKind for T {
-    fn about(&self) -> About {
-        About {
-            rbac: RBAC,
-            marks: &[ObjKind::Pod],
-            starter: T::STARTER,
-        }
-    }
-
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move {
             let effect = self.effect(cx, 1)?;

@@ -5,16 +5,24 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::about::{self, Starter};
 use super::ephemeral::{self, Effect};
-use super::ephemeral_fault::EphemeralFault;
-use super::{FaultCx, FaultError, FaultKind};
+use super::ephemeral_fault::{self, EphemeralFault};
+use super::{Entry, FaultCx, FaultError};
 use crate::scenario::{FaultSpec, ParamCheck};
 use crate::yaml::Target;
 
 pub struct MemoryStress;
 
-pub const FAULT: &dyn FaultKind = &MemoryStress;
+pub const FAULT: Entry = Entry::new(&MemoryStress, ephemeral_fault::about(STARTER));
+
+const STARTER: &str = r#"
+hypothesis: Holding 256Mi of memory in one checkout pod for 30s keeps checkout at 99% success.
+duration: 30s
+successDuring: 0.99
+      params:
+        memory: 256Mi           # memory to allocate and hold
+        # stressImage: ...
+"#;
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
@@ -99,14 +107,6 @@ impl EphemeralFault for MemoryStress {
             revert_command: ephemeral::stress_revert_command(),
         })
     }
-
-    const STARTER: Starter = Starter {
-        hypothesis: "Holding 256Mi of memory in one checkout pod for 30s keeps checkout at 99% success.",
-        duration: about::HOLD,
-        success_during: "0.99",
-        alert: None,
-        params: "      params:\n        memory: 256Mi           # memory to allocate and hold\n        # stressImage: ...\n",
-    };
 }
 
 #[cfg(test)]

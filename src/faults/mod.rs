@@ -42,7 +42,7 @@ mod pod_kill;
 mod scale;
 
 /// Every fault type, in the order `gameday init` and the docs list them.
-pub static FAULTS: &[&dyn FaultKind] = &[
+pub static FAULTS: &[Entry] = &[
     pod_kill::FAULT,
     pod_evict::FAULT,
     pod_failure::FAULT,
@@ -59,7 +59,7 @@ pub static FAULTS: &[&dyn FaultKind] = &[
     packet_loss::FAULT,
 ];
 
-pub use about::{About, Starter};
+pub use about::{About, Starter, StarterError};
 pub use registry::{Registry, kind_of};
 
 use std::sync::atomic::AtomicBool;
@@ -159,34 +159,62 @@ pub enum Reverted {
     Gone,
 }
 
-/// A fault type's behaviour. [`FaultSpec`] (its name, target kind and the
-/// rules of its params) is the part the validator sees.
-pub trait FaultKind: FaultSpec + Send + Sync {
-    /// Its RBAC, the kinds it marks, and its starter (the file's `ABOUT`).
-    fn about(&self) -> About;
+/// A registry entry: a fault type's behaviour ([`FaultKind`]) next to what
+/// it states about itself (its file's `ABOUT`). Keeping the data on the
+/// entry rather than behind a trait method lets each fault's file say it
+/// once, as a `const`, and the registry hand out both through one lookup:
+/// `kind_of(ft).plan(…)` reaches the behaviour through `Deref`,
+/// `kind_of(ft).marks()` the data.
+pub struct Entry {
+    pub kind: &'static dyn FaultKind,
+    pub about: About,
+}
+
+impl Entry {
+    pub const fn new(kind: &'static dyn FaultKind, about: About) -> Entry {
+        Entry { kind, about }
+    }
 
     /// The API permissions `inject` and `revert` need.
-    fn rbac(&self) -> &'static [Rule] {
-        self.about().rbac
+    pub fn rbac(&self) -> &'static [Rule] {
+        self.about.rbac
     }
 
     /// The permissions this fault needs with these params: what `gameday
-    /// rbac` grants and the preflight asks. Defaults to [`Self::rbac`]; a
-    /// fault whose params widen what it reads overrides it.
-    fn rbac_for(&self, _fault: &Fault) -> &'static [Rule] {
-        self.rbac()
+    /// rbac` grants and the preflight asks ([`FaultKind::rbac_for`]).
+    pub fn rbac_for(&self, fault: &Fault) -> &'static [Rule] {
+        self.kind.rbac_for(fault).unwrap_or(self.about.rbac)
     }
 
     /// The kinds this fault can leave marks on: what `recover` lists and
     /// what `gameday rbac` grants it for.
-    fn marks(&self) -> &'static [ObjKind] {
-        self.about().marks
+    pub fn marks(&self) -> &'static [ObjKind] {
+        self.about.marks
     }
 
     /// What `gameday init --fault` writes for it: a starter that passes on
     /// the shop world as generated.
-    fn starter(&self) -> Starter {
-        self.about().starter
+    pub fn starter(&self) -> Result<Starter, StarterError> {
+        Starter::parse(self.about.starter)
+    }
+}
+
+impl std::ops::Deref for Entry {
+    type Target = dyn FaultKind;
+
+    fn deref(&self) -> &Self::Target {
+        self.kind
+    }
+}
+
+/// A fault type's behaviour. [`FaultSpec`] (its name, target kind and the
+/// rules of its params) is the part the validator sees.
+pub trait FaultKind: FaultSpec + Send + Sync {
+    /// The permissions this fault needs with these params, when they are
+    /// not its `ABOUT.rbac`: a fault whose params change what it touches
+    /// overrides it. `None` means "as stated".
+    fn rbac_for(&self, _fault: &Fault) -> Option<&'static [Rule]> {
+        None
     }
 
     /// Every object the fault could touch, from live state. Changes nothing.

@@ -5,16 +5,26 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::about::{self, Starter};
 use super::ephemeral::{self, Effect};
-use super::ephemeral_fault::EphemeralFault;
-use super::{FaultCx, FaultError, FaultKind};
+use super::ephemeral_fault::{self, EphemeralFault};
+use super::{Entry, FaultCx, FaultError};
 use crate::scenario::{FaultSpec, ParamCheck};
 use crate::values::Duration;
 
 pub struct NetworkDelay;
 
-pub const FAULT: &dyn FaultKind = &NetworkDelay;
+pub const FAULT: Entry = Entry::new(&NetworkDelay, ephemeral_fault::about(STARTER));
+
+const STARTER: &str = r#"
+hypothesis: 200ms of extra latency on one checkout pod for 30s keeps checkout at 99% success; the latency alert pages within 1m.
+duration: 30s
+successDuring: 0.99
+alert: HighLatency
+      params:
+        latency: 200ms          # added to every packet
+        jitter: 20ms
+        # stressImage: ...
+"#;
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
@@ -63,12 +73,4 @@ impl EphemeralFault for NetworkDelay {
             revert_command: ephemeral::netem_revert_command(secs),
         })
     }
-
-    const STARTER: Starter = Starter {
-        hypothesis: "200ms of extra latency on one checkout pod for 30s keeps checkout at 99% success; the latency alert pages within 1m.",
-        duration: about::HOLD,
-        success_during: "0.99",
-        alert: Some(("HighLatency", "{service: checkout}")),
-        params: "      params:\n        latency: 200ms          # added to every packet\n        jitter: 20ms\n        # stressImage: ...\n",
-    };
 }

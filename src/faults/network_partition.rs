@@ -4,9 +4,9 @@
 use futures::FutureExt;
 use serde_json::{Value, json};
 
-use super::about::{self, About, Starter};
+use super::about::About;
 use super::rbac::{NETPOL, Rule, pods_rw};
-use super::{Batch, FaultCx, FaultKind, Injecting, Planning, Reverting, netpol};
+use super::{Batch, Entry, FaultCx, FaultKind, Injecting, Planning, Reverting, netpol};
 use crate::k8s::Kube;
 use crate::k8s::marks::Marked;
 use crate::k8s::marks::ObjKind;
@@ -15,7 +15,22 @@ use crate::scenario::ParamCheck;
 
 pub struct NetworkPartition;
 
-pub const FAULT: &dyn FaultKind = &NetworkPartition;
+pub const FAULT: Entry = Entry::new(&NetworkPartition, ABOUT);
+
+const STARTER: &str = r#"
+hypothesis: One checkout pod cut off from its dependencies for 30s fails its share of requests (about a quarter); the error-rate alert pages within 1m, and checkout is back above 99% within 1m of the revert.
+duration: 30s
+successDuring: 0.5
+alert: CheckoutHighErrorRate
+      params:
+        direction: egress       # ingress | egress | both
+"#;
+
+const ABOUT: About = About {
+    rbac: RBAC,
+    marks: &[ObjKind::Pod, ObjKind::NetworkPolicy],
+    starter: STARTER,
+};
 
 const RBAC: &[Rule] = &[pods_rw(&["get", "list", "patch"]), NETPOL];
 
@@ -59,23 +74,7 @@ impl FaultSpec for NetworkPartition {
     }
 }
 
-const ABOUT: About = About {
-    rbac: RBAC,
-    marks: &[ObjKind::Pod, ObjKind::NetworkPolicy],
-    starter: Starter {
-        hypothesis: "One checkout pod cut off from its dependencies for 30s fails its share of requests (about a quarter); the error-rate alert pages within 1m, and checkout is back above 99% within 1m of the revert.",
-        duration: about::HOLD,
-        success_during: "0.5",
-        alert: about::ERRORS,
-        params: "      params:\n        direction: egress       # ingress | egress | both\n",
-    },
-};
-
 impl FaultKind for NetworkPartition {
-    fn about(&self) -> About {
-        ABOUT
-    }
-
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move {
             let direction = cx.params::<Params>()?.direction;

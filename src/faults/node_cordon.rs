@@ -5,12 +5,12 @@
 use futures::FutureExt;
 use serde_json::json;
 
-use super::about::{self, About, Starter};
+use super::about::About;
 use super::common;
 use super::patched::{self, Change};
 use super::rbac::{NODES, Rule};
 use super::{
-    Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverted, Reverting, targets,
+    Batch, Entry, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverted, Reverting, targets,
 };
 use crate::k8s::Kube;
 use crate::k8s::marks::ObjKind;
@@ -21,7 +21,20 @@ use kube::api::DynamicObject;
 
 pub struct NodeCordon;
 
-pub const FAULT: &dyn FaultKind = &NodeCordon;
+pub const FAULT: Entry = Entry::new(&NodeCordon, ABOUT);
+
+const STARTER: &str = r#"
+hypothesis: Cordoning a blue node for 30s changes nothing for checkout, which keeps 99% success and every replica.
+duration: 30s
+successDuring: 0.99
+      # nodeCordon takes no params: it marks the nodes unschedulable
+"#;
+
+const ABOUT: About = About {
+    rbac: RBAC,
+    marks: &[ObjKind::Node],
+    starter: STARTER,
+};
 
 const RBAC: &[Rule] = &[NODES];
 
@@ -73,23 +86,7 @@ impl FaultSpec for NodeCordon {
     }
 }
 
-const ABOUT: About = About {
-    rbac: RBAC,
-    marks: &[ObjKind::Node],
-    starter: Starter {
-        hypothesis: "Cordoning a blue node for 30s changes nothing for checkout, which keeps 99% success and every replica.",
-        duration: about::HOLD,
-        success_during: "0.99",
-        alert: None,
-        params: "      # nodeCordon takes no params: it marks the nodes unschedulable\n",
-    },
-};
-
 impl FaultKind for NodeCordon {
-    fn about(&self) -> About {
-        ABOUT
-    }
-
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move { Ok(targets::nodes(cx).await?.0) }.boxed()
     }

@@ -19,12 +19,12 @@ use futures::FutureExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::ListParams;
 
-use super::about::{self, About, Starter};
+use super::about::About;
 use super::common::{self, TargetOutcome};
 use super::rbac::{NODES, Rule, pods_rw, pods_sub};
 use super::{
-    Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverting, node_cordon, pod_evict,
-    targets,
+    Batch, Entry, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverting, node_cordon,
+    pod_evict, targets,
 };
 use crate::k8s::Kube;
 use crate::k8s::marks::{Marked, ObjKind, ObjRef, Stamp};
@@ -35,7 +35,21 @@ use crate::scenario::{Fault, FaultSpec};
 
 pub struct NodeDrain;
 
-pub const FAULT: &dyn FaultKind = &NodeDrain;
+pub const FAULT: Entry = Entry::new(&NodeDrain, ABOUT);
+
+const STARTER: &str = r#"
+hypothesis: Draining a blue node moves its pods without a failed request, and checkout keeps 99% success.
+duration: 30s
+successDuring: 0.99
+      params:
+        gracePeriod: 30s        # grace period of each eviction
+"#;
+
+const ABOUT: About = About {
+    rbac: RBAC,
+    marks: &[ObjKind::Node, ObjKind::Pod],
+    starter: STARTER,
+};
 
 #[derive(Debug, Clone, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
@@ -222,23 +236,7 @@ impl FaultSpec for NodeDrain {
     }
 }
 
-const ABOUT: About = About {
-    rbac: RBAC,
-    marks: &[ObjKind::Node, ObjKind::Pod],
-    starter: Starter {
-        hypothesis: "Draining a blue node moves its pods without a failed request, and checkout keeps 99% success.",
-        duration: about::HOLD,
-        success_during: "0.99",
-        alert: None,
-        params: "      params:\n        gracePeriod: 30s        # grace period of each eviction\n",
-    },
-};
-
 impl FaultKind for NodeDrain {
-    fn about(&self) -> About {
-        ABOUT
-    }
-
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         plan_drain(cx).boxed()
     }

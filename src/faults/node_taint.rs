@@ -9,12 +9,12 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::ListParams;
 use serde_json::{Value, json};
 
-use super::about::{self, About, Starter};
+use super::about::About;
 use super::common::{self, TargetOutcome};
 use super::patched::{self, Change, Shown};
 use super::rbac::{NODES, PODS_ALL_NAMESPACES, Rule};
 use super::{
-    Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverted, Reverting, targets,
+    Batch, Entry, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverted, Reverting, targets,
 };
 use crate::k8s::Kube;
 use crate::k8s::marks::ObjRef;
@@ -28,7 +28,21 @@ use kube::api::DynamicObject;
 
 pub struct NodeTaint;
 
-pub const FAULT: &dyn FaultKind = &NodeTaint;
+pub const FAULT: Entry = Entry::new(&NodeTaint, ABOUT);
+
+const STARTER: &str = r#"
+hypothesis: A NoSchedule taint on a blue node for 30s changes nothing for checkout, which keeps 99% success and every replica.
+duration: 30s
+successDuring: 0.99
+      params:
+        taint: {key: gameday, value: drill, effect: NoSchedule}
+"#;
+
+const ABOUT: About = About {
+    rbac: RBAC,
+    marks: &[ObjKind::Node],
+    starter: STARTER,
+};
 
 /// A NoExecute taint's plan also lists the pods on the nodes in every
 /// namespace, to see what it would evict; the others need only the nodes.
@@ -268,27 +282,11 @@ impl FaultSpec for NodeTaint {
     }
 }
 
-const ABOUT: About = About {
-    rbac: RBAC,
-    marks: &[ObjKind::Node],
-    starter: Starter {
-        hypothesis: "A NoSchedule taint on a blue node for 30s changes nothing for checkout, which keeps 99% success and every replica.",
-        duration: about::HOLD,
-        success_during: "0.99",
-        alert: None,
-        params: "      params:\n        taint: {key: gameday, value: drill, effect: NoSchedule}\n",
-    },
-};
-
 impl FaultKind for NodeTaint {
-    fn about(&self) -> About {
-        ABOUT
-    }
-
-    fn rbac_for(&self, fault: &Fault) -> &'static [Rule] {
+    fn rbac_for(&self, fault: &Fault) -> Option<&'static [Rule]> {
         match fault.params_as::<Params>() {
-            Ok(p) if p.taint().effect != TaintEffect::NoExecute => RBAC_NODES_ONLY,
-            _ => RBAC,
+            Ok(p) if p.taint().effect != TaintEffect::NoExecute => Some(RBAC_NODES_ONLY),
+            _ => None,
         }
     }
 

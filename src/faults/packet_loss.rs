@@ -4,16 +4,24 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::about::{self, Starter};
 use super::ephemeral::{self, Effect};
-use super::ephemeral_fault::EphemeralFault;
-use super::{FaultCx, FaultError, FaultKind};
+use super::ephemeral_fault::{self, EphemeralFault};
+use super::{Entry, FaultCx, FaultError};
 use crate::scenario::{FaultSpec, ParamCheck};
 use crate::yaml::Target;
 
 pub struct PacketLoss;
 
-pub const FAULT: &dyn FaultKind = &PacketLoss;
+pub const FAULT: Entry = Entry::new(&PacketLoss, ephemeral_fault::about(STARTER));
+
+const STARTER: &str = r#"
+hypothesis: 10% packet loss on one checkout pod for 30s costs retransmissions and a few requests, and checkout keeps 97% success.
+duration: 30s
+successDuring: 0.97
+      params:
+        loss: 10                # percent of packets dropped
+        # stressImage: ...
+"#;
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
@@ -63,12 +71,4 @@ impl EphemeralFault for PacketLoss {
             revert_command: ephemeral::netem_revert_command(secs),
         })
     }
-
-    const STARTER: Starter = Starter {
-        hypothesis: "10% packet loss on one checkout pod for 30s costs retransmissions and a few requests, and checkout keeps 97% success.",
-        duration: about::HOLD,
-        success_during: "0.97",
-        alert: None,
-        params: "      params:\n        loss: 10                # percent of packets dropped\n        # stressImage: ...\n",
-    };
 }

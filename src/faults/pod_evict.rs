@@ -4,17 +4,31 @@
 
 use futures::FutureExt;
 
-use super::about::{About, Starter};
+use super::about::About;
 use super::common::{self, TargetOutcome};
 use super::rbac::{Rule, pods_rw, pods_sub};
-use super::{Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverting, targets};
+use super::{
+    Batch, Entry, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverting, targets,
+};
 use crate::k8s::marks::{Marked, ObjKind, ObjRef};
 use crate::k8s::{K8sError, Kube};
 use crate::scenario::FaultSpec;
 
 pub struct PodEvict;
 
-pub const FAULT: &dyn FaultKind = &PodEvict;
+pub const FAULT: Entry = Entry::new(&PodEvict, ABOUT);
+
+const STARTER: &str = r#"
+hypothesis: Evicting a checkout pod (the PodDisruptionBudget is respected) costs no request, and checkout keeps 99% success.
+successDuring: 0.99
+      # podEvict takes no params; evictions respect PodDisruptionBudgets
+"#;
+
+const ABOUT: About = About {
+    rbac: RBAC,
+    marks: &[ObjKind::Pod],
+    starter: STARTER,
+};
 
 const RBAC: &[Rule] = &[
     pods_rw(&["get", "list", "patch"]),
@@ -70,23 +84,7 @@ impl FaultSpec for PodEvict {
     }
 }
 
-const ABOUT: About = About {
-    rbac: RBAC,
-    marks: &[ObjKind::Pod],
-    starter: Starter {
-        hypothesis: "Evicting a checkout pod (the PodDisruptionBudget is respected) costs no request, and checkout keeps 99% success.",
-        duration: None,
-        success_during: "0.99",
-        alert: None,
-        params: "      # podEvict takes no params; evictions respect PodDisruptionBudgets\n",
-    },
-};
-
 impl FaultKind for PodEvict {
-    fn about(&self) -> About {
-        ABOUT
-    }
-
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move { Ok(targets::pods(cx).await?.0) }.boxed()
     }

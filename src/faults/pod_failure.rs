@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use futures::FutureExt;
 use serde_json::{Value, json};
 
-use super::about::{self, About, Starter};
+use super::about::About;
 use super::common::{self};
 use super::patched::{self, Change};
 use super::rbac::{Rule, pods_rw};
-use super::{Batch, FaultCx, FaultKind, Injecting, Planning, Reverted, Reverting, targets};
+use super::{Batch, Entry, FaultCx, FaultKind, Injecting, Planning, Reverted, Reverting, targets};
 use crate::k8s::Kube;
 use crate::k8s::marks::{Marked, ObjKind};
 use crate::scenario::FaultSpec;
@@ -20,7 +20,22 @@ use kube::api::DynamicObject;
 
 pub struct PodFailure;
 
-pub const FAULT: &dyn FaultKind = &PodFailure;
+pub const FAULT: Entry = Entry::new(&PodFailure, ABOUT);
+
+const STARTER: &str = r#"
+hypothesis: With one checkout pod failing for 30s, checkout keeps 99% success and the replicas-unavailable alert pages within 1m.
+duration: 30s
+successDuring: 0.99
+alert: DeploymentReplicasUnavailable
+      # params:
+      #   image: registry.k8s.io/pause:3.9   # the image that replaces the containers'
+"#;
+
+const ABOUT: About = About {
+    rbac: RBAC,
+    marks: &[ObjKind::Pod],
+    starter: STARTER,
+};
 
 #[derive(Debug, Clone, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
@@ -94,23 +109,7 @@ impl FaultSpec for PodFailure {
     }
 }
 
-const ABOUT: About = About {
-    rbac: RBAC,
-    marks: &[ObjKind::Pod],
-    starter: Starter {
-        hypothesis: "With one checkout pod failing for 30s, checkout keeps 99% success and the replicas-unavailable alert pages within 1m.",
-        duration: about::HOLD,
-        success_during: "0.99",
-        alert: about::UNAVAILABLE,
-        params: "      # params:\n      #   image: registry.k8s.io/pause:3.9   # the image that replaces the containers'\n",
-    },
-};
-
 impl FaultKind for PodFailure {
-    fn about(&self) -> About {
-        ABOUT
-    }
-
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move { Ok(targets::pods(cx).await?.0) }.boxed()
     }

@@ -21,10 +21,12 @@ use futures::FutureExt;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::about::{About, ERRORS, Starter};
+use super::about::About;
 use super::common::{self, DeleteSeen, TargetOutcome};
 use super::rbac::{Rule, pods_rw};
-use super::{Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverting, targets};
+use super::{
+    Batch, Entry, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverting, targets,
+};
 use crate::k8s::Kube;
 use crate::k8s::marks::{Marked, ObjKind, ObjRef, Stamp};
 use crate::scenario::{FaultSpec, ParamCheck};
@@ -33,7 +35,21 @@ use crate::yaml::Target;
 
 pub struct PodKill;
 
-pub const FAULT: &dyn FaultKind = &PodKill;
+pub const FAULT: Entry = Entry::new(&PodKill, ABOUT);
+
+const STARTER: &str = r#"
+hypothesis: A crashed checkout pod is replaced while checkout keeps 75% success; the error-rate alert pages within 1m, and checkout is back above 99% within 1m.
+successDuring: 0.75
+alert: CheckoutHighErrorRate
+      params:
+        force: true             # a crash (force delete); its share of requests fails until the endpoints catch up
+"#;
+
+const ABOUT: About = About {
+    rbac: RBAC,
+    marks: &[ObjKind::Pod],
+    starter: STARTER,
+};
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
@@ -127,23 +143,7 @@ impl FaultSpec for PodKill {
     }
 }
 
-const ABOUT: About = About {
-    rbac: RBAC,
-    marks: &[ObjKind::Pod],
-    starter: Starter {
-        hypothesis: "A crashed checkout pod is replaced while checkout keeps 75% success; the error-rate alert pages within 1m, and checkout is back above 99% within 1m.",
-        duration: None,
-        success_during: "0.75",
-        alert: ERRORS,
-        params: "      params:\n        force: true             # a crash (force delete); its share of requests fails until the endpoints catch up\n",
-    },
-};
-
 impl FaultKind for PodKill {
-    fn about(&self) -> About {
-        ABOUT
-    }
-
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move { Ok(targets::pods(cx).await?.0) }.boxed()
     }

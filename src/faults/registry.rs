@@ -11,8 +11,8 @@
 use futures::FutureExt;
 
 use super::{
-    About, Batch, FAULTS, FaultCx, FaultKind, Injecting, Planning, Reverting, Starter,
-    TargetResult, common,
+    About, Batch, Entry, FAULTS, FaultCx, FaultKind, Injecting, Planning, Reverting, TargetResult,
+    common,
 };
 use crate::k8s::Kube;
 use crate::k8s::marks::{Marked, ObjKind};
@@ -20,12 +20,12 @@ use crate::scenario::{FaultRules, FaultSpec, FaultType};
 
 /// The implementation of a fault type; [`Unknown`] for a type this build
 /// does not have.
-pub fn kind_of(ft: FaultType) -> &'static dyn FaultKind {
-    find(ft).unwrap_or(&Unknown)
+pub fn kind_of(ft: FaultType) -> &'static Entry {
+    find(ft).unwrap_or(&UNKNOWN)
 }
 
-fn find(ft: FaultType) -> Option<&'static dyn FaultKind> {
-    FAULTS.iter().copied().find(|k| k.name() == ft.as_str())
+fn find(ft: FaultType) -> Option<&'static Entry> {
+    FAULTS.iter().find(|k| k.name() == ft.as_str())
 }
 
 /// The registry as the validator asks it: `scenario::load_*(…, &Registry)`.
@@ -33,7 +33,7 @@ pub struct Registry;
 
 impl FaultRules for Registry {
     fn spec(&self, ty: FaultType) -> Option<&dyn FaultSpec> {
-        find(ty).map(|k| k as &dyn FaultSpec)
+        find(ty).map(|k| k.kind as &dyn FaultSpec)
     }
 
     fn names(&self) -> Vec<&'static str> {
@@ -44,6 +44,17 @@ impl FaultRules for Registry {
 /// A fault type from a mark that this build does not know.
 pub struct Unknown;
 
+/// No rights (it never runs), and any kind: `recover` must look everywhere
+/// for what it cannot place. No starter: it is not in `FAULTS`.
+static UNKNOWN: Entry = Entry::new(
+    &Unknown,
+    About {
+        rbac: &[],
+        marks: &ObjKind::ALL,
+        starter: "",
+    },
+);
+
 impl FaultSpec for Unknown {
     fn name(&self) -> &'static str {
         "unknown"
@@ -51,22 +62,6 @@ impl FaultSpec for Unknown {
 }
 
 impl FaultKind for Unknown {
-    /// No rights (it never runs), and any kind: `recover` must look
-    /// everywhere for what it cannot place.
-    fn about(&self) -> About {
-        About {
-            rbac: &[],
-            marks: &ObjKind::ALL,
-            starter: Starter {
-                hypothesis: "",
-                duration: None,
-                success_during: "",
-                alert: None,
-                params: "",
-            },
-        }
-    }
-
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         let err = cx.invalid(format!("unknown fault type `{}`", cx.fault.kind));
         async move { Err(err) }.boxed()

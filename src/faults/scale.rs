@@ -5,11 +5,13 @@
 use futures::FutureExt;
 use serde_json::json;
 
-use super::about::{self, About, Starter};
+use super::about::About;
 use super::common::{self};
 use super::patched::{self, Change};
 use super::rbac::{Rule, workloads};
-use super::{Batch, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverting, targets};
+use super::{
+    Batch, Entry, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverting, targets,
+};
 use crate::k8s::Kube;
 use crate::k8s::marks::Marked;
 use crate::k8s::marks::ObjKind;
@@ -22,7 +24,21 @@ use kube::api::DynamicObject;
 
 pub struct Scale;
 
-pub const FAULT: &dyn FaultKind = &Scale;
+pub const FAULT: Entry = Entry::new(&Scale, ABOUT);
+
+const STARTER: &str = r#"
+hypothesis: Checkout on half its replicas for 30s keeps 99% success.
+duration: 30s
+successDuring: 0.99
+      params:
+        replicas: 2             # absolute (2 of 4 is 50%, within maxPercent); or `by: -1`
+"#;
+
+const ABOUT: About = About {
+    rbac: RBAC,
+    marks: &[ObjKind::Deployment, ObjKind::StatefulSet],
+    starter: STARTER,
+};
 
 const RBAC: &[Rule] = &[workloads("deployments"), workloads("statefulsets")];
 
@@ -69,23 +85,7 @@ impl FaultSpec for Scale {
     }
 }
 
-const ABOUT: About = About {
-    rbac: RBAC,
-    marks: &[ObjKind::Deployment, ObjKind::StatefulSet],
-    starter: Starter {
-        hypothesis: "Checkout on half its replicas for 30s keeps 99% success.",
-        duration: about::HOLD,
-        success_during: "0.99",
-        alert: None,
-        params: "      params:\n        replicas: 2             # absolute (2 of 4 is 50%, within maxPercent); or `by: -1`\n",
-    },
-};
-
 impl FaultKind for Scale {
-    fn about(&self) -> About {
-        ABOUT
-    }
-
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         targets::workload(cx).boxed()
     }
