@@ -3,6 +3,9 @@
 //!    inject, confirm) with `gameday run`: wall time, API requests per target,
 //!    peak RSS of the gameday process.
 //! 2. SIGINT during the hold of 10 faults → every fault reverted: latency.
+//! 3. A podKill scenario at `interval: 1s`, 20 runs: the spread of the
+//!    end-to-end time, and the gap from the revert's confirmation to the
+//!    first `after` reading (taken at once, not at the next guardrail slot).
 //!
 //! Run with `scripts/bench/faults_bench.sh` (or `cargo bench --bench faults`).
 
@@ -258,6 +261,82 @@ spec:
     );
 }
 
+fn after_probe_scenario() -> &'static str {
+    r#"apiVersion: gameday/v1
+kind: Scenario
+metadata: {name: bench-after-probe}
+spec:
+  hypothesis: A killed web pod is replaced and web stays available.
+  target: {contexts: ["gameday-sandbox*"], namespaces: [ns-000]}
+  blastRadius: {maxTargets: 1, maxPercent: 50, maxDuration: 5m}
+  steadyState:
+    interval: 1s
+    recoverWithin: 30s
+    probes:
+      - name: web
+        kubernetes: {kind: Deployment, namespace: ns-000, name: web, field: replicas}
+        expect: ">= 1"
+        during: ">= 1"
+  faults:
+    - {name: kill, type: podKill, selector: {namespace: ns-000, labels: {app: web}}, mode: {count: 1}}
+"#
+}
+
+/// Bench 3: how long after the revert is confirmed the first `after` reading is
+/// taken, and what that does to the run's length, over 20 runs.
+async fn bench_after_probe() {
+    let c = Cluster::start(big_world(1, 4)).await;
+    let sc = c.path("after-probe.yaml");
+    std::fs::write(&sc, after_probe_scenario()).unwrap();
+    let (mut runs, mut gaps) = (vec![], vec![]);
+    for i in 0..20 {
+        assert!(
+            c.eventually(Duration::from_secs(60), || all_ready(&c, 1, 4))
+                .await
+        );
+        let out = c.path(&format!("after-{i}"));
+        let start = Instant::now();
+        let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_gameday"))
+            .args(["run", sc.to_str().unwrap(), "--ci", "--out"])
+            .arg(&out)
+            .arg("--kubeconfig")
+            .arg(&c.kubeconfig)
+            .output()
+            .await
+            .unwrap();
+        let took = start.elapsed().as_secs_f64();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let entries = journal_events(&out);
+        let reverted = entries
+            .iter()
+            .filter(|e| e.event == "revert.confirmed")
+            .map(|e| e.ts)
+            .max()
+            .expect("a revert.confirmed entry");
+        let first_after = entries
+            .iter()
+            .filter(|e| e.event == "probe.reading" && e.data["phase"] == "after")
+            .map(|e| e.ts)
+            .min()
+            .expect("an after reading");
+        let gap = first_after.duration_since(reverted).as_secs_f64() * 1000.0;
+        println!(
+            "after-probe run {i}: {took:.2}s end to end, first after reading {gap:.0} ms after the revert"
+        );
+        runs.push(took);
+        gaps.push(gap);
+    }
+    let spread = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        (v[0], v[v.len() / 2], v[v.len() - 1])
+    };
+    let (r0, r50, r100) = spread(&mut runs);
+    let (g0, g50, g100) = spread(&mut gaps);
+    println!(
+        "after-probe, 20 runs at interval 1s: end to end min {r0:.2}s median {r50:.2}s max {r100:.2}s; revert → first after reading min {g0:.0} ms median {g50:.0} ms max {g100:.0} ms"
+    );
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -272,6 +351,9 @@ fn main() {
         if std::env::var_os("GAMEDAY_BENCH_SKIP_PODKILL").is_none() {
             bench_podkill(conc).await;
         }
-        bench_sigint().await;
+        if std::env::var_os("GAMEDAY_BENCH_SKIP_SIGINT").is_none() {
+            bench_sigint().await;
+        }
+        bench_after_probe().await;
     });
 }

@@ -43,14 +43,17 @@ async fn at_most_one_query_per_probe_per_interval() {
         assert!(!v.should_abort(), "{v:?}");
         ticks += 1;
     }
+    let revert_at = Instant::now();
     let rec = steady.await_recovery(Duration::from_secs(5)).await;
     assert!(rec.recovered());
     ticks += 1;
+    let recovery_took = revert_at.elapsed();
     let elapsed = started.elapsed();
 
     let queries = proxy.count("/api/v1/query");
-    // Slots start at 0, interval, 2·interval, ...: at most elapsed/interval + 1.
-    let slots = (elapsed.as_secs_f64() / interval.as_secs_f64()).floor() as usize + 1;
+    // Slots start at 0, interval, 2·interval, ...: at most elapsed/interval
+    // + 1, and one more for the reading taken at the revert.
+    let slots = (elapsed.as_secs_f64() / interval.as_secs_f64()).floor() as usize + 2;
     eprintln!(
         "prometheus load: {queries} queries for 2 probes over {:.2}s at interval {interval:?} \
          ({ticks} ticks requested back to back; bound {})",
@@ -63,5 +66,10 @@ async fn at_most_one_query_per_probe_per_interval() {
         "{queries} queries > 2 probes × {slots} intervals"
     );
     // And the pacing did not starve the guardrail either.
-    assert!(ticks + 1 >= slots, "{ticks} ticks in {slots} slots");
+    assert!(ticks + 2 >= slots, "{ticks} ticks in {slots} slots");
+    // The recovery reading did not wait for the guardrail's next slot.
+    assert!(
+        recovery_took < interval / 2,
+        "the first reading after the revert took {recovery_took:?}, not at once"
+    );
 }

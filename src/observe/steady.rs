@@ -373,6 +373,13 @@ impl SteadyMonitor {
 
     /// After the last revert: reads every probe each interval until all
     /// `expect` hold (T_mitigate) or `recover_within` has passed.
+    ///
+    /// The first reading is taken at once, not one interval after the last
+    /// guardrail tick: the revert is the event being measured, and waiting
+    /// for the guardrail's cadence made a run's length (and its T_mitigate)
+    /// depend on where that last tick happened to land, by up to a whole
+    /// interval. Pacing resumes from this reading, so the load stays one
+    /// query per probe per interval plus this one.
     pub async fn await_recovery(&mut self, recover_within: Duration) -> Recovery {
         self.await_recovery_with(recover_within, |_| {}).await
     }
@@ -385,6 +392,7 @@ impl SteadyMonitor {
         mut on_tick: impl FnMut(&[Reading]),
     ) -> Recovery {
         let deadline = Instant::now() + recover_within;
+        self.last_tick = None;
         let mut all = Vec::new();
         let mut t_mitigate = None;
         let mut still_failing = Vec::new();
