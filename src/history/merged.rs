@@ -6,13 +6,12 @@
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use rusqlite::{Row, params};
+use rusqlite::params;
 use serde::Serialize;
 
-use super::sql;
 use super::sqlite::SqliteStore;
-use super::sqlite::{opt_date, opt_timestamp, timestamp};
 use super::{HistoryError, StoredAction};
+use super::{rows, sql};
 
 /// One follow-up, however many runs found it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -53,28 +52,6 @@ pub enum Completion {
     AlreadyDone(MergedAction),
 }
 
-fn merged_from_row(row: &Row<'_>) -> rusqlite::Result<MergedAction> {
-    let rule: String = row.get(2)?;
-    let legacy = rule.is_empty();
-    let due = opt_date(row, 7)?;
-    Ok(MergedAction {
-        number: row.get(0)?,
-        scenario: row.get(1)?,
-        subject: if legacy { None } else { Some(row.get(3)?) },
-        rule: (!legacy).then_some(rule),
-        title: row.get(4)?,
-        owner_role: row.get(5)?,
-        priority: row.get(6)?,
-        due,
-        occurrences: row.get(8)?,
-        open: row.get(9)?,
-        first_seen: timestamp(row, 10)?,
-        last_seen: timestamp(row, 11)?,
-        last_run_id: row.get(12)?,
-        done_at: opt_timestamp(row, 13)?,
-    })
-}
-
 /// The merge key of one stored item: (scenario, rule, subject), or
 /// (scenario, "", title) for an item recorded without a rule.
 pub(super) fn key_of(a: &StoredAction) -> (String, String, String) {
@@ -112,9 +89,11 @@ impl SqliteStore {
             .prepare_cached(&sql::merged())
             .map_err(|e| self.err(e))?;
         let (rule, subject) = key.unzip();
-        stmt.query_map(params![open_only, scenario, rule, subject], merged_from_row)
-            .and_then(|rows| rows.collect())
-            .map_err(|e| self.err(e))
+        stmt.query_map(params![open_only, scenario, rule, subject], |r| {
+            rows::merged(r)
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.err(e))
     }
 
     /// Marks the open occurrences of one key done at `at`.

@@ -16,6 +16,7 @@ mod path;
 mod postgres;
 pub mod quantile;
 mod record;
+mod rows;
 pub mod schema;
 pub mod since;
 mod sql;

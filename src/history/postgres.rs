@@ -18,16 +18,16 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use jiff::civil::Date;
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row};
 
 use super::merged::MergedAction;
 use super::path::redacted;
+use super::rows;
 use super::schema::{LATEST, PG_MIGRATIONS};
 use super::sql::{self, to_pg};
 use super::store::{ActionRef, OpenOptions, RunFilter, StoredAction, attach_items};
-use super::{ActionItem, HistoryError, RunRecord};
+use super::{HistoryError, RunRecord};
 
 /// The advisory lock key migrations hold: "gameday" in ASCII, so it does not
 /// collide with another application's locks in a shared database.
@@ -122,7 +122,7 @@ impl PgStore {
             "SELECT coalesce(max(version), 0) FROM gameday_schema_version",
             &[],
         )?;
-        self.decode(rows, |r| Ok(r.try_get::<_, i64>(0)?))
+        self.decode(rows, |r| r.cell::<i64>(0))
             .map(|v| v.first().copied().unwrap_or(0))
     }
 
@@ -207,7 +207,7 @@ impl PgStore {
 
     pub(super) fn journal(&self, run_id: &str) -> Result<Vec<String>, HistoryError> {
         let rows = self.query(sql::JOURNAL, &[&run_id])?;
-        self.decode(rows, |r| Ok(r.try_get(0)?))
+        self.decode(rows, |r| r.cell(0))
     }
 
     pub(super) fn runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, HistoryError> {
@@ -219,7 +219,7 @@ impl PgStore {
             sql::RUN_COLUMNS,
             sql::RUN_FILTER
         );
-        let mut runs = self.decode(self.query(&runs_sql, &params)?, run_from_row)?;
+        let mut runs = self.decode(self.query(&runs_sql, &params)?, rows::run)?;
         // LIMIT NULL is no limit; the unlimited case reads the items by the
         // filter directly, as the SQLite backend does.
         let items_sql = if limit.is_some() {
@@ -231,7 +231,7 @@ impl PgStore {
                 sql::RUN_FILTER
             )
         };
-        let items = self.decode(self.query(&items_sql, &params)?, action_from_row)?;
+        let items = self.decode(self.query(&items_sql, &params)?, rows::action)?;
         attach_items(&mut runs, items);
         Ok(runs)
     }
@@ -243,7 +243,7 @@ impl PgStore {
     ) -> Result<Vec<StoredAction>, HistoryError> {
         let sql = format!("{} {}", sql::ACTION_SELECT, sql::ACTIONS);
         let rows = self.query(&sql, &[&i32::from(open_only), &scenario])?;
-        self.decode(rows, action_from_row)
+        self.decode(rows, rows::action)
     }
 
     pub(super) fn action_by(
@@ -262,7 +262,7 @@ impl PgStore {
                 &[run_id, item_id],
             )?,
         };
-        Ok(self.decode(rows, action_from_row)?.pop())
+        Ok(self.decode(rows, rows::action)?.pop())
     }
 
     pub(super) fn merged(
@@ -276,7 +276,7 @@ impl PgStore {
             &sql::merged(),
             &[&i32::from(open_only), &scenario, &rule, &subject],
         )?;
-        self.decode(rows, merged_from_row)
+        self.decode(rows, rows::merged)
     }
 
     pub(super) fn mark_key_done(
@@ -298,12 +298,22 @@ impl PgStore {
 fn migrate(client: &mut Client) -> Result<i64, postgres::Error> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS gameday_schema_version (
-             version BIGINT PRIMARY KEY,
-             applied_at_ms BIGINT NOT NULL
-         )",
-    )?;
+    // Looked up before creating: CREATE needs the privilege even when the
+    // table exists, and a migrated database needs only DML afterwards.
+    let exists: bool = tx
+        .query_one(
+            "SELECT to_regclass('gameday_schema_version') IS NOT NULL",
+            &[],
+        )?
+        .try_get(0)?;
+    if !exists {
+        tx.batch_execute(
+            "CREATE TABLE gameday_schema_version (
+                 version BIGINT PRIMARY KEY,
+                 applied_at_ms BIGINT NOT NULL
+             )",
+        )?;
+    }
     let from: i64 = tx
         .query_one(
             "SELECT coalesce(max(version), 0) FROM gameday_schema_version",
@@ -335,7 +345,7 @@ fn finite(v: Option<f64>) -> Option<f64> {
 
 /// Why a row did not decode: the driver's error, or a value that is not
 /// what gameday wrote (a bad timestamp or date).
-enum RowError {
+pub(super) enum RowError {
     Pg(postgres::Error),
     Value(String),
 }
@@ -346,85 +356,17 @@ impl From<postgres::Error> for RowError {
     }
 }
 
-fn timestamp(row: &Row, idx: usize) -> Result<Timestamp, RowError> {
-    let ms: i64 = row.try_get(idx)?;
-    Timestamp::from_millisecond(ms).map_err(|e| RowError::Value(format!("column {idx}: {e}")))
+/// `Row::try_get` with the error as [`RowError`].
+pub(super) trait TryCell {
+    fn cell<'a, T: postgres::types::FromSql<'a>>(&'a self, i: usize) -> Result<T, RowError>;
 }
 
-fn opt_timestamp(row: &Row, idx: usize) -> Result<Option<Timestamp>, RowError> {
-    match row.try_get::<_, Option<i64>>(idx)? {
-        None => Ok(None),
-        Some(_) => timestamp(row, idx).map(Some),
+impl TryCell for Row {
+    fn cell<'a, T: postgres::types::FromSql<'a>>(&'a self, i: usize) -> Result<T, RowError> {
+        self.try_get(i).map_err(RowError::Pg)
     }
 }
 
-fn opt_date(row: &Row, idx: usize) -> Result<Option<Date>, RowError> {
-    match row.try_get::<_, Option<String>>(idx)? {
-        None => Ok(None),
-        Some(s) => s
-            .parse::<Date>()
-            .map(Some)
-            .map_err(|e| RowError::Value(format!("column {idx}: {e}"))),
-    }
-}
-
-fn run_from_row(row: &Row) -> Result<RunRecord, RowError> {
-    Ok(RunRecord {
-        run_id: row.try_get(0)?,
-        kind: row.try_get(14)?,
-        scenario: row.try_get(1)?,
-        severity: row.try_get(2)?,
-        status: row.try_get(3)?,
-        exit_code: row.try_get(4)?,
-        started_at: timestamp(row, 5)?,
-        ended_at: opt_timestamp(row, 6)?,
-        ttd_seconds: row.try_get(7)?,
-        tta_seconds: row.try_get(8)?,
-        ttm_seconds: row.try_get(9)?,
-        ttr_seconds: row.try_get(10)?,
-        score: row.try_get(11)?,
-        passed: row.try_get(12)?,
-        run_dir: PathBuf::from(row.try_get::<_, String>(13)?),
-        action_items: Vec::new(),
-    })
-}
-
-fn action_from_row(row: &Row) -> Result<StoredAction, RowError> {
-    Ok(StoredAction {
-        number: row.try_get(0)?,
-        run_id: row.try_get(1)?,
-        scenario: row.try_get(2)?,
-        run_started_at: timestamp(row, 3)?,
-        item: ActionItem {
-            id: row.try_get(4)?,
-            title: row.try_get(5)?,
-            owner_role: row.try_get(6)?,
-            due: opt_date(row, 7)?,
-            priority: row.try_get(8)?,
-            done_at: opt_timestamp(row, 9)?,
-            rule: row.try_get(10)?,
-            subject: row.try_get(11)?,
-        },
-    })
-}
-
-fn merged_from_row(row: &Row) -> Result<MergedAction, RowError> {
-    let rule: String = row.try_get(2)?;
-    let legacy = rule.is_empty();
-    Ok(MergedAction {
-        number: row.try_get(0)?,
-        scenario: row.try_get(1)?,
-        subject: if legacy { None } else { Some(row.try_get(3)?) },
-        rule: (!legacy).then_some(rule),
-        title: row.try_get(4)?,
-        owner_role: row.try_get(5)?,
-        priority: row.try_get(6)?,
-        due: opt_date(row, 7)?,
-        occurrences: row.try_get(8)?,
-        open: row.try_get(9)?,
-        first_seen: timestamp(row, 10)?,
-        last_seen: timestamp(row, 11)?,
-        last_run_id: row.try_get(12)?,
-        done_at: opt_timestamp(row, 13)?,
-    })
-}
+rows::impl_cells!(Row, cell, RowError, |i, e| RowError::Value(format!(
+    "column {i}: {e}"
+)));

@@ -9,6 +9,23 @@
 
 use rusqlite::Connection;
 
+/// v4's rewrite of owners stored as serde names into role names, the same
+/// statement on both backends (a macro so `concat!` can use it).
+macro_rules! v4_owner_roles {
+    () => {
+        r#"
+        UPDATE action_items SET owner_role = CASE owner_role
+            WHEN 'alertOwner' THEN 'alert owner'
+            WHEN 'runbookOwner' THEN 'runbook owner'
+            WHEN 'rotationLead' THEN 'on-call rotation lead'
+            WHEN '{"incident":"incidentCommander"}' THEN 'incident commander'
+            WHEN '{"incident":"communications"}' THEN 'communications lead'
+            WHEN '{"incident":"operations"}' THEN 'operations lead'
+            WHEN '{"incident":"sme"}' THEN 'subject-matter expert'
+            ELSE owner_role END;"#
+    };
+}
+
 /// Migration SQL in order; index 0 is version 1.
 pub const MIGRATIONS: &[&str] = &[
     // v1: the first release recorded runs and their detection/response times.
@@ -51,18 +68,12 @@ pub const MIGRATIONS: &[&str] = &[
     // scenario that is the merge key (older items, without a rule, merge by
     // title). Owners recorded as serde names (`alertOwner`,
     // `{"incident":"operations"}`) become the role names the reports print.
-    r#"ALTER TABLE action_items ADD COLUMN rule TEXT;
-     ALTER TABLE action_items ADD COLUMN subject TEXT;
-     CREATE INDEX action_items_key ON action_items(rule, subject);
-     UPDATE action_items SET owner_role = CASE owner_role
-         WHEN 'alertOwner' THEN 'alert owner'
-         WHEN 'runbookOwner' THEN 'runbook owner'
-         WHEN 'rotationLead' THEN 'on-call rotation lead'
-         WHEN '{"incident":"incidentCommander"}' THEN 'incident commander'
-         WHEN '{"incident":"communications"}' THEN 'communications lead'
-         WHEN '{"incident":"operations"}' THEN 'operations lead'
-         WHEN '{"incident":"sme"}' THEN 'subject-matter expert'
-         ELSE owner_role END;"#,
+    concat!(
+        "ALTER TABLE action_items ADD COLUMN rule TEXT;
+         ALTER TABLE action_items ADD COLUMN subject TEXT;
+         CREATE INDEX action_items_key ON action_items(rule, subject);",
+        v4_owner_roles!()
+    ),
     // v5: tabletop drills are recorded beside game days; trends can be
     // read for one kind or both.
     "ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'scenario';",
@@ -111,18 +122,12 @@ pub const PG_MIGRATIONS: &[&str] = &[
     "ALTER TABLE runs ADD COLUMN ttm_seconds DOUBLE PRECISION;
      CREATE INDEX runs_started_at ON runs(started_at_ms);
      CREATE INDEX runs_scenario ON runs(scenario, started_at_ms);",
-    r#"ALTER TABLE action_items ADD COLUMN rule TEXT COLLATE "C";
-     ALTER TABLE action_items ADD COLUMN subject TEXT COLLATE "C";
-     CREATE INDEX action_items_key ON action_items(rule, subject);
-     UPDATE action_items SET owner_role = CASE owner_role
-         WHEN 'alertOwner' THEN 'alert owner'
-         WHEN 'runbookOwner' THEN 'runbook owner'
-         WHEN 'rotationLead' THEN 'on-call rotation lead'
-         WHEN '{"incident":"incidentCommander"}' THEN 'incident commander'
-         WHEN '{"incident":"communications"}' THEN 'communications lead'
-         WHEN '{"incident":"operations"}' THEN 'operations lead'
-         WHEN '{"incident":"sme"}' THEN 'subject-matter expert'
-         ELSE owner_role END;"#,
+    concat!(
+        r#"ALTER TABLE action_items ADD COLUMN rule TEXT COLLATE "C";
+         ALTER TABLE action_items ADD COLUMN subject TEXT COLLATE "C";
+         CREATE INDEX action_items_key ON action_items(rule, subject);"#,
+        v4_owner_roles!()
+    ),
     r#"ALTER TABLE runs ADD COLUMN kind TEXT COLLATE "C" NOT NULL DEFAULT 'scenario';"#,
     r#"CREATE TABLE journal_lines (
         run_id TEXT COLLATE "C" NOT NULL,

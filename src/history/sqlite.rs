@@ -6,14 +6,13 @@
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use jiff::civil::Date;
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::schema::{self, Migrated};
-use super::sql;
 use super::store::{ActionRef, OpenOptions, RunFilter, StoredAction, attach_items};
-use super::{ActionItem, HistoryError, RunRecord};
+use super::{HistoryError, RunRecord};
+use super::{rows, sql};
 
 pub struct SqliteStore {
     pub(super) conn: Connection,
@@ -85,41 +84,49 @@ impl SqliteStore {
         HistoryError::from_sqlite(&self.path, e)
     }
 
-    /// Records a run and its action items in one transaction (see
-    /// [`super::Store::record`]).
-    pub(super) fn record_run(&mut self, run: &RunRecord) -> Result<(), HistoryError> {
+    /// Runs `write` in one immediate transaction and commits it.
+    fn write(
+        &mut self,
+        write: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>,
+    ) -> Result<(), HistoryError> {
         let path = self.path.clone();
         let sql = |e| HistoryError::from_sqlite(&path, e);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql)?;
-        tx.execute(
-            sql::UPSERT_RUN,
-            params![
-                run.run_id,
-                run.scenario,
-                run.severity,
-                run.status,
-                run.exit_code,
-                run.started_at.as_millisecond(),
-                run.ended_at.map(|t| t.as_millisecond()),
-                finite(run.ttd_seconds),
-                finite(run.tta_seconds),
-                finite(run.ttm_seconds),
-                finite(run.ttr_seconds),
-                finite(run.score),
-                run.passed,
-                run.run_dir.to_string_lossy(),
-                Timestamp::now().as_millisecond(),
-                run.kind,
-            ],
-        )
-        .map_err(sql)?;
-        for item in &run.action_items {
+        write(&tx).map_err(sql)?;
+        tx.commit().map_err(sql)
+    }
+
+    /// Records a run and its action items in one transaction (see
+    /// [`super::Store::record`]).
+    pub(super) fn record_run(&mut self, run: &RunRecord) -> Result<(), HistoryError> {
+        self.write(|tx| {
             tx.execute(
-                sql::UPSERT_ACTION,
+                sql::UPSERT_RUN,
                 params![
+                    run.run_id,
+                    run.scenario,
+                    run.severity,
+                    run.status,
+                    run.exit_code,
+                    run.started_at.as_millisecond(),
+                    run.ended_at.map(|t| t.as_millisecond()),
+                    finite(run.ttd_seconds),
+                    finite(run.tta_seconds),
+                    finite(run.ttm_seconds),
+                    finite(run.ttr_seconds),
+                    finite(run.score),
+                    run.passed,
+                    run.run_dir.to_string_lossy(),
+                    Timestamp::now().as_millisecond(),
+                    run.kind,
+                ],
+            )?;
+            let mut upsert = tx.prepare_cached(sql::UPSERT_ACTION)?;
+            for item in &run.action_items {
+                upsert.execute(params![
                     run.run_id,
                     item.id,
                     item.title,
@@ -129,11 +136,10 @@ impl SqliteStore {
                     item.done_at.map(|t| t.as_millisecond()),
                     item.rule,
                     item.subject,
-                ],
-            )
-            .map_err(sql)?;
-        }
-        tx.commit().map_err(sql)
+                ])?;
+            }
+            Ok(())
+        })
     }
 
     /// Replaces the journal kept for `run_id` with `lines`.
@@ -142,24 +148,16 @@ impl SqliteStore {
         run_id: &str,
         lines: &[String],
     ) -> Result<(), HistoryError> {
-        let path = self.path.clone();
-        let sql = |e| HistoryError::from_sqlite(&path, e);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql)?;
-        tx.execute(sql::DELETE_JOURNAL, [run_id]).map_err(sql)?;
-        {
-            let mut insert = tx
-                .prepare_cached("INSERT INTO journal_lines (run_id, seq, line) VALUES (?1, ?2, ?3)")
-                .map_err(sql)?;
+        self.write(|tx| {
+            tx.execute(sql::DELETE_JOURNAL, [run_id])?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO journal_lines (run_id, seq, line) VALUES (?1, ?2, ?3)",
+            )?;
             for (seq, line) in lines.iter().enumerate() {
-                insert
-                    .execute(params![run_id, seq as i64, line])
-                    .map_err(sql)?;
+                insert.execute(params![run_id, seq as i64, line])?;
             }
-        }
-        tx.commit().map_err(sql)
+            Ok(())
+        })
     }
 
     /// The journal kept for `run_id`, empty when there is none.
@@ -189,10 +187,9 @@ impl SqliteStore {
             .map_err(|e| self.err(e))?;
         let since = filter.since.map(|t| t.as_millisecond());
         let mut runs = stmt
-            .query_map(
-                params![filter.scenario, since, limit, filter.kind],
-                run_from_row,
-            )
+            .query_map(params![filter.scenario, since, limit, filter.kind], |r| {
+                rows::run(r)
+            })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(|e| self.err(e))?;
         // One query for the items of every run in the window rather than
@@ -213,10 +210,9 @@ impl SqliteStore {
             .prepare_cached(&items_sql)
             .map_err(|e| self.err(e))?;
         let items = stmt
-            .query_map(
-                params![filter.scenario, since, limit, filter.kind],
-                action_from_row,
-            )
+            .query_map(params![filter.scenario, since, limit, filter.kind], |r| {
+                rows::action(r)
+            })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(|e| self.err(e))?;
         attach_items(&mut runs, items);
@@ -233,7 +229,7 @@ impl SqliteStore {
             .conn
             .prepare_cached(&format!("{} {}", sql::ACTION_SELECT, sql::ACTIONS))
             .map_err(|e| self.err(e))?;
-        stmt.query_map(params![open_only, scenario], action_from_row)
+        stmt.query_map(params![open_only, scenario], |r| rows::action(r))
             .and_then(|rows| rows.collect())
             .map_err(|e| self.err(e))
     }
@@ -247,7 +243,7 @@ impl SqliteStore {
             ActionRef::Number(number) => self.conn.query_row(
                 &format!("{} WHERE a.id = ?1", sql::ACTION_SELECT),
                 [number],
-                action_from_row,
+                |r| rows::action(r),
             ),
             ActionRef::Key(run_id, item_id) => self.conn.query_row(
                 &format!(
@@ -255,7 +251,7 @@ impl SqliteStore {
                     sql::ACTION_SELECT
                 ),
                 [run_id, item_id],
-                action_from_row,
+                |r| rows::action(r),
             ),
         }
         .optional()
@@ -269,67 +265,6 @@ fn finite(v: Option<f64>) -> Option<f64> {
     v.filter(|x| x.is_finite())
 }
 
-pub(super) fn timestamp(row: &Row<'_>, idx: usize) -> rusqlite::Result<Timestamp> {
-    let ms: i64 = row.get(idx)?;
-    Timestamp::from_millisecond(ms)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Integer, Box::new(e)))
-}
-
-pub(super) fn opt_timestamp(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Timestamp>> {
-    match row.get::<_, Option<i64>>(idx)? {
-        None => Ok(None),
-        Some(_) => timestamp(row, idx).map(Some),
-    }
-}
-
-fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
-    Ok(RunRecord {
-        run_id: row.get(0)?,
-        kind: row.get(14)?,
-        scenario: row.get(1)?,
-        severity: row.get(2)?,
-        status: row.get(3)?,
-        exit_code: row.get(4)?,
-        started_at: timestamp(row, 5)?,
-        ended_at: opt_timestamp(row, 6)?,
-        ttd_seconds: row.get(7)?,
-        tta_seconds: row.get(8)?,
-        ttm_seconds: row.get(9)?,
-        ttr_seconds: row.get(10)?,
-        score: row.get(11)?,
-        passed: row.get(12)?,
-        run_dir: PathBuf::from(row.get::<_, String>(13)?),
-        action_items: Vec::new(),
-    })
-}
-
-/// A `YYYY-MM-DD` column that may be NULL.
-pub(super) fn opt_date(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Date>> {
-    match row.get::<_, Option<String>>(idx)? {
-        None => Ok(None),
-        Some(s) => s
-            .parse::<Date>()
-            .map(Some)
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e))),
-    }
-}
-
-fn action_from_row(row: &Row<'_>) -> rusqlite::Result<StoredAction> {
-    let due = opt_date(row, 7)?;
-    Ok(StoredAction {
-        number: row.get(0)?,
-        run_id: row.get(1)?,
-        scenario: row.get(2)?,
-        run_started_at: timestamp(row, 3)?,
-        item: ActionItem {
-            id: row.get(4)?,
-            title: row.get(5)?,
-            owner_role: row.get(6)?,
-            due,
-            priority: row.get(8)?,
-            done_at: opt_timestamp(row, 9)?,
-            rule: row.get(10)?,
-            subject: row.get(11)?,
-        },
-    })
-}
+rows::impl_cells!(Row<'_>, get, rusqlite::Error, |i, e| {
+    rusqlite::Error::FromSqlConversionFailure(i, Type::Text, e)
+});
