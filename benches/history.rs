@@ -113,6 +113,35 @@ fn main() {
         "gameday metrics -o prometheus --db postgres://… (end to end)",
         end_to_end,
     );
+    server_side(&url);
+}
+
+/// The server's own execution time of the two reads `metrics` makes (runs,
+/// then their items), from EXPLAIN ANALYZE: what the database costs apart
+/// from the client decoding the rows, which depends on the build profile.
+fn server_side(url: &str) {
+    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    for (name, query) in [
+        (
+            "runs",
+            "SELECT * FROM runs r ORDER BY started_at_ms DESC, run_id DESC",
+        ),
+        (
+            "action items",
+            "SELECT a.*, r.scenario, r.started_at_ms FROM action_items a
+             JOIN runs r ON r.run_id = a.run_id ORDER BY a.id",
+        ),
+    ] {
+        let plan = client
+            .query(&format!("EXPLAIN (ANALYZE, TIMING OFF) {query}"), &[])
+            .unwrap();
+        let time = plan
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .find(|l| l.starts_with("Execution Time"))
+            .unwrap_or_default();
+        println!("  server side, {name}: {time}");
+    }
 }
 
 /// Seeds the history at `db` with [`RUNS`] runs and times the three costs.
