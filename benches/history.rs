@@ -5,11 +5,20 @@
 //!   action items, compute the quantiles, render the exposition;
 //! - `gameday history --limit 50` on the same database.
 //!
+//! Each on the SQLite backend, then on PostgreSQL (Debian's server, started
+//! by the bench as the tests start it, tests/common/postgres.rs), where
+//! `gameday metrics -o prometheus` is also timed end to end through the
+//! real binary (connect, schema check, read, render).
+//!
 //! Prints the median and p95 of each; `scripts/bench/history.sh` runs it and
 //! docs/performance.md ("History") records the figures.
 
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 use gameday::history::{ActionItem, RunFilter, RunRecord, Store, exposition, metrics};
 use jiff::{SignedDuration, Timestamp};
@@ -75,14 +84,73 @@ fn summary(name: &str, mut samples: Vec<Duration>) {
 
 fn main() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("history.db");
     let run_dir = tmp.path().join("run");
     std::fs::create_dir_all(&run_dir).unwrap();
-    let mut store = Store::open(&db).unwrap();
+    println!("== SQLite");
+    measure(&tmp.path().join("history.db"), &run_dir);
+
+    println!("== PostgreSQL");
+    let pg = common::postgres::Postgres::start();
+    let url = pg.create_database("bench");
+    measure(Path::new(&url), &run_dir);
+    let end_to_end: Vec<Duration> = (0..11)
+        .map(|_| {
+            let t = Instant::now();
+            let out = Command::new(env!("CARGO_BIN_EXE_gameday"))
+                .args(["metrics", "-o", "prometheus", "--db", &url])
+                .env_remove("GAMEDAY_CONFIG")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            t.elapsed()
+        })
+        .collect();
+    summary(
+        "gameday metrics -o prometheus --db postgres://… (end to end)",
+        end_to_end,
+    );
+    server_side(&url);
+}
+
+/// The server's own execution time of the two reads `metrics` makes (runs,
+/// then their items), from EXPLAIN ANALYZE: what the database costs apart
+/// from the client decoding the rows, which depends on the build profile.
+fn server_side(url: &str) {
+    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    for (name, query) in [
+        (
+            "runs",
+            "SELECT * FROM runs r ORDER BY started_at_ms DESC, run_id DESC",
+        ),
+        (
+            "action items",
+            "SELECT a.*, r.scenario, r.started_at_ms FROM action_items a
+             JOIN runs r ON r.run_id = a.run_id ORDER BY a.id",
+        ),
+    ] {
+        let plan = client
+            .query(&format!("EXPLAIN (ANALYZE, TIMING OFF) {query}"), &[])
+            .unwrap();
+        let time = plan
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .find(|l| l.starts_with("Execution Time"))
+            .unwrap_or_default();
+        println!("  server side, {name}: {time}");
+    }
+}
+
+/// Seeds the history at `db` with [`RUNS`] runs and times the three costs.
+fn measure(db: &Path, run_dir: &Path) {
+    let mut store = Store::open(db).unwrap();
 
     let seeding = Instant::now();
     for i in 0..RUNS {
-        store.record(&run(i, &run_dir)).unwrap();
+        store.record(&run(i, run_dir)).unwrap();
     }
     println!(
         "seeded {RUNS} runs in {:.2} s",
@@ -91,7 +159,7 @@ fn main() {
 
     let record: Vec<Duration> = (RUNS..RUNS + 101)
         .map(|i| {
-            let r = run(i, &run_dir);
+            let r = run(i, run_dir);
             let t = Instant::now();
             store.record(&r).unwrap();
             t.elapsed()

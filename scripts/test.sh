@@ -22,6 +22,9 @@ command -v prometheus-alertmanager >/dev/null 2>&1 || need_pkgs+=(prometheus-ale
 command -v amtool >/dev/null 2>&1 || need_pkgs+=(prometheus-alertmanager)
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_pkgs+=(chromium-driver)
+# The shared-history tests (tests/history_pg.rs) initdb and start their own
+# PostgreSQL server from Debian's package (/usr/lib/postgresql/*/bin).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_pkgs+=(postgresql)
 # The README tour (tests/readme_tour.rs) waits for Prometheus with curl.
 command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
 
@@ -36,7 +39,7 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
     # The Debian packages start system services; the tests start their own
     # instances on free loopback ports, so stop the system ones if they run.
-    for svc in prometheus prometheus-alertmanager prometheus-node-exporter; do
+    for svc in prometheus prometheus-alertmanager prometheus-node-exporter postgresql; do
       if command -v systemctl >/dev/null 2>&1; then $sudo systemctl stop "$svc" >/dev/null 2>&1 || true; fi
     done
   else

@@ -276,7 +276,7 @@ fn a_corrupt_file_is_a_clear_error_and_nothing_is_written() {
     let run = seeded_runs(tmp.path()).remove(0);
     let before = snapshot(&run.run_dir);
 
-    let err = history::record(&db, &run).unwrap_err();
+    let err = history::record(&db, &run, None).unwrap_err();
     assert!(
         matches!(err.root(), HistoryError::Corrupt { .. }),
         "{err:?}"
@@ -302,7 +302,7 @@ fn recording_before_the_run_dir_exists_is_refused() {
     let db = tmp.path().join("h.db");
     let mut run = seeded_runs(tmp.path()).remove(0);
     run.run_dir = tmp.path().join("never-written");
-    let err = history::record(&db, &run).unwrap_err();
+    let err = history::record(&db, &run, None).unwrap_err();
     assert!(
         matches!(err.root(), HistoryError::RunDirMissing { .. }),
         "{err:?}"

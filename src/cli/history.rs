@@ -32,9 +32,16 @@ impl RunKind {
 /// Where the history database is, shared by `history`, `metrics` and `actions`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DbArgs {
-    /// The history database. Default: `history.path` in gameday.yaml, else
-    /// `$XDG_DATA_HOME/gameday/history.db` (~/.local/share/gameday/history.db).
-    #[arg(long, global = true, env = "GAMEDAY_HISTORY_DB", value_name = "FILE")]
+    /// The history database: a SQLite file or a `postgres://` URL (password
+    /// from PGPASSWORD, never printed). Default: `history.path` in
+    /// gameday.yaml, else `$XDG_DATA_HOME/gameday/history.db`
+    /// (~/.local/share/gameday/history.db).
+    #[arg(
+        long,
+        global = true,
+        env = "GAMEDAY_HISTORY_DB",
+        value_name = "FILE|URL"
+    )]
     pub db: Option<PathBuf>,
 }
 
@@ -58,6 +65,15 @@ pub struct Args {
 /// Opens the history the config and flags point at. `Ok(None)` means the
 /// config file was invalid and its diagnostics were printed (exit 2).
 pub(super) fn open_store(db: &DbArgs, global: &GlobalArgs) -> anyhow::Result<Option<Store>> {
+    match resolve_db(db, global)? {
+        Some(path) => Ok(Some(Store::open(&path)?)),
+        None => Ok(None),
+    }
+}
+
+/// The history location (a SQLite path or a `postgres://` URL) the config
+/// and flags point at; `Ok(None)` as for [`open_store`].
+pub(super) fn resolve_db(db: &DbArgs, global: &GlobalArgs) -> anyhow::Result<Option<PathBuf>> {
     let config = match Config::load(global.config.as_deref()) {
         Ok(c) => c,
         Err(diags) => {
@@ -68,8 +84,7 @@ pub(super) fn open_store(db: &DbArgs, global: &GlobalArgs) -> anyhow::Result<Opt
             return Ok(None);
         }
     };
-    let path = history::resolve_path(db.db.as_deref(), &config)?;
-    Ok(Some(Store::open(&path)?))
+    Ok(Some(history::resolve_path(db.db.as_deref(), &config)?))
 }
 
 pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {

@@ -1,13 +1,14 @@
 //! `gameday metrics`: drill trends from the history — MTTD, MTTA, MTTM and
 //! MTTR (median and p90) by scenario and severity, runs by severity, pass
 //! rate and action-item completion — as text, JSON, or Prometheus text
-//! format for node-exporter's textfile collector.
+//! format for node-exporter's textfile collector; `gameday metrics serve`
+//! serves that format for Prometheus to scrape (metrics_serve.rs).
 
 use std::io::Write;
 
 use jiff::Timestamp;
 
-use super::history::{DbArgs, fmt_secs, fmt_time, open_store, write_columns};
+use super::history::{DbArgs, fmt_secs, fmt_time, open_store, resolve_db, write_columns};
 use super::{GlobalArgs, exit};
 use crate::history::metrics::{self, Group, Metrics};
 use crate::history::{RunFilter, exposition, since};
@@ -38,10 +39,52 @@ pub struct Args {
     pub kind: Option<super::history::RunKind>,
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
     pub output: Format,
+    #[command(subcommand)]
+    pub command: Option<MetricsCommand>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum MetricsCommand {
+    /// Serve the metrics on /metrics in the Prometheus text format, read
+    /// from the history per scrape (--since, --scenario and --kind apply).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9464", value_name = "ADDR:PORT")]
+        listen: std::net::SocketAddr,
+        /// Serve a scrape from the previous one's result when younger than
+        /// this many seconds (0: read the history on every scrape).
+        #[arg(long, default_value_t = 5, value_name = "SECONDS")]
+        cache_seconds: u64,
+    },
 }
 
 pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
     let now = Timestamp::now();
+    if let Some(MetricsCommand::Serve {
+        listen,
+        cache_seconds,
+    }) = args.command
+    {
+        if let Some(Err(e)) = args.since.as_deref().map(|s| since::parse_since(s, now)) {
+            crate::errln!("error: {e}");
+            return Ok(exit::USAGE);
+        }
+        let Some(db) = resolve_db(&args.db, global)? else {
+            return Ok(exit::USAGE);
+        };
+        return super::metrics_serve::run(super::metrics_serve::Serve {
+            listen,
+            db,
+            filter: RunFilter {
+                scenario: args.scenario.clone(),
+                kind: args.kind.map(|k| k.as_str().to_string()),
+                since: None,
+                limit: None,
+            },
+            since: args.since.clone(),
+            cache: std::time::Duration::from_secs(cache_seconds),
+        });
+    }
     let since = match args.since.as_deref().map(|s| since::parse_since(s, now)) {
         None => None,
         Some(Ok(t)) => Some(t),

@@ -16,6 +16,7 @@ pub mod init;
 mod init_drill;
 mod logging;
 mod metrics;
+mod metrics_serve;
 mod plan;
 mod rbac;
 mod readiness;

@@ -181,7 +181,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     })
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+/// Until SIGINT or SIGTERM (what Kubernetes sends a pod it stops).
+pub(super) async fn wait_for_signal() -> anyhow::Result<()> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;
     tokio::select! {

@@ -113,7 +113,8 @@ pub struct BasicAuth {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct History {
-    /// SQLite database path. Default: the per-user data directory.
+    /// SQLite database path, or a `postgres://` URL for a history shared by
+    /// many runs (docs/history.md). Default: the per-user data directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathBuf>,
 }

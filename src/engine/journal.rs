@@ -151,6 +151,12 @@ impl Journal {
         }
         Ok(out)
     }
+
+    /// The entries of journal lines kept elsewhere (the history keeps a
+    /// run's lines), read as [`Journal::read`] reads the file.
+    pub fn parse_lines(lines: &[String]) -> Vec<Entry> {
+        lines.iter().filter_map(|l| parse_line(l)).collect()
+    }
 }
 
 /// One journal line. Journals written before the detection events were

@@ -67,11 +67,36 @@ pub enum HistoryError {
     #[error("no action item {id} in history database {}\n  hint: `gameday actions list` shows the ids", path.display())]
     NoSuchAction { path: PathBuf, id: String },
 
+    #[error(
+        "cannot connect to the history database {}: {source}\n  hint: check the URL, that the server is reachable, and the credentials (PGPASSWORD)",
+        location.display()
+    )]
+    PgConnect {
+        /// The URL without its password.
+        location: PathBuf,
+        source: postgres::Error,
+    },
+
+    #[error("history database {}: {}", location.display(), pg_detail(source))]
+    Postgres {
+        location: PathBuf,
+        source: postgres::Error,
+    },
+
     #[error("history database {}: {source}", path.display())]
     Sqlite {
         path: PathBuf,
         source: rusqlite::Error,
     },
+}
+
+/// The server's own message when there is one (`db error` alone says
+/// nothing), else the client's.
+fn pg_detail(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => e.to_string(),
+    }
 }
 
 impl HistoryError {

@@ -2,8 +2,29 @@
 //! is SQLite's `user_version`: migration `i` (1-based) takes the database
 //! from version `i - 1` to `i`. Migrations are append-only: a released one
 //! is never edited, because databases in the field were built by it.
+//!
+//! PostgreSQL has the same migrations, version for version, in its own
+//! dialect ([`PG_MIGRATIONS`]); its version is the highest row of
+//! `gameday_schema_version` (postgres.rs applies them).
 
 use rusqlite::Connection;
+
+/// v4's rewrite of owners stored as serde names into role names, the same
+/// statement on both backends (a macro so `concat!` can use it).
+macro_rules! v4_owner_roles {
+    () => {
+        r#"
+        UPDATE action_items SET owner_role = CASE owner_role
+            WHEN 'alertOwner' THEN 'alert owner'
+            WHEN 'runbookOwner' THEN 'runbook owner'
+            WHEN 'rotationLead' THEN 'on-call rotation lead'
+            WHEN '{"incident":"incidentCommander"}' THEN 'incident commander'
+            WHEN '{"incident":"communications"}' THEN 'communications lead'
+            WHEN '{"incident":"operations"}' THEN 'operations lead'
+            WHEN '{"incident":"sme"}' THEN 'subject-matter expert'
+            ELSE owner_role END;"#
+    };
+}
 
 /// Migration SQL in order; index 0 is version 1.
 pub const MIGRATIONS: &[&str] = &[
@@ -47,21 +68,73 @@ pub const MIGRATIONS: &[&str] = &[
     // scenario that is the merge key (older items, without a rule, merge by
     // title). Owners recorded as serde names (`alertOwner`,
     // `{"incident":"operations"}`) become the role names the reports print.
-    r#"ALTER TABLE action_items ADD COLUMN rule TEXT;
-     ALTER TABLE action_items ADD COLUMN subject TEXT;
-     CREATE INDEX action_items_key ON action_items(rule, subject);
-     UPDATE action_items SET owner_role = CASE owner_role
-         WHEN 'alertOwner' THEN 'alert owner'
-         WHEN 'runbookOwner' THEN 'runbook owner'
-         WHEN 'rotationLead' THEN 'on-call rotation lead'
-         WHEN '{"incident":"incidentCommander"}' THEN 'incident commander'
-         WHEN '{"incident":"communications"}' THEN 'communications lead'
-         WHEN '{"incident":"operations"}' THEN 'operations lead'
-         WHEN '{"incident":"sme"}' THEN 'subject-matter expert'
-         ELSE owner_role END;"#,
+    concat!(
+        "ALTER TABLE action_items ADD COLUMN rule TEXT;
+         ALTER TABLE action_items ADD COLUMN subject TEXT;
+         CREATE INDEX action_items_key ON action_items(rule, subject);",
+        v4_owner_roles!()
+    ),
     // v5: tabletop drills are recorded beside game days; trends can be
     // read for one kind or both.
     "ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'scenario';",
+    // v6: the run's journal, line by line, so `gameday report --run-id`
+    // rebuilds a run whose directory is gone (a pod deleted with its
+    // volume). No foreign key: the lines may be kept before the run's row.
+    "CREATE TABLE journal_lines (
+        run_id TEXT NOT NULL,
+        seq    INTEGER NOT NULL,
+        line   TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
+    ) STRICT;",
+];
+
+/// The same migrations for PostgreSQL. Text columns compared or sorted are
+/// `COLLATE "C"`, so ordering is bytewise as in SQLite whatever the
+/// database's locale; integers are BIGINT (SQLite's are 64-bit).
+pub const PG_MIGRATIONS: &[&str] = &[
+    r#"CREATE TABLE runs (
+        run_id        TEXT COLLATE "C" PRIMARY KEY,
+        scenario      TEXT COLLATE "C" NOT NULL,
+        severity      TEXT COLLATE "C",
+        status        TEXT NOT NULL,
+        exit_code     INTEGER NOT NULL,
+        started_at_ms BIGINT NOT NULL,
+        ended_at_ms   BIGINT,
+        ttd_seconds   DOUBLE PRECISION,
+        tta_seconds   DOUBLE PRECISION,
+        ttr_seconds   DOUBLE PRECISION,
+        score         DOUBLE PRECISION,
+        passed        BOOLEAN NOT NULL,
+        run_dir       TEXT NOT NULL,
+        recorded_at_ms BIGINT NOT NULL
+    );"#,
+    r#"CREATE TABLE action_items (
+        id          BIGSERIAL PRIMARY KEY,
+        run_id      TEXT COLLATE "C" NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+        item_id     TEXT COLLATE "C" NOT NULL,
+        title       TEXT COLLATE "C" NOT NULL,
+        owner_role  TEXT COLLATE "C",
+        due         TEXT COLLATE "C",
+        priority    TEXT COLLATE "C",
+        done_at_ms  BIGINT,
+        UNIQUE (run_id, item_id)
+    );"#,
+    "ALTER TABLE runs ADD COLUMN ttm_seconds DOUBLE PRECISION;
+     CREATE INDEX runs_started_at ON runs(started_at_ms);
+     CREATE INDEX runs_scenario ON runs(scenario, started_at_ms);",
+    concat!(
+        r#"ALTER TABLE action_items ADD COLUMN rule TEXT COLLATE "C";
+         ALTER TABLE action_items ADD COLUMN subject TEXT COLLATE "C";
+         CREATE INDEX action_items_key ON action_items(rule, subject);"#,
+        v4_owner_roles!()
+    ),
+    r#"ALTER TABLE runs ADD COLUMN kind TEXT COLLATE "C" NOT NULL DEFAULT 'scenario';"#,
+    r#"CREATE TABLE journal_lines (
+        run_id TEXT COLLATE "C" NOT NULL,
+        seq    BIGINT NOT NULL,
+        line   TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
+    );"#,
 ];
 
 /// The version a database has after all migrations.
@@ -127,6 +200,11 @@ pub fn migrate_to(conn: &mut Connection, target: i64) -> rusqlite::Result<Migrat
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn both_backends_have_the_same_versions() {
+        assert_eq!(PG_MIGRATIONS.len(), MIGRATIONS.len());
+    }
 
     #[test]
     fn fresh_database_reaches_latest_and_rerun_is_a_no_op() {

@@ -1,16 +1,20 @@
-//! The SQLite store: opening (WAL, busy timeout, migrations), recording runs
-//! and reading them back for listings, metrics and action tracking.
+//! The one interface the history commands use, whichever backend holds the
+//! history: a SQLite file (the default, sqlite.rs) or a PostgreSQL database
+//! shared by many runs (`postgres://…`, postgres.rs). The location says
+//! which; every method means the same on both, and the tests hold the two
+//! to the same output.
 
-use std::path::{Path, PathBuf};
+use std::collections::HashMap;
+use std::path::Path;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use jiff::civil::Date;
-use rusqlite::types::Type;
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use serde::Serialize;
 
-use super::schema::{self, Migrated};
+use super::merged::{Completion, MergedAction, key_of, merged_key};
+use super::path::{is_postgres, redacted};
+use super::postgres::PgStore;
+use super::sqlite::SqliteStore;
 use super::{ActionItem, HistoryError, RunRecord};
 
 /// How long a write waits for another gameday process before reporting the
@@ -20,6 +24,8 @@ pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
+    /// SQLite: how long to wait for a lock. PostgreSQL: the connect timeout
+    /// and the lock timeout of each statement.
     pub busy_timeout: Duration,
 }
 
@@ -55,78 +61,49 @@ pub struct StoredAction {
     pub item: ActionItem,
 }
 
+enum Backend {
+    Sqlite(SqliteStore),
+    Postgres(Box<PgStore>),
+}
+
+/// An open history.
 pub struct Store {
-    pub(super) conn: Connection,
-    path: PathBuf,
+    backend: Backend,
+}
+
+/// Calls the same method on whichever backend is open.
+macro_rules! each {
+    ($self:expr, $s:ident => $call:expr) => {
+        match $self {
+            Backend::Sqlite($s) => $call,
+            Backend::Postgres($s) => $call,
+        }
+    };
 }
 
 impl Store {
-    pub fn open(path: &Path) -> Result<Store, HistoryError> {
-        Store::open_with(path, &OpenOptions::default())
+    pub fn open(location: &Path) -> Result<Store, HistoryError> {
+        Store::open_with(location, &OpenOptions::default())
     }
 
-    /// Opens (creating it and its directory if needed) and migrates the
-    /// database. WAL mode lets `gameday history` read while a run records.
-    pub fn open_with(path: &Path, options: &OpenOptions) -> Result<Store, HistoryError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| HistoryError::CreateDir {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
-        let sql = |e| HistoryError::from_sqlite(path, e);
-        let mut conn = Connection::open(path).map_err(sql)?;
-        conn.busy_timeout(options.busy_timeout).map_err(sql)?;
-        conn.pragma_update(None, "foreign_keys", true)
-            .map_err(sql)?;
-        // Checks before any setting that writes to the file: garbage,
-        // another program's database and a newer schema are reported with
-        // the file left exactly as it was.
-        match schema::migrate_to(&mut conn, schema::LATEST).map_err(sql)? {
-            Migrated::TooNew { found } => {
-                return Err(HistoryError::TooNew {
-                    path: path.to_path_buf(),
-                    found,
-                    known: schema::LATEST,
-                });
-            }
-            Migrated::Foreign => {
-                return Err(HistoryError::Foreign {
-                    path: path.to_path_buf(),
-                });
-            }
-            Migrated::Upgraded { from } if from != schema::LATEST => {
-                let to = schema::LATEST;
-                tracing::info!(path = %path.display(), from, to, "history schema migrated");
-            }
-            Migrated::Upgraded { .. } => {}
-        }
-        // WAL: `gameday history` and `metrics` read while a run records.
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(sql)?;
-        tracing::debug!(path = %path.display(), %mode, "history database opened");
-        // In WAL mode NORMAL never corrupts the database; a power cut may
-        // only lose the last commits. The run directory (fsynced journal) is
-        // the record of truth, so a sync per commit buys nothing here.
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(sql)?;
-        Ok(Store {
-            conn,
-            path: path.to_path_buf(),
-        })
+    /// Opens (creating and migrating as needed) the history at `location`:
+    /// a `postgres://` or `postgresql://` URL, else a SQLite file path.
+    pub fn open_with(location: &Path, options: &OpenOptions) -> Result<Store, HistoryError> {
+        let backend = match location.to_str().filter(|l| is_postgres(l)) {
+            Some(url) => Backend::Postgres(Box::new(PgStore::open(url, options)?)),
+            None => Backend::Sqlite(SqliteStore::open_with(location, options)?),
+        };
+        Ok(Store { backend })
     }
 
+    /// Where the history is, fit to print: a PostgreSQL URL without its
+    /// password.
     pub fn path(&self) -> &Path {
-        &self.path
+        each!(&self.backend, s => s.path())
     }
 
     pub fn schema_version(&self) -> Result<i64, HistoryError> {
-        schema::version(&self.conn).map_err(|e| self.err(e))
-    }
-
-    pub(super) fn err(&self, e: rusqlite::Error) -> HistoryError {
-        HistoryError::from_sqlite(&self.path, e)
+        each!(&self.backend, s => s.schema_version())
     }
 
     /// Records a run and its action items. Recording the same run again
@@ -136,144 +113,35 @@ impl Store {
     /// The run directory must exist: it is the run's primary record, and
     /// writing it first is what makes a locked or corrupt database harmless.
     pub fn record(&mut self, run: &RunRecord) -> Result<(), HistoryError> {
-        self.record_inner(run)
-            .map_err(|cause| HistoryError::NotRecorded {
-                run_id: run.run_id.clone(),
+        let recorded = if run.run_dir.is_dir() {
+            each!(&mut self.backend, s => s.record_run(run))
+        } else {
+            Err(HistoryError::RunDirMissing {
                 run_dir: run.run_dir.clone(),
-                cause: Box::new(cause),
             })
+        };
+        recorded.map_err(|cause| HistoryError::NotRecorded {
+            run_id: run.run_id.clone(),
+            run_dir: run.run_dir.clone(),
+            cause: Box::new(cause),
+        })
     }
 
-    fn record_inner(&mut self, run: &RunRecord) -> Result<(), HistoryError> {
-        if !run.run_dir.is_dir() {
-            return Err(HistoryError::RunDirMissing {
-                run_dir: run.run_dir.clone(),
-            });
-        }
-        let path = self.path.clone();
-        let sql = |e| HistoryError::from_sqlite(&path, e);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql)?;
-        tx.execute(
-            "INSERT INTO runs (run_id, scenario, severity, status, exit_code, started_at_ms,
-                 ended_at_ms, ttd_seconds, tta_seconds, ttm_seconds, ttr_seconds, score, passed,
-                 run_dir, recorded_at_ms, kind)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-             ON CONFLICT (run_id) DO UPDATE SET
-                 scenario = excluded.scenario, severity = excluded.severity,
-                 status = excluded.status, exit_code = excluded.exit_code,
-                 started_at_ms = excluded.started_at_ms, ended_at_ms = excluded.ended_at_ms,
-                 ttd_seconds = excluded.ttd_seconds, tta_seconds = excluded.tta_seconds,
-                 ttm_seconds = excluded.ttm_seconds, ttr_seconds = excluded.ttr_seconds,
-                 score = excluded.score, passed = excluded.passed, run_dir = excluded.run_dir,
-                 recorded_at_ms = excluded.recorded_at_ms, kind = excluded.kind",
-            params![
-                run.run_id,
-                run.scenario,
-                run.severity,
-                run.status,
-                run.exit_code,
-                run.started_at.as_millisecond(),
-                run.ended_at.map(|t| t.as_millisecond()),
-                finite(run.ttd_seconds),
-                finite(run.tta_seconds),
-                finite(run.ttm_seconds),
-                finite(run.ttr_seconds),
-                finite(run.score),
-                run.passed,
-                run.run_dir.to_string_lossy(),
-                Timestamp::now().as_millisecond(),
-                run.kind,
-            ],
-        )
-        .map_err(sql)?;
-        for item in &run.action_items {
-            tx.execute(
-                "INSERT INTO action_items (run_id, item_id, title, owner_role, due, priority,
-                     done_at_ms, rule, subject)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                 ON CONFLICT (run_id, item_id) DO UPDATE SET
-                     title = excluded.title, owner_role = excluded.owner_role,
-                     due = excluded.due, priority = excluded.priority,
-                     done_at_ms = coalesce(action_items.done_at_ms, excluded.done_at_ms),
-                     rule = excluded.rule, subject = excluded.subject",
-                params![
-                    run.run_id,
-                    item.id,
-                    item.title,
-                    item.owner_role,
-                    item.due.map(|d| d.to_string()),
-                    item.priority,
-                    item.done_at.map(|t| t.as_millisecond()),
-                    item.rule,
-                    item.subject,
-                ],
-            )
-            .map_err(sql)?;
-        }
-        tx.commit().map_err(sql)
+    /// Keeps the run's journal (its `journal.jsonl` lines) in the history,
+    /// replacing any kept before, so the run can be rebuilt without its
+    /// directory.
+    pub fn record_journal(&mut self, run_id: &str, lines: &[String]) -> Result<(), HistoryError> {
+        each!(&mut self.backend, s => s.record_journal(run_id, lines))
+    }
+
+    /// The journal lines kept for `run_id`; empty when none were.
+    pub fn journal(&self, run_id: &str) -> Result<Vec<String>, HistoryError> {
+        each!(&self.backend, s => s.journal(run_id))
     }
 
     /// Runs matching `filter`, newest first, each with its action items.
     pub fn runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, HistoryError> {
-        let limit = filter
-            .limit
-            .and_then(|l| i64::try_from(l).ok())
-            .unwrap_or(-1);
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT run_id, scenario, severity, status, exit_code, started_at_ms, ended_at_ms,
-                        ttd_seconds, tta_seconds, ttm_seconds, ttr_seconds, score, passed, run_dir, kind
-                 FROM runs r WHERE {RUN_FILTER}
-                 ORDER BY started_at_ms DESC, run_id DESC LIMIT ?3"
-            ))
-            .map_err(|e| self.err(e))?;
-        let since = filter.since.map(|t| t.as_millisecond());
-        let mut runs = stmt
-            .query_map(
-                params![filter.scenario, since, limit, filter.kind],
-                run_from_row,
-            )
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| self.err(e))?;
-        // One query for the items of every run in the window rather than
-        // one per run: metrics read thousands of runs. Without a limit the
-        // filter applies directly (the common, large case); with one, only
-        // the items of the runs the limit kept are read.
-        let index: std::collections::HashMap<String, usize> = runs
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.run_id.clone(), i))
-            .collect();
-        let items_sql = if filter.limit.is_some() {
-            format!(
-                "{ACTION_SELECT} WHERE a.run_id IN (SELECT run_id FROM runs r WHERE {RUN_FILTER}
-                     ORDER BY started_at_ms DESC, run_id DESC LIMIT ?3)
-                 ORDER BY a.id"
-            )
-        } else {
-            format!("{ACTION_SELECT} WHERE {RUN_FILTER} AND ?3 = -1 ORDER BY a.id")
-        };
-        let mut stmt = self
-            .conn
-            .prepare_cached(&items_sql)
-            .map_err(|e| self.err(e))?;
-        let items = stmt
-            .query_map(
-                params![filter.scenario, since, limit, filter.kind],
-                action_from_row,
-            )
-            .map_err(|e| self.err(e))?;
-        for item in items {
-            let item = item.map_err(|e| self.err(e))?;
-            if let Some(&i) = index.get(&item.run_id) {
-                runs[i].action_items.push(item.item);
-            }
-        }
-        Ok(runs)
+        each!(&self.backend, s => s.runs(filter))
     }
 
     /// Action items, the ones due soonest first (undated last).
@@ -282,128 +150,102 @@ impl Store {
         open_only: bool,
         scenario: Option<&str>,
     ) -> Result<Vec<StoredAction>, HistoryError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
-                "{ACTION_SELECT}
-                 WHERE (?1 = 0 OR a.done_at_ms IS NULL) AND (?2 IS NULL OR r.scenario = ?2)
-                 ORDER BY a.due IS NULL, a.due, a.id"
-            ))
-            .map_err(|e| self.err(e))?;
-        stmt.query_map(params![open_only, scenario], action_from_row)
-            .and_then(|rows| rows.collect())
-            .map_err(|e| self.err(e))
+        each!(&self.backend, s => s.actions(open_only, scenario))
     }
 
     /// Looks an action item up by its number (`12`, or `#12` as `list` shows
     /// it) or by `RUN_ID:ITEM_ID`.
     pub fn action(&self, reference: &str) -> Result<StoredAction, HistoryError> {
-        let reference = reference.trim();
-        let found = if let Ok(number) = reference.trim_start_matches('#').parse::<i64>() {
-            self.conn
-                .query_row(
-                    &format!("{ACTION_SELECT} WHERE a.id = ?1"),
-                    [number],
-                    action_from_row,
-                )
-                .optional()
-        } else if let Some((run_id, item_id)) = reference.rsplit_once(':') {
-            self.conn
-                .query_row(
-                    &format!("{ACTION_SELECT} WHERE a.run_id = ?1 AND a.item_id = ?2"),
-                    [run_id, item_id],
-                    action_from_row,
-                )
-                .optional()
-        } else {
-            Ok(None)
+        let found = match ActionRef::parse(reference) {
+            Some(r) => each!(&self.backend, s => s.action_by(&r))?,
+            None => None,
         };
-        found
-            .map_err(|e| self.err(e))?
+        found.ok_or_else(|| HistoryError::NoSuchAction {
+            path: self.path().to_path_buf(),
+            id: reference.trim().to_string(),
+        })
+    }
+
+    /// Action items merged across runs, one per key, due soonest first.
+    pub fn merged_actions(
+        &self,
+        open_only: bool,
+        scenario: Option<&str>,
+    ) -> Result<Vec<MergedAction>, HistoryError> {
+        each!(&self.backend, s => s.merged(open_only, scenario, None))
+    }
+
+    /// The merged item an item reference (`12`, `#12`, `RUN_ID:ITEM_ID`)
+    /// belongs to.
+    pub fn merged_action(&self, reference: &str) -> Result<MergedAction, HistoryError> {
+        let item = self.action(reference)?;
+        let (scenario, rule, subject) = key_of(&item);
+        let key = Some((rule.as_str(), subject.as_str()));
+        each!(&self.backend, s => s.merged(false, Some(&scenario), key))?
+            .pop()
             .ok_or_else(|| HistoryError::NoSuchAction {
-                path: self.path.clone(),
-                id: reference.to_string(),
+                path: self.path().to_path_buf(),
+                id: reference.trim().to_string(),
             })
     }
-}
 
-/// NaN and infinities are not times; store them as unknown rather than
-/// poisoning every median computed later.
-fn finite(v: Option<f64>) -> Option<f64> {
-    v.filter(|x| x.is_finite())
-}
-
-/// The condition a [`RunFilter`] puts on `runs r` (?1 scenario, ?2 since in
-/// ms, ?4 kind); shared by the run and item queries so they always agree.
-const RUN_FILTER: &str = "(?1 IS NULL OR r.scenario = ?1) AND (?2 IS NULL OR r.started_at_ms >= ?2)
-     AND (?4 IS NULL OR r.kind = ?4)";
-
-const ACTION_SELECT: &str =
-    "SELECT a.id, a.run_id, r.scenario, r.started_at_ms, a.item_id, a.title,
-        a.owner_role, a.due, a.priority, a.done_at_ms, a.rule, a.subject
-     FROM action_items a JOIN runs r ON r.run_id = a.run_id";
-
-pub(super) fn timestamp(row: &Row<'_>, idx: usize) -> rusqlite::Result<Timestamp> {
-    let ms: i64 = row.get(idx)?;
-    Timestamp::from_millisecond(ms)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Integer, Box::new(e)))
-}
-
-pub(super) fn opt_timestamp(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Timestamp>> {
-    match row.get::<_, Option<i64>>(idx)? {
-        None => Ok(None),
-        Some(_) => timestamp(row, idx).map(Some),
+    /// Marks every open occurrence of the item's key done at `at`. Marking
+    /// it again keeps the first completion times, so the record cannot drift.
+    pub fn mark_done(
+        &mut self,
+        reference: &str,
+        at: Timestamp,
+    ) -> Result<Completion, HistoryError> {
+        let merged = self.merged_action(reference)?;
+        if merged.open == 0 {
+            return Ok(Completion::AlreadyDone(merged));
+        }
+        let (rule, subject) = merged_key(&merged);
+        let key = (rule.as_str(), subject.as_str());
+        each!(&mut self.backend, s => s.mark_key_done(at, &merged.scenario, key))?;
+        self.merged_action(&merged.number.to_string())
+            .map(Completion::Done)
     }
 }
 
-fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
-    Ok(RunRecord {
-        run_id: row.get(0)?,
-        kind: row.get(14)?,
-        scenario: row.get(1)?,
-        severity: row.get(2)?,
-        status: row.get(3)?,
-        exit_code: row.get(4)?,
-        started_at: timestamp(row, 5)?,
-        ended_at: opt_timestamp(row, 6)?,
-        ttd_seconds: row.get(7)?,
-        tta_seconds: row.get(8)?,
-        ttm_seconds: row.get(9)?,
-        ttr_seconds: row.get(10)?,
-        score: row.get(11)?,
-        passed: row.get(12)?,
-        run_dir: PathBuf::from(row.get::<_, String>(13)?),
-        action_items: Vec::new(),
-    })
+/// How a user names an action item.
+pub(super) enum ActionRef<'a> {
+    /// The number `list` shows (`12` or `#12`).
+    Number(i64),
+    /// `RUN_ID:ITEM_ID`.
+    Key(&'a str, &'a str),
 }
 
-/// A `YYYY-MM-DD` column that may be NULL.
-pub(super) fn opt_date(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Date>> {
-    match row.get::<_, Option<String>>(idx)? {
-        None => Ok(None),
-        Some(s) => s
-            .parse::<Date>()
-            .map(Some)
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e))),
+impl<'a> ActionRef<'a> {
+    fn parse(reference: &'a str) -> Option<ActionRef<'a>> {
+        let reference = reference.trim();
+        if let Ok(number) = reference.trim_start_matches('#').parse::<i64>() {
+            return Some(ActionRef::Number(number));
+        }
+        let (run_id, item_id) = reference.rsplit_once(':')?;
+        Some(ActionRef::Key(run_id, item_id))
     }
 }
 
-fn action_from_row(row: &Row<'_>) -> rusqlite::Result<StoredAction> {
-    let due = opt_date(row, 7)?;
-    Ok(StoredAction {
-        number: row.get(0)?,
-        run_id: row.get(1)?,
-        scenario: row.get(2)?,
-        run_started_at: timestamp(row, 3)?,
-        item: ActionItem {
-            id: row.get(4)?,
-            title: row.get(5)?,
-            owner_role: row.get(6)?,
-            due,
-            priority: row.get(8)?,
-            done_at: opt_timestamp(row, 9)?,
-            rule: row.get(10)?,
-            subject: row.get(11)?,
-        },
-    })
+/// Hands each item to its run (`runs` came from the same filter, so every
+/// item's run is there unless a run was recorded between the two reads).
+pub(super) fn attach_items(runs: &mut [RunRecord], items: Vec<StoredAction>) {
+    let index: HashMap<String, usize> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.run_id.clone(), i))
+        .collect();
+    for item in items {
+        if let Some(&i) = index.get(&item.run_id) {
+            runs[i].action_items.push(item.item);
+        }
+    }
+}
+
+/// `location` as it may be printed (see [`redacted`]).
+pub fn display_location(location: &Path) -> String {
+    match location.to_str() {
+        Some(l) if is_postgres(l) => redacted(l),
+        _ => location.display().to_string(),
+    }
 }

@@ -153,7 +153,8 @@ fn read_history(path: &std::path::Path) -> Result<HistoryView, ReadinessError> {
         .collect();
     let actions = store.merged_actions(false, None)?;
     Ok(HistoryView {
-        path: path.display().to_string(),
+        // The store's own name for it: a PostgreSQL URL without its password.
+        path: store.path().display().to_string(),
         runs,
         actions,
     })

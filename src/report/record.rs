@@ -78,7 +78,7 @@ pub fn db_path(config: &Config) -> Result<PathBuf, history::HistoryError> {
 pub enum RecordError {
     #[error("history not recorded: {0}")]
     NoDatabase(#[source] history::HistoryError),
-    #[error("history not recorded in {}: {source}", .db.display())]
+    #[error("history not recorded in {}: {source}", history::display_location(.db))]
     NotWritten {
         db: PathBuf,
         #[source]
@@ -86,13 +86,29 @@ pub enum RecordError {
     },
 }
 
-/// Records the run; returns the database path, or a warning to print.
-pub fn record(report: &RunReport, dir: &Path, config: &Config) -> Result<PathBuf, RecordError> {
+/// Records the run with its journal; returns where (printable: a
+/// PostgreSQL URL without its password), or a warning to print.
+pub fn record(report: &RunReport, dir: &Path, config: &Config) -> Result<String, RecordError> {
     let db = db_path(config).map_err(RecordError::NoDatabase)?;
-    if let Err(source) = history::record(&db, &RunRecord::from((report, dir))) {
+    let journal = journal_lines(dir);
+    let run = RunRecord::from((report, dir));
+    if let Err(source) = history::record(&db, &run, journal.as_deref()) {
         return Err(RecordError::NotWritten { db, source });
     }
-    Ok(db)
+    Ok(history::display_location(&db))
+}
+
+/// The run's `journal.jsonl`, line by line, for the history to keep; None
+/// when it cannot be read (the run row is still recorded).
+fn journal_lines(dir: &Path) -> Option<Vec<String>> {
+    let path = dir.join(crate::engine::rundir::JOURNAL);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text.lines().map(str::to_string).collect()),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "journal not kept in the history");
+            None
+        }
+    }
 }
 
 #[cfg(test)]
@@ -119,8 +135,8 @@ mod tests {
         let db = dir.path().join("h.db");
         // The history only points at run directories that exist.
         let rec = RunRecord::from((&r, dir.path()));
-        history::record(&db, &rec).unwrap();
-        history::record(&db, &rec).unwrap();
+        history::record(&db, &rec, None).unwrap();
+        history::record(&db, &rec, None).unwrap();
         let runs = history::Store::open(&db)
             .unwrap()
             .runs(&Default::default())

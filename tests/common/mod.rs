@@ -4,4 +4,5 @@
 
 pub mod golden;
 pub mod harness;
+pub mod postgres;
 pub mod strict_json;
