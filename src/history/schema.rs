@@ -62,6 +62,9 @@ pub const MIGRATIONS: &[&str] = &[
     // v5: tabletop drills are recorded beside game days; trends can be
     // read for one kind or both.
     "ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'scenario';",
+    // v6: scheduled runs the calendar skipped are recorded with status
+    // `skipped` and the reason (a blackout, a freeze, on-call fatigue).
+    "ALTER TABLE runs ADD COLUMN reason TEXT;",
 ];
 
 /// The version a database has after all migrations.

@@ -159,8 +159,8 @@ impl Store {
         tx.execute(
             "INSERT INTO runs (run_id, scenario, severity, status, exit_code, started_at_ms,
                  ended_at_ms, ttd_seconds, tta_seconds, ttm_seconds, ttr_seconds, score, passed,
-                 run_dir, recorded_at_ms, kind)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                 run_dir, recorded_at_ms, kind, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
              ON CONFLICT (run_id) DO UPDATE SET
                  scenario = excluded.scenario, severity = excluded.severity,
                  status = excluded.status, exit_code = excluded.exit_code,
@@ -168,7 +168,8 @@ impl Store {
                  ttd_seconds = excluded.ttd_seconds, tta_seconds = excluded.tta_seconds,
                  ttm_seconds = excluded.ttm_seconds, ttr_seconds = excluded.ttr_seconds,
                  score = excluded.score, passed = excluded.passed, run_dir = excluded.run_dir,
-                 recorded_at_ms = excluded.recorded_at_ms, kind = excluded.kind",
+                 recorded_at_ms = excluded.recorded_at_ms, kind = excluded.kind,
+                 reason = excluded.reason",
             params![
                 run.run_id,
                 run.scenario,
@@ -186,6 +187,7 @@ impl Store {
                 run.run_dir.to_string_lossy(),
                 Timestamp::now().as_millisecond(),
                 run.kind,
+                run.reason,
             ],
         )
         .map_err(sql)?;
@@ -226,7 +228,7 @@ impl Store {
             .conn
             .prepare_cached(&format!(
                 "SELECT run_id, scenario, severity, status, exit_code, started_at_ms, ended_at_ms,
-                        ttd_seconds, tta_seconds, ttm_seconds, ttr_seconds, score, passed, run_dir, kind
+                        ttd_seconds, tta_seconds, ttm_seconds, ttr_seconds, score, passed, run_dir, kind, reason
                  FROM runs r WHERE {RUN_FILTER}
                  ORDER BY started_at_ms DESC, run_id DESC LIMIT ?3"
             ))
@@ -374,6 +376,7 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
         passed: row.get(12)?,
         run_dir: PathBuf::from(row.get::<_, String>(13)?),
         action_items: Vec::new(),
+        reason: row.get(15)?,
     })
 }
 
