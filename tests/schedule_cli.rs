@@ -9,6 +9,7 @@
 
 mod common;
 mod faults_support;
+mod history_support;
 
 use std::path::Path;
 
@@ -256,6 +257,72 @@ async fn a_scheduled_run_in_a_blackout_exits_0_as_skipped_and_touches_nothing() 
         .unwrap();
     let m: Value = serde_json::from_slice(&metrics.stdout).unwrap();
     assert_eq!(m["overall"]["runs"], 0, "{m}");
+}
+
+#[test]
+fn fatigue_skips_only_the_schedules_that_would_page_after_a_recent_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let scale = "    - {name: shrink, type: scale, duration: 5s, selector: {namespace: shop, kind: Deployment, name: frontend}, params: {replicas: 1}}";
+    let quiet = faults_support::scenario_text("quiet", scale, "");
+    let paging = format!(
+        "{}  detection:\n    alerts:\n      - {{name: CheckoutDown, within: 2m}}\n",
+        faults_support::scenario_text("paging", scale, "")
+    );
+    std::fs::write(dir.path().join("quiet.yaml"), quiet).unwrap();
+    std::fs::write(dir.path().join("paging.yaml"), paging).unwrap();
+    let cfg = config(
+        dir.path(),
+        "  - {name: pages, file: paging.yaml, cron: \"0 10 * * 2\"}\n  - {name: silent, file: quiet.yaml, cron: \"0 10 * * 2\"}\n",
+    );
+    // A run that paged (its alert fired after 40 s) on Monday 30 Nov,
+    // 12:00 UTC: 22 hours before Tuesday 10:00 Berlin.
+    let paged = history_support::run(
+        "r-paged",
+        "checkout",
+        Some("SEV2"),
+        "2026-11-30T11:00:00Z",
+        [Some(40.0), Some(90.0), None, None],
+        true,
+        dir.path(),
+    );
+    gameday::history::record(&dir.path().join("history.db"), &paged).unwrap();
+    let from = "2026-12-01T00:00:00Z";
+    let (code, out, err) = gameday(
+        dir.path(),
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "schedule",
+            "list",
+            "--from",
+            from,
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["skip"]["rule"], "fatigue", "{out}");
+    let reason = v[0]["skip"]["reason"].as_str().unwrap();
+    assert!(reason.contains("run r-paged (checkout)"), "{reason}");
+    assert!(reason.contains("within the last 24h"), "{reason}");
+    assert_eq!(v[1]["status"], "open", "{out}");
+    // A week on, the page is out of the window.
+    let (_, out, _) = gameday(
+        dir.path(),
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "schedule",
+            "list",
+            "--from",
+            "2026-12-02T00:00:00Z",
+            "-o",
+            "json",
+        ],
+    );
+    let v: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["status"], "open", "{out}");
 }
 
 #[test]

@@ -34,8 +34,9 @@ pub enum ScheduleCommand {
     Next(NextArgs),
 }
 
+/// What `list` and `next` share: the instant, the history, the format.
 #[derive(Debug, clap::Args)]
-pub struct ListArgs {
+pub struct ViewArgs {
     /// Compute from this instant (RFC 3339) instead of now.
     #[arg(long, value_name = "TIME")]
     pub from: Option<Timestamp>,
@@ -46,17 +47,18 @@ pub struct ListArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct NextArgs {
     /// How many runs to show.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub count: usize,
-    /// Compute from this instant (RFC 3339) instead of now.
-    #[arg(long, value_name = "TIME")]
-    pub from: Option<Timestamp>,
     #[command(flatten)]
-    pub db: DbArgs,
-    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+    pub view: ViewArgs,
 }
 
 /// One upcoming run as `list` and `next` print it.
@@ -75,10 +77,11 @@ struct Planned {
 }
 
 pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
-    let (from, count, db, output, list) = match &args.command {
-        ScheduleCommand::List(a) => (a.from, 1, &a.db, a.output, true),
-        ScheduleCommand::Next(a) => (a.from, a.count, &a.db, a.output, false),
+    let (view, count, list) = match &args.command {
+        ScheduleCommand::List(a) => (&a.view, 1, true),
+        ScheduleCommand::Next(a) => (&a.view, a.count, false),
     };
+    let (from, db, output) = (view.from, &view.db, view.output);
     let Some(config) = load_config(global) else {
         return Ok(exit::USAGE);
     };
@@ -225,19 +228,14 @@ fn planned(
     }
 }
 
-fn verdict(
-    file: &Path,
-    config: &Config,
-    cal: &Calendar,
-    pages: &[Page],
-    at: Timestamp,
-) -> Option<Skip> {
-    let pages = if pages.is_empty() || !would_page(file, config) {
-        &[][..]
+/// The pages that count for a schedule's runs: none when its file pages
+/// nobody (read once per schedule, not per run).
+fn pages_for<'a>(file: &Path, config: &Config, pages: &'a [Page]) -> &'a [Page] {
+    if pages.is_empty() || !would_page(file, config) {
+        &[]
     } else {
         pages
-    };
-    cal.check(at, pages)
+    }
 }
 
 fn plan_one(
@@ -253,7 +251,7 @@ fn plan_one(
     let at = sched.cron.next_after(from, cal.zone());
     let skip = at
         .as_ref()
-        .and_then(|z| verdict(&file, config, cal, pages, z.timestamp()));
+        .and_then(|z| cal.check(z.timestamp(), pages_for(&file, config, pages)));
     Ok(planned(s, file, cal, at, skip))
 }
 
@@ -270,14 +268,19 @@ fn plan_next(
         .iter()
         .map(Scheduled::from_config)
         .collect::<Result<Vec<_>, _>>()?;
+    let counted: Vec<&[Page]> = config
+        .schedules
+        .iter()
+        .map(|s| pages_for(&schedule_file(global, s), config, pages))
+        .collect();
     let runs = calendar::upcoming(&scheduled, cal.zone(), from, count);
     Ok(runs
         .into_iter()
         .filter_map(|u| {
-            let s = config.schedules.iter().find(|s| s.name == u.schedule)?;
-            let file = schedule_file(global, s);
-            let skip = verdict(&file, config, cal, pages, u.at.timestamp());
-            Some(planned(s, file, cal, Some(u.at), skip))
+            let i = config.schedules.iter().position(|s| s.name == u.schedule)?;
+            let s = &config.schedules[i];
+            let skip = cal.check(u.at.timestamp(), counted[i]);
+            Some(planned(s, schedule_file(global, s), cal, Some(u.at), skip))
         })
         .collect())
 }

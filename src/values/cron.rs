@@ -322,6 +322,32 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// The skipping walk finds what a walk over every minute finds,
+        /// across DST changes (the brute force sees each real instant).
+        #[test]
+        fn next_after_equals_the_minute_by_minute_walk(
+            secs in 1_774_000_000i64..1_793_000_000,
+            expr in proptest::sample::select(vec![
+                "30 2 * * *", "0 10 * * 2", "*/20 1-3 * * *", "15 */3 * * 1-5", "0 0 1 * mon", "45 23 * * 0",
+            ]),
+            zone in proptest::sample::select(vec!["Europe/Berlin", "America/New_York", "UTC"]),
+        ) {
+            let tz = TimeZone::get(zone).unwrap();
+            let c = cron(expr);
+            let from = Timestamp::from_second(secs).unwrap();
+            let mut t = Timestamp::from_second(secs - secs.rem_euclid(60) + 60).unwrap();
+            let brute = loop {
+                let z = t.to_zoned(tz.clone());
+                if c.matches(&z.datetime()) {
+                    break z;
+                }
+                t += 1.minute();
+            };
+            proptest::prop_assert_eq!(c.next_after(from, &tz).unwrap(), brute);
+        }
+    }
+
     #[test]
     fn bad_expressions_say_which_field() {
         let e = |s: &str| s.parse::<Cron>().unwrap_err().message;
