@@ -326,6 +326,49 @@ fn fatigue_skips_only_the_schedules_that_would_page_after_a_recent_page() {
 }
 
 #[test]
+fn a_scheduled_drill_in_a_freeze_is_skipped_and_recorded_as_a_drill() {
+    let dir = tempfile::tempdir().unwrap();
+    let drill = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/drills/escalation-primary-never-acks.yaml");
+    let schedules = format!(
+        "  - {{name: tabletop, file: {}, cron: \"0 10 * * 2\"}}\n",
+        drill.display()
+    );
+    let cfg = config(dir.path(), &schedules);
+    let out = dir.path().join("run");
+    // Monday 30 November, 11:00 Berlin: the Black Friday freeze.
+    let (code, stdout, err) = gameday(
+        dir.path(),
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "drill",
+            drill.to_str().unwrap(),
+            "--ci",
+            "--schedule",
+            "tabletop",
+            "--now",
+            "2026-11-30T10:00:00Z",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}{err}");
+    assert_eq!(
+        stdout.trim(),
+        "skipped: change freeze black-friday until 2026-11-30T23:59:59Z: peak trading"
+    );
+    let result: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
+    assert_eq!(result["kind"], "drill");
+    assert_eq!(result["rule"], "freeze");
+    let (_, listed, _) = gameday(dir.path(), &["history", "-o", "json"]);
+    let rows: Vec<Value> = serde_json::from_str(&listed).unwrap();
+    assert_eq!(rows[0]["kind"], "drill");
+    assert_eq!(rows[0]["status"], "skipped");
+}
+
+#[test]
 fn an_unknown_schedule_is_a_usage_error_listing_the_names() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), SCHEDULES);
