@@ -52,6 +52,9 @@ fn config(dir: &Path, schedules: &str) -> std::path::PathBuf {
     p
 }
 
+/// A short fault on the shop; skipped runs never inject it.
+const SCALE: &str = "    - {name: shrink, type: scale, duration: 5s, selector: {namespace: shop, kind: Deployment, name: frontend}, params: {replicas: 1}}";
+
 const SCHEDULES: &str = r#"  - {name: checkout-latency, file: checkout.yaml, cron: "0 10 * * 2"}
   - {name: nightly, file: checkout.yaml, cron: "30 2 * * *"}
   - {name: morning, file: checkout.yaml, cron: "0 9 * * 1-5"}
@@ -176,8 +179,7 @@ fn next_lists_the_coming_runs_across_schedules_in_time_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scheduled_run_in_a_blackout_exits_0_as_skipped_and_touches_nothing() {
     let c = Cluster::start(shop_world()).await;
-    let faults = "    - {name: shrink, type: scale, duration: 5s, selector: {namespace: shop, kind: Deployment, name: frontend}, params: {replicas: 1}}";
-    let sc = c.write_scenario("checkout.yaml", "checkout-latency", faults, "");
+    let sc = c.write_scenario("checkout.yaml", "checkout-latency", SCALE, "");
     let cfg = config(c.dir.path(), SCHEDULES);
     let history = c.path("history.db");
     let out = c.path("run");
@@ -262,11 +264,10 @@ async fn a_scheduled_run_in_a_blackout_exits_0_as_skipped_and_touches_nothing() 
 #[test]
 fn fatigue_skips_only_the_schedules_that_would_page_after_a_recent_page() {
     let dir = tempfile::tempdir().unwrap();
-    let scale = "    - {name: shrink, type: scale, duration: 5s, selector: {namespace: shop, kind: Deployment, name: frontend}, params: {replicas: 1}}";
-    let quiet = faults_support::scenario_text("quiet", scale, "");
+    let quiet = faults_support::scenario_text("quiet", SCALE, "");
     let paging = format!(
         "{}  detection:\n    alerts:\n      - {{name: CheckoutDown, within: 2m}}\n",
-        faults_support::scenario_text("paging", scale, "")
+        faults_support::scenario_text("paging", SCALE, "")
     );
     std::fs::write(dir.path().join("quiet.yaml"), quiet).unwrap();
     std::fs::write(dir.path().join("paging.yaml"), paging).unwrap();
@@ -373,7 +374,7 @@ fn an_unknown_schedule_is_a_usage_error_listing_the_names() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), SCHEDULES);
     let sc = dir.path().join("checkout.yaml");
-    std::fs::write(&sc, faults_support::scenario_text("checkout", "    - {name: shrink, type: scale, duration: 5s, selector: {namespace: shop, kind: Deployment, name: frontend}, params: {replicas: 1}}", "")).unwrap();
+    std::fs::write(&sc, faults_support::scenario_text("checkout", SCALE, "")).unwrap();
     let (code, out, err) = gameday(
         dir.path(),
         &[
