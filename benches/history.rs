@@ -68,6 +68,7 @@ fn run(i: usize, run_dir: &Path) -> RunRecord {
                 subject: None,
             })
             .collect(),
+        reason: None,
     }
 }
 

@@ -4,6 +4,7 @@
 //! demo, the tests and the benchmarks drive exactly the code users run.
 
 pub mod app;
+pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod demo;

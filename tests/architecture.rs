@@ -30,7 +30,7 @@ const LAYERS: &[&[&str]] = &[
     &["sandbox"],
     &["term", "exit", "values"],
     &["config"],
-    &["scenario"],
+    &["scenario", "calendar"],
     &["drill", "incident", "history", "k8s"],
     &["observe", "faults", "demo", "paging"],
     &["score", "readiness"],

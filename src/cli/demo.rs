@@ -204,6 +204,7 @@ fn run_request(
         api_listen: SocketAddr::from(([127, 0, 0, 1], api_port)),
         api_token_file: Some(token_file),
         api_allow_remote: false,
+        scheduled: Default::default(),
     };
     let run_global = GlobalArgs {
         context: Some(demo::CONTEXT.to_string()),

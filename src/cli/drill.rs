@@ -50,6 +50,8 @@ pub struct Args {
     pub facilitator_token_file: Option<PathBuf>,
     #[command(flatten)]
     pub endpoints: EndpointArgs,
+    #[command(flatten)]
+    pub scheduled: super::schedule::ScheduledArgs,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -97,6 +99,14 @@ fn request(args: &Args, global: &GlobalArgs) -> Result<DrillRequest, i32> {
     };
     super::run_output::check_api_listen(args.api_listen, args.api_allow_remote)?;
     let (config, drill) = load(global, file)?;
+    let gate = super::schedule::Gate {
+        args: &args.scheduled,
+        kind: crate::history::KIND_DRILL,
+        name: &drill.metadata.name,
+        pages: super::schedule::drill_pages(&drill),
+        placement: &placement,
+    };
+    super::schedule::gate(&gate, &config)?;
     let endpoints = Endpoints::resolve(&args.endpoints, &config).map_err(|e| {
         crate::errln!("error: {e}");
         exit::USAGE

@@ -26,6 +26,7 @@ mod respond;
 pub(crate) mod run;
 mod run_output;
 mod sandbox;
+mod schedule;
 mod schema;
 pub mod validate;
 
@@ -129,6 +130,8 @@ pub enum Command {
     Drill(drill::Args),
     /// Audit alerts, runbooks, routing, ownership and drill coverage (readiness checklist).
     Readiness(readiness::Args),
+    /// The calendar of scheduled runs: list the schedules, show the next runs and why any would be skipped.
+    Schedule(schedule::Args),
 }
 
 /// `--log-format json` or `--log-format=json` anywhere in the arguments.
@@ -184,6 +187,7 @@ pub fn main() -> i32 {
         Command::Demo(args) => demo::run(args, &cli.global),
         Command::Drill(args) => drill::run(args, &cli.global),
         Command::Readiness(args) => readiness::run(args, &cli.global),
+        Command::Schedule(args) => schedule::run(args, &cli.global),
     };
     match result {
         Ok(code) => code,

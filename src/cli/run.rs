@@ -54,6 +54,8 @@ pub struct Args {
     pub api_token_file: Option<PathBuf>,
     #[command(flatten)]
     pub endpoints: EndpointArgs,
+    #[command(flatten)]
+    pub scheduled: super::schedule::ScheduledArgs,
 }
 
 /// `CI` set to anything but empty, `0` or `false`.
@@ -128,6 +130,15 @@ fn request(args: &Args, global: &GlobalArgs) -> Result<RunRequest, i32> {
     }
     run_output::check_api_listen(args.api_listen, args.api_allow_remote)?;
     let (config, scenario) = super::plan::load(global, &args.scenario, args.name.as_deref())?;
+    // Before the guard and any connection: a skipped run touches nothing.
+    let gate = super::schedule::Gate {
+        args: &args.scheduled,
+        kind: crate::history::KIND_SCENARIO,
+        name: &scenario.metadata.name,
+        pages: super::schedule::scenario_pages(&scenario),
+        placement: &placement,
+    };
+    super::schedule::gate(&gate, &config)?;
     let target = super::plan::guarded_target(global, &scenario, &config)?;
     let endpoints = Endpoints::resolve(&args.endpoints, &config).map_err(|e| {
         run_output::error(e);

@@ -61,6 +61,13 @@ impl Config {
             && let Some(c) = yaml::check_node::<Config>(&src, &doc.root, &mut diags)
         {
             check(&c, &doc.root, &src, &mut diags);
+            super::calendar::check(
+                &c.schedules,
+                c.calendar.as_ref(),
+                &doc.root,
+                &src,
+                &mut diags,
+            );
             config = c;
         }
         if diags.iter().any(Diagnostic::is_error) {

@@ -10,9 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::values::{Duration, RoleName};
 
+pub mod calendar;
 mod helper_images;
 mod load;
 mod paging;
+pub use calendar::{Blackout, Calendar, Fatigue, Freeze, Schedule};
 pub use helper_images::{HelperImage, HelperImages};
 pub use load::DEFAULT_FILE;
 pub use paging::{
@@ -58,6 +60,12 @@ pub struct Config {
     /// Paging tools a run pages through and reads back from (docs/paging.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paging: Option<Paging>,
+    /// Scenarios and drills run on a cron schedule (docs/schedule.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedules: Vec<Schedule>,
+    /// When scheduled runs are skipped: blackouts, freezes, on-call fatigue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<Calendar>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -193,6 +201,8 @@ impl Default for Config {
             halt_namespace: default_halt_namespace(),
             helper_images: HelperImages::default(),
             paging: None,
+            schedules: Vec::new(),
+            calendar: None,
         }
     }
 }

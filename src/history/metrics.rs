@@ -116,16 +116,21 @@ pub fn compute(
     since: Option<Timestamp>,
     scenario: Option<&str>,
 ) -> Metrics {
-    let all: Vec<&RunRecord> = runs.iter().collect();
+    // A run the calendar skipped never ran: it is no pass, no failure and
+    // no detection time.
+    let all: Vec<&RunRecord> = runs
+        .iter()
+        .filter(|r| r.status != super::STATUS_SKIPPED)
+        .collect();
     let group_by = |key: fn(&RunRecord) -> &str| -> Vec<Group> {
         let mut groups: BTreeMap<&str, Vec<&RunRecord>> = BTreeMap::new();
-        for r in runs {
+        for &r in &all {
             groups.entry(key(r)).or_default().push(r);
         }
         groups.iter().map(|(k, rs)| Group::of(k, rs)).collect()
     };
     let today = now.to_zoned(TimeZone::UTC).date();
-    let items = runs.iter().flat_map(|r| &r.action_items);
+    let items = all.iter().flat_map(|r| &r.action_items);
     let (mut total, mut done, mut overdue) = (0, 0, 0);
     for item in items {
         total += 1;

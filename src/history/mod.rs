@@ -28,7 +28,7 @@ use std::path::Path;
 pub use error::HistoryError;
 pub use merged::{Completion, MergedAction};
 pub use path::{DEFAULT_FILE, default_path, is_postgres, redacted, resolve_path};
-pub use record::{ActionItem, KIND_DRILL, KIND_SCENARIO, RunRecord};
+pub use record::{ActionItem, KIND_DRILL, KIND_SCENARIO, RunRecord, STATUS_SKIPPED};
 pub use store::{
     DEFAULT_BUSY_TIMEOUT, OpenOptions, RunFilter, Store, StoredAction, display_location,
 };

@@ -156,6 +156,7 @@ impl PgStore {
                     &run_dir,
                     &Timestamp::now().as_millisecond(),
                     &run.kind,
+                    &run.reason,
                 ],
             )?;
             let upsert = tx.prepare(&to_pg(sql::UPSERT_ACTION))?;

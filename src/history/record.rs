@@ -38,6 +38,10 @@ pub struct RunRecord {
     pub run_dir: PathBuf,
     #[serde(default)]
     pub action_items: Vec<ActionItem>,
+    /// Why the run ended as it did when the status alone does not say:
+    /// for `skipped`, the calendar's reason (docs/schedule.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The kind of the rows recorded before drills were.
@@ -47,6 +51,8 @@ pub fn scenario_kind() -> String {
 
 pub const KIND_SCENARIO: &str = "scenario";
 pub const KIND_DRILL: &str = "drill";
+/// The status of a scheduled run the calendar skipped: nothing ran.
+pub const STATUS_SKIPPED: &str = "skipped";
 
 /// A postmortem action item. Completion is tracked here rather than in the
 /// report, because it happens weeks after the run (`gameday actions done`).

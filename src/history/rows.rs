@@ -89,6 +89,7 @@ pub(super) fn run<R: Cells>(row: &R) -> Result<RunRecord, R::Error> {
     Ok(RunRecord {
         run_id: row.text(0)?,
         kind: row.text(14)?,
+        reason: row.opt_text(15)?,
         scenario: row.text(1)?,
         severity: row.opt_text(2)?,
         status: row.text(3)?,

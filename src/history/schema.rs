@@ -86,6 +86,9 @@ pub const MIGRATIONS: &[&str] = &[
         line   TEXT NOT NULL,
         PRIMARY KEY (run_id, seq)
     ) STRICT;",
+    // v7: scheduled runs the calendar skipped are recorded with status
+    // `skipped` and the reason (a blackout, a freeze, on-call fatigue).
+    "ALTER TABLE runs ADD COLUMN reason TEXT;",
 ];
 
 /// The same migrations for PostgreSQL. Text columns compared or sorted are
@@ -135,6 +138,7 @@ pub const PG_MIGRATIONS: &[&str] = &[
         line   TEXT NOT NULL,
         PRIMARY KEY (run_id, seq)
     );"#,
+    "ALTER TABLE runs ADD COLUMN reason TEXT;",
 ];
 
 /// The version a database has after all migrations.

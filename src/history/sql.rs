@@ -14,7 +14,8 @@ pub const RUN_FILTER: &str = "(CAST(?1 AS TEXT) IS NULL OR r.scenario = ?1)
 
 pub const RUN_COLUMNS: &str =
     "SELECT run_id, scenario, severity, status, exit_code, started_at_ms, ended_at_ms,
-        ttd_seconds, tta_seconds, ttm_seconds, ttr_seconds, score, passed, run_dir, kind
+        ttd_seconds, tta_seconds, ttm_seconds, ttr_seconds, score, passed, run_dir, kind,
+        reason
      FROM runs r";
 
 pub const ACTION_SELECT: &str =
@@ -29,8 +30,8 @@ pub const ACTIONS: &str = "WHERE (?1 = 0 OR a.done_at_ms IS NULL)
 
 pub const UPSERT_RUN: &str = "INSERT INTO runs (run_id, scenario, severity, status, exit_code,
          started_at_ms, ended_at_ms, ttd_seconds, tta_seconds, ttm_seconds, ttr_seconds, score,
-         passed, run_dir, recorded_at_ms, kind)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+         passed, run_dir, recorded_at_ms, kind, reason)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
      ON CONFLICT (run_id) DO UPDATE SET
          scenario = excluded.scenario, severity = excluded.severity,
          status = excluded.status, exit_code = excluded.exit_code,
@@ -38,7 +39,8 @@ pub const UPSERT_RUN: &str = "INSERT INTO runs (run_id, scenario, severity, stat
          ttd_seconds = excluded.ttd_seconds, tta_seconds = excluded.tta_seconds,
          ttm_seconds = excluded.ttm_seconds, ttr_seconds = excluded.ttr_seconds,
          score = excluded.score, passed = excluded.passed, run_dir = excluded.run_dir,
-         recorded_at_ms = excluded.recorded_at_ms, kind = excluded.kind";
+         recorded_at_ms = excluded.recorded_at_ms, kind = excluded.kind,
+         reason = excluded.reason";
 
 pub const UPSERT_ACTION: &str = "INSERT INTO action_items (run_id, item_id, title, owner_role, due,
          priority, done_at_ms, rule, subject)

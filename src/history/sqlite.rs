@@ -122,6 +122,7 @@ impl SqliteStore {
                     run.run_dir.to_string_lossy(),
                     Timestamp::now().as_millisecond(),
                     run.kind,
+                    run.reason,
                 ],
             )?;
             let mut upsert = tx.prepare_cached(sql::UPSERT_ACTION)?;

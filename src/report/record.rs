@@ -61,6 +61,7 @@ impl From<(&RunReport, &Path)> for RunRecord {
                     subject: Some(a.subject.clone()),
                 })
                 .collect(),
+            reason: None,
         }
     }
 }

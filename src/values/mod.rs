@@ -11,6 +11,7 @@
 //! re-exported here under their old paths.
 
 pub mod api_version;
+pub mod cron;
 pub mod dns;
 pub mod roles;
 

@@ -50,6 +50,7 @@ pub fn run(
         passed,
         run_dir,
         action_items: Vec::new(),
+        reason: None,
     }
 }
 
