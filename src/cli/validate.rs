@@ -340,6 +340,8 @@ fn classify(docs: &[Document], explicit: bool) -> Class {
         "passMark",
         "haltNamespace",
         "history",
+        "schedules",
+        "calendar",
     ];
     let has = |k: &str| root.get(k).is_some();
     let kind = root.get("kind").and_then(Node::as_str);
