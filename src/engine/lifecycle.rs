@@ -394,19 +394,7 @@ impl Runner {
                 o.on_tick(now);
             }
             // Revert what is due, then inject what is due.
-            for (i, plan) in plans.iter().enumerate() {
-                let due = matches!(&states[i], FaultState::Active { until, .. } if *until <= now);
-                if due
-                    && let FaultState::Active { marked, .. } =
-                        std::mem::replace(&mut states[i], FaultState::Done)
-                    && !self.revert_fault(plan, marked).await
-                {
-                    self.stop.trigger(StopCause::Error(format!(
-                        "revert of `{}` failed",
-                        plan.fault
-                    )));
-                }
-            }
+            self.revert_due(plans, &mut states, now).await;
             let due: Vec<usize> = plans
                 .iter()
                 .enumerate()
@@ -432,24 +420,8 @@ impl Runner {
                 break;
             }
             // The kill switch is read on every tick (S6).
-            match halt::is_halted(&self.kube, &halt_ns).await {
-                Ok(true) => {
-                    self.record("engine", "halt.seen", json!({}));
-                    self.stop.trigger(StopCause::Halted);
-                    break;
-                }
-                Ok(false) => halt_failures = 0,
-                Err(e) => {
-                    halt_failures += 1;
-                    tracing::warn!("cannot read the kill switch: {e}");
-                    if halt_failures >= 3 {
-                        // Fail safe: a kill switch we cannot read is treated as set.
-                        self.stop.trigger(StopCause::Error(format!(
-                            "cannot read the kill switch: {e}"
-                        )));
-                        break;
-                    }
-                }
+            if self.kill_switch_stops(&halt_ns, &mut halt_failures).await {
+                break;
             }
             let now = start.elapsed();
             if active && now >= next_observe {
@@ -503,6 +475,51 @@ impl Runner {
             }
         }
         (states, injected_any)
+    }
+
+    /// Reverts every active fault whose time is up; a failed revert stops
+    /// the run (the revert tail then retries it by label).
+    async fn revert_due(&mut self, plans: &[FaultPlan], states: &mut [FaultState], now: Duration) {
+        for (i, plan) in plans.iter().enumerate() {
+            let due = matches!(&states[i], FaultState::Active { until, .. } if *until <= now);
+            if due
+                && let FaultState::Active { marked, .. } =
+                    std::mem::replace(&mut states[i], FaultState::Done)
+                && !self.revert_fault(plan, marked).await
+            {
+                self.stop.trigger(StopCause::Error(format!(
+                    "revert of `{}` failed",
+                    plan.fault
+                )));
+            }
+        }
+    }
+
+    /// Reads the kill switch (S6); true when the run must stop: it is set,
+    /// or it could not be read three times in a row (fail safe: a kill
+    /// switch we cannot read is treated as set).
+    async fn kill_switch_stops(&mut self, halt_ns: &str, failures: &mut u32) -> bool {
+        match halt::is_halted(&self.kube, halt_ns).await {
+            Ok(true) => {
+                self.record("engine", "halt.seen", json!({}));
+                self.stop.trigger(StopCause::Halted);
+                true
+            }
+            Ok(false) => {
+                *failures = 0;
+                false
+            }
+            Err(e) => {
+                *failures += 1;
+                tracing::warn!("cannot read the kill switch: {e}");
+                if *failures >= 3 {
+                    self.stop.trigger(StopCause::Error(format!(
+                        "cannot read the kill switch: {e}"
+                    )));
+                }
+                *failures >= 3
+            }
+        }
     }
 
     /// Injects every fault that is due now. Faults run side by side with the
