@@ -2,7 +2,8 @@
 //! `gameday drill` binary: the library's hybrid drill runs to exit 0 with
 //! its fault injected and reverted by the engine of `gameday run`; a context
 //! outside the drill's `target` is refused before anything is written;
-//! SIGTERM reverts; and a SIGKILLed drill leaves its marks (with an expiry)
+//! SIGTERM, the facilitator's `end` and the kill switch revert; and a
+//! SIGKILLed drill leaves its marks (with an expiry)
 //! for `gameday recover`, which restores the workload, while the drill can
 //! still be reported from its journal.
 
@@ -245,5 +246,61 @@ async fn a_sigkilled_hybrid_drill_leaves_nothing_after_recover_and_still_reports
     assert_eq!(r["kind"], "Drill");
     assert_eq!(r["status"], "incomplete", "{}", r["statusReason"]);
     assert_eq!(r["faults"][0]["name"], "halve-checkout");
+    sandbox.shutdown().await;
+}
+
+/// Waits (bounded) for `gameday drill` to exit; returns its exit code.
+async fn exit_code(mut drill: Child) -> Option<i32> {
+    tokio::task::spawn_blocking(move || drill.wait())
+        .await
+        .unwrap()
+        .unwrap()
+        .code()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_facilitators_end_reverts_the_fault_before_the_drill_exits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (sandbox, kubeconfig) = shop(tmp.path(), CONTEXT).await;
+    let run = tmp.path().join("run");
+    let drill = spawn_drill(tmp.path(), &kubeconfig, &run, "5");
+    wait_checkout(&sandbox, |(r, m)| r == 2 && m, "checkout scaled down").await;
+    let o = gameday(tmp.path())
+        .args(["drill", "control", "end", "--run-dir"])
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let code = exit_code(drill).await;
+    let stderr = std::fs::read_to_string(tmp.path().join("drill.stderr")).unwrap();
+    // Ended before the autopilot resolved: scored, not aborted.
+    assert!(matches!(code, Some(0 | 1)), "{code:?}: {stderr}");
+    assert_eq!(checkout(&sandbox).await, (4, false), "reverted at the end");
+    let j = journal(&run);
+    let confirmed = j.iter().find(|e| e["event"] == "revert.confirmed").unwrap();
+    assert_eq!(confirmed["clean"], true);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kill_switch_ends_a_hybrid_drill_with_nothing_left() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (sandbox, kubeconfig) = shop(tmp.path(), CONTEXT).await;
+    let run = tmp.path().join("run");
+    let drill = spawn_drill(tmp.path(), &kubeconfig, &run, "5");
+    wait_checkout(&sandbox, |(r, m)| r == 2 && m, "checkout scaled down").await;
+    let o = on_cluster(tmp.path(), &kubeconfig, CONTEXT)
+        .arg("halt")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let code = exit_code(drill).await;
+    let stderr = std::fs::read_to_string(tmp.path().join("drill.stderr")).unwrap();
+    assert_eq!(code, Some(3), "halted: {stderr}");
+    assert_eq!(checkout(&sandbox).await, (4, false));
+    let j = journal(&run);
+    assert!(events(&j).contains(&"halt.seen"), "{:?}", events(&j));
+    let end = j.iter().find(|e| e["event"] == "run.end").unwrap();
+    assert_eq!(end["status"], "halted", "{end}");
     sandbox.shutdown().await;
 }
