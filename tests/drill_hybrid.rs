@@ -159,6 +159,23 @@ async fn the_hybrid_library_drill_injects_and_reverts_its_fault_through_the_engi
     assert_eq!(r["context"], CONTEXT);
     assert_eq!(r["faults"][0]["name"], "halve-checkout");
     assert!(r["faults"][0]["revertedAt"].is_string(), "{}", r["faults"]);
+    // The report is in drill time, the fault too: injected about 30 s
+    // after the start, reverted about 3 min later (not 0.5 s and 3 s of
+    // wall time at speed 60).
+    let at = |k: &str| {
+        r["faults"][0][k]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+    };
+    let started: jiff::Timestamp = r["started"].as_str().unwrap().parse().unwrap();
+    let injected = at("injectedAt").duration_since(started).as_secs_f64();
+    let held = at("revertedAt")
+        .duration_since(at("injectedAt"))
+        .as_secs_f64();
+    assert!((30.0..40.0).contains(&injected), "injected at {injected}");
+    assert!((175.0..200.0).contains(&held), "held {held}");
     sandbox.shutdown().await;
 }
 

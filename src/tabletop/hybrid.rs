@@ -17,6 +17,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::run::Running;
 use crate::config::Config;
+use crate::drill::DrillClock;
 use crate::engine::guard::{RevertGuard, install_panic_hook};
 use crate::engine::plan::FaultPlan;
 use crate::engine::recover::Filter;
@@ -69,12 +70,14 @@ pub struct FaultEngine {
 }
 
 /// Shows the engine's journal entries to the drill's live picture (the
-/// console and the facilitator's view); the reports replay the journal.
-struct LiveFeed(Shared);
+/// console and the facilitator's view) in drill time, as the reports
+/// replay them.
+struct LiveFeed(Shared, DrillClock);
 
 impl Observer for LiveFeed {
     fn on_entry(&mut self, entry: &Entry) {
-        lock(&self.0).on_entry(entry);
+        let entry = crate::report::exercise::in_drill_time(entry, self.1.started());
+        lock(&self.0).on_entry(&entry);
     }
 }
 
@@ -99,7 +102,10 @@ impl FaultEngine {
             run_id: running.run_id.clone(),
             run_dir: running.run_dir.clone(),
             journal: running.journal.clone(),
-            observers: vec![Box::new(LiveFeed(running.shared.clone()))],
+            observers: vec![Box::new(LiveFeed(
+                running.shared.clone(),
+                running.clock.clone(),
+            ))],
             options: RunOptions {
                 concurrency: cluster.concurrency,
                 ..RunOptions::default()
