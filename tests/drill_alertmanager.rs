@@ -240,6 +240,7 @@ async fn a_firing_alert_inject_is_reposted_before_its_ends_at() {
         .unwrap()
         .remove(0);
     let req = DrillRequest {
+        cluster: None,
         drill,
         config,
         placement: gameday::engine::rundir::Placement::Exact(tmp.path().join("run")),

@@ -11,5 +11,7 @@ mod paging;
 pub mod run;
 mod start;
 
-pub use run::{AppError, Confirmation, RunEnd, RunRequest, RunSettings, RunView, execute};
+pub use run::{
+    AppError, Confirmation, Prepared, RunEnd, RunRequest, RunSettings, RunView, execute, prepare,
+};
 pub use start::plan_error_code;

@@ -106,23 +106,37 @@ pub enum AppError {
 /// Runs the game day of `req`: connect, refuse on the kill switch, preflight,
 /// plan, confirm, then the engine with every safety net armed.
 pub async fn execute(req: RunRequest, view: &dyn RunView) -> Result<RunEnd, AppError> {
-    let kube = match connect(&req.target, view).await {
-        Ok(k) => k,
-        Err(code) => return Ok(RunEnd::Refused(code)),
-    };
-    let reader = start::steady_reader(&kube, &req)?;
-    let plans = match start::prepare(&kube, &req, view).await {
+    let Prepared { kube, plans } = match prepare(&req, view).await {
         Ok(p) => p,
         Err(code) => return Ok(RunEnd::Refused(code)),
     };
-    if let Some(code) = confirm(&req, view) {
-        return Ok(RunEnd::Refused(code));
-    }
+    let reader = start::steady_reader(&kube, &req)?;
     let opened = match start::open(&req, &plans, view)? {
         Ok(o) => o,
         Err(code) => return Ok(RunEnd::Refused(code)),
     };
     start::drive(kube, reader, req, plans, opened, view).await
+}
+
+/// A cluster that passed every check before the first write, and the plan
+/// for it.
+pub struct Prepared {
+    pub kube: Kube,
+    pub plans: Vec<FaultPlan>,
+}
+
+/// Everything before the first write, as `gameday run` does it: connect,
+/// the kill switch, preflight, permissions, plan, the server's dry run, and
+/// the confirmation of a non-sandbox context. A hybrid drill calls this for
+/// its fault injects before its clock starts. The error is the exit code of
+/// the refusal (2 or 4, 3 for a halted cluster), already shown on `view`.
+pub async fn prepare(req: &RunRequest, view: &dyn RunView) -> Result<Prepared, i32> {
+    let kube = connect(&req.target, view).await?;
+    let plans = start::prepare(&kube, req, view).await?;
+    if let Some(code) = confirm(req, view) {
+        return Err(code);
+    }
+    Ok(Prepared { kube, plans })
 }
 
 async fn connect(target: &KubeTarget, view: &dyn RunView) -> Result<Kube, i32> {

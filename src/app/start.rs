@@ -24,7 +24,6 @@ use crate::k8s::Kube;
 use crate::k8s::marks::RunId;
 use crate::observe::preflight::{self, Needs, Services};
 use crate::respond::{ResponseOptions, ResponseSession};
-use crate::scenario::TargetKind;
 
 /// How long each preflight reachability check may take.
 const PREFLIGHT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -169,18 +168,7 @@ fn arm_guard(req: &RunRequest, opened: &Opened) -> RevertGuard {
     install_panic_hook(opened.journal_path.clone());
     RevertGuard::arm(
         req.target.clone(),
-        Filter {
-            run_id: Some(opened.run_id.0.clone()),
-            expired_only: false,
-            namespaces: Some(req.scenario.spec.target.namespaces.clone()),
-            nodes: req
-                .scenario
-                .spec
-                .faults
-                .iter()
-                .any(|f| crate::faults::kind_of(f.kind).target_kind() == TargetKind::Nodes),
-            kinds: None,
-        },
+        Filter::of_run(&opened.run_id.0, &req.scenario),
         opened.journal_path.clone(),
     )
 }

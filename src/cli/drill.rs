@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::diag;
 use crate::engine::rundir;
 use crate::observe::{EndpointArgs, Endpoints};
+use crate::tabletop::hybrid::Cluster;
 use crate::tabletop::{DrillRequest, DrillSettings};
 
 #[derive(Debug, clap::Args)]
@@ -48,6 +49,12 @@ pub struct Args {
     /// tokens cannot control the drill.
     #[arg(long, value_name = "FILE")]
     pub facilitator_token_file: Option<PathBuf>,
+    /// Hybrid drills: do not ask before injecting into a non-sandbox context.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Hybrid drills: most API calls in flight at once.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: u16,
     #[command(flatten)]
     pub endpoints: EndpointArgs,
     #[command(flatten)]
@@ -113,6 +120,7 @@ fn request(args: &Args, global: &GlobalArgs) -> Result<DrillRequest, i32> {
     })?;
     let ci = args.ci || super::run::ci_env();
     Ok(DrillRequest {
+        cluster: None,
         drill,
         config,
         placement,
@@ -129,11 +137,58 @@ fn request(args: &Args, global: &GlobalArgs) -> Result<DrillRequest, i32> {
     })
 }
 
+/// A hybrid drill's cluster, prepared as `gameday run` prepares one (the
+/// context guard of the drill's `target`, then `app::prepare`: kill switch,
+/// preflight, permissions, plan, dry run, confirmation), before the drill
+/// writes anything. A tabletop drill needs none and never connects.
+/// Runs on the drill's own runtime: the client it connects lives there.
+async fn prepare_cluster(
+    args: &Args,
+    global: &GlobalArgs,
+    drill: &DrillRequest,
+) -> Result<Option<Cluster>, i32> {
+    if !drill.drill.spec.is_hybrid() {
+        return Ok(None);
+    }
+    let endpoints = Endpoints::resolve(&args.endpoints, &drill.config).map_err(|e| {
+        crate::errln!("error: {e}");
+        exit::USAGE
+    })?;
+    let scenario = drill.drill.to_scenario(endpoints.alertmanager.is_some());
+    let target = super::plan::guarded_target(global, &scenario, &drill.config)?;
+    let concurrency = args.concurrency as usize;
+    let req = crate::app::RunRequest {
+        scenario,
+        config: drill.config.clone(),
+        target: target.clone(),
+        endpoints,
+        placement: drill.placement.clone(),
+        settings: crate::app::RunSettings {
+            concurrency,
+            confirmed: args.yes || args.ci || super::run::ci_env(),
+            live_view: false,
+            api_listen: args.api_listen,
+            api_token_file: None,
+        },
+    };
+    let view = super::run::CliView {
+        default_runs_root: false,
+        console_token: false,
+    };
+    let prepared = crate::app::prepare(&req, &view).await?;
+    Ok(Some(Cluster {
+        kube: prepared.kube,
+        target,
+        plans: prepared.plans,
+        concurrency,
+    }))
+}
+
 pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
     if let Some(DrillCommand::Control(c)) = args.command {
         return super::drill_control::run(c);
     }
-    let req = match request(&args, global) {
+    let mut req = match request(&args, global) {
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
@@ -145,8 +200,16 @@ pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {
         );
     }
     let rt = super::plan::runtime()?;
-    let end = match rt.block_on(crate::tabletop::run(req)) {
-        Ok(end) => end,
+    let ran = rt.block_on(async {
+        match prepare_cluster(&args, global, &req).await {
+            Ok(cluster) => req.cluster = cluster,
+            Err(code) => return Ok(Err(code)),
+        }
+        crate::tabletop::run(req).await.map(Ok)
+    });
+    let end = match ran {
+        Ok(Ok(end)) => end,
+        Ok(Err(code)) => return Ok(code),
         Err(e @ crate::tabletop::TabletopError::Hybrid(_)) => {
             crate::errln!("error: {e}");
             return Ok(exit::USAGE);

@@ -72,14 +72,15 @@ fn confirm(context: &str) -> bool {
     std::io::stdin().lock().read_line(&mut line).is_ok() && line.trim() == context
 }
 
-/// `gameday run`'s stderr: the lines of `run_output`, and the prompt.
-struct CliView {
+/// `gameday run`'s stderr (and a hybrid drill's, while it prepares its
+/// cluster): the lines of `run_output`, and the prompt.
+pub(super) struct CliView {
     /// Whether the run goes under ./gameday-runs, where `gameday respond`
     /// finds it without being told (it shapes the hint printed).
-    default_runs_root: bool,
+    pub(super) default_runs_root: bool,
     /// Whether the console link may carry the token (not under --ci or
     /// JSON logs, which are kept and shared).
-    console_token: bool,
+    pub(super) console_token: bool,
 }
 
 impl RunView for CliView {

@@ -76,6 +76,11 @@ impl DrillClock {
         running.mul_f64(self.scale)
     }
 
+    /// Wall time since drill time zero, pauses included.
+    pub fn wall_elapsed(&self) -> Duration {
+        Instant::now().saturating_duration_since(self.state().origin)
+    }
+
     /// The drill timestamp of now.
     pub fn now(&self) -> Timestamp {
         self.at(self.elapsed())

@@ -44,6 +44,8 @@ pub struct Journal {
     /// view learns of responder events that arrive on the API's threads
     /// without the writers knowing there is a display.
     tap: std::sync::OnceLock<Tap>,
+    /// Fields every entry gets, unless it has them (a drill's clock).
+    clock_fields: std::sync::OnceLock<ClockFields>,
     /// How many entries this handle has appended, for readers that follow
     /// the file as it grows (the web console) and want to be woken rather
     /// than poll it.
@@ -52,6 +54,9 @@ pub struct Journal {
 
 /// See [`Journal::set_tap`].
 pub type Tap = Box<dyn Fn(&Entry) + Send + Sync>;
+
+/// See [`Journal::set_clock_fields`].
+pub type ClockFields = Box<dyn Fn() -> Map<String, Value> + Send + Sync>;
 
 impl Journal {
     /// Opens (creating if needed) for appending; never truncates.
@@ -69,6 +74,7 @@ impl Journal {
             file: Mutex::new(file),
             ended: std::sync::atomic::AtomicBool::new(false),
             tap: std::sync::OnceLock::new(),
+            clock_fields: std::sync::OnceLock::new(),
             appended: tokio::sync::watch::Sender::new(0),
         })
     }
@@ -77,6 +83,14 @@ impl Journal {
     /// entry is synced and must not block: it is on every writer's path.
     pub fn set_tap(&self, tap: Tap) {
         let _ = self.tap.set(tap);
+    }
+
+    /// Installs the one source of clock fields (a later call is ignored):
+    /// every entry appended from then on carries them, whoever wrote it, so
+    /// a drill's engine and responder entries are in drill time too. An
+    /// entry's own value of a field wins.
+    pub fn set_clock_fields(&self, fields: ClockFields) {
+        let _ = self.clock_fields.set(fields);
     }
 
     /// Changes after every append, once the entry is on disk: a follower
@@ -97,11 +111,16 @@ impl Journal {
     /// Appends one entry and syncs it to disk before returning. `data` must
     /// be a JSON object (anything else is stored under `value`).
     pub fn append(&self, source: &str, event: &str, data: Value) -> Result<Entry, JournalError> {
-        let data = match data {
+        let mut data = match data {
             Value::Object(m) => m,
             Value::Null => Map::new(),
             other => Map::from_iter([("value".to_string(), other)]),
         };
+        if let Some(fields) = self.clock_fields.get() {
+            for (k, v) in fields() {
+                data.entry(k).or_insert(v);
+            }
+        }
         let entry = Entry {
             ts: jiff::Timestamp::now(),
             source: source.to_string(),

@@ -47,6 +47,23 @@ impl Default for RunOptions {
     }
 }
 
+/// A fault of a hybrid drill to inject now and hold for `hold` of wall
+/// time: the drill decides when (its injects fire in drill time, on
+/// conditions and on the facilitator's word), the engine does the rest.
+#[derive(Debug, Clone)]
+pub struct Trigger {
+    pub fault: String,
+    pub hold: Duration,
+}
+
+/// Where [`Runner::run_on_demand`] takes its triggers from. Closing it (the
+/// drill is over) reverts every active fault and ends the fault phase.
+pub type Triggers = tokio::sync::mpsc::UnboundedReceiver<Trigger>;
+
+/// The faults fired so far by name, with their holds; None when the run
+/// injects at the faults' own offsets.
+type Fired = Option<std::collections::BTreeMap<String, Duration>>;
+
 enum FaultState {
     Pending,
     /// Injected and holding until `until` (since the phase start).
@@ -177,7 +194,9 @@ impl Runner {
         }
     }
 
-    pub async fn run(mut self, plans: Vec<FaultPlan>) -> Outcome {
+    /// The preflight phase: a halted cluster (or one whose kill switch
+    /// cannot be read) refuses before anything is injected.
+    async fn preflight(&mut self) -> Option<Outcome> {
         let halt_ns = self.config.halt_namespace.clone();
         self.record(
             "engine",
@@ -185,15 +204,67 @@ impl Runner {
             json!({"phase": "preflight", "context": self.kube.context, "runId": self.run_id.0}),
         );
         match halt::is_halted(&self.kube, &halt_ns).await {
-            Ok(false) => {}
-            Ok(true) => {
-                let o = self.outcome(Status::Halted, Some(format!("the cluster is halted (ConfigMap {halt_ns}/{}); lift it with `gameday halt --lift`", halt::HALT_CONFIGMAP)));
-                return self.finish(o);
-            }
-            Err(e) => {
-                let o = self.outcome(Status::Unreachable, Some(e.to_string()));
-                return self.finish(o);
-            }
+            Ok(false) => None,
+            Ok(true) => Some(self.outcome(Status::Halted, Some(format!("the cluster is halted (ConfigMap {halt_ns}/{}); lift it with `gameday halt --lift`", halt::HALT_CONFIGMAP)))),
+            Err(e) => Some(self.outcome(Status::Unreachable, Some(e.to_string()))),
+        }
+    }
+
+    /// How the run ended when the revert failed or a stop cut it short;
+    /// None on the normal path.
+    fn stopped_outcome(
+        &self,
+        revert_ok: bool,
+        cause: Option<StopCause>,
+        injected_any: bool,
+    ) -> Option<Outcome> {
+        if !revert_ok {
+            return Some(self.outcome(
+                Status::RevertFailed,
+                Some(format!(
+                    "a revert failed after its retries; faults may remain: run `gameday recover --run {}`",
+                    self.run_id
+                )),
+            ));
+        }
+        Some(match cause? {
+            StopCause::Halted => self.outcome(Status::Halted, Some(StopCause::Halted.to_string())),
+            StopCause::Error(e) if !injected_any => self.outcome(Status::Unreachable, Some(e)),
+            c => self.outcome(Status::Aborted, Some(c.to_string())),
+        })
+    }
+
+    /// A hybrid drill's fault phase: the same preflight, injection (intent
+    /// first, marks with expiry, the live blast-radius re-check), kill
+    /// switch, revert and confirmation as [`Runner::run`], but each fault is
+    /// injected when a [`Trigger`] names it, and everything still active is
+    /// reverted when the triggers close or a stop is triggered. It writes no
+    /// `run.end`: the drill does, once its reports are due. Observers see no
+    /// gates (a drill has no steady state).
+    pub async fn run_on_demand(mut self, plans: Vec<FaultPlan>, mut triggers: Triggers) -> Outcome {
+        if let Some(o) = self.preflight().await {
+            return o;
+        }
+        let (states, injected_any) = self.fault_phase(&plans, Some(&mut triggers)).await;
+        let cause = self.stop.cause();
+        if let Some(c) = &cause {
+            self.record("engine", "run.stopping", json!({"cause": c.to_string()}));
+        }
+        let revert_ok = self.revert_and_confirm(&plans, states).await;
+        let o = self
+            .stopped_outcome(revert_ok, cause, injected_any)
+            .unwrap_or_else(|| self.outcome(Status::Passed, None));
+        self.record(
+            "engine",
+            "faults.end",
+            json!({"status": o.status, "reason": o.reason}),
+        );
+        o
+    }
+
+    pub async fn run(mut self, plans: Vec<FaultPlan>) -> Outcome {
+        if let Some(o) = self.preflight().await {
+            return self.finish(o);
         }
         self.record("engine", "phase", json!({"phase": "steady"}));
         match self.gate("before", None).await {
@@ -209,7 +280,7 @@ impl Runner {
             return self.finish(o);
         }
 
-        let (states, injected_any) = self.fault_phase(&plans).await;
+        let (states, injected_any) = self.fault_phase(&plans, None).await;
         let cause = self.stop.cause();
         if let Some(c) = &cause {
             self.record("engine", "run.stopping", json!({"cause": c.to_string()}));
@@ -220,44 +291,26 @@ impl Runner {
         if !revert_ok || cause.is_some() {
             self.revert_actions().await;
         }
-        if !revert_ok {
-            let o = self.outcome(
-                Status::RevertFailed,
-                Some(format!(
-                    "a revert failed after its retries; faults may remain: run `gameday recover --run {}`",
-                    self.run_id
-                )),
-            );
+        if let Some(o) = self.stopped_outcome(revert_ok, cause, injected_any) {
             return self.finish(o);
         }
-        let o = match cause {
-            Some(StopCause::Halted) => {
-                self.outcome(Status::Halted, Some(StopCause::Halted.to_string()))
+        self.record("engine", "phase", json!({"phase": "recover"}));
+        let o = match self.gate("after", None).await {
+            Gate::Proceed => self.outcome(Status::Passed, None),
+            Gate::NotRun(r) | Gate::Abort(r) | Gate::Fail(r) => {
+                self.outcome(Status::Failed, Some(r))
             }
-            Some(StopCause::Error(e)) if !injected_any => {
-                self.outcome(Status::Unreachable, Some(e))
-            }
-            Some(c) => self.outcome(Status::Aborted, Some(c.to_string())),
-            None => {
-                self.record("engine", "phase", json!({"phase": "recover"}));
-                let o = match self.gate("after", None).await {
-                    Gate::Proceed => self.outcome(Status::Passed, None),
-                    Gate::NotRun(r) | Gate::Abort(r) | Gate::Fail(r) => {
-                        self.outcome(Status::Failed, Some(r))
-                    }
-                };
-                if self.revert_actions().await {
-                    o
-                } else {
-                    self.outcome(
-                        Status::RevertFailed,
-                        Some(format!(
-                            "an autopilot action could not be reverted; it may remain: run `gameday recover --run {}`",
-                            self.run_id
-                        )),
-                    )
-                }
-            }
+        };
+        let o = if self.revert_actions().await {
+            o
+        } else {
+            self.outcome(
+                Status::RevertFailed,
+                Some(format!(
+                    "an autopilot action could not be reverted; it may remain: run `gameday recover --run {}`",
+                    self.run_id
+                )),
+            )
         };
         self.finish(o)
     }
@@ -315,9 +368,15 @@ impl Runner {
         }
     }
 
-    /// Injects at offsets and holds until every fault is over or a stop is
-    /// triggered. Returns the state of each fault for the revert.
-    async fn fault_phase(&mut self, plans: &[FaultPlan]) -> (Vec<FaultState>, bool) {
+    /// Injects at offsets (or, with `triggers`, when a trigger names the
+    /// fault) and holds until every fault is over or a stop is triggered.
+    /// Returns the state of each fault for the revert.
+    async fn fault_phase(
+        &mut self,
+        plans: &[FaultPlan],
+        mut triggers: Option<&mut Triggers>,
+    ) -> (Vec<FaultState>, bool) {
+        let mut fired: Fired = triggers.as_ref().map(|_| Default::default());
         let mut states: Vec<FaultState> = plans.iter().map(|_| FaultState::Pending).collect();
         let mut injected_any = false;
         let start = Instant::now();
@@ -335,28 +394,18 @@ impl Runner {
                 o.on_tick(now);
             }
             // Revert what is due, then inject what is due.
-            for (i, plan) in plans.iter().enumerate() {
-                let due = matches!(&states[i], FaultState::Active { until, .. } if *until <= now);
-                if due
-                    && let FaultState::Active { marked, .. } =
-                        std::mem::replace(&mut states[i], FaultState::Done)
-                    && !self.revert_fault(plan, marked).await
-                {
-                    self.stop.trigger(StopCause::Error(format!(
-                        "revert of `{}` failed",
-                        plan.fault
-                    )));
-                }
-            }
+            self.revert_due(plans, &mut states, now).await;
             let due: Vec<usize> = plans
                 .iter()
                 .enumerate()
-                .filter(|(i, p)| matches!(states[*i], FaultState::Pending) && p.at.as_std() <= now)
+                .filter(|(i, p)| {
+                    matches!(states[*i], FaultState::Pending) && is_due(p, now, &fired)
+                })
                 .map(|(i, _)| i)
                 .collect();
             if !due.is_empty() && !self.stop.is_set() {
                 injected_any = true;
-                for (i, st) in self.inject_batch(plans, &due, start).await {
+                for (i, st) in self.inject_batch(plans, &due, start, &fired).await {
                     states[i] = st;
                 }
             }
@@ -371,24 +420,8 @@ impl Runner {
                 break;
             }
             // The kill switch is read on every tick (S6).
-            match halt::is_halted(&self.kube, &halt_ns).await {
-                Ok(true) => {
-                    self.record("engine", "halt.seen", json!({}));
-                    self.stop.trigger(StopCause::Halted);
-                    break;
-                }
-                Ok(false) => halt_failures = 0,
-                Err(e) => {
-                    halt_failures += 1;
-                    tracing::warn!("cannot read the kill switch: {e}");
-                    if halt_failures >= 3 {
-                        // Fail safe: a kill switch we cannot read is treated as set.
-                        self.stop.trigger(StopCause::Error(format!(
-                            "cannot read the kill switch: {e}"
-                        )));
-                        break;
-                    }
-                }
+            if self.kill_switch_stops(&halt_ns, &mut halt_failures).await {
+                break;
             }
             let now = start.elapsed();
             if active && now >= next_observe {
@@ -406,7 +439,8 @@ impl Runner {
                 .iter()
                 .zip(&states)
                 .filter_map(|(p, s)| match s {
-                    FaultState::Pending => Some(p.at.as_std()),
+                    FaultState::Pending if fired.is_none() => Some(p.at.as_std()),
+                    FaultState::Pending => None,
                     FaultState::Active { until, .. } => Some(*until),
                     FaultState::Done => None,
                 })
@@ -423,9 +457,69 @@ impl Runner {
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = self.stop.wait() => {}
+                t = next_trigger(triggers.as_deref_mut()) => match (t, fired.as_mut()) {
+                    (Some(t), Some(f)) => {
+                        f.insert(t.fault, t.hold);
+                    }
+                    // The drill is over: what never fired never will, and
+                    // what is active is reverted now.
+                    _ => {
+                        for s in &mut states {
+                            if matches!(s, FaultState::Pending) {
+                                *s = FaultState::Done;
+                            }
+                        }
+                        break;
+                    }
+                },
             }
         }
         (states, injected_any)
+    }
+
+    /// Reverts every active fault whose time is up; a failed revert stops
+    /// the run (the revert tail then retries it by label).
+    async fn revert_due(&mut self, plans: &[FaultPlan], states: &mut [FaultState], now: Duration) {
+        for (i, plan) in plans.iter().enumerate() {
+            let due = matches!(&states[i], FaultState::Active { until, .. } if *until <= now);
+            if due
+                && let FaultState::Active { marked, .. } =
+                    std::mem::replace(&mut states[i], FaultState::Done)
+                && !self.revert_fault(plan, marked).await
+            {
+                self.stop.trigger(StopCause::Error(format!(
+                    "revert of `{}` failed",
+                    plan.fault
+                )));
+            }
+        }
+    }
+
+    /// Reads the kill switch (S6); true when the run must stop: it is set,
+    /// or it could not be read three times in a row (fail safe: a kill
+    /// switch we cannot read is treated as set).
+    async fn kill_switch_stops(&mut self, halt_ns: &str, failures: &mut u32) -> bool {
+        match halt::is_halted(&self.kube, halt_ns).await {
+            Ok(true) => {
+                self.record("engine", "halt.seen", json!({}));
+                self.stop.trigger(StopCause::Halted);
+                true
+            }
+            Ok(false) => {
+                *failures = 0;
+                false
+            }
+            Err(e) => {
+                *failures += 1;
+                tracing::warn!("cannot read the kill switch: {e}");
+                if *failures >= 3 {
+                    self.stop.trigger(StopCause::Error(format!(
+                        "cannot read the kill switch: {e}"
+                    )));
+                }
+                *failures >= 3
+            }
+        }
     }
 
     /// Injects every fault that is due now. Faults run side by side with the
@@ -436,6 +530,7 @@ impl Runner {
         plans: &[FaultPlan],
         due: &[usize],
         start: Instant,
+        fired: &Fired,
     ) -> Vec<(usize, FaultState)> {
         let conc = self.options.concurrency.max(1);
         let parallel = due.len().clamp(1, conc);
@@ -446,7 +541,11 @@ impl Runner {
         // S3 again, against live state, for every due fault.
         let mut checks = Vec::new();
         for &i in due {
-            if let Some(fault) = self.fault(&plans[i].fault) {
+            if let Some(mut fault) = self.fault(&plans[i].fault) {
+                // A triggered fault holds as long as its trigger says.
+                if let Some(hold) = fired.as_ref().and_then(|f| f.get(&fault.name)) {
+                    fault.duration = Some(crate::values::Duration(*hold));
+                }
                 checks.push(live_check(
                     &kube, &scenario, &config, &plans[i], fault, i, per_fault,
                 ));
@@ -699,6 +798,23 @@ impl Runner {
                 false
             }
         }
+    }
+}
+
+/// Whether a pending fault is due: at its offset, or once triggered.
+fn is_due(plan: &FaultPlan, now: Duration, fired: &Fired) -> bool {
+    match fired {
+        None => plan.at.as_std() <= now,
+        Some(f) => f.contains_key(&plan.fault),
+    }
+}
+
+/// The next trigger; never resolves for a run without triggers, and
+/// resolves to None once they are closed.
+async fn next_trigger(triggers: Option<&mut Triggers>) -> Option<Trigger> {
+    match triggers {
+        Some(t) => t.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -18,7 +18,7 @@ pub mod rundir;
 pub mod stop;
 
 pub use journal::{Entry, Journal};
-pub use lifecycle::{RunOptions, Runner};
+pub use lifecycle::{RunOptions, Runner, Trigger, Triggers};
 pub use observer::{Gate, ObserveCx, Observer};
 pub use outcome::{Outcome, Status};
 pub use stop::{StopCause, StopHandle};

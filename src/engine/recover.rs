@@ -29,6 +29,23 @@ pub struct Filter {
 
 pub use crate::faults::kinds_marked_by;
 
+impl Filter {
+    /// Every mark one run can leave: its namespaces, and nodes when a fault
+    /// targets nodes. The drop guard of a run and of a hybrid drill both
+    /// sweep with it.
+    pub fn of_run(run_id: &str, scenario: &crate::scenario::Scenario) -> Filter {
+        Filter {
+            run_id: Some(run_id.to_string()),
+            expired_only: false,
+            namespaces: Some(scenario.spec.target.namespaces.clone()),
+            nodes: scenario.spec.faults.iter().any(|f| {
+                crate::faults::kind_of(f.kind).target_kind() == crate::scenario::TargetKind::Nodes
+            }),
+            kinds: None,
+        }
+    }
+}
+
 fn selector(run_id: Option<&str>) -> String {
     match run_id {
         Some(id) => format!("{LABEL_RUN_ID}={id}"),

@@ -436,6 +436,31 @@ pub fn drill_of(start: &Entry, entries: &[Entry]) -> Option<(Drill, Timestamp)> 
     ))
 }
 
+/// An entry of a hybrid drill's fault engine restamped in drill time
+/// (drill-v1.md: reports show drill time). The engine stamps its entries
+/// with the wall clock, and at `--speed 60` a fault injected 30 s of drill
+/// time in would otherwise sit half a second after the start of a report
+/// whose every other line is in drill time. Every drill entry carries its
+/// `drillSeconds`; `run.start` and `run.end` keep their wall time.
+pub fn in_drill_time(e: &Entry, zero: Timestamp) -> std::borrow::Cow<'_, Entry> {
+    use std::borrow::Cow;
+    let engine = e.source == "fault"
+        || (e.source == "engine" && !matches!(e.event.as_str(), "run.start" | "run.end"));
+    let secs = e.data.get("drillSeconds").and_then(Value::as_f64);
+    match (engine, secs) {
+        (true, Some(secs)) => {
+            let at = jiff::SignedDuration::try_from_secs_f64(secs)
+                .ok()
+                .and_then(|d| zero.checked_add(d).ok());
+            match at {
+                Some(ts) => Cow::Owned(Entry { ts, ..e.clone() }),
+                None => Cow::Borrowed(e),
+            }
+        }
+        _ => Cow::Borrowed(e),
+    }
+}
+
 /// In a drill, mitigation is the responders' `resolve` (drill-v1.md,
 /// "Scoring"): there is no SLI to recover.
 pub fn mitigate_at_resolve(live: &mut super::live::Live) {

@@ -227,11 +227,19 @@ fn observed(case: &Case, probe: &ProbeSeries) -> Observed {
         t_end: t(case.end),
         alerts: vec![alert(case)],
         noise: if case.injected {
-            vec![NoiseAlert {
-                name: "KubePodNotReady".into(),
-                labels: BTreeMap::new(),
-                t_fire: Some(t(9)),
-            }]
+            // One alert, two series: listed once with both label sets.
+            ["checkout-a", "checkout-b"]
+                .into_iter()
+                .enumerate()
+                .map(|(i, pod)| NoiseAlert {
+                    name: "KubePodNotReady".into(),
+                    labels: BTreeMap::from([
+                        ("alertname".to_string(), "KubePodNotReady".to_string()),
+                        ("pod".to_string(), pod.to_string()),
+                    ]),
+                    t_fire: Some(t(9 + i as i64)),
+                })
+                .collect()
         } else {
             vec![]
         },

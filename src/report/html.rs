@@ -195,7 +195,12 @@ fn detection(s: &mut String, r: &RunReport) {
             r.noise.len()
         );
         for n in &r.noise {
-            let _ = write!(s, "<li>{} at {}</li>", esc(&n.name), ts(n.t_fire));
+            let _ = write!(
+                s,
+                "<li>{} first at {}</li>",
+                esc(&n.describe()),
+                ts(n.t_fire)
+            );
         }
         s.push_str("</ul>");
     }
@@ -351,6 +356,31 @@ fn inline(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::report::fixture::report;
+
+    /// An unexpected alert that fired for two pods is one item (HTML) and
+    /// one entry of result.json's `noise`, with both label sets.
+    #[test]
+    fn an_unexpected_alert_with_two_label_sets_is_listed_once_with_both() {
+        let r = report(true);
+        let html = render(&r);
+        assert!(html.contains("1 unexpected alert(s) fired"), "{html}");
+        assert_eq!(
+            html.matches("<li>KubePodNotReady (2 label sets: {pod=&quot;checkout-a&quot;}; {pod=&quot;checkout-b&quot;}) first at").count(),
+            1,
+            "{html}"
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        let noise = json["noise"].as_array().unwrap();
+        assert_eq!(noise.len(), 1, "{noise:?}");
+        assert_eq!(noise[0]["name"], "KubePodNotReady");
+        assert_eq!(
+            noise[0]["labelSets"],
+            serde_json::json!([{"pod": "checkout-a"}, {"pod": "checkout-b"}])
+        );
+        let flags = serde_json::to_string(&json["scorecard"]["flags"]).unwrap();
+        assert_eq!(flags.matches("KubePodNotReady").count(), 1, "{flags}");
+        assert!(flags.contains("checkout-b"), "{flags}");
+    }
 
     #[test]
     fn backticks_pair_up_and_an_odd_one_stays_literal() {

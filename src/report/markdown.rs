@@ -179,9 +179,13 @@ fn detection(s: &mut String, r: &RunReport) {
         let names: Vec<String> = r
             .noise
             .iter()
-            .map(|n| format!("{} ({})", n.name, ts(n.t_fire)))
+            .map(|n| format!("{}, first at {}", n.describe(), ts(n.t_fire)))
             .collect();
-        let _ = writeln!(s, "Other alerts that fired: {}\n", names.join(", "));
+        let _ = writeln!(s, "Other alerts that fired:\n");
+        for n in names {
+            let _ = writeln!(s, "- {n}");
+        }
+        let _ = writeln!(s);
     }
 }
 
@@ -573,7 +577,19 @@ mod tests {
             md.contains("| CheckoutHighErrorRate | yes | 6.0s | 1m30s | 2.0s | 2.0s | 1.0s |"),
             "{md}"
         );
-        assert!(md.contains("Other alerts that fired: KubePodNotReady"));
+        assert!(
+            md.contains(
+                "- KubePodNotReady (2 label sets: {pod=\"checkout-a\"}; {pod=\"checkout-b\"}), first at"
+            ),
+            "{md}"
+        );
+        let noise = &md[md.find("Other alerts that fired").unwrap()..];
+        let noise = &noise[..noise.find("\n\n## ").unwrap_or(noise.len())];
+        assert_eq!(
+            noise.matches("KubePodNotReady").count(),
+            1,
+            "listed once: {noise}"
+        );
         assert!(md.contains("\\| pipe"), "pipes in free text are escaped");
         assert!(md.contains("**Composite: 1.00**"), "{md}");
         assert!(md.contains("[GAME DAY DRILL] [SEV2] Investigating: checkout-pod-loss"));

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::incident::{ResponderEvent, RoleAssignment, RunbookProgress};
 use crate::scenario::{FaultType, RoleName};
-use crate::score::{AlertDetection, NoiseAlert, Scorecard};
+use crate::score::{AlertDetection, NoiseGroup, Scorecard};
 
 /// Bumped when result.json changes incompatibly.
 pub const RESULT_VERSION: u32 = 1;
@@ -78,7 +78,8 @@ pub struct RunReport {
     /// T_inject, T_impact, T_mitigate (the rest are in `scorecard.metrics`).
     pub moments: Moments,
     pub detection: Vec<AlertDetection>,
-    pub noise: Vec<NoiseAlert>,
+    /// Each unexpected alert once, with its label sets.
+    pub noise: Vec<NoiseGroup>,
     pub roles: Vec<RoleAssignment>,
     pub responders: Vec<ResponderEvent>,
     pub runbook: RunbookProgress,

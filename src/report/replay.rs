@@ -83,12 +83,17 @@ pub fn from_entries(path: &Path, entries: &[Entry]) -> Result<RunReport, ReplayE
     let scenario = live.scenario.clone();
     let mut summary: Option<&Entry> = None;
     let mut end: Option<&Entry> = None;
+    let zero = drill.as_ref().map(|d| d.1);
     for e in entries {
-        live.on_entry(e);
+        let stamped = match zero {
+            Some(z) => super::exercise::in_drill_time(e, z),
+            None => std::borrow::Cow::Borrowed(e),
+        };
+        live.on_entry(&stamped);
         match e.event.as_str() {
             "run.end" => end = Some(e),
             DETECTION_SUMMARY => summary = Some(e),
-            _ => replay_entry(&mut live, e),
+            _ => replay_entry(&mut live, &stamped),
         }
     }
     if let Some(s) = summary {

@@ -78,7 +78,7 @@ pub fn entries(r: &RunReport) -> Vec<Entry> {
         push(
             n.t_fire,
             false,
-            format!("Unexpected alert {} firing", n.name),
+            format!("Unexpected alert {} firing", n.describe()),
         );
     }
     let preassigned: Vec<&str> = r

@@ -16,7 +16,9 @@ pub mod times;
 
 pub use curve::time_score;
 pub use detect::{AlertDetection, TtdParts};
-pub use observed::{AlertObservation, NoiseAlert, Observed, expected_alerts};
+pub use observed::{
+    AlertObservation, NoiseAlert, NoiseGroup, Observed, expected_alerts, group_noise,
+};
 pub use paging::{Escalation, PageObservation};
 pub use scorecard::{Component, ComponentScore, Flag, Metrics, Scorecard, Scored, score};
 pub use targets::Targets;

@@ -95,6 +95,71 @@ pub struct NoiseAlert {
     pub t_fire: Option<Timestamp>,
 }
 
+/// One unexpected alert as a report lists it: once per alert name, with
+/// every distinct label set it fired with (one per series, e.g. per
+/// service), and when it first fired. Two rows for one alert that fired
+/// for two services read like a bug; one row with both label sets says
+/// what happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NoiseGroup {
+    pub name: String,
+    /// Without `alertname`, which is the name; empty sets are left out.
+    #[serde(default)]
+    pub label_sets: Vec<BTreeMap<String, String>>,
+    /// The first time any of its series fired.
+    pub t_fire: Option<Timestamp>,
+}
+
+impl NoiseGroup {
+    /// `Name`, `Name {a="1"}` or `Name (2 label sets: {a="1"}; {a="2"})`.
+    pub fn describe(&self) -> String {
+        let set = |l: &BTreeMap<String, String>| {
+            let pairs: Vec<String> = l.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+            format!("{{{}}}", pairs.join(", "))
+        };
+        match self.label_sets.as_slice() {
+            [] => self.name.clone(),
+            [one] => format!("{} {}", self.name, set(one)),
+            many => format!(
+                "{} ({} label sets: {})",
+                self.name,
+                many.len(),
+                many.iter().map(set).collect::<Vec<_>>().join("; ")
+            ),
+        }
+    }
+}
+
+/// The unexpected alerts grouped by name, in the order each first fired.
+pub fn group_noise(noise: &[NoiseAlert]) -> Vec<NoiseGroup> {
+    let mut groups: Vec<NoiseGroup> = Vec::new();
+    for n in noise {
+        let mut labels = n.labels.clone();
+        labels.remove("alertname");
+        let i = match groups.iter().position(|g| g.name == n.name) {
+            Some(i) => i,
+            None => {
+                groups.push(NoiseGroup {
+                    name: n.name.clone(),
+                    label_sets: Vec::new(),
+                    t_fire: None,
+                });
+                groups.len() - 1
+            }
+        };
+        let g = &mut groups[i];
+        if !labels.is_empty() && !g.label_sets.contains(&labels) {
+            g.label_sets.push(labels);
+        }
+        g.t_fire = match (g.t_fire, n.t_fire) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    groups
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +177,37 @@ mod tests {
         );
         assert_eq!(a[0].within, Some(Duration::from_secs(90)));
         assert!(a[0].t_fire.is_none() && !a[0].rule_found);
+    }
+
+    #[test]
+    fn an_alert_that_fired_with_two_label_sets_is_one_group_with_both() {
+        let at = |s: i64| Timestamp::from_second(1_700_000_000 + s).unwrap();
+        let alert = |name: &str, service: &str, t: i64| NoiseAlert {
+            name: name.into(),
+            labels: BTreeMap::from([
+                ("alertname".to_string(), name.to_string()),
+                ("service".to_string(), service.to_string()),
+            ]),
+            t_fire: Some(at(t)),
+        };
+        let groups = group_noise(&[
+            alert("HighErrorRate", "cart", 20),
+            alert("DiskFull", "db", 15),
+            alert("HighErrorRate", "checkout", 10),
+            alert("HighErrorRate", "cart", 30),
+        ]);
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0].name, "HighErrorRate");
+        assert_eq!(
+            groups[0].label_sets.len(),
+            2,
+            "the repeat of cart is one set"
+        );
+        assert_eq!(groups[0].t_fire, Some(at(10)), "the first series to fire");
+        assert_eq!(
+            groups[0].describe(),
+            "HighErrorRate (2 label sets: {service=\"cart\"}; {service=\"checkout\"})"
+        );
+        assert_eq!(groups[1].describe(), "DiskFull {service=\"db\"}");
     }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::comms::{CommsCadence, cadence};
 use super::detect::{AlertDetection, detect_alert, detect_score};
-use super::observed::{NoiseAlert, Observed};
+use super::observed::{NoiseGroup, Observed, group_noise};
 use super::paging::{self, PageObservation};
 use super::roles::{RoleCoverage, coverage};
 use super::runbook::{RunbookAdherence, adherence};
@@ -261,7 +261,8 @@ impl Scorecard {
 #[serde(rename_all = "camelCase")]
 pub struct Scored {
     pub detection: Vec<AlertDetection>,
-    pub noise: Vec<NoiseAlert>,
+    /// Each unexpected alert once, with its label sets.
+    pub noise: Vec<NoiseGroup>,
     pub scorecard: Scorecard,
 }
 
@@ -598,7 +599,10 @@ fn flags(
     for s in &runbook.missed_critical {
         flags.push(Flag::CriticalStepMissed { step: s.clone() });
     }
-    let noise = noise_names(run.obs.noise.iter().map(|n| n.name.as_str()));
+    let noise: Vec<String> = group_noise(&run.obs.noise)
+        .iter()
+        .map(NoiseGroup::describe)
+        .collect();
     if !noise.is_empty() {
         match run.targets.noise {
             Noise::Fail => flags.push(Flag::NoiseFailure { alerts: noise }),
@@ -771,7 +775,7 @@ pub fn score(targets: &Targets, obs: &Observed, incident: &Incident) -> Scored {
     let (passed, reason) = verdict(composite, targets.pass_mark, &flags);
     Scored {
         detection,
-        noise: obs.noise.clone(),
+        noise: group_noise(&obs.noise),
         scorecard: Scorecard {
             severity: targets.severity.clone(),
             components,
@@ -786,29 +790,6 @@ pub fn score(targets: &Targets, obs: &Observed, incident: &Incident) -> Scored {
             runbook,
         },
     }
-}
-
-/// Each unexpected alert once, in the order it first fired, with the number
-/// of its series when several fired (one per label set, e.g. per service):
-/// "HighErrorRate, HighErrorRate" reads like a bug, "HighErrorRate (2
-/// series)" says what happened.
-fn noise_names<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let mut seen: Vec<(&str, usize)> = Vec::new();
-    for n in names {
-        match seen.iter_mut().find(|(m, _)| *m == n) {
-            Some((_, count)) => *count += 1,
-            None => seen.push((n, 1)),
-        }
-    }
-    seen.into_iter()
-        .map(|(n, c)| {
-            if c > 1 {
-                format!("{n} ({c} series)")
-            } else {
-                n.to_string()
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -1096,7 +1077,7 @@ mod tests {
     #[test]
     fn noise_policy_fail_fails_the_run() {
         let mut o = observed(Some(30));
-        o.noise.push(NoiseAlert {
+        o.noise.push(crate::score::NoiseAlert {
             name: "DiskFull".into(),
             labels: BTreeMap::new(),
             t_fire: Some(t(20)),
@@ -1114,15 +1095,6 @@ mod tests {
         assert!(matches!(warn.scorecard.flags[0], Flag::Noise { .. }));
         tg.noise = Noise::Fail;
         assert!(!score(&tg, &o, &good_drill()).scorecard.passed);
-    }
-
-    #[test]
-    fn noisy_alerts_are_named_once_with_their_series_count() {
-        let names = ["HighErrorRate", "DiskFull", "HighErrorRate"];
-        assert_eq!(
-            noise_names(names.into_iter()),
-            ["HighErrorRate (2 series)", "DiskFull"]
-        );
     }
 
     /// Prometheus down: no breach was seen, but no recovery either. That is

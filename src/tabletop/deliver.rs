@@ -18,6 +18,8 @@ pub struct Deliverer {
     alertmanager: Option<super::alerts::Paging>,
     /// The paging tools of `paging:` (docs/paging.md).
     pub paging: Option<super::paging::DrillPaging>,
+    /// The fault engine of a hybrid drill.
+    pub faults: Option<super::hybrid::FaultTrigger>,
 }
 
 impl Deliverer {
@@ -29,6 +31,7 @@ impl Deliverer {
         Deliverer {
             alertmanager: alertmanager.map(|am| super::alerts::Paging::new(am, running, resend)),
             paging: None,
+            faults: None,
         }
     }
 
@@ -92,7 +95,26 @@ impl Deliverer {
                     }
                 }
             }
-            Some(InjectAction::Fault(_)) | None => String::new(),
+            Some(InjectAction::Fault(f)) => {
+                let duration = f.duration.map(|d| d.as_std()).unwrap_or_default();
+                let sent = self
+                    .faults
+                    .as_ref()
+                    .is_some_and(|t| t.fire(&f.name, duration));
+                data["action"] = "fault".into();
+                data["fault"] = json!(f.name);
+                data["type"] = json!(f.kind);
+                data["engine"] = json!(sent);
+                if sent {
+                    format!("fault {} ({:?}) handed to the fault engine", f.name, f.kind)
+                } else {
+                    format!(
+                        "fault {} not injected: the fault engine has stopped",
+                        f.name
+                    )
+                }
+            }
+            None => String::new(),
         };
         record(running, data, text);
         now

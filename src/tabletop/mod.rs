@@ -9,6 +9,7 @@
 pub mod alerts;
 pub mod control;
 mod deliver;
+pub mod hybrid;
 pub mod paging;
 pub mod progress;
 pub mod run;

@@ -58,10 +58,31 @@ pub fn line(e: &Entry, zero: Timestamp) -> Option<(f64, String)> {
                         .unwrap_or("?"),
                     text(e, "delivery").unwrap_or("direct")
                 ),
+                "fault" => format!(
+                    "fault {} ({}) handed to the fault engine",
+                    text(e, "fault").unwrap_or("?"),
+                    text(e, "type").unwrap_or("?")
+                ),
                 other => other.to_string(),
             };
             Some((secs?, format!("inject {id}: {what}")))
         }
+        "fault.injected" | "fault.reverted" | "fault.revert-failed" | "fault.refused" => Some((
+            secs?,
+            format!(
+                "fault {} {}",
+                text(e, "fault").unwrap_or("?"),
+                e.event.trim_start_matches("fault.").replace('-', " ")
+            ),
+        )),
+        "revert.confirmed" => Some((
+            secs?,
+            if e.data.get("clean").and_then(Value::as_bool) == Some(true) {
+                "revert confirmed: no mark of this drill remains".into()
+            } else {
+                "revert NOT confirmed: marks remain, run `gameday recover`".into()
+            },
+        )),
         INJECT_SKIPPED => Some((secs?, format!("inject {} skipped", text(e, "inject")?))),
         JOURNAL_EVENT => {
             let ev = ResponderEvent::from_journal_data(&e.data)?;

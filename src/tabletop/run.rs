@@ -13,11 +13,12 @@ use rand::RngExt;
 use serde_json::json;
 
 use super::deliver::Deliverer;
+use super::hybrid::{Cluster, FaultEngine};
 use super::progress;
 use super::schedule::{Schedule, State};
 use crate::config::Config;
 use crate::drill::{Drill, DrillClock, TABLETOP_CONTEXT};
-use crate::engine::{Journal, rundir};
+use crate::engine::{Journal, Outcome, Status, rundir};
 use crate::incident::{Action, EventSource, ResponderEvent};
 use crate::k8s::marks::RunId;
 use crate::observe::AlertmanagerConn;
@@ -37,6 +38,9 @@ pub struct DrillRequest {
     pub config: Config,
     pub placement: rundir::Placement,
     pub settings: DrillSettings,
+    /// The prepared cluster of a hybrid drill (`app::prepare`); None for a
+    /// tabletop drill, which touches no cluster.
+    pub cluster: Option<super::hybrid::Cluster>,
 }
 
 #[derive(Debug, Clone)]
@@ -78,7 +82,7 @@ pub enum TabletopError {
     #[error("listening for signals: {0}")]
     Signals(std::io::Error),
     #[error(
-        "inject `{0}` has a `fault`: hybrid drills run through the fault engine, which `gameday drill` does not drive yet; run the fault as a scenario with `gameday run` beside the tabletop"
+        "inject `{0}` has a `fault`: a hybrid drill needs its cluster prepared (context guard, preflight, plan) before it starts"
     )]
     Hybrid(String),
 }
@@ -130,11 +134,14 @@ pub struct Running {
 }
 
 /// Runs the drill of `req` to its end and writes its reports.
-pub async fn run(req: DrillRequest) -> Result<DrillEnd, TabletopError> {
-    if let Some(i) = req.drill.spec.injects.iter().find(|i| i.fault.is_some()) {
+pub async fn run(mut req: DrillRequest) -> Result<DrillEnd, TabletopError> {
+    let cluster = req.cluster.take();
+    if cluster.is_none()
+        && let Some(i) = req.drill.spec.injects.iter().find(|i| i.fault.is_some())
+    {
         return Err(TabletopError::Hybrid(i.id.clone()));
     }
-    let running = open(&req)?;
+    let running = open(&req, cluster.as_ref())?;
     let (server, mut controls) = serve(&running, &req.settings).await?;
     let mut deliverer = Deliverer::new(
         &running,
@@ -144,20 +151,29 @@ pub async fn run(req: DrillRequest) -> Result<DrillEnd, TabletopError> {
     let mut signals = Signals::listen().map_err(TabletopError::Signals)?;
     deliverer.paging = super::paging::start(&running, &req.config).await;
     start_clock(&running)?;
+    let engine = cluster.map(|c| FaultEngine::start(c, &running, &req.config));
+    deliverer.faults = engine.as_ref().and_then(FaultEngine::trigger);
     let reason = tokio::select! {
         reason = drive(&running, &deliverer, &mut controls) => reason,
         () = signals.recv() => INTERRUPTED.to_string(),
+        reason = super::hybrid::stopped(engine.as_ref()) => reason,
     };
     deliverer.resolve_all(&running).await;
+    // The deliverer holds the engine's triggers: dropping it closes them.
+    drop(deliverer);
+    let faults = match engine {
+        Some(e) => Some(e.finish(&running).await),
+        None => None,
+    };
     server.stop();
-    finish(&running, &req.config, &reason)
+    finish(&running, &req.config, &reason, faults)
 }
 
 /// Claims the run directory and writes `run.start`, with the drill and its
 /// scenario view, so `gameday report` needs nothing else. The clock is
 /// made here and started by [`start_clock`] once the API is up, so the
 /// first inject is not late by the server's start.
-fn open(req: &DrillRequest) -> Result<Running, TabletopError> {
+fn open(req: &DrillRequest, cluster: Option<&Cluster>) -> Result<Running, TabletopError> {
     let drill = Arc::new(req.drill.clone());
     let scenario = Arc::new(drill.to_scenario(req.settings.alertmanager.is_some()));
     let now = jiff::Timestamp::now();
@@ -169,12 +185,18 @@ fn open(req: &DrillRequest) -> Result<Running, TabletopError> {
         .speed
         .unwrap_or_else(|| drill.spec.time_scale());
     let clock = DrillClock::start(scale);
+    // Held at zero until `start_clock`: what is written before the drill
+    // starts (run.start, the API's address) is at drill time 0.
+    clock.pause();
+    journal.set_clock_fields(clock_fields(clock.clone()));
+    let context = cluster.map_or(TABLETOP_CONTEXT, |c| c.target.context.as_str());
     journal.append(
         "engine",
         "run.start",
         json!({
             "runId": run_id.0, "scenario": drill.metadata.name, "kind": "Drill",
-            "context": TABLETOP_CONTEXT, "runDir": run_dir.display().to_string(),
+            "context": context, "runDir": run_dir.display().to_string(),
+            "faults": cluster.map(|c| &c.plans),
             "scenarioSpec": *scenario, "config": req.config, "drill": *drill,
             "timeScale": scale,
             "alertmanager": req.settings.alertmanager.as_ref().map(|a| a.base_url()),
@@ -184,7 +206,7 @@ fn open(req: &DrillRequest) -> Result<Running, TabletopError> {
         scenario,
         Arc::new(req.config.clone()),
         run_id.0.clone(),
-        TABLETOP_CONTEXT.into(),
+        context.into(),
         clock.started(),
     );
     let live_view = req.settings.live_view;
@@ -196,6 +218,21 @@ fn open(req: &DrillRequest) -> Result<Running, TabletopError> {
         run_id,
         run_dir,
         live_view,
+    })
+}
+
+/// What every journal entry of a drill carries besides its wall time
+/// (drill-v1.md, "Time"): the drill time and the wall time since the start,
+/// both in seconds, so a report or a determinism check can compare either.
+fn clock_fields(clock: DrillClock) -> crate::engine::journal::ClockFields {
+    Box::new(move || {
+        let mut m = serde_json::Map::new();
+        m.insert("drillSeconds".into(), json!(clock.elapsed().as_secs_f64()));
+        m.insert(
+            "wallSeconds".into(),
+            json!(clock.wall_elapsed().as_secs_f64()),
+        );
+        m
     })
 }
 
@@ -384,11 +421,20 @@ fn act(running: &Running, entry: &AutopilotEntry) {
 
 /// Writes `run.end`, then the reports from the journal, then the history
 /// row (a warning if that fails, never a lost drill).
-fn finish(running: &Running, config: &Config, reason: &str) -> Result<DrillEnd, TabletopError> {
-    let status = if reason == INTERRUPTED {
-        "aborted"
-    } else {
-        "passed"
+fn finish(
+    running: &Running,
+    config: &Config,
+    reason: &str,
+    faults: Option<Outcome>,
+) -> Result<DrillEnd, TabletopError> {
+    // The fault engine's verdict wins when it is worse: a revert that
+    // failed is exit 5 whatever the team scored.
+    let (status, reason) = match faults {
+        Some(o) if o.status != Status::Passed => {
+            (o.status, o.reason.unwrap_or_else(|| reason.to_string()))
+        }
+        _ if reason == INTERRUPTED => (Status::Aborted, reason.to_string()),
+        _ => (Status::Passed, reason.to_string()),
     };
     let _ = running.journal.append(
         "engine",
