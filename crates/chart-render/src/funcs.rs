@@ -184,7 +184,10 @@ fn quote(args: &[Value]) -> Result<Value, FuncError> {
 fn pad(n: &Value, s: &Value) -> Result<String, FuncError> {
     let n = number(n)?;
     let pad = " ".repeat(n);
-    Ok(format!("{pad}{}", text(s).replace('\n', &format!("\n{pad}"))))
+    Ok(format!(
+        "{pad}{}",
+        text(s).replace('\n', &format!("\n{pad}"))
+    ))
 }
 
 fn number(v: &Value) -> Result<usize, FuncError> {

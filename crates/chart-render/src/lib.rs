@@ -56,12 +56,10 @@ impl Chart {
         let schema_path = dir.join("values.schema.json");
         let schema = if schema_path.exists() {
             let text = read(&schema_path)?;
-            Some(
-                serde_json::from_str(&text).map_err(|e| RenderError::Parse {
-                    file: schema_path.clone(),
-                    message: e.to_string(),
-                })?,
-            )
+            Some(serde_json::from_str(&text).map_err(|e| RenderError::Parse {
+                file: schema_path.clone(),
+                message: e.to_string(),
+            })?)
         } else {
             None
         };

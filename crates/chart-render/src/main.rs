@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use gameday_chart_render::{Chart, RenderError, Release, to_text};
+use gameday_chart_render::{Chart, Release, RenderError, to_text};
 
 struct Args {
     chart: PathBuf,
