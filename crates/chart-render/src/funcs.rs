@@ -225,7 +225,7 @@ fn trim_suffix(args: &[Value]) -> Result<Value, FuncError> {
 }
 
 fn dict(args: &[Value]) -> Result<Value, FuncError> {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(generic("dict needs key/value pairs"));
     }
     let map: HashMap<String, Value> = args
