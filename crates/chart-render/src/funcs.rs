@@ -65,6 +65,7 @@ thread_local! {
 /// All of a chart's template files, parsed together as Helm parses them so
 /// that a `define` in any file is visible to every other.
 pub struct TemplateSet {
+    chart: String,
     files: Vec<(String, String)>,
 }
 
@@ -74,35 +75,40 @@ impl TemplateSet {
             .iter()
             .map(|(n, t)| (format!("{chart}/{n}"), t.clone()))
             .collect();
-        TemplateSet { files }
+        TemplateSet {
+            chart: chart.to_string(),
+            files,
+        }
     }
 
     /// Executes the file `name` (relative to the chart) with `top` as `.`.
     /// Like Helm, `<no value>` from a missing key prints as nothing.
     pub fn execute_file(&self, name: &str, top: &Json) -> Result<String, RenderError> {
-        let chart_name = self.files[0].0.split('/').next().unwrap_or_default();
-        let full = format!("{chart_name}/{name}");
+        let full = format!("{}/{name}", self.chart);
         FILES.with(|f| *f.borrow_mut() = self.files.clone());
-        let out = execute(&full, &to_value(top)).map_err(|message| RenderError::Template {
-            template: full.clone(),
-            message,
-        });
+        let out = execute(&full, &to_value(top));
         FILES.with(|f| f.borrow_mut().clear());
         Ok(out?.replace("<no value>", ""))
     }
 }
 
 /// Parses every file into one set named `entry` and runs `entry`.
-fn execute(entry: &str, dot: &Value) -> Result<String, String> {
+fn execute(entry: &str, dot: &Value) -> Result<String, RenderError> {
     let files = FILES.with(|f| f.borrow().clone());
     let mut t = Template::with_name(entry);
     t.add_funcs(&table());
     for (name, text) in &files {
         t.add_template(name.as_str(), text.as_str())
-            .map_err(|e| format!("{name}: {e}"))?;
+            .map_err(|e| RenderError::Template {
+                template: name.clone(),
+                message: e.to_string(),
+            })?;
     }
     t.render(&Context::from(dot.clone()))
-        .map_err(|e| e.to_string())
+        .map_err(|e| RenderError::Template {
+            template: entry.to_string(),
+            message: e.to_string(),
+        })
 }
 
 fn generic(msg: impl Into<String>) -> FuncError {

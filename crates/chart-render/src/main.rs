@@ -17,7 +17,20 @@ struct Args {
 const USAGE: &str =
     "usage: chart-render CHART [-f VALUES]... [--namespace NS] [--release NAME] [--notes]";
 
-fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
+/// A command line that is not the usage above.
+#[derive(Debug, thiserror::Error)]
+enum UsageError {
+    #[error("{0} needs a value")]
+    MissingValue(String),
+    #[error("unknown flag {0}\n{USAGE}")]
+    UnknownFlag(String),
+    #[error("unexpected argument {0}\n{USAGE}")]
+    Unexpected(String),
+    #[error("{USAGE}")]
+    Usage,
+}
+
+fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, UsageError> {
     let mut chart = None;
     let mut values = Vec::new();
     let mut release = Release {
@@ -26,20 +39,20 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     };
     let mut notes = false;
     while let Some(a) = it.next() {
-        let mut value = |flag: &str| it.next().ok_or(format!("{flag} needs a value"));
+        let mut value = |flag: &str| it.next().ok_or(UsageError::MissingValue(flag.into()));
         match a.as_str() {
             "-f" | "--values" => values.push(PathBuf::from(value(&a)?)),
             "-n" | "--namespace" => release.namespace = value(&a)?,
             "--release" => release.name = value(&a)?,
             "--notes" => notes = true,
-            "-h" | "--help" => return Err(USAGE.into()),
-            _ if a.starts_with('-') => return Err(format!("unknown flag {a}\n{USAGE}")),
+            "-h" | "--help" => return Err(UsageError::Usage),
+            _ if a.starts_with('-') => return Err(UsageError::UnknownFlag(a)),
             _ if chart.is_none() => chart = Some(PathBuf::from(a)),
-            _ => return Err(format!("unexpected argument {a}\n{USAGE}")),
+            _ => return Err(UsageError::Unexpected(a)),
         }
     }
     Ok(Args {
-        chart: chart.ok_or(USAGE)?,
+        chart: chart.ok_or(UsageError::Usage)?,
         values,
         release,
         notes,
