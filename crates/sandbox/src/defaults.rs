@@ -23,13 +23,8 @@ const DEFAULT_TOLERATION_SECONDS: i64 = 300;
 /// Fills in a new pod's defaults; fields the client set are kept.
 pub fn pod(v: &mut Value) {
     let spec = meta::ensure_object(v, &["spec"]);
+    pod_spec_scheme(spec);
     for (k, d) in [
-        ("restartPolicy", json!("Always")),
-        ("dnsPolicy", json!("ClusterFirst")),
-        ("schedulerName", json!("default-scheduler")),
-        ("terminationGracePeriodSeconds", json!(30)),
-        ("securityContext", json!({})),
-        ("enableServiceLinks", json!(true)),
         ("priority", json!(0)),
         ("preemptionPolicy", json!("PreemptLowerPriority")),
         ("serviceAccountName", json!("default")),
@@ -151,15 +146,21 @@ fn batch(res: crate::resources::ResId, v: &mut Value) {
     }
     let mut pod_path = job_path.to_vec();
     pod_path.extend(["template", "spec"]);
-    let pod = meta::ensure_object(v, &pod_path);
+    pod_spec_scheme(meta::ensure_object(v, &pod_path));
+}
+
+/// `SetDefaults_PodSpec`: what the scheme fills into any pod spec, a pod's
+/// or a template's (the admission plugins add the rest to pods only).
+fn pod_spec_scheme(spec: &mut Map<String, Value>) {
     for (k, d) in [
         ("restartPolicy", json!("Always")),
         ("dnsPolicy", json!("ClusterFirst")),
         ("schedulerName", json!("default-scheduler")),
         ("terminationGracePeriodSeconds", json!(30)),
         ("securityContext", json!({})),
+        ("enableServiceLinks", json!(true)),
     ] {
-        pod.entry(k).or_insert(d);
+        spec.entry(k).or_insert(d);
     }
 }
 
