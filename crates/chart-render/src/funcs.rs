@@ -6,6 +6,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
 use gtmpl::{Context, Func, FuncError, Template, Value};
 use serde_json::Value as Json;
@@ -60,6 +61,10 @@ thread_local! {
     /// function (gtmpl passes it no template), so it finds the named
     /// templates here.
     static FILES: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
+    /// The set parsed once per entry template while one chart renders:
+    /// parsing every file again for each `include` made a render take
+    /// seconds in a debug build.
+    static PARSED: RefCell<HashMap<String, Rc<Template>>> = RefCell::new(HashMap::new());
 }
 
 /// All of a chart's template files, parsed together as Helm parses them so
@@ -88,12 +93,29 @@ impl TemplateSet {
         FILES.with(|f| *f.borrow_mut() = self.files.clone());
         let out = execute(&full, &to_value(top));
         FILES.with(|f| f.borrow_mut().clear());
+        PARSED.with(|p| p.borrow_mut().clear());
         Ok(out?.replace("<no value>", ""))
     }
 }
 
 /// Parses every file into one set named `entry` and runs `entry`.
 fn execute(entry: &str, dot: &Value) -> Result<String, RenderError> {
+    let t = match PARSED.with(|p| p.borrow().get(entry).cloned()) {
+        Some(t) => t,
+        None => {
+            let t = Rc::new(parse_set(entry)?);
+            PARSED.with(|p| p.borrow_mut().insert(entry.to_string(), t.clone()));
+            t
+        }
+    };
+    t.render(&Context::from(dot.clone()))
+        .map_err(|e| RenderError::Template {
+            template: entry.to_string(),
+            message: e.to_string(),
+        })
+}
+
+fn parse_set(entry: &str) -> Result<Template, RenderError> {
     let files = FILES.with(|f| f.borrow().clone());
     let mut t = Template::with_name(entry);
     t.add_funcs(&table());
@@ -104,11 +126,7 @@ fn execute(entry: &str, dot: &Value) -> Result<String, RenderError> {
                 message: e.to_string(),
             })?;
     }
-    t.render(&Context::from(dot.clone()))
-        .map_err(|e| RenderError::Template {
-            template: entry.to_string(),
-            message: e.to_string(),
-        })
+    Ok(t)
 }
 
 fn generic(msg: impl Into<String>) -> FuncError {
