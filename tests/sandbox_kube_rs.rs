@@ -751,7 +751,8 @@ async fn dry_run_deletecollection_and_start_errors() {
     })
     .await;
     assert!(matches!(bad, Err(SandboxError::KubeMinor(19))));
-    let unknown = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}});
+    // batch/v1 is served now (the chart's CronJobs); HPAs are not.
+    let unknown = json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "j"}});
     let bad = Sandbox::start(SandboxOptions {
         objects: vec![unknown],
         ..Default::default()
@@ -759,11 +760,11 @@ async fn dry_run_deletecollection_and_start_errors() {
     .await;
     match bad {
         Err(SandboxError::Seed { what, message, .. }) => {
-            assert_eq!(what, "Job j");
+            assert_eq!(what, "HorizontalPodAutoscaler j");
             assert!(message.contains("does not serve"), "{message}");
         }
         Err(e) => panic!("unexpected error {e}"),
-        Ok(_) => panic!("a Job was accepted"),
+        Ok(_) => panic!("an HPA was accepted"),
     }
 }
 

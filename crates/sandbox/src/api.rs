@@ -719,7 +719,28 @@ fn dry_create(st: &Shared, res: ResId, ns: &str, mut v: Value) -> Result<Respons
     md.insert("uid".into(), Value::String(meta::new_uid()));
     v["apiVersion"] = json!(def.api_version());
     v["kind"] = json!(def.kind);
+    dry_admit(st, res, ns, &mut v)?;
     Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+}
+
+/// A server-side dry run goes through defaulting, admission and validation
+/// like a real create, and stops only before storage (KEP-576, "dryRun:
+/// All"): `kubectl apply --dry-run=server` of a pod that Pod Security
+/// refuses fails as the real apply would.
+fn dry_admit(st: &Shared, res: ResId, ns: &str, v: &mut Value) -> Result<(), ApiError> {
+    if res == resources::NODES {
+        crate::defaults::node(v);
+    }
+    crate::defaults::workload(res, v);
+    if res == resources::PODS {
+        crate::defaults::pod(v);
+        let namespace = st
+            .store
+            .try_get(resources::NAMESPACES, "", ns)
+            .map(|o| o.parse());
+        admission::pod_security(namespace.as_ref(), v)?;
+    }
+    validation::object(res, v)
 }
 
 fn selectors(q: &Params) -> Result<(LabelSelector, FieldSelector), ApiError> {

@@ -23,13 +23,8 @@ const DEFAULT_TOLERATION_SECONDS: i64 = 300;
 /// Fills in a new pod's defaults; fields the client set are kept.
 pub fn pod(v: &mut Value) {
     let spec = meta::ensure_object(v, &["spec"]);
+    pod_spec_scheme(spec);
     for (k, d) in [
-        ("restartPolicy", json!("Always")),
-        ("dnsPolicy", json!("ClusterFirst")),
-        ("schedulerName", json!("default-scheduler")),
-        ("terminationGracePeriodSeconds", json!(30)),
-        ("securityContext", json!({})),
-        ("enableServiceLinks", json!(true)),
         ("priority", json!(0)),
         ("preemptionPolicy", json!("PreemptLowerPriority")),
         ("serviceAccountName", json!("default")),
@@ -79,7 +74,10 @@ pub fn node(v: &mut Value) {
 /// statefulset` refuses a set without `updateStrategy.type: RollingUpdate`,
 /// and the deployment controller's progress deadline is 600 s unless set.
 pub fn workload(res: crate::resources::ResId, v: &mut Value) {
-    use crate::resources::{DEPLOYMENTS, STATEFULSETS};
+    use crate::resources::{CRONJOBS, DEPLOYMENTS, JOBS, STATEFULSETS};
+    if res == CRONJOBS || res == JOBS {
+        return batch(res, v);
+    }
     let defaults = match res {
         DEPLOYMENTS => [
             ("replicas", json!(1)),
@@ -107,6 +105,61 @@ pub fn workload(res: crate::resources::ResId, v: &mut Value) {
     }
     let spec = meta::ensure_object(v, &["spec"]);
     for (k, d) in defaults {
+        spec.entry(k).or_insert(d);
+    }
+}
+
+/// The batch/v1 scheme defaults (pkg/apis/batch/v1/defaults.go
+/// `SetDefaults_CronJob`, `SetDefaults_Job`) and the pod template's
+/// (`SetDefaults_PodSpec`, which leaves a Job without `restartPolicy` at
+/// `Always`, for validation to refuse as the real server does).
+fn batch(res: crate::resources::ResId, v: &mut Value) {
+    if !v.get("spec").is_some_and(Value::is_object) {
+        return;
+    }
+    let job_path: &[&str] = if res == crate::resources::CRONJOBS {
+        let spec = meta::ensure_object(v, &["spec"]);
+        for (k, d) in [
+            ("concurrencyPolicy", json!("Allow")),
+            ("suspend", json!(false)),
+            ("successfulJobsHistoryLimit", json!(3)),
+            ("failedJobsHistoryLimit", json!(1)),
+        ] {
+            spec.entry(k).or_insert(d);
+        }
+        &["spec", "jobTemplate", "spec"]
+    } else {
+        &["spec"]
+    };
+    let job = meta::ensure_object(v, job_path);
+    if !job.contains_key("completions") && !job.contains_key("parallelism") {
+        job.insert("completions".into(), json!(1));
+        job.insert("parallelism".into(), json!(1));
+    }
+    for (k, d) in [
+        ("backoffLimit", json!(6)),
+        ("completionMode", json!("NonIndexed")),
+        ("suspend", json!(false)),
+        ("podReplacementPolicy", json!("TerminatingOrFailed")),
+    ] {
+        job.entry(k).or_insert(d);
+    }
+    let mut pod_path = job_path.to_vec();
+    pod_path.extend(["template", "spec"]);
+    pod_spec_scheme(meta::ensure_object(v, &pod_path));
+}
+
+/// `SetDefaults_PodSpec`: what the scheme fills into any pod spec, a pod's
+/// or a template's (the admission plugins add the rest to pods only).
+fn pod_spec_scheme(spec: &mut Map<String, Value>) {
+    for (k, d) in [
+        ("restartPolicy", json!("Always")),
+        ("dnsPolicy", json!("ClusterFirst")),
+        ("schedulerName", json!("default-scheduler")),
+        ("terminationGracePeriodSeconds", json!(30)),
+        ("securityContext", json!({})),
+        ("enableServiceLinks", json!(true)),
+    ] {
         spec.entry(k).or_insert(d);
     }
 }

@@ -9,7 +9,10 @@
 //!   (`TotalAnnotationSizeLimitB` = 256 KiB);
 //! - taints unique by key and effect, container names unique, and which pod
 //!   fields an update may change: pkg/apis/core/validation/validation.go
-//!   (`validateNodeTaints`, `validateContainers`, `ValidatePodUpdate`).
+//!   (`validateNodeTaints`, `validateContainers`, `ValidatePodUpdate`);
+//! - CronJobs and Jobs: pkg/apis/batch/validation/validation.go
+//!   (`ValidateCronJobCreate`, `validateCronJobSpec`, `ValidateJobSpec`,
+//!   the 52-character CronJob name, restartPolicy OnFailure or Never).
 
 use serde_json::Value;
 
@@ -32,6 +35,12 @@ pub fn object(res: ResId, v: &Value) -> Result<(), ApiError> {
     }
     if res == resources::NODES {
         taints(v, &mut errs);
+    }
+    if res == resources::CRONJOBS {
+        cron_job(v, &mut errs);
+    }
+    if res == resources::JOBS {
+        job_spec(meta::at(v, &["spec"]), "spec", &mut errs);
     }
     fail(res, v, errs)
 }
@@ -155,6 +164,121 @@ fn container_names(v: &Value, errs: &mut Vec<String>) {
                 errs.push(format!("spec.{list}[{i}].name: Duplicate value: {name:?}"));
             }
         }
+    }
+}
+
+/// A CronJob's name leaves room for the 11 characters its Jobs append.
+const CRON_JOB_NAME_MAX: usize = 52;
+
+fn cron_job(v: &Value, errs: &mut Vec<String>) {
+    let name = meta::name(v);
+    if name.len() > CRON_JOB_NAME_MAX {
+        errs.push(format!(
+            "metadata.name: Invalid value: {name:?}: must be no more than {CRON_JOB_NAME_MAX} characters"
+        ));
+    }
+    let schedule = meta::str_at(v, &["spec", "schedule"]).unwrap_or_default();
+    if schedule.is_empty() {
+        errs.push("spec.schedule: Required value".into());
+    } else if let Some(why) = cron_schedule_error(schedule) {
+        errs.push(format!("spec.schedule: Invalid value: {schedule:?}: {why}"));
+    }
+    if let Some(tz) = meta::str_at(v, &["spec", "timeZone"]) {
+        if schedule.contains("TZ=") {
+            errs.push(format!(
+                "spec.schedule: Invalid value: {schedule:?}: cannot use both timeZone field and TZ or CRON_TZ in schedule"
+            ));
+        }
+        if jiff::tz::TimeZone::get(tz).is_err() {
+            errs.push(format!(
+                "spec.timeZone: Invalid value: {tz:?}: unknown time zone {tz}"
+            ));
+        }
+    }
+    let policy = meta::str_at(v, &["spec", "concurrencyPolicy"]).unwrap_or("Allow");
+    if !["Allow", "Forbid", "Replace"].contains(&policy) {
+        errs.push(format!(
+            "spec.concurrencyPolicy: Unsupported value: {policy:?}: supported values: \"Allow\", \"Forbid\", \"Replace\""
+        ));
+    }
+    for field in [
+        "startingDeadlineSeconds",
+        "successfulJobsHistoryLimit",
+        "failedJobsHistoryLimit",
+    ] {
+        non_negative(
+            meta::at(v, &["spec", field]),
+            &format!("spec.{field}"),
+            errs,
+        );
+    }
+    job_spec(
+        meta::at(v, &["spec", "jobTemplate", "spec"]),
+        "spec.jobTemplate.spec",
+        errs,
+    );
+}
+
+/// What robfig/cron's standard parser (the CronJob controller's) refuses:
+/// not five fields, or characters no field allows.
+fn cron_schedule_error(schedule: &str) -> Option<String> {
+    let s = schedule.trim();
+    if s.starts_with('@') {
+        let known = [
+            "@yearly",
+            "@annually",
+            "@monthly",
+            "@weekly",
+            "@daily",
+            "@midnight",
+            "@hourly",
+        ];
+        return (!known.contains(&s)).then(|| format!("unrecognized descriptor: {s}"));
+    }
+    let fields: Vec<&str> = s
+        .split_whitespace()
+        .filter(|f| !f.starts_with("TZ=") && !f.starts_with("CRON_TZ="))
+        .collect();
+    if fields.len() != 5 {
+        return Some(format!(
+            "expected exactly 5 fields, found {}: [{}]",
+            fields.len(),
+            fields.join(" ")
+        ));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || ",-*/?".contains(c);
+    fields
+        .iter()
+        .find(|f| !f.chars().all(allowed))
+        .map(|f| format!("failed to parse int from {f}"))
+}
+
+fn non_negative(v: Option<&Value>, path: &str, errs: &mut Vec<String>) {
+    if let Some(n) = v.and_then(Value::as_i64).filter(|n| *n < 0) {
+        errs.push(format!(
+            "{path}: Invalid value: {n}: must be greater than or equal to 0"
+        ));
+    }
+}
+
+/// A Job's spec (also a CronJob's jobTemplate): its pods never restart
+/// in place with `Always`; the Job controller owns retries.
+fn job_spec(spec: Option<&Value>, path: &str, errs: &mut Vec<String>) {
+    let Some(spec) = spec else {
+        return;
+    };
+    for field in [
+        "backoffLimit",
+        "activeDeadlineSeconds",
+        "ttlSecondsAfterFinished",
+    ] {
+        non_negative(spec.get(field), &format!("{path}.{field}"), errs);
+    }
+    let restart = meta::str_at(spec, &["template", "spec", "restartPolicy"]).unwrap_or("Always");
+    if restart != "OnFailure" && restart != "Never" {
+        errs.push(format!(
+            "{path}.template.spec.restartPolicy: Unsupported value: {restart:?}: supported values: \"OnFailure\", \"Never\""
+        ));
     }
 }
 
