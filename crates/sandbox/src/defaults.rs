@@ -111,6 +111,80 @@ pub fn workload(res: crate::resources::ResId, v: &mut Value) {
     }
 }
 
+/// The batch/v1 scheme defaults (pkg/apis/batch/v1/defaults.go
+/// `SetDefaults_Job`, `SetDefaults_CronJob`) and, for a new Job, the
+/// selector and template labels the Job strategy generates from its uid
+/// (pkg/registry/batch/job/strategy.go `generateSelector`): the job
+/// controller finds its pods by `batch.kubernetes.io/controller-uid`, and
+/// `kubectl create job --from=cronjob` sends neither. Runs after the uid is
+/// set.
+pub fn batch(res: crate::resources::ResId, v: &mut Value) {
+    use crate::resources::{CRONJOBS, JOBS};
+    match res {
+        JOBS => {
+            let uid = meta::uid(v).to_string();
+            let name = meta::name(v).to_string();
+            if !v.get("spec").is_some_and(Value::is_object) {
+                return;
+            }
+            job_spec(meta::ensure_object(v, &["spec"]));
+            let manual = v["spec"]["manualSelector"].as_bool() == Some(true);
+            if !manual {
+                let labels = json!({
+                    "batch.kubernetes.io/controller-uid": uid,
+                    "batch.kubernetes.io/job-name": name,
+                    "controller-uid": uid,
+                    "job-name": name,
+                });
+                let tl = meta::ensure_object(v, &["spec", "template", "metadata", "labels"]);
+                if let Some(l) = labels.as_object() {
+                    for (k, val) in l {
+                        tl.insert(k.clone(), val.clone());
+                    }
+                }
+                v["spec"]["selector"] =
+                    json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}});
+            }
+        }
+        CRONJOBS => {
+            if !v.get("spec").is_some_and(Value::is_object) {
+                return;
+            }
+            let spec = meta::ensure_object(v, &["spec"]);
+            for (k, d) in [
+                ("concurrencyPolicy", json!("Allow")),
+                ("suspend", json!(false)),
+                ("successfulJobsHistoryLimit", json!(3)),
+                ("failedJobsHistoryLimit", json!(1)),
+            ] {
+                spec.entry(k).or_insert(d);
+            }
+            if let Some(js) = spec
+                .get_mut("jobTemplate")
+                .and_then(|t| t.get_mut("spec"))
+                .and_then(Value::as_object_mut)
+            {
+                job_spec(js);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn job_spec(spec: &mut Map<String, Value>) {
+    for (k, d) in [
+        ("completions", json!(1)),
+        ("parallelism", json!(1)),
+        ("backoffLimit", json!(6)),
+        ("completionMode", json!("NonIndexed")),
+        ("suspend", json!(false)),
+        ("podReplacementPolicy", json!("TerminatingOrFailed")),
+        ("manualSelector", json!(false)),
+    ] {
+        spec.entry(k).or_insert(d);
+    }
+}
+
 fn tolerations(spec: &mut Map<String, Value>) {
     let list = spec
         .entry("tolerations")

@@ -287,6 +287,28 @@ pub static RESOURCES: &[ResourceDef] = &[
         short_names: &[],
         subresources: &[],
     },
+    // batch/v1: scheduled game days run as CronJobs whose Jobs the job
+    // controller turns into pods (controllers::job, controllers::cronjob).
+    ResourceDef {
+        group: "batch",
+        version: "v1",
+        plural: "jobs",
+        singular: "job",
+        kind: "Job",
+        namespaced: true,
+        short_names: &[],
+        subresources: &[status_sub("batch", "v1", "Job")],
+    },
+    ResourceDef {
+        group: "batch",
+        version: "v1",
+        plural: "cronjobs",
+        singular: "cronjob",
+        kind: "CronJob",
+        namespaced: true,
+        short_names: &["cj"],
+        subresources: &[status_sub("batch", "v1", "CronJob")],
+    },
 ];
 
 pub const NAMESPACES: ResId = 0;
@@ -308,6 +330,8 @@ pub const CLUSTERROLEBINDINGS: ResId = 15;
 pub const EVENTS_V1: ResId = 16;
 pub const DAEMONSETS: ResId = 17;
 pub const CONTROLLERREVISIONS: ResId = 18;
+pub const JOBS: ResId = 19;
+pub const CRONJOBS: ResId = 20;
 
 /// The verbs every resource supports; the sandbox implements them all.
 pub fn verbs() -> &'static [&'static str] {
@@ -390,6 +414,8 @@ mod tests {
         assert_eq!(def(CLUSTERROLEBINDINGS).plural, "clusterrolebindings");
         assert_eq!(def(DAEMONSETS).plural, "daemonsets");
         assert_eq!(def(CONTROLLERREVISIONS).plural, "controllerrevisions");
+        assert_eq!(def(JOBS).plural, "jobs");
+        assert_eq!(def(CRONJOBS).plural, "cronjobs");
     }
 
     #[test]

@@ -33,6 +33,12 @@ pub fn object(res: ResId, v: &Value) -> Result<(), ApiError> {
     if res == resources::NODES {
         taints(v, &mut errs);
     }
+    if res == resources::JOBS {
+        job_restart_policy(v, &["spec", "template"], &mut errs);
+    }
+    if res == resources::CRONJOBS {
+        job_restart_policy(v, &["spec", "jobTemplate", "spec", "template"], &mut errs);
+    }
     fail(res, v, errs)
 }
 
@@ -328,5 +334,22 @@ mod tests {
                 .to_string()
                 .contains("spec.tolerations")
         );
+    }
+}
+
+/// A Job's pods must not restart in place forever: the job controller
+/// counts their ends (pkg/apis/batch/validation `validateJobSpec`).
+fn job_restart_policy(v: &Value, template: &[&str], errs: &mut Vec<String>) {
+    let mut path: Vec<&str> = template.to_vec();
+    path.extend(["spec", "restartPolicy"]);
+    let field = path.join(".");
+    match crate::meta::at(v, &path).and_then(Value::as_str) {
+        Some("Never" | "OnFailure") => {}
+        None => errs.push(format!(
+            "{field}: Required value: valid values: \"OnFailure\", \"Never\""
+        )),
+        Some(other) => errs.push(format!(
+            "{field}: Unsupported value: \"{other}\": supported values: \"OnFailure\", \"Never\""
+        )),
     }
 }

@@ -308,7 +308,7 @@ impl Kubelet {
             let status = meta::ensure_object(&mut new_pod, &["status"]);
             status.insert(
                 "phase".into(),
-                json!(if any_running { "Running" } else { "Pending" }),
+                json!(pod_phase(pod, &statuses, any_running)),
             );
             status.insert("containerStatuses".into(), Value::Array(statuses));
             status
@@ -332,7 +332,13 @@ impl Kubelet {
         }
         set_condition(&mut new_pod, "PodReadyToStartContainers", true, None, None);
         set_condition(&mut new_pod, "Initialized", true, None, None);
-        let (reason, msg) = if all_ready {
+        let done = matches!(
+            new_pod["status"]["phase"].as_str(),
+            Some("Succeeded" | "Failed")
+        );
+        let (reason, msg) = if done {
+            (Some("PodCompleted"), None)
+        } else if all_ready {
             (None, None)
         } else {
             (
@@ -588,6 +594,28 @@ impl Kubelet {
             st["ready"] = json!(ready);
         }
         (st, running, ready)
+    }
+}
+
+/// The pod's phase from its containers (kubelet `getPhase`): with
+/// restartPolicy Never or OnFailure a pod whose containers all terminated
+/// is Succeeded when they all exited 0, else Failed; it never runs again.
+fn pod_phase(pod: &Value, statuses: &[Value], any_running: bool) -> &'static str {
+    if any_running {
+        return "Running";
+    }
+    let policy = meta::str_at(pod, &["spec", "restartPolicy"]).unwrap_or("Always");
+    let codes: Vec<Option<i64>> = statuses
+        .iter()
+        .map(|s| s["state"]["terminated"]["exitCode"].as_i64())
+        .collect();
+    if policy == "Always" || codes.is_empty() || codes.iter().any(Option::is_none) {
+        return "Pending";
+    }
+    if codes.iter().all(|c| *c == Some(0)) {
+        "Succeeded"
+    } else {
+        "Failed"
     }
 }
 

@@ -11,6 +11,7 @@
 pub mod daemonset;
 pub mod disruption;
 pub mod events;
+pub mod job;
 pub mod kubelet;
 pub mod node_lifecycle;
 pub mod scheduler;
@@ -25,7 +26,7 @@ use serde_json::Value;
 
 use crate::meta;
 use crate::resources::{
-    self, DAEMONSETS, DEPLOYMENTS, EVENTS, NODES, PODS, REPLICASETS, STATEFULSETS,
+    self, CRONJOBS, DAEMONSETS, DEPLOYMENTS, EVENTS, JOBS, NODES, PODS, REPLICASETS, STATEFULSETS,
 };
 use crate::runtime::Runtime;
 use crate::store::{Obj, Store};
@@ -125,6 +126,7 @@ pub struct Controllers {
     /// When a controller asked to look again ([`Ctx::wake_at`]).
     controller_next: Option<Instant>,
     node_lifecycle: node_lifecycle::NodeLifecycle,
+    jobs: job::JobController,
     /// Test hook: runs after a pass's last read, standing in for a client
     /// write that lands while the pass runs.
     #[cfg(test)]
@@ -140,6 +142,8 @@ const KNOWN_OWNERS: &[(&str, usize)] = &[
     ("Deployment", DEPLOYMENTS),
     ("StatefulSet", STATEFULSETS),
     ("DaemonSet", DAEMONSETS),
+    ("Job", JOBS),
+    ("CronJob", CRONJOBS),
 ];
 
 impl Controllers {
@@ -165,6 +169,7 @@ impl Controllers {
             termination_next: None,
             controller_next: None,
             node_lifecycle: node_lifecycle::NodeLifecycle::default(),
+            jobs: job::JobController::default(),
             #[cfg(test)]
             mid_pass: None,
         }
@@ -229,6 +234,7 @@ impl Controllers {
         changed |= workloads::replicasets(&self.ctx, &pods_by);
         changed |= workloads::statefulsets(&self.ctx, &pods_by);
         changed |= daemonset::reconcile(&self.ctx, &pods_by);
+        changed |= self.jobs.reconcile(&self.ctx, &pods_by);
         let (pods, _) = store.list(PODS, None);
         changed |= scheduler::schedule(&self.ctx, &pods);
         drop(pods);
@@ -312,7 +318,7 @@ impl Controllers {
             uids.insert(kind, objs.iter().map(|o| o.summary.uid.clone()).collect());
         }
         let mut changed = false;
-        for res in [REPLICASETS, PODS] {
+        for res in [REPLICASETS, JOBS, PODS] {
             let (objs, _) = store.list(res, None);
             for o in objs {
                 // A terminating orphan was already deleted; deleting again
