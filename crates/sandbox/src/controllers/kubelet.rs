@@ -19,9 +19,9 @@ use super::Ctx;
 use super::events::{NORMAL, WARNING};
 use super::scheduler::{set_condition, toleration_matches, tolerations_of};
 use crate::meta;
-use crate::resources::{NODES, PODS};
+use crate::resources::{CONFIGMAPS, NODES, PODS};
 use crate::runtime::security::{self, ConfigError};
-use crate::runtime::{Load, NotFound, Runtime};
+use crate::runtime::{Load, NotFound, Runtime, host};
 use crate::store::{Obj, UpdateMode};
 
 pub const READINESS_DELAY: &str = "sandbox.gameday/readiness-delay";
@@ -247,6 +247,11 @@ impl Kubelet {
         changed
     }
 
+    /// SIGTERM to a terminating pod's host processes.
+    pub fn terminate_host(&self, uid: &str) {
+        self.runtime.with_pod(uid, |p| p.terminate_host());
+    }
+
     pub fn forget_gone(&mut self, live_uids: &HashSet<&str>) {
         self.runs
             .retain(|(uid, _), _| live_uids.contains(uid.as_str()));
@@ -449,9 +454,32 @@ impl Kubelet {
         };
         let argv = security::argv(c, &spec);
         let ns = pid_ns(pod, c, kind);
-        let started = self
-            .runtime
-            .with_pod(&uid, |p| p.start(&key, &argv, who, ns, now));
+        let started = match spec
+            .host
+            .as_deref()
+            .filter(|_| argv.first().is_some_and(|a| spec.has(a)))
+        {
+            Some(binary) => {
+                match start_host(&self.runtime, ctx, pod, c, &key, binary, &argv, who, ns) {
+                    Ok(()) => Ok(()),
+                    Err(msg) => {
+                        if !matches!(&run.phase, Phase::Blocked { message, .. } if *message == msg)
+                        {
+                            events.push((WARNING, "Failed", format!("Error: {msg}")));
+                        }
+                        run.phase = Phase::Blocked {
+                            since: now,
+                            reason: "CreateContainerConfigError",
+                            message: msg,
+                        };
+                        return;
+                    }
+                }
+            }
+            None => self
+                .runtime
+                .with_pod(&uid, |p| p.start(&key, &argv, who, ns, now)),
+        };
         events.push((
             NORMAL,
             "Pulled",
@@ -521,7 +549,10 @@ impl Kubelet {
         });
         if let Phase::Running = run.phase {
             match &state {
-                Some((Some(code), _)) => note_exit(run, *code, pod, kind, &name, &uid, now, events),
+                Some((Some(code), _)) => {
+                    self.runtime.note_host_peak(&uid, &key, &name);
+                    note_exit(run, *code, pod, kind, &name, &uid, now, events)
+                }
                 Some((None, _)) => {}
                 None => {
                     run.phase = Phase::Blocked {
@@ -595,6 +626,50 @@ impl Kubelet {
         }
         (st, running, ready)
     }
+}
+
+/// Starts a host image's real process for container `key`
+/// ([`crate::runtime::host`]). Err: why it cannot be created.
+#[allow(clippy::too_many_arguments)]
+fn start_host(
+    runtime: &Runtime,
+    ctx: &Ctx,
+    pod: &Value,
+    c: &Value,
+    key: &str,
+    binary: &std::path::Path,
+    argv: &[String],
+    who: crate::runtime::Identity,
+    ns: String,
+) -> Result<(), String> {
+    host::user_namespaces()?;
+    let access = runtime
+        .access
+        .get()
+        .ok_or("the API server is not listening yet")?;
+    let uid = meta::uid(pod);
+    let pod_ns = meta::namespace(pod);
+    let config_map = |name: &str| {
+        ctx.store
+            .try_get(CONFIGMAPS, pod_ns, name)
+            .map(|o| o.parse()["data"].clone())
+    };
+    let dir = std::env::temp_dir()
+        .join("gameday-sandbox-pods")
+        .join(format!("{uid}-{}", key.replace('/', "-")));
+    let _ = std::fs::remove_dir_all(&dir);
+    let child = host::HostChild::launch(&host::Launch {
+        binary,
+        argv,
+        pod,
+        container: c,
+        config_map: &config_map,
+        access,
+        dir,
+    })?;
+    let child = Arc::new(child);
+    runtime.with_pod(uid, |p| p.start_host(key, child, who, ns));
+    Ok(())
 }
 
 /// The pod's phase from its containers (kubelet `getPhase`): with

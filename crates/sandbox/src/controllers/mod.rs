@@ -8,6 +8,7 @@
 //! timer (readiness delay, a process ending, a back-off) is due, so an idle sandbox of
 //! 10,000 pods costs nothing.
 
+pub mod cronjob;
 pub mod daemonset;
 pub mod disruption;
 pub mod events;
@@ -127,6 +128,7 @@ pub struct Controllers {
     controller_next: Option<Instant>,
     node_lifecycle: node_lifecycle::NodeLifecycle,
     jobs: job::JobController,
+    cronjobs: cronjob::CronJobController,
     /// Test hook: runs after a pass's last read, standing in for a client
     /// write that lands while the pass runs.
     #[cfg(test)]
@@ -170,6 +172,7 @@ impl Controllers {
             controller_next: None,
             node_lifecycle: node_lifecycle::NodeLifecycle::default(),
             jobs: job::JobController::default(),
+            cronjobs: cronjob::CronJobController::default(),
             #[cfg(test)]
             mid_pass: None,
         }
@@ -234,6 +237,7 @@ impl Controllers {
         changed |= workloads::replicasets(&self.ctx, &pods_by);
         changed |= workloads::statefulsets(&self.ctx, &pods_by);
         changed |= daemonset::reconcile(&self.ctx, &pods_by);
+        changed |= self.cronjobs.reconcile(&self.ctx);
         changed |= self.jobs.reconcile(&self.ctx, &pods_by);
         let (pods, _) = store.list(PODS, None);
         changed |= scheduler::schedule(&self.ctx, &pods);
@@ -288,6 +292,9 @@ impl Controllers {
         }
         let (c, next) = self.termination.reconcile(&self.ctx, &pods);
         changed |= c;
+        for uid in std::mem::take(&mut self.termination.fresh) {
+            self.kubelet.terminate_host(&uid);
+        }
         self.termination_next = next;
         let live: HashSet<&str> = all_pods.iter().map(|p| p.summary.uid.as_str()).collect();
         self.timers.retain(|u, _| live.contains(u.as_str()));
