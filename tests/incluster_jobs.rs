@@ -156,11 +156,26 @@ async fn job_pod(c: &Cluster, name: &str) -> Value {
     list["items"][0].clone()
 }
 
+/// Seconds from `created` to the run's first probe, from the journal in
+/// the runner pod's emptyDir (where the sandbox's node keeps it while the
+/// pod exists: its per-pod directory, volume #1 of the fixture).
+fn first_probe_after(pod_uid: &str, created: &jiff::Timestamp) -> Option<f64> {
+    let runs = std::env::temp_dir()
+        .join("gameday-sandbox-pods")
+        .join(format!("{pod_uid}-c-gameday/vol1/runs"));
+    let run = std::fs::read_dir(runs).ok()?.flatten().next()?.path();
+    let first = faults_support::journal_events(&run)
+        .into_iter()
+        .find(|e| e.source == "probe")?;
+    Some(first.ts.duration_since(*created).as_secs_f64())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_from_the_cronjob_runs_the_scenario_in_cluster_and_reverts() {
     let c = start().await;
     install(&c, &scenario("3s")).await;
     let created = Instant::now();
+    let created_at = jiff::Timestamp::now();
     create_job_from(&c, "gameday-scale-down", "manual-1").await;
     let done = wait_finished(&c, "manual-1", Duration::from_secs(120)).await;
     let elapsed = created.elapsed();
@@ -191,8 +206,9 @@ async fn a_job_from_the_cronjob_runs_the_scenario_in_cluster_and_reverts() {
     let pod = job_pod(&c, "manual-1").await;
     let uid = pod["metadata"]["uid"].as_str().unwrap_or("");
     let rss = c.sandbox.host_peak_rss(uid, "gameday");
+    let overhead = first_probe_after(uid, &created_at);
     eprintln!(
-        "scheduled run: job created to Complete in {:.2}s; runner peak RSS {} KiB",
+        "scheduled run: job created to first probe {overhead:?}, to Complete {:.2}s; runner peak RSS {} KiB",
         elapsed.as_secs_f64(),
         rss.unwrap_or(-1)
     );

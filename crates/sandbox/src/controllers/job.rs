@@ -190,10 +190,10 @@ impl JobController {
         status["failed"] = json!(failed);
         status["uncountedTerminatedPods"] = json!({});
         for k in ["active", "succeeded", "failed"] {
-            if status[k] == 0 {
-                if let Some(o) = status.as_object_mut() {
-                    o.remove(k);
-                }
+            if status[k] == 0
+                && let Some(o) = status.as_object_mut()
+            {
+                o.remove(k);
             }
         }
         changed | set_status(ctx, job, status)
