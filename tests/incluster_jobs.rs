@@ -163,10 +163,11 @@ fn first_probe_after(pod_uid: &str, created: &jiff::Timestamp) -> Option<f64> {
     let runs = std::env::temp_dir()
         .join("gameday-sandbox-pods")
         .join(format!("{pod_uid}-c-gameday/vol1/runs"));
-    let run = std::fs::read_dir(runs).ok()?.flatten().next()?.path();
-    let first = faults_support::journal_events(&run)
+    let first = faults_support::journal_events(&runs)
         .into_iter()
-        .find(|e| e.source == "probe")?;
+        .find(|e| {
+            e.source == "probe" || e.event.starts_with("probe") || e.event.starts_with("steady")
+        })?;
     Some(first.ts.duration_since(*created).as_secs_f64())
 }
 

@@ -39,6 +39,11 @@ const COMPONENT: &str = "job-controller";
 #[derive(Default)]
 pub struct JobController {
     counted: HashMap<String, HashSet<String>>,
+    /// Jobs whose last pod creation was refused (admission, quota), by
+    /// uid: no new attempt before this time, as the controller's
+    /// rate-limited requeue (10 s, divided by the time scale) keeps a
+    /// refused create from looping on its own FailedCreate event.
+    retry_at: HashMap<String, Instant>,
 }
 
 /// How one of the job's pods ended, if it did.
@@ -79,6 +84,7 @@ impl JobController {
         let (jobs, _) = ctx.store.list(JOBS, None);
         let live: HashSet<&str> = jobs.iter().map(|j| j.summary.uid.as_str()).collect();
         self.counted.retain(|u, _| live.contains(u.as_str()));
+        self.retry_at.retain(|u, _| live.contains(u.as_str()));
         let mut changed = false;
         for j in &jobs {
             let job = j.parse();
@@ -174,11 +180,22 @@ impl JobController {
                 let want = spec_i64(job, "completions", 1) - succeeded;
                 let room = spec_i64(job, "parallelism", 1) - active.len() as i64;
                 let suspended = job["spec"]["suspend"].as_bool() == Some(true);
+                let uid = meta::uid(job).to_string();
+                let wait = self.retry_at.get(&uid).filter(|t| **t > Instant::now());
+                if let Some(t) = wait {
+                    ctx.wake_at(*t);
+                }
                 for _ in 0..want.min(room).max(0) {
-                    if suspended {
+                    if suspended || wait.is_some() {
                         break;
                     }
-                    changed |= create_pod(ctx, job);
+                    if !create_pod(ctx, job) {
+                        let t = Instant::now() + Duration::from_secs(10).div_f64(ctx.time_scale);
+                        self.retry_at.insert(uid.clone(), t);
+                        ctx.wake_at(t);
+                        break;
+                    }
+                    changed = true;
                 }
             }
         }
