@@ -36,6 +36,11 @@ use crate::store::{Obj, UpdateMode};
 const COMPONENT: &str = "cronjob-controller";
 const SCHEDULED_AT: &str = "batch.kubernetes.io/cronjob-scheduled-timestamp";
 
+/// Why a schedule does not parse (robfig/cron's messages).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ScheduleError(pub String);
+
 /// A parsed 5-field schedule: one bit per allowed value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schedule {
@@ -53,15 +58,21 @@ const MONTHS: &[&str] = &[
 ];
 const DAYS: &[&str] = &["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 
-fn value(s: &str, names: &[&str], base: u32) -> Result<u32, String> {
+fn value(s: &str, names: &[&str], base: u32) -> Result<u32, ScheduleError> {
     if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(s)) {
         return Ok(i as u32 + base);
     }
     s.parse::<u32>()
-        .map_err(|_| format!("failed to parse int from {s}"))
+        .map_err(|_| ScheduleError(format!("failed to parse int from {s}")))
 }
 
-fn field(s: &str, lo: u32, hi: u32, names: &[&str], base: u32) -> Result<(u64, bool), String> {
+fn field(
+    s: &str,
+    lo: u32,
+    hi: u32,
+    names: &[&str],
+    base: u32,
+) -> Result<(u64, bool), ScheduleError> {
     let mut bits = 0u64;
     let mut star = false;
     for part in s.split(',') {
@@ -69,7 +80,7 @@ fn field(s: &str, lo: u32, hi: u32, names: &[&str], base: u32) -> Result<(u64, b
             Some((r, st)) => (
                 r,
                 st.parse::<u32>()
-                    .map_err(|_| format!("failed to parse int from {st}"))?,
+                    .map_err(|_| ScheduleError(format!("failed to parse int from {st}")))?,
             ),
             None => (part, 1),
         };
@@ -83,7 +94,7 @@ fn field(s: &str, lo: u32, hi: u32, names: &[&str], base: u32) -> Result<(u64, b
             (a, if part.contains('/') { hi } else { a })
         };
         if a < lo || b > hi || a > b || step == 0 {
-            return Err(format!("{part}: beyond range {lo}-{hi}"));
+            return Err(ScheduleError(format!("{part}: beyond range {lo}-{hi}")));
         }
         let mut v = a;
         while v <= b {
@@ -95,7 +106,7 @@ fn field(s: &str, lo: u32, hi: u32, names: &[&str], base: u32) -> Result<(u64, b
 }
 
 impl Schedule {
-    pub fn parse(s: &str) -> Result<Schedule, String> {
+    pub fn parse(s: &str) -> Result<Schedule, ScheduleError> {
         let s = s.trim();
         let expanded = match s {
             "@yearly" | "@annually" => "0 0 1 1 *",
@@ -107,7 +118,10 @@ impl Schedule {
         };
         let f: Vec<&str> = expanded.split_whitespace().collect();
         if f.len() != 5 {
-            return Err(format!("expected exactly 5 fields, found {}: {s}", f.len()));
+            return Err(ScheduleError(format!(
+                "expected exactly 5 fields, found {}: {s}",
+                f.len()
+            )));
         }
         let (minute, _) = field(f[0], 0, 59, &[], 0)?;
         let (hour, _) = field(f[1], 0, 23, &[], 0)?;

@@ -440,40 +440,15 @@ impl Kubelet {
         };
         let who = match security::identity(pod, c, &spec) {
             Ok(w) => w,
-            Err(ConfigError(msg)) => {
-                if !matches!(&run.phase, Phase::Blocked { message, .. } if *message == msg) {
-                    events.push((WARNING, "Failed", format!("Error: {msg}")));
-                }
-                run.phase = Phase::Blocked {
-                    since: now,
-                    reason: "CreateContainerConfigError",
-                    message: msg,
-                };
-                return;
-            }
+            Err(ConfigError(msg)) => return config_error(run, msg, now, events),
         };
         let argv = security::argv(c, &spec);
         let ns = pid_ns(pod, c, kind);
-        let started = match spec
-            .host
-            .as_deref()
-            .filter(|_| argv.first().is_some_and(|a| spec.has(a)))
-        {
+        let started = match host_binary(&spec, &argv) {
             Some(binary) => {
                 match start_host(&self.runtime, ctx, pod, c, &key, binary, &argv, who, ns) {
                     Ok(()) => Ok(()),
-                    Err(msg) => {
-                        if !matches!(&run.phase, Phase::Blocked { message, .. } if *message == msg)
-                        {
-                            events.push((WARNING, "Failed", format!("Error: {msg}")));
-                        }
-                        run.phase = Phase::Blocked {
-                            since: now,
-                            reason: "CreateContainerConfigError",
-                            message: msg,
-                        };
-                        return;
-                    }
+                    Err(host::HostError(msg)) => return config_error(run, msg, now, events),
                 }
             }
             None => self
@@ -641,12 +616,12 @@ fn start_host(
     argv: &[String],
     who: crate::runtime::Identity,
     ns: String,
-) -> Result<(), String> {
+) -> Result<(), host::HostError> {
     host::user_namespaces()?;
     let access = runtime
         .access
         .get()
-        .ok_or("the API server is not listening yet")?;
+        .ok_or_else(|| host::HostError("the API server is not listening yet".into()))?;
     let uid = meta::uid(pod);
     let pod_ns = meta::namespace(pod);
     let config_map = |name: &str| {
@@ -670,6 +645,35 @@ fn start_host(
     let child = Arc::new(child);
     runtime.with_pod(uid, |p| p.start_host(key, child, who, ns));
     Ok(())
+}
+
+/// The host executable a host image runs for `argv`, when its program is
+/// the image's ([`crate::runtime::ImageSpec::host`]).
+fn host_binary<'a>(
+    spec: &'a crate::runtime::ImageSpec,
+    argv: &[String],
+) -> Option<&'a std::path::Path> {
+    spec.host
+        .as_deref()
+        .filter(|_| argv.first().is_some_and(|a| spec.has(a)))
+}
+
+/// A container that cannot be created: CreateContainerConfigError, with
+/// one Failed event per distinct message.
+fn config_error(
+    run: &mut Run,
+    msg: String,
+    now: Instant,
+    events: &mut Vec<(&'static str, &'static str, String)>,
+) {
+    if !matches!(&run.phase, Phase::Blocked { message, .. } if *message == msg) {
+        events.push((WARNING, "Failed", format!("Error: {msg}")));
+    }
+    run.phase = Phase::Blocked {
+        since: now,
+        reason: "CreateContainerConfigError",
+        message: msg,
+    };
 }
 
 /// The pod's phase from its containers (kubelet `getPhase`): with

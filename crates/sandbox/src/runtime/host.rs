@@ -36,6 +36,18 @@ use serde_json::Value;
 
 use super::process::Line;
 
+/// Why a host image's container could not be created or run (the
+/// kubelet's CreateContainerConfigError message).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct HostError(pub String);
+
+impl From<String> for HostError {
+    fn from(s: String) -> Self {
+        HostError(s)
+    }
+}
+
 /// Where a pod reaches the API server, and how the kubelet gets a bound
 /// ServiceAccount token for it.
 pub struct ClusterAccess {
@@ -96,7 +108,7 @@ fn push_line(out: &Mutex<Vec<Line>>, text: String) {
 
 /// Resolves the container's env as the kubelet does (`value`, `valueFrom`
 /// configMapKeyRef and fieldRef), in order.
-fn env_of(l: &Launch<'_>) -> Result<Vec<(String, String)>, String> {
+fn env_of(l: &Launch<'_>) -> Result<Vec<(String, String)>, HostError> {
     let mut out = Vec::new();
     for e in l.container["env"].as_array().into_iter().flatten() {
         let name = e["name"].as_str().unwrap_or("").to_string();
@@ -114,7 +126,11 @@ fn env_of(l: &Launch<'_>) -> Result<Vec<(String, String)>, String> {
             match (l.config_map)(cm).and_then(|d| d[key].as_str().map(String::from)) {
                 Some(v) => out.push((name, v)),
                 None if optional => {}
-                None => return Err(format!("couldn't find key {key} in ConfigMap {cm}")),
+                None => {
+                    return Err(HostError(format!(
+                        "couldn't find key {key} in ConfigMap {cm}"
+                    )));
+                }
             }
         } else if let Some(path) = from["fieldRef"]["fieldPath"].as_str() {
             let v = match path {
@@ -126,27 +142,27 @@ fn env_of(l: &Launch<'_>) -> Result<Vec<(String, String)>, String> {
                     .unwrap_or("default")
                     .to_string(),
                 "spec.nodeName" => l.pod["spec"]["nodeName"].as_str().unwrap_or("").to_string(),
-                other => return Err(format!("unsupported fieldRef {other}")),
+                other => return Err(HostError(format!("unsupported fieldRef {other}"))),
             };
             out.push((name, v));
         } else {
-            return Err(format!(
+            return Err(HostError(format!(
                 "env {name}: unsupported valueFrom (secretKeyRef needs Secrets, which the sandbox does not serve)"
-            ));
+            )));
         }
     }
     Ok(out)
 }
 
-fn write(dir: &Path, rel: &str, text: &str) -> Result<(), String> {
+fn write(dir: &Path, rel: &str, text: &str) -> Result<(), HostError> {
     let p = dir.join(rel);
     if let Some(parent) = p.parent() {
         std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     }
-    std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))
+    std::fs::write(&p, text).map_err(|e| HostError(format!("{}: {e}", p.display())))
 }
 
-fn config_map_files(dir: &Path, data: &Value, items: Option<&Vec<Value>>) -> Result<(), String> {
+fn config_map_files(dir: &Path, data: &Value, items: Option<&Vec<Value>>) -> Result<(), HostError> {
     match items {
         Some(items) => {
             for it in items {
@@ -165,7 +181,7 @@ fn config_map_files(dir: &Path, data: &Value, items: Option<&Vec<Value>>) -> Res
 }
 
 /// Fills one volume's directory.
-fn volume(l: &Launch<'_>, vol: &Value, dir: &Path) -> Result<(), String> {
+fn volume(l: &Launch<'_>, vol: &Value, dir: &Path) -> Result<(), HostError> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     if let Some(cm) = vol.get("configMap") {
         let name = cm["name"].as_str().unwrap_or("");
@@ -176,10 +192,10 @@ fn volume(l: &Launch<'_>, vol: &Value, dir: &Path) -> Result<(), String> {
         return Ok(());
     }
     let Some(sources) = vol["projected"]["sources"].as_array() else {
-        return Err(format!(
+        return Err(HostError(format!(
             "volume {}: only configMap, emptyDir and projected volumes run on host images",
             vol["name"].as_str().unwrap_or("")
-        ));
+        )));
     };
     let ns = crate::meta::namespace(l.pod);
     for s in sources {
@@ -236,7 +252,7 @@ fn existing_ancestor(path: &Path) -> (PathBuf, PathBuf) {
 
 /// The shell lines that mount each volume at its mount path, inside the
 /// child's private mount namespace.
-fn mount_script(l: &Launch<'_>, vols: &HashMap<String, PathBuf>) -> Result<String, String> {
+fn mount_script(l: &Launch<'_>, vols: &HashMap<String, PathBuf>) -> Result<String, HostError> {
     let mut script = String::from("set -e\n");
     let mut overlaid: Vec<PathBuf> = Vec::new();
     for (i, m) in l.container["volumeMounts"]
@@ -256,10 +272,10 @@ fn mount_script(l: &Launch<'_>, vols: &HashMap<String, PathBuf>) -> Result<Strin
         };
         let (anc, rest) = existing_ancestor(target);
         if anc == Path::new("/") && !rest.as_os_str().is_empty() {
-            return Err(format!(
+            return Err(HostError(format!(
                 "mountPath {}: cannot make a directory at /",
                 target.display()
-            ));
+            )));
         }
         let target = anc.join(&rest);
         if !rest.as_os_str().is_empty() && !overlaid.iter().any(|o| anc.starts_with(o)) {
@@ -297,7 +313,7 @@ fn mount_script(l: &Launch<'_>, vols: &HashMap<String, PathBuf>) -> Result<Strin
 impl HostChild {
     /// Prepares the volumes and starts the child. Err: why the container
     /// could not be created (the kubelet's CreateContainerConfigError).
-    pub fn launch(l: &Launch<'_>) -> Result<HostChild, String> {
+    pub fn launch(l: &Launch<'_>) -> Result<HostChild, HostError> {
         let env = env_of(l)?;
         let mut vols = HashMap::new();
         for (i, v) in l.pod["spec"]["volumes"]
@@ -444,8 +460,8 @@ impl Drop for HostChild {
 
 /// Whether this host can run host images: `unshare --user --map-root-user
 /// --mount true` succeeds (checked once).
-pub fn user_namespaces() -> Result<(), String> {
-    static CHECK: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+pub fn user_namespaces() -> Result<(), HostError> {
+    static CHECK: std::sync::OnceLock<Result<(), HostError>> = std::sync::OnceLock::new();
     CHECK
         .get_or_init(|| {
             let out = Command::new("unshare")
@@ -455,10 +471,10 @@ pub fn user_namespaces() -> Result<(), String> {
             if out.status.success() {
                 Ok(())
             } else {
-                Err(format!(
+                Err(HostError(format!(
                     "user namespaces are unavailable here ({}); host images cannot run",
                     String::from_utf8_lossy(&out.stderr).trim()
-                ))
+                )))
             }
         })
         .clone()
