@@ -1,6 +1,8 @@
 //! `gameday rbac SCENARIO`: a least-privilege Role per target namespace (and
 //! a ClusterRole only when node faults need it) plus bindings, for exactly
 //! the faults and probes the scenario uses. Pipe it to `kubectl apply -f -`.
+//! In a pod the same rules apply to the pod's ServiceAccount; the guard's
+//! context is then `in-cluster/<cluster name>` (docs/safety.md).
 
 use std::path::PathBuf;
 

@@ -89,13 +89,18 @@ impl Cluster {
     }
 
     pub async fn start_with(objects: Vec<Value>, misbehaviour: Misbehaviour) -> Cluster {
-        let sandbox = Sandbox::start(SandboxOptions {
+        Self::start_opts(SandboxOptions {
             objects,
             misbehaviour,
             ..Default::default()
         })
         .await
-        .expect("sandbox starts");
+    }
+
+    /// A cluster from any sandbox options (an image catalog with host
+    /// images, a time scale).
+    pub async fn start_opts(opts: SandboxOptions) -> Cluster {
+        let sandbox = Sandbox::start(opts).await.expect("sandbox starts");
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
         sandbox.write_kubeconfig(&kubeconfig, CONTEXT).unwrap();

@@ -76,7 +76,7 @@ pub fn node(v: &mut Value) {
 pub fn workload(res: crate::resources::ResId, v: &mut Value) {
     use crate::resources::{CRONJOBS, DEPLOYMENTS, JOBS, STATEFULSETS};
     if res == CRONJOBS || res == JOBS {
-        return batch(res, v);
+        return batch_scheme(res, v);
     }
     let defaults = match res {
         DEPLOYMENTS => [
@@ -112,8 +112,10 @@ pub fn workload(res: crate::resources::ResId, v: &mut Value) {
 /// The batch/v1 scheme defaults (pkg/apis/batch/v1/defaults.go
 /// `SetDefaults_CronJob`, `SetDefaults_Job`) and the pod template's
 /// (`SetDefaults_PodSpec`, which leaves a Job without `restartPolicy` at
-/// `Always`, for validation to refuse as the real server does).
-fn batch(res: crate::resources::ResId, v: &mut Value) {
+/// `Always`, for validation to refuse as the real server does). Idempotent:
+/// the admission path and the store (for Jobs the cronjob controller
+/// creates) both apply it.
+fn batch_scheme(res: crate::resources::ResId, v: &mut Value) {
     if !v.get("spec").is_some_and(Value::is_object) {
         return;
     }
@@ -141,12 +143,48 @@ fn batch(res: crate::resources::ResId, v: &mut Value) {
         ("completionMode", json!("NonIndexed")),
         ("suspend", json!(false)),
         ("podReplacementPolicy", json!("TerminatingOrFailed")),
+        ("manualSelector", json!(false)),
     ] {
         job.entry(k).or_insert(d);
     }
     let mut pod_path = job_path.to_vec();
     pod_path.extend(["template", "spec"]);
     pod_spec_scheme(meta::ensure_object(v, &pod_path));
+}
+
+/// A new batch object as the store creates it: the scheme defaults and,
+/// for a Job, the selector and template labels the Job strategy generates
+/// from its uid (pkg/registry/batch/job/strategy.go `generateSelector`):
+/// the job controller finds its pods by `batch.kubernetes.io/controller-uid`,
+/// and `kubectl create job --from=cronjob` sends neither. Runs after the uid
+/// is set.
+pub fn batch(res: crate::resources::ResId, v: &mut Value) {
+    use crate::resources::{CRONJOBS, JOBS};
+    if res != JOBS && res != CRONJOBS {
+        return;
+    }
+    batch_scheme(res, v);
+    if res != JOBS || !v.get("spec").is_some_and(Value::is_object) {
+        return;
+    }
+    if v["spec"]["manualSelector"].as_bool() == Some(true) {
+        return;
+    }
+    let uid = meta::uid(v).to_string();
+    let name = meta::name(v).to_string();
+    let labels = json!({
+        "batch.kubernetes.io/controller-uid": uid,
+        "batch.kubernetes.io/job-name": name,
+        "controller-uid": uid,
+        "job-name": name,
+    });
+    let tl = meta::ensure_object(v, &["spec", "template", "metadata", "labels"]);
+    if let Some(l) = labels.as_object() {
+        for (k, val) in l {
+            tl.insert(k.clone(), val.clone());
+        }
+    }
+    v["spec"]["selector"] = json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}});
 }
 
 /// `SetDefaults_PodSpec`: what the scheme fills into any pod spec, a pod's

@@ -192,6 +192,30 @@ fn seed(store: &Store, objects: &[Value]) -> Result<(), SandboxError> {
 
 pub struct Sandbox;
 
+/// How host images' pods reach this API: its address as
+/// `KUBERNETES_SERVICE_HOST`/`PORT`, its CA, and bound tokens for their
+/// ServiceAccount (valid for the projected volume's default 3607 s, and
+/// only while that ServiceAccount exists).
+fn host_access(
+    addr: SocketAddr,
+    certs: Option<&tls::Certificates>,
+    auth: &Arc<auth::Auth>,
+    store: &Arc<Store>,
+) -> runtime::host::ClusterAccess {
+    let (auth, store) = (auth.clone(), store.clone());
+    runtime::host::ClusterAccess {
+        host: addr.ip().to_string(),
+        port: addr.port(),
+        ca_pem: certs.map(|c| c.ca_pem.clone()).unwrap_or_default(),
+        token: Box::new(move |ns, name| {
+            let sa = store.try_get(resources::SERVICEACCOUNTS, ns, name)?;
+            let uid = meta::uid(sa.value()).to_string();
+            let ttl = Duration::from_secs(3607);
+            Some(auth.tokens.issue_service_account(ns, name, &uid, ttl).0)
+        }),
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` turns true.
 fn serve<L>(listener: L, app: axum::Router, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()>
 where
@@ -264,6 +288,9 @@ impl Sandbox {
         } else {
             None
         };
+        let _ = node
+            .access
+            .set(host_access(addr, certs.as_ref(), &auth, &store));
         let server = match &certs {
             Some(c) => serve(
                 tls::TlsListener::new(listener, c)?,
@@ -297,6 +324,7 @@ impl Sandbox {
         let controller = tokio::spawn(controllers::run(ctrl, opts.tick, shutdown_rx));
         Ok(SandboxHandle {
             addr,
+            runtime: node,
             store,
             admin,
             auth,
@@ -312,6 +340,7 @@ impl Sandbox {
 /// also waits for the tasks to end.
 pub struct SandboxHandle {
     addr: SocketAddr,
+    runtime: Arc<runtime::Runtime>,
     store: Arc<Store>,
     admin: Arc<Admin>,
     auth: Arc<auth::Auth>,
@@ -387,6 +416,12 @@ impl SandboxHandle {
             context_name,
             self.admin_token(),
         )
+    }
+
+    /// Peak RSS (KiB) of a host image's container that exited (pod uid,
+    /// container name): what the node saw the real process use.
+    pub fn host_peak_rss(&self, pod_uid: &str, container: &str) -> Option<i64> {
+        self.runtime.host_peak_rss(pod_uid, container)
     }
 
     /// The object store, for tests and the traffic model.

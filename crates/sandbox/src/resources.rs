@@ -287,19 +287,8 @@ pub static RESOURCES: &[ResourceDef] = &[
         short_names: &[],
         subresources: &[],
     },
-    // batch/v1, stored, defaulted and validated as the real server does
-    // (defaults.rs `batch`, validation.rs `cron_job`, `job`), so that the
-    // gameday chart's CronJobs apply as on a cluster.
-    ResourceDef {
-        group: "batch",
-        version: "v1",
-        plural: "cronjobs",
-        singular: "cronjob",
-        kind: "CronJob",
-        namespaced: true,
-        short_names: &["cj"],
-        subresources: &[status_sub("batch", "v1", "CronJob")],
-    },
+    // batch/v1: scheduled game days run as CronJobs whose Jobs the job
+    // controller turns into pods (controllers::job, controllers::cronjob).
     ResourceDef {
         group: "batch",
         version: "v1",
@@ -309,6 +298,16 @@ pub static RESOURCES: &[ResourceDef] = &[
         namespaced: true,
         short_names: &[],
         subresources: &[status_sub("batch", "v1", "Job")],
+    },
+    ResourceDef {
+        group: "batch",
+        version: "v1",
+        plural: "cronjobs",
+        singular: "cronjob",
+        kind: "CronJob",
+        namespaced: true,
+        short_names: &["cj"],
+        subresources: &[status_sub("batch", "v1", "CronJob")],
     },
 ];
 
@@ -331,8 +330,8 @@ pub const CLUSTERROLEBINDINGS: ResId = 15;
 pub const EVENTS_V1: ResId = 16;
 pub const DAEMONSETS: ResId = 17;
 pub const CONTROLLERREVISIONS: ResId = 18;
-pub const CRONJOBS: ResId = 19;
-pub const JOBS: ResId = 20;
+pub const JOBS: ResId = 19;
+pub const CRONJOBS: ResId = 20;
 
 /// The verbs every resource supports; the sandbox implements them all.
 pub fn verbs() -> &'static [&'static str] {
@@ -415,8 +414,8 @@ mod tests {
         assert_eq!(def(CLUSTERROLEBINDINGS).plural, "clusterrolebindings");
         assert_eq!(def(DAEMONSETS).plural, "daemonsets");
         assert_eq!(def(CONTROLLERREVISIONS).plural, "controllerrevisions");
-        assert_eq!(def(CRONJOBS).plural, "cronjobs");
         assert_eq!(def(JOBS).plural, "jobs");
+        assert_eq!(def(CRONJOBS).plural, "cronjobs");
     }
 
     #[test]

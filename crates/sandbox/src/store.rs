@@ -479,6 +479,7 @@ impl Store {
         md.remove("deletionGracePeriodSeconds");
         md.remove("resourceVersion");
         md.remove("managedFields");
+        crate::defaults::batch(res, &mut v);
         let k = key(ns, &name);
         if inner.tables[res].contains_key(&k) {
             return Err(ApiError::already_exists(def, &name));

@@ -19,9 +19,9 @@ use super::Ctx;
 use super::events::{NORMAL, WARNING};
 use super::scheduler::{set_condition, toleration_matches, tolerations_of};
 use crate::meta;
-use crate::resources::{NODES, PODS};
+use crate::resources::{CONFIGMAPS, NODES, PODS};
 use crate::runtime::security::{self, ConfigError};
-use crate::runtime::{Load, NotFound, Runtime};
+use crate::runtime::{Load, NotFound, Runtime, host};
 use crate::store::{Obj, UpdateMode};
 
 pub const READINESS_DELAY: &str = "sandbox.gameday/readiness-delay";
@@ -247,6 +247,11 @@ impl Kubelet {
         changed
     }
 
+    /// SIGTERM to a terminating pod's host processes.
+    pub fn terminate_host(&self, uid: &str) {
+        self.runtime.with_pod(uid, |p| p.terminate_host());
+    }
+
     pub fn forget_gone(&mut self, live_uids: &HashSet<&str>) {
         self.runs
             .retain(|(uid, _), _| live_uids.contains(uid.as_str()));
@@ -308,7 +313,7 @@ impl Kubelet {
             let status = meta::ensure_object(&mut new_pod, &["status"]);
             status.insert(
                 "phase".into(),
-                json!(if any_running { "Running" } else { "Pending" }),
+                json!(pod_phase(pod, &statuses, any_running)),
             );
             status.insert("containerStatuses".into(), Value::Array(statuses));
             status
@@ -332,7 +337,13 @@ impl Kubelet {
         }
         set_condition(&mut new_pod, "PodReadyToStartContainers", true, None, None);
         set_condition(&mut new_pod, "Initialized", true, None, None);
-        let (reason, msg) = if all_ready {
+        let done = matches!(
+            new_pod["status"]["phase"].as_str(),
+            Some("Succeeded" | "Failed")
+        );
+        let (reason, msg) = if done {
+            (Some("PodCompleted"), None)
+        } else if all_ready {
             (None, None)
         } else {
             (
@@ -429,23 +440,21 @@ impl Kubelet {
         };
         let who = match security::identity(pod, c, &spec) {
             Ok(w) => w,
-            Err(ConfigError(msg)) => {
-                if !matches!(&run.phase, Phase::Blocked { message, .. } if *message == msg) {
-                    events.push((WARNING, "Failed", format!("Error: {msg}")));
-                }
-                run.phase = Phase::Blocked {
-                    since: now,
-                    reason: "CreateContainerConfigError",
-                    message: msg,
-                };
-                return;
-            }
+            Err(ConfigError(msg)) => return config_error(run, msg, now, events),
         };
         let argv = security::argv(c, &spec);
         let ns = pid_ns(pod, c, kind);
-        let started = self
-            .runtime
-            .with_pod(&uid, |p| p.start(&key, &argv, who, ns, now));
+        let started = match host_binary(&spec, &argv) {
+            Some(binary) => {
+                match start_host(&self.runtime, ctx, pod, c, &key, binary, &argv, who, ns) {
+                    Ok(()) => Ok(()),
+                    Err(host::HostError(msg)) => return config_error(run, msg, now, events),
+                }
+            }
+            None => self
+                .runtime
+                .with_pod(&uid, |p| p.start(&key, &argv, who, ns, now)),
+        };
         events.push((
             NORMAL,
             "Pulled",
@@ -515,7 +524,10 @@ impl Kubelet {
         });
         if let Phase::Running = run.phase {
             match &state {
-                Some((Some(code), _)) => note_exit(run, *code, pod, kind, &name, &uid, now, events),
+                Some((Some(code), _)) => {
+                    self.runtime.note_host_peak(&uid, &key, &name);
+                    note_exit(run, *code, pod, kind, &name, &uid, now, events)
+                }
                 Some((None, _)) => {}
                 None => {
                     run.phase = Phase::Blocked {
@@ -588,6 +600,101 @@ impl Kubelet {
             st["ready"] = json!(ready);
         }
         (st, running, ready)
+    }
+}
+
+/// Starts a host image's real process for container `key`
+/// ([`crate::runtime::host`]). Err: why it cannot be created.
+#[allow(clippy::too_many_arguments)]
+fn start_host(
+    runtime: &Runtime,
+    ctx: &Ctx,
+    pod: &Value,
+    c: &Value,
+    key: &str,
+    binary: &std::path::Path,
+    argv: &[String],
+    who: crate::runtime::Identity,
+    ns: String,
+) -> Result<(), host::HostError> {
+    host::user_namespaces()?;
+    let access = runtime
+        .access
+        .get()
+        .ok_or_else(|| host::HostError("the API server is not listening yet".into()))?;
+    let uid = meta::uid(pod);
+    let pod_ns = meta::namespace(pod);
+    let config_map = |name: &str| {
+        ctx.store
+            .try_get(CONFIGMAPS, pod_ns, name)
+            .map(|o| o.parse()["data"].clone())
+    };
+    let dir = std::env::temp_dir()
+        .join("gameday-sandbox-pods")
+        .join(format!("{uid}-{}", key.replace('/', "-")));
+    let _ = std::fs::remove_dir_all(&dir);
+    let child = host::HostChild::launch(&host::Launch {
+        binary,
+        argv,
+        pod,
+        container: c,
+        config_map: &config_map,
+        access,
+        dir,
+    })?;
+    let child = Arc::new(child);
+    runtime.with_pod(uid, |p| p.start_host(key, child, who, ns));
+    Ok(())
+}
+
+/// The host executable a host image runs for `argv`, when its program is
+/// the image's ([`crate::runtime::ImageSpec::host`]).
+fn host_binary<'a>(
+    spec: &'a crate::runtime::ImageSpec,
+    argv: &[String],
+) -> Option<&'a std::path::Path> {
+    spec.host
+        .as_deref()
+        .filter(|_| argv.first().is_some_and(|a| spec.has(a)))
+}
+
+/// A container that cannot be created: CreateContainerConfigError, with
+/// one Failed event per distinct message.
+fn config_error(
+    run: &mut Run,
+    msg: String,
+    now: Instant,
+    events: &mut Vec<(&'static str, &'static str, String)>,
+) {
+    if !matches!(&run.phase, Phase::Blocked { message, .. } if *message == msg) {
+        events.push((WARNING, "Failed", format!("Error: {msg}")));
+    }
+    run.phase = Phase::Blocked {
+        since: now,
+        reason: "CreateContainerConfigError",
+        message: msg,
+    };
+}
+
+/// The pod's phase from its containers (kubelet `getPhase`): with
+/// restartPolicy Never or OnFailure a pod whose containers all terminated
+/// is Succeeded when they all exited 0, else Failed; it never runs again.
+fn pod_phase(pod: &Value, statuses: &[Value], any_running: bool) -> &'static str {
+    if any_running {
+        return "Running";
+    }
+    let policy = meta::str_at(pod, &["spec", "restartPolicy"]).unwrap_or("Always");
+    let codes: Vec<Option<i64>> = statuses
+        .iter()
+        .map(|s| s["state"]["terminated"]["exitCode"].as_i64())
+        .collect();
+    if policy == "Always" || codes.is_empty() || codes.iter().any(Option::is_none) {
+        return "Pending";
+    }
+    if codes.iter().all(|c| *c == Some(0)) {
+        "Succeeded"
+    } else {
+        "Failed"
     }
 }
 

@@ -8,9 +8,11 @@
 //! timer (readiness delay, a process ending, a back-off) is due, so an idle sandbox of
 //! 10,000 pods costs nothing.
 
+pub mod cronjob;
 pub mod daemonset;
 pub mod disruption;
 pub mod events;
+pub mod job;
 pub mod kubelet;
 pub mod node_lifecycle;
 pub mod scheduler;
@@ -25,7 +27,7 @@ use serde_json::Value;
 
 use crate::meta;
 use crate::resources::{
-    self, DAEMONSETS, DEPLOYMENTS, EVENTS, NODES, PODS, REPLICASETS, STATEFULSETS,
+    self, CRONJOBS, DAEMONSETS, DEPLOYMENTS, EVENTS, JOBS, NODES, PODS, REPLICASETS, STATEFULSETS,
 };
 use crate::runtime::Runtime;
 use crate::store::{Obj, Store};
@@ -125,6 +127,8 @@ pub struct Controllers {
     /// When a controller asked to look again ([`Ctx::wake_at`]).
     controller_next: Option<Instant>,
     node_lifecycle: node_lifecycle::NodeLifecycle,
+    jobs: job::JobController,
+    cronjobs: cronjob::CronJobController,
     /// Test hook: runs after a pass's last read, standing in for a client
     /// write that lands while the pass runs.
     #[cfg(test)]
@@ -140,6 +144,8 @@ const KNOWN_OWNERS: &[(&str, usize)] = &[
     ("Deployment", DEPLOYMENTS),
     ("StatefulSet", STATEFULSETS),
     ("DaemonSet", DAEMONSETS),
+    ("Job", JOBS),
+    ("CronJob", CRONJOBS),
 ];
 
 impl Controllers {
@@ -165,6 +171,8 @@ impl Controllers {
             termination_next: None,
             controller_next: None,
             node_lifecycle: node_lifecycle::NodeLifecycle::default(),
+            jobs: job::JobController::default(),
+            cronjobs: cronjob::CronJobController::default(),
             #[cfg(test)]
             mid_pass: None,
         }
@@ -229,6 +237,8 @@ impl Controllers {
         changed |= workloads::replicasets(&self.ctx, &pods_by);
         changed |= workloads::statefulsets(&self.ctx, &pods_by);
         changed |= daemonset::reconcile(&self.ctx, &pods_by);
+        changed |= self.cronjobs.reconcile(&self.ctx);
+        changed |= self.jobs.reconcile(&self.ctx, &pods_by);
         let (pods, _) = store.list(PODS, None);
         changed |= scheduler::schedule(&self.ctx, &pods);
         drop(pods);
@@ -282,6 +292,9 @@ impl Controllers {
         }
         let (c, next) = self.termination.reconcile(&self.ctx, &pods);
         changed |= c;
+        for uid in std::mem::take(&mut self.termination.fresh) {
+            self.kubelet.terminate_host(&uid);
+        }
         self.termination_next = next;
         let live: HashSet<&str> = all_pods.iter().map(|p| p.summary.uid.as_str()).collect();
         self.timers.retain(|u, _| live.contains(u.as_str()));
@@ -312,7 +325,7 @@ impl Controllers {
             uids.insert(kind, objs.iter().map(|o| o.summary.uid.clone()).collect());
         }
         let mut changed = false;
-        for res in [REPLICASETS, PODS] {
+        for res in [REPLICASETS, JOBS, PODS] {
             let (objs, _) = store.list(res, None);
             for o in objs {
                 // A terminating orphan was already deleted; deleting again

@@ -57,6 +57,9 @@ pub fn exit_after(pod: &Value) -> Duration {
 #[derive(Default)]
 pub struct Termination {
     sigterm: HashMap<String, Instant>,
+    /// Pods first seen terminating in the last pass: their host processes
+    /// get SIGTERM ([`crate::runtime::host`]).
+    pub fresh: Vec<String>,
 }
 
 impl Termination {
@@ -70,6 +73,9 @@ impl Termination {
         for p in pods.iter().filter(|p| p.summary.deleting) {
             let uid = p.summary.uid.as_str();
             seen.insert(uid);
+            if !self.sigterm.contains_key(uid) {
+                self.fresh.push(uid.to_string());
+            }
             let started = *self.sigterm.entry(uid.to_string()).or_insert(now);
             let due = started + exit_after(&p.parse());
             if due > now && !ctx.warm {

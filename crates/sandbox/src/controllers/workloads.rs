@@ -41,7 +41,11 @@ pub fn by_owner(objs: &[Arc<Obj>]) -> HashMap<String, Vec<Arc<Obj>>> {
 }
 
 /// A pod made from a template, owned by `owner`.
-fn pod_from_template(owner: &Value, name: &str, extra_labels: &[(&str, String)]) -> Value {
+pub(crate) fn pod_from_template(
+    owner: &Value,
+    name: &str,
+    extra_labels: &[(&str, String)],
+) -> Value {
     let template = meta::at(owner, &["spec", "template"])
         .cloned()
         .unwrap_or(json!({}));

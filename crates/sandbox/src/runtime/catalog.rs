@@ -27,6 +27,14 @@ pub struct ImageSpec {
     /// ENTRYPOINT plus CMD: what runs when a container gives no command.
     #[serde(default)]
     pub entrypoint: Vec<String>,
+    /// A host executable that *is* this image's program: a container whose
+    /// command names one of `executables` runs it for real, as a child
+    /// process with the pod's env, volumes and ServiceAccount token
+    /// ([`super::host`]), instead of the acted-out process model. For
+    /// images whose program the sandbox cannot act out (a locally built
+    /// CLI that talks to the API server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<std::path::PathBuf>,
 }
 
 impl ImageSpec {
@@ -109,6 +117,7 @@ fn spec(name: &str, executables: &[&str], extra: &[&str], user: u32, entry: &[&s
             .collect(),
         user,
         entrypoint: entry.iter().map(|s| s.to_string()).collect(),
+        host: None,
     }
 }
 
@@ -129,6 +138,7 @@ impl ImageCatalog {
             executables: vec!["/app/server".into()],
             user: 1000,
             entrypoint: vec!["/app/server".into()],
+            host: None,
         };
         ImageCatalog::new(vec![
             spec(

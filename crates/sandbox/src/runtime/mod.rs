@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod command;
 pub mod effects;
+pub mod host;
 pub mod process;
 pub mod security;
 
@@ -116,6 +117,33 @@ impl PodRuntime {
         self.deliver(&side.pid_ns, kills, now);
     }
 
+    /// Runs a host image's child as container `key` ([`host`]).
+    pub fn start_host(
+        &mut self,
+        key: &str,
+        child: std::sync::Arc<host::HostChild>,
+        who: Identity,
+        pid_ns: String,
+    ) {
+        self.procs.insert(
+            key.to_string(),
+            Proc {
+                exec: Exec::host(child),
+                who,
+                pid_ns,
+            },
+        );
+    }
+
+    /// Sends SIGTERM to the pod's host children (graceful deletion).
+    pub fn terminate_host(&self) {
+        for p in self.procs.values() {
+            if let Some(h) = &p.exec.host {
+                h.signal(process::SIGTERM);
+            }
+        }
+    }
+
     /// Kills a container's processes (SIGKILL) and forgets them.
     pub fn stop(&mut self, key: &str) {
         self.procs.remove(key);
@@ -206,6 +234,11 @@ impl PodRuntime {
 pub struct Runtime {
     pub catalog: ImageCatalog,
     pods: Mutex<HashMap<String, PodRuntime>>,
+    /// How host images reach the API (set once the API listens).
+    pub access: std::sync::OnceLock<host::ClusterAccess>,
+    /// Peak RSS (KiB) of host children that exited, by pod uid and
+    /// container name, for `SandboxHandle::host_peak_rss`.
+    pub peaks: Mutex<HashMap<(String, String), i64>>,
 }
 
 impl Runtime {
@@ -213,6 +246,8 @@ impl Runtime {
         Runtime {
             catalog,
             pods: Mutex::new(HashMap::new()),
+            access: std::sync::OnceLock::new(),
+            peaks: Mutex::new(HashMap::new()),
         }
     }
 
@@ -245,6 +280,31 @@ impl Runtime {
             .collect()
     }
 
+    /// Remembers a host child's peak RSS once it exited.
+    pub fn note_host_peak(&self, uid: &str, key: &str, container: &str) {
+        let peak = self.with_pod(uid, |p| {
+            p.procs
+                .get(key)
+                .and_then(|x| x.exec.host.as_ref())
+                .and_then(|h| *h.peak_rss_kib.lock().unwrap_or_else(|e| e.into_inner()))
+        });
+        if let Some(kib) = peak {
+            self.peaks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert((uid.to_string(), container.to_string()), kib);
+        }
+    }
+
+    /// Peak RSS (KiB) of a host image's container that exited.
+    pub fn host_peak_rss(&self, uid: &str, container: &str) -> Option<i64> {
+        self.peaks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&(uid.to_string(), container.to_string()))
+            .copied()
+    }
+
     /// What a container printed, oldest first (for `pods/log`); None when
     /// it never started.
     pub fn output(&self, uid: &str, key: &str) -> Option<Vec<Line>> {
@@ -253,6 +313,6 @@ impl Runtime {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(uid)
             .and_then(|p| p.procs.get(key))
-            .map(|p| p.exec.output.clone())
+            .map(|p| p.exec.lines())
     }
 }

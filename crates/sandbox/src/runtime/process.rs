@@ -12,6 +12,8 @@ use super::command::{self, Join, Pipeline, Script};
 use super::effects::{Netem, Netns};
 
 pub const SIGKILL: i32 = 9;
+/// How often the kubelet looks whether a host image's process ended.
+const HOST_POLL: Duration = Duration::from_millis(100);
 pub const SIGTERM: i32 = 15;
 
 /// What a blocking process does to the node while it runs.
@@ -106,6 +108,9 @@ pub struct Exec {
     pub exit: Option<i32>,
     /// What the processes printed (stdout and stderr), in order.
     pub output: Vec<Line>,
+    /// A host image's real child process ([`super::host`]): it replaces
+    /// the acted-out frames.
+    pub host: Option<std::sync::Arc<super::host::HostChild>>,
 }
 
 /// Why a container never started: the executable is not in the image.
@@ -148,14 +153,34 @@ impl Exec {
             frames: Vec::new(),
             exit: None,
             output: Vec::new(),
+            host: None,
         };
         let step = e.spawn(argv, "", who, now, env);
         e.after(step, who, now, env);
         Ok(e)
     }
 
+    /// A container running a host image's real process.
+    pub fn host(child: std::sync::Arc<super::host::HostChild>) -> Exec {
+        Exec {
+            frames: Vec::new(),
+            exit: None,
+            output: Vec::new(),
+            host: Some(child),
+        }
+    }
+
     pub fn running(&self) -> bool {
         self.exit.is_none()
+    }
+
+    /// What the container printed: a host child's captured output, or the
+    /// acted-out processes' lines.
+    pub fn lines(&self) -> Vec<Line> {
+        match &self.host {
+            Some(h) => h.output(),
+            None => self.output.clone(),
+        }
     }
 
     /// Live processes, init first.
@@ -182,14 +207,20 @@ impl Exec {
     /// between commands, or a sleep or timeout that has ended.
     pub fn due(&self, now: Instant) -> bool {
         self.exit.is_none()
-            && (matches!(
-                self.frames.last().map(|f| &f.body),
-                Some(Body::Shell { .. })
-            ) || self.next_event().is_some_and(|t| t <= now))
+            && (self.host.is_some()
+                || matches!(
+                    self.frames.last().map(|f| &f.body),
+                    Some(Body::Shell { .. })
+                )
+                || self.next_event().is_some_and(|t| t <= now))
     }
 
     /// When something next happens by itself (a sleep or timeout ends).
     pub fn next_event(&self) -> Option<Instant> {
+        if self.host.is_some() {
+            // A real process ends when it ends: look again shortly.
+            return self.exit.is_none().then(|| Instant::now() + HOST_POLL);
+        }
         self.frames
             .iter()
             .filter_map(|f| match &f.body {
@@ -222,6 +253,10 @@ impl Exec {
 
     /// Runs everything due by `now`.
     pub fn advance(&mut self, who: &Identity, now: Instant, env: &mut Env<'_>) {
+        if let Some(h) = &self.host {
+            self.exit = h.poll();
+            return;
+        }
         // A bounded number of transitions per call: every step either ends
         // a frame or moves a shell forward, so this only bounds malformed
         // input.

@@ -108,6 +108,7 @@ mod tests {
             executables: vec!["sh".into()],
             user,
             entrypoint: vec!["sh".into(), "-c".into(), "x".into()],
+            host: None,
         }
     }
 
