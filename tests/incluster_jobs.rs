@@ -71,28 +71,20 @@ async fn install(c: &Cluster, scenario_text: &str) {
     }
 }
 
-/// `kubectl create job NAME --from=cronjob/CRONJOB`: kubectl GETs the
-/// CronJob and builds the Job (template, `cronjob.kubernetes.io/instantiate:
-/// manual`, the CronJob as controller). It is sent with `kubectl create -f`
-/// because `kubectl create job` POSTs protobuf, which the sandbox (JSON
-/// only) answers 415.
+/// `kubectl create job NAME --from=cronjob/CRONJOB`, as issue 16's
+/// acceptance runs it: kubectl GETs the CronJob and POSTs the Job
+/// (template, `cronjob.kubernetes.io/instantiate: manual`, the CronJob as
+/// controller) as protobuf, which the sandbox decodes (crates/sandbox/src/wire).
 async fn create_job_from(c: &Cluster, cronjob: &str, name: &str) {
-    let json = c
-        .kubectl(&[
-            "create",
-            "job",
-            name,
-            &format!("--from=cronjob/{cronjob}"),
-            "-n",
-            NS,
-            "--dry-run=client",
-            "-o",
-            "json",
-        ])
-        .await;
-    let file = c.path(&format!("job-{name}.json"));
-    std::fs::write(&file, json).unwrap();
-    c.kubectl(&["create", "-f", file.to_str().unwrap()]).await;
+    c.kubectl(&[
+        "create",
+        "job",
+        name,
+        &format!("--from=cronjob/{cronjob}"),
+        "-n",
+        NS,
+    ])
+    .await;
 }
 
 async fn start() -> Cluster {

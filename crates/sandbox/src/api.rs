@@ -328,6 +328,26 @@ fn wants_table(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.contains("as=Table"))
 }
 
+/// Responses are JSON only. client-go lists JSON next to protobuf
+/// (`application/vnd.kubernetes.protobuf,application/json`) and decodes by
+/// the response's Content-Type, so that is served as JSON; a client that
+/// accepts protobuf alone gets 406, as from a real server that cannot encode
+/// what was asked (apiserver/pkg/endpoints/handlers/negotiation).
+fn negotiate(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    let types: Vec<&str> = accept
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
+    if !types.is_empty() && types.iter().all(|t| t.contains("protobuf")) {
+        return Err(ApiError::NotAcceptable);
+    }
+    Ok(())
+}
+
 fn body_value(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
     let ct = headers
         .get(header::CONTENT_TYPE)
@@ -337,9 +357,7 @@ fn body_value(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
         serde_yaml::from_slice(body)
             .map_err(|e| ApiError::BadRequest(format!("error decoding YAML: {e}")))
     } else if ct.contains("protobuf") {
-        Err(ApiError::UnsupportedMediaType(
-            "the sandbox speaks JSON only".to_string(),
-        ))
+        Ok(crate::wire::decode(body)?)
     } else {
         serde_json::from_slice(body)
             .map_err(|e| ApiError::BadRequest(format!("error decoding JSON: {e}")))
@@ -385,6 +403,7 @@ async fn route(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, ApiError> {
+    negotiate(headers)?;
     let Some(route) = parse_path(uri.path()) else {
         return Err(ApiError::NoRoute);
     };
@@ -568,7 +587,7 @@ async fn subresource_route(
         ("scale", Method::PUT) | ("scale", Method::PATCH) => {
             scale(st, res, ns, name, method, headers, body)
         }
-        ("eviction", Method::POST) => evict(st, ns, name, body).await,
+        ("eviction", Method::POST) => evict(st, ns, name, headers, body).await,
         ("log", Method::GET) => {
             crate::logs::serve(&st.runtime, st.store.get(res, ns, name)?.value(), q)
         }
@@ -991,13 +1010,24 @@ fn scale(
 /// An eviction is a graceful delete (with the Eviction's `deleteOptions`)
 /// behind the PDB check. A pod already terminating is deleted without the
 /// check, as the eviction REST handler does for pods it can ignore.
-async fn evict(st: &Shared, ns: &str, name: &str, body: &Bytes) -> Result<Response, ApiError> {
+async fn evict(
+    st: &Shared,
+    ns: &str,
+    name: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, ApiError> {
     let _guard = st.eviction_lock.lock().await;
     let pod = st.store.get(resources::PODS, ns, name)?;
     if !pod.summary.deleting {
         disruption::check_eviction(&st.store, pod.value())?;
     }
-    let eviction: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    // `kubectl drain` posts its Eviction as protobuf (a typed client).
+    let eviction = if body.is_empty() {
+        Value::Null
+    } else {
+        body_value(headers, body)?
+    };
     let opts = eviction
         .get("deleteOptions")
         .cloned()

@@ -41,6 +41,11 @@ pub enum ApiError {
     NoRoute,
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// Accept lists only media types the sandbox cannot encode (protobuf).
+    #[error(
+        "only the following media types are accepted: application/json, application/yaml, application/json;stream=watch"
+    )]
+    NotAcceptable,
     /// API Priority and Fairness throttling: 429 with `Retry-After`
     /// (apiserver/pkg/server/filters/priority-and-fairness.go).
     #[error("Too many requests, please try again later.")]
@@ -81,6 +86,7 @@ impl ApiError {
             ApiError::BadRequest(_) => 400,
             ApiError::MethodNotAllowed => 405,
             ApiError::UnsupportedMediaType(_) => 415,
+            ApiError::NotAcceptable => 406,
             ApiError::DisruptionBudget { .. } => 429,
             ApiError::Internal(_) => 500,
             ApiError::Forbidden { .. } => 403,
@@ -100,6 +106,7 @@ impl ApiError {
             ApiError::BadRequest(_) => "BadRequest",
             ApiError::MethodNotAllowed => "MethodNotAllowed",
             ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
+            ApiError::NotAcceptable => "NotAcceptable",
             ApiError::DisruptionBudget { .. } => "TooManyRequests",
             ApiError::Internal(_) => "InternalError",
             ApiError::Forbidden { .. } => "Forbidden",
@@ -212,5 +219,16 @@ impl IntoResponse for ApiError {
                 .into_response();
         }
         (code, axum::Json(self.status())).into_response()
+    }
+}
+
+/// Malformed protobuf is a decode error (400, as the real server's); a kind
+/// or field outside the sandbox's schema is 415, so no data is dropped.
+impl From<crate::wire::WireError> for ApiError {
+    fn from(e: crate::wire::WireError) -> Self {
+        match e {
+            crate::wire::WireError::Malformed(_) => ApiError::BadRequest(e.to_string()),
+            crate::wire::WireError::Unsupported(m) => ApiError::UnsupportedMediaType(m),
+        }
     }
 }

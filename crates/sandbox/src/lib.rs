@@ -36,6 +36,7 @@ pub mod table;
 pub mod tls;
 pub mod traffic;
 pub mod validation;
+pub mod wire;
 pub mod world;
 
 use std::net::SocketAddr;

@@ -309,6 +309,28 @@ pub static RESOURCES: &[ResourceDef] = &[
         short_names: &["cj"],
         subresources: &[status_sub("batch", "v1", "CronJob")],
     },
+    // Stored only: `kubectl create secret|quota` (protobuf bodies) and
+    // manifests that carry them apply; no controller acts on them.
+    ResourceDef {
+        group: "",
+        version: "v1",
+        plural: "secrets",
+        singular: "secret",
+        kind: "Secret",
+        namespaced: true,
+        short_names: &[],
+        subresources: &[],
+    },
+    ResourceDef {
+        group: "",
+        version: "v1",
+        plural: "resourcequotas",
+        singular: "resourcequota",
+        kind: "ResourceQuota",
+        namespaced: true,
+        short_names: &["quota"],
+        subresources: &[status_sub("", "v1", "ResourceQuota")],
+    },
 ];
 
 pub const NAMESPACES: ResId = 0;
@@ -332,6 +354,8 @@ pub const DAEMONSETS: ResId = 17;
 pub const CONTROLLERREVISIONS: ResId = 18;
 pub const JOBS: ResId = 19;
 pub const CRONJOBS: ResId = 20;
+pub const SECRETS: ResId = 21;
+pub const RESOURCEQUOTAS: ResId = 22;
 
 /// The verbs every resource supports; the sandbox implements them all.
 pub fn verbs() -> &'static [&'static str] {
@@ -416,6 +440,8 @@ mod tests {
         assert_eq!(def(CONTROLLERREVISIONS).plural, "controllerrevisions");
         assert_eq!(def(JOBS).plural, "jobs");
         assert_eq!(def(CRONJOBS).plural, "cronjobs");
+        assert_eq!(def(SECRETS).plural, "secrets");
+        assert_eq!(def(RESOURCEQUOTAS).plural, "resourcequotas");
     }
 
     #[test]

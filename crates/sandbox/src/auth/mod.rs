@@ -14,7 +14,6 @@ pub mod denial;
 pub mod identity;
 pub mod rbac;
 pub mod review;
-pub mod wire;
 
 use std::sync::Arc;
 

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::api::AppState;
 use crate::auth::attributes::Attributes;
 use crate::auth::identity::UserInfo;
-use crate::auth::{rbac, wire};
+use crate::auth::rbac;
 use crate::error::ApiError;
 use crate::meta;
 use crate::resources;
@@ -34,8 +34,8 @@ fn created(v: Value) -> Response {
     (StatusCode::CREATED, axum::Json(v)).into_response()
 }
 
-/// The request body as JSON, decoding kubectl's protobuf for `kind`.
-fn parse(headers: &HeaderMap, kind: &str, body: &[u8]) -> Result<Value, ApiError> {
+/// The request body as JSON, decoding kubectl's protobuf (crate::wire).
+fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
     if body.is_empty() {
         return Ok(json!({}));
     }
@@ -44,7 +44,7 @@ fn parse(headers: &HeaderMap, kind: &str, body: &[u8]) -> Result<Value, ApiError
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.contains("protobuf"));
     if protobuf {
-        return wire::decode(kind, body).map_err(|e| ApiError::BadRequest(e.to_string()));
+        return Ok(crate::wire::decode(body)?);
     }
     serde_json::from_slice(body)
         .map_err(|e| ApiError::BadRequest(format!("error decoding JSON: {e}")))
@@ -78,7 +78,7 @@ fn issue(
     body: &[u8],
 ) -> Result<Value, ApiError> {
     let sa = st.store.get(resources::SERVICEACCOUNTS, ns, name)?;
-    let mut req = parse(headers, "TokenRequest", body)?;
+    let mut req = parse(headers, body)?;
     let ttl = req
         .pointer("/spec/expirationSeconds")
         .and_then(Value::as_u64)
@@ -148,7 +148,7 @@ fn answer(
     kind: &str,
     decide: impl FnOnce(&Value) -> Result<Value, ApiError>,
 ) -> Response {
-    let review = parse(headers, kind, body).and_then(|mut review| {
+    let review = parse(headers, body).and_then(|mut review| {
         let status = decide(review.get("spec").unwrap_or(&Value::Null))?;
         review["apiVersion"] = json!("authorization.k8s.io/v1");
         review["kind"] = json!(kind);
