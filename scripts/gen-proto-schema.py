@@ -17,6 +17,7 @@ PROTO_ROOT defaults to ~/.cargo/registry/src/*/k8s-rs-pb-0.5.0/src/v1_33.
 import glob
 import os
 import re
+import subprocess
 import sys
 
 PACKAGE = "k8s-rs-pb 0.5.0"
@@ -59,6 +60,33 @@ SHAPES = {
     "apimachinery.pkg.runtime.RawExtension": "Raw",
     "apimachinery.pkg.api.resource.Quantity": "Quantity",
     "apimachinery.pkg.util.intstr.IntOrString": "IntOrString",
+}
+
+# Go fields embedded with `json:",inline"` (k8s.io/api/{core,networking}/v1
+# types.go): the proto has them as an ordinary field named after the type,
+# but their JSON is merged into the parent object. The proto files do not say
+# which fields these are; this list was checked against the JSON field names
+# of k8s-openapi 0.29 (v1_33), where every other message field of these
+# groups has a JSON name equal to its proto name.
+INLINE = {
+    ("api.core.v1.Volume", "volumeSource"),
+    ("api.core.v1.PersistentVolumeSpec", "persistentVolumeSource"),
+    ("api.core.v1.Probe", "handler"),
+    ("api.core.v1.EphemeralContainer", "ephemeralContainerCommon"),
+    ("api.core.v1.ConfigMapEnvSource", "localObjectReference"),
+    ("api.core.v1.ConfigMapKeySelector", "localObjectReference"),
+    ("api.core.v1.ConfigMapProjection", "localObjectReference"),
+    ("api.core.v1.ConfigMapVolumeSource", "localObjectReference"),
+    ("api.core.v1.SecretEnvSource", "localObjectReference"),
+    ("api.core.v1.SecretKeySelector", "localObjectReference"),
+    ("api.core.v1.SecretProjection", "localObjectReference"),
+    ("api.networking.v1.IngressRule", "ingressRuleValue"),
+}
+# The two proto names that are not the JSON name (the Go protobuf tag
+# spells the Go field name: `APIGroup` -> aPIGroup, `UID` -> uID).
+RENAMED = {
+    ("api.networking.v1.IngressClassParametersReference", "aPIGroup"): "apiGroup",
+    ("api.authentication.v1.BoundObjectReference", "uID"): "uid",
 }
 
 SCALARS = {
@@ -164,6 +192,9 @@ def main():
             sys.exit("k8s-rs-pb-0.5.0 not in the cargo registry; pass PROTO_ROOT")
         root = found[0]
     msgs, aliases, tops = load(root)
+    for m, fname in list(INLINE) + list(RENAMED):
+        if not any(f[2] == fname for f in msgs.get(m, [])):
+            sys.exit(f"{m}.{fname} is not in the proto files")
     order = reachable(msgs, [t[2] for t in tops])
     index = {m: i for i, m in enumerate(order)}
     out = []
@@ -190,6 +221,9 @@ def main():
         for label, typ, fname, num in sorted(msgs[m], key=lambda f: f[3]):
             kind = f"Kind::{SCALARS[typ]}" if typ in SCALARS else f"Kind::Msg({index[typ]})"
             lab = {"optional": "Label::One", "repeated": "Label::Many", "map": "Label::Map"}[label]
+            if (m, fname) in INLINE:
+                lab = "Label::Inline"
+            fname = RENAMED.get((m, fname), fname)
             w(f'            f({num}, "{fname}", {kind}, {lab}),')
         w("        ],")
         w("    },")
@@ -201,7 +235,14 @@ def main():
     for api, kind, full in sorted(tops):
         w(f'    TopKind {{ api_version: "{api}", kind: "{kind}", message: {index[full]} }},')
     w("];")
-    print("\n".join(out))
+    text = "\n".join(out) + "\n"
+    # The committed file is rustfmt's layout, so `cargo fmt --check` passes
+    # and regenerating gives no diff.
+    fmt = subprocess.run(
+        ["rustfmt", "--edition", "2024", "--emit", "stdout"],
+        input=text, capture_output=True, text=True, check=True,
+    )
+    sys.stdout.write(fmt.stdout)
 
 
 if __name__ == "__main__":

@@ -172,6 +172,11 @@ fn object(buf: &[u8], m: &Message, depth: usize) -> Result<Map<String, Value>, W
                     repeated(m, f, w, depth, items)?;
                 }
             }
+            Label::Inline => {
+                if let Some(Value::Object(inner)) = scalar(m, f, w, depth)? {
+                    out.extend(inner);
+                }
+            }
             Label::Map => {
                 let (k, v) = entry(m, f, w, depth)?;
                 let obj = out.entry(f.name).or_insert_with(|| json!({}));

@@ -24,6 +24,9 @@ pub enum Label {
     One,
     Many,
     Map,
+    /// A Go struct embedded with `json:",inline"` (Volume's VolumeSource):
+    /// its fields go into the parent's JSON object.
+    Inline,
 }
 
 /// How a message turns into JSON: most are objects, a few Go types have their

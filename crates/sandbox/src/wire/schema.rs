@@ -311,7 +311,7 @@ pub static MESSAGES: &[Message] = &[
             f(1, "kind", Kind::Str, Label::One),
             f(2, "apiVersion", Kind::Str, Label::One),
             f(3, "name", Kind::Str, Label::One),
-            f(4, "uID", Kind::Str, Label::One),
+            f(4, "uid", Kind::Str, Label::One),
         ],
     },
     // 26
@@ -1044,7 +1044,7 @@ pub static MESSAGES: &[Message] = &[
         name: "api.core.v1.ConfigMapEnvSource",
         shape: Shape::Object,
         fields: &[
-            f(1, "localObjectReference", Kind::Msg(156), Label::One),
+            f(1, "localObjectReference", Kind::Msg(156), Label::Inline),
             f(2, "optional", Kind::Bool, Label::One),
         ],
     },
@@ -1053,7 +1053,7 @@ pub static MESSAGES: &[Message] = &[
         name: "api.core.v1.ConfigMapKeySelector",
         shape: Shape::Object,
         fields: &[
-            f(1, "localObjectReference", Kind::Msg(156), Label::One),
+            f(1, "localObjectReference", Kind::Msg(156), Label::Inline),
             f(2, "key", Kind::Str, Label::One),
             f(3, "optional", Kind::Bool, Label::One),
         ],
@@ -1075,7 +1075,7 @@ pub static MESSAGES: &[Message] = &[
         name: "api.core.v1.ConfigMapProjection",
         shape: Shape::Object,
         fields: &[
-            f(1, "localObjectReference", Kind::Msg(156), Label::One),
+            f(1, "localObjectReference", Kind::Msg(156), Label::Inline),
             f(2, "items", Kind::Msg(147), Label::Many),
             f(4, "optional", Kind::Bool, Label::One),
         ],
@@ -1085,7 +1085,7 @@ pub static MESSAGES: &[Message] = &[
         name: "api.core.v1.ConfigMapVolumeSource",
         shape: Shape::Object,
         fields: &[
-            f(1, "localObjectReference", Kind::Msg(156), Label::One),
+            f(1, "localObjectReference", Kind::Msg(156), Label::Inline),
             f(2, "items", Kind::Msg(147), Label::Many),
             f(3, "defaultMode", Kind::I32, Label::One),
             f(4, "optional", Kind::Bool, Label::One),
@@ -1337,7 +1337,7 @@ pub static MESSAGES: &[Message] = &[
         name: "api.core.v1.EphemeralContainer",
         shape: Shape::Object,
         fields: &[
-            f(1, "ephemeralContainerCommon", Kind::Msg(124), Label::One),
+            f(1, "ephemeralContainerCommon", Kind::Msg(124), Label::Inline),
             f(2, "targetContainerName", Kind::Str, Label::One),
         ],
     },
@@ -2088,7 +2088,7 @@ pub static MESSAGES: &[Message] = &[
         shape: Shape::Object,
         fields: &[
             f(1, "capacity", Kind::Msg(328), Label::Map),
-            f(2, "persistentVolumeSource", Kind::Msg(190), Label::One),
+            f(2, "persistentVolumeSource", Kind::Msg(190), Label::Inline),
             f(3, "accessModes", Kind::Str, Label::Many),
             f(4, "claimRef", Kind::Msg(182), Label::One),
             f(5, "persistentVolumeReclaimPolicy", Kind::Str, Label::One),
@@ -2413,7 +2413,7 @@ pub static MESSAGES: &[Message] = &[
         name: "api.core.v1.Probe",
         shape: Shape::Object,
         fields: &[
-            f(1, "handler", Kind::Msg(217), Label::One),
+            f(1, "handler", Kind::Msg(217), Label::Inline),
             f(2, "initialDelaySeconds", Kind::I32, Label::One),
             f(3, "timeoutSeconds", Kind::I32, Label::One),
             f(4, "periodSeconds", Kind::I32, Label::One),
@@ -2704,7 +2704,7 @@ pub static MESSAGES: &[Message] = &[
         name: "api.core.v1.SecretEnvSource",
         shape: Shape::Object,
         fields: &[
-            f(1, "localObjectReference", Kind::Msg(156), Label::One),
+            f(1, "localObjectReference", Kind::Msg(156), Label::Inline),
             f(2, "optional", Kind::Bool, Label::One),
         ],
     },
@@ -2713,7 +2713,7 @@ pub static MESSAGES: &[Message] = &[
         name: "api.core.v1.SecretKeySelector",
         shape: Shape::Object,
         fields: &[
-            f(1, "localObjectReference", Kind::Msg(156), Label::One),
+            f(1, "localObjectReference", Kind::Msg(156), Label::Inline),
             f(2, "key", Kind::Str, Label::One),
             f(3, "optional", Kind::Bool, Label::One),
         ],
@@ -2723,7 +2723,7 @@ pub static MESSAGES: &[Message] = &[
         name: "api.core.v1.SecretProjection",
         shape: Shape::Object,
         fields: &[
-            f(1, "localObjectReference", Kind::Msg(156), Label::One),
+            f(1, "localObjectReference", Kind::Msg(156), Label::Inline),
             f(2, "items", Kind::Msg(147), Label::Many),
             f(4, "optional", Kind::Bool, Label::One),
         ],
@@ -2966,7 +2966,7 @@ pub static MESSAGES: &[Message] = &[
         shape: Shape::Object,
         fields: &[
             f(1, "name", Kind::Str, Label::One),
-            f(2, "volumeSource", Kind::Msg(272), Label::One),
+            f(2, "volumeSource", Kind::Msg(272), Label::Inline),
         ],
     },
     // 266
@@ -3270,7 +3270,7 @@ pub static MESSAGES: &[Message] = &[
         name: "api.networking.v1.IngressClassParametersReference",
         shape: Shape::Object,
         fields: &[
-            f(1, "aPIGroup", Kind::Str, Label::One),
+            f(1, "apiGroup", Kind::Str, Label::One),
             f(2, "kind", Kind::Str, Label::One),
             f(3, "name", Kind::Str, Label::One),
             f(4, "scope", Kind::Str, Label::One),
@@ -3318,7 +3318,7 @@ pub static MESSAGES: &[Message] = &[
         shape: Shape::Object,
         fields: &[
             f(1, "host", Kind::Str, Label::One),
-            f(2, "ingressRuleValue", Kind::Msg(299), Label::One),
+            f(2, "ingressRuleValue", Kind::Msg(299), Label::Inline),
         ],
     },
     // 299

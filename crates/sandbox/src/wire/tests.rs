@@ -286,3 +286,56 @@ fn arbitrary_bytes_never_panic() {
         let _ = decode(&b);
     }
 }
+
+/// The bytes kubectl 1.33.1 posted for `kubectl create job hello-manual
+/// --from=cronjob/hello -n shop` (captured with `-v=10`).
+pub const KUBECTL_JOB: &[u8] = include_bytes!("../../testdata/kubectl-create-job-from-cronjob.pb");
+
+#[test]
+fn decodes_the_job_kubectl_sends() {
+    let v = decode(KUBECTL_JOB).unwrap();
+    assert_eq!(
+        (&v["kind"], &v["apiVersion"]),
+        (&json!("Job"), &json!("batch/v1"))
+    );
+    let md = &v["metadata"];
+    assert_eq!(md["name"], "hello-manual");
+    assert_eq!(
+        md["annotations"],
+        json!({"cronjob.kubernetes.io/instantiate": "manual"})
+    );
+    assert_eq!(md["ownerReferences"][0]["kind"], "CronJob");
+    assert_eq!(md["ownerReferences"][0]["controller"], true);
+    assert!(md.get("creationTimestamp").is_none());
+    let pod = &v["spec"]["template"]["spec"];
+    assert_eq!(
+        pod["containers"][0]["image"],
+        "registry.example.com/shop/frontend:2.3.1"
+    );
+    assert_eq!(pod["restartPolicy"], "OnFailure");
+    assert_eq!(pod["terminationGracePeriodSeconds"], 30);
+    assert_eq!(v["spec"]["backoffLimit"], 6);
+    assert_eq!(v["spec"]["completionMode"], "NonIndexed");
+}
+
+#[test]
+fn inline_structs_merge_into_their_parent() {
+    // Pod.spec=2 {volumes=1 [Volume{name=1, volumeSource=2 {configMap=19
+    // {localObjectReference=1 {name=1}}}}]}: Go embeds VolumeSource and
+    // LocalObjectReference with `json:",inline"`.
+    let cm = ld(19, &ld(1, &ld(1, b"cfg")));
+    let vol = [ld(1, b"config"), ld(2, &cm)].concat();
+    let v = decode(&body("v1", "Pod", &ld(2, &ld(1, &vol)))).unwrap();
+    assert_eq!(
+        v["spec"]["volumes"],
+        json!([{"name": "config", "configMap": {"name": "cfg"}}])
+    );
+    // Probe.handler=1 {httpGet=2 {path=1}}, Container.readinessProbe=11.
+    let probe = ld(1, &ld(2, &ld(1, b"/healthz")));
+    let c = [ld(1, b"app"), ld(11, &probe)].concat();
+    let v = decode(&body("v1", "Pod", &ld(2, &ld(2, &c)))).unwrap();
+    assert_eq!(
+        v["spec"]["containers"][0]["readinessProbe"],
+        json!({"httpGet": {"path": "/healthz"}})
+    );
+}
