@@ -308,25 +308,11 @@ async fn kubectl_get_events() {
 async fn kubectl_sees_the_real_servers_validation() {
     for minor in MINORS {
         let e = env(minor).await;
-        // A name with `_` is not a DNS-1123 subdomain.
-        // Raw JSON: kubectl sends built-in types as protobuf, which the
-        // sandbox does not speak yet.
-        let file = e.kubeconfig.with_file_name("bad.json");
-        std::fs::write(
-            &file,
-            r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"bad_name","namespace":"shop"}}"#,
-        )
-        .unwrap();
-        let path = file.to_string_lossy().to_string();
+        // A name with `_` is not a DNS-1123 subdomain. kubectl posts the
+        // ConfigMap as protobuf; validation runs on the decoded object.
         let out = kubectl(
             &e.kubeconfig,
-            &[
-                "create",
-                "--raw",
-                "/api/v1/namespaces/shop/configmaps",
-                "-f",
-                &path,
-            ],
+            &["create", "configmap", "bad_name", "-n", "shop"],
         )
         .await;
         assert!(!out.ok, "bad_name was accepted");
