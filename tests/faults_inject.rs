@@ -202,6 +202,16 @@ async fn pod_evict_goes_through_the_eviction_api() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pod_failure_swaps_images_and_restores_them() {
     let c = Cluster::start(shop_world()).await;
+    // Each checkout container is Ready 2 s after it (re)starts, so a revert
+    // that only wrote the images back would return with the pods not Ready.
+    let pods = c.kube.namespaced::<Pod>("shop");
+    for p in c.pods("shop", "checkout").await {
+        let name = p.metadata.name.unwrap();
+        let slow = serde_json::json!({"metadata": {"annotations": {"sandbox.gameday/readiness-delay": "2s"}}});
+        pods.patch(&name, &Default::default(), &kube::api::Patch::Merge(&slow))
+            .await
+            .unwrap();
+    }
     let run = inject(
         &c,
         "    - {name: freeze, type: podFailure, duration: 30s, selector: {namespace: shop, labels: {app: checkout}}, mode: {count: 2}}",
@@ -214,12 +224,13 @@ async fn pod_failure_swaps_images_and_restores_them() {
         let ann = p.metadata.annotations.unwrap();
         assert_eq!(
             ann["gameday/undo"],
-            r#"{"images":{"app":"shop/checkout:1.4"}}"#
+            r#"{"images":{"app":"shop/checkout:1.4"},"ready":true}"#
         );
         assert_eq!(ann["gameday/fault-type"], "podFailure");
         assert_eq!(p.metadata.labels.unwrap()[LABEL_RUN_ID], run.run_id.0);
     }
     revert(&c, &run).await;
+    // Reverted means ended: the original image runs and the pod is Ready.
     for t in run.targets() {
         let p = pod(&c, &t).await.unwrap();
         assert_eq!(image_of(&p), "shop/checkout:1.4");
@@ -229,6 +240,9 @@ async fn pod_failure_swaps_images_and_restores_them() {
                 .unwrap_or_default()
                 .contains_key("gameday/undo")
         );
+        let st = &p.status.unwrap().container_statuses.unwrap()[0];
+        assert_eq!(st.image, "shop/checkout:1.4");
+        assert!(st.ready, "{} not Ready after the revert", t.name);
     }
 }
 
