@@ -142,14 +142,14 @@ impl Runner {
         }
     }
 
-    async fn gate(
-        &mut self,
-        which: &str,
+    /// What observers see of the run; the observers themselves are taken
+    /// out of `self` while they run, so this borrows the rest.
+    fn observe_cx(
+        &self,
         phase_start: Option<Instant>,
         reverted_at: Option<Instant>,
-    ) -> Gate {
-        let mut observers = std::mem::take(&mut self.observers);
-        let cx = ObserveCx {
+    ) -> ObserveCx<'_> {
+        ObserveCx {
             kube: &self.kube,
             scenario: &self.scenario,
             config: &self.config,
@@ -158,7 +158,17 @@ impl Runner {
             run_dir: &self.run_dir,
             fault_phase_start: phase_start,
             reverted_at,
-        };
+        }
+    }
+
+    async fn gate(
+        &mut self,
+        which: &str,
+        phase_start: Option<Instant>,
+        reverted_at: Option<Instant>,
+    ) -> Gate {
+        let mut observers = std::mem::take(&mut self.observers);
+        let cx = self.observe_cx(phase_start, reverted_at);
         let mut verdict = Gate::Proceed;
         for o in &mut observers {
             let g = match which {
@@ -181,16 +191,7 @@ impl Runner {
             json!({"status": outcome.status, "reason": outcome.reason, "exitCode": outcome.exit_code()}),
         );
         let mut observers = std::mem::take(&mut self.observers);
-        let cx = ObserveCx {
-            kube: &self.kube,
-            scenario: &self.scenario,
-            config: &self.config,
-            journal: &self.journal,
-            run_id: &self.run_id,
-            run_dir: &self.run_dir,
-            fault_phase_start: None,
-            reverted_at: None,
-        };
+        let cx = self.observe_cx(None, None);
         for o in &mut observers {
             o.finish(&outcome, &cx);
         }
