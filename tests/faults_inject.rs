@@ -1144,3 +1144,66 @@ async fn dry_run_meets_pod_security_before_anything_is_written() {
         .await
         .expect("no added capability: baseline allows it");
 }
+
+/// The node already carries `gameday=infra:NoSchedule`; the scenario's taint
+/// has the same key and effect with another value. A real server refuses
+/// the patch (taints are unique by key and effect), so without a dry run
+/// the refusal would come mid-run, after the intent and any earlier fault.
+/// The preflight's dry run of the patch meets it first, naming the
+/// duplicate, and the node is left exactly as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_meets_a_duplicate_taint_before_anything_is_written() {
+    use gameday::engine::plan::dry_run_all;
+    let mut world = shop_world();
+    let green = world
+        .iter_mut()
+        .find(|o| o["kind"] == "Node" && o["metadata"]["name"] == "node-3")
+        .expect("node-3");
+    green["spec"] = serde_json::json!({"taints": [{"key": "gameday", "value": "infra", "effect": "NoSchedule"}]});
+    let c = Cluster::start(world).await;
+    let config = Config::default();
+    let taint = scenario(
+        "    - {name: taint, type: nodeTaint, duration: 30s, selector: {nodeLabels: {pool: green}}, params: {taint: {key: gameday, value: drill, effect: NoSchedule}}}",
+    );
+    let plan = plan_fault(&c.kube, &taint, &config, &taint.spec.faults[0], 8)
+        .await
+        .expect("plans");
+    let err = dry_run_all(&c.kube, &taint, &config, &[plan], 8)
+        .await
+        .expect_err("refused: duplicate taint")
+        .to_string();
+    assert!(
+        err.contains("dryRun=All") && err.contains("Duplicate value"),
+        "{err}"
+    );
+    let node = c.node("node-3").await;
+    let taints = node.spec.unwrap().taints.unwrap_or_default();
+    assert_eq!(taints.len(), 1, "{taints:?}");
+    assert_eq!(taints[0].value.as_deref(), Some("infra"));
+    let labels = node.metadata.labels.unwrap_or_default();
+    assert!(!labels.contains_key("gameday/run-id"), "nothing marked");
+
+    // The same fault on a node without that taint passes the dry run and
+    // still writes nothing.
+    let blue = scenario(
+        "    - {name: taint, type: nodeTaint, duration: 30s, selector: {nodeLabels: {pool: blue}}, params: {taint: {key: gameday, value: drill, effect: NoSchedule}}}",
+    );
+    let plan = plan_fault(&c.kube, &blue, &config, &blue.spec.faults[0], 8)
+        .await
+        .expect("plans");
+    dry_run_all(&c.kube, &blue, &config, &[plan], 8)
+        .await
+        .expect("no duplicate on the blue nodes");
+    for n in ["node-1", "node-2"] {
+        let taints = c
+            .node(n)
+            .await
+            .spec
+            .and_then(|s| s.taints)
+            .unwrap_or_default();
+        assert!(
+            taints.is_empty(),
+            "dry run stored nothing on {n}: {taints:?}"
+        );
+    }
+}

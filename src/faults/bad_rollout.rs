@@ -226,6 +226,14 @@ impl FaultKind for BadRollout {
         patched::inject(cx, batch, change, shown)
     }
 
+    fn dry_run<'a>(
+        &'a self,
+        cx: &'a FaultCx<'a>,
+        targets: &'a [crate::k8s::select::Candidate],
+    ) -> super::DryRun<'a> {
+        patched::dry_run(cx, targets, change)
+    }
+
     /// Restores the template, replaces a StatefulSet's stuck pods, waits
     /// until the workload has rolled back out, and only then removes the
     /// marks (see [`restored`]).

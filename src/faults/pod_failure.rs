@@ -120,6 +120,14 @@ impl FaultKind for PodFailure {
         patched::inject(cx, batch, change, patched::accepted)
     }
 
+    fn dry_run<'a>(
+        &'a self,
+        cx: &'a FaultCx<'a>,
+        targets: &'a [crate::k8s::select::Candidate],
+    ) -> super::DryRun<'a> {
+        patched::dry_run(cx, targets, change)
+    }
+
     /// Restores the images, waits until the pod runs them and is Ready
     /// again (when it was Ready before), and only then removes the marks
     /// (see [`restored`]).
