@@ -168,6 +168,18 @@ async fn the_chart_runs_a_scheduled_scenario_into_postgres_and_skips_in_a_blacko
     let rss = rss.expect("the node measured the runner");
     assert!(rss < 64 * 1024, "runner peak RSS {rss} KiB is over 64 MiB");
     c.assert_restored("shop", "checkout", 4).await;
+    // The sandbox enforces RBAC on the runner's ServiceAccount token. The
+    // run's preflight asked its access review for every permission (one
+    // missing fails the Job before any change: tried with `patch` taken out
+    // of the Roles), and no request it then made was refused.
+    let refused: Vec<_> = c
+        .sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.status == 403)
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(refused.is_empty(), "refused: {refused:?}");
 
     // The history in PostgreSQL, read from outside the cluster.
     let (code, table, err) = gameday(&work, &url, &["history"]);
