@@ -5,7 +5,8 @@
 //! then for real to the strict sandbox, whose kubelet runs the gameday image
 //! as the binary under test. A Job made from the scenario's CronJob runs it
 //! to completion; `gameday history` and `gameday report --run-id` read it
-//! back from PostgreSQL; the fault is reverted. Then the release is upgraded
+//! back from PostgreSQL; the fault is reverted; the chart's watchdog runs
+//! too, and the sandbox's RBAC refused neither. Then the release is upgraded
 //! with a blackout over every day, and the next Job exits 0 as `skipped`,
 //! recorded with its reason.
 
@@ -121,9 +122,9 @@ fn history_rows(dir: &Path, url: &str) -> Vec<Value> {
 
 /// Creates a Job from the CronJob, waits for it (bounded), and returns
 /// its log and the seconds from creation to its finished condition.
-async fn run_job(c: &Cluster, name: &str) -> (String, f64) {
+async fn run_job(c: &Cluster, name: &str, cronjob: &str) -> (String, f64) {
     let created = Instant::now();
-    create_job_from(c, CRONJOB, name).await;
+    create_job_from(c, cronjob, name).await;
     let done = wait_finished(c, name, JOB_LIMIT).await;
     let secs = created.elapsed().as_secs_f64();
     let log = logs(c, name).await;
@@ -153,7 +154,7 @@ async fn the_chart_runs_a_scheduled_scenario_into_postgres_and_skips_in_a_blacko
 
     // A run now, as `kubectl create job --from=cronjob/...` starts one.
     let created_at = jiff::Timestamp::now();
-    let (log, secs) = run_job(&c, "manual-1").await;
+    let (log, secs) = run_job(&c, "manual-1", CRONJOB).await;
     assert!(
         log.contains("passed"),
         "the run's result in its log:\n{log}"
@@ -168,10 +169,13 @@ async fn the_chart_runs_a_scheduled_scenario_into_postgres_and_skips_in_a_blacko
     let rss = rss.expect("the node measured the runner");
     assert!(rss < 64 * 1024, "runner peak RSS {rss} KiB is over 64 MiB");
     c.assert_restored("shop", "checkout", 4).await;
+    // The chart's watchdog, run now, has nothing left to revert.
+    let (log, _) = run_job(&c, "watchdog-1", "gameday-watchdog").await;
+    assert!(log.contains("reverted 0 objects; 0 remain"), "{log}");
     // The sandbox enforces RBAC on the runner's ServiceAccount token. The
     // run's preflight asked its access review for every permission (one
     // missing fails the Job before any change: tried with `patch` taken out
-    // of the Roles), and no request it then made was refused.
+    // of the Roles), and no request it or the watchdog made was refused.
     let refused: Vec<_> = c
         .sandbox
         .requests()
@@ -234,7 +238,7 @@ async fn the_chart_runs_a_scheduled_scenario_into_postgres_and_skips_in_a_blacko
     install(&c, &values_file(&c, &url, &roles, always)).await;
     let generation = |d: k8s_openapi::api::apps::v1::Deployment| d.metadata.generation;
     let before = generation(c.deployment("shop", "checkout").await);
-    let (log, skip_secs) = run_job(&c, "manual-2").await;
+    let (log, skip_secs) = run_job(&c, "manual-2", CRONJOB).await;
     eprintln!("chart run in a blackout: job created to Complete {skip_secs:.2}s");
     let reason = "blackout change-freeze-drill (mon,tue,wed,thu,fri,sat,sun Europe/Berlin)";
     // stdout's one line; stderr's lines interleave with it in the log.
