@@ -659,7 +659,7 @@ async fn recover_expired_reverts_only_expired_marks() {
     let (code, _, err) = c.run(&["recover", "--run", live.run_id.as_str()]).await;
     assert_eq!(code, 0, "{err}");
     assert!(!unschedulable(&c.node("node-3").await));
-    assert!(c.marked().await.is_empty());
+    c.assert_restored("shop", "checkout", 4).await;
 }
 
 /// A hostNetwork pod is never the target of a network fault (tc would shape
