@@ -202,6 +202,16 @@ async fn pod_evict_goes_through_the_eviction_api() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pod_failure_swaps_images_and_restores_them() {
     let c = Cluster::start(shop_world()).await;
+    // Each checkout container is Ready 2 s after it (re)starts, so a revert
+    // that only wrote the images back would return with the pods not Ready.
+    let pods = c.kube.namespaced::<Pod>("shop");
+    for p in c.pods("shop", "checkout").await {
+        let name = p.metadata.name.unwrap();
+        let slow = serde_json::json!({"metadata": {"annotations": {"sandbox.gameday/readiness-delay": "2s"}}});
+        pods.patch(&name, &Default::default(), &kube::api::Patch::Merge(&slow))
+            .await
+            .unwrap();
+    }
     let run = inject(
         &c,
         "    - {name: freeze, type: podFailure, duration: 30s, selector: {namespace: shop, labels: {app: checkout}}, mode: {count: 2}}",
@@ -214,12 +224,13 @@ async fn pod_failure_swaps_images_and_restores_them() {
         let ann = p.metadata.annotations.unwrap();
         assert_eq!(
             ann["gameday/undo"],
-            r#"{"images":{"app":"shop/checkout:1.4"}}"#
+            r#"{"images":{"app":"shop/checkout:1.4"},"ready":true}"#
         );
         assert_eq!(ann["gameday/fault-type"], "podFailure");
         assert_eq!(p.metadata.labels.unwrap()[LABEL_RUN_ID], run.run_id.0);
     }
     revert(&c, &run).await;
+    // Reverted means ended: the original image runs and the pod is Ready.
     for t in run.targets() {
         let p = pod(&c, &t).await.unwrap();
         assert_eq!(image_of(&p), "shop/checkout:1.4");
@@ -229,6 +240,9 @@ async fn pod_failure_swaps_images_and_restores_them() {
                 .unwrap_or_default()
                 .contains_key("gameday/undo")
         );
+        let st = &p.status.unwrap().container_statuses.unwrap()[0];
+        assert_eq!(st.image, "shop/checkout:1.4");
+        assert!(st.ready, "{} not Ready after the revert", t.name);
     }
 }
 
@@ -645,7 +659,7 @@ async fn recover_expired_reverts_only_expired_marks() {
     let (code, _, err) = c.run(&["recover", "--run", live.run_id.as_str()]).await;
     assert_eq!(code, 0, "{err}");
     assert!(!unschedulable(&c.node("node-3").await));
-    assert!(c.marked().await.is_empty());
+    c.assert_restored("shop", "checkout", 4).await;
 }
 
 /// A hostNetwork pod is never the target of a network fault (tc would shape
@@ -1129,4 +1143,67 @@ async fn dry_run_meets_pod_security_before_anything_is_written() {
     dry_run_all(&c.kube, &stress, &config, &[plan], 8)
         .await
         .expect("no added capability: baseline allows it");
+}
+
+/// The node already carries `gameday=infra:NoSchedule`; the scenario's taint
+/// has the same key and effect with another value. A real server refuses
+/// the patch (taints are unique by key and effect), so without a dry run
+/// the refusal would come mid-run, after the intent and any earlier fault.
+/// The preflight's dry run of the patch meets it first, naming the
+/// duplicate, and the node is left exactly as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_meets_a_duplicate_taint_before_anything_is_written() {
+    use gameday::engine::plan::dry_run_all;
+    let mut world = shop_world();
+    let green = world
+        .iter_mut()
+        .find(|o| o["kind"] == "Node" && o["metadata"]["name"] == "node-3")
+        .expect("node-3");
+    green["spec"] = serde_json::json!({"taints": [{"key": "gameday", "value": "infra", "effect": "NoSchedule"}]});
+    let c = Cluster::start(world).await;
+    let config = Config::default();
+    let taint = scenario(
+        "    - {name: taint, type: nodeTaint, duration: 30s, selector: {nodeLabels: {pool: green}}, params: {taint: {key: gameday, value: drill, effect: NoSchedule}}}",
+    );
+    let plan = plan_fault(&c.kube, &taint, &config, &taint.spec.faults[0], 8)
+        .await
+        .expect("plans");
+    let err = dry_run_all(&c.kube, &taint, &config, &[plan], 8)
+        .await
+        .expect_err("refused: duplicate taint")
+        .to_string();
+    assert!(
+        err.contains("dryRun=All") && err.contains("Duplicate value"),
+        "{err}"
+    );
+    let node = c.node("node-3").await;
+    let taints = node.spec.unwrap().taints.unwrap_or_default();
+    assert_eq!(taints.len(), 1, "{taints:?}");
+    assert_eq!(taints[0].value.as_deref(), Some("infra"));
+    let labels = node.metadata.labels.unwrap_or_default();
+    assert!(!labels.contains_key("gameday/run-id"), "nothing marked");
+
+    // The same fault on a node without that taint passes the dry run and
+    // still writes nothing.
+    let blue = scenario(
+        "    - {name: taint, type: nodeTaint, duration: 30s, selector: {nodeLabels: {pool: blue}}, params: {taint: {key: gameday, value: drill, effect: NoSchedule}}}",
+    );
+    let plan = plan_fault(&c.kube, &blue, &config, &blue.spec.faults[0], 8)
+        .await
+        .expect("plans");
+    dry_run_all(&c.kube, &blue, &config, &[plan], 8)
+        .await
+        .expect("no duplicate on the blue nodes");
+    for n in ["node-1", "node-2"] {
+        let taints = c
+            .node(n)
+            .await
+            .spec
+            .and_then(|s| s.taints)
+            .unwrap_or_default();
+        assert!(
+            taints.is_empty(),
+            "dry run stored nothing on {n}: {taints:?}"
+        );
+    }
 }

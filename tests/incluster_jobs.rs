@@ -6,33 +6,21 @@
 //! charts/gameday renders.
 
 mod faults_support;
+mod incluster_support;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use faults_support::{Cluster, scenario_text, shop_world};
-use gameday::sandbox::SandboxOptions;
-use gameday::sandbox::runtime::{ImageCatalog, ImageSpec};
-use serde_json::Value;
-
-const NS: &str = "gameday-system";
+use faults_support::{Cluster, scenario_text};
+use incluster_support::{
+    NS, create_job_from, first_probe_after, job, job_pod, logs, pod_run_dir, runner_peak_rss,
+    start, wait_finished,
+};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/incluster")
         .join(name)
-}
-
-/// The gameday image, mapped to the binary under test.
-fn gameday_image() -> ImageSpec {
-    ImageSpec {
-        name: "ghcr.io/gameday-dev/gameday:*".into(),
-        digest: None,
-        executables: vec!["gameday".into(), "/usr/local/bin/gameday".into()],
-        user: 65532,
-        entrypoint: vec!["gameday".into()],
-        host: Some(PathBuf::from(env!("CARGO_BIN_EXE_gameday"))),
-    }
 }
 
 /// A scenario that scales checkout down for `hold`, allowed only in the
@@ -71,98 +59,6 @@ async fn install(c: &Cluster, scenario_text: &str) {
     }
 }
 
-/// `kubectl create job NAME --from=cronjob/CRONJOB`, as issue 16's
-/// acceptance runs it: kubectl GETs the CronJob and POSTs the Job
-/// (template, `cronjob.kubernetes.io/instantiate: manual`, the CronJob as
-/// controller) as protobuf, which the sandbox decodes (crates/sandbox/src/wire).
-async fn create_job_from(c: &Cluster, cronjob: &str, name: &str) {
-    c.kubectl(&[
-        "create",
-        "job",
-        name,
-        &format!("--from=cronjob/{cronjob}"),
-        "-n",
-        NS,
-    ])
-    .await;
-}
-
-async fn start() -> Cluster {
-    Cluster::start_opts(SandboxOptions {
-        objects: shop_world(),
-        images: ImageCatalog::with_overrides(&[gameday_image()]),
-        ..SandboxOptions::default()
-    })
-    .await
-}
-
-async fn job(c: &Cluster, name: &str) -> Value {
-    let out = c
-        .kubectl(&["get", "job", name, "-n", NS, "-o", "json"])
-        .await;
-    serde_json::from_str(&out).unwrap()
-}
-
-fn finished(job: &Value) -> Option<String> {
-    job["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| (c["type"] == "Complete" || c["type"] == "Failed") && c["status"] == "True")
-        .and_then(|c| c["type"].as_str().map(String::from))
-}
-
-/// Waits (bounded) until the job finishes; its condition type.
-async fn wait_finished(c: &Cluster, name: &str, within: Duration) -> String {
-    let deadline = Instant::now() + within;
-    loop {
-        let j = job(c, name).await;
-        if let Some(done) = finished(&j) {
-            return done;
-        }
-        if Instant::now() > deadline {
-            let logs = c.kubectl(&["logs", &format!("job/{name}"), "-n", NS]).await;
-            panic!(
-                "job {name} unfinished after {within:?}: {}\nlogs:\n{logs}",
-                j["status"]
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// The job's pod (the first the job controller made).
-async fn job_pod(c: &Cluster, name: &str) -> Value {
-    let out = c
-        .kubectl(&[
-            "get",
-            "pods",
-            "-n",
-            NS,
-            "-l",
-            &format!("batch.kubernetes.io/job-name={name}"),
-            "-o",
-            "json",
-        ])
-        .await;
-    let list: Value = serde_json::from_str(&out).unwrap();
-    list["items"][0].clone()
-}
-
-/// Seconds from `created` to the run's first probe, from the journal in
-/// the runner pod's emptyDir (where the sandbox's node keeps it while the
-/// pod exists: its per-pod directory, volume #1 of the fixture).
-fn first_probe_after(pod_uid: &str, created: &jiff::Timestamp) -> Option<f64> {
-    let runs = std::env::temp_dir()
-        .join("gameday-sandbox-pods")
-        .join(format!("{pod_uid}-c-gameday/vol1/runs"));
-    let first = faults_support::journal_events(&runs)
-        .into_iter()
-        .find(|e| {
-            e.source == "probe" || e.event.starts_with("probe") || e.event.starts_with("steady")
-        })?;
-    Some(first.ts.duration_since(*created).as_secs_f64())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_from_the_cronjob_runs_the_scenario_in_cluster_and_reverts() {
     let c = start().await;
@@ -172,7 +68,7 @@ async fn a_job_from_the_cronjob_runs_the_scenario_in_cluster_and_reverts() {
     create_job_from(&c, "gameday-scale-down", "manual-1").await;
     let done = wait_finished(&c, "manual-1", Duration::from_secs(120)).await;
     let elapsed = created.elapsed();
-    let logs = c.kubectl(&["logs", "job/manual-1", "-n", NS]).await;
+    let logs = logs(&c, "manual-1").await;
     assert_eq!(done, "Complete", "logs:\n{logs}");
     let j = job(&c, "manual-1").await;
     assert_eq!(j["status"]["succeeded"], 1);
@@ -184,22 +80,9 @@ async fn a_job_from_the_cronjob_runs_the_scenario_in_cluster_and_reverts() {
         logs.contains("passed"),
         "the run's result in its log:\n{logs}"
     );
-    assert!(
-        c.marked().await.is_empty(),
-        "faults reverted, no marks left"
-    );
-    assert_eq!(
-        c.deployment("shop", "checkout")
-            .await
-            .spec
-            .unwrap()
-            .replicas,
-        Some(4)
-    );
-    let pod = job_pod(&c, "manual-1").await;
-    let uid = pod["metadata"]["uid"].as_str().unwrap_or("");
-    let rss = c.sandbox.host_peak_rss(uid, "gameday");
-    let overhead = first_probe_after(uid, &created_at);
+    c.assert_restored("shop", "checkout", 4).await;
+    let rss = runner_peak_rss(&c, "manual-1").await;
+    let overhead = first_probe_after(&pod_run_dir(&c, "manual-1").await, &created_at);
     eprintln!(
         "scheduled run: job created to first probe {overhead:?}, to Complete {:.2}s; runner peak RSS {} KiB",
         elapsed.as_secs_f64(),
@@ -273,18 +156,7 @@ async fn a_run_killed_mid_fault_is_reverted_by_the_watchdog_after_expiry() {
     tokio::time::sleep(Duration::from_secs_f64(wait)).await;
     create_job_from(&c, "gameday-watchdog", "watch-late").await;
     let done = wait_finished(&c, "watch-late", Duration::from_secs(60)).await;
-    let logs = c.kubectl(&["logs", "job/watch-late", "-n", NS]).await;
+    let logs = logs(&c, "watch-late").await;
     assert_eq!(done, "Complete", "logs:\n{logs}");
-    assert!(
-        c.marked().await.is_empty(),
-        "the watchdog reverted it:\n{logs}"
-    );
-    assert_eq!(
-        c.deployment("shop", "checkout")
-            .await
-            .spec
-            .unwrap()
-            .replicas,
-        Some(4)
-    );
+    c.assert_restored("shop", "checkout", 4).await;
 }

@@ -44,7 +44,9 @@ async fn at_most_one_query_per_probe_per_interval() {
         ticks += 1;
     }
     let revert_at = Instant::now();
-    let rec = steady.await_recovery(Duration::from_secs(5)).await;
+    let rec = steady
+        .await_recovery(Duration::from_secs(5), revert_at.into())
+        .await;
     assert!(rec.recovered());
     ticks += 1;
     let recovery_took = revert_at.elapsed();

@@ -250,7 +250,9 @@ async fn phases_record_impact_and_mitigation() {
     );
 
     // No recovery within a short deadline: T_mitigate missing, and why.
-    let rec = steady.await_recovery(Duration::from_millis(1000)).await;
+    let rec = steady
+        .await_recovery(Duration::from_millis(1000), tokio::time::Instant::now())
+        .await;
     assert!(!rec.recovered());
     let msg = rec.to_string();
     assert!(
@@ -261,7 +263,9 @@ async fn phases_record_impact_and_mitigation() {
 
     // Recovery: T_mitigate after T_impact.
     app.set("gd_success_ratio", 1.0);
-    let rec = steady.await_recovery(Duration::from_secs(10)).await;
+    let rec = steady
+        .await_recovery(Duration::from_secs(10), tokio::time::Instant::now())
+        .await;
     let t_mitigate = rec.t_mitigate.expect("recovered");
     assert!(t_mitigate > t_impact);
     assert!(rec.still_failing.is_empty());

@@ -52,6 +52,47 @@ fn config(dir: &Path, schedules: &str) -> std::path::PathBuf {
     p
 }
 
+/// `--config CFG schedule SUB --from FROM ARGS...`: the calendar read at a
+/// fixed instant.
+fn schedule_args(cfg: &Path, sub: &str, from: &str, args: &[&str]) -> Vec<String> {
+    let head = [
+        "--config",
+        cfg.to_str().unwrap(),
+        "schedule",
+        sub,
+        "--from",
+        from,
+    ];
+    head.iter().chain(args).map(|a| a.to_string()).collect()
+}
+
+/// `--config CFG COMMAND FILE --ci --schedule NAME [--now NOW] --out OUT`:
+/// a run as the chart's CronJob starts it, the clock pinned at `now`.
+fn scheduled_args(
+    cfg: &Path,
+    command: &str,
+    file: &Path,
+    schedule: &str,
+    now: Option<&str>,
+    out: &Path,
+) -> Vec<String> {
+    let mut args: Vec<String> = ["--config", cfg.to_str().unwrap(), command]
+        .into_iter()
+        .chain([file.to_str().unwrap(), "--ci", "--schedule", schedule])
+        .map(String::from)
+        .collect();
+    if let Some(now) = now {
+        args.extend(["--now".to_string(), now.to_string()]);
+    }
+    args.extend(["--out".to_string(), out.to_str().unwrap().to_string()]);
+    args
+}
+
+/// Borrows an argument list for [`gameday`] and `Cluster::gameday`.
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
 /// A short fault on the shop; skipped runs never inject it.
 const SCALE: &str = "    - {name: shrink, type: scale, duration: 5s, selector: {namespace: shop, kind: Deployment, name: frontend}, params: {replicas: 1}}";
 
@@ -64,12 +105,8 @@ const SCHEDULES: &str = r#"  - {name: checkout-latency, file: checkout.yaml, cro
 fn list_shows_each_schedule_with_its_next_run_and_why_it_would_skip() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), SCHEDULES);
-    let cfg = cfg.to_str().unwrap();
-    let from = ["--from", "2026-11-30T05:00:00Z"];
-    let (code, out, err) = gameday(
-        dir.path(),
-        &[&["--config", cfg, "schedule", "list"][..], &from].concat(),
-    );
+    let from = "2026-11-30T05:00:00Z";
+    let (code, out, err) = gameday(dir.path(), &strs(&schedule_args(&cfg, "list", from, &[])));
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("NAME"), "{out}");
@@ -106,11 +143,7 @@ fn list_shows_each_schedule_with_its_next_run_and_why_it_would_skip() {
 
     let (code, out, err) = gameday(
         dir.path(),
-        &[
-            &["--config", cfg, "schedule", "list", "-o", "json"][..],
-            &from,
-        ]
-        .concat(),
+        &strs(&schedule_args(&cfg, "list", from, &["-o", "json"])),
     );
     assert_eq!(code, 0, "{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
@@ -131,19 +164,9 @@ fn list_shows_each_schedule_with_its_next_run_and_why_it_would_skip() {
 fn next_lists_the_coming_runs_across_schedules_in_time_order() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), SCHEDULES);
-    let args = [
-        "--config",
-        cfg.to_str().unwrap(),
-        "schedule",
-        "next",
-        "--count",
-        "5",
-        "--from",
-        "2026-11-30T05:00:00Z",
-        "-o",
-        "json",
-    ];
-    let (code, out, err) = gameday(dir.path(), &args);
+    let table = schedule_args(&cfg, "next", "2026-11-30T05:00:00Z", &["--count", "5"]);
+    let json = [table.clone(), vec!["-o".into(), "json".into()]].concat();
+    let (code, out, err) = gameday(dir.path(), &strs(&json));
     assert_eq!(code, 0, "{err}");
     let v: Vec<Value> = serde_json::from_str(&out).unwrap();
     let got: Vec<(String, String, String)> = v
@@ -169,7 +192,7 @@ fn next_lists_the_coming_runs_across_schedules_in_time_order() {
         .collect();
     assert_eq!(got, want);
     // The table: time, schedule, status.
-    let (code, out, _) = gameday(dir.path(), &args[..8]);
+    let (code, out, _) = gameday(dir.path(), &strs(&table));
     assert_eq!(code, 0);
     assert!(out.starts_with("TIME"), "{out}");
     assert_eq!(out.lines().count(), 6, "{out}");
@@ -186,20 +209,16 @@ async fn a_scheduled_run_in_a_blackout_exits_0_as_skipped_and_touches_nothing() 
     let requests = c.sandbox.requests().len();
     let writes = c.sandbox.write_count();
     // Saturday 5 December, 12:00 Berlin: the weekend blackout.
+    let args = scheduled_args(
+        &cfg,
+        "run",
+        &sc,
+        "checkout-latency",
+        Some("2026-12-05T11:00:00Z"),
+        &out,
+    );
     let run = c
-        .gameday(&[
-            "--config",
-            cfg.to_str().unwrap(),
-            "run",
-            sc.to_str().unwrap(),
-            "--ci",
-            "--schedule",
-            "checkout-latency",
-            "--now",
-            "2026-12-05T11:00:00Z",
-            "--out",
-            out.to_str().unwrap(),
-        ])
+        .gameday(&strs(&args))
         .env("GAMEDAY_HISTORY_DB", &history)
         .output()
         .await
@@ -287,19 +306,10 @@ fn fatigue_skips_only_the_schedules_that_would_page_after_a_recent_page() {
         dir.path(),
     );
     gameday::history::record(&dir.path().join("history.db"), &paged, None).unwrap();
-    let from = "2026-12-01T00:00:00Z";
+    let json = ["-o", "json"];
     let (code, out, err) = gameday(
         dir.path(),
-        &[
-            "--config",
-            cfg.to_str().unwrap(),
-            "schedule",
-            "list",
-            "--from",
-            from,
-            "-o",
-            "json",
-        ],
+        &strs(&schedule_args(&cfg, "list", "2026-12-01T00:00:00Z", &json)),
     );
     assert_eq!(code, 0, "{err}");
     let v: Vec<Value> = serde_json::from_str(&out).unwrap();
@@ -311,16 +321,7 @@ fn fatigue_skips_only_the_schedules_that_would_page_after_a_recent_page() {
     // A week on, the page is out of the window.
     let (_, out, _) = gameday(
         dir.path(),
-        &[
-            "--config",
-            cfg.to_str().unwrap(),
-            "schedule",
-            "list",
-            "--from",
-            "2026-12-02T00:00:00Z",
-            "-o",
-            "json",
-        ],
+        &strs(&schedule_args(&cfg, "list", "2026-12-02T00:00:00Z", &json)),
     );
     let v: Vec<Value> = serde_json::from_str(&out).unwrap();
     assert_eq!(v[0]["status"], "open", "{out}");
@@ -338,22 +339,15 @@ fn a_scheduled_drill_in_a_freeze_is_skipped_and_recorded_as_a_drill() {
     let cfg = config(dir.path(), &schedules);
     let out = dir.path().join("run");
     // Monday 30 November, 11:00 Berlin: the Black Friday freeze.
-    let (code, stdout, err) = gameday(
-        dir.path(),
-        &[
-            "--config",
-            cfg.to_str().unwrap(),
-            "drill",
-            drill.to_str().unwrap(),
-            "--ci",
-            "--schedule",
-            "tabletop",
-            "--now",
-            "2026-11-30T10:00:00Z",
-            "--out",
-            out.to_str().unwrap(),
-        ],
+    let args = scheduled_args(
+        &cfg,
+        "drill",
+        &drill,
+        "tabletop",
+        Some("2026-11-30T10:00:00Z"),
+        &out,
     );
+    let (code, stdout, err) = gameday(dir.path(), &strs(&args));
     assert_eq!(code, 0, "{stdout}{err}");
     assert_eq!(
         stdout.trim(),
@@ -375,18 +369,8 @@ fn an_unknown_schedule_is_a_usage_error_listing_the_names() {
     let cfg = config(dir.path(), SCHEDULES);
     let sc = dir.path().join("checkout.yaml");
     std::fs::write(&sc, faults_support::scenario_text("checkout", SCALE, "")).unwrap();
-    let (code, out, err) = gameday(
-        dir.path(),
-        &[
-            "--config",
-            cfg.to_str().unwrap(),
-            "run",
-            sc.to_str().unwrap(),
-            "--ci",
-            "--schedule",
-            "chekout",
-        ],
-    );
+    let args = scheduled_args(&cfg, "run", &sc, "chekout", None, &dir.path().join("run"));
+    let (code, out, err) = gameday(dir.path(), &strs(&args));
     assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains("no schedule named `chekout`"), "{err}");
     assert!(

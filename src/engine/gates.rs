@@ -269,10 +269,13 @@ impl Observer for SteadyGates {
     fn after_revert<'a>(&'a mut self, cx: &'a ObserveCx<'a>) -> BoxFuture<'a, Gate> {
         async move {
             let journal = cx.journal;
+            let since = cx
+                .reverted_at
+                .map_or_else(tokio::time::Instant::now, tokio::time::Instant::from_std);
             let display = &mut self.display;
             let recovery = self
                 .steady
-                .await_recovery_with(self.recover_within, |readings| {
+                .await_recovery_with(self.recover_within, since, |readings| {
                     journal_readings(journal, readings);
                     display.show(readings);
                 })
@@ -287,6 +290,7 @@ impl Observer for SteadyGates {
                     "tImpact": self.steady.t_impact().map(|t| t.to_string()),
                     "tMitigate": recovery.t_mitigate.map(|t| t.to_string()),
                     "recoverWithinMs": recovery.recover_within_ms,
+                    "firstReadingAfterMs": recovery.first_reading_after_ms,
                     "message": message,
                 }),
             );

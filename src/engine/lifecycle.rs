@@ -72,6 +72,11 @@ enum FaultState {
         until: Duration,
     },
     Done,
+    /// Reverted at its time (`revert_due`) at this instant: the recovery
+    /// clock of a fault that ended before the phase did starts here.
+    Reverted {
+        at: Instant,
+    },
 }
 
 pub struct Runner {
@@ -137,9 +142,14 @@ impl Runner {
         }
     }
 
-    async fn gate(&mut self, which: &str, phase_start: Option<Instant>) -> Gate {
-        let mut observers = std::mem::take(&mut self.observers);
-        let cx = ObserveCx {
+    /// What observers see of the run; the observers themselves are taken
+    /// out of `self` while they run, so this borrows the rest.
+    fn observe_cx(
+        &self,
+        phase_start: Option<Instant>,
+        reverted_at: Option<Instant>,
+    ) -> ObserveCx<'_> {
+        ObserveCx {
             kube: &self.kube,
             scenario: &self.scenario,
             config: &self.config,
@@ -147,7 +157,18 @@ impl Runner {
             run_id: &self.run_id,
             run_dir: &self.run_dir,
             fault_phase_start: phase_start,
-        };
+            reverted_at,
+        }
+    }
+
+    async fn gate(
+        &mut self,
+        which: &str,
+        phase_start: Option<Instant>,
+        reverted_at: Option<Instant>,
+    ) -> Gate {
+        let mut observers = std::mem::take(&mut self.observers);
+        let cx = self.observe_cx(phase_start, reverted_at);
         let mut verdict = Gate::Proceed;
         for o in &mut observers {
             let g = match which {
@@ -170,15 +191,7 @@ impl Runner {
             json!({"status": outcome.status, "reason": outcome.reason, "exitCode": outcome.exit_code()}),
         );
         let mut observers = std::mem::take(&mut self.observers);
-        let cx = ObserveCx {
-            kube: &self.kube,
-            scenario: &self.scenario,
-            config: &self.config,
-            journal: &self.journal,
-            run_id: &self.run_id,
-            run_dir: &self.run_dir,
-            fault_phase_start: None,
-        };
+        let cx = self.observe_cx(None, None);
         for o in &mut observers {
             o.finish(&outcome, &cx);
         }
@@ -250,7 +263,7 @@ impl Runner {
         if let Some(c) = &cause {
             self.record("engine", "run.stopping", json!({"cause": c.to_string()}));
         }
-        let revert_ok = self.revert_and_confirm(&plans, states).await;
+        let (revert_ok, _) = self.revert_and_confirm(&plans, states).await;
         let o = self
             .stopped_outcome(revert_ok, cause, injected_any)
             .unwrap_or_else(|| self.outcome(Status::Passed, None));
@@ -267,7 +280,7 @@ impl Runner {
             return self.finish(o);
         }
         self.record("engine", "phase", json!({"phase": "steady"}));
-        match self.gate("before", None).await {
+        match self.gate("before", None, None).await {
             Gate::Proceed => {}
             Gate::NotRun(r) | Gate::Abort(r) | Gate::Fail(r) => {
                 let o = self.outcome(Status::NotRun, Some(r));
@@ -285,7 +298,7 @@ impl Runner {
         if let Some(c) = &cause {
             self.record("engine", "run.stopping", json!({"cause": c.to_string()}));
         }
-        let revert_ok = self.revert_and_confirm(&plans, states).await;
+        let (revert_ok, reverted_at) = self.revert_and_confirm(&plans, states).await;
         // Responder actions too, on every way out (S2); on the normal path
         // only after the recovery measurement below.
         if !revert_ok || cause.is_some() {
@@ -295,7 +308,7 @@ impl Runner {
             return self.finish(o);
         }
         self.record("engine", "phase", json!({"phase": "recover"}));
-        let o = match self.gate("after", None).await {
+        let o = match self.gate("after", None, reverted_at).await {
             Gate::Proceed => self.outcome(Status::Passed, None),
             Gate::NotRun(r) | Gate::Abort(r) | Gate::Fail(r) => {
                 self.outcome(Status::Failed, Some(r))
@@ -427,7 +440,7 @@ impl Runner {
             if active && now >= next_observe {
                 next_observe = now + interval;
                 if let Gate::Abort(r) | Gate::Fail(r) | Gate::NotRun(r) =
-                    self.gate("during", Some(start)).await
+                    self.gate("during", Some(start), None).await
                 {
                     self.record("engine", "guardrail.breach", json!({"reason": r}));
                     self.stop.trigger(StopCause::Guardrail(r));
@@ -442,7 +455,7 @@ impl Runner {
                     FaultState::Pending if fired.is_none() => Some(p.at.as_std()),
                     FaultState::Pending => None,
                     FaultState::Active { until, .. } => Some(*until),
-                    FaultState::Done => None,
+                    FaultState::Done | FaultState::Reverted { .. } => None,
                 })
                 .min()
                 .unwrap_or(now);
@@ -484,7 +497,7 @@ impl Runner {
             let due = matches!(&states[i], FaultState::Active { until, .. } if *until <= now);
             if due
                 && let FaultState::Active { marked, .. } =
-                    std::mem::replace(&mut states[i], FaultState::Done)
+                    std::mem::replace(&mut states[i], FaultState::Reverted { at: Instant::now() })
                 && !self.revert_fault(plan, marked).await
             {
                 self.stop.trigger(StopCause::Error(format!(
@@ -759,15 +772,30 @@ impl Runner {
 
     /// Reverts every fault still active, then confirms by label that nothing
     /// of this run remains, sweeping leftovers (half-finished injections).
-    async fn revert_and_confirm(&mut self, plans: &[FaultPlan], states: Vec<FaultState>) -> bool {
+    /// Also returns when the last revert began (its undo write): recovery
+    /// is measured from there, not from the confirmation, because a revert
+    /// confirms only once the effect has ended (see `faults::restored`).
+    async fn revert_and_confirm(
+        &mut self,
+        plans: &[FaultPlan],
+        states: Vec<FaultState>,
+    ) -> (bool, Option<Instant>) {
         self.record("engine", "phase", json!({"phase": "revert"}));
         let mut active = Vec::new();
         let mut marked = Vec::new();
+        let mut reverted_at = None;
         for (plan, st) in plans.iter().zip(states) {
-            if let FaultState::Active { marked: m, .. } = st {
-                active.push(plan);
-                marked.push(m);
+            match st {
+                FaultState::Active { marked: m, .. } => {
+                    active.push(plan);
+                    marked.push(m);
+                }
+                FaultState::Reverted { at } => reverted_at = reverted_at.max(Some(at)),
+                FaultState::Pending | FaultState::Done => {}
             }
+        }
+        if !active.is_empty() {
+            reverted_at = Some(Instant::now());
         }
         // A failure here is retried by the sweep below; the sweep's label
         // search is what decides whether anything remains.
@@ -787,7 +815,7 @@ impl Runner {
                         "remaining": left.iter().map(|m| m.obj.to_string()).collect::<Vec<_>>(),
                     }),
                 );
-                left.is_empty()
+                (left.is_empty(), reverted_at)
             }
             Err(e) => {
                 self.record(
@@ -795,7 +823,7 @@ impl Runner {
                     "revert.unconfirmed",
                     json!({"error": e.to_string()}),
                 );
-                false
+                (false, reverted_at)
             }
         }
     }

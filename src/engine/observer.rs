@@ -37,6 +37,9 @@ pub struct ObserveCx<'a> {
     pub run_dir: &'a Path,
     /// When the fault phase began (offsets and T_inject are relative to it).
     pub fault_phase_start: Option<Instant>,
+    /// When the last revert began (its undo write); the `after` gate's
+    /// recovery clock starts here.
+    pub reverted_at: Option<Instant>,
 }
 
 fn proceed<'a>() -> BoxFuture<'a, Gate> {

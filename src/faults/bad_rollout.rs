@@ -13,7 +13,7 @@
 //! the revert deletes the owned pods whose images differ from the restored
 //! template, gracefully, and the controller recreates them.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::FutureExt;
 use serde_json::json;
@@ -21,8 +21,9 @@ use serde_json::json;
 use super::about::About;
 use super::common::{self, TargetOutcome};
 use super::patched::{self, Change, Shown};
-use super::pod_failure::{restored_containers, with_images};
+use super::pod_failure::{images, restored_containers, with_images};
 use super::rbac::{Rule, pods_rw, workloads};
+use super::restored;
 use super::{
     Batch, Entry, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverted, Reverting, targets,
 };
@@ -138,28 +139,24 @@ fn shown<'a>(cx: &'a FaultCx<'a>, _: &Params, obj: &'a ObjRef, w: DynamicObject)
 /// none are expected of a workload scaled to zero). Until then the fault
 /// changed a template and nothing else.
 async fn rollout_started(kube: &Kube, obj: &ObjRef, generation: i64) -> Result<(), FaultError> {
-    let deadline = Instant::now() + ROLLOUT_WAIT;
-    loop {
-        let Some(w) = common::get(kube, obj).await? else {
-            return Ok(());
-        };
-        let status = &w.data["status"];
+    let started = |w: &serde_json::Value| {
+        let status = &w["status"];
         let observed = status["observedGeneration"].as_i64().unwrap_or(0);
         let updated = status["updatedReplicas"].as_i64().unwrap_or(0);
-        let wanted = w.data["spec"]["replicas"].as_i64().unwrap_or(1);
-        if observed >= generation && (updated >= 1 || wanted == 0) {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            return Err(FaultError::Unverified {
-                obj: obj.to_string(),
-                message: format!(
-                    "not in effect: the controller did not start the rollout within {}s (observedGeneration {observed} of {generation}, updatedReplicas {updated})",
-                    ROLLOUT_WAIT.as_secs()
-                ),
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        let wanted = w["spec"]["replicas"].as_i64().unwrap_or(1);
+        (observed < generation || (updated < 1 && wanted != 0)).then(|| {
+            format!("observedGeneration {observed} of {generation}, updatedReplicas {updated}")
+        })
+    };
+    match restored::poll_until(kube, obj, ROLLOUT_WAIT, started).await? {
+        None => Ok(()),
+        Some(why) => Err(FaultError::Unverified {
+            obj: obj.to_string(),
+            message: format!(
+                "not in effect: the controller did not start the rollout within {}s ({why})",
+                ROLLOUT_WAIT.as_secs()
+            ),
+        }),
     }
 }
 
@@ -229,6 +226,17 @@ impl FaultKind for BadRollout {
         patched::inject(cx, batch, change, shown)
     }
 
+    fn dry_run<'a>(
+        &'a self,
+        cx: &'a FaultCx<'a>,
+        targets: &'a [crate::k8s::select::Candidate],
+    ) -> super::DryRun<'a> {
+        patched::dry_run(cx, targets, change)
+    }
+
+    /// Restores the template, replaces a StatefulSet's stuck pods, waits
+    /// until the workload has rolled back out, and only then removes the
+    /// marks (see [`restored`]).
     fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {
         async move {
             let Some(w) = common::get(kube, &marked.obj).await? else {
@@ -238,32 +246,22 @@ impl FaultKind for BadRollout {
                 &w.data["spec"]["template"]["spec"]["containers"],
                 &marked.undo,
             );
-            let done = common::restore(
-                kube,
-                &marked.obj,
-                &json!({"spec": {"template": {"spec": {"containers": containers}}}}),
-            )
-            .await?;
+            let template = json!({"spec": {"template": {"spec": {"containers": containers}}}});
+            let Some(after) = common::merge_patch(kube, &marked.obj, &template).await? else {
+                return Ok(Reverted::Gone);
+            };
             if marked.obj.kind == ObjKind::StatefulSet {
                 replace_stuck_pods(kube, &marked.obj, &w, &containers).await?;
             }
-            Ok(done)
+            let generation = after.metadata.generation.unwrap_or(0);
+            restored::wait_until_back(kube, &marked.obj, |w| {
+                restored::rollout_pending(marked.obj.kind, w, generation)
+            })
+            .await?;
+            common::strip(kube, &marked.obj).await
         }
         .boxed()
     }
-}
-
-/// `name → image` of a container list.
-fn images(containers: &Value) -> std::collections::BTreeMap<String, String> {
-    containers
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| {
-            let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
-            (s("name"), s("image"))
-        })
-        .collect()
 }
 
 /// Deletes the StatefulSet's pods whose images are not the restored

@@ -54,11 +54,29 @@ pub async fn merge_patch(
     obj: &ObjRef,
     patch: &Value,
 ) -> Result<Option<DynamicObject>, K8sError> {
+    merge_patch_with(kube, obj, patch, &PatchParams::default()).await
+}
+
+/// [`merge_patch`] with `dryRun=All`: the server runs admission and
+/// validation and stores nothing.
+pub async fn merge_patch_dry_run(
+    kube: &Kube,
+    obj: &ObjRef,
+    patch: &Value,
+) -> Result<Option<DynamicObject>, K8sError> {
+    merge_patch_with(kube, obj, patch, &PatchParams::default().dry_run()).await
+}
+
+async fn merge_patch_with(
+    kube: &Kube,
+    obj: &ObjRef,
+    patch: &Value,
+    pp: &PatchParams,
+) -> Result<Option<DynamicObject>, K8sError> {
     let api = dyn_api(kube, obj);
-    let pp = PatchParams::default();
     let p = Patch::Merge(patch);
     let op = format!("patch {obj}");
-    match kube.call(&op, || api.patch(&obj.name, &pp, &p)).await {
+    match kube.call(&op, || api.patch(&obj.name, pp, &p)).await {
         Ok(o) => Ok(Some(o)),
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e),

@@ -20,6 +20,7 @@ mod netpol;
 mod patched;
 pub mod rbac;
 mod registry;
+mod restored;
 pub mod targets;
 
 // The registry: each fault's file, and its entry in `FAULTS`. These two

@@ -95,6 +95,14 @@ impl FaultKind for NodeCordon {
         patched::inject(cx, batch, change, patched::accepted)
     }
 
+    fn dry_run<'a>(
+        &'a self,
+        cx: &'a FaultCx<'a>,
+        targets: &'a [crate::k8s::select::Candidate],
+    ) -> super::DryRun<'a> {
+        patched::dry_run(cx, targets, change)
+    }
+
     fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {
         uncordon(kube, marked).boxed()
     }

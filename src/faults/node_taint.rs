@@ -309,6 +309,14 @@ impl FaultKind for NodeTaint {
         patched::inject(cx, batch, change, shown)
     }
 
+    fn dry_run<'a>(
+        &'a self,
+        cx: &'a FaultCx<'a>,
+        targets: &'a [crate::k8s::select::Candidate],
+    ) -> super::DryRun<'a> {
+        patched::dry_run(cx, targets, change)
+    }
+
     fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {
         // A merge patch replaces the taint list whole: write it with the
         // resourceVersion it was read at, so a taint another controller added

@@ -15,8 +15,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::common::{self, TargetOutcome};
-use super::{Batch, FaultCx, FaultError, Injecting};
+use super::{Batch, DryRun, FaultCx, FaultError, Injecting};
 use crate::k8s::marks::{self, ObjRef};
+use crate::k8s::select::Candidate;
 
 /// What one target's inject writes.
 pub struct Change {
@@ -74,4 +75,57 @@ where
         .await
     }
     .boxed()
+}
+
+/// Sends each target's inject change with `dryRun=All` before anything is
+/// written (issue 13's preflight): the server runs admission (Pod Security,
+/// webhooks) and validation (a malformed image, a duplicate taint, a
+/// negative replica count) and stores nothing, so a refusal stops the run
+/// with the cluster untouched instead of as a 422 mid-run. The marks are
+/// left out: they are gameday's own fixed-format labels, and writing them
+/// needs the run's stamp, which exists only once the run does.
+pub fn dry_run<'a, P, C>(cx: &'a FaultCx<'a>, targets: &'a [Candidate], change: C) -> DryRun<'a>
+where
+    P: DeserializeOwned + Default + Send + Sync + 'a,
+    C: Fn(&P, &DynamicObject) -> Change + Send + Sync + 'a,
+{
+    async move {
+        use futures::StreamExt;
+        let params: P = cx.params()?;
+        let checks: Vec<_> = targets
+            .iter()
+            .map(|t| check_one(cx, t, &params, &change))
+            .collect();
+        let mut checks = futures::stream::iter(checks).buffer_unordered(cx.concurrency.max(1));
+        while let Some(r) = checks.next().await {
+            r?;
+        }
+        Ok(())
+    }
+    .boxed()
+}
+
+/// One target of [`dry_run`]: a target gone meanwhile has nothing to check.
+async fn check_one<P, C>(
+    cx: &FaultCx<'_>,
+    t: &Candidate,
+    params: &P,
+    change: &C,
+) -> Result<(), FaultError>
+where
+    C: Fn(&P, &DynamicObject) -> Change,
+{
+    let Some(live) = common::get(cx.kube, &t.obj).await? else {
+        return Ok(());
+    };
+    let Change { patch, .. } = change(params, &live);
+    common::merge_patch_dry_run(cx.kube, &t.obj, &patch)
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            cx.invalid(format!(
+                "the server refuses its inject write (dryRun=All) on {}: {e}",
+                t.obj
+            ))
+        })
 }

@@ -11,6 +11,7 @@ use super::about::About;
 use super::common::{self};
 use super::patched::{self, Change};
 use super::rbac::{Rule, pods_rw};
+use super::restored;
 use super::{Batch, Entry, FaultCx, FaultKind, Injecting, Planning, Reverted, Reverting, targets};
 use crate::k8s::Kube;
 use crate::k8s::marks::{Marked, ObjKind};
@@ -52,7 +53,8 @@ fn change(p: &Params, pod: &DynamicObject) -> Change {
     let (containers, before) =
         with_images(&pod.data["spec"]["containers"], &|_, _| image.to_string());
     Change {
-        undo: json!({ "images": before }),
+        // Whether it was Ready: the revert then waits until it is again.
+        undo: json!({ "images": before, "ready": is_ready(&pod.data) }),
         patch: json!({"spec": {"containers": containers}}),
     }
 }
@@ -118,21 +120,61 @@ impl FaultKind for PodFailure {
         patched::inject(cx, batch, change, patched::accepted)
     }
 
+    fn dry_run<'a>(
+        &'a self,
+        cx: &'a FaultCx<'a>,
+        targets: &'a [crate::k8s::select::Candidate],
+    ) -> super::DryRun<'a> {
+        patched::dry_run(cx, targets, change)
+    }
+
+    /// Restores the images, waits until the pod runs them and is Ready
+    /// again (when it was Ready before), and only then removes the marks
+    /// (see [`restored`]).
     fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {
         async move {
             let Some(pod) = common::get(kube, &marked.obj).await? else {
                 return Ok(Reverted::Gone);
             };
             let containers = restored_containers(&pod.data["spec"]["containers"], &marked.undo);
-            common::restore(
-                kube,
-                &marked.obj,
-                &json!({"spec": {"containers": containers}}),
-            )
-            .await
+            let spec = json!({"spec": {"containers": containers}});
+            if common::merge_patch(kube, &marked.obj, &spec)
+                .await?
+                .is_none()
+            {
+                return Ok(Reverted::Gone);
+            }
+            if marked.undo["ready"] == true {
+                let want = images(&containers);
+                restored::wait_until_back(kube, &marked.obj, |p| restored::pod_pending(p, &want))
+                    .await?;
+            }
+            common::strip(kube, &marked.obj).await
         }
         .boxed()
     }
+}
+
+/// `name → image` of a container list.
+pub fn images(containers: &Value) -> BTreeMap<String, String> {
+    containers
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+            (s("name"), s("image"))
+        })
+        .collect()
+}
+
+/// Whether the pod's Ready condition is True.
+fn is_ready(pod: &Value) -> bool {
+    pod["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True")
 }
 
 #[cfg(test)]

@@ -122,6 +122,14 @@ impl FaultKind for Scale {
         patched::inject(cx, batch, change, patched::accepted)
     }
 
+    fn dry_run<'a>(
+        &'a self,
+        cx: &'a FaultCx<'a>,
+        targets: &'a [crate::k8s::select::Candidate],
+    ) -> super::DryRun<'a> {
+        patched::dry_run(cx, targets, change)
+    }
+
     fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {
         async move {
             match marked.undo.get("replicas").and_then(|r| r.as_i64()) {

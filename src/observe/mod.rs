@@ -27,7 +27,7 @@
 //!     journal(verdict.readings);
 //!     if verdict.should_abort() { revert everything; exit 3 }
 //! }
-//! let recovery = steady.await_recovery_with(recover_within, journal).await;
+//! let recovery = steady.await_recovery_with(recover_within, reverted_at, journal).await;
 //! // recovery.t_mitigate, steady.t_impact() → TTM; !recovery.recovered() → exit 1 with `recovery` as the message
 //! ```
 

@@ -72,6 +72,12 @@ pub struct Recovery {
     /// The readings of the last tick that did not hold: what was still wrong
     /// when time ran out. Empty when recovered.
     pub still_failing: Vec<Reading>,
+    /// How long after the revert began the first reading could be taken:
+    /// the time the revert took to show its effect had ended (a workload
+    /// rolled back out and Ready). The clock runs from the revert, so a
+    /// slow rollback counts against `recoverWithin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_reading_after_ms: Option<u64>,
 }
 
 impl Recovery {
@@ -96,6 +102,16 @@ impl fmt::Display for Recovery {
                     return f.write_str(
                         "; no probe slot fell within the deadline (recoverWithin is shorter than the interval)",
                     );
+                }
+                if let Some(ms) = self
+                    .first_reading_after_ms
+                    .filter(|ms| *ms > self.recover_within_ms)
+                {
+                    write!(
+                        f,
+                        "; the revert took {} to show the fault had ended (workloads back and Ready)",
+                        crate::scenario::Duration(Duration::from_millis(ms))
+                    )?;
                 }
                 let failing: Vec<String> =
                     self.still_failing.iter().map(ToString::to_string).collect();
@@ -372,7 +388,15 @@ impl SteadyMonitor {
     }
 
     /// After the last revert: reads every probe each interval until all
-    /// `expect` hold (T_mitigate) or `recover_within` has passed.
+    /// `expect` hold (T_mitigate) or `recover_within` has passed since
+    /// `since`, the moment the revert began.
+    ///
+    /// The clock starts when the undo is written, not when the revert is
+    /// confirmed: confirming waits until the effect has ended (a workload
+    /// rolled back out and Ready), and that wait is part of the recovery
+    /// being measured. A revert that took longer than `recover_within` to
+    /// confirm still gets one reading, for what was still wrong, but it
+    /// cannot count as recovered in time.
     ///
     /// The first reading is taken at once, not one interval after the last
     /// guardrail tick: the revert is the event being measured, and waiting
@@ -380,8 +404,9 @@ impl SteadyMonitor {
     /// depend on where that last tick happened to land, by up to a whole
     /// interval. Pacing resumes from this reading, so the load stays one
     /// query per probe per interval plus this one.
-    pub async fn await_recovery(&mut self, recover_within: Duration) -> Recovery {
-        self.await_recovery_with(recover_within, |_| {}).await
+    pub async fn await_recovery(&mut self, recover_within: Duration, since: Instant) -> Recovery {
+        self.await_recovery_with(recover_within, since, |_| {})
+            .await
     }
 
     /// As [`await_recovery`](Self::await_recovery), handing each tick's readings
@@ -389,19 +414,23 @@ impl SteadyMonitor {
     pub async fn await_recovery_with(
         &mut self,
         recover_within: Duration,
+        since: Instant,
         mut on_tick: impl FnMut(&[Reading]),
     ) -> Recovery {
-        let deadline = Instant::now() + recover_within;
+        let deadline = since + recover_within;
+        let first_after = Instant::now().saturating_duration_since(since);
         self.last_tick = None;
         let mut all = Vec::new();
         let mut t_mitigate = None;
         let mut still_failing = Vec::new();
         loop {
-            // A tick that could only start after the deadline would prove nothing.
-            if self.next_tick_at() > deadline {
+            // A tick that could only start after the deadline would prove
+            // nothing; the first is taken regardless, to say what was wrong.
+            if !all.is_empty() && self.next_tick_at() > deadline {
                 break;
             }
             let readings = self.read_all(Phase::After).await;
+            let in_time = Instant::now() <= deadline;
             self.note_impact(&readings, |_| false);
             on_tick(&readings);
             let held = all_hold(&readings);
@@ -412,8 +441,11 @@ impl SteadyMonitor {
                 .cloned()
                 .collect();
             all.extend(readings);
-            if held {
+            if held && in_time {
                 t_mitigate = at;
+                break;
+            }
+            if !in_time {
                 break;
             }
         }
@@ -422,6 +454,9 @@ impl SteadyMonitor {
             readings: all,
             recover_within_ms: u64::try_from(recover_within.as_millis()).unwrap_or(u64::MAX),
             still_failing,
+            first_reading_after_ms: Some(
+                u64::try_from(first_after.as_millis()).unwrap_or(u64::MAX),
+            ),
         }
     }
 }

@@ -271,11 +271,18 @@ impl Observer for ResponseSession {
             t.abort();
         }
         self.server.stop();
-        let now = Timestamp::now();
         let entries = Journal::read(self.journal.path()).unwrap_or_default();
+        // The journal's own stamps, so that a report rebuilt from the
+        // journal (`gameday report`, or from the history's copy once the
+        // run's pod is gone) says the same start and end to the millisecond.
+        let stamp = |event: &str| entries.iter().find(|e| e.event == event).map(|e| e.ts);
+        let now = stamp("run.end").unwrap_or_else(Timestamp::now);
         let report = {
             let mut live = lock(&self.shared);
             live.rebuild_steady(&entries);
+            if let Some(started) = stamp("run.start") {
+                live.started = started;
+            }
             live.ended = Some(now);
             assemble(RunFacts {
                 run_id: live.run_id.clone(),

@@ -2,6 +2,7 @@
 //! of it, so unused items are expected.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod golden;
 pub mod harness;
 pub mod postgres;

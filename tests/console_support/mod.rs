@@ -7,10 +7,17 @@
 pub mod browser;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+// A test binary may include tests/common too: one source, two copies.
+#[allow(clippy::duplicate_mod)]
+#[path = "../common/cli.rs"]
+mod cli;
+#[allow(unused_imports)] // each test binary uses some of them
+pub use cli::{drill_fixture as fixture, gameday};
 
 /// A running `gameday drill`, killed (by its PID) when dropped.
 pub struct RunningDrill {
@@ -26,24 +33,6 @@ impl Drop for RunningDrill {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// `gameday` with a private history and no ambient settings.
-pub fn gameday(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gameday"));
-    c.env("NO_COLOR", "1")
-        .env("GAMEDAY_HISTORY_DB", dir.join("history.db"))
-        .env_remove("CI")
-        .env_remove("GAMEDAY_ALERTMANAGER_URL")
-        .env_remove("GAMEDAY_FACILITATOR_TOKEN")
-        .env_remove("GAMEDAY_CONFIG");
-    c
-}
-
-pub fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/drills")
-        .join(rel)
 }
 
 /// Starts `gameday drill FILE --speed 1 --out DIR/run` and waits until its

@@ -3,28 +3,16 @@
 //! drill's result.json.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use serde_json::Value;
 
-/// `gameday` with its history database in `dir` and no ambient settings.
-pub fn gameday(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gameday"));
-    c.env("NO_COLOR", "1")
-        .env("GAMEDAY_HISTORY_DB", dir.join("history.db"))
-        .env_remove("GAMEDAY_ALERTMANAGER_URL")
-        .env_remove("GAMEDAY_FACILITATOR_TOKEN")
-        .env_remove("GAMEDAY_CONFIG");
-    c
-}
-
-/// A file under tests/fixtures/drills.
-pub fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/drills")
-        .join(rel)
-}
+// A test binary may include tests/common too: one source, two copies.
+#[allow(clippy::duplicate_mod)]
+#[path = "../common/cli.rs"]
+mod cli;
+#[allow(unused_imports)] // each test binary uses some of them
+pub use cli::{drill_fixture as fixture, gameday};
 
 pub fn result(run: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(run.join("result.json")).unwrap()).unwrap()

@@ -282,6 +282,24 @@ impl Cluster {
         spec.replicas == Some(replicas) && img.as_deref() == Some(image) && ready == replicas
     }
 
+    /// The end state of a reverted fault: no gameday mark anywhere, and
+    /// the Deployment `ns/name` declared at `replicas` again.
+    pub async fn assert_restored(&self, ns: &str, name: &str, replicas: i32) {
+        let left = self.marked().await;
+        assert!(
+            left.is_empty(),
+            "faults reverted, yet marks are left: {left:?}"
+        );
+        assert_eq!(
+            self.deployment(ns, name)
+                .await
+                .spec
+                .and_then(|s| s.replicas),
+            Some(replicas),
+            "{ns}/{name} is not back to {replicas} replicas"
+        );
+    }
+
     /// checkout and frontend back at their declared replicas and images,
     /// every replica ready, within `within`.
     pub async fn shop_restored(&self, within: Duration) -> bool {

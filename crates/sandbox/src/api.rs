@@ -896,12 +896,7 @@ fn patch_object(
         }
         _ => None,
     };
-    if is_dry_run(q) {
-        let mut v = st.store.get(res, key_ns, name)?.parse();
-        patch::apply(kind, &mut v, &p)?;
-        return Ok(json_ok(v));
-    }
-    let o = st.store.modify(res, key_ns, name, mode, |old, new| {
+    let checked = |old: &crate::store::Current<'_>, new: &mut Value| -> Result<(), ApiError> {
         if let Some(want) = &want_rv
             && *want != old.rv.to_string()
         {
@@ -919,7 +914,26 @@ fn patch_object(
             validation::pod_update(old.value, new)?;
         }
         validation::object(res, new)
-    })?;
+    };
+    if is_dry_run(q) {
+        // A dry run runs every check of the real write and stores nothing
+        // (KEP-576: "the request is processed as usual until it would be
+        // persisted"): preconditions, update rules and validation refuse
+        // here exactly as they would for real.
+        let stored = st.store.get(res, key_ns, name)?;
+        let mut v = stored.parse();
+        checked(
+            &crate::store::Current {
+                rv: stored.rv,
+                value: stored.value(),
+            },
+            &mut v,
+        )?;
+        return Ok(json_ok(v));
+    }
+    let o = st
+        .store
+        .modify(res, key_ns, name, mode, |old, new| checked(old, new))?;
     Ok(raw_response(StatusCode::OK, &o))
 }
 

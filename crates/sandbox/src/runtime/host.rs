@@ -250,17 +250,28 @@ fn existing_ancestor(path: &Path) -> (PathBuf, PathBuf) {
     (canon, rest.iter().rev().collect())
 }
 
+/// The container's volume mounts with their index (which names their
+/// overlay directories), those whose mount path would cover `pod_dir` last.
+/// The volumes' sources and the overlays' upper and work directories live
+/// in `pod_dir` (under the host's temp dir): a pod mounting an emptyDir at
+/// `/tmp`, as charts/gameday does for its read-only root, would otherwise
+/// hide them from every mount made after it.
+fn mount_order<'v>(mounts: &'v [Value], pod_dir: &Path) -> Vec<(usize, &'v Value)> {
+    let mut ordered: Vec<(usize, &Value)> = mounts.iter().enumerate().collect();
+    ordered.sort_by_key(|(_, m)| pod_dir.starts_with(m["mountPath"].as_str().unwrap_or("")));
+    ordered
+}
+
 /// The shell lines that mount each volume at its mount path, inside the
 /// child's private mount namespace.
 fn mount_script(l: &Launch<'_>, vols: &HashMap<String, PathBuf>) -> Result<String, HostError> {
     let mut script = String::from("set -e\n");
     let mut overlaid: Vec<PathBuf> = Vec::new();
-    for (i, m) in l.container["volumeMounts"]
+    let mounts = l.container["volumeMounts"]
         .as_array()
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for (i, m) in mount_order(mounts, &l.dir) {
         let name = m["name"].as_str().unwrap_or("");
         let src = vols
             .get(name)
@@ -478,4 +489,30 @@ pub fn user_namespaces() -> Result<(), HostError> {
             }
         })
         .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_mount_over_the_pod_directory_comes_after_the_others() {
+        let mounts = [
+            json!({"name": "config", "mountPath": "/etc/gameday"}),
+            json!({"name": "tmp", "mountPath": "/tmp"}),
+            json!({"name": "token", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}),
+        ];
+        let order: Vec<usize> =
+            mount_order(&mounts, Path::new("/tmp/gameday-sandbox-pods/u-c-app"))
+                .into_iter()
+                .map(|(i, _)| i)
+                .collect();
+        assert_eq!(order, [0, 2, 1]);
+        let order: Vec<usize> = mount_order(&mounts, Path::new("/var/tmp/pods/u-c-app"))
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(order, [0, 1, 2], "nothing covers it: the pod's order");
+    }
 }
