@@ -38,6 +38,10 @@ spec:
   target: {{contexts: ["gameday-sandbox*"], namespaces: [{}]}}
   blastRadius: {{maxTargets: 20, maxPercent: 100, allowFullOutage: true, maxDuration: 10m}}
   steadyState:
+    # An instantaneous fault stays active for two intervals so the
+    # guardrails read it at least once (engine::lifecycle); at the default
+    # 5s that hold alone would be 10s of the end-to-end figure.
+    interval: 1s
     probes:
       - name: web
         kubernetes: {{kind: Deployment, namespace: ns-000, name: web, field: replicas}}
