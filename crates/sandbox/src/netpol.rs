@@ -18,8 +18,13 @@
 //! - a rule's ports are a union; no ports means every port; a port is a
 //!   number or a name of the destination pod's container port, `protocol`
 //!   defaults to TCP, and `endPort` makes a number a range;
-//! - "Network policies do not apply to host network pods" (the pod's own
-//!   traffic): a `hostNetwork` pod is never selected.
+//! - a `hostNetwork` pod is never selected for its own traffic: kube's
+//!   page ("NetworkPolicy and hostNetwork pods") leaves it to the plugin,
+//!   whose common case is that hostNetwork pods are ignored by
+//!   `podSelector`; OpenShift's network policy chapter states it outright:
+//!   "Pods with host networking enabled are unaffected by network policy
+//!   rules" (<https://docs.redhat.com/en/documentation/openshift_container_platform/latest/html/network_security/network-policy>).
+//!   As a peer it is matched like any pod (its IP is the node's).
 
 use std::net::IpAddr;
 
