@@ -8,7 +8,7 @@ mod faults_support;
 
 use std::time::Duration;
 
-use faults_support::{Cluster, journal_events, scenario_text};
+use faults_support::{Cluster, journal_events};
 use gameday::sandbox::SandboxOptions;
 use gameday::sandbox::world::{SHOP_WORLD, World};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
