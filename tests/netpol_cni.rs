@@ -8,7 +8,7 @@ mod faults_support;
 
 use std::time::Duration;
 
-use faults_support::{Cluster, journal_events};
+use faults_support::{Cluster, journal_events, scenario_text};
 use gameday::sandbox::SandboxOptions;
 use gameday::sandbox::world::{SHOP_WORLD, World};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -71,7 +71,15 @@ async fn gameday_policies(c: &Cluster) -> usize {
 /// stored, scrapes `/metrics`; returns checkout's (new errors, new 200s)
 /// over the scrapes taken while the policy was there, and the run's dir.
 async fn partition_day(c: &Cluster) -> (u64, u64, std::path::PathBuf) {
-    let sc = c.write_scenario("split.yaml", "split", PARTITION, "");
+    // The probe is a guardrail too (`during`): what fault.no-visible-effect
+    // compares with its pre-fault value.
+    let text = scenario_text("split", PARTITION, "").replace(
+        "        expect: \">= 0\"\n",
+        "        expect: \">= 0\"\n        during: \">= 0\"\n",
+    );
+    assert!(text.contains("during:"));
+    let sc = c.path("split.yaml");
+    std::fs::write(&sc, text).unwrap();
     let out = c.path("run");
     let mut run = c
         .gameday(&[
@@ -140,5 +148,13 @@ async fn an_ignoring_cni_stores_the_policy_and_the_counters_do_not_move() {
     assert_eq!(injected(&out), 2);
     assert!(served > 0, "traffic flowed while the policy was stored");
     assert_eq!(errors, 0, "no visible effect ({served} requests served)");
+    // ...and the journal says so, naming the CNI.
+    let warning = journal_events(&out)
+        .into_iter()
+        .find(|e| e.event == "fault.no-visible-effect")
+        .expect("fault.no-visible-effect journalled");
+    assert_eq!(warning.data["faults"], serde_json::json!(["split"]));
+    let message = warning.data["message"].as_str().unwrap();
+    assert!(message.contains("CNI"), "{message}");
     eprintln!("ignored CNI: {served} requests served, {errors} errors while stored");
 }
