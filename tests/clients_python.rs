@@ -48,6 +48,10 @@ async fn python_kubernetes_client_works_against_the_sandbox() {
         out.status.success(),
         "python client failed:\n{stdout}\n{stderr}"
     );
+    // How hard the drain had to retry (429s while the PDB held).
+    if let Some(l) = stdout.lines().find(|l| l.starts_with("drained ")) {
+        eprintln!("{l}");
+    }
     for check in [
         "ok version",
         "ok api groups",
@@ -55,7 +59,10 @@ async fn python_kubernetes_client_works_against_the_sandbox() {
         "ok server-side pod defaults",
         "ok events.k8s.io/v1",
         "ok eviction under a PDB is 429",
+        "ok daemonset pod on the node",
+        "ok drain skips the daemonset pod",
         "ok drain node-3",
+        "ok daemonset pod stays on node-3",
     ] {
         assert!(
             stdout.lines().any(|l| l == check),

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::sandbox::runtime::ImageCatalog;
-use crate::sandbox::world::{LoadError as WorldLoadError, World};
+use crate::sandbox::world::{LoadError as WorldLoadError, NetworkSpec, World};
 use crate::sandbox::{DEFAULT_CONTEXT, Misbehaviour, Outage, Sandbox, SandboxOptions};
 
 #[derive(Debug, clap::Args)]
@@ -75,9 +75,10 @@ fn load_objects(path: &std::path::Path) -> anyhow::Result<Vec<serde_json::Value>
 
 /// A `kind: World` file, or else manifests. An invalid world yields its
 /// diagnostics (file:line:col) rather than objects.
-/// A world file's objects and image catalog (plain manifests get the
-/// built-in catalog), or its rendered diagnostics.
-type Loaded = (Vec<serde_json::Value>, ImageCatalog);
+/// A world file's objects, image catalog and CNI behaviour (plain
+/// manifests get the built-in catalog and an enforcing CNI), or its
+/// rendered diagnostics.
+type Loaded = (Vec<serde_json::Value>, ImageCatalog, NetworkSpec);
 
 /// Why a world could not be loaded: the user's file is invalid (exit 2,
 /// with its rendered diagnostics), or anything else (reported at the edge).
@@ -103,10 +104,14 @@ fn load_world(path: &std::path::Path) -> Result<Loaded, LoadError> {
         None => false,
     };
     if !is_world {
-        return Ok((load_objects(path)?, ImageCatalog::builtin()));
+        return Ok((
+            load_objects(path)?,
+            ImageCatalog::builtin(),
+            NetworkSpec::default(),
+        ));
     }
     match World::from_str(&path.display().to_string(), &text) {
-        Ok(world) => Ok((world.to_objects(), world.catalog())),
+        Ok(world) => Ok((world.to_objects(), world.catalog(), world.spec.network)),
         Err(WorldLoadError::Invalid(diags)) => Err(LoadError::Invalid(crate::diag::render_all(
             &diags,
             super::use_color(),
@@ -116,7 +121,7 @@ fn load_world(path: &std::path::Path) -> Result<Loaded, LoadError> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let (objects, images) = match &args.world {
+    let (objects, images, network) = match &args.world {
         Some(p) => match load_world(p) {
             Ok(loaded) => loaded,
             Err(LoadError::Invalid(diagnostics)) => {
@@ -127,7 +132,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         },
         None => {
             let shop = World::shop()?;
-            (shop.to_objects(), shop.catalog())
+            (shop.to_objects(), shop.catalog(), shop.spec.network)
         }
     };
     let opts = SandboxOptions {
@@ -135,6 +140,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         kube_minor: args.kube_minor,
         objects,
         images,
+        network,
         traffic_seed: args.traffic_seed,
         misbehaviour: Misbehaviour {
             error_rate: args.error_rate,

@@ -149,6 +149,7 @@ pub struct SteadyGates {
     recover_within: Duration,
     display: ProbeDisplay,
     impact_journalled: bool,
+    effect: super::no_effect::EffectWatch,
 }
 
 impl SteadyGates {
@@ -158,6 +159,7 @@ impl SteadyGates {
             recover_within,
             display,
             impact_journalled: false,
+            effect: Default::default(),
         }
     }
 
@@ -228,6 +230,7 @@ impl Observer for SteadyGates {
                 })
                 .await;
             self.record(cx.journal, &tick.readings);
+            self.effect.baseline(cx.scenario, &tick.readings);
             let event = if tick.settled() {
                 "steady.settled"
             } else {
@@ -255,6 +258,7 @@ impl Observer for SteadyGates {
         async move {
             let verdict = self.steady.guard_tick().await;
             self.record(cx.journal, &verdict.readings);
+            self.effect.observe(&verdict.readings);
             if verdict.should_abort() {
                 let why: Vec<String> = verdict.breaches.iter().map(ToString::to_string).collect();
                 // The engine words it ("guardrail breached: ..."); this is the why.
@@ -269,6 +273,11 @@ impl Observer for SteadyGates {
     fn after_revert<'a>(&'a mut self, cx: &'a ObserveCx<'a>) -> BoxFuture<'a, Gate> {
         async move {
             let journal = cx.journal;
+            if let Some(warning) = self.effect.warning(cx.scenario)
+                && let Err(e) = journal.append("fault", "fault.no-visible-effect", warning)
+            {
+                tracing::warn!("{e}");
+            }
             let since = cx
                 .reverted_at
                 .map_or_else(tokio::time::Instant::now, tokio::time::Instant::from_std);

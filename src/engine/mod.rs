@@ -9,6 +9,7 @@ pub mod guard;
 pub mod halt;
 pub mod journal;
 pub mod lifecycle;
+mod no_effect;
 pub mod observer;
 pub mod outcome;
 pub mod plan;

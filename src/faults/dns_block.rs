@@ -53,6 +53,10 @@ impl FaultSpec for DnsBlock {
 }
 
 impl FaultKind for DnsBlock {
+    fn enforced_by(&self) -> Option<&'static str> {
+        Some(netpol::ENFORCED_BY)
+    }
+
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         netpol::plan(cx, &["Egress"]).boxed()
     }

@@ -241,6 +241,18 @@ pub trait FaultKind: FaultSpec + Send + Sync {
         Box::pin(async { Ok(()) })
     }
 
+    /// Who must act on this fault's write for it to have any effect, when
+    /// the API server storing it is not enough: a NetworkPolicy is stored by
+    /// every cluster but applied only by a CNI plugin that implements it
+    /// ("Creating a NetworkPolicy resource without a controller that
+    /// implements it will have no effect",
+    /// <https://kubernetes.io/docs/concepts/services-networking/network-policies/>).
+    /// The engine names it when nothing visible changed
+    /// (`fault.no-visible-effect`).
+    fn enforced_by(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Marks and changes the targets. The engine has written the intent to
     /// the ledger before calling this. Stops starting new targets once `stop`
     /// is set; targets already in flight finish (and are then reverted).

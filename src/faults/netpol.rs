@@ -18,6 +18,10 @@ use crate::k8s::marks::{
 };
 use crate::k8s::select::Candidates;
 
+/// What applies these faults' policies ([`super::FaultKind::enforced_by`]):
+/// flannel, for one, stores them and lets everything through.
+pub const ENFORCED_BY: &str = "a CNI plugin that enforces NetworkPolicy";
+
 /// The candidates of a policy fault (pods on the pod network), with a
 /// warning for each existing NetworkPolicy that selects some of them and
 /// allows traffic in a direction the fault denies. Policies add up: a pod

@@ -75,6 +75,10 @@ impl FaultSpec for NetworkPartition {
 }
 
 impl FaultKind for NetworkPartition {
+    fn enforced_by(&self) -> Option<&'static str> {
+        Some(netpol::ENFORCED_BY)
+    }
+
     fn plan<'a>(&'a self, cx: &'a FaultCx<'a>) -> Planning<'a> {
         async move {
             let direction = cx.params::<Params>()?.direction;

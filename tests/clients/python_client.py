@@ -77,17 +77,49 @@ def main(kubeconfig):
     core.delete_namespaced_pod(ledger, "payments", body=client.V1DeleteOptions())
     check("graceful delete accepted", True)
 
-    drain(core, "node-3")
+    agent = log_agent(core, apps, "node-3")
+    drain(core, "node-3", agent)
 
 
-def drain(core, node):
+def log_agent(core, apps, node):
+    """A node agent DaemonSet, as clusters have; returns its pod on `node`."""
+    labels = {"app": "log-agent"}
+    apps.create_namespaced_daemon_set("shop", client.V1DaemonSet(
+        metadata=client.V1ObjectMeta(name="log-agent"),
+        spec=client.V1DaemonSetSpec(
+            selector=client.V1LabelSelector(match_labels=labels),
+            template=client.V1PodTemplateSpec(
+                metadata=client.V1ObjectMeta(labels=labels),
+                spec=client.V1PodSpec(containers=[
+                    client.V1Container(name="agent", image="busybox:1.36",
+                                       command=["sleep", "3600"])])))))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        pods = core.list_namespaced_pod(
+            "shop", label_selector="app=log-agent",
+            field_selector=f"spec.nodeName={node}").items
+        if pods:
+            check("daemonset pod on the node", True)
+            return pods[0].metadata.name
+        time.sleep(0.2)
+    check("daemonset pod on the node", False, f"no log-agent pod on {node} in 30 s")
+
+
+def is_daemonset_pod(p):
+    return any(o.kind == "DaemonSet" for o in p.metadata.owner_references or [])
+
+
+def drain(core, node, agent):
     """Cordon, list the node's pods, evict each (skipping DaemonSet pods),
-    retrying 429s the way drain scripts built on this client do."""
+    retrying 429s until the PDB allows, the way drain scripts built on this
+    client do; then every other pod has left and the agent stayed."""
     core.patch_node(node, {"spec": {"unschedulable": True}})
-    pods = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items
-    pods = [p for p in pods
-            if not any(o.kind == "DaemonSet" for o in p.metadata.owner_references or [])]
+    on_node = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items
+    pods = [p for p in on_node if not is_daemonset_pod(p)]
+    check("drain skips the daemonset pod",
+          agent in {p.metadata.name for p in on_node} - {p.metadata.name for p in pods})
     deadline = time.monotonic() + 60
+    retries = 0
     for p in pods:
         while True:
             try:
@@ -101,11 +133,19 @@ def drain(core, node):
                     break
                 if e.status != 429 or time.monotonic() > deadline:
                     check(f"evict {p.metadata.name}", False, f"{e.status} {e.body}")
+                retries += 1
                 time.sleep(0.5)
-    left = [p.metadata.name for p in
-            core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items
-            if p.metadata.deletion_timestamp is None]
+    # Evicted pods terminate gracefully: wait until they are gone.
+    while True:
+        now = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items
+        left = [p.metadata.name for p in now if not is_daemonset_pod(p)]
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    agents = [p for p in now if p.metadata.name == agent and p.metadata.deletion_timestamp is None]
+    print(f"drained {len(pods)} pods from {node} with {retries} 429 retries", flush=True)
     check(f"drain {node}", core.read_node(node).spec.unschedulable and not left, left)
+    check(f"daemonset pod stays on {node}", len(agents) == 1, [p.metadata.name for p in now])
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ pub mod logs;
 pub mod meta;
 pub mod metrics;
 pub mod misbehave;
+pub mod netpol;
 pub mod patch;
 pub mod resources;
 pub mod runtime;
@@ -95,6 +96,9 @@ pub struct SandboxOptions {
     /// 1 (the default) is a real cluster's timing; tests and short drills
     /// raise it so that a 300 s toleration does not take five minutes.
     pub time_scale: f64,
+    /// What the CNI does with NetworkPolicies (the world file's
+    /// `spec.network`): the API stores them either way.
+    pub network: world::NetworkSpec,
 }
 
 impl Default for SandboxOptions {
@@ -113,6 +117,7 @@ impl Default for SandboxOptions {
             tls: true,
             images: runtime::ImageCatalog::builtin(),
             time_scale: 1.0,
+            network: world::NetworkSpec::default(),
         }
     }
 }
@@ -277,7 +282,12 @@ impl Sandbox {
             kube_minor: opts.kube_minor,
             shutdown: shutdown_rx.clone(),
             metrics: Some(opts.metrics.clone().unwrap_or_else(|| {
-                metrics::runtime_source(store.clone(), opts.traffic_seed, node.clone())
+                metrics::runtime_source(
+                    store.clone(),
+                    opts.traffic_seed,
+                    node.clone(),
+                    opts.network,
+                )
             })),
             eviction_lock: tokio::sync::Mutex::new(()),
             auth: auth.clone(),

@@ -15,6 +15,7 @@ use super::runtime::Runtime;
 use super::snapshot::{FaultEffect, PodView, Snapshot};
 use super::store::Store;
 use super::traffic::{BUCKETS, TrafficModel};
+use super::world::NetworkSpec;
 
 /// The `Content-Type` of the exposition.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -25,20 +26,32 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// a timer so that an idle sandbox costs nothing; with one scraper every
 /// second or so, the counters follow every change the scraper could see.
 pub fn store_source(store: Arc<Store>, seed: u64) -> MetricsFn {
-    source(store, seed, None)
+    source(store, seed, None, NetworkSpec::default())
 }
 
 /// [`store_source`] with the fault effects of the processes the node's
 /// container runtime runs (stress, netem): what the traffic model and the
-/// CPU/memory series show.
-pub fn runtime_source(store: Arc<Store>, seed: u64, runtime: Arc<Runtime>) -> MetricsFn {
-    source(store, seed, Some(runtime))
+/// CPU/memory series show; `network` is what the CNI does with
+/// NetworkPolicies.
+pub fn runtime_source(
+    store: Arc<Store>,
+    seed: u64,
+    runtime: Arc<Runtime>,
+    network: NetworkSpec,
+) -> MetricsFn {
+    source(store, seed, Some(runtime), network)
 }
 
-fn source(store: Arc<Store>, seed: u64, runtime: Option<Arc<Runtime>>) -> MetricsFn {
+fn source(
+    store: Arc<Store>,
+    seed: u64,
+    runtime: Option<Arc<Runtime>>,
+    network: NetworkSpec,
+) -> MetricsFn {
     let model = Mutex::new((TrafficModel::new(seed), Instant::now()));
     Arc::new(move || {
         let kinds = [
+            resources::NAMESPACES,
             resources::PODS,
             resources::DEPLOYMENTS,
             resources::STATEFULSETS,
@@ -54,6 +67,7 @@ fn source(store: Arc<Store>, seed: u64, runtime: Option<Arc<Runtime>>) -> Metric
         let values: Vec<_> = objects.iter().map(|o| o.parse()).collect();
         let mut snapshot = Snapshot::from_objects(values.iter());
         snapshot.abrupt_deletions = store.abrupt_pod_deletions();
+        snapshot.network = network;
         if let Some(rt) = &runtime {
             snapshot.apply_effects(&rt.effects());
         }

@@ -10,9 +10,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
 
+pub use super::netpol::PolicyView;
+use super::netpol::policy_view;
 use super::runtime::PodEffects;
 use super::world::{
     ANN_BASE_LATENCY, ANN_CALLS, ANN_CAPACITY_RPS, ANN_REQUESTS_PER_SECOND, DEFAULT_CAPACITY_RPS,
+    NetworkSpec,
 };
 use gameday_spanned::values::Duration;
 
@@ -100,6 +103,9 @@ pub struct PodView {
     pub status_reasons: Vec<&'static str>,
     pub priority_class: String,
     pub host_network: bool,
+    /// Every container's `ports` as (name, containerPort, protocol), for
+    /// NetworkPolicy named ports.
+    pub ports: Vec<(String, u16, String)>,
 }
 
 impl PodView {
@@ -187,28 +193,6 @@ pub struct ServiceView {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct PolicyView {
-    pub namespace: String,
-    pub name: String,
-    pub pod_selector: Selector,
-    pub ingress: bool,
-    pub egress: bool,
-    /// Ports each ingress rule allows; an empty list allows every port.
-    pub ingress_rules: Vec<Vec<u16>>,
-    pub egress_rules: Vec<Vec<u16>>,
-}
-
-impl PolicyView {
-    /// Whether this policy, if it selects a pod, lets `port` through in the
-    /// given direction. Peers are not modelled: a rule allows every peer.
-    fn allows(rules: &[Vec<u16>], port: u16) -> bool {
-        rules
-            .iter()
-            .any(|ports| ports.is_empty() || ports.contains(&port))
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
 pub struct NodeView {
     pub name: String,
     pub labels: Labels,
@@ -293,6 +277,11 @@ pub struct Snapshot {
     /// (`Store::abrupt_pod_deletions`): not objects, so `from_objects`
     /// leaves it empty and the store's metrics source fills it in.
     pub abrupt_deletions: HashSet<(String, String, String)>,
+    /// Namespace labels by name, for `namespaceSelector` peers.
+    pub namespaces: HashMap<String, Labels>,
+    /// What the CNI does with policies: not an object, so the sandbox's
+    /// options set it (the world file's `spec.network`).
+    pub network: NetworkSpec,
 }
 
 impl Snapshot {
@@ -323,6 +312,12 @@ impl Snapshot {
                 Some("Node") => snap.nodes.push(node_view(obj)),
                 Some("DaemonSet") => snap.daemonsets.push(daemonset_view(obj)),
                 Some("PodDisruptionBudget") => snap.pdbs.push(pdb_view(obj)),
+                Some("Namespace") => {
+                    snap.namespaces.insert(
+                        str_of(&obj["metadata"]["name"]),
+                        string_map(&obj["metadata"]["labels"]),
+                    );
+                }
                 _ => {}
             }
         }
@@ -336,37 +331,6 @@ impl Snapshot {
                 && !svc.selector.is_empty()
                 && svc.selector.iter().all(|(k, v)| p.labels.get(k) == Some(v))
         })
-    }
-
-    /// Whether traffic can reach `pod` on `port`: every NetworkPolicy that
-    /// selects the pod for ingress must be satisfied by at least one policy's
-    /// rule (Kubernetes semantics: the selecting policies' rules are a union).
-    pub fn ingress_allowed(&self, pod: &PodView, port: u16) -> bool {
-        self.allowed(pod, port, |p| p.ingress, |p| &p.ingress_rules)
-    }
-
-    /// Whether `pod` may open connections to `port`.
-    pub fn egress_allowed(&self, pod: &PodView, port: u16) -> bool {
-        self.allowed(pod, port, |p| p.egress, |p| &p.egress_rules)
-    }
-
-    fn allowed(
-        &self,
-        pod: &PodView,
-        port: u16,
-        applies: impl Fn(&PolicyView) -> bool,
-        rules: impl Fn(&PolicyView) -> &Vec<Vec<u16>>,
-    ) -> bool {
-        let mut selected = false;
-        for p in &self.network_policies {
-            if p.namespace == pod.namespace && applies(p) && p.pod_selector.matches(&pod.labels) {
-                selected = true;
-                if PolicyView::allows(rules(p), port) {
-                    return true;
-                }
-            }
-        }
-        !selected
     }
 }
 
@@ -462,7 +426,26 @@ fn pod_view(obj: &Value) -> PodView {
         status_reasons: status_reasons(status),
         priority_class: str_of(&obj["spec"]["priorityClassName"]),
         host_network: obj["spec"]["hostNetwork"].as_bool().unwrap_or(false),
+        ports: container_ports(&obj["spec"]["containers"]),
     }
+}
+
+fn container_ports(containers: &Value) -> Vec<(String, u16, String)> {
+    let Some(cs) = containers.as_array() else {
+        return Vec::new();
+    };
+    cs.iter()
+        .filter_map(|c| c["ports"].as_array())
+        .flatten()
+        .filter_map(|p| {
+            let port = u16::try_from(p["containerPort"].as_u64()?).ok()?;
+            Some((
+                str_of(&p["name"]),
+                port,
+                p["protocol"].as_str().unwrap_or("TCP").to_string(),
+            ))
+        })
+        .collect()
 }
 
 fn workload_view(obj: &Value) -> WorkloadView {
@@ -692,53 +675,6 @@ fn service_view(obj: &Value) -> ServiceView {
     }
 }
 
-fn policy_view(obj: &Value) -> PolicyView {
-    let spec = &obj["spec"];
-    let types: Vec<&str> = spec["policyTypes"]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    // Kubernetes defaults policyTypes to Ingress, plus Egress when egress
-    // rules are present.
-    let (ingress, egress) = if types.is_empty() {
-        (
-            true,
-            spec["egress"].as_array().is_some_and(|a| !a.is_empty()),
-        )
-    } else {
-        (types.contains(&"Ingress"), types.contains(&"Egress"))
-    };
-    let rules = |v: &Value| -> Vec<Vec<u16>> {
-        v.as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|r| {
-                        r["ports"]
-                            .as_array()
-                            .map(|ps| {
-                                ps.iter()
-                                    .filter_map(|p| {
-                                        p["port"].as_u64().and_then(|n| u16::try_from(n).ok())
-                                    })
-                                    .collect()
-                            })
-                            .unwrap_or_default()
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    PolicyView {
-        namespace: str_of(&obj["metadata"]["namespace"]),
-        name: str_of(&obj["metadata"]["name"]),
-        pod_selector: Selector::from_json(&spec["podSelector"]),
-        ingress,
-        egress,
-        ingress_rules: rules(&spec["ingress"]),
-        egress_rules: rules(&spec["egress"]),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -818,30 +754,6 @@ mod tests {
                 FaultEffect::PacketLoss { percent: 30.0 },
             ]
         );
-    }
-
-    #[test]
-    fn network_policy_semantics() {
-        let deny = json!({"kind": "NetworkPolicy", "metadata": {"name": "deny", "namespace": "shop"},
-            "spec": {"podSelector": {"matchLabels": {"app": "checkout"}}, "policyTypes": ["Ingress", "Egress"]}});
-        let allow_8080 = json!({"kind": "NetworkPolicy", "metadata": {"name": "allow", "namespace": "shop"},
-            "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"ports": [{"port": 8080}]}]}});
-        let p = pod("a", "True");
-        let s = Snapshot::from_objects([&p]);
-        assert!(s.ingress_allowed(&s.pods[0], 8080) && s.egress_allowed(&s.pods[0], 53));
-
-        let s = Snapshot::from_objects([&p, &deny]);
-        assert!(!s.ingress_allowed(&s.pods[0], 8080));
-        assert!(!s.egress_allowed(&s.pods[0], 53));
-
-        let s = Snapshot::from_objects([&p, &allow_8080]);
-        assert!(s.ingress_allowed(&s.pods[0], 8080));
-        assert!(!s.ingress_allowed(&s.pods[0], 9090));
-        assert!(s.egress_allowed(&s.pods[0], 53));
-
-        // Union: the allow policy opens 8080 even though deny also selects the pod.
-        let s = Snapshot::from_objects([&p, &deny, &allow_8080]);
-        assert!(s.ingress_allowed(&s.pods[0], 8080));
     }
 
     #[test]

@@ -11,6 +11,9 @@
 //! - `504` when packet loss defeats a retransmission;
 //! - `502` when a downstream call fails (including egress that a
 //!   NetworkPolicy forbids), so failures propagate to callers;
+//! - `504` after a connect timeout for a request whose source the pod's
+//!   ingress policy drops (the packets vanish, nothing answers), see
+//!   [`crate::netpol`];
 //! - `200` otherwise, with a latency that grows with utilisation
 //!   (queueing-style, `1 + ρ²/(1-ρ)`), with CPU and memory stress, with
 //!   network delay and jitter (netem delays every packet the pod sends, so
@@ -25,6 +28,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::netpol::{EXTERNAL_CLIENT, Endpoint};
 use super::snapshot::{FaultEffect, PodView, ServiceView, Snapshot};
 
 /// `(namespace, name)` of a Service.
@@ -150,8 +154,12 @@ struct PodPlan {
     jitter_seconds: f64,
     /// The response plus one per downstream call.
     round_trips: u32,
-    /// Per downstream call: whether this pod may reach it.
-    egress_ok: Vec<bool>,
+    /// Share of the pod's requests whose source its ingress policy drops.
+    refused: f64,
+    /// Per downstream call: the share of the callee's endpoints this pod's
+    /// egress policy (and DNS) lets it reach; kube-proxy spreads
+    /// connections evenly, so the rest time out.
+    egress_ok: Vec<f64>,
 }
 
 impl TrafficModel {
@@ -248,29 +256,33 @@ impl TrafficModel {
             calls,
             order,
             endpoints,
+            ..
         } = graph;
         let mut load = vec![0.0f64; services.len()];
+        // Where each Service's load comes from, for ingress policy.
+        let mut sources: Vec<Vec<(Endpoint<'_>, f64)>> = vec![Vec::new(); services.len()];
         for (i, svc) in services.iter().enumerate() {
             let noise = 1.0 + self.rng.random_range(-0.05..=0.05);
             load[i] = svc.requests_per_second * noise;
+            sources[i].push((Endpoint::External(EXTERNAL_CLIENT), load[i]));
         }
         let mut plans: Vec<Vec<PodPlan>> = (0..services.len()).map(|_| Vec::new()).collect();
         for &i in order {
-            let svc = services[i];
             let slots = (endpoints[i].len() + stale_counts[i]) as f64;
             plans[i] = endpoints[i]
                 .iter()
-                .map(|pod| plan_pod(snapshot, svc, pod, load[i] / slots, &calls[i], services))
+                .map(|pod| plan_pod(snapshot, graph, i, pod, load[i] / slots, &sources[i]))
                 .collect();
             plans[i].extend((0..stale_counts[i]).map(|_| PodPlan::dead(calls[i].len())));
+            let share = 1.0 / plans[i].len().max(1) as f64;
             for (j, target) in calls[i].iter().enumerate() {
                 let Some(t) = *target else { continue };
-                let share = 1.0 / plans[i].len().max(1) as f64;
-                let passed: f64 = plans[i]
-                    .iter()
-                    .map(|p| share * (1.0 - p.shed) * if p.egress_ok[j] { 1.0 } else { 0.0 })
-                    .sum();
-                load[t] += load[i] * passed;
+                for (pod, p) in endpoints[i].iter().zip(&plans[i]) {
+                    let sent =
+                        load[i] * share * (1.0 - p.refused) * (1.0 - p.shed) * p.egress_ok[j];
+                    load[t] += sent;
+                    sources[t].push((Endpoint::Pod(pod), sent));
+                }
             }
         }
         (load, plans)
@@ -328,6 +340,8 @@ struct CallGraph<'s> {
     order: Vec<usize>,
     /// Each Service's endpoints, by pod name.
     endpoints: Vec<Vec<&'s PodView>>,
+    /// Where DNS queries go ([`Snapshot::dns_server`]).
+    dns: PodView,
 }
 
 impl<'s> CallGraph<'s> {
@@ -355,13 +369,14 @@ impl<'s> CallGraph<'s> {
             calls,
             order,
             endpoints,
+            dns: snapshot.dns_server(),
         }
     }
 }
 
 /// Each Service's endpoints: the pods in its namespace that its (non-empty)
-/// selector matches, that are endpoints (ready, not terminating), and that
-/// ingress policy admits on its port; sorted by name.
+/// selector matches and that are endpoints (ready, not terminating); sorted
+/// by name. NetworkPolicies do not change Endpoints: they drop packets.
 fn endpoints<'s>(snapshot: &'s Snapshot, services: &[&ServiceView]) -> Vec<Vec<&'s PodView>> {
     let mut pods_by_ns: HashMap<&str, Vec<&PodView>> = HashMap::new();
     for p in &snapshot.pods {
@@ -379,7 +394,6 @@ fn endpoints<'s>(snapshot: &'s Snapshot, services: &[&ServiceView]) -> Vec<Vec<&
                             !svc.selector.is_empty()
                                 && svc.selector.iter().all(|(k, v)| p.labels.get(k) == Some(v))
                                 && p.is_endpoint()
-                                && snapshot.ingress_allowed(p, svc.port)
                         })
                         .collect()
                 })
@@ -435,7 +449,8 @@ impl PodPlan {
             delay_seconds: 0.0,
             jitter_seconds: 0.0,
             round_trips: 1,
-            egress_ok: vec![true; calls],
+            refused: 0.0,
+            egress_ok: vec![1.0; calls],
         }
     }
 }
@@ -443,12 +458,13 @@ impl PodPlan {
 /// Figures for one endpoint pod receiving `pod_load` requests/s.
 fn plan_pod(
     snapshot: &Snapshot,
-    svc: &ServiceView,
+    graph: &CallGraph<'_>,
+    i: usize,
     pod: &PodView,
     pod_load: f64,
-    calls: &[Option<usize>],
-    services: &[&ServiceView],
+    sources: &[(Endpoint<'_>, f64)],
 ) -> PodPlan {
+    let (svc, calls) = (graph.services[i], &graph.calls[i]);
     let mut capacity = pod.capacity_rps;
     let mut slowdown = 1.0;
     let (mut delay, mut jitter, mut loss) = (0.0f64, 0.0f64, 0.0f64);
@@ -485,25 +501,52 @@ fn plan_pod(
     let shed = if rho > 1.0 { 1.0 - 1.0 / rho } else { 0.0 };
     let q = rho.min(MAX_QUEUE_RHO);
     let queueing = 1.0 + q * q / (1.0 - q);
-    // Calls go out by name: without DNS (port 53) or the target's port, the
-    // call cannot be made.
-    let dns_ok = snapshot.egress_allowed(pod, 53);
-    let egress_ok = calls
+    let total: f64 = sources.iter().map(|(_, l)| l).sum();
+    let dropped: f64 = sources
         .iter()
-        .map(|t| match t {
-            Some(t) => dns_ok && snapshot.egress_allowed(pod, services[*t].port),
-            None => true,
-        })
-        .collect();
+        .filter(|(src, _)| !snapshot.ingress_allows(pod, *src, svc.port, "TCP"))
+        .map(|(_, l)| l)
+        .sum();
     PodPlan {
+        refused: if total > 0.0 { dropped / total } else { 0.0 },
+        egress_ok: egress_shares(snapshot, graph, pod, calls),
         shed,
         loss,
         service_seconds: svc.base_latency.as_secs_f64() * queueing * slowdown,
         delay_seconds: delay,
         jitter_seconds: jitter,
         round_trips: 1 + calls.len() as u32,
-        egress_ok,
     }
+}
+
+/// Per call of `pod`: the share of the callee's endpoints its egress
+/// policy lets it reach. Calls go out by name, so without DNS (a UDP query
+/// to the cluster DNS on 53: resolvers try UDP first) no call is made. A
+/// callee with no endpoints counts as reachable: it answers 503 itself.
+fn egress_shares(
+    snapshot: &Snapshot,
+    graph: &CallGraph<'_>,
+    pod: &PodView,
+    calls: &[Option<usize>],
+) -> Vec<f64> {
+    let dns_ok = snapshot.egress_allows(pod, Endpoint::Pod(&graph.dns), 53, "UDP");
+    calls
+        .iter()
+        .map(|t| match t {
+            Some(_) if !dns_ok => 0.0,
+            Some(t) if graph.endpoints[*t].is_empty() => 1.0,
+            Some(t) => {
+                let eps = &graph.endpoints[*t];
+                let port = graph.services[*t].port;
+                let ok = eps
+                    .iter()
+                    .filter(|e| snapshot.egress_allows(pod, Endpoint::Pod(e), port, "TCP"))
+                    .count();
+                ok as f64 / eps.len() as f64
+            }
+            None => 1.0,
+        })
+        .collect()
 }
 
 /// Expected (success ratio, mean latency) of a request to one pod.
@@ -515,16 +558,15 @@ fn expected(p: &PodPlan, downstream: &[(f64, f64)]) -> (f64, f64) {
         + p.delay_seconds * f64::from(p.round_trips)
         + p.loss * RETRANSMIT_SECONDS;
     for (ok, (s, l)) in p.egress_ok.iter().zip(downstream) {
-        if *ok {
-            success *= s;
-            latency += l;
-        } else {
-            success = 0.0;
-            latency += CONNECT_TIMEOUT_SECONDS;
-        }
+        success *= ok * s;
+        latency += ok * l + (1.0 - ok) * CONNECT_TIMEOUT_SECONDS;
     }
     let shed_latency = p.shed * FAST_FAIL_SECONDS;
-    (success, served * latency + shed_latency)
+    let admitted = 1.0 - p.refused;
+    (
+        admitted * success,
+        admitted * (served * latency + shed_latency) + p.refused * CONNECT_TIMEOUT_SECONDS,
+    )
 }
 
 /// Simulates `n` requests to one pod, recording codes and latencies.
@@ -543,6 +585,12 @@ fn sample_pod(
     let (base_w, extra) = (n / k, n % k);
     for s in 0..k {
         let weight = base_w + u64::from(s < extra);
+        // Only a pod that drops some sources draws for it, so the stream
+        // (and every other counter) is unchanged without policies.
+        if p.refused > 0.0 && rng.random::<f64>() < p.refused {
+            stats.observe(504, CONNECT_TIMEOUT_SECONDS, weight);
+            continue;
+        }
         if rng.random::<f64>() < p.shed {
             stats.observe(503, FAST_FAIL_SECONDS * (1.0 + rng.random::<f64>()), weight);
             continue;
@@ -565,7 +613,7 @@ fn sample_pod(
         }
         if code == 200 {
             for (ok, (succ, lat)) in p.egress_ok.iter().zip(downstream) {
-                if !*ok {
+                if *ok < 1.0 && (*ok <= 0.0 || rng.random::<f64>() >= *ok) {
                     code = 502;
                     latency += CONNECT_TIMEOUT_SECONDS;
                     break;
@@ -897,7 +945,73 @@ mod tests {
             "spec": {"podSelector": {"matchLabels": {"app": "checkout"}}, "policyTypes": ["Ingress"]}}));
         let m = run(&objs, 1, 5);
         assert_eq!(error_ratio(&m, "shop", "checkout"), 1.0);
-        assert_eq!(m.stats("shop", "checkout").unwrap().last.endpoints, 0);
+        let co = m.stats("shop", "checkout").unwrap();
+        // Dropped packets: callers time out; the Endpoints are unchanged.
+        assert_eq!(co.errors(), co.requests[&504], "{:?}", co.requests);
+        assert_eq!(co.last.endpoints, 4);
+        assert!(error_ratio(&m, "shop", "frontend") > 0.9);
+    }
+
+    /// `checkout` admits only `frontend` pods (by podSelector), so
+    /// frontend's calls go through; a rule naming another app would not.
+    #[test]
+    fn ingress_peers_decide_who_gets_through() {
+        let allow = |app: &str| {
+            json!({"kind": "NetworkPolicy", "metadata": {"name": "checkout-in", "namespace": "shop"},
+                "spec": {"podSelector": {"matchLabels": {"app": "checkout"}},
+                         "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": app}}}]}]}})
+        };
+        let mut objs = shop_objects();
+        objs.push(allow("frontend"));
+        let m = run(&objs, 1, 5);
+        assert_eq!(error_ratio(&m, "shop", "checkout"), 0.0);
+        let mut objs = shop_objects();
+        objs.push(allow("cart"));
+        let m = run(&objs, 1, 5);
+        assert_eq!(error_ratio(&m, "shop", "checkout"), 1.0);
+    }
+
+    /// A CNI that ignores policies (flannel): a stored deny-all changes
+    /// nothing, counter for counter.
+    #[test]
+    fn an_ignoring_cni_makes_policies_have_no_effect() {
+        let mut objs = shop_objects();
+        objs.push(
+            json!({"kind": "NetworkPolicy", "metadata": {"name": "deny-all", "namespace": "shop"},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}),
+        );
+        let mut snap = Snapshot::from_objects(&objs);
+        assert!(error_ratio(&run_snapshot(&snap, 3, 5), "shop", "frontend") > 0.9);
+        snap.network.network_policy = crate::world::PolicyEnforcement::Ignored;
+        let ignored = run_snapshot(&snap, 3, 5);
+        let healthy = run(&shop_objects(), 3, 5);
+        for (key, stats) in healthy.services() {
+            let other = ignored.stats(&key.0, &key.1).unwrap();
+            assert_eq!(stats.requests, other.requests, "{key:?}");
+        }
+    }
+
+    /// Egress allowed to some of a callee's pods only: kube-proxy spreads
+    /// connections over all of them, so that share of calls fails.
+    #[test]
+    fn egress_to_part_of_the_endpoints_fails_that_share() {
+        let mut objs = shop_objects();
+        for o in objs.iter_mut().filter(|o| o["kind"] == "Pod") {
+            let name = o["metadata"]["name"].as_str().unwrap().to_string();
+            o["status"]["podIP"] = json!(if name == "inventory-0" {
+                "10.244.9.9"
+            } else {
+                "10.244.1.1"
+            });
+        }
+        objs.push(json!({"kind": "NetworkPolicy", "metadata": {"name": "catalog-out", "namespace": "shop"},
+            "spec": {"podSelector": {"matchLabels": {"app": "catalog"}}, "policyTypes": ["Egress"],
+                     "egress": [{"ports": [{"port": 53, "protocol": "UDP"}]},
+                                {"to": [{"ipBlock": {"cidr": "10.244.0.0/16", "except": ["10.244.9.0/24"]}}]}]}}));
+        let m = run(&objs, 1, 30);
+        let r = error_ratio(&m, "shop", "catalog");
+        // One of inventory's three pods is out of reach.
+        assert!((0.2..0.45).contains(&r), "{r}");
     }
 
     #[test]

@@ -105,6 +105,46 @@ pub struct WorldSpec {
     /// ([`ImageCatalog::builtin`]), so an entry here overrides a built-in one.
     #[serde(default)]
     pub images: Vec<ImageSpec>,
+    /// What the cluster's CNI plugin does with NetworkPolicies.
+    #[serde(default)]
+    pub network: NetworkSpec,
+}
+
+/// The CNI knob: the NetworkPolicy API is the same whatever the plugin, but
+/// only a plugin with policy support enforces it (flannel stores policies
+/// and ignores them), and `endPort` needs plugin support too
+/// (<https://kubernetes.io/docs/concepts/services-networking/network-policies/>:
+/// "Creating a NetworkPolicy resource without a controller that implements
+/// it will have no effect"; "your cluster must be using a CNI plugin that
+/// supports the endPort field").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NetworkSpec {
+    #[serde(default)]
+    pub network_policy: PolicyEnforcement,
+    #[serde(default)]
+    pub end_port: EndPortSupport,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum PolicyEnforcement {
+    /// Traffic obeys the stored policies (Calico, Cilium, ...).
+    #[default]
+    Enforced,
+    /// Policies are stored but everything flows, as with flannel.
+    Ignored,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum EndPortSupport {
+    /// A rule with `endPort` allows the range `port..=endPort`.
+    #[default]
+    Supported,
+    /// A rule with `endPort` allows only its `port`, as CNIs without
+    /// endPort support did.
+    Ignored,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -255,8 +295,9 @@ pub struct NetworkPolicySpec {
     pub egress: Vec<PolicyRule>,
 }
 
-/// One allow rule. Peers are not modelled: a rule allows every source or
-/// destination on its ports (all ports when `ports` is empty).
+/// One allow rule of a world file: it allows every source or destination
+/// on its TCP ports (all ports when `ports` is empty). Policies created
+/// through the API get every peer and port form ([`crate::netpol`]).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PolicyRule {
@@ -1114,6 +1155,29 @@ spec:
             "{}",
             errs[0].headline()
         );
+    }
+
+    #[test]
+    fn the_cni_knob_defaults_to_enforcing_and_is_checked() {
+        let ok = MINIMAL.replace("calls: [missing]", "calls: []");
+        let w = World::from_str("w.yaml", &ok).unwrap();
+        assert_eq!(w.spec.network, NetworkSpec::default());
+        assert_eq!(w.spec.network.network_policy, PolicyEnforcement::Enforced);
+        let flannel = format!("{ok}  network: {{networkPolicy: ignored, endPort: ignored}}\n");
+        let w = World::from_str("w.yaml", &flannel).unwrap();
+        assert_eq!(
+            w.spec.network,
+            NetworkSpec {
+                network_policy: PolicyEnforcement::Ignored,
+                end_port: EndPortSupport::Ignored,
+            }
+        );
+        let bad = format!("{ok}  network: {{networkPolicy: off}}\n");
+        let LoadError::Invalid(errs) = World::from_str("w.yaml", &bad).unwrap_err() else {
+            panic!("not a diagnostic")
+        };
+        assert_eq!((errs[0].line, errs[0].column), (16, 28), "{errs:?}");
+        assert!(errs[0].message.contains("`off`"), "{errs:?}");
     }
 
     #[test]
