@@ -29,6 +29,25 @@ impl SqliteStore {
                 source,
             })?;
         }
+        // The busy handler does not cover every lock an open takes: SQLite
+        // answers SQLITE_BUSY at once, without calling it, where waiting
+        // could deadlock, and switching a new file to WAL needs the file to
+        // itself. Several processes creating the same new database (many
+        // scheduled Jobs on one volume, or the concurrent-writers test) can
+        // meet that; the whole open is idempotent, so it is tried again
+        // until the busy timeout is spent.
+        let deadline = std::time::Instant::now() + options.busy_timeout;
+        loop {
+            match Self::open_once(path, options) {
+                Err(HistoryError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(path: &Path, options: &OpenOptions) -> Result<SqliteStore, HistoryError> {
         let sql = |e| HistoryError::from_sqlite(path, e);
         let mut conn = Connection::open(path).map_err(sql)?;
         conn.busy_timeout(options.busy_timeout).map_err(sql)?;
