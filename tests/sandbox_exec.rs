@@ -214,3 +214,79 @@ async fn python_client_stream_returns_the_output() {
     assert!(stdout.lines().any(|l| l == "ok stream exec"), "{stdout}");
     e.sb.shutdown().await;
 }
+
+/// `kubectl logs -f --timestamps`: the first line arrives while the
+/// container still runs, the next when it is printed, and kubectl returns
+/// once the container exits, as on a real node. Each line carries the
+/// kubelet's RFC 3339 timestamp.
+#[tokio::test]
+async fn kubectl_logs_follow_streams_until_the_container_exits() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let e = env(33).await;
+    let manifest = e.dir.path().join("talker.yaml");
+    std::fs::write(
+        &manifest,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: talker, namespace: shop}
+spec:
+  restartPolicy: Never
+  containers:
+  - {name: box, image: "busybox:1.36", command: [sh, -c, "echo one; sleep 3; echo two"]}
+"#,
+    )
+    .unwrap();
+    e.kubectl(&["apply", "-f", manifest.to_str().unwrap()])
+        .await;
+    let state = |key: &str| {
+        objects(&e.sb, gameday::sandbox::resources::PODS, Some("shop"))
+            .iter()
+            .any(|p| {
+                name(p) == "talker" && p["status"]["containerStatuses"][0]["state"][key].is_object()
+            })
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || state("running")).await,
+        "the talker never ran"
+    );
+    let mut child = tokio::process::Command::new("/usr/bin/kubectl")
+        .args(["logs", "-f", "--timestamps", "-n", "shop", "talker"])
+        .arg("--cache-dir")
+        .arg(e.dir.path().join("kube-cache"))
+        .env("KUBECONFIG", &e.kubeconfig)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("no first line within 20 s")
+        .unwrap()
+        .expect("kubectl ended before the first line");
+    assert!(first.ends_with(" one"), "{first}");
+    assert!(
+        !state("terminated"),
+        "the first line came only after the container exited: not a stream"
+    );
+    let stamp = first.split(' ').next().unwrap();
+    assert!(
+        stamp.parse::<jiff::Timestamp>().is_ok(),
+        "not an RFC 3339 timestamp: {first}"
+    );
+    let second = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("no second line within 20 s")
+        .unwrap()
+        .expect("kubectl ended before the second line");
+    assert!(second.ends_with(" two"), "{second}");
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("kubectl logs -f still following 20 s after the container's last line")
+        .unwrap();
+    assert!(status.success(), "{status}");
+    assert!(state("terminated"));
+    e.sb.shutdown().await;
+}

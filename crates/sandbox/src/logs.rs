@@ -1,12 +1,18 @@
 //! `GET .../pods/NAME/log`: what a container's processes printed, from the
 //! container runtime model. `container` (required when the pod has several
 //! containers), `tailLines`, `sinceSeconds` and `previous` are honoured as
-//! the kubelet does; `follow` returns what there is now and ends (the
-//! model prints only when the kubelet syncs).
+//! the kubelet does, and `timestamps` prefixes each line with when it was
+//! printed (RFC 3339 with nanoseconds, as the kubelet's CRI log reader
+//! does). `follow` keeps the response open and sends each line as the
+//! container prints it, ending when the container exits or its pod goes,
+//! which is when `kubectl logs -f` returns on a real node.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
+use axum::body::{Body, Bytes};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -72,11 +78,10 @@ pub fn select(
     since: Option<Duration>,
     tail: Option<u64>,
     now: Instant,
-) -> Vec<&str> {
-    let recent: Vec<&str> = lines
+) -> Vec<&Line> {
+    let recent: Vec<&Line> = lines
         .iter()
         .filter(|l| since.is_none_or(|s| now.saturating_duration_since(l.at) <= s))
-        .map(|l| l.text.as_str())
         .collect();
     let skip = tail.map_or(0, |t| {
         recent
@@ -86,9 +91,13 @@ pub fn select(
     recent[skip..].to_vec()
 }
 
+/// How often a follower looks for new lines: the model prints when the
+/// kubelet syncs, so a shorter wait would find nothing more.
+const FOLLOW_POLL: Duration = Duration::from_millis(100);
+
 /// Serves the log of a container of `pod`.
 pub fn serve(
-    runtime: &Runtime,
+    runtime: &Arc<Runtime>,
     pod: &Value,
     q: &HashMap<String, String>,
 ) -> Result<Response, ApiError> {
@@ -108,11 +117,82 @@ pub fn serve(
     };
     let since = number(q, "sinceSeconds")?.map(Duration::from_secs);
     let tail = number(q, "tailLines")?;
-    let mut body = select(&lines, since, tail, Instant::now()).join("\n");
-    if !body.is_empty() {
-        body.push('\n');
+    let stamped = flag(q, "timestamps");
+    let body = render(&select(&lines, since, tail, Instant::now()), stamped);
+    let headers = [(header::CONTENT_TYPE, "text/plain")];
+    if !flag(q, "follow") {
+        return Ok((StatusCode::OK, headers, body).into_response());
     }
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], body).into_response())
+    let follower = Follower {
+        runtime: Arc::clone(runtime),
+        uid: meta::uid(pod).to_string(),
+        key,
+        seen: lines.len(),
+        stamped,
+        first: Some(body),
+    };
+    let stream = futures::stream::unfold(follower, |mut f| async move {
+        f.next().await.map(|b| (Ok::<Bytes, Infallible>(b), f))
+    });
+    Ok((StatusCode::OK, headers, Body::from_stream(stream)).into_response())
+}
+
+fn flag(q: &HashMap<String, String>, key: &str) -> bool {
+    q.get(key).map(String::as_str) == Some("true")
+}
+
+/// Lines as the kubelet sends them, each ended by a newline.
+fn render(lines: &[&Line], stamped: bool) -> String {
+    let mut out = String::new();
+    for l in lines {
+        if stamped {
+            out.push_str(&timestamp(l.at));
+            out.push(' ');
+        }
+        out.push_str(&l.text);
+        out.push('\n');
+    }
+    out
+}
+
+/// When a line was printed, as the CRI log format's RFC3339Nano.
+fn timestamp(at: Instant) -> String {
+    let wall = SystemTime::now() - Instant::now().saturating_duration_since(at);
+    jiff::Timestamp::try_from(wall)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S.%fZ").to_string())
+        .unwrap_or_default()
+}
+
+/// A `follow=true` response: what was there, then what comes.
+struct Follower {
+    runtime: Arc<Runtime>,
+    uid: String,
+    key: String,
+    seen: usize,
+    stamped: bool,
+    first: Option<String>,
+}
+
+impl Follower {
+    /// The next chunk; `None` once the container exited (after its last
+    /// lines) or the runtime forgot the pod (deleted).
+    async fn next(&mut self) -> Option<Bytes> {
+        if let Some(first) = self.first.take().filter(|b| !b.is_empty()) {
+            return Some(Bytes::from(first));
+        }
+        loop {
+            let (new, exited) = self.runtime.output_from(&self.uid, &self.key, self.seen)?;
+            if !new.is_empty() {
+                self.seen += new.len();
+                let refs: Vec<&Line> = new.iter().collect();
+                return Some(Bytes::from(render(&refs, self.stamped)));
+            }
+            if exited {
+                return None;
+            }
+            tokio::time::sleep(FOLLOW_POLL).await;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -132,17 +212,33 @@ mod tests {
                 text: t.to_string(),
             })
             .collect();
-        assert_eq!(select(&lines, None, None, now), ["a", "b", "c", "d"]);
-        assert_eq!(select(&lines, None, Some(2), now), ["c", "d"]);
-        assert_eq!(
-            select(&lines, Some(Duration::from_secs(10)), None, now),
-            ["c", "d"]
-        );
-        assert_eq!(
-            select(&lines, Some(Duration::from_secs(10)), Some(1), now),
-            ["d"]
-        );
-        assert!(select(&lines, None, Some(0), now).is_empty());
+        let select = |since, tail| -> Vec<String> {
+            select(&lines, since, tail, now)
+                .iter()
+                .map(|l| l.text.clone())
+                .collect()
+        };
+        assert_eq!(select(None, None), ["a", "b", "c", "d"]);
+        assert_eq!(select(None, Some(2)), ["c", "d"]);
+        assert_eq!(select(Some(Duration::from_secs(10)), None), ["c", "d"]);
+        assert_eq!(select(Some(Duration::from_secs(10)), Some(1)), ["d"]);
+        assert!(select(None, Some(0)).is_empty());
+    }
+
+    #[test]
+    fn timestamps_prefix_each_line_in_rfc3339_nano() {
+        let line = Line {
+            at: Instant::now(),
+            text: "ready".into(),
+        };
+        let out = render(&[&line], true);
+        let (stamp, rest) = out.split_once(' ').expect("a stamp, then the line");
+        assert_eq!(rest, "ready\n");
+        let parsed: jiff::Timestamp = stamp.parse().expect(stamp);
+        let age = jiff::Timestamp::now().duration_since(parsed);
+        assert!(age.as_secs_f64().abs() < 5.0, "{stamp}");
+        assert!(stamp.ends_with('Z') && stamp.contains('.'), "{stamp}");
+        assert_eq!(render(&[&line], false), "ready\n");
     }
 
     #[test]

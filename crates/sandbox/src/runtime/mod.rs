@@ -307,6 +307,19 @@ impl Runtime {
 
     /// What a container printed, oldest first (for `pods/log`); None when
     /// it never started.
+    /// What a container printed from line `from` on, and whether its
+    /// process has exited (so a follower knows nothing more will come).
+    pub fn output_from(&self, uid: &str, key: &str, from: usize) -> Option<(Vec<Line>, bool)> {
+        let pods = self
+            .pods
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let p = pods.get(uid)?.procs.get(key)?;
+        let lines = p.exec.lines();
+        let new = lines.get(from..).map(<[Line]>::to_vec).unwrap_or_default();
+        Some((new, p.exec.exit.is_some()))
+    }
+
     pub fn output(&self, uid: &str, key: &str) -> Option<Vec<Line>> {
         self.pods
             .lock()
