@@ -37,6 +37,7 @@ pub mod table;
 pub mod tls;
 pub mod traffic;
 pub mod validation;
+pub mod view_cache;
 pub mod wire;
 pub mod world;
 

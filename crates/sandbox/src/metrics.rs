@@ -15,6 +15,7 @@ use super::runtime::Runtime;
 use super::snapshot::{FaultEffect, PodView, Snapshot};
 use super::store::Store;
 use super::traffic::{BUCKETS, TrafficModel};
+use super::view_cache::ViewCache;
 use super::world::NetworkSpec;
 
 /// The `Content-Type` of the exposition.
@@ -49,6 +50,7 @@ fn source(
     network: NetworkSpec,
 ) -> MetricsFn {
     let model = Mutex::new((TrafficModel::new(seed), Instant::now()));
+    let views = Mutex::new(ViewCache::default());
     Arc::new(move || {
         let kinds = [
             resources::NAMESPACES,
@@ -61,11 +63,12 @@ fn source(
             resources::DAEMONSETS,
             resources::PDBS,
         ];
-        let objects: Vec<_> = kinds.iter().flat_map(|r| store.list(*r, None).0).collect();
-        // Parse without caching: keeping 10k parsed pods alive would undo the
-        // store's bytes-plus-summary memory layout.
-        let values: Vec<_> = objects.iter().map(|o| o.parse()).collect();
-        let mut snapshot = Snapshot::from_objects(values.iter());
+        let lists: Vec<_> = kinds.iter().map(|r| store.list(*r, None).0).collect();
+        // Only objects written since the last scrape are parsed.
+        let mut snapshot = views
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .snapshot(&lists);
         snapshot.abrupt_deletions = store.abrupt_pod_deletions();
         snapshot.network = network;
         if let Some(rt) = &runtime {
@@ -106,6 +109,7 @@ fn write_all(out: &mut String, snapshot: &Snapshot, traffic: &TrafficModel) -> s
     let pods: Vec<(&PodView, &str)> = snapshot
         .pods
         .iter()
+        .map(|p| &**p)
         .zip(pod_label_sets.iter().map(String::as_str))
         .collect();
     pod_status_ready(out, &pods)?;

@@ -154,7 +154,7 @@ impl Snapshot {
             p.namespace == "kube-system"
                 && p.labels.get("k8s-app").map(String::as_str) == Some("kube-dns")
         }) {
-            return p.clone();
+            return PodView::clone(p);
         }
         let coredns = serde_json::json!({
             "kind": "Pod",
@@ -164,7 +164,7 @@ impl Snapshot {
                 {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"}]}]},
             "status": {"phase": "Running", "podIP": "10.244.0.10"},
         });
-        Snapshot::from_objects([&coredns]).pods.remove(0)
+        PodView::clone(&Snapshot::from_objects([&coredns]).pods[0])
     }
 
     /// Whether `src` may open a connection to `dst` on `port`/`protocol`:

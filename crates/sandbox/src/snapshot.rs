@@ -7,6 +7,7 @@
 //! place.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -262,10 +263,48 @@ impl Selector {
     }
 }
 
+/// What the metrics read of one object of a kind the snapshot holds: a
+/// pure function of the object, so it can be kept for as long as the
+/// object's resourceVersion does not change (`crate::view_cache`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ObjectView {
+    Pod(Arc<PodView>),
+    Deployment(WorkloadView),
+    StatefulSet(WorkloadView),
+    Service(ServiceView),
+    NetworkPolicy(PolicyView),
+    Node(NodeView),
+    DaemonSet(DaemonSetView),
+    Pdb(PdbView),
+    Namespace(String, Labels),
+}
+
+impl ObjectView {
+    /// The view of `obj`; `None` for kinds the snapshot ignores.
+    pub fn of(obj: &Value) -> Option<ObjectView> {
+        Some(match obj["kind"].as_str()? {
+            "Pod" => ObjectView::Pod(Arc::new(pod_view(obj))),
+            "Deployment" => ObjectView::Deployment(workload_view(obj)),
+            "StatefulSet" => ObjectView::StatefulSet(workload_view(obj)),
+            "Service" => ObjectView::Service(service_view(obj)),
+            "NetworkPolicy" => ObjectView::NetworkPolicy(policy_view(obj)),
+            "Node" => ObjectView::Node(node_view(obj)),
+            "DaemonSet" => ObjectView::DaemonSet(daemonset_view(obj)),
+            "PodDisruptionBudget" => ObjectView::Pdb(pdb_view(obj)),
+            "Namespace" => ObjectView::Namespace(
+                str_of(&obj["metadata"]["name"]),
+                string_map(&obj["metadata"]["labels"]),
+            ),
+            _ => return None,
+        })
+    }
+}
+
 /// Everything traffic and metrics read, captured at one instant.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
-    pub pods: Vec<PodView>,
+    /// Shared with the view cache: a scrape copies pointers, not views.
+    pub pods: Vec<Arc<PodView>>,
     pub deployments: Vec<WorkloadView>,
     pub statefulsets: Vec<WorkloadView>,
     pub services: Vec<ServiceView>,
@@ -292,7 +331,7 @@ impl Snapshot {
         }
         for pod in &mut self.pods {
             if let Some(e) = by_uid.get(&pod.uid) {
-                pod.effects = FaultEffect::from_runtime(e);
+                Arc::make_mut(pod).effects = FaultEffect::from_runtime(e);
             }
         }
     }
@@ -302,31 +341,32 @@ impl Snapshot {
     /// a half-written object must not take the metrics endpoint down.
     pub fn from_objects<'a>(objects: impl IntoIterator<Item = &'a Value>) -> Snapshot {
         let mut snap = Snapshot::default();
-        for obj in objects {
-            match obj["kind"].as_str() {
-                Some("Pod") => snap.pods.push(pod_view(obj)),
-                Some("Deployment") => snap.deployments.push(workload_view(obj)),
-                Some("StatefulSet") => snap.statefulsets.push(workload_view(obj)),
-                Some("Service") => snap.services.push(service_view(obj)),
-                Some("NetworkPolicy") => snap.network_policies.push(policy_view(obj)),
-                Some("Node") => snap.nodes.push(node_view(obj)),
-                Some("DaemonSet") => snap.daemonsets.push(daemonset_view(obj)),
-                Some("PodDisruptionBudget") => snap.pdbs.push(pdb_view(obj)),
-                Some("Namespace") => {
-                    snap.namespaces.insert(
-                        str_of(&obj["metadata"]["name"]),
-                        string_map(&obj["metadata"]["labels"]),
-                    );
-                }
-                _ => {}
-            }
+        for view in objects.into_iter().filter_map(ObjectView::of) {
+            snap.push(view);
         }
         snap
     }
 
+    /// Adds one object's view to the collection of its kind.
+    pub fn push(&mut self, view: ObjectView) {
+        match view {
+            ObjectView::Pod(v) => self.pods.push(v),
+            ObjectView::Deployment(v) => self.deployments.push(v),
+            ObjectView::StatefulSet(v) => self.statefulsets.push(v),
+            ObjectView::Service(v) => self.services.push(v),
+            ObjectView::NetworkPolicy(v) => self.network_policies.push(v),
+            ObjectView::Node(v) => self.nodes.push(v),
+            ObjectView::DaemonSet(v) => self.daemonsets.push(v),
+            ObjectView::Pdb(v) => self.pdbs.push(v),
+            ObjectView::Namespace(name, labels) => {
+                self.namespaces.insert(name, labels);
+            }
+        }
+    }
+
     /// Pods a Service selects (same namespace), whatever their readiness.
     pub fn pods_of<'s>(&'s self, svc: &'s ServiceView) -> impl Iterator<Item = &'s PodView> + 's {
-        self.pods.iter().filter(move |p| {
+        self.pods.iter().map(|p| &**p).filter(move |p| {
             p.namespace == svc.namespace
                 && !svc.selector.is_empty()
                 && svc.selector.iter().all(|(k, v)| p.labels.get(k) == Some(v))

@@ -137,6 +137,15 @@ impl Obj {
         }
     }
 
+    /// Reads the full object without keeping a parse: the kept tree when
+    /// there is one, else a parse dropped after `f`.
+    pub fn with_value<R>(&self, f: impl FnOnce(&Value) -> R) -> R {
+        match self.parsed.get() {
+            Some(v) => f(v),
+            None => f(&serde_json::from_slice(&self.raw).unwrap_or(Value::Null)),
+        }
+    }
+
     /// Builds a stored object; `keep_tree` keeps the parsed JSON alongside.
     pub fn new(value: Value, rv: u64, keep_tree: bool) -> Result<Self, serde_json::Error> {
         let raw = Bytes::from(serde_json::to_vec(&value)?);

@@ -873,7 +873,7 @@ mod tests {
         let mut snap = Snapshot::from_objects(objs);
         for p in &mut snap.pods {
             if p.labels.get("app").map(String::as_str) == Some(app) {
-                p.effects = vec![effect.clone()];
+                std::sync::Arc::make_mut(p).effects = vec![effect.clone()];
             }
         }
         snap
