@@ -248,6 +248,9 @@ async fn run(
             }
         }
         if let Some(code) = side.exec.exit {
+            // What it did to the pod (a process killed, a qdisc added) is
+            // the kubelet's to report now, not at some later sync.
+            runtime.touch(&uid);
             finish(&mut socket, &opts.command, &Outcome::Exited(code)).await;
             return;
         }

@@ -88,7 +88,7 @@ enum Phase {
 /// The kubelet's per-container bookkeeping, keyed by pod uid and container
 /// key; the processes themselves live in the shared [`Runtime`].
 pub struct Kubelet {
-    runtime: Arc<Runtime>,
+    pub(super) runtime: Arc<Runtime>,
     runs: HashMap<(String, String), Run>,
     /// How much faster than a real cluster the sandbox's timers run
     /// (`SandboxOptions::time_scale`): back-offs are divided by it.

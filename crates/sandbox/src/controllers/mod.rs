@@ -216,6 +216,7 @@ impl Controllers {
     pub fn due(&self) -> bool {
         self.ctx.store.current_rv() != self.last_rv
             || self.next_timer().is_some_and(|t| t <= Instant::now())
+            || self.kubelet.runtime.has_touched()
     }
 
     /// One reconcile pass. Returns whether anything was written.
@@ -268,13 +269,15 @@ impl Controllers {
             .filter(|p| !silent.contains(p.summary.node_name.as_str()))
             .cloned()
             .collect();
-        // Pods that changed or whose timer is due.
-        let due: HashSet<String> = self
+        // Pods that changed, whose timer is due, or whose processes an
+        // exec changed.
+        let mut due: HashSet<String> = self
             .timers
             .iter()
             .filter(|(_, t)| **t <= now)
             .map(|(u, _)| u.clone())
             .collect();
+        due.extend(self.kubelet.runtime.take_touched());
         for p in &pods {
             let uid = p.summary.uid.as_str();
             if p.rv > since || due.contains(uid) || self.ctx.warm {
@@ -474,5 +477,61 @@ mod tests {
             "ephemeral container never synced: {}",
             pod["status"]
         );
+    }
+
+    /// A process an exec kills (here the container's own, through `kill`)
+    /// is reported at the kubelet's next pass once the exec touches the
+    /// pod; untouched, nothing changed in the store and no timer is due,
+    /// so the pass would not look at the pod and the container would show
+    /// Running until some later write (the gap docs/sandbox.md noted).
+    #[test]
+    fn an_exec_that_kills_a_process_is_reported_at_the_next_pass() {
+        let store = Arc::new(Store::new(100));
+        ensure_system_namespaces(&store);
+        store
+            .create(NODES, "", json!({"metadata": {"name": "n1"}}))
+            .expect("node");
+        store
+            .create(
+                PODS,
+                "default",
+                json!({"metadata": {"name": "p"}, "spec": {"nodeName": "n1",
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "app", "image": "busybox:1.36",
+                        "command": ["sleep", "3600"]}]}}),
+            )
+            .expect("pod");
+        let runtime = Arc::new(Runtime::new(crate::runtime::ImageCatalog::default()));
+        let mut ctrl = Controllers::with_runtime(store.clone(), 33, runtime.clone());
+        ctrl.settle(true);
+        let state = || {
+            let pod = store.get(PODS, "default", "p").expect("pod").parse();
+            pod["status"]["containerStatuses"][0]["state"]
+                .as_object()
+                .and_then(|s| s.keys().next().cloned())
+                .unwrap_or_default()
+        };
+        assert_eq!(state(), "running");
+        let uid = store
+            .get(PODS, "default", "p")
+            .expect("pod")
+            .summary
+            .uid
+            .clone();
+        runtime.with_pod(&uid, |p| {
+            let argv: Vec<String> = ["kill", "1"].map(String::from).to_vec();
+            let mut side = p
+                .exec_in("c/app", &argv, Instant::now())
+                .expect("a running container")
+                .expect("kill is a builtin");
+            p.advance_side(&mut side, Instant::now());
+        });
+        assert!(!ctrl.pass(false), "nothing asked for a pass yet");
+        assert_eq!(state(), "running");
+        runtime.touch(&uid);
+        assert!(ctrl.due());
+        ctrl.pass(false);
+        assert_eq!(state(), "terminated");
+        assert!(!runtime.has_touched(), "a touch is consumed by the pass");
     }
 }

@@ -239,6 +239,10 @@ pub struct Runtime {
     /// Peak RSS (KiB) of host children that exited, by pod uid and
     /// container name, for `SandboxHandle::host_peak_rss`.
     pub peaks: Mutex<HashMap<(String, String), i64>>,
+    /// Pods whose processes changed outside the kubelet's own syncs (an
+    /// exec'd `pkill` or `tc`): the kubelet syncs them on its next pass,
+    /// as PLEG's relist notices a container that died.
+    touched: Mutex<HashSet<String>>,
 }
 
 impl Runtime {
@@ -248,7 +252,35 @@ impl Runtime {
             pods: Mutex::new(HashMap::new()),
             access: std::sync::OnceLock::new(),
             peaks: Mutex::new(HashMap::new()),
+            touched: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// Asks the kubelet to sync `uid` on its next pass.
+    pub fn touch(&self, uid: &str) {
+        self.touched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(uid.to_string());
+    }
+
+    /// Whether any pod awaits a sync asked for by [`Runtime::touch`].
+    pub fn has_touched(&self) -> bool {
+        !self
+            .touched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_empty()
+    }
+
+    /// The pods touched since the last call.
+    pub fn take_touched(&self) -> HashSet<String> {
+        std::mem::take(
+            &mut *self
+                .touched
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 
     /// Runs `f` on the pod's runtime (created empty on first use).
