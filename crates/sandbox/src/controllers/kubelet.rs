@@ -247,6 +247,22 @@ impl Kubelet {
         changed
     }
 
+    /// The nodes whose kubelet is stopped on its host, after running their
+    /// timers due by `now`; asks for a pass when the next timer is due.
+    pub fn stopped_on_host(&self, ctx: &Ctx, nodes: &[Arc<Obj>], now: Instant) -> HashSet<String> {
+        let mut out = HashSet::new();
+        for n in nodes {
+            let (stopped, next) = self.runtime.kubelet_stopped(&n.summary.name, now);
+            if stopped {
+                out.insert(n.summary.name.clone());
+            }
+            if let Some(t) = next {
+                ctx.wake_at(t);
+            }
+        }
+        out
+    }
+
     /// SIGTERM to a terminating pod's host processes.
     pub fn terminate_host(&self, uid: &str) {
         self.runtime.with_pod(uid, |p| p.terminate_host());
@@ -266,6 +282,7 @@ impl Kubelet {
             return (false, None);
         };
         let uid = meta::uid(pod).to_string();
+        self.runtime.attach(&uid, node);
         let now = Instant::now();
         let delay = if ctx.warm {
             Duration::ZERO
@@ -288,6 +305,12 @@ impl Kubelet {
             self.ensure(ctx, pod, c, kind, now, &mut events);
         }
         self.runtime.with_pod(&uid, |p| p.advance(now));
+        if self.runtime.kubelet_stopped(node, now).0 {
+            // A process of this pod stopped the kubelet (`systemctl stop
+            // kubelet` on the host): a stopped kubelet reports nothing, so
+            // the pod keeps its last status until the kubelet is back.
+            return (false, None);
+        }
         let mut statuses = Vec::new();
         let mut all_ready = !containers.is_empty();
         let mut any_running = false;

@@ -248,12 +248,20 @@ impl Controllers {
             changed |= self.kubelet.sync_node(&self.ctx, n.value());
         }
         let (pods, _) = store.list(PODS, None);
-        changed |= self.node_lifecycle.reconcile(&self.ctx, &nodes, &pods);
+        // Kubelets stopped on their host (`systemctl stop kubelet`), after
+        // the hosts' timers due now have run.
+        let stopped = self.kubelet.stopped_on_host(&self.ctx, &nodes, now);
+        changed |= self
+            .node_lifecycle
+            .reconcile(&self.ctx, &nodes, &pods, &stopped);
         // A stopped kubelet syncs nothing: its pods keep the status the
         // lifecycle controller gave them and never finish terminating.
         let silent: HashSet<&str> = nodes
             .iter()
-            .filter(|n| node_lifecycle::kubelet_state(n.value()) == Some("stopped"))
+            .filter(|n| {
+                node_lifecycle::kubelet_state(n.value(), stopped.contains(&n.summary.name))
+                    == Some("stopped")
+            })
             .map(|n| n.summary.name.as_str())
             .collect();
         let running: Vec<Arc<Obj>> = pods
