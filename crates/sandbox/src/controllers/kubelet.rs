@@ -308,7 +308,9 @@ impl Kubelet {
         if self.runtime.kubelet_stopped(node, now).0 {
             // A process of this pod stopped the kubelet (`systemctl stop
             // kubelet` on the host): a stopped kubelet reports nothing, so
-            // the pod keeps its last status until the kubelet is back.
+            // the pod keeps its last status until the kubelet is back. The
+            // node lifecycle controller must see it go silent: another pass.
+            ctx.wake_at(now);
             return (false, None);
         }
         let mut statuses = Vec::new();
