@@ -143,7 +143,9 @@ async fn a_baseline_helper_namespace_is_refused_before_any_write() {
         "{err}"
     );
     assert!(c.marked().await.is_empty(), "nothing marked");
-    let pods = c.kubectl(&["get", "pods", "-n", "shop", "-o", "name"]).await;
+    let pods = c
+        .kubectl(&["get", "pods", "-n", "shop", "-o", "name"])
+        .await;
     assert!(!pods.contains("gameday-"), "no helper pod: {pods}");
     assert_eq!(ready(&c, "node-3").await, "True");
 }

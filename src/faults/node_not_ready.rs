@@ -424,3 +424,82 @@ impl FaultKind for NodeNotReady {
         revert(kube, marked).boxed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::sandbox::runtime::{Identity, ImageCatalog, Runtime};
+
+    /// The helper's exact command, acted out by the sandbox's runtime in a
+    /// pod on `node-1` with the default node image; the container's exit
+    /// and whether the node's kubelet is stopped.
+    fn run_helper(privileged: bool, host_pid: bool, now: Instant) -> (Option<i32>, Runtime) {
+        let image = ImageCatalog::builtin()
+            .lookup(
+                &crate::config::Config::default()
+                    .helper_images
+                    .node
+                    .reference(),
+            )
+            .cloned()
+            .expect("the default node image is in the sandbox's catalog");
+        let who = Identity {
+            uid: 0,
+            image,
+            net_admin: privileged,
+            privileged,
+            host_pid,
+            on_host: false,
+        };
+        let rt = Runtime::new(ImageCatalog::builtin());
+        rt.attach("uid", "node-1");
+        rt.with_pod("uid", |p| {
+            p.start(
+                "c/x",
+                &command("gameday-down-1-0", 30),
+                who,
+                "c/x".into(),
+                now,
+            )
+        })
+        .expect("the node image has nsenter");
+        let exit = rt.with_pod("uid", |p| p.procs["c/x"].exec.exit);
+        (exit, rt)
+    }
+
+    #[test]
+    fn the_helper_stops_the_kubelet_only_after_scheduling_its_restart() {
+        let now = Instant::now();
+        let (exit, rt) = run_helper(true, true, now);
+        assert_eq!(exit, Some(0));
+        assert_eq!(
+            rt.kubelet_stopped("node-1", now + Duration::from_secs(29)),
+            (true, Some(now + Duration::from_secs(30)))
+        );
+        assert_eq!(
+            rt.kubelet_stopped("node-1", now + Duration::from_secs(30)),
+            (false, None)
+        );
+        // Without hostPID and privileged, nsenter is refused: the kubelet
+        // runs on and the container exits 1 (a failed injection).
+        for (privileged, host_pid) in [(false, true), (true, false), (false, false)] {
+            let (exit, rt) = run_helper(privileged, host_pid, now);
+            assert_ne!(exit, Some(0), "privileged {privileged}, hostPID {host_pid}");
+            assert_eq!(rt.kubelet_stopped("node-1", now), (false, None));
+        }
+    }
+
+    #[test]
+    fn a_failed_helper_is_told_from_its_status() {
+        let exited = json!({"status": {"containerStatuses": [{"state": {"terminated": {"exitCode": 1, "reason": "Error"}}}]}});
+        assert!(helper_failed(&exited).is_some_and(|m| m.contains("exited 1")));
+        let pull = json!({"status": {"containerStatuses": [{"state": {"waiting": {"reason": "ErrImagePull"}}}]}});
+        assert!(helper_failed(&pull).is_some());
+        let done =
+            json!({"status": {"containerStatuses": [{"state": {"terminated": {"exitCode": 0}}}]}});
+        assert_eq!(helper_failed(&done), None);
+        assert_eq!(helper_failed(&json!({})), None);
+    }
+}
