@@ -104,6 +104,26 @@ async fn a_sigkilled_run_leaves_a_node_that_comes_back_by_itself_and_recover_rem
         stopped.elapsed()
     );
     assert_eq!(c.marked().await, helpers, "nothing but the timer acted");
+    // The kubelet back reports its pods afresh: the lifecycle controller's
+    // NotReady goes (20 s is within their 30 s scaled toleration).
+    let on_node = || async {
+        c.kubectl(&[
+            "get", "pods", "-n", "shop", "--field-selector", "spec.nodeName=node-3",
+            "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type==\"Ready\")].status} {end}",
+        ])
+        .await
+    };
+    assert!(
+        c.eventually(Duration::from_secs(10), || async {
+            let pods = on_node().await;
+            pods.split_whitespace()
+                .filter(|p| !p.starts_with("gameday-"))
+                .all(|p| p.ends_with("=True"))
+        })
+        .await,
+        "pods on node-3 not Ready again: {}",
+        on_node().await
+    );
 
     let (code, stdout, err) = c
         .run_as(&sa, &["recover", "--namespace", "shop", "--nodes"])

@@ -127,6 +127,9 @@ pub struct Controllers {
     /// When a controller asked to look again ([`Ctx::wake_at`]).
     controller_next: Option<Instant>,
     node_lifecycle: node_lifecycle::NodeLifecycle,
+    /// Nodes whose kubelet was silent at the previous pass: when one comes
+    /// back it resyncs every pod of its node, as a restarted kubelet does.
+    silent: HashSet<String>,
     jobs: job::JobController,
     cronjobs: cronjob::CronJobController,
     /// Test hook: runs after a pass's last read, standing in for a client
@@ -171,6 +174,7 @@ impl Controllers {
             termination_next: None,
             controller_next: None,
             node_lifecycle: node_lifecycle::NodeLifecycle::default(),
+            silent: HashSet::new(),
             jobs: job::JobController::default(),
             cronjobs: cronjob::CronJobController::default(),
             #[cfg(test)]
@@ -283,9 +287,18 @@ impl Controllers {
             .filter(|(_, t)| **t <= now)
             .map(|(u, _)| u.clone())
             .collect();
+        // A kubelet back from silence reports its pods afresh (the node
+        // lifecycle controller marked them NotReady meanwhile).
+        let back: HashSet<&str> = self
+            .silent
+            .iter()
+            .map(String::as_str)
+            .filter(|n| !silent.contains(n))
+            .collect();
         for p in &pods {
             let uid = p.summary.uid.as_str();
-            if p.rv > since || due.contains(uid) || self.ctx.warm {
+            let resync = back.contains(p.summary.node_name.as_str());
+            if p.rv > since || due.contains(uid) || self.ctx.warm || resync {
                 let (c, next) = self.kubelet.sync_pod(&self.ctx, &p.parse());
                 changed |= c;
                 match next {
@@ -298,6 +311,7 @@ impl Controllers {
                 }
             }
         }
+        self.silent = silent.iter().map(|n| n.to_string()).collect();
         let (c, next) = self.termination.reconcile(&self.ctx, &pods);
         changed |= c;
         for uid in std::mem::take(&mut self.termination.fresh) {
