@@ -263,6 +263,18 @@ impl Kubelet {
         out
     }
 
+    /// Whether a process of the pod being synced stopped this kubelet
+    /// (`systemctl stop kubelet` on the host): a stopped kubelet reports
+    /// nothing, and the lifecycle controller must see it silent, so it
+    /// asks for another pass.
+    fn stopped_by_its_pod(&self, ctx: &Ctx, node: &str, now: Instant) -> bool {
+        let stopped = self.runtime.kubelet_stopped(node, now).0;
+        if stopped {
+            ctx.wake_at(now);
+        }
+        stopped
+    }
+
     /// SIGTERM to a terminating pod's host processes.
     pub fn terminate_host(&self, uid: &str) {
         self.runtime.with_pod(uid, |p| p.terminate_host());
@@ -305,12 +317,7 @@ impl Kubelet {
             self.ensure(ctx, pod, c, kind, now, &mut events);
         }
         self.runtime.with_pod(&uid, |p| p.advance(now));
-        if self.runtime.kubelet_stopped(node, now).0 {
-            // A process of this pod stopped the kubelet (`systemctl stop
-            // kubelet` on the host): a stopped kubelet reports nothing, so
-            // the pod keeps its last status until the kubelet is back. The
-            // node lifecycle controller must see it go silent: another pass.
-            ctx.wake_at(now);
+        if self.stopped_by_its_pod(ctx, node, now) {
             return (false, None);
         }
         let mut statuses = Vec::new();

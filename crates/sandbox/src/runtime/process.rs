@@ -626,12 +626,16 @@ impl Exec {
         now: Instant,
         env: &mut Env<'_>,
     ) -> Step {
+        let refused = |e: NsEnterError| Step::Done {
+            status: 1,
+            out: e.to_string(),
+        };
         let ns = match NsEnter::parse(args) {
             Ok(ns) => ns,
-            Err(out) => return Step::Done { status: 1, out },
+            Err(e) => return refused(e),
         };
-        if let Err(out) = ns.permitted(who) {
-            return Step::Done { status: 1, out };
+        if let Err(e) = ns.permitted(who) {
+            return refused(e);
         }
         let mut inner = who.clone();
         if ns.mount && who.host_pid {
@@ -748,8 +752,25 @@ const NS_ORDER: &[(&str, char, &str)] = &[
     ("user", 'U', "ns/user"),
 ];
 
+/// Why nsenter exits 1, in util-linux's words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum NsEnterError {
+    #[error("nsenter: unrecognized option '--{0}'")]
+    LongOption(String),
+    #[error("nsenter: invalid option -- '{0}'")]
+    ShortOption(char),
+    #[error("nsenter: neither filename nor target pid supplied for {0}")]
+    NoTarget(&'static str),
+    #[error("nsenter: cannot open /proc/{0}/ns/{1}: No such file or directory")]
+    NoProcess(String, String),
+    #[error("nsenter: cannot open /proc/1/{0}: Permission denied")]
+    Denied(&'static str),
+    #[error("nsenter: reassociate to namespace '{0}' failed: Operation not permitted")]
+    NotPermitted(&'static str),
+}
+
 impl NsEnter {
-    fn parse(args: &[String]) -> Result<NsEnter, String> {
+    fn parse(args: &[String]) -> Result<NsEnter, NsEnterError> {
         let mut want: Vec<char> = Vec::new();
         let mut out = NsEnter::default();
         let mut it = args.iter().enumerate();
@@ -768,7 +789,7 @@ impl NsEnter {
                     "all" => want.extend(NS_ORDER.iter().map(|n| n.1)),
                     k => match NS_ORDER.iter().find(|n| n.0 == k) {
                         Some(n) => want.push(n.1),
-                        None => return Err(format!("nsenter: unrecognized option '--{k}'")),
+                        None => return Err(NsEnterError::LongOption(k.to_string())),
                     },
                 }
                 continue;
@@ -790,7 +811,7 @@ impl NsEnter {
                     }
                     'a' => want.extend(NS_ORDER.iter().map(|n| n.1)),
                     c if NS_ORDER.iter().any(|n| n.1 == c) => want.push(c),
-                    c => return Err(format!("nsenter: invalid option -- '{c}'")),
+                    c => return Err(NsEnterError::ShortOption(c)),
                 }
             }
         }
@@ -810,28 +831,24 @@ impl NsEnter {
     /// its own namespaces is refused for lack of CAP_SYS_ADMIN
     /// ("reassociate to namespace 'ns/ipc' failed: Operation not
     /// permitted", util-linux/util-linux#1006).
-    fn permitted(&self, who: &Identity) -> Result<(), String> {
-        let Some(first) = self.namespaces.first() else {
+    fn permitted(&self, who: &Identity) -> Result<(), NsEnterError> {
+        let Some(first) = self.namespaces.first().copied() else {
             return Ok(());
         };
         let Some(target) = &self.target else {
-            return Err(format!(
-                "nsenter: neither filename nor target pid supplied for {first}"
-            ));
+            return Err(NsEnterError::NoTarget(first));
         };
         if target != "1" {
-            return Err(format!(
-                "nsenter: cannot open /proc/{target}/ns/{}: No such file or directory",
-                first.trim_start_matches("ns/")
-            ));
+            let ns = first.trim_start_matches("ns/").to_string();
+            return Err(NsEnterError::NoProcess(target.clone(), ns));
         }
         if who.privileged && who.uid == 0 {
             return Ok(());
         }
         Err(if who.host_pid {
-            format!("nsenter: cannot open /proc/1/{first}: Permission denied")
+            NsEnterError::Denied(first)
         } else {
-            format!("nsenter: reassociate to namespace '{first}' failed: Operation not permitted")
+            NsEnterError::NotPermitted(first)
         })
     }
 }
