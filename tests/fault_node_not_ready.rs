@@ -14,6 +14,11 @@ use std::time::{Duration, Instant};
 use faults_support::{Cluster, journal_events, shop_world};
 use gameday::sandbox::SandboxOptions;
 
+unsafe extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
 /// A shop at ten times a cluster's speed.
 async fn fast_shop(world: Vec<serde_json::Value>) -> Cluster {
     Cluster::start_opts(SandboxOptions {
@@ -136,6 +141,50 @@ async fn a_sigkilled_run_leaves_a_node_that_comes_back_by_itself_and_recover_rem
         .kubectl(&["get", "pods", "-n", "shop", "-o", "name"])
         .await;
     assert!(!pods.contains("gameday-down-"), "helper pod left: {pods}");
+}
+
+/// A run stopped (SIGINT) long before the host timer cannot end the fault:
+/// it exits 5, saying when the node comes back by itself, and the helper
+/// pod keeps its marks for `gameday recover`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_early_stop_exits_5_and_says_when_the_node_comes_back_by_itself() {
+    let c = fast_shop(shop_world()).await;
+    let fault = FAULT.replace("duration: 20s", "duration: 3m");
+    let sc = c.write_scenario("down.yaml", "node-down", &fault, "");
+    let out = c.path("run");
+    let child = c
+        .gameday(&[
+            "run",
+            sc.to_str().unwrap(),
+            "--ci",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(std::fs::File::create(c.path("stdout")).unwrap())
+        .stderr(std::fs::File::create(c.path("stderr")).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while injected(&out).is_none() {
+        assert!(Instant::now() < deadline, "never injected");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // SAFETY: a signal to our own child process.
+    assert_eq!(unsafe { libc_kill(child.id().unwrap() as i32, 2) }, 0);
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("the run ends")
+        .unwrap()
+        .status;
+    let text = std::fs::read_to_string(c.path("stdout")).unwrap_or_default()
+        + &std::fs::read_to_string(c.path("stderr")).unwrap_or_default();
+    assert_eq!(status.code(), Some(5), "{text}");
+    assert!(
+        text.contains("host timer restarts the kubelet at") && text.contains("cannot end earlier"),
+        "{text}"
+    );
+    assert_eq!(c.marked().await.len(), 1, "the helper keeps its marks");
+    assert_ne!(ready(&c, "node-3").await, "True");
 }
 
 /// Pod Security `baseline` forbids hostPID and privileged containers: the
