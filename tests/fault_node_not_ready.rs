@@ -46,6 +46,12 @@ fn injected(dir: &Path) -> Option<serde_json::Value> {
         .map(|e| serde_json::Value::Object(e.data))
 }
 
+/// `run SCENARIO --ci --out DIR`.
+fn run_args<'a>(sc: &'a Path, out: &'a Path) -> [&'a str; 5] {
+    let s = |p: &'a Path| p.to_str().unwrap_or_default();
+    ["run", s(sc), "--ci", "--out", s(out)]
+}
+
 const FAULT: &str = "    - {name: down, type: nodeNotReady, duration: 20s, selector: {nodeLabels: {pool: green}}, mode: {count: 1}}";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,16 +61,7 @@ async fn a_sigkilled_run_leaves_a_node_that_comes_back_by_itself_and_recover_rem
     let sa = c.bound_to_printed_rbac(&sc, |_| {}).await;
     let out = c.path("run");
     let mut child = c
-        .gameday_with(
-            &sa,
-            &[
-                "run",
-                sc.to_str().unwrap(),
-                "--ci",
-                "--out",
-                out.to_str().unwrap(),
-            ],
-        )
+        .gameday_with(&sa, &run_args(&sc, &out))
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(c.path("stderr")).unwrap())
         .spawn()
@@ -153,13 +150,7 @@ async fn an_early_stop_exits_5_and_says_when_the_node_comes_back_by_itself() {
     let sc = c.write_scenario("down.yaml", "node-down", &fault, "");
     let out = c.path("run");
     let child = c
-        .gameday(&[
-            "run",
-            sc.to_str().unwrap(),
-            "--ci",
-            "--out",
-            out.to_str().unwrap(),
-        ])
+        .gameday(&run_args(&sc, &out))
         .stdout(std::fs::File::create(c.path("stdout")).unwrap())
         .stderr(std::fs::File::create(c.path("stderr")).unwrap())
         .spawn()
@@ -197,15 +188,7 @@ async fn a_baseline_helper_namespace_is_refused_before_any_write() {
     let c = fast_shop(world).await;
     let sc = c.write_scenario("down.yaml", "node-down", FAULT, "");
     let out = c.path("run");
-    let (code, stdout, err) = c
-        .run(&[
-            "run",
-            sc.to_str().unwrap(),
-            "--ci",
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .await;
+    let (code, stdout, err) = c.run(&run_args(&sc, &out)).await;
     assert_ne!(code, 0, "{stdout}");
     assert!(
         err.contains("dryRun=All") && err.contains("hostPID") && err.contains("privileged"),
