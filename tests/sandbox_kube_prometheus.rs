@@ -666,3 +666,123 @@ async fn a_silent_kubelet_makes_its_node_unreachable_and_the_node_alerts_fire() 
     drop(stack);
     sandbox.shutdown().await;
 }
+
+/// The `nodeNotReady` fault (issue 19): `gameday run` stops node-green-1's
+/// kubelet from its helper pod; KubeNodeNotReady and then
+/// KubeNodeUnreachable fire, the node's pods are evicted after their
+/// (scaled) 300 s toleration, the host timer brings the kubelet back, the
+/// revert confirms the node Ready, and the alerts resolve. Time scale 10:
+/// grace period 5 s, toleration 30 s; the fault holds 50 s of wall clock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_not_ready_fault_fires_the_node_alerts_evicts_and_reverts_on_evidence() {
+    let (sandbox, stack, k) = start(10.0).await;
+    let mut watch = Watch::new(&stack);
+    let node = "node-green-1";
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("down.yaml");
+    std::fs::write(
+        &scenario,
+        r#"apiVersion: gameday/v1
+kind: Scenario
+metadata: {name: green-down}
+spec:
+  hypothesis: The shop carries on while the green node is down.
+  target: {contexts: ["gameday-sandbox*"], namespaces: [shop]}
+  blastRadius: {maxTargets: 1, maxDuration: 5m}
+  steadyState:
+    interval: 1s
+    recoverWithin: 30s
+    probes:
+      - name: checkout-declared
+        kubernetes: {kind: Deployment, namespace: shop, name: checkout, field: replicas}
+        expect: ">= 0"
+  faults:
+    - {name: down, type: nodeNotReady, duration: 50s, selector: {nodeLabels: {pool: green}}, mode: {count: 1}}
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("run");
+    let mut run = tokio::process::Command::new(env!("CARGO_BIN_EXE_gameday"))
+        .args(["run", scenario.to_str().unwrap(), "--ci", "--out"])
+        .arg(&out)
+        .arg("--kubeconfig")
+        .arg(&k.kubeconfig)
+        .args(["--context", "gameday-sandbox"])
+        .env_remove("GAMEDAY_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let long = Duration::from_secs(60);
+    watch.firing("KubeNodeNotReady", "node", node, long).await;
+    watch
+        .firing("KubeNodeUnreachable", "node", node, long)
+        .await;
+    // The shop's pods on the node are evicted after their toleration
+    // (marked for deletion, Terminating while the kubelet is down); the
+    // helper pod tolerates everything and stays.
+    let deadline = Instant::now() + Duration::from_secs(45);
+    loop {
+        let pods = k.ok(&[
+            "get", "pods", "-n", "shop", "--field-selector", &format!("spec.nodeName={node}"),
+            "-o", "jsonpath={range .items[*]}{.metadata.name} {.metadata.deletionTimestamp}{\"\\n\"}{end}",
+        ]);
+        let shop: Vec<&str> = pods
+            .lines()
+            .filter(|l| !l.starts_with("gameday-"))
+            .collect();
+        if !shop.is_empty()
+            && shop
+                .iter()
+                .all(|l| l.split(' ').nth(1).is_some_and(|t| !t.is_empty()))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pods not evicted from {node}: {pods}"
+        );
+        watch.poll().await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let status = tokio::time::timeout(Duration::from_secs(120), run.wait())
+        .await
+        .expect("the run ends")
+        .unwrap();
+    let journal = gameday::engine::Journal::read(&out.join("journal.jsonl")).unwrap();
+    let event = |name: &str| {
+        journal
+            .iter()
+            .find(|e| e.event == name)
+            .map(|e| Value::Object(e.data.clone()))
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "{}\n{journal:#?}",
+        std::fs::read_to_string(dir.path().join("stderr")).unwrap_or_default()
+    );
+    assert_eq!(event("fault.injected")["injected"], 1, "{journal:#?}");
+    assert_eq!(event("revert.confirmed")["clean"], true, "{journal:#?}");
+    let ready = k.ok(&[
+        "get",
+        "node",
+        node,
+        "-o",
+        "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+    ]);
+    assert_eq!(ready, "True");
+    let left = k.ok(&["get", "pods", "-n", "shop", "-o", "name"]);
+    assert!(!left.contains("gameday-"), "helper pod left: {left}");
+    watch
+        .resolved(
+            "after the kubelet came back",
+            |a| a["labels"]["node"] == node,
+            Duration::from_secs(60),
+        )
+        .await;
+    drop(stack);
+    sandbox.shutdown().await;
+}

@@ -61,6 +61,10 @@ pub struct HelperImages {
     /// Stops a stress process: needs `pkill`, which the stress image lacks.
     #[serde(default = "default_revert")]
     pub revert: HelperImage,
+    /// Enters the node's namespaces to stop its kubelet (nodeNotReady):
+    /// needs `nsenter`.
+    #[serde(default = "default_node")]
+    pub node: HelperImage,
 }
 
 impl Default for HelperImages {
@@ -69,6 +73,7 @@ impl Default for HelperImages {
             stress: default_stress(),
             network: default_network(),
             revert: default_revert(),
+            node: default_node(),
         }
     }
 }
@@ -97,6 +102,12 @@ fn default_revert() -> HelperImage {
         "busybox:1.36",
         &["sh", "pkill", "pgrep", "timeout", "sleep", "grep"],
     )
+}
+
+/// debian:bookworm-slim: dash (sh) and util-linux (nsenter), both
+/// Essential in Debian, so present in the slim image too.
+fn default_node() -> HelperImage {
+    HelperImage::new("debian:bookworm-slim", &["sh", "nsenter"])
 }
 
 #[cfg(test)]

@@ -223,7 +223,7 @@ pub enum Seen {
 /// Waiting reasons after which a container is not running the command:
 /// the image does not pull, the kubelet refuses the configuration, or the
 /// runtime cannot start it.
-const FAILED_WAITING: &[&str] = &[
+pub const FAILED_WAITING: &[&str] = &[
     "ErrImagePull",
     "ImagePullBackOff",
     "InvalidImageName",

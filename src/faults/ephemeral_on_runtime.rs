@@ -17,6 +17,9 @@ fn who(image: &str, net_admin: bool) -> Identity {
         uid: spec.user,
         image: spec,
         net_admin,
+        privileged: false,
+        host_pid: false,
+        on_host: false,
     }
 }
 

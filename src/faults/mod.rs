@@ -35,6 +35,7 @@ mod network_delay;
 mod network_partition;
 mod node_cordon;
 mod node_drain;
+mod node_not_ready;
 mod node_taint;
 mod packet_loss;
 mod pod_evict;
@@ -53,6 +54,7 @@ pub static FAULTS: &[Entry] = &[
     node_cordon::FAULT,
     node_drain::FAULT,
     node_taint::FAULT,
+    node_not_ready::FAULT,
     bad_rollout::FAULT,
     cpu_stress::FAULT,
     memory_stress::FAULT,

@@ -247,6 +247,34 @@ impl Kubelet {
         changed
     }
 
+    /// The nodes whose kubelet is stopped on its host, after running their
+    /// timers due by `now`; asks for a pass when the next timer is due.
+    pub fn stopped_on_host(&self, ctx: &Ctx, nodes: &[Arc<Obj>], now: Instant) -> HashSet<String> {
+        let mut out = HashSet::new();
+        for n in nodes {
+            let (stopped, next) = self.runtime.kubelet_stopped(&n.summary.name, now);
+            if stopped {
+                out.insert(n.summary.name.clone());
+            }
+            if let Some(t) = next {
+                ctx.wake_at(t);
+            }
+        }
+        out
+    }
+
+    /// Whether a process of the pod being synced stopped this kubelet
+    /// (`systemctl stop kubelet` on the host): a stopped kubelet reports
+    /// nothing, and the lifecycle controller must see it silent, so it
+    /// asks for another pass.
+    fn stopped_by_its_pod(&self, ctx: &Ctx, node: &str, now: Instant) -> bool {
+        let stopped = self.runtime.kubelet_stopped(node, now).0;
+        if stopped {
+            ctx.wake_at(now);
+        }
+        stopped
+    }
+
     /// SIGTERM to a terminating pod's host processes.
     pub fn terminate_host(&self, uid: &str) {
         self.runtime.with_pod(uid, |p| p.terminate_host());
@@ -266,6 +294,7 @@ impl Kubelet {
             return (false, None);
         };
         let uid = meta::uid(pod).to_string();
+        self.runtime.attach(&uid, node);
         let now = Instant::now();
         let delay = if ctx.warm {
             Duration::ZERO
@@ -288,6 +317,9 @@ impl Kubelet {
             self.ensure(ctx, pod, c, kind, now, &mut events);
         }
         self.runtime.with_pod(&uid, |p| p.advance(now));
+        if self.stopped_by_its_pod(ctx, node, now) {
+            return (false, None);
+        }
         let mut statuses = Vec::new();
         let mut all_ready = !containers.is_empty();
         let mut any_running = false;

@@ -127,6 +127,9 @@ pub struct Controllers {
     /// When a controller asked to look again ([`Ctx::wake_at`]).
     controller_next: Option<Instant>,
     node_lifecycle: node_lifecycle::NodeLifecycle,
+    /// Nodes whose kubelet was silent at the previous pass: when one comes
+    /// back it resyncs every pod of its node, as a restarted kubelet does.
+    silent: HashSet<String>,
     jobs: job::JobController,
     cronjobs: cronjob::CronJobController,
     /// Test hook: runs after a pass's last read, standing in for a client
@@ -171,6 +174,7 @@ impl Controllers {
             termination_next: None,
             controller_next: None,
             node_lifecycle: node_lifecycle::NodeLifecycle::default(),
+            silent: HashSet::new(),
             jobs: job::JobController::default(),
             cronjobs: cronjob::CronJobController::default(),
             #[cfg(test)]
@@ -249,12 +253,20 @@ impl Controllers {
             changed |= self.kubelet.sync_node(&self.ctx, n.value());
         }
         let (pods, _) = store.list(PODS, None);
-        changed |= self.node_lifecycle.reconcile(&self.ctx, &nodes, &pods);
+        // Kubelets stopped on their host (`systemctl stop kubelet`), after
+        // the hosts' timers due now have run.
+        let stopped = self.kubelet.stopped_on_host(&self.ctx, &nodes, now);
+        changed |= self
+            .node_lifecycle
+            .reconcile(&self.ctx, &nodes, &pods, &stopped);
         // A stopped kubelet syncs nothing: its pods keep the status the
         // lifecycle controller gave them and never finish terminating.
         let silent: HashSet<&str> = nodes
             .iter()
-            .filter(|n| node_lifecycle::kubelet_state(n.value()) == Some("stopped"))
+            .filter(|n| {
+                node_lifecycle::kubelet_state(n.value(), stopped.contains(&n.summary.name))
+                    == Some("stopped")
+            })
             .map(|n| n.summary.name.as_str())
             .collect();
         let running: Vec<Arc<Obj>> = pods
@@ -278,9 +290,18 @@ impl Controllers {
             .map(|(u, _)| u.clone())
             .collect();
         due.extend(self.kubelet.runtime.take_touched());
+        // A kubelet back from silence reports its pods afresh (the node
+        // lifecycle controller marked them NotReady meanwhile).
+        let back: HashSet<&str> = self
+            .silent
+            .iter()
+            .map(String::as_str)
+            .filter(|n| !silent.contains(n))
+            .collect();
         for p in &pods {
             let uid = p.summary.uid.as_str();
-            if p.rv > since || due.contains(uid) || self.ctx.warm {
+            let resync = back.contains(p.summary.node_name.as_str());
+            if p.rv > since || due.contains(uid) || self.ctx.warm || resync {
                 let (c, next) = self.kubelet.sync_pod(&self.ctx, &p.parse());
                 changed |= c;
                 match next {
@@ -293,6 +314,7 @@ impl Controllers {
                 }
             }
         }
+        self.silent = silent.iter().map(|n| n.to_string()).collect();
         let (c, next) = self.termination.reconcile(&self.ctx, &pods);
         changed |= c;
         for uid in std::mem::take(&mut self.termination.fresh) {

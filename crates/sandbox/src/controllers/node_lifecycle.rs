@@ -4,12 +4,16 @@
 //! A real node goes NotReady when its kubelet reports Ready=False (container
 //! runtime or network plugin down) and Unknown when the kubelet stops
 //! posting status at all (kubelet or host down, node partitioned) for the
-//! node monitor grace period. The sandbox has no kubelet process to stop,
-//! so the node annotation [`KUBELET_KNOB`] says what its kubelet does:
-//! `not-ready` (it reports Ready=False) or `stopped` (it posts nothing and
-//! stops syncing its pods). It is a sandbox knob: on a real cluster the
-//! kubelet owns node status, and nothing in the Kubernetes API alone can
-//! stop it (docs/sandbox-world.md, "Node health").
+//! node monitor grace period. A kubelet stops the way it does on a real
+//! node: `systemctl stop kubelet` on the host, from a privileged hostPID
+//! pod that entered the host's namespaces ([`crate::runtime::systemd`];
+//! gameday's `nodeNotReady` fault). The node annotation [`KUBELET_KNOB`]
+//! also says what its kubelet does, for drills that want a node down with
+//! no pod to do it: `not-ready` (it reports Ready=False) or `stopped` (it
+//! posts nothing and stops syncing its pods). It is a sandbox knob: on a
+//! real cluster the kubelet owns node status, and nothing in the
+//! Kubernetes API alone can stop it (docs/sandbox-world.md, "Node
+//! health").
 //!
 //! What the controller then does, as upstream:
 //! - after the grace period without status, every condition becomes
@@ -28,7 +32,7 @@
 //! The grace period and toleration seconds are divided by the sandbox's
 //! time scale.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -53,8 +57,12 @@ fn grace_period(kube_minor: u32) -> Duration {
     Duration::from_secs(if kube_minor >= 32 { 50 } else { 40 })
 }
 
-/// What the kubelet of `node` does, from the knob.
-pub fn kubelet_state(node: &Value) -> Option<&str> {
+/// What the kubelet of `node` does: stopped on its host (`systemctl stop
+/// kubelet`, see [`crate::runtime::systemd`]), else as the knob says.
+pub fn kubelet_state(node: &Value, stopped_on_host: bool) -> Option<&str> {
+    if stopped_on_host {
+        return Some("stopped");
+    }
     meta::annotation(node, KUBELET_KNOB).filter(|s| *s == "stopped" || *s == "not-ready")
 }
 
@@ -66,13 +74,19 @@ pub struct NodeLifecycle {
 
 impl NodeLifecycle {
     /// One pass over the nodes; returns whether it wrote.
-    pub fn reconcile(&mut self, ctx: &Ctx, nodes: &[Arc<Obj>], pods: &[Arc<Obj>]) -> bool {
+    pub fn reconcile(
+        &mut self,
+        ctx: &Ctx,
+        nodes: &[Arc<Obj>],
+        pods: &[Arc<Obj>],
+        stopped_on_host: &HashSet<String>,
+    ) -> bool {
         let now = Instant::now();
         let mut changed = false;
         for n in nodes {
             let node = n.value();
             let name = meta::name(node).to_string();
-            let ready = match kubelet_state(node) {
+            let ready = match kubelet_state(node, stopped_on_host.contains(&name)) {
                 None => {
                     self.silent_since.remove(&name);
                     Some(("True", "KubeletReady", "kubelet is posting ready status"))

@@ -101,9 +101,11 @@ const BUSYBOX: &[&str] = &[
     "cat", "ls", "ps", "wget", "nc",
 ];
 /// debian:12 (the stress-ng image's base, see docs/safety.md): coreutils,
-/// dash, grep, util-linux — no procps, so no pkill/pgrep.
+/// dash, grep, util-linux (nsenter; Essential, so in every Debian image,
+/// slim ones included) — no procps, so no pkill/pgrep.
 const DEBIAN: &[&str] = &[
     "sh", "bash", "dash", "sleep", "timeout", "kill", "grep", "echo", "true", "false", "cat", "ls",
+    "nsenter",
 ];
 
 fn spec(name: &str, executables: &[&str], extra: &[&str], user: u32, entry: &[&str]) -> ImageSpec {

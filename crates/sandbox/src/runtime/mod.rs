@@ -11,14 +11,16 @@ pub mod effects;
 pub mod host;
 pub mod process;
 pub mod security;
+pub mod systemd;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 pub use catalog::{ImageCatalog, ImageSpec};
 pub use effects::{Netem, Netns, PodEffects};
 pub use process::{Env, Exec, Identity, Line, Load, NotFound, ProcInfo};
+pub use systemd::NodeHost;
 
 /// One container's processes and where they live.
 #[derive(Debug, Clone)]
@@ -33,12 +35,18 @@ pub struct Proc {
 
 /// What a step of a container's processes may touch (see [`Env`]), with
 /// no signals sent yet.
-fn env<'a>(netns: &'a mut Netns, next_pid: &'a mut u32, visible: &'a [ProcInfo]) -> Env<'a> {
+fn env<'a>(
+    netns: &'a mut Netns,
+    next_pid: &'a mut u32,
+    visible: &'a [ProcInfo],
+    host: Option<&'a Mutex<NodeHost>>,
+) -> Env<'a> {
     Env {
         netns,
         next_pid,
         visible,
         kills: Vec::new(),
+        host,
     }
 }
 
@@ -60,6 +68,8 @@ pub struct PodRuntime {
     next_pid: u32,
     /// By container key (`c/NAME`, `e/NAME`).
     pub procs: BTreeMap<String, Proc>,
+    /// The init system of the node the pod runs on.
+    pub host: Option<Arc<Mutex<NodeHost>>>,
 }
 
 impl PodRuntime {
@@ -73,7 +83,12 @@ impl PodRuntime {
         now: Instant,
     ) -> Result<(), NotFound> {
         let visible = self.visible(&pid_ns);
-        let mut env = env(&mut self.netns, &mut self.next_pid, &visible);
+        let mut env = env(
+            &mut self.netns,
+            &mut self.next_pid,
+            &visible,
+            self.host.as_deref(),
+        );
         let exec = Exec::start(argv, &who, now, &mut env)?;
         let kills = env.kills;
         self.procs.insert(
@@ -100,7 +115,12 @@ impl PodRuntime {
         let p = self.procs.get(key).filter(|p| p.exec.running())?;
         let (who, pid_ns) = (p.who.clone(), p.pid_ns.clone());
         let visible = self.visible(&pid_ns);
-        let mut env = env(&mut self.netns, &mut self.next_pid, &visible);
+        let mut env = env(
+            &mut self.netns,
+            &mut self.next_pid,
+            &visible,
+            self.host.as_deref(),
+        );
         let started = Exec::start(argv, &who, now, &mut env);
         let kills = env.kills;
         self.deliver(&pid_ns, kills, now);
@@ -111,7 +131,12 @@ impl PodRuntime {
     /// container's processes.
     pub fn advance_side(&mut self, side: &mut Side, now: Instant) {
         let visible = self.visible(&side.pid_ns);
-        let mut env = env(&mut self.netns, &mut self.next_pid, &visible);
+        let mut env = env(
+            &mut self.netns,
+            &mut self.next_pid,
+            &visible,
+            self.host.as_deref(),
+        );
         side.exec.advance(&side.who, now, &mut env);
         let kills = env.kills;
         self.deliver(&side.pid_ns, kills, now);
@@ -178,7 +203,12 @@ impl PodRuntime {
                 let Some(p) = self.procs.get_mut(&key) else {
                     continue;
                 };
-                let mut env = env(&mut self.netns, &mut self.next_pid, &visible);
+                let mut env = env(
+                    &mut self.netns,
+                    &mut self.next_pid,
+                    &visible,
+                    self.host.as_deref(),
+                );
                 p.exec.advance(&p.who, now, &mut env);
                 if !env.kills.is_empty() {
                     sent.push((ns, env.kills));
@@ -197,7 +227,12 @@ impl PodRuntime {
         for (pid, sig) in kills {
             for p in self.procs.values_mut().filter(|p| p.pid_ns == pid_ns) {
                 let visible = Vec::new();
-                let mut env = env(&mut self.netns, &mut self.next_pid, &visible);
+                let mut env = env(
+                    &mut self.netns,
+                    &mut self.next_pid,
+                    &visible,
+                    self.host.as_deref(),
+                );
                 if p.exec.signal(pid, sig, &p.who, now, &mut env) {
                     break;
                 }
@@ -243,6 +278,8 @@ pub struct Runtime {
     /// exec'd `pkill` or `tc`): the kubelet syncs them on its next pass,
     /// as PLEG's relist notices a container that died.
     touched: Mutex<HashSet<String>>,
+    /// Each node's init system ([`systemd`]), by node name.
+    hosts: Mutex<HashMap<String, Arc<Mutex<NodeHost>>>>,
 }
 
 impl Runtime {
@@ -253,6 +290,7 @@ impl Runtime {
             access: std::sync::OnceLock::new(),
             peaks: Mutex::new(HashMap::new()),
             touched: Mutex::new(HashSet::new()),
+            hosts: Mutex::new(HashMap::new()),
         }
     }
 
@@ -281,6 +319,47 @@ impl Runtime {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         )
+    }
+
+    /// The init system of `node` (created on first use, kubelet running).
+    pub fn node_host(&self, node: &str) -> Arc<Mutex<NodeHost>> {
+        self.hosts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(node.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// Puts the pod's sandbox on `node`, so its processes that enter the
+    /// host's namespaces reach that node's systemd.
+    pub fn attach(&self, uid: &str, node: &str) {
+        if self.with_pod(uid, |p| p.host.is_some()) {
+            return;
+        }
+        let host = self.node_host(node);
+        self.with_pod(uid, |p| {
+            p.host.get_or_insert(host);
+        });
+    }
+
+    /// Runs `node`'s timers due by `now`: whether its kubelet is stopped
+    /// then, and when its next timer is due.
+    pub fn kubelet_stopped(&self, node: &str, now: Instant) -> (bool, Option<Instant>) {
+        let host = self
+            .hosts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(node)
+            .cloned();
+        let Some(host) = host else {
+            return (false, None);
+        };
+        let mut h = host
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let next = h.fire_due(now);
+        (h.kubelet_stopped, next)
     }
 
     /// Runs `f` on the pod's runtime (created empty on first use).
@@ -359,5 +438,116 @@ impl Runtime {
             .get(uid)
             .and_then(|p| p.procs.get(key))
             .map(|p| p.exec.lines())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn who(privileged: bool, host_pid: bool) -> Identity {
+        let image = ImageCatalog::builtin()
+            .lookup("debian:bookworm-slim")
+            .cloned()
+            .expect("debian in the built-in catalog");
+        Identity {
+            uid: 0,
+            image,
+            net_admin: privileged,
+            privileged,
+            host_pid,
+            on_host: false,
+        }
+    }
+
+    const STOP: &str = "systemd-run --unit=gameday-kubelet-x --on-active=30 systemctl start kubelet && systemctl stop kubelet";
+
+    /// Runs the fault's command in a pod on a fresh node; the container's
+    /// exit, what it printed, and the node's init system after it.
+    fn run(
+        argv: &[&str],
+        w: Identity,
+        now: Instant,
+    ) -> (Option<i32>, String, Arc<Mutex<NodeHost>>) {
+        let rt = Runtime::new(ImageCatalog::builtin());
+        rt.attach("uid", "node-1");
+        let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+        rt.with_pod("uid", |p| p.start("c/x", &argv, w, "c/x".into(), now))
+            .expect("the image has nsenter");
+        let (exit, out) = rt.with_pod("uid", |p| {
+            let e = &p.procs["c/x"].exec;
+            let text: Vec<String> = e.lines().into_iter().map(|l| l.text).collect();
+            (e.exit, text.join("\n"))
+        });
+        (exit, out, rt.node_host("node-1"))
+    }
+
+    fn nsenter(script: &str) -> Vec<&str> {
+        vec![
+            "nsenter", "-t", "1", "-m", "-u", "-i", "-n", "-p", "--", "sh", "-c", script,
+        ]
+    }
+
+    #[test]
+    fn nsenter_needs_a_privileged_container_and_reaches_the_host_only_with_host_pid() {
+        let now = Instant::now();
+        // Not privileged, own pid namespace: setns on its own namespaces
+        // is refused (no CAP_SYS_ADMIN), ipc first as util-linux orders it.
+        let (exit, out, host) = run(&nsenter(STOP), who(false, false), now);
+        assert_eq!(exit, Some(1));
+        assert_eq!(
+            out,
+            "nsenter: reassociate to namespace 'ns/ipc' failed: Operation not permitted"
+        );
+        assert!(!host.lock().unwrap().kubelet_stopped);
+        // hostPID without privileged: the host init's ns files do not open.
+        let (exit, out, _) = run(&nsenter(STOP), who(false, true), now);
+        assert_eq!(exit, Some(1));
+        assert_eq!(
+            out,
+            "nsenter: cannot open /proc/1/ns/ipc: Permission denied"
+        );
+        // Privileged without hostPID: PID 1 is the container's own init, so
+        // the script runs in the container, which has no systemd.
+        let (exit, out, host) = run(&nsenter(STOP), who(true, false), now);
+        assert_eq!(exit, Some(127), "{out}");
+        assert!(out.contains("systemd-run: not found"), "{out}");
+        assert!(!host.lock().unwrap().kubelet_stopped);
+    }
+
+    #[test]
+    fn from_the_host_the_kubelet_stops_and_the_timer_starts_it_again() {
+        let now = Instant::now();
+        let (exit, out, host) = run(&nsenter(STOP), who(true, true), now);
+        assert_eq!(exit, Some(0), "{out}");
+        assert!(
+            out.contains("Running timer as unit: gameday-kubelet-x.timer"),
+            "{out}"
+        );
+        let mut h = host.lock().unwrap();
+        assert!(h.kubelet_stopped);
+        assert_eq!(
+            h.fire_due(now + Duration::from_secs(29)),
+            Some(now + Duration::from_secs(30))
+        );
+        assert!(h.kubelet_stopped);
+        h.fire_due(now + Duration::from_secs(30));
+        assert!(!h.kubelet_stopped);
+    }
+
+    #[test]
+    fn systemctl_outside_the_host_fails_as_in_a_container() {
+        let mut w = who(true, true);
+        w.image.executables.push("systemctl".into());
+        let (exit, out, host) = run(&["sh", "-c", "systemctl stop kubelet"], w, Instant::now());
+        assert_eq!(exit, Some(1));
+        assert!(
+            out.starts_with(
+                "System has not been booted with systemd as init system (PID 1). Can't operate."
+            ),
+            "{out}"
+        );
+        assert!(!host.lock().unwrap().kubelet_stopped);
     }
 }

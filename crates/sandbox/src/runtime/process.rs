@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use super::catalog::ImageSpec;
 use super::command::{self, Join, Pipeline, Script};
 use super::effects::{Netem, Netns};
+use super::systemd::NodeHost;
 
 pub const SIGKILL: i32 = 9;
 /// How often the kubelet looks whether a host image's process ended.
@@ -55,6 +56,9 @@ struct Frame {
     name: String,
     cmdline: String,
     body: Body,
+    /// Who runs this frame when not the container's identity: a shell
+    /// that nsenter started in the host's namespaces.
+    who: Option<Identity>,
 }
 
 /// A live process as `pkill`/`pgrep` see it.
@@ -74,6 +78,9 @@ pub struct Env<'a> {
     pub visible: &'a [ProcInfo],
     /// `(pid, signal)` sent by this container's processes this step.
     pub kills: Vec<(u32, i32)>,
+    /// The node's init system, reached by a process that entered the
+    /// host's namespaces (`nsenter -t 1 -m` from a hostPID privileged pod).
+    pub host: Option<&'a std::sync::Mutex<NodeHost>>,
 }
 
 impl Env<'_> {
@@ -92,6 +99,14 @@ pub struct Identity {
     /// running as root — a non-root process gets no effective capabilities
     /// from `capabilities.add` (containerd sets no ambient capabilities).
     pub net_admin: bool,
+    /// `securityContext.privileged` and running as root: every
+    /// capability, CAP_SYS_ADMIN (setns) included.
+    pub privileged: bool,
+    /// The pod's `hostPID`: PID 1 is the node's init, not the container's.
+    pub host_pid: bool,
+    /// The process runs in the host's mount namespace (it entered it with
+    /// nsenter): the node's executables and its systemd.
+    pub on_host: bool,
 }
 
 /// One line a process printed, and when.
@@ -314,7 +329,8 @@ impl Exec {
                     if !run {
                         continue;
                     }
-                    let step = self.pipeline(&pipeline, who, now, env);
+                    let here = self.frames.last().and_then(|f| f.who.clone());
+                    let step = self.pipeline(&pipeline, here.as_ref().unwrap_or(who), now, env);
                     match step {
                         Step::Done { status: s, out } => {
                             self.print(&out, now);
@@ -504,6 +520,7 @@ impl Exec {
                             next: 0,
                             status: 0,
                         },
+                        who: None,
                     });
                     Step::Blocked
                 }
@@ -540,6 +557,11 @@ impl Exec {
             ),
             "tc" => {
                 let (status, out) = tc(args, who, env.netns);
+                done(status, out)
+            }
+            "nsenter" => self.nsenter(args, stdin, who, now, env),
+            "systemctl" | "systemd-run" => {
+                let (status, out) = systemd(&name, args, who, now, env);
                 done(status, out)
             }
             "pkill" | "pgrep" => {
@@ -584,8 +606,64 @@ impl Exec {
                 load,
                 done,
             },
+            who: None,
         });
         Step::Blocked
+    }
+
+    /// util-linux `nsenter -t PID [-m -u -i -n -p ...] [--] CMD`: joins
+    /// PID's namespaces, then runs CMD there. setns(2) needs CAP_SYS_ADMIN,
+    /// which only a privileged container has; with `hostPID` PID 1 is the
+    /// node's init, and joining its mount namespace puts CMD on the host
+    /// (its executables, its systemd). Without `hostPID`, PID 1 is the
+    /// container's own init: a privileged nsenter joins the namespaces it
+    /// is already in.
+    fn nsenter(
+        &mut self,
+        args: &[String],
+        stdin: &str,
+        who: &Identity,
+        now: Instant,
+        env: &mut Env<'_>,
+    ) -> Step {
+        let refused = |e: NsEnterError| Step::Done {
+            status: 1,
+            out: e.to_string(),
+        };
+        let ns = match NsEnter::parse(args) {
+            Ok(ns) => ns,
+            Err(e) => return refused(e),
+        };
+        if let Err(e) = ns.permitted(who) {
+            return refused(e);
+        }
+        let mut inner = who.clone();
+        if ns.mount && who.host_pid {
+            inner.image = super::systemd::host_image();
+            inner.on_host = true;
+        }
+        let argv = if ns.argv.is_empty() {
+            vec!["sh".to_string()]
+        } else {
+            ns.argv
+        };
+        if !inner.image.has(&argv[0]) {
+            return Step::Done {
+                status: 127,
+                out: format!(
+                    "nsenter: failed to execute {}: No such file or directory",
+                    argv[0]
+                ),
+            };
+        }
+        let depth = self.frames.len();
+        let step = self.spawn(&argv, stdin, &inner, now, env);
+        if inner.on_host {
+            for f in self.frames.iter_mut().skip(depth) {
+                f.who = Some(inner.clone());
+            }
+        }
+        step
     }
 
     fn timeout(
@@ -640,6 +718,7 @@ impl Exec {
                 }),
                 timed_out: false,
             },
+            who: None,
         });
         match self.spawn(child, "", who, now, env) {
             Step::Done { status, out } => {
@@ -648,6 +727,156 @@ impl Exec {
             }
             Step::Blocked => Step::Blocked,
         }
+    }
+}
+
+/// What `nsenter` was asked: the target, the namespaces in the order
+/// util-linux joins them (its `namespace_files` table: cgroup, ipc, uts,
+/// net, pid, mnt, time, then user), and the command.
+#[derive(Debug, Default)]
+struct NsEnter {
+    target: Option<String>,
+    namespaces: Vec<&'static str>,
+    mount: bool,
+    argv: Vec<String>,
+}
+
+const NS_ORDER: &[(&str, char, &str)] = &[
+    ("cgroup", 'C', "ns/cgroup"),
+    ("ipc", 'i', "ns/ipc"),
+    ("uts", 'u', "ns/uts"),
+    ("net", 'n', "ns/net"),
+    ("pid", 'p', "ns/pid"),
+    ("mount", 'm', "ns/mnt"),
+    ("time", 'T', "ns/time"),
+    ("user", 'U', "ns/user"),
+];
+
+/// Why nsenter exits 1, in util-linux's words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum NsEnterError {
+    #[error("nsenter: unrecognized option '--{0}'")]
+    LongOption(String),
+    #[error("nsenter: invalid option -- '{0}'")]
+    ShortOption(char),
+    #[error("nsenter: neither filename nor target pid supplied for {0}")]
+    NoTarget(&'static str),
+    #[error("nsenter: cannot open /proc/{0}/ns/{1}: No such file or directory")]
+    NoProcess(String, String),
+    #[error("nsenter: cannot open /proc/1/{0}: Permission denied")]
+    Denied(&'static str),
+    #[error("nsenter: reassociate to namespace '{0}' failed: Operation not permitted")]
+    NotPermitted(&'static str),
+}
+
+impl NsEnter {
+    fn parse(args: &[String]) -> Result<NsEnter, NsEnterError> {
+        let mut want: Vec<char> = Vec::new();
+        let mut out = NsEnter::default();
+        let mut it = args.iter().enumerate();
+        while let Some((i, a)) = it.next() {
+            if a == "--" {
+                out.argv = args[i + 1..].to_vec();
+                break;
+            }
+            if let Some(long) = a.strip_prefix("--") {
+                let (key, inline) = match long.split_once('=') {
+                    Some((k, v)) => (k, Some(v.to_string())),
+                    None => (long, None),
+                };
+                match key {
+                    "target" => out.target = inline.or_else(|| it.next().map(|(_, v)| v.clone())),
+                    "all" => want.extend(NS_ORDER.iter().map(|n| n.1)),
+                    k => match NS_ORDER.iter().find(|n| n.0 == k) {
+                        Some(n) => want.push(n.1),
+                        None => return Err(NsEnterError::LongOption(k.to_string())),
+                    },
+                }
+                continue;
+            }
+            let Some(short) = a.strip_prefix('-').filter(|s| !s.is_empty()) else {
+                out.argv = args[i..].to_vec();
+                break;
+            };
+            for (j, c) in short.char_indices() {
+                match c {
+                    't' => {
+                        let rest = &short[j + 1..];
+                        out.target = if rest.is_empty() {
+                            it.next().map(|(_, v)| v.clone())
+                        } else {
+                            Some(rest.to_string())
+                        };
+                        break;
+                    }
+                    'a' => want.extend(NS_ORDER.iter().map(|n| n.1)),
+                    c if NS_ORDER.iter().any(|n| n.1 == c) => want.push(c),
+                    c => return Err(NsEnterError::ShortOption(c)),
+                }
+            }
+        }
+        out.namespaces = NS_ORDER
+            .iter()
+            .filter(|n| want.contains(&n.1))
+            .map(|n| n.2)
+            .collect();
+        out.mount = want.contains(&'m');
+        Ok(out)
+    }
+
+    /// The first namespace util-linux would fail on, with its message:
+    /// with `hostPID` an unprivileged container cannot even open the
+    /// host init's namespace files ("cannot open /proc/1/ns/ipc:
+    /// Permission denied", jpetazzo/nsenter#95); without it, setns(2) on
+    /// its own namespaces is refused for lack of CAP_SYS_ADMIN
+    /// ("reassociate to namespace 'ns/ipc' failed: Operation not
+    /// permitted", util-linux/util-linux#1006).
+    fn permitted(&self, who: &Identity) -> Result<(), NsEnterError> {
+        let Some(first) = self.namespaces.first().copied() else {
+            return Ok(());
+        };
+        let Some(target) = &self.target else {
+            return Err(NsEnterError::NoTarget(first));
+        };
+        if target != "1" {
+            let ns = first.trim_start_matches("ns/").to_string();
+            return Err(NsEnterError::NoProcess(target.clone(), ns));
+        }
+        if who.privileged && who.uid == 0 {
+            return Ok(());
+        }
+        Err(if who.host_pid {
+            NsEnterError::Denied(first)
+        } else {
+            NsEnterError::NotPermitted(first)
+        })
+    }
+}
+
+/// `systemctl` and `systemd-run`: they talk to the node's systemd, which a
+/// process reaches only from the host's namespaces. In a container's own
+/// namespaces PID 1 is not systemd, and both fail as they do there.
+fn systemd(
+    name: &str,
+    args: &[String],
+    who: &Identity,
+    now: Instant,
+    env: &Env<'_>,
+) -> (i32, String) {
+    let host = env.host.filter(|_| who.on_host);
+    let Some(host) = host else {
+        return (
+            1,
+            "System has not been booted with systemd as init system (PID 1). Can't operate.\nFailed to connect to bus: Host is down".into(),
+        );
+    };
+    let mut h = host
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if name == "systemctl" {
+        h.systemctl(args)
+    } else {
+        h.systemd_run(args, now)
     }
 }
 

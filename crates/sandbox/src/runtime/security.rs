@@ -68,6 +68,9 @@ pub fn identity(pod: &Value, c: &Value, image: &ImageSpec) -> Result<Identity, C
         image: image.clone(),
         uid,
         net_admin: uid == 0 && (privileged || added),
+        privileged: uid == 0 && privileged,
+        host_pid: pod["spec"]["hostPID"].as_bool() == Some(true),
+        on_host: false,
     })
 }
 
