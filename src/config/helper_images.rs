@@ -23,10 +23,12 @@ pub struct HelperImage {
 }
 
 impl HelperImage {
-    fn new(image: &str, tools: &[&str]) -> Self {
+    /// A default: pinned, so that the tools listed are the tools that run
+    /// even after the tag moves.
+    fn pinned(image: &str, digest: &str, tools: &[&str]) -> Self {
         HelperImage {
             image: image.into(),
-            digest: None,
+            digest: Some(digest.into()),
             tools: tools.iter().map(|t| t.to_string()).collect(),
         }
     }
@@ -78,11 +80,16 @@ impl Default for HelperImages {
     }
 }
 
+// The digests are the multi-platform index digests recorded publicly for
+// these tags (docs/safety.md, "Images", says where each comes from); this
+// machine has no registry access to pull them again.
+
 /// stress-ng's Dockerfile: FROM debian:12, stress-ng in /usr/bin; debian
 /// has coreutils (timeout, sleep) and dash (sh), not procps (pkill).
 fn default_stress() -> HelperImage {
-    HelperImage::new(
+    HelperImage::pinned(
         "ghcr.io/colinianking/stress-ng:latest",
+        "sha256:040db041445627cef2d1d1109cbf47c5a2727f0f9c65157e365d419699c9d0c5",
         &["stress-ng", "timeout", "sleep", "sh"],
     )
 }
@@ -90,16 +97,18 @@ fn default_stress() -> HelperImage {
 /// netshoot's Dockerfile: FROM alpine (busybox applets: sh, sleep,
 /// timeout, pkill, grep) plus iproute2 (tc).
 fn default_network() -> HelperImage {
-    HelperImage::new(
+    HelperImage::pinned(
         "nicolaka/netshoot:v0.13",
+        "sha256:a20c2531bf35436ed3766cd6cfe89d352b050ccc4d7005ce6400adf97503da1b",
         &["tc", "sh", "sleep", "timeout", "pkill", "grep"],
     )
 }
 
 /// busybox: sh, pkill, pgrep, timeout, sleep as applets.
 fn default_revert() -> HelperImage {
-    HelperImage::new(
+    HelperImage::pinned(
         "busybox:1.36",
+        "sha256:7b3ccabffc97de872a30dfd234fd972a66d247c8cfc69b0550f276481852627c",
         &["sh", "pkill", "pgrep", "timeout", "sleep", "grep"],
     )
 }
@@ -107,7 +116,11 @@ fn default_revert() -> HelperImage {
 /// debian:bookworm-slim: dash (sh) and util-linux (nsenter), both
 /// Essential in Debian, so present in the slim image too.
 fn default_node() -> HelperImage {
-    HelperImage::new("debian:bookworm-slim", &["sh", "nsenter"])
+    HelperImage::pinned(
+        "debian:bookworm-slim",
+        "sha256:abd67ffcfa541b485a3dff59865ab629aa048a6c613e639d36e7456b0b229241",
+        &["sh", "nsenter"],
+    )
 }
 
 #[cfg(test)]
@@ -117,11 +130,33 @@ mod tests {
     #[test]
     fn digests_pin_references_and_missing_tools_are_named() {
         let mut i = default_revert();
+        i.digest = None;
         assert_eq!(i.reference(), "busybox:1.36");
         i.digest = Some("sha256:ab".into());
         assert_eq!(i.reference(), "busybox:1.36@sha256:ab");
         let need = vec!["sh".to_string(), "pkill".into()];
         assert_eq!(i.missing(&need), None);
         assert_eq!(default_stress().missing(&need), Some("pkill"));
+    }
+
+    /// Every default is pinned by a well-formed sha256 digest, so a moved
+    /// tag cannot change what `plan` checked.
+    #[test]
+    fn every_default_is_pinned() {
+        let d = HelperImages::default();
+        for (role, i) in [
+            ("stress", &d.stress),
+            ("network", &d.network),
+            ("revert", &d.revert),
+            ("node", &d.node),
+        ] {
+            let digest = i.digest.as_deref().unwrap_or_default();
+            let hex = digest.strip_prefix("sha256:").unwrap_or_default();
+            assert!(
+                hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()),
+                "{role}: {digest:?}"
+            );
+            assert_eq!(i.reference(), format!("{}@{digest}", i.image));
+        }
     }
 }
