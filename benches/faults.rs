@@ -14,7 +14,7 @@ mod faults_support;
 
 use std::time::{Duration, Instant};
 
-use faults_support::{Cluster, big_world, journal_events};
+use faults_support::{Cluster, big_world, journal_events, run_stderr};
 
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
@@ -211,17 +211,7 @@ spec:
         );
         assert!(c.marked().await.is_empty());
         let out = c.path(&format!("sig-{i}"));
-        let mut child = c
-            .gameday(&[
-                "run",
-                sc.to_str().unwrap(),
-                "--ci",
-                "--out",
-                out.to_str().unwrap(),
-            ])
-            .stderr(std::fs::File::create(c.path(&format!("sig-{i}.err"))).unwrap())
-            .spawn()
-            .unwrap();
+        let mut child = c.spawn_run(&sc, &out);
         assert!(
             c.eventually(Duration::from_secs(30), || async {
                 journal_events(&out)
@@ -232,7 +222,7 @@ spec:
             })
             .await,
             "{}",
-            std::fs::read_to_string(c.path(&format!("sig-{i}.err"))).unwrap_or_default()
+            std::fs::read_to_string(run_stderr(&out)).unwrap_or_default()
         );
         let sent = jiff::Timestamp::now();
         let t0 = Instant::now();

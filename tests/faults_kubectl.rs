@@ -7,7 +7,7 @@ mod faults_support;
 
 use std::time::Duration;
 
-use faults_support::{Cluster, journal_events, shop_world};
+use faults_support::{Cluster, journal_events, run_stderr, shop_world};
 
 const FAULTS: &str = "    - {name: freeze, type: podFailure, duration: 60s, selector: {namespace: shop, labels: {app: checkout}}, mode: {count: 1}}
     - {name: shrink, type: scale, duration: 60s, selector: {namespace: shop, kind: Deployment, name: frontend}, params: {replicas: 1}}
@@ -19,17 +19,7 @@ async fn kubectl_sees_the_faults_and_their_revert() {
     let c = Cluster::start(shop_world()).await;
     let sc = c.write_scenario("k.yaml", "kubectl", FAULTS, "");
     let out = c.path("run");
-    let mut child = c
-        .gameday(&[
-            "run",
-            sc.to_str().unwrap(),
-            "--ci",
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = c.spawn_run(&sc, &out);
     assert!(
         c.eventually(Duration::from_secs(20), || async {
             journal_events(&out)
@@ -38,7 +28,9 @@ async fn kubectl_sees_the_faults_and_their_revert() {
                 .count()
                 == 4
         })
-        .await
+        .await,
+        "{}",
+        std::fs::read_to_string(run_stderr(&out)).unwrap_or_default()
     );
 
     let replicas = c

@@ -106,17 +106,7 @@ async fn signal_during_hold(signal: i32, name: &str) {
     let c = Cluster::start(shop_world()).await;
     let sc = c.write_scenario("s.yaml", "sig", &faults("60s"), "");
     let out = out_dir(&c, "run");
-    let mut child = c
-        .gameday(&[
-            "run",
-            sc.to_str().unwrap(),
-            "--ci",
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = c.spawn_run(&sc, &out);
     wait_injected(&c, &out, 3).await;
     assert!(!c.marked().await.is_empty());
     let pid = child.id().unwrap() as i32;
@@ -206,25 +196,15 @@ async fn halt_blocks_runs_and_halting_a_run_reverts_it() {
 
     // Now a run that is halted while it holds.
     let out = out_dir(&c, "running");
-    let child = c
-        .gameday(&[
-            "run",
-            sc.to_str().unwrap(),
-            "--ci",
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = c.spawn_run(&sc, &out);
     wait_injected(&c, &out, 3).await;
     let (code, _, err) = c.run(&["halt", "--reason", "test"]).await;
     assert_eq!(code, 0, "{err}");
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(status.status.code(), Some(3));
+    assert_eq!(status.code(), Some(3));
     assert!(events(&out).iter().any(|e| e == "halt.seen"));
     assert_clean(&c).await;
     c.run(&["halt", "--lift"]).await;

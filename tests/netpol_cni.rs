@@ -81,18 +81,7 @@ async fn partition_day(c: &Cluster) -> (u64, u64, std::path::PathBuf) {
     let sc = c.path("split.yaml");
     std::fs::write(&sc, text).unwrap();
     let out = c.path("run");
-    let mut run = c
-        .gameday(&[
-            "run",
-            sc.to_str().unwrap(),
-            "--ci",
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut run = c.spawn_run(&sc, &out);
     assert!(
         c.eventually(Duration::from_secs(30), || async {
             gameday_policies(c).await == 1

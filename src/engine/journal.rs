@@ -23,6 +23,15 @@ pub struct Entry {
     pub data: Map<String, Value>,
 }
 
+/// What every journal line says besides its data: read alone, the data
+/// is skipped without being built.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Head {
+    pub ts: jiff::Timestamp,
+    pub source: String,
+    pub event: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     #[error("journal {path}: {source}")]
@@ -157,18 +166,44 @@ impl Journal {
     /// Reads every complete entry. A torn last line (crash mid-write) is
     /// skipped, never an error: S7 says a crashed run stays readable.
     pub fn read(path: &Path) -> Result<Vec<Entry>, JournalError> {
-        let f = File::open(path).map_err(|source| JournalError::Io {
+        let mut out = Vec::new();
+        Self::scan(path, |_| true, |_, e| out.extend(e))?;
+        Ok(out)
+    }
+
+    /// Reads the file line by line, as [`Journal::read`] does, without
+    /// keeping it: `f` sees each line's [`Head`] and, when `want` asks for
+    /// it, the whole entry. A reader that needs a few events of a long
+    /// journal neither holds nor builds the rest: a hundred-fault run's
+    /// `run.start` alone (every planned target) is 2 MB once parsed.
+    pub fn scan(
+        path: &Path,
+        want: impl Fn(&Head) -> bool,
+        mut f: impl FnMut(Head, Option<Entry>),
+    ) -> Result<(), JournalError> {
+        let file = File::open(path).map_err(|source| JournalError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        let mut out = Vec::new();
-        for line in BufReader::new(f).lines() {
+        for line in BufReader::new(file).lines() {
             let Ok(line) = line else { break };
-            if let Some(e) = parse_line(&line) {
-                out.push(e);
+            match serde_json::from_str::<Head>(&line) {
+                Ok(head) if !want(&head) => f(head, None),
+                // Wanted, or a line only `parse_line` reads (a legacy one).
+                _ => {
+                    if let Some(e) = parse_line(&line) {
+                        let head = Head {
+                            ts: e.ts,
+                            source: e.source.clone(),
+                            event: e.event.clone(),
+                        };
+                        let entry = want(&head).then_some(e);
+                        f(head, entry);
+                    }
+                }
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The entries of journal lines kept elsewhere (the history keeps a
@@ -256,6 +291,33 @@ mod tests {
         assert_eq!(events, ["run.start", "fault.intent", "run.end"]);
         assert_eq!(entries[1].data["targets"], json!(["a"]));
         assert_eq!(entries[0].source, "engine");
+    }
+
+    #[test]
+    fn scan_builds_only_the_wanted_entries_and_heads_every_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        let j = Journal::open(&p).unwrap();
+        j.append("engine", "run.start", json!({"faults": ["big"]}))
+            .unwrap();
+        j.append("probe", "probe.reading", json!({"value": 1}))
+            .unwrap();
+        j.append("engine", "run.end", json!({})).unwrap();
+        let (mut heads, mut built) = (Vec::new(), Vec::new());
+        Journal::scan(
+            &p,
+            |h| h.source == "probe",
+            |h, e| {
+                heads.push(h.event);
+                built.extend(e);
+            },
+        )
+        .unwrap();
+        assert_eq!(heads, ["run.start", "probe.reading", "run.end"]);
+        assert_eq!(built.len(), 1);
+        assert_eq!(built[0].data["value"], json!(1));
+        let all = Journal::read(&p).unwrap();
+        assert_eq!(all[1], built[0]);
     }
 
     #[test]

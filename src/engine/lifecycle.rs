@@ -27,6 +27,16 @@ use crate::k8s::marks::{ObjRef, RunId, Stamp};
 use crate::k8s::select::{BlastReport, Candidate};
 use crate::scenario::{Fault, Scenario, TargetKind};
 
+/// Most live re-checks in flight at once. A re-check lists the fault's
+/// candidates (20 pods are a 53 KB list), which the client buffers whole,
+/// copies and parses; with one per `--concurrency` slot (32), those lists
+/// were the run's peak heap, and every connection that carried one kept a
+/// read buffer grown to its size (docs/performance.md, issue 13: peak RSS).
+/// A list takes milliseconds, so four side by side still re-check a hundred
+/// faults in a fraction of the time their writes take; the writes keep the
+/// whole `--concurrency`.
+const LIVE_CHECKS_IN_FLIGHT: usize = 4;
+
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     /// Most API calls in flight at once (`--concurrency`).
@@ -564,7 +574,7 @@ impl Runner {
                 ));
             }
         }
-        let checked = bounded(checks, parallel).await;
+        let checked = bounded(checks, parallel.min(LIVE_CHECKS_IN_FLIGHT)).await;
         let mut states = Vec::new();
         let mut ready = Vec::new();
         for (i, fault, res) in checked {

@@ -24,9 +24,7 @@ use super::patched::{self, Change, Shown};
 use super::pod_failure::{images, restored_containers, with_images};
 use super::rbac::{Rule, pods_rw, workloads};
 use super::restored;
-use super::{
-    Batch, Entry, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverted, Reverting, targets,
-};
+use super::{Entry, FaultCx, FaultError, FaultKind, Planning, Reverted, Reverting, targets};
 use crate::k8s::Kube;
 use crate::k8s::marks::{Marked, ObjKind, ObjRef};
 use crate::k8s::select::{Candidate, Candidates, GroupImpact};
@@ -222,17 +220,7 @@ impl FaultKind for BadRollout {
         )
     }
 
-    fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        patched::inject(cx, batch, change, shown)
-    }
-
-    fn dry_run<'a>(
-        &'a self,
-        cx: &'a FaultCx<'a>,
-        targets: &'a [crate::k8s::select::Candidate],
-    ) -> super::DryRun<'a> {
-        patched::dry_run(cx, targets, change)
-    }
+    patched::methods!(change, shown);
 
     /// Restores the template, replaces a StatefulSet's stuck pods, waits
     /// until the workload has rolled back out, and only then removes the

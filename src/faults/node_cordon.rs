@@ -9,9 +9,7 @@ use super::about::About;
 use super::common;
 use super::patched::{self, Change};
 use super::rbac::{NODES, Rule};
-use super::{
-    Batch, Entry, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverted, Reverting, targets,
-};
+use super::{Entry, FaultCx, FaultError, FaultKind, Planning, Reverted, Reverting, targets};
 use crate::k8s::Kube;
 use crate::k8s::marks::ObjKind;
 use crate::k8s::marks::{self, Marked, ObjRef, Stamp};
@@ -91,17 +89,7 @@ impl FaultKind for NodeCordon {
         async move { Ok(targets::nodes(cx).await?.0) }.boxed()
     }
 
-    fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        patched::inject(cx, batch, change, patched::accepted)
-    }
-
-    fn dry_run<'a>(
-        &'a self,
-        cx: &'a FaultCx<'a>,
-        targets: &'a [crate::k8s::select::Candidate],
-    ) -> super::DryRun<'a> {
-        patched::dry_run(cx, targets, change)
-    }
+    patched::methods!(change, patched::accepted);
 
     fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {
         uncordon(kube, marked).boxed()

@@ -13,9 +13,7 @@ use super::about::About;
 use super::common::{self, TargetOutcome};
 use super::patched::{self, Change, Shown};
 use super::rbac::{NODES, PODS_ALL_NAMESPACES, Rule};
-use super::{
-    Batch, Entry, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverted, Reverting, targets,
-};
+use super::{Entry, FaultCx, FaultError, FaultKind, Planning, Reverted, Reverting, targets};
 use crate::k8s::Kube;
 use crate::k8s::marks::ObjRef;
 use crate::k8s::marks::{Marked, ObjKind};
@@ -305,17 +303,7 @@ impl FaultKind for NodeTaint {
         (p.taint().effect == TaintEffect::NoExecute).then(|| targets::eviction_impact(chosen, all))
     }
 
-    fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        patched::inject(cx, batch, change, shown)
-    }
-
-    fn dry_run<'a>(
-        &'a self,
-        cx: &'a FaultCx<'a>,
-        targets: &'a [crate::k8s::select::Candidate],
-    ) -> super::DryRun<'a> {
-        patched::dry_run(cx, targets, change)
-    }
+    patched::methods!(change, shown);
 
     fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {
         // A merge patch replaces the taint list whole: write it with the

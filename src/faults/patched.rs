@@ -77,6 +77,31 @@ where
     .boxed()
 }
 
+/// A patched fault's `inject` and `dry_run`, from its `change` and `shown`:
+/// one line in its `FaultKind` impl, `patched::methods!(change, shown);`.
+/// The trait cannot reach a fault's `change` function, so without this each
+/// such fault wrote a `dry_run` that only passed `change` on.
+macro_rules! methods {
+    ($change:path, $shown:path) => {
+        fn inject<'a>(
+            &'a self,
+            cx: &'a $crate::faults::FaultCx<'a>,
+            batch: $crate::faults::Batch<'a>,
+        ) -> $crate::faults::Injecting<'a> {
+            $crate::faults::patched::inject(cx, batch, $change, $shown)
+        }
+
+        fn dry_run<'a>(
+            &'a self,
+            cx: &'a $crate::faults::FaultCx<'a>,
+            targets: &'a [$crate::k8s::select::Candidate],
+        ) -> $crate::faults::DryRun<'a> {
+            $crate::faults::patched::dry_run(cx, targets, $change)
+        }
+    };
+}
+pub(crate) use methods;
+
 /// Sends each target's inject change with `dryRun=All` before anything is
 /// written (issue 13's preflight): the server runs admission (Pod Security,
 /// webhooks) and validation (a malformed image, a duplicate taint, a

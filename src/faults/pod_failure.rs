@@ -12,7 +12,7 @@ use super::common::{self};
 use super::patched::{self, Change};
 use super::rbac::{Rule, pods_rw};
 use super::restored;
-use super::{Batch, Entry, FaultCx, FaultKind, Injecting, Planning, Reverted, Reverting, targets};
+use super::{Entry, FaultCx, FaultKind, Planning, Reverted, Reverting, targets};
 use crate::k8s::Kube;
 use crate::k8s::marks::{Marked, ObjKind};
 use crate::scenario::FaultSpec;
@@ -116,17 +116,7 @@ impl FaultKind for PodFailure {
         async move { Ok(targets::pods(cx).await?.0) }.boxed()
     }
 
-    fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        patched::inject(cx, batch, change, patched::accepted)
-    }
-
-    fn dry_run<'a>(
-        &'a self,
-        cx: &'a FaultCx<'a>,
-        targets: &'a [crate::k8s::select::Candidate],
-    ) -> super::DryRun<'a> {
-        patched::dry_run(cx, targets, change)
-    }
+    patched::methods!(change, patched::accepted);
 
     /// Restores the images, waits until the pod runs them and is Ready
     /// again (when it was Ready before), and only then removes the marks

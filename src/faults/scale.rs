@@ -9,9 +9,7 @@ use super::about::About;
 use super::common::{self};
 use super::patched::{self, Change};
 use super::rbac::{Rule, workloads};
-use super::{
-    Batch, Entry, FaultCx, FaultError, FaultKind, Injecting, Planning, Reverting, targets,
-};
+use super::{Entry, FaultCx, FaultError, FaultKind, Planning, Reverting, targets};
 use crate::k8s::Kube;
 use crate::k8s::marks::Marked;
 use crate::k8s::marks::ObjKind;
@@ -118,17 +116,7 @@ impl FaultKind for Scale {
         )
     }
 
-    fn inject<'a>(&'a self, cx: &'a FaultCx<'a>, batch: Batch<'a>) -> Injecting<'a> {
-        patched::inject(cx, batch, change, patched::accepted)
-    }
-
-    fn dry_run<'a>(
-        &'a self,
-        cx: &'a FaultCx<'a>,
-        targets: &'a [crate::k8s::select::Candidate],
-    ) -> super::DryRun<'a> {
-        patched::dry_run(cx, targets, change)
-    }
+    patched::methods!(change, patched::accepted);
 
     fn revert<'a>(&'a self, kube: &'a Kube, marked: &'a Marked) -> Reverting<'a> {
         async move {

@@ -83,6 +83,11 @@ pub fn big_world(namespaces: usize, per_ns: i32) -> Vec<Value> {
     v
 }
 
+/// Where [`Cluster::spawn_run`] puts the stderr of the run into `out`.
+pub fn run_stderr(out: &Path) -> PathBuf {
+    out.with_extension("err")
+}
+
 impl Cluster {
     pub async fn start(objects: Vec<Value>) -> Cluster {
         Self::start_with(objects, Misbehaviour::default()).await
@@ -140,6 +145,19 @@ impl Cluster {
             .current_dir(self.dir.path())
             .kill_on_drop(true);
         c
+    }
+
+    /// `gameday run SCENARIO --ci --out OUT` in the background, for tests
+    /// that act while it runs (a signal, a look at the cluster mid-run).
+    /// Its stderr goes to [`run_stderr`]`(OUT)`, to show when it fails.
+    pub fn spawn_run(&self, scenario: &Path, out: &Path) -> tokio::process::Child {
+        let err = std::fs::File::create(run_stderr(out)).expect("stderr file");
+        let (scenario, out) = (scenario.to_string_lossy(), out.to_string_lossy());
+        self.gameday(&["run", &scenario, "--ci", "--out", &out])
+            .stdout(std::process::Stdio::null())
+            .stderr(err)
+            .spawn()
+            .expect("gameday run starts")
     }
 
     /// Runs gameday to completion; returns (exit code, stdout, stderr).
