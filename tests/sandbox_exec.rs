@@ -290,3 +290,72 @@ spec:
     assert!(state("terminated"));
     e.sb.shutdown().await;
 }
+
+/// The server sets `status.qosClass` at create as kube-apiserver does
+/// (GetPodQOS): requests without limits are Burstable, limits alone are
+/// Guaranteed (requests default to them), nothing is BestEffort. The
+/// sandbox used to call every pod BestEffort.
+#[tokio::test]
+async fn the_server_sets_each_pods_qos_class() {
+    let e = env(33).await;
+    let manifest = e.dir.path().join("qos.yaml");
+    std::fs::write(
+        &manifest,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: burstable, namespace: shop}
+spec:
+  containers:
+  - {name: app, image: "busybox:1.36", command: [sleep, "3600"], resources: {requests: {cpu: 100m, memory: 64Mi}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: guaranteed, namespace: shop}
+spec:
+  containers:
+  - {name: app, image: "busybox:1.36", command: [sleep, "3600"], resources: {limits: {cpu: 500m, memory: 64Mi}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: besteffort, namespace: shop}
+spec:
+  containers:
+  - {name: app, image: "busybox:1.36", command: [sleep, "3600"]}
+"#,
+    )
+    .unwrap();
+    e.kubectl(&["apply", "-f", manifest.to_str().unwrap()])
+        .await;
+    for (pod, class) in [
+        ("burstable", "Burstable"),
+        ("guaranteed", "Guaranteed"),
+        ("besteffort", "BestEffort"),
+    ] {
+        let got = e
+            .kubectl(&[
+                "get",
+                "pod",
+                "-n",
+                "shop",
+                pod,
+                "-o",
+                "jsonpath={.status.qosClass}",
+            ])
+            .await;
+        assert_eq!(got, class, "{pod}");
+    }
+    let requests = e
+        .kubectl(&[
+            "get",
+            "pod",
+            "-n",
+            "shop",
+            "guaranteed",
+            "-o",
+            "jsonpath={.spec.containers[0].resources.requests.cpu}",
+        ])
+        .await;
+    assert_eq!(requests, "500m", "requests default to limits");
+    e.sb.shutdown().await;
+}

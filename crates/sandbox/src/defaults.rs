@@ -44,7 +44,35 @@ pub fn pod(v: &mut Value) {
         if let Some(cs) = spec.get_mut(list).and_then(Value::as_array_mut) {
             for c in cs.iter_mut().filter_map(Value::as_object_mut) {
                 container(c, volume.as_deref());
+                requests_from_limits(c);
             }
+        }
+    }
+    // PrepareForCreate: the server, not the client, sets the QoS class.
+    let class = crate::qos::class(&v["spec"]);
+    meta::ensure_object(v, &["status"]).insert("qosClass".into(), json!(class));
+}
+
+/// `SetDefaults_Pod`: a resource a container limits but does not request
+/// is requested at its limit (so limits alone make a pod Guaranteed).
+fn requests_from_limits(c: &mut Map<String, Value>) {
+    let Some(limits) = c
+        .get("resources")
+        .and_then(|r| r.get("limits"))
+        .and_then(Value::as_object)
+        .cloned()
+    else {
+        return;
+    };
+    let Some(resources) = c.get_mut("resources").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let requests = resources
+        .entry("requests")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Some(requests) = requests.as_object_mut() {
+        for (k, q) in limits {
+            requests.entry(k).or_insert(q);
         }
     }
 }

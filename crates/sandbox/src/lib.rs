@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod misbehave;
 pub mod netpol;
 pub mod patch;
+pub mod qos;
 pub mod resources;
 pub mod runtime;
 pub mod scrape;

@@ -69,7 +69,7 @@ pub(crate) fn pod_from_template(
     json!({
         "metadata": md,
         "spec": template.get("spec").cloned().unwrap_or(json!({"containers": []})),
-        "status": {"phase": "Pending", "qosClass": "BestEffort"},
+        "status": {"phase": "Pending"},
     })
 }
 
