@@ -17,11 +17,7 @@ const ALERTMANAGER_BIN: &str = "/usr/bin/prometheus-alertmanager";
 const AMTOOL_BIN: &str = "/usr/bin/amtool";
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    gameday::demo::port::free_loopback_port().expect("a free loopback port")
 }
 
 /// A real Alertmanager with clustering off, killed by PID on drop.

@@ -32,9 +32,7 @@ pub struct Args {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    Ok(crate::demo::port::free_loopback_port()?)
 }
 
 pub fn run(args: Args, global: &GlobalArgs) -> anyhow::Result<i32> {

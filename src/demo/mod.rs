@@ -3,6 +3,7 @@
 //! Alertmanager are on PATH they run on loopback so the SLO probes and the
 //! alert are real, otherwise the drill uses kubernetes and http probes.
 
+pub mod port;
 pub mod stack;
 
 /// The drill with Prometheus: SLO query, paging alert, autopilot responders.

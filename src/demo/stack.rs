@@ -86,10 +86,7 @@ pub struct Stack {
 }
 
 fn free_port() -> Result<u16, StackError> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(io("finding a free port"))
+    super::port::free_loopback_port().map_err(io("finding a free port"))
 }
 
 const READY_TIMEOUT: Duration = Duration::from_secs(30);

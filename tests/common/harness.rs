@@ -77,11 +77,10 @@ pub fn promtool_check_metrics(body: &str) {
 
 /// A port the kernel just gave out on 127.0.0.1. Another process could take
 /// it before ours binds, so starts retry with a fresh port when that happens.
+/// A free loopback port below the kernel's ephemeral range, so no outgoing
+/// connection takes it before its server binds (see `gameday::demo::port`).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap()
+    gameday::demo::port::free_loopback_port().expect("a free loopback port")
 }
 
 /// A child process killed by PID on drop.

@@ -25,10 +25,7 @@ impl Drop for Chromedriver {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
+    gameday::demo::port::free_loopback_port().expect("a free loopback port")
 }
 
 impl Chromedriver {

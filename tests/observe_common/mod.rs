@@ -32,11 +32,7 @@ pub const ALERTMANAGER_BIN: &str = "/usr/bin/prometheus-alertmanager";
 pub const BCRYPT_S3CRET: &str = "$2b$04$H0vj2qKR4nZI4j1Nl.8j5urTKOxu2EnJHRsLCmStC0QR2imZT6.YC";
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    gameday::demo::port::free_loopback_port().expect("a free loopback port")
 }
 
 /// Polls `f` every 100 ms until it returns `Some`, for at most `limit`.
