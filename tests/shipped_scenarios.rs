@@ -73,6 +73,36 @@ fn shipped() -> Vec<Case> {
     v
 }
 
+/// About how long a run of `file` takes: its last fault's end plus the
+/// recovery window. Only used to order the cases.
+fn expected_secs(file: &Path) -> f64 {
+    let secs = |v: &serde_yaml::Value| {
+        v.as_str()
+            .and_then(|s| s.parse::<gameday_spanned::values::Duration>().ok())
+            .map_or(0.0, |d| d.as_secs_f64())
+    };
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return 0.0;
+    };
+    let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(&text) else {
+        return 0.0;
+    };
+    let spec = &doc["spec"];
+    let faults_end = spec["faults"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .map(|f| secs(&f["at"]) + secs(&f["duration"]))
+        .fold(0.0, f64::max);
+    let recover = &spec["steadyState"]["recoverWithin"];
+    faults_end
+        + if recover.is_null() {
+            120.0
+        } else {
+            secs(recover)
+        }
+}
+
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -93,6 +123,10 @@ async fn every_starter_and_shipped_scenario_passes_on_the_demo_stack() {
     if let Ok(filter) = std::env::var("GAMEDAY_SHIPPED_FILTER") {
         cases.retain(|c| c.name.contains(&filter));
     }
+    // Longest first: with a bounded number in flight, a long run started
+    // last would set the wall time alone (the semaphore hands out permits
+    // in the order the tasks ask).
+    cases.sort_by(|a, b| expected_secs(&b.file).total_cmp(&expected_secs(&a.file)));
     let limit = Arc::new(tokio::sync::Semaphore::new(env_usize(
         "GAMEDAY_SHIPPED_CONCURRENCY",
         DEFAULT_CONCURRENCY,
