@@ -136,7 +136,7 @@ fn start_error(e: &NotFound) -> Value {
 /// The pid namespace a container's processes live in.
 fn pid_ns(pod: &Value, c: &Value, kind: Kind) -> String {
     if pod["spec"]["shareProcessNamespace"].as_bool() == Some(true) {
-        return "pod".into();
+        return crate::runtime::SHARED_PID_NS.into();
     }
     match (kind, c["targetContainerName"].as_str()) {
         (Kind::Ephemeral, Some(t)) => format!("c/{t}"),

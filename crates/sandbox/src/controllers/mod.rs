@@ -467,8 +467,8 @@ mod tests {
                 PODS,
                 "default",
                 json!({"metadata": {"name": "p"}, "spec": {"nodeName": "n1",
-                    "containers": [{"name": "app", "image": "busybox:1.36",
-                        "command": ["sleep", "3600"]}]}}),
+                    "containers": [{"name": "app", "image": "busybox:1.37",
+                        "command": ["sh", "-c", "sleep 3600; exit 3"]}]}}),
             )
             .expect("pod");
         let mut ctrl = Controllers::new(store.clone(), 33);
@@ -519,8 +519,8 @@ mod tests {
                 "default",
                 json!({"metadata": {"name": "p"}, "spec": {"nodeName": "n1",
                     "restartPolicy": "Never",
-                    "containers": [{"name": "app", "image": "busybox:1.36",
-                        "command": ["sleep", "3600"]}]}}),
+                    "containers": [{"name": "app", "image": "busybox:1.37",
+                        "command": ["sh", "-c", "sleep 3600; exit 3"]}]}}),
             )
             .expect("pod");
         let runtime = Arc::new(Runtime::new(crate::runtime::ImageCatalog::default()));
@@ -541,11 +541,13 @@ mod tests {
             .uid
             .clone();
         runtime.with_pod(&uid, |p| {
-            let argv: Vec<String> = ["kill", "1"].map(String::from).to_vec();
+            // Not `kill 1`: the kernel drops that for an init without a
+            // handler. The shell's child dies, and the shell exits 3.
+            let argv: Vec<String> = ["pkill", "-x", "sleep"].map(String::from).to_vec();
             let mut side = p
                 .exec_in("c/app", &argv, Instant::now())
                 .expect("a running container")
-                .expect("kill is a builtin");
+                .expect("busybox 1.37 has pkill");
             p.advance_side(&mut side, Instant::now());
         });
         assert!(!ctrl.pass(false), "nothing asked for a pass yet");
@@ -554,6 +556,9 @@ mod tests {
         assert!(ctrl.due());
         ctrl.pass(false);
         assert_eq!(state(), "terminated");
+        let pod = store.get(PODS, "default", "p").expect("pod").parse();
+        let exit = &pod["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"];
+        assert_eq!(exit, 3, "the shell ran on after its sleep was killed");
         assert!(!runtime.has_touched(), "a touch is consumed by the pass");
     }
 }

@@ -61,11 +61,26 @@ pub struct Side {
     pid_ns: String,
 }
 
+/// The pid counter of namespace `ns`; the pod-wide one starts past the
+/// pause container's PID 1.
+fn pid_counter<'a>(counters: &'a mut BTreeMap<String, u32>, ns: &str) -> &'a mut u32 {
+    counters
+        .entry(ns.to_string())
+        .or_insert(u32::from(ns == SHARED_PID_NS))
+}
+
+/// The pid namespace of a pod with `shareProcessNamespace: true`.
+pub const SHARED_PID_NS: &str = "pod";
+
 /// A pod's sandbox: its network namespace and its containers' processes.
 #[derive(Debug, Default)]
 pub struct PodRuntime {
     pub netns: Netns,
-    next_pid: u32,
+    /// The last pid handed out, per pid namespace: each namespace numbers
+    /// its processes from 1, so a container's first process is its PID 1
+    /// (and in a pod sharing one namespace, pause is 1 and the containers
+    /// start at 2).
+    next_pid: BTreeMap<String, u32>,
     /// By container key (`c/NAME`, `e/NAME`).
     pub procs: BTreeMap<String, Proc>,
     /// The init system of the node the pod runs on.
@@ -85,7 +100,7 @@ impl PodRuntime {
         let visible = self.visible(&pid_ns);
         let mut env = env(
             &mut self.netns,
-            &mut self.next_pid,
+            pid_counter(&mut self.next_pid, &pid_ns),
             &visible,
             self.host.as_deref(),
         );
@@ -117,7 +132,7 @@ impl PodRuntime {
         let visible = self.visible(&pid_ns);
         let mut env = env(
             &mut self.netns,
-            &mut self.next_pid,
+            pid_counter(&mut self.next_pid, &pid_ns),
             &visible,
             self.host.as_deref(),
         );
@@ -133,7 +148,7 @@ impl PodRuntime {
         let visible = self.visible(&side.pid_ns);
         let mut env = env(
             &mut self.netns,
-            &mut self.next_pid,
+            pid_counter(&mut self.next_pid, &side.pid_ns),
             &visible,
             self.host.as_deref(),
         );
@@ -205,7 +220,7 @@ impl PodRuntime {
                 };
                 let mut env = env(
                     &mut self.netns,
-                    &mut self.next_pid,
+                    pid_counter(&mut self.next_pid, &ns),
                     &visible,
                     self.host.as_deref(),
                 );
@@ -223,13 +238,32 @@ impl PodRuntime {
         }
     }
 
+    /// The pid of `pid_ns`'s init: the first process of the container the
+    /// namespace belongs to (`c/NAME`, `e/NAME`, keyed as `procs`). In a
+    /// pod that shares one namespace the pause container is init, which
+    /// is not acted out, so no container process is.
+    fn ns_init(&self, pid_ns: &str) -> Option<(u32, &Proc)> {
+        let p = self.procs.get(pid_ns)?;
+        Some((p.exec.init_pid()?, p))
+    }
+
+    /// Sends each signal a container's process sent within `pid_ns`. One
+    /// aimed at the namespace's init is dropped unless the init handles
+    /// it, as the kernel does for a sender inside the namespace (every
+    /// sender here is: a container's processes and `kubectl exec`'s).
     fn deliver(&mut self, pid_ns: &str, kills: Vec<(u32, i32)>, now: Instant) {
         for (pid, sig) in kills {
+            if let Some((init, p)) = self.ns_init(pid_ns)
+                && init == pid
+                && !p.exec.catches(pid, sig)
+            {
+                continue;
+            }
             for p in self.procs.values_mut().filter(|p| p.pid_ns == pid_ns) {
                 let visible = Vec::new();
                 let mut env = env(
                     &mut self.netns,
-                    &mut self.next_pid,
+                    pid_counter(&mut self.next_pid, pid_ns),
                     &visible,
                     self.host.as_deref(),
                 );
@@ -447,18 +481,147 @@ mod tests {
     use std::time::Duration;
 
     fn who(privileged: bool, host_pid: bool) -> Identity {
-        let image = ImageCatalog::builtin()
-            .lookup("debian:bookworm-slim")
-            .cloned()
-            .expect("debian in the built-in catalog");
         Identity {
-            uid: 0,
-            image,
             net_admin: privileged,
             privileged,
             host_pid,
+            ..who_in("debian:bookworm-slim")
+        }
+    }
+
+    fn who_in(image: &str) -> Identity {
+        let image = ImageCatalog::builtin()
+            .lookup(image)
+            .cloned()
+            .expect("in the built-in catalog");
+        Identity {
+            uid: image.user,
+            image,
+            net_admin: false,
+            privileged: false,
+            host_pid: false,
             on_host: false,
         }
+    }
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        words.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// `kubectl exec -c CONTAINER -- argv`, run to its end.
+    fn exec(p: &mut PodRuntime, key: &str, words: &[&str], now: Instant) -> i32 {
+        let mut side = p
+            .exec_in(key, &argv(words), now)
+            .expect("a running container")
+            .expect("the image has the command");
+        p.advance_side(&mut side, now);
+        side.exec.exit.expect("the exec ended")
+    }
+
+    /// The kernel protects a pid namespace's init from its own namespace:
+    /// `kill 1` (even -9) inside a container whose init is `sleep` succeeds
+    /// and does nothing, while the same `sleep` as a shell's child dies.
+    #[test]
+    fn a_containers_init_ignores_signals_it_has_no_handler_for() {
+        let now = Instant::now();
+        let rt = Runtime::new(ImageCatalog::builtin());
+        rt.attach("uid", "node-1");
+        rt.with_pod("uid", |p| {
+            let who = who_in("busybox:1.37");
+            p.start(
+                "c/app",
+                &argv(&["sleep", "3600"]),
+                who.clone(),
+                "c/app".into(),
+                now,
+            )
+            .expect("busybox has sleep");
+            assert_eq!(p.procs["c/app"].exec.init_pid(), Some(1));
+            for sig in ["-TERM", "-KILL", "-INT", "-HUP"] {
+                assert_eq!(
+                    exec(p, "c/app", &["kill", sig, "1"], now),
+                    0,
+                    "kill {sig} 1"
+                );
+            }
+            assert_eq!(
+                exec(p, "c/app", &["pkill", "sleep"], now),
+                0,
+                "pkill matched"
+            );
+            assert!(p.procs["c/app"].exec.running(), "init sleep survives");
+
+            // A second container has a namespace (and a PID 1) of its own.
+            let script = "sleep 3600; echo woke";
+            p.start(
+                "c/side",
+                &argv(&["sh", "-c", script]),
+                who,
+                "c/side".into(),
+                now,
+            )
+            .expect("busybox has sh");
+            assert_eq!(p.procs["c/side"].exec.init_pid(), Some(1));
+            assert_eq!(exec(p, "c/side", &["kill", "1"], now), 0);
+            assert!(p.procs["c/side"].exec.running(), "init sh survives");
+            assert_eq!(exec(p, "c/side", &["pkill", "-x", "sleep"], now), 0);
+            p.advance(now);
+            let side = &p.procs["c/side"].exec;
+            assert_eq!(side.exit, Some(0), "sh went on after its child died");
+            assert!(side.lines().iter().any(|l| l.text == "woke"));
+            assert!(
+                p.procs["c/app"].exec.running(),
+                "the other namespace is untouched"
+            );
+        });
+    }
+
+    /// An init that handles the signal gets it: the pause binary and an
+    /// application's server exit on SIGTERM, and stress-ng (what the
+    /// cpuStress revert's `pkill -x stress-ng` aims at) stops.
+    #[test]
+    fn an_init_with_a_handler_gets_the_signal() {
+        let now = Instant::now();
+        let rt = Runtime::new(ImageCatalog::builtin());
+        rt.attach("uid", "node-1");
+        rt.with_pod("uid", |p| {
+            p.start(
+                "c/app",
+                &argv(&["/app/server"]),
+                who_in("shop/checkout:1"),
+                "c/app".into(),
+                now,
+            )
+            .expect("an app image");
+            // A debug container in the app's namespace (targetContainerName).
+            let debug = ["sh", "-c", "kill -KILL 1; sleep 3600"];
+            p.start(
+                "e/debug",
+                &argv(&debug),
+                who_in("busybox:1.37"),
+                "c/app".into(),
+                now,
+            )
+            .expect("busybox");
+            p.advance(now);
+            assert!(
+                p.procs["c/app"].exec.running(),
+                "SIGKILL from inside is dropped"
+            );
+            assert_eq!(exec(p, "e/debug", &["kill", "1"], now), 0);
+            p.advance(now);
+            assert_eq!(p.procs["c/app"].exec.exit, Some(128 + process::SIGTERM));
+
+            let stress = who_in("ghcr.io/colinianking/stress-ng:latest");
+            let cmd = ["stress-ng", "--cpu", "1", "--timeout", "60s"];
+            p.start("e/burn", &argv(&cmd), stress.clone(), "e/burn".into(), now)
+                .expect("stress-ng");
+            let revert = ["sh", "-c", "kill -TERM 1"];
+            p.start("e/undo", &argv(&revert), stress, "e/burn".into(), now)
+                .expect("sh");
+            p.advance(now);
+            assert_eq!(p.procs["e/burn"].exec.exit, Some(128 + process::SIGTERM));
+        });
     }
 
     const STOP: &str = "systemd-run --unit=gameday-kubelet-x --on-active=30 systemctl start kubelet && systemctl stop kubelet";

@@ -246,6 +246,26 @@ impl Exec {
             .min()
     }
 
+    /// The container's first process, which is its pid namespace's init
+    /// when the namespace is the container's own.
+    pub fn init_pid(&self) -> Option<u32> {
+        self.frames.first().map(|f| f.pid)
+    }
+
+    /// Whether process `pid` has a handler installed for `signal`. The
+    /// kernel drops a signal sent to a pid namespace's init from inside
+    /// that namespace unless the init handles it; SIGKILL and SIGSTOP can
+    /// have no handler, so they are dropped too (`sig_task_ignored` in
+    /// kernel/signal.c: `SIGNAL_UNKILLABLE` and `SIG_DFL`, with `force`
+    /// only for a sender in an ancestor namespace). That is why `kill 1`
+    /// inside a container whose init is `sleep` does nothing.
+    pub fn catches(&self, pid: u32, signal: i32) -> bool {
+        self.frames
+            .iter()
+            .find(|f| f.pid == pid)
+            .is_some_and(|f| catches(&f.body, signal))
+    }
+
     /// Delivers `signal` to `pid` if it is one of this container's.
     /// `timeout` forwards it to its child and then dies of it; any other
     /// process dies and its parent sees `128 + signal`.
@@ -1041,6 +1061,39 @@ pub fn pattern_matches(pattern: &str, text: &str) -> bool {
     }
 }
 
+/// Which signals a process installs handlers for, by what it is:
+/// - coreutils `timeout` catches ALRM, INT, QUIT, HUP and TERM to forward
+///   them to its child (`install_cleanup` in src/timeout.c);
+/// - stress-ng catches HUP, INT, QUIT, TERM and more to clean up its
+///   workers (`terminate_signals` in stress-ng.c);
+/// - the pause binary catches INT and TERM and exits
+///   (kubernetes build/pause/linux/pause.c);
+/// - an application's server is taken to shut down on INT and TERM, as a
+///   well-behaved server does (the world's apps; see ANN_SHUTDOWN_DELAY
+///   for how their graceful exit is timed);
+/// - `sleep` and a non-interactive shell keep the default dispositions.
+fn catches(body: &Body, signal: i32) -> bool {
+    const HUP: i32 = 1;
+    const INT: i32 = 2;
+    const QUIT: i32 = 3;
+    const ALRM: i32 = 14;
+    match body {
+        Body::Timeout { .. } => matches!(signal, HUP | INT | QUIT | ALRM | SIGTERM),
+        Body::Wait {
+            load: Load::Stress { .. },
+            ..
+        } => matches!(signal, HUP | INT | QUIT | SIGTERM),
+        Body::Wait {
+            load: Load::Pause | Load::Server,
+            ..
+        } => matches!(signal, INT | SIGTERM),
+        Body::Wait {
+            load: Load::Idle, ..
+        }
+        | Body::Shell { .. } => false,
+    }
+}
+
 fn signal_arg(s: &str) -> Option<i32> {
     let s = s.trim_start_matches("SIG");
     match s {
@@ -1048,6 +1101,8 @@ fn signal_arg(s: &str) -> Option<i32> {
         "KILL" | "9" => Some(SIGKILL),
         "INT" | "2" => Some(2),
         "HUP" | "1" => Some(1),
+        "QUIT" | "3" => Some(3),
+        "ALRM" | "14" => Some(14),
         _ => s.parse().ok(),
     }
 }
