@@ -154,6 +154,8 @@ async fn the_sandbox_refuses_a_cronjob_the_real_server_refuses() {
     let (_, docs) = render(&[ci_values()]);
     let mut cj = named(&docs, "CronJob", "gameday-checkout-pod-loss").clone();
     cj["spec"]["timeZone"] = json!("Mars/Olympus_Mons");
+    // Vixie cron's Sunday-as-7, which robfig/cron (the server's parser) refuses.
+    cj["spec"]["schedule"] = json!("0 10 * * 7");
     cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["restartPolicy"] = json!("Always");
     let path = env.dir.path().join("cj.json");
     std::fs::write(&path, cj.to_string()).unwrap();
@@ -162,6 +164,13 @@ async fn the_sandbox_refuses_a_cronjob_the_real_server_refuses() {
     assert!(
         out.stderr
             .contains("spec.timeZone: Invalid value: \"Mars/Olympus_Mons\": unknown time zone"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(
+            "spec.schedule: Invalid value: \"0 10 * * 7\": end of range (7) above maximum (6): 7"
+        ),
         "{}",
         out.stderr
     );

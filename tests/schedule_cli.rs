@@ -385,11 +385,15 @@ fn an_unknown_schedule_is_a_usage_error_listing_the_names() {
 const GOLDEN: &[(&str, &str)] = &[
     (
         "  - {name: a, file: x.yaml, cron: \"0 10 * *\"}\n",
-        "gameday.yaml:2:35: error: invalid cron `0 10 * *`: a cron expression has 5 fields (minute hour day-of-month month day-of-week), found 4",
+        "gameday.yaml:2:35: error: invalid cron `0 10 * *`: a cron expression has 5 fields (minute hour day-of-month month day-of-week), found 4; kube-apiserver would answer: expected exactly 5 fields, found 4: [0 10 * *]",
     ),
     (
         "  - {name: a, file: x.yaml, cron: \"0 25 * * *\"}\n",
-        "gameday.yaml:2:35: error: invalid cron `0 25 * * *`: `25` is not a valid hour (expected 0-23)",
+        "gameday.yaml:2:35: error: invalid cron `0 25 * * *`: `25` is not a valid hour (expected 0-23); kube-apiserver would answer: end of range (25) above maximum (23): 25",
+    ),
+    (
+        "  - {name: a, file: x.yaml, cron: \"0 10 * * 7\"}\n",
+        "gameday.yaml:2:35: error: invalid cron `0 10 * * 7`: `7` is not a valid day of week (expected 0-6 or a name like `sun`; Sunday is 0, Kubernetes does not take 7); kube-apiserver would answer: end of range (7) above maximum (6): 7",
     ),
     (
         "  - {name: Checkout, file: x.yaml, cron: \"0 10 * * 2\"}\n",

@@ -266,7 +266,9 @@ impl Scheduled {
         let cron = s
             .cron
             .parse()
-            .map_err(|e: crate::values::cron::CronError| invalid("schedule", &s.name, e.message))?;
+            .map_err(|e: crate::values::cron::CronError| {
+                invalid("schedule", &s.name, e.to_string())
+            })?;
         Ok(Scheduled {
             name: s.name.clone(),
             cron,

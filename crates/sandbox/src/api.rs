@@ -514,7 +514,10 @@ fn object_route(
             if is_dry_run(q) {
                 return Ok(json_ok(v));
             }
-            validation::object(res, &v)?;
+            match st.store.try_get(res, ns, name) {
+                Some(old) => validation::object_update(res, old.value(), &v)?,
+                None => validation::object(res, &v)?,
+            }
             if res == resources::PODS {
                 validation::pod_update(st.store.get(res, ns, name)?.value(), &v)?;
             }
@@ -919,7 +922,7 @@ fn patch_object(
             };
             validation::pod_update(old.value, new)?;
         }
-        validation::object(res, new)
+        validation::object_update(res, old.value, new)
     };
     if is_dry_run(q) {
         // A dry run runs every check of the real write and stores nothing

@@ -25,8 +25,18 @@ const QUALIFIED_NAME_MAX: usize = 63;
 const LABEL_VALUE_MAX: usize = 63;
 const PREFIX_MAX: usize = 253;
 
-/// Checks what every object of `res` must satisfy, on create and update.
+/// Checks what every object of `res` must satisfy, on create.
 pub fn object(res: ResId, v: &Value) -> Result<(), ApiError> {
+    checks(res, v, None)
+}
+
+/// The same checks on an update of `old` to `new`: a few rules depend on
+/// what the old object already had (a CronJob may keep a `TZ=` schedule).
+pub fn object_update(res: ResId, old: &Value, new: &Value) -> Result<(), ApiError> {
+    checks(res, new, Some(old))
+}
+
+fn checks(res: ResId, v: &Value, old: Option<&Value>) -> Result<(), ApiError> {
     let mut errs = Vec::new();
     labels(v, &mut errs);
     annotations(v, &mut errs);
@@ -37,7 +47,7 @@ pub fn object(res: ResId, v: &Value) -> Result<(), ApiError> {
         taints(v, &mut errs);
     }
     if res == resources::CRONJOBS {
-        cron_job(v, &mut errs);
+        cron_job(v, old, &mut errs);
     }
     if res == resources::JOBS {
         job_spec(meta::at(v, &["spec"]), "spec", &mut errs);
@@ -170,26 +180,54 @@ fn container_names(v: &Value, errs: &mut Vec<String>) {
 /// A CronJob's name leaves room for the 11 characters its Jobs append.
 const CRON_JOB_NAME_MAX: usize = 52;
 
-fn cron_job(v: &Value, errs: &mut Vec<String>) {
+fn cron_job(v: &Value, old: Option<&Value>, errs: &mut Vec<String>) {
+    let allow_tz = old
+        .and_then(|o| meta::str_at(o, &["spec", "schedule"]))
+        .is_some_and(|s| s.contains("TZ"));
     let name = meta::name(v);
     if name.len() > CRON_JOB_NAME_MAX {
         errs.push(format!(
             "metadata.name: Invalid value: {name:?}: must be no more than {CRON_JOB_NAME_MAX} characters"
         ));
     }
+    // kubernetes pkg/apis/batch/validation `validateScheduleFormat` and
+    // `validateTimeZone`, on create (`allowTZInSchedule` is false unless
+    // an update of an object whose schedule already had one).
     let schedule = meta::str_at(v, &["spec", "schedule"]).unwrap_or_default();
+    let tz = meta::str_at(v, &["spec", "timeZone"]);
     if schedule.is_empty() {
         errs.push("spec.schedule: Required value".into());
-    } else if let Some(why) = cron_schedule_error(schedule) {
-        errs.push(format!("spec.schedule: Invalid value: {schedule:?}: {why}"));
-    }
-    if let Some(tz) = meta::str_at(v, &["spec", "timeZone"]) {
-        if schedule.contains("TZ=") {
+    } else {
+        if let Err(e) = gameday_spanned::values::cron::parse_standard(schedule) {
             errs.push(format!(
-                "spec.schedule: Invalid value: {schedule:?}: cannot use both timeZone field and TZ or CRON_TZ in schedule"
+                "spec.schedule: Invalid value: {schedule:?}: {}",
+                e.message
             ));
         }
-        if jiff::tz::TimeZone::get(tz).is_err() {
+        if schedule.contains("TZ") {
+            let why = if allow_tz && tz.is_some() {
+                Some("cannot use both timeZone field and TZ or CRON_TZ in schedule")
+            } else if !allow_tz {
+                Some("cannot use TZ or CRON_TZ in schedule, use timeZone field instead")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                errs.push(format!("spec.schedule: Invalid value: {schedule:?}: {why}"));
+            }
+        }
+    }
+    if let Some(tz) = tz {
+        if tz.is_empty() {
+            errs.push(
+                "spec.timeZone: Invalid value: \"\": timeZone must be nil or non-empty string"
+                    .into(),
+            );
+        } else if tz.eq_ignore_ascii_case("local") {
+            errs.push(format!(
+                "spec.timeZone: Invalid value: {tz:?}: timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones"
+            ));
+        } else if jiff::tz::TimeZone::get(tz).is_err() {
             errs.push(format!(
                 "spec.timeZone: Invalid value: {tz:?}: unknown time zone {tz}"
             ));
@@ -217,40 +255,6 @@ fn cron_job(v: &Value, errs: &mut Vec<String>) {
         "spec.jobTemplate.spec",
         errs,
     );
-}
-
-/// What robfig/cron's standard parser (the CronJob controller's) refuses:
-/// not five fields, or characters no field allows.
-fn cron_schedule_error(schedule: &str) -> Option<String> {
-    let s = schedule.trim();
-    if s.starts_with('@') {
-        let known = [
-            "@yearly",
-            "@annually",
-            "@monthly",
-            "@weekly",
-            "@daily",
-            "@midnight",
-            "@hourly",
-        ];
-        return (!known.contains(&s)).then(|| format!("unrecognized descriptor: {s}"));
-    }
-    let fields: Vec<&str> = s
-        .split_whitespace()
-        .filter(|f| !f.starts_with("TZ=") && !f.starts_with("CRON_TZ="))
-        .collect();
-    if fields.len() != 5 {
-        return Some(format!(
-            "expected exactly 5 fields, found {}: [{}]",
-            fields.len(),
-            fields.join(" ")
-        ));
-    }
-    let allowed = |c: char| c.is_ascii_alphanumeric() || ",-*/?".contains(c);
-    fields
-        .iter()
-        .find(|f| !f.chars().all(allowed))
-        .map(|f| format!("failed to parse int from {f}"))
 }
 
 fn non_negative(v: Option<&Value>, path: &str, errs: &mut Vec<String>) {
@@ -384,6 +388,69 @@ mod tests {
 
     fn pod(spec: Value) -> Value {
         json!({"metadata": {"name": "p"}, "spec": spec})
+    }
+
+    fn cron_job(schedule: &str, tz: Option<&str>) -> Value {
+        let mut v = json!({"metadata": {"name": "nightly"}, "spec": {"schedule": schedule,
+            "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "Never",
+                "containers": [{"name": "c", "image": "busybox"}]}}}}}});
+        if let Some(tz) = tz {
+            v["spec"]["timeZone"] = json!(tz);
+        }
+        v
+    }
+
+    /// The refusals of a real server, word for word (kubectl prints them
+    /// after `The CronJob "nightly" is invalid:`).
+    #[test]
+    fn cron_jobs_are_refused_as_the_real_server_refuses_them() {
+        let refused = |schedule: &str, tz: Option<&str>| {
+            let e = object(resources::CRONJOBS, &cron_job(schedule, tz)).unwrap_err();
+            assert_eq!(e.code(), 422);
+            e.to_string()
+        };
+        for ok in [
+            "0 10 * * 2",
+            "@hourly",
+            "@every 1h30m",
+            "*/5 * ? * mon-fri",
+            "0 0 * * 0",
+        ] {
+            assert!(
+                object(resources::CRONJOBS, &cron_job(ok, None)).is_ok(),
+                "{ok}"
+            );
+        }
+        let e = refused("61 * * * *", None);
+        assert!(
+            e.contains(r#"spec.schedule: Invalid value: "61 * * * *": end of range (61) above maximum (59): 61"#),
+            "{e}"
+        );
+        // Vixie cron's Sunday-as-7 is not robfig's.
+        assert!(refused("0 0 * * 7", None).contains("end of range (7) above maximum (6): 7"));
+        let e = refused("CRON_TZ=UTC * * * * *", None);
+        assert!(
+            e.contains("cannot use TZ or CRON_TZ in schedule, use timeZone field instead"),
+            "{e}"
+        );
+        let e = refused("0 3 * * *", Some("Europe/Pariss"));
+        assert!(
+            e.contains(
+                r#"spec.timeZone: Invalid value: "Europe/Pariss": unknown time zone Europe/Pariss"#
+            ),
+            "{e}"
+        );
+        assert!(refused("0 3 * * *", Some("Local")).contains("explicit time zone"));
+        assert!(refused("0 3 * * *", Some("")).contains("non-empty string"));
+        // An old object that had a TZ may keep it, but not add timeZone too.
+        let old = cron_job("TZ=UTC 0 3 * * *", None);
+        assert!(object_update(resources::CRONJOBS, &old, &old).is_ok());
+        let both = cron_job("TZ=UTC 0 3 * * *", Some("UTC"));
+        let e = object_update(resources::CRONJOBS, &old, &both).unwrap_err();
+        assert!(
+            e.to_string().contains("cannot use both timeZone field"),
+            "{e}"
+        );
     }
 
     #[test]

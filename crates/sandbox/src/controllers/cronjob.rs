@@ -1,9 +1,8 @@
 //! The CronJob controller, after kubernetes
 //! pkg/controller/cronjob/cronjob_controllerv2.go and utils.go (v1.33):
-//! - the schedule is the standard 5-field cron (robfig/cron v3's standard
-//!   parser: ranges, steps, lists, month and weekday names, `@hourly` and
-//!   friends; day-of-month and day-of-week OR-ed when both are restricted),
-//!   read in `spec.timeZone` (UTC without one);
+//! - the schedule is read by robfig/cron v3's `ParseStandard`, shared with
+//!   the API's validation and with gameday (`gameday_spanned::values::cron`),
+//!   in `spec.timeZone` (UTC without one);
 //! - the most recent missed time since `lastScheduleTime` (or creation)
 //!   starts a Job named `<cronjob>-<minutes since the epoch>` with the
 //!   `batch.kubernetes.io/cronjob-scheduled-timestamp` annotation and a
@@ -23,7 +22,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jiff::{Timestamp, ToSpan, Zoned, tz::TimeZone};
+use gameday_spanned::values::cron::{Schedule, parse_standard};
+use jiff::{Timestamp, Zoned, tz::TimeZone};
 use serde_json::{Value, json};
 
 use super::Ctx;
@@ -36,160 +36,13 @@ use crate::store::{Obj, UpdateMode};
 const COMPONENT: &str = "cronjob-controller";
 const SCHEDULED_AT: &str = "batch.kubernetes.io/cronjob-scheduled-timestamp";
 
-/// Why a schedule does not parse (robfig/cron's messages).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ScheduleError(pub String);
-
-/// A parsed 5-field schedule: one bit per allowed value.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Schedule {
-    minute: u64,
-    hour: u64,
-    dom: u64,
-    month: u64,
-    dow: u64,
-    dom_star: bool,
-    dow_star: bool,
-}
-
-const MONTHS: &[&str] = &[
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-];
-const DAYS: &[&str] = &["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-
-fn value(s: &str, names: &[&str], base: u32) -> Result<u32, ScheduleError> {
-    if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(s)) {
-        return Ok(i as u32 + base);
-    }
-    s.parse::<u32>()
-        .map_err(|_| ScheduleError(format!("failed to parse int from {s}")))
-}
-
-fn field(
-    s: &str,
-    lo: u32,
-    hi: u32,
-    names: &[&str],
-    base: u32,
-) -> Result<(u64, bool), ScheduleError> {
-    let mut bits = 0u64;
-    let mut star = false;
-    for part in s.split(',') {
-        let (range, step) = match part.split_once('/') {
-            Some((r, st)) => (
-                r,
-                st.parse::<u32>()
-                    .map_err(|_| ScheduleError(format!("failed to parse int from {st}")))?,
-            ),
-            None => (part, 1),
-        };
-        let (a, b) = if range == "*" || range == "?" {
-            star |= step == 1;
-            (lo, hi)
-        } else if let Some((a, b)) = range.split_once('-') {
-            (value(a, names, base)?, value(b, names, base)?)
-        } else {
-            let a = value(range, names, base)?;
-            (a, if part.contains('/') { hi } else { a })
-        };
-        if a < lo || b > hi || a > b || step == 0 {
-            return Err(ScheduleError(format!("{part}: beyond range {lo}-{hi}")));
-        }
-        let mut v = a;
-        while v <= b {
-            bits |= 1 << v;
-            v += step;
-        }
-    }
-    Ok((bits, star))
-}
-
-impl Schedule {
-    pub fn parse(s: &str) -> Result<Schedule, ScheduleError> {
-        let s = s.trim();
-        let expanded = match s {
-            "@yearly" | "@annually" => "0 0 1 1 *",
-            "@monthly" => "0 0 1 * *",
-            "@weekly" => "0 0 * * 0",
-            "@daily" | "@midnight" => "0 0 * * *",
-            "@hourly" => "0 * * * *",
-            other => other,
-        };
-        let f: Vec<&str> = expanded.split_whitespace().collect();
-        if f.len() != 5 {
-            return Err(ScheduleError(format!(
-                "expected exactly 5 fields, found {}: {s}",
-                f.len()
-            )));
-        }
-        let (minute, _) = field(f[0], 0, 59, &[], 0)?;
-        let (hour, _) = field(f[1], 0, 23, &[], 0)?;
-        let (dom, dom_star) = field(f[2], 1, 31, &[], 1)?;
-        let (month, _) = field(f[3], 1, 12, MONTHS, 1)?;
-        let (mut dow, dow_star) = field(f[4], 0, 7, DAYS, 0)?;
-        if dow & (1 << 7) != 0 {
-            dow |= 1;
-        }
-        Ok(Schedule {
-            minute,
-            hour,
-            dom,
-            month,
-            dow,
-            dom_star,
-            dow_star,
-        })
-    }
-
-    fn day_matches(&self, t: &Zoned) -> bool {
-        let d = self.dom & (1 << t.day()) != 0;
-        let w = self.dow & (1 << t.weekday().to_sunday_zero_offset()) != 0;
-        if self.dom_star || self.dow_star {
-            d && w
-        } else {
-            d || w
-        }
-    }
-
-    /// The first scheduled time strictly after `t` (within five years).
-    pub fn next_after(&self, t: &Zoned) -> Option<Zoned> {
-        let mut z = t.round(jiff::Unit::Minute).ok()?;
-        if z <= *t {
-            z = z.checked_add(1.minute()).ok()?;
-        }
-        let limit = t.checked_add(5.years()).ok()?;
-        while z < limit {
-            if self.month & (1 << z.month()) == 0 {
-                z = z.first_of_month().ok()?.start_of_day().ok()?;
-                z = z.checked_add(1.month()).ok()?;
-            } else if !self.day_matches(&z) {
-                z = z.start_of_day().ok()?.checked_add(1.day()).ok()?;
-            } else if self.hour & (1 << z.hour()) == 0 {
-                z = z
-                    .with()
-                    .minute(0)
-                    .build()
-                    .ok()?
-                    .checked_add(1.hour())
-                    .ok()?;
-            } else if self.minute & (1 << z.minute()) == 0 {
-                z = z.checked_add(1.minute()).ok()?;
-            } else {
-                return Some(z);
-            }
-        }
-        None
-    }
-}
-
 /// The latest scheduled time in (`since`, `now`], and how many there were
 /// (the controller gives up past 100, as `mostRecentScheduleTime` does).
 fn most_recent(sched: &Schedule, since: &Zoned, now: &Zoned) -> (Option<Zoned>, usize) {
     let mut last = None;
     let mut n = 0;
     let mut t = since.clone();
-    while let Some(next) = sched.next_after(&t) {
+    while let Some(next) = sched.next_after(t.timestamp(), t.time_zone()) {
         if next > *now || n > 100 {
             break;
         }
@@ -348,8 +201,8 @@ fn schedule(ctx: &Ctx, cj: &Value, status: &mut Value) -> bool {
         return false;
     }
     let spec = cj["spec"]["schedule"].as_str().unwrap_or("");
-    let sched = match Schedule::parse(spec) {
-        Ok(s) => s,
+    let (sched, prefix_zone) = match parse_standard(spec) {
+        Ok(p) => (p.schedule, p.zone),
         Err(e) => {
             ctx.event(
                 cj,
@@ -361,7 +214,9 @@ fn schedule(ctx: &Ctx, cj: &Value, status: &mut Value) -> bool {
             return false;
         }
     };
-    let tz = match cj["spec"]["timeZone"].as_str() {
+    // A `TZ=` prefix (only on objects from before the API server refused
+    // it) wins, as robfig's parser returns that location.
+    let tz = match prefix_zone.as_deref().or(cj["spec"]["timeZone"].as_str()) {
         None => TimeZone::UTC,
         Some(name) => match TimeZone::get(name) {
             Ok(tz) => tz,
@@ -384,7 +239,7 @@ fn schedule(ctx: &Ctx, cj: &Value, status: &mut Value) -> bool {
         .and_then(meta::parse_time)
         .unwrap_or_else(Timestamp::now)
         .to_zoned(tz);
-    if let Some(next) = sched.next_after(&now) {
+    if let Some(next) = sched.next_after(now.timestamp(), now.time_zone()) {
         let wait = next.timestamp().duration_since(now.timestamp());
         let wait = Duration::try_from(wait).unwrap_or(Duration::ZERO);
         ctx.wake_at(Instant::now() + wait + Duration::from_millis(10));
@@ -527,6 +382,15 @@ fn count(store: &crate::store::Store) -> std::collections::HashMap<String, usize
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jiff::ToSpan;
+
+    fn parse(s: &str) -> Result<Schedule, gameday_spanned::values::cron::CronError> {
+        parse_standard(s).map(|p| p.schedule)
+    }
+
+    fn next_after(s: &Schedule, t: &Zoned) -> Option<Zoned> {
+        s.next_after(t.timestamp(), t.time_zone())
+    }
 
     fn at(s: &str, tz: &str) -> Zoned {
         let t: Timestamp = s.parse().expect("time");
@@ -535,39 +399,31 @@ mod tests {
 
     #[test]
     fn schedules_step_through_fields_like_robfig_cron() {
-        let s = Schedule::parse("0 10 * * 2").expect("parse");
-        let next = s
-            .next_after(&at("2026-11-30T04:00:00Z", "UTC"))
-            .expect("next");
+        let s = parse("0 10 * * 2").expect("parse");
+        let next = next_after(&s, &at("2026-11-30T04:00:00Z", "UTC")).expect("next");
         assert_eq!(next.timestamp().to_string(), "2026-12-01T10:00:00Z");
-        let s = Schedule::parse("*/15 9-17 * * mon-fri").expect("parse");
-        let next = s
-            .next_after(&at("2026-11-28T12:00:00Z", "UTC"))
-            .expect("next");
+        let s = parse("*/15 9-17 * * mon-fri").expect("parse");
+        let next = next_after(&s, &at("2026-11-28T12:00:00Z", "UTC")).expect("next");
         assert_eq!(next.timestamp().to_string(), "2026-11-30T09:00:00Z");
         // Both day fields restricted: either matches.
-        let s = Schedule::parse("0 0 1 * 1").expect("parse");
-        let next = s
-            .next_after(&at("2026-11-28T00:00:00Z", "UTC"))
-            .expect("next");
+        let s = parse("0 0 1 * 1").expect("parse");
+        let next = next_after(&s, &at("2026-11-28T00:00:00Z", "UTC")).expect("next");
         assert_eq!(next.timestamp().to_string(), "2026-11-30T00:00:00Z");
-        assert!(Schedule::parse("61 * * * *").is_err());
-        assert!(Schedule::parse("* * *").is_err());
-        assert_eq!(Schedule::parse("@hourly"), Schedule::parse("0 * * * *"));
+        assert!(parse("61 * * * *").is_err());
+        assert!(parse("* * *").is_err());
+        assert_eq!(parse("@hourly"), parse("0 * * * *"));
     }
 
     #[test]
     fn the_time_zone_decides_the_hour() {
-        let s = Schedule::parse("0 10 * * *").expect("parse");
-        let next = s
-            .next_after(&at("2026-11-30T00:00:00Z", "Europe/Berlin"))
-            .expect("next");
+        let s = parse("0 10 * * *").expect("parse");
+        let next = next_after(&s, &at("2026-11-30T00:00:00Z", "Europe/Berlin")).expect("next");
         assert_eq!(next.timestamp().to_string(), "2026-11-30T09:00:00Z");
     }
 
     #[test]
     fn missed_times_start_one_job_for_the_latest() {
-        let s = Schedule::parse("* * * * *").expect("parse");
+        let s = parse("* * * * *").expect("parse");
         let (last, n) = most_recent(
             &s,
             &at("2026-11-30T04:00:30Z", "UTC"),

@@ -6,6 +6,7 @@
 //! types only it uses), so `gameday::values::Duration` and
 //! `gameday::scenario::Duration` keep working.
 
+pub mod cron;
 pub mod duration;
 pub mod expectation;
 
