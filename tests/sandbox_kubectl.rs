@@ -54,6 +54,11 @@ async fn kubectl_get_pods_all_namespaces() {
             assert_eq!(cells[0], pod["metadata"]["namespace"].as_str().unwrap());
             assert_eq!(&cells[2..4], ["1/1", "Running"]);
         }
+        // Pages of 5: kubectl follows the Table's `continue` token to the
+        // end (a table without it shows the first page alone, as the
+        // sandbox once did past 500 pods).
+        let paged = e.kubectl(&["get", "pods", "-A", "--chunk-size=5"]).await;
+        assert_eq!(paged.lines().skip(1).count(), 12, "{paged}");
         e.assert_kubectl_minor(minor);
         e.sb.shutdown().await;
     }
@@ -76,6 +81,35 @@ async fn kubectl_get_deploy_json() {
         assert_eq!(checkout["status"]["readyReplicas"], 4);
         assert_eq!(checkout["status"]["availableReplicas"], 4);
         assert_eq!(checkout["status"]["updatedReplicas"], 4);
+        // kubectl writes kind and apiVersion on each item itself: on the
+        // wire, a list's items have neither (kubernetes#3030), a GET has both.
+        assert_eq!(checkout["kind"], "Deployment");
+        let raw: serde_json::Value = serde_json::from_str(
+            &e.kubectl(&["get", "--raw", "/apis/apps/v1/namespaces/shop/deployments"])
+                .await,
+        )
+        .unwrap();
+        assert_eq!(raw["kind"], "DeploymentList");
+        for item in raw["items"].as_array().unwrap() {
+            assert!(
+                item.get("kind").is_none() && item.get("apiVersion").is_none(),
+                "{item}"
+            );
+            assert!(item["spec"]["replicas"].is_number());
+        }
+        let one: serde_json::Value = serde_json::from_str(
+            &e.kubectl(&[
+                "get",
+                "--raw",
+                "/apis/apps/v1/namespaces/shop/deployments/checkout",
+            ])
+            .await,
+        )
+        .unwrap();
+        assert_eq!(
+            (&one["kind"], &one["apiVersion"]),
+            (&"Deployment".into(), &"apps/v1".into())
+        );
         e.assert_kubectl_minor(minor);
         e.sb.shutdown().await;
     }

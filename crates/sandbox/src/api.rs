@@ -504,7 +504,11 @@ fn object_route(
             let o = st.store.get(res, ns, name)?;
             // `kubectl get pod NAME` asks for a Table too.
             if wants_table(headers) {
-                return Ok(json_ok(table::table(res, std::slice::from_ref(&o), o.rv)));
+                return Ok(json_ok(table::table(
+                    res,
+                    std::slice::from_ref(&o),
+                    json!({"resourceVersion": o.rv.to_string()}),
+                )));
             }
             Ok(raw_response(StatusCode::OK, &o))
         }
@@ -800,10 +804,6 @@ fn list(
     // server does (every page belongs to one list).
     let rv = page.after.as_ref().map_or(rv, |t| t.rv);
     let (items, next) = page.cut(items, rv);
-    if wants_table(headers) {
-        return Ok(json_ok(table::table(res, &items, rv)));
-    }
-    let def = resources::def(res);
     let mut list_meta = json!({"resourceVersion": rv.to_string()});
     if let Some(next) = &next {
         list_meta["continue"] = json!(next.token);
@@ -811,7 +811,15 @@ fn list(
             list_meta["remainingItemCount"] = json!(next.remaining);
         }
     }
-    // Items are concatenated from their stored bytes: no re-serialisation.
+    if wants_table(headers) {
+        // The Table carries the list's metadata, `continue` included
+        // (apiserver's `asTable` copies ResourceVersion, Continue and
+        // RemainingItemCount), or kubectl would stop at the first page.
+        return Ok(json_ok(table::table(res, &items, list_meta)));
+    }
+    let def = resources::def(res);
+    // Items are concatenated from their stored bytes (less `kind` and
+    // `apiVersion`, as the real server writes items): no re-serialisation.
     let total: usize = items.iter().map(|o| o.raw.len() + 1).sum();
     let mut out = Vec::with_capacity(total + 200);
     out.extend_from_slice(
@@ -826,7 +834,7 @@ fn list(
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(&o.raw);
+        crate::list_item::write(&o.raw, o.list_kept.as_deref(), &mut out);
     }
     out.extend_from_slice(b"]}");
     Ok(json_bytes(StatusCode::OK, out))

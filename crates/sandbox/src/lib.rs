@@ -21,6 +21,7 @@ pub mod events_v1;
 pub mod exec;
 pub mod kube_state;
 pub mod kubeconfig;
+pub mod list_item;
 pub mod logs;
 pub mod meta;
 pub mod metrics;

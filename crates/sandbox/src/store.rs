@@ -33,6 +33,9 @@ const ABRUPT_POD_DELETIONS: usize = 1024;
 #[derive(Debug)]
 pub struct Obj {
     pub raw: Bytes,
+    /// How `raw` appears as a list item (without `kind` and `apiVersion`,
+    /// see [`crate::list_item`]); None when it is `raw` as it is.
+    pub list_kept: Option<Box<[std::ops::Range<u32>]>>,
     pub rv: u64,
     pub summary: Summary,
     parsed: OnceLock<Value>,
@@ -149,6 +152,7 @@ impl Obj {
     /// Builds a stored object; `keep_tree` keeps the parsed JSON alongside.
     pub fn new(value: Value, rv: u64, keep_tree: bool) -> Result<Self, serde_json::Error> {
         let raw = Bytes::from(serde_json::to_vec(&value)?);
+        let list_kept = crate::list_item::kept_members(&raw);
         let summary = Summary::of(&value);
         let parsed = OnceLock::new();
         if keep_tree {
@@ -156,6 +160,7 @@ impl Obj {
         }
         Ok(Obj {
             raw,
+            list_kept,
             rv,
             summary,
             parsed,

@@ -413,7 +413,9 @@ fn event_cells(o: &Value, name: Value) -> Vec<Value> {
     ]
 }
 
-pub fn table(res: ResId, objs: &[Arc<Obj>], rv: u64) -> Value {
+/// A `meta.k8s.io/v1` Table of `objs`, with `list_meta` (resourceVersion,
+/// and for a page its `continue` and `remainingItemCount`) as its metadata.
+pub fn table(res: ResId, objs: &[Arc<Obj>], list_meta: Value) -> Value {
     let defs: Vec<Value> = columns(res)
         .into_iter()
         .map(|(name, format, priority)| {
@@ -439,7 +441,7 @@ pub fn table(res: ResId, objs: &[Arc<Obj>], rv: u64) -> Value {
     json!({
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
-        "metadata": {"resourceVersion": rv.to_string()},
+        "metadata": list_meta,
         "columnDefinitions": defs,
         "rows": rows,
     })
@@ -460,7 +462,7 @@ mod tests {
                 )
                 .unwrap(),
             );
-            let t = table(res, &[obj], 1);
+            let t = table(res, &[obj], json!({"resourceVersion": "1"}));
             assert_eq!(
                 t["rows"][0]["cells"].as_array().unwrap().len(),
                 t["columnDefinitions"].as_array().unwrap().len(),
