@@ -372,3 +372,48 @@ async fn kubectl_logs_reads_what_the_container_printed() {
         sb.shutdown().await;
     }
 }
+
+/// `kubectl logs --previous`: refused until the container restarts, then
+/// the log of the instance before the restart (here: a changed image, which
+/// the kubelet answers by killing the container and starting the new one).
+#[tokio::test]
+async fn kubectl_logs_previous_reads_the_instance_before_the_restart() {
+    let sb = start(33).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = kubeconfig(&sb, dir.path());
+    let pods: Api<Pod> = Api::namespaced(sb.kube_client().unwrap(), "shop");
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "talker"},
+        "spec": {"containers": [{"name": "c", "image": "busybox:1.36",
+            "command": ["sh", "-c", "echo started; sleep 3600"]}]}}))
+    .unwrap();
+    pods.create(&PostParams::default(), &pod).await.unwrap();
+    let running = |sb: &SandboxHandle| {
+        status(sb, "talker", "containerStatuses", "c")["state"]["running"].is_object()
+    };
+    assert!(wait_until(Duration::from_secs(5), || running(&sb)).await);
+    let out = kubectl(&kc, &["logs", "-n", "shop", "talker", "--previous"]).await;
+    assert!(
+        !out.ok
+            && out
+                .stderr
+                .contains("previous terminated container \"c\" in pod \"talker\" not found"),
+        "{}",
+        out.stderr
+    );
+    let out = kubectl(
+        &kc,
+        &["set", "image", "-n", "shop", "pod/talker", "c=busybox:1.37"],
+    )
+    .await;
+    assert!(out.ok, "{}", out.stderr);
+    let restarted = |sb: &SandboxHandle| {
+        let s = status(sb, "talker", "containerStatuses", "c");
+        s["restartCount"] == 1 && s["state"]["running"].is_object()
+    };
+    assert!(wait_until(Duration::from_secs(5), || restarted(&sb)).await);
+    let out = kubectl(&kc, &["logs", "-n", "shop", "talker", "-p"]).await;
+    assert!(out.ok, "{}", out.stderr);
+    assert_eq!(out.stdout, "started\n");
+    sb.shutdown().await;
+}

@@ -104,22 +104,27 @@ pub fn serve(
     let name = meta::name(pod);
     let key = container_key(pod, name, q.get("container").map(String::as_str))?;
     let container = key.split_once('/').map_or(key.as_str(), |(_, n)| n);
-    if q.get("previous").map(String::as_str) == Some("true") {
-        // A restart replaces the runtime's record: no previous instance.
-        return Err(ApiError::BadRequest(format!(
-            "previous terminated container \"{container}\" in pod \"{name}\" not found"
-        )));
+    let since = number(q, "sinceSeconds")?.map(Duration::from_secs);
+    let tail = number(q, "tailLines")?;
+    let stamped = flag(q, "timestamps");
+    let headers = [(header::CONTENT_TYPE, "text/plain")];
+    if flag(q, "previous") {
+        // The instance before the last restart: terminated, so even with
+        // `follow` the log is complete (the kubelet ends the stream too).
+        let Some(lines) = runtime.previous_output(meta::uid(pod), &key) else {
+            return Err(ApiError::BadRequest(format!(
+                "previous terminated container \"{container}\" in pod \"{name}\" not found"
+            )));
+        };
+        let body = render(&select(&lines, since, tail, Instant::now()), stamped);
+        return Ok((StatusCode::OK, headers, body).into_response());
     }
     let Some(lines) = runtime.output(meta::uid(pod), &key) else {
         return Err(ApiError::BadRequest(format!(
             "container \"{container}\" in pod \"{name}\" is waiting to start: ContainerCreating"
         )));
     };
-    let since = number(q, "sinceSeconds")?.map(Duration::from_secs);
-    let tail = number(q, "tailLines")?;
-    let stamped = flag(q, "timestamps");
     let body = render(&select(&lines, since, tail, Instant::now()), stamped);
-    let headers = [(header::CONTENT_TYPE, "text/plain")];
     if !flag(q, "follow") {
         return Ok((StatusCode::OK, headers, body).into_response());
     }

@@ -83,6 +83,10 @@ pub struct PodRuntime {
     next_pid: BTreeMap<String, u32>,
     /// By container key (`c/NAME`, `e/NAME`).
     pub procs: BTreeMap<String, Proc>,
+    /// What the instance before the current one printed, by container
+    /// key: the kubelet keeps the last terminated container's log for
+    /// `kubectl logs --previous` until the next restart replaces it.
+    previous: BTreeMap<String, Vec<Line>>,
     /// The init system of the node the pod runs on.
     pub host: Option<Arc<Mutex<NodeHost>>>,
 }
@@ -106,6 +110,9 @@ impl PodRuntime {
         );
         let exec = Exec::start(argv, &who, now, &mut env)?;
         let kills = env.kills;
+        if let Some(old) = self.procs.get(key) {
+            self.previous.insert(key.to_string(), old.exec.lines());
+        }
         self.procs.insert(
             key.to_string(),
             Proc {
@@ -184,9 +191,12 @@ impl PodRuntime {
         }
     }
 
-    /// Kills a container's processes (SIGKILL) and forgets them.
+    /// Kills a container's processes (SIGKILL); what they printed stays as
+    /// the previous instance's log.
     pub fn stop(&mut self, key: &str) {
-        self.procs.remove(key);
+        if let Some(old) = self.procs.remove(key) {
+            self.previous.insert(key.to_string(), old.exec.lines());
+        }
     }
 
     fn visible(&self, pid_ns: &str) -> Vec<ProcInfo> {
@@ -450,8 +460,6 @@ impl Runtime {
             .copied()
     }
 
-    /// What a container printed, oldest first (for `pods/log`); None when
-    /// it never started.
     /// What a container printed from line `from` on, and whether its
     /// process has exited (so a follower knows nothing more will come).
     pub fn output_from(&self, uid: &str, key: &str, from: usize) -> Option<(Vec<Line>, bool)> {
@@ -465,6 +473,8 @@ impl Runtime {
         Some((new, p.exec.exit.is_some()))
     }
 
+    /// What a container printed, oldest first (for `pods/log`); None when
+    /// it never started.
     pub fn output(&self, uid: &str, key: &str) -> Option<Vec<Line>> {
         self.pods
             .lock()
@@ -472,6 +482,16 @@ impl Runtime {
             .get(uid)
             .and_then(|p| p.procs.get(key))
             .map(|p| p.exec.lines())
+    }
+
+    /// What the container's previous instance printed (`previous=true`);
+    /// None when it has not restarted.
+    pub fn previous_output(&self, uid: &str, key: &str) -> Option<Vec<Line>> {
+        self.pods
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(uid)
+            .and_then(|p| p.previous.get(key).cloned())
     }
 }
 
@@ -574,6 +594,44 @@ mod tests {
                 "the other namespace is untouched"
             );
         });
+    }
+
+    /// A restart keeps the instance before it for `logs --previous`: the
+    /// kubelet starting the container again (after a crash) or stopping it
+    /// first (a changed image).
+    #[test]
+    fn a_restart_keeps_the_previous_instances_log() {
+        let now = Instant::now();
+        let rt = Runtime::new(ImageCatalog::builtin());
+        rt.attach("uid", "node-1");
+        let text = |lines: Option<Vec<Line>>| {
+            lines.map(|l| l.into_iter().map(|l| l.text).collect::<Vec<_>>())
+        };
+        let run = |script: &str| {
+            rt.with_pod("uid", |p| {
+                p.start(
+                    "c/x",
+                    &argv(&["sh", "-c", script]),
+                    who_in("busybox:1.37"),
+                    "c/x".into(),
+                    now,
+                )
+            })
+            .expect("busybox has sh");
+        };
+        run("echo one");
+        assert_eq!(text(rt.previous_output("uid", "c/x")), None);
+        run("echo two");
+        assert_eq!(
+            text(rt.previous_output("uid", "c/x")),
+            Some(vec!["one".into()])
+        );
+        assert_eq!(text(rt.output("uid", "c/x")), Some(vec!["two".into()]));
+        rt.with_pod("uid", |p| p.stop("c/x"));
+        assert_eq!(
+            text(rt.previous_output("uid", "c/x")),
+            Some(vec!["two".into()])
+        );
     }
 
     /// An init that handles the signal gets it: the pause binary and an
