@@ -22,11 +22,25 @@ pub fn kept_members(raw: &[u8]) -> Option<Box<[Range<u32>]>> {
     if !members.iter().any(dropped) {
         return None;
     }
-    let kept = members
-        .iter()
-        .filter(|m| !dropped(m))
-        .map(|m| Some(u32::try_from(m.span.start).ok()?..u32::try_from(m.span.end).ok()?))
-        .collect::<Option<Vec<_>>>()?;
+    // Neighbouring kept members form one span (the comma between them
+    // included), so an item is usually written with one copy.
+    let mut kept: Vec<Range<u32>> = Vec::new();
+    let mut after_dropped = true;
+    for m in &members {
+        if dropped(m) {
+            after_dropped = true;
+            continue;
+        }
+        let (start, end) = (
+            u32::try_from(m.span.start).ok()?,
+            u32::try_from(m.span.end).ok()?,
+        );
+        match kept.last_mut() {
+            Some(last) if !after_dropped => last.end = end,
+            _ => kept.push(start..end),
+        }
+        after_dropped = false;
+    }
     Some(kept.into_boxed_slice())
 }
 
@@ -139,6 +153,11 @@ mod tests {
         );
         let mid = json!({"metadata": {}, "kind": "Pod", "spec": {}, "apiVersion": "v1"});
         assert_eq!(list_form(&mid), json!({"metadata": {}, "spec": {}}));
+        // Kept neighbours are one span.
+        let raw = serde_json::to_vec(&end).unwrap();
+        assert_eq!(kept_members(&raw).map(|k| k.len()), Some(1));
+        let raw = serde_json::to_vec(&mid).unwrap();
+        assert_eq!(kept_members(&raw).map(|k| k.len()), Some(2));
         // Nothing to drop: the bytes as stored.
         let raw = serde_json::to_vec(&json!({"metadata": {"kind": "x"}})).unwrap();
         assert!(kept_members(&raw).is_none());
