@@ -633,7 +633,7 @@ fn events_v1_route(
             watch(st, core, t.ns.as_deref(), q, event_v1_bytes)
         }
         (None, Method::GET) => {
-            let (ls, fs) = selectors(q)?;
+            let (ls, fs) = selectors(core, q)?;
             let page = chunk::Request::from_query(q)?;
             let (items, rv) = st.store.list_filtered(core, t.ns.as_deref(), |o| {
                 page.after.as_ref().is_none_or(|a| a.is_before(o))
@@ -775,11 +775,14 @@ fn dry_admit(st: &Shared, res: ResId, ns: &str, v: &mut Value) -> Result<(), Api
     validation::object(res, v)
 }
 
-fn selectors(q: &Params) -> Result<(LabelSelector, FieldSelector), ApiError> {
+fn selectors(res: ResId, q: &Params) -> Result<(LabelSelector, FieldSelector), ApiError> {
     let ls = LabelSelector::parse(q.get("labelSelector").map(String::as_str).unwrap_or(""))
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let fs = FieldSelector::parse(q.get("fieldSelector").map(String::as_str).unwrap_or(""))
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let fs = FieldSelector::parse(
+        res,
+        q.get("fieldSelector").map(String::as_str).unwrap_or(""),
+    )
+    .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     Ok((ls, fs))
 }
 
@@ -790,7 +793,7 @@ fn list(
     q: &Params,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (ls, fs) = selectors(q)?;
+    let (ls, fs) = selectors(res, q)?;
     let page = chunk::Request::from_query(q)?;
     if let Some(token) = &page.after
         && token.rv < st.store.oldest_rv(res)
@@ -846,7 +849,7 @@ fn delete_collection(
     ns: Option<&str>,
     q: &Params,
 ) -> Result<Response, ApiError> {
-    let (ls, fs) = selectors(q)?;
+    let (ls, fs) = selectors(res, q)?;
     let (items, _) = st
         .store
         .list_filtered(res, ns, |o| ls.matches_obj(o) && fs.matches_obj(o));
@@ -1225,7 +1228,7 @@ fn watch(
     q: &Params,
     view: View,
 ) -> Result<Response, ApiError> {
-    let (ls, fs) = selectors(q)?;
+    let (ls, fs) = selectors(res, q)?;
     let from = match q.get("resourceVersion").map(String::as_str) {
         None | Some("") => None,
         Some(s) => Some(

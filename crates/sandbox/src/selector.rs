@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::meta;
+use crate::resources::{self, ResId};
 use crate::store::Obj;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -189,22 +190,53 @@ impl LabelSelector {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FieldSelector(Vec<(String, bool, String)>);
 
-const FIELDS: &[&str] = &[
-    "metadata.name",
-    "metadata.namespace",
-    "spec.nodeName",
-    "status.phase",
-    "spec.unschedulable",
-    "involvedObject.name",
-    "involvedObject.kind",
-    "involvedObject.namespace",
-    "involvedObject.uid",
-    "type",
-    "reason",
-];
+/// The fields each resource can be selected on, as kube-apiserver's field
+/// label conversion functions list them (kubernetes pkg/apis/core/v1 and
+/// apps, batch conversion.go; pkg/registry/*/strategy.go): every resource
+/// has `metadata.name` and, unless it is a node or a namespace,
+/// `metadata.namespace`; anything else is "field label not supported".
+fn selectable(res: ResId) -> &'static [&'static str] {
+    match res {
+        resources::PODS => &[
+            "metadata.name",
+            "metadata.namespace",
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "spec.hostNetwork",
+            "status.phase",
+            "status.podIP",
+            "status.nominatedNodeName",
+        ],
+        resources::EVENTS => &[
+            "metadata.name",
+            "metadata.namespace",
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        ],
+        resources::NODES => &["metadata.name", "spec.unschedulable"],
+        resources::NAMESPACES => &["metadata.name", "status.phase"],
+        resources::SECRETS => &["metadata.name", "metadata.namespace", "type"],
+        resources::REPLICASETS => &["metadata.name", "metadata.namespace", "status.replicas"],
+        resources::JOBS => &["metadata.name", "metadata.namespace", "status.successful"],
+        _ => &["metadata.name", "metadata.namespace"],
+    }
+}
 
 impl FieldSelector {
-    pub fn parse(s: &str) -> Result<Self, SelectorError> {
+    /// A selector on `res`'s selectable fields.
+    pub fn parse(res: ResId, s: &str) -> Result<Self, SelectorError> {
+        let fields = selectable(res);
         let mut reqs = Vec::new();
         for part in s.split(',') {
             let part = part.trim();
@@ -221,7 +253,7 @@ impl FieldSelector {
                 return Err(SelectorError(part.to_string()));
             };
             let k = k.trim();
-            if !FIELDS.contains(&k) {
+            if !fields.contains(&k) {
                 return Err(SelectorError(format!("field label not supported: {k}")));
             }
             reqs.push((k.to_string(), eq, v.trim().to_string()));
@@ -257,6 +289,12 @@ impl FieldSelector {
 
     pub fn matches(&self, obj: &Value) -> bool {
         self.0.iter().all(|(k, eq, v)| {
+            // An event's `source` selects on its component.
+            let k = if k == "source" {
+                "source.component"
+            } else {
+                k.as_str()
+            };
             let path: Vec<&str> = k.split('.').collect();
             let actual = match meta::at(obj, &path) {
                 Some(Value::String(s)) => s.clone(),
@@ -328,10 +366,33 @@ mod tests {
     #[test]
     fn field_selectors() {
         let p = pod(json!({}));
-        let ok = |s: &str| FieldSelector::parse(s).unwrap().matches(&p);
+        let ok = |s: &str| {
+            FieldSelector::parse(resources::PODS, s)
+                .unwrap()
+                .matches(&p)
+        };
         assert!(ok("spec.nodeName=node-1"));
         assert!(ok("status.phase!=Pending,metadata.namespace=shop"));
         assert!(!ok("metadata.name=q"));
-        assert!(FieldSelector::parse("spec.bogus=1").is_err());
+        let refused = |res, s: &str| FieldSelector::parse(res, s).unwrap_err().to_string();
+        assert!(
+            refused(resources::PODS, "spec.bogus=1")
+                .ends_with("field label not supported: spec.bogus")
+        );
+        // Per resource, as the real server: a pod field on a deployment, a
+        // node field on a pod, a namespace on a node.
+        assert!(refused(resources::DEPLOYMENTS, "spec.nodeName=n").contains("spec.nodeName"));
+        assert!(refused(resources::PODS, "spec.unschedulable=true").contains("unschedulable"));
+        assert!(refused(resources::NODES, "metadata.namespace=x").contains("metadata.namespace"));
+        assert!(FieldSelector::parse(resources::NODES, "spec.unschedulable=true").is_ok());
+        assert!(FieldSelector::parse(resources::DEPLOYMENTS, "metadata.name=x").is_ok());
+        let event = json!({"source": {"component": "kubelet"}, "type": "Warning"});
+        let ev = |s: &str| {
+            FieldSelector::parse(resources::EVENTS, s)
+                .unwrap()
+                .matches(&event)
+        };
+        assert!(ev("source=kubelet,type=Warning"));
+        assert!(!ev("source=scheduler"));
     }
 }
