@@ -371,6 +371,35 @@ async fn kubectl_sees_the_real_servers_validation() {
             "{}",
             out.stderr
         );
+        // A Deployment's template must keep matching its selector, and the
+        // selector cannot change (apps/v1). Each patch is refused whole.
+        for (patch, words) in [
+            (
+                r#"{"spec":{"template":{"metadata":{"labels":{"app":"elsewhere"}}}}}"#,
+                "`selector` does not match template `labels`",
+            ),
+            (
+                r#"{"spec":{"selector":{"matchLabels":{"app":"elsewhere"}},"template":{"metadata":{"labels":{"app":"elsewhere"}}}}}"#,
+                "field is immutable",
+            ),
+        ] {
+            let args = [
+                "patch",
+                "deploy",
+                "checkout",
+                "-n",
+                "shop",
+                "--type=merge",
+                "-p",
+                patch,
+            ];
+            let out = kubectl(&e.kubeconfig, &args).await;
+            assert!(
+                !out.ok && out.stderr.contains(words),
+                "{patch}: {}",
+                out.stderr
+            );
+        }
         // A pod's command cannot change; its image can.
         let pod = name(&e.checkout_pods()[0]);
         let cmd = r#"[{"op":"add","path":"/spec/containers/0/command","value":["sleep","1"]}]"#;

@@ -49,6 +49,7 @@ fn checks(res: ResId, v: &Value, old: Option<&Value>) -> Result<(), ApiError> {
     if res == resources::CRONJOBS {
         cron_job(v, old, &mut errs);
     }
+    workload_selector(res, v, old, &mut errs);
     if res == resources::JOBS {
         job_spec(meta::at(v, &["spec"]), "spec", &mut errs);
     }
@@ -175,6 +176,108 @@ fn container_names(v: &Value, errs: &mut Vec<String>) {
             }
         }
     }
+}
+
+/// The workloads whose `spec.selector` must select their own template, and
+/// the word kubernetes' messages use for each (ReplicaSet's validation
+/// reuses "deployment").
+fn selector_owner(res: ResId) -> Option<&'static str> {
+    match res {
+        resources::DEPLOYMENTS | resources::REPLICASETS => Some("deployment"),
+        resources::STATEFULSETS => Some("statefulset"),
+        resources::DAEMONSETS => Some("daemonset"),
+        _ => None,
+    }
+}
+
+/// kubernetes pkg/apis/apps/validation: `spec.selector` is required, not
+/// empty, selects the template's labels (`ValidatePodTemplateSpecForReplicaSet`),
+/// and on an update stays as it was (apps/v1 selectors are immutable).
+/// Without this a patch that changed a template's labels away from its
+/// selector would pass here and be refused by a real server.
+fn workload_selector(res: ResId, v: &Value, old: Option<&Value>, errs: &mut Vec<String>) {
+    let Some(word) = selector_owner(res) else {
+        return;
+    };
+    let selector = meta::at(v, &["spec", "selector"]).filter(|s| !s.is_null());
+    let Some(selector) = selector else {
+        errs.push("spec.selector: Required value".into());
+        return;
+    };
+    if let Some(old_selector) = old.and_then(|o| meta::at(o, &["spec", "selector"]))
+        && old_selector != selector
+    {
+        errs.push(format!(
+            "spec.selector: Invalid value: {}: field is immutable",
+            go_label_selector(selector)
+        ));
+    }
+    let count = |k: &str| {
+        selector
+            .get(k)
+            .and_then(Value::as_object)
+            .map_or(0, |m| m.len())
+            + selector
+                .get(k)
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len)
+    };
+    if count("matchLabels") + count("matchExpressions") == 0 {
+        errs.push(format!(
+            "spec.selector: Invalid value: {}: empty selector is invalid for {word}",
+            go_label_selector(selector)
+        ));
+        return;
+    }
+    let Some(sel) = crate::selector::LabelSelector::from_object(selector) else {
+        errs.push(format!(
+            "spec.selector: Invalid value: {}: invalid label selector",
+            go_label_selector(selector)
+        ));
+        return;
+    };
+    let labels =
+        meta::at(v, &["spec", "template", "metadata", "labels"]).and_then(Value::as_object);
+    if !sel.matches_labels(labels) {
+        errs.push(format!(
+            "spec.template.metadata.labels: Invalid value: {}: `selector` does not match template `labels`",
+            go_string_map(labels)
+        ));
+    }
+}
+
+/// A label map as Go's `%#v` prints it in a field error:
+/// `map[string]string{"app":"checkout", "tier":"web"}` (keys sorted).
+fn go_string_map(m: Option<&serde_json::Map<String, Value>>) -> String {
+    let mut pairs: Vec<(&String, &str)> = m
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k, v.as_str().unwrap_or_default()))
+        .collect();
+    pairs.sort();
+    let body: Vec<String> = pairs.iter().map(|(k, v)| format!("{k:?}:{v:?}")).collect();
+    if m.is_none() {
+        return "map[string]string(nil)".into();
+    }
+    format!("map[string]string{{{}}}", body.join(", "))
+}
+
+/// A `metav1.LabelSelector` as Go's `%#v` prints it (match labels shown;
+/// expressions summarised, as their Go form is not worth reproducing).
+fn go_label_selector(sel: &Value) -> String {
+    let exprs = sel
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+        .map_or_else(
+            || "[]v1.LabelSelectorRequirement(nil)".to_string(),
+            |a| format!("[]v1.LabelSelectorRequirement{{...{} items}}", a.len()),
+        );
+    let labels = sel.get("matchLabels").and_then(Value::as_object);
+    format!(
+        "v1.LabelSelector{{MatchLabels:{}, MatchExpressions:{exprs}}}",
+        go_string_map(labels)
+    )
 }
 
 /// A CronJob's name leaves room for the 11 characters its Jobs append.
@@ -398,6 +501,72 @@ mod tests {
             v["spec"]["timeZone"] = json!(tz);
         }
         v
+    }
+
+    fn deployment(selector: Value, labels: Value) -> Value {
+        json!({"metadata": {"name": "web"}, "spec": {"selector": selector,
+            "template": {"metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})
+    }
+
+    /// apps/v1: a selector is required, not empty, selects the template,
+    /// and never changes.
+    #[test]
+    fn workload_selectors_follow_the_apps_validation() {
+        let ok = deployment(
+            json!({"matchLabels": {"app": "web"}}),
+            json!({"app": "web", "tier": "x"}),
+        );
+        for res in [
+            resources::DEPLOYMENTS,
+            resources::REPLICASETS,
+            resources::STATEFULSETS,
+            resources::DAEMONSETS,
+        ] {
+            assert!(object(res, &ok).is_ok());
+        }
+        let refused = |res, v: &Value| object(res, v).unwrap_err().to_string();
+        let e = refused(
+            resources::DEPLOYMENTS,
+            &deployment(
+                json!({"matchLabels": {"app": "web"}}),
+                json!({"app": "api"}),
+            ),
+        );
+        assert!(
+            e.contains(r#"spec.template.metadata.labels: Invalid value: map[string]string{"app":"api"}: `selector` does not match template `labels`"#),
+            "{e}"
+        );
+        let no_selector = deployment(Value::Null, json!({"app": "web"}));
+        assert!(
+            refused(resources::STATEFULSETS, &no_selector)
+                .contains("spec.selector: Required value")
+        );
+        let empty = deployment(json!({}), json!({"app": "web"}));
+        assert!(
+            refused(resources::DAEMONSETS, &empty)
+                .contains("empty selector is invalid for daemonset")
+        );
+        let exprs = deployment(
+            json!({"matchExpressions": [{"key": "app", "operator": "In", "values": ["web", "api"]}]}),
+            json!({"app": "api"}),
+        );
+        assert!(object(resources::DEPLOYMENTS, &exprs).is_ok());
+        // Update: the template may change, the selector may not.
+        let mut relabelled = ok.clone();
+        relabelled["spec"]["template"]["metadata"]["labels"]["tier"] = json!("y");
+        assert!(object_update(resources::DEPLOYMENTS, &ok, &relabelled).is_ok());
+        let moved = deployment(
+            json!({"matchLabels": {"app": "api"}}),
+            json!({"app": "api"}),
+        );
+        let e = object_update(resources::DEPLOYMENTS, &ok, &moved)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(r#"spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{"app":"api"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable"#),
+            "{e}"
+        );
     }
 
     /// The refusals of a real server, word for word (kubectl prints them
