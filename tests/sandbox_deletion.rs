@@ -15,13 +15,6 @@ use serde_json::json;
 const MINORS: [u32; 2] = [27, 33];
 
 impl Env {
-    /// `kubectl apply -f` of a manifest written to the test's directory.
-    async fn apply(&self, file: &str, manifest: &str) -> String {
-        let path = self.dir.path().join(file);
-        std::fs::write(&path, manifest).unwrap();
-        self.kubectl(&["apply", "-f", path.to_str().unwrap()]).await
-    }
-
     fn pod(&self, ns: &str, name: &str) -> Option<serde_json::Value> {
         self.sb.store().try_get(PODS, ns, name).map(|o| o.parse())
     }

@@ -39,10 +39,7 @@ subjects: [{kind: ServiceAccount, name: reader, namespace: shop}]
 /// The test world plus [`MANIFEST`], with the shell pod's container running.
 async fn shell_env() -> Env {
     let e = env(33).await;
-    let manifest = e.dir.path().join("shell.yaml");
-    std::fs::write(&manifest, MANIFEST).unwrap();
-    e.kubectl(&["apply", "-f", manifest.to_str().unwrap()])
-        .await;
+    e.apply("shell.yaml", MANIFEST).await;
     let running = || {
         objects(&e.sb, gameday::sandbox::resources::PODS, Some("shop"))
             .iter()
@@ -224,9 +221,8 @@ async fn kubectl_logs_follow_streams_until_the_container_exits() {
     use tokio::io::{AsyncBufReadExt, BufReader};
 
     let e = env(33).await;
-    let manifest = e.dir.path().join("talker.yaml");
-    std::fs::write(
-        &manifest,
+    e.apply(
+        "talker.yaml",
         r#"
 apiVersion: v1
 kind: Pod
@@ -237,9 +233,7 @@ spec:
   - {name: box, image: "busybox:1.36", command: [sh, -c, "echo one; sleep 3; echo two"]}
 "#,
     )
-    .unwrap();
-    e.kubectl(&["apply", "-f", manifest.to_str().unwrap()])
-        .await;
+    .await;
     let state = |key: &str| {
         objects(&e.sb, gameday::sandbox::resources::PODS, Some("shop"))
             .iter()
@@ -298,10 +292,7 @@ spec:
 #[tokio::test]
 async fn the_server_sets_each_pods_qos_class() {
     let e = env(33).await;
-    let manifest = e.dir.path().join("qos.yaml");
-    std::fs::write(
-        &manifest,
-        r#"
+    e.apply("qos.yaml", r#"
 apiVersion: v1
 kind: Pod
 metadata: {name: burstable, namespace: shop}
@@ -322,10 +313,7 @@ metadata: {name: besteffort, namespace: shop}
 spec:
   containers:
   - {name: app, image: "busybox:1.36", command: [sleep, "3600"]}
-"#,
-    )
-    .unwrap();
-    e.kubectl(&["apply", "-f", manifest.to_str().unwrap()])
+"#)
         .await;
     for (pod, class) in [
         ("burstable", "Burstable"),

@@ -132,6 +132,14 @@ impl Env {
         assert!(out.ok, "kubectl {args:?} failed: {}", out.stderr);
         out.stdout
     }
+
+    /// `kubectl apply -f` of a manifest written to `file` in the test's
+    /// directory, which must succeed; kubectl's stdout.
+    pub async fn apply(&self, file: &str, manifest: &str) -> String {
+        let path = self.dir.path().join(file);
+        std::fs::write(&path, manifest).unwrap();
+        self.kubectl(&["apply", "-f", path.to_str().unwrap()]).await
+    }
 }
 
 /// One scrape of the sandbox's `/metrics` as the admin, over its TLS (each

@@ -450,6 +450,24 @@ mod tests {
     use crate::store::UpdateMode;
     use serde_json::json;
 
+    /// A store with node `n1` and pod `default/p` bound to it, whose
+    /// container is a shell waiting on a `sleep` (then exiting 3).
+    fn one_pod_on_one_node(restart_policy: Option<&str>) -> Arc<Store> {
+        let store = Arc::new(Store::new(100));
+        ensure_system_namespaces(&store);
+        store
+            .create(NODES, "", json!({"metadata": {"name": "n1"}}))
+            .expect("node");
+        let mut pod = json!({"metadata": {"name": "p"}, "spec": {"nodeName": "n1",
+            "containers": [{"name": "app", "image": "busybox:1.37",
+                "command": ["sh", "-c", "sleep 3600; exit 3"]}]}});
+        if let Some(policy) = restart_policy {
+            pod["spec"]["restartPolicy"] = json!(policy);
+        }
+        store.create(PODS, "default", pod).expect("pod");
+        store
+    }
+
     /// A client write that lands after a pass has read the pods (here: an
     /// ephemeral container added, as `gameday run` does) is still synced by
     /// the next pass. Before the fix the pass recorded the store's version
@@ -457,20 +475,7 @@ mod tests {
     /// faults_crash flake, where a revert waited 30 s for it.
     #[test]
     fn a_write_during_a_pass_is_synced_by_the_next() {
-        let store = Arc::new(Store::new(100));
-        ensure_system_namespaces(&store);
-        store
-            .create(NODES, "", json!({"metadata": {"name": "n1"}}))
-            .expect("node");
-        store
-            .create(
-                PODS,
-                "default",
-                json!({"metadata": {"name": "p"}, "spec": {"nodeName": "n1",
-                    "containers": [{"name": "app", "image": "busybox:1.37",
-                        "command": ["sh", "-c", "sleep 3600; exit 3"]}]}}),
-            )
-            .expect("pod");
+        let store = one_pod_on_one_node(None);
         let mut ctrl = Controllers::new(store.clone(), 33);
         ctrl.settle(true);
         let mut once = true;
@@ -501,28 +506,14 @@ mod tests {
         );
     }
 
-    /// A process an exec kills (here the container's own, through `kill`)
+    /// A process an exec kills (here the shell's `sleep`, through `pkill`)
     /// is reported at the kubelet's next pass once the exec touches the
     /// pod; untouched, nothing changed in the store and no timer is due,
     /// so the pass would not look at the pod and the container would show
     /// Running until some later write (the gap docs/sandbox.md noted).
     #[test]
     fn an_exec_that_kills_a_process_is_reported_at_the_next_pass() {
-        let store = Arc::new(Store::new(100));
-        ensure_system_namespaces(&store);
-        store
-            .create(NODES, "", json!({"metadata": {"name": "n1"}}))
-            .expect("node");
-        store
-            .create(
-                PODS,
-                "default",
-                json!({"metadata": {"name": "p"}, "spec": {"nodeName": "n1",
-                    "restartPolicy": "Never",
-                    "containers": [{"name": "app", "image": "busybox:1.37",
-                        "command": ["sh", "-c", "sleep 3600; exit 3"]}]}}),
-            )
-            .expect("pod");
+        let store = one_pod_on_one_node(Some("Never"));
         let runtime = Arc::new(Runtime::new(crate::runtime::ImageCatalog::default()));
         let mut ctrl = Controllers::with_runtime(store.clone(), 33, runtime.clone());
         ctrl.settle(true);
